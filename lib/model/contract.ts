@@ -1,0 +1,149 @@
+/**
+ * The train/predict contract: the one small interface a model author writes against.
+ * Mirrors a SageMaker bring-your-own container: `train` runs once in the `/opt/ml` layout and
+ * writes files into the model dir; `load` + `predict` run in the serving container.
+ *
+ * A model package is a folder with:
+ * - `train.ts`: `export const hyperparameters: HyperparameterSchema` and `export const train: TrainFn`
+ * - `predict.ts`: `export const load: LoadFn` and `export const predict: PredictFn`
+ * - optional `features.ts`: feature engineering shared by both.
+ *
+ * Shared by lib/model (runner, artifacts, registry), lib/algorithms (built-in packages),
+ * serve/ and reports/. Extend compatibly; do not rename fields.
+ */
+import type { ColumnTable } from 'arquero';
+
+/** Declared type of one hyperparameter. Values arrive as strings (SageMaker) and are parsed against this. */
+export interface HyperparameterSpec {
+  type: 'number' | 'integer' | 'boolean' | 'string' | 'json';
+  description: string;
+  default?: number | boolean | string | unknown[] | Record<string, unknown>;
+  /** Inclusive bounds for numbers and integers. */
+  min?: number;
+  max?: number;
+  /** Allowed values for strings. */
+  enum?: readonly string[];
+  /** When true and no default: training fails with a clear message if the value is absent. */
+  required?: boolean;
+}
+
+export type HyperparameterSchema = Record<string, HyperparameterSpec>;
+
+/** One column the model reads, in the order predict expects it. */
+export interface FeatureSpec {
+  name: string;
+  type: 'number' | 'integer' | 'string' | 'boolean';
+  unit?: string;
+  description?: string;
+}
+
+/** Structured logger handed to train; the runner decides where it goes (stderr JSON, file, test buffer). */
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+  /** Progress of long work: `done` of `total` units (rows, trees, epochs). */
+  progress(done: number, total: number, unit?: string): void;
+}
+
+/** An input channel: `<base>/input/data/<name>/` (CSV or Parquet files) or a store query. */
+export interface Channel {
+  name: string;
+  /** Directory holding the channel's files. */
+  dir: string;
+  /** Data files found in `dir`, sorted. */
+  files: string[];
+  /** Reads every file of the channel into one table. Fails clearly on an empty channel. */
+  load(): Promise<ColumnTable>;
+}
+
+export interface TrainContext<H = Record<string, unknown>> {
+  /** Parsed, validated, defaults applied. */
+  hyperparameters: H;
+  /** Channels by name (`train`, `validation`, ...). */
+  channels: Record<string, Channel>;
+  /** Write the model's files here (the runner adds model.json and checksums afterwards). */
+  modelDir: string;
+  log: Logger;
+}
+
+/** Descriptive metrics, e.g. `{ rmse: 1.2, r2: 0.91 }` or `{ accuracy: 0.97 }`. */
+export type Metrics = Record<string, number>;
+
+/** What train tells the runner; the runner turns it into the manifest (model.json). */
+export interface TrainOutput {
+  task: 'regression' | 'classification' | 'anomaly' | 'energy';
+  features: FeatureSpec[];
+  target?: { name: string; type: 'number' | 'string'; unit?: string; classes?: string[] };
+  metrics: { training: Metrics; holdout?: Metrics };
+  /** The table the model was fitted on (features at least): the runner profiles it for the baseline. */
+  trainingTable: ColumnTable;
+  /** Where the data came from, for the manifest. */
+  trainingData?: { source?: string; rows?: number; from?: string; to?: string };
+}
+
+export type TrainFn<H = Record<string, unknown>> = (ctx: TrainContext<H>) => Promise<TrainOutput>;
+
+/** One prediction: a number (regression), a label (classification) or named outputs (e.g. energy: expected, best). */
+export type Prediction = number | string | Record<string, number | string | null>;
+
+/** Loads a model from its (already verified) model dir. Like SageMaker's model_fn: runs once, at startup. */
+export type LoadFn<M = unknown> = (modelDir: string, manifest: ModelManifest) => Promise<M>;
+
+/** One prediction per input row, in order. Must not mutate `table`. */
+export type PredictFn<M = unknown, P = Record<string, unknown>> = (
+  model: M,
+  table: ColumnTable,
+  params: P,
+) => Prediction[] | Promise<Prediction[]>;
+
+/** Per-feature statistics of the training data: the reference for drift and data-quality reports. */
+export interface FeatureBaseline {
+  name: string;
+  kind: 'numeric' | 'categorical';
+  count: number;
+  missing: number;
+  numeric?: {
+    mean: number;
+    std: number;
+    min: number;
+    max: number;
+    /** Quantiles at p = 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99. */
+    quantiles: Record<string, number>;
+    /** Histogram: `edges.length === counts.length + 1`. */
+    histogram: { edges: number[]; counts: number[] };
+  };
+  categorical?: { counts: Record<string, number> };
+}
+
+/** model.json: everything needed to trust, load, serve and monitor a trained model. */
+export interface ModelManifest {
+  /** Manifest format version. */
+  format: 1;
+  name: string;
+  version: string;
+  /** Built-in algorithm name (e.g. `random-forest-regression`) or the package path/name. */
+  algorithm: string;
+  task: TrainOutput['task'];
+  features: FeatureSpec[];
+  target?: TrainOutput['target'];
+  hyperparameters: Record<string, unknown>;
+  trainingData: { source?: string; rows: number; from?: string; to?: string };
+  metrics: { training: Metrics; holdout?: Metrics };
+  baseline: FeatureBaseline[];
+  createdAt: string;
+  /** Code version (package version + git commit when available). */
+  codeVersion: string;
+  /** SHA-256 (hex) of every file in the model dir except model.json itself, by relative path. */
+  files: Record<string, string>;
+}
+
+/**
+ * A verified model held in memory, ready to serve. Produced by `loadModel(dir)` in lib/model.
+ */
+export interface LoadedModel {
+  manifest: ModelManifest;
+  /** Directory it was loaded from. */
+  dir: string;
+  predict(table: ColumnTable, params?: Record<string, unknown>): Promise<Prediction[]>;
+}
