@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: runs every `bench/*.bench.ts` in turn (or those named on the command line,
+ * e.g. `npm run bench -- store features`). Each prints its own figures and ratios against a
+ * reference measured in the same run on the same files.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const wanted = process.argv.slice(2);
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => wanted.length === 0 || wanted.includes(f.replace('.bench.ts', '')))
+  .sort();
+
+for (const file of files) {
+  console.log(`\n=== ${file.replace('.bench.ts', '')} ===`);
+  const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: () => Promise<void> };
+  await mod.default();
+}
