@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+
+/** Options of the data-capture writer. Defaults suit a factory server with a modest disk. */
+export interface CaptureOptions {
+  /** Root directory of capture files. */
+  dir: string;
+  /** Share of successful requests captured, 0..1 (default 0.1). */
+  sampleRate?: number;
+  /** Start a new file when the current one would exceed this many bytes (default 16 MiB). */
+  maxFileBytes?: number;
+  /** Start a new file after this long (default 1 h; files also never span an hour directory). */
+  maxFileAgeMs?: number;
+  /** Keep at most this many capture files; the oldest are deleted first (default 500). */
+  maxFiles?: number;
+  /** Keep at most this many bytes of capture files in total (default 1 GiB). */
+  maxTotalBytes?: number;
+  /** Buffered lines are written at least this often (default 1000 ms). */
+  flushIntervalMs?: number;
+  /** Variant directory name, as in SageMaker (default `AllTraffic`). */
+  variant?: string;
+  /** Clock (tests). */
+  now?: () => Date;
+  /** Random source for sampling (tests). */
+  random?: () => number;
+}
+
+/** One captured exchange. */
+export interface CaptureEvent {
+  /** Endpoint/model name: the first directory level. */
+  endpoint: string;
+  modelVersion?: string;
+  inputContentType: string;
+  input: Uint8Array | string;
+  outputContentType: string;
+  output: string;
+  eventId?: string;
+  inferenceTime?: Date;
+}
+
+/** One line of a capture file (SageMaker Model Monitor's data-capture format, plus model fields in eventMetadata). */
+export interface CaptureRecord {
+  captureData: {
+    endpointInput: { observedContentType: string; mode: 'INPUT'; data: string; encoding: 'CSV' | 'JSON' | 'BASE64' };
+    endpointOutput: { observedContentType: string; mode: 'OUTPUT'; data: string; encoding: 'CSV' | 'JSON' | 'BASE64' };
+  };
+  eventMetadata: { eventId: string; inferenceTime: string; modelName?: string; modelVersion?: string };
+  eventVersion: '0';
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Formats one capture record. Text bodies are stored as-is with encoding CSV or JSON (as
+ * SageMaker does); anything else, or bytes that are not UTF-8, as BASE64.
+ */
+export function captureRecord(e: CaptureEvent): CaptureRecord {
+  const at = e.inferenceTime ?? new Date();
+  return {
+    captureData: {
+      endpointInput: { observedContentType: e.inputContentType, mode: 'INPUT', ...encode(e.input, e.inputContentType) },
+      endpointOutput: { observedContentType: e.outputContentType, mode: 'OUTPUT', ...encode(e.output, e.outputContentType) },
+    },
+    eventMetadata: { eventId: e.eventId ?? randomUUID(), inferenceTime: at.toISOString(), modelName: e.endpoint, modelVersion: e.modelVersion },
+    eventVersion: '0',
+  };
+}
+
+function encode(body: Uint8Array | string, contentType: string): { data: string; encoding: 'CSV' | 'JSON' | 'BASE64' } {
+  const base = contentType.split(';')[0]!.trim().toLowerCase();
+  const kind = base.includes('csv') ? 'CSV' : base.includes('json') ? 'JSON' : undefined;
+  if (kind) {
+    try {
+      return { data: typeof body === 'string' ? body : decoder.decode(body), encoding: kind };
+    } catch {
+      // not UTF-8: fall through to BASE64
+    }
+  }
+  return { data: Buffer.from(body).toString('base64'), encoding: 'BASE64' };
+}
+
+/** Filesystem-safe path segment (model names come from manifests). */
+function segment(s: string): string {
+  const clean = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+  return clean === '' ? 'model' : clean.slice(0, 100);
+}
+
+/**
+ * Appends a sampled share of requests and responses as JSON Lines, in the layout SageMaker uses
+ * in S3: `<dir>/<endpoint>/<variant>/YYYY/MM/DD/HH/<mm>-<ss>-<mmm>-<uuid>.jsonl` (UTC).
+ * Files rotate by size, age and hour; the oldest files are deleted to stay under maxFiles and
+ * maxTotalBytes. Lines are buffered and written whole, at least every flushIntervalMs.
+ *
+ * @example
+ * const capture = new CaptureWriter({ dir: '/var/lib/millwright/capture', sampleRate: 0.1 });
+ * capture.offer({ endpoint: 'press-energy', inputContentType: 'text/csv', input: '1,2,3', outputContentType: 'application/json', output: '{"predictions":[4]}' });
+ * await capture.close();
+ */
+export class CaptureWriter {
+  readonly options: Required<Omit<CaptureOptions, 'now' | 'random'>> & Pick<CaptureOptions, 'now' | 'random'>;
+  private buffer: string[] = [];
+  private bufferedBytes = 0;
+  private current?: { path: string; fh: FileHandle; bytes: number; openedAt: number; hour: string; endpoint: string };
+  private files: { path: string; bytes: number }[] | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout;
+  private closed = false;
+  /** Lines written since start (for tests and metrics). */
+  written = 0;
+
+  constructor(options: CaptureOptions) {
+    this.options = {
+      sampleRate: 0.1,
+      maxFileBytes: 16 * 1024 * 1024,
+      maxFileAgeMs: 60 * 60 * 1000,
+      maxFiles: 500,
+      maxTotalBytes: 1024 * 1024 * 1024,
+      flushIntervalMs: 1000,
+      variant: 'AllTraffic',
+      ...options,
+    };
+    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Decides by sampling whether to capture the exchange; returns true when it was queued. */
+  offer(event: CaptureEvent): boolean {
+    if (this.closed) return false;
+    const r = (this.options.random ?? Math.random)();
+    if (!(r < this.options.sampleRate)) return false;
+    const line = `${JSON.stringify(captureRecord({ ...event, inferenceTime: event.inferenceTime ?? this.now() }))}\n`;
+    this.buffer.push(`${segment(event.endpoint)}\u0000${line}`);
+    this.bufferedBytes += line.length;
+    if (this.bufferedBytes > 256 * 1024) void this.flush();
+    return true;
+  }
+
+  /** Writes buffered lines now. */
+  flush(): Promise<void> {
+    const lines = this.buffer;
+    if (lines.length === 0) return this.chain;
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    this.chain = this.chain.then(() => this.write(lines)).catch((err: Error) => {
+      // Capture must never break serving: report and carry on.
+      process.emitWarning(`data capture write failed: ${err.message}`);
+    });
+    return this.chain;
+  }
+
+  /** Flushes and closes the current file. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.flush();
+    await this.chain;
+    await this.current?.fh.close();
+    this.current = undefined;
+  }
+
+  private now(): Date {
+    return this.options.now ? this.options.now() : new Date();
+  }
+
+  private async write(entries: string[]): Promise<void> {
+    // Group consecutive lines by endpoint so each goes to its own directory.
+    let i = 0;
+    while (i < entries.length) {
+      const endpoint = entries[i]!.slice(0, entries[i]!.indexOf('\u0000'));
+      let chunk = '';
+      while (i < entries.length && entries[i]!.startsWith(`${endpoint}\u0000`)) {
+        chunk += entries[i]!.slice(endpoint.length + 1);
+        i++;
+        this.written++;
+      }
+      const bytes = Buffer.byteLength(chunk);
+      const file = await this.fileFor(endpoint, bytes);
+      await file.fh.write(chunk);
+      file.bytes += bytes;
+      const tracked = this.files?.find((f) => f.path === file.path);
+      if (tracked) tracked.bytes = file.bytes;
+    }
+  }
+
+  private async fileFor(endpoint: string, incoming: number) {
+    const now = this.now();
+    const iso = now.toISOString();
+    const hour = `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}`;
+    const cur = this.current;
+    if (
+      cur &&
+      cur.endpoint === endpoint &&
+      cur.hour === hour &&
+      cur.bytes + incoming <= this.options.maxFileBytes &&
+      now.getTime() - cur.openedAt < this.options.maxFileAgeMs
+    ) {
+      return cur;
+    }
+    await cur?.fh.close();
+    this.current = undefined;
+    const name = `${iso.slice(14, 16)}-${iso.slice(17, 19)}-${iso.slice(20, 23)}-${randomUUID()}.jsonl`;
+    const path = join(this.options.dir, endpoint, segment(this.options.variant), hour, name);
+    await mkdir(dirname(path), { recursive: true });
+    const fh = await open(path, 'a');
+    this.current = { path, fh, bytes: 0, openedAt: now.getTime(), hour, endpoint };
+    await this.track(path);
+    return this.current;
+  }
+
+  /** Records the new file and deletes the oldest ones beyond the bounds (never the file being written). */
+  private async track(path: string): Promise<void> {
+    if (!this.files) this.files = await listCaptureFiles(this.options.dir);
+    if (!this.files.some((f) => f.path === path)) this.files.push({ path, bytes: 0 });
+    // Names sort by time within an hour directory and directories by time, so a path sort is a time sort.
+    this.files.sort((a, b) => (relative(this.options.dir, a.path).replace(/^[^/]+\/[^/]+\//, '') < relative(this.options.dir, b.path).replace(/^[^/]+\/[^/]+\//, '') ? -1 : 1));
+    let total = this.files.reduce((s, f) => s + f.bytes, 0);
+    while (this.files.length > 1 && (this.files.length > this.options.maxFiles || total > this.options.maxTotalBytes)) {
+      const victim = this.files[0]!;
+      if (victim.path === path) break;
+      this.files.shift();
+      total -= victim.bytes;
+      await rm(victim.path, { force: true });
+    }
+  }
+}
+
+/** Every `.jsonl` capture file under `dir` with its size. */
+export async function listCaptureFiles(dir: string): Promise<{ path: string; bytes: number }[]> {
+  const out: { path: string; bytes: number }[] = [];
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { recursive: true })) as string[];
+  } catch {
+    return out;
+  }
+  for (const rel of entries) {
+    if (!rel.endsWith('.jsonl')) continue;
+    const path = join(dir, rel);
+    try {
+      out.push({ path, bytes: (await stat(path)).size });
+    } catch {
+      // deleted meanwhile
+    }
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+import { MillwrightError } from '../lib/errors/index.ts';
+import type { LoadedModel } from '../lib/model/contract.ts';
+import { errorResponse, type HttpResult } from './errors.ts';
+import { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from './format-output.ts';
+import { inputFormat, parseInput } from './parse-input.ts';
+
+/** One `POST /invocations` request as the HTTP layer hands it over. */
+export interface InvocationRequest {
+  /** Raw body bytes (or already decoded text). */
+  body: Uint8Array | string;
+  /** Content-Type header value. */
+  contentType?: string;
+  /** Accept header value (default: JSON). */
+  accept?: string;
+}
+
+/** Limits checked by `invocations` itself (the HTTP layer enforces the deadline). */
+export interface InvocationLimits {
+  /** Largest body in bytes (default 6 MiB, SageMaker's real-time payload limit). */
+  maxBodyBytes?: number;
+}
+
+/** The response plus what the server logs: row count, and the hidden cause of a 500. */
+export interface InvocationResult extends HttpResult {
+  rows?: number;
+  internal?: string;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The scoring function: request in, response out, no I/O (mlflow scoring-server style).
+ * Never throws: every failure becomes a JSON `{error_code, message}` response with the status
+ * chosen by `errorResponse`.
+ *
+ * @example
+ * const res = await invocations(model, { body: '1.5,2,3\n', contentType: 'text/csv', accept: 'application/json' });
+ * // => { status: 200, headers: {'content-type': 'application/json'}, body: '{"predictions":[42.1]}' }
+ */
+export async function invocations(model: LoadedModel, req: InvocationRequest, limits: InvocationLimits = {}): Promise<InvocationResult> {
+  try {
+    const max = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength;
+    if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
+    const inFormat = inputFormat(req.contentType);
+    const outFormat = outputFormat(req.accept);
+    let text: string;
+    try {
+      text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);
+    } catch {
+      throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8 text; expected CSV or JSON');
+    }
+    const { table, rows } = parseInput(text, inFormat, model.manifest.features);
+    const predictions = await model.predict(table);
+    if (!Array.isArray(predictions) || predictions.length !== rows) {
+      throw new MillwrightError('INTERNAL', `model returned ${Array.isArray(predictions) ? predictions.length : 'no'} predictions for ${rows} rows`);
+    }
+    return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body: formatPredictions(predictions, outFormat), rows };
+  } catch (err) {
+    const res: InvocationResult = errorResponse(err);
+    // The client gets a generic 500; the operator needs the real reason in the log.
+    if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    return res;
+  }
+}

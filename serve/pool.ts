@@ -1,0 +1,260 @@
+import { Worker } from 'node:worker_threads';
+import { MillwrightError } from '../lib/errors/index.ts';
+import type { FeatureSpec, ModelManifest } from '../lib/model/contract.ts';
+import type { InvocationResult } from './invocations.ts';
+
+/** What a worker is started with. */
+export interface WorkerInit {
+  modelDir: string;
+  /** Module URL exporting `loadModel(dir) => Promise<LoadedModel>`. */
+  loader: string;
+  maxBodyBytes: number;
+}
+
+export interface WorkerRequest {
+  id: number;
+  body: Uint8Array;
+  contentType?: string;
+  accept?: string;
+}
+
+/** The part of the manifest the HTTP layer needs (metrics, logs, capture paths, /health/ready). */
+export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | 'task'> & { features: FeatureSpec[]; dir: string };
+
+export type WorkerReply =
+  | { type: 'ready'; manifest: Omit<ModelInfo, 'dir'> }
+  | { type: 'failed'; code: string; message: string }
+  | ({ type: 'result'; id: number } & InvocationResult);
+
+interface Job {
+  id: number;
+  msg: WorkerRequest;
+  resolve: (r: InvocationResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  slot?: Slot;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  job?: Job;
+}
+
+export interface PoolOptions {
+  modelDir: string;
+  loader: string;
+  /** Worker threads, each holding its own copy of the model. */
+  size: number;
+  maxBodyBytes: number;
+  /** How long loading + health check may take before the version is rejected (default 120 s). */
+  loadTimeoutMs?: number;
+  /** Called with operational events (worker crashed, replaced). */
+  onEvent?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+const fromSource = import.meta.url.endsWith('.ts');
+const workerUrl = new URL(`./predict-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
+
+/** Starts a predict worker; from TypeScript sources (dev, tests) it first registers tsx in the thread, as hooks are per thread. */
+function newWorker(workerData: WorkerInit): Worker {
+  if (!fromSource) return new Worker(workerUrl, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+/**
+ * A set of worker threads serving ONE model version. Requests queue here and go to the next
+ * idle worker; a request still unanswered at its deadline is rejected with DEADLINE_EXCEEDED
+ * and, if a worker was running it, that worker is terminated and replaced, so a runaway
+ * predict cannot hold later callers. Blue/green reload = start a new pool, swap, drain the old.
+ */
+export class ModelPool {
+  readonly options: PoolOptions;
+  info?: ModelInfo;
+  private slots: Slot[] = [];
+  private queue: Job[] = [];
+  private nextId = 1;
+  private inFlight = 0;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** Starts every worker; resolves once all loaded and passed the health check, rejects (and cleans up) otherwise. */
+  async start(): Promise<ModelInfo> {
+    try {
+      const infos = await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()));
+      this.info = { ...infos[0]!, dir: this.options.modelDir };
+      return this.info;
+    } catch (err) {
+      await this.terminate();
+      throw err;
+    }
+  }
+
+  /** True when at least one worker is ready to predict. */
+  get healthy(): boolean {
+    return !this.closed && this.slots.some((s) => s.ready);
+  }
+
+  /** Requests queued or running. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Runs one invocation; rejects with DEADLINE_EXCEEDED at `deadlineAt` (epoch ms). */
+  run(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
+    if (this.closed) return Promise.reject(new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry'));
+    const id = this.nextId++;
+    this.inFlight++;
+    return new Promise<InvocationResult>((resolve, reject) => {
+      const budget = Math.max(0, deadlineAt - Date.now());
+      const job: Job = {
+        id,
+        msg: { ...req, id },
+        resolve: (r) => {
+          clearTimeout(job.timer);
+          this.finish();
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(job.timer);
+          this.finish();
+          reject(e);
+        },
+        timer: setTimeout(() => this.expire(job, budget), budget),
+      };
+      this.queue.push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Stops taking work, waits for queued and running requests, then ends the workers. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    if (this.inFlight > 0) await new Promise<void>((r) => this.drainWaiters.push(r));
+    await this.terminate();
+  }
+
+  /** Ends all workers now. */
+  async terminate(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
+  }
+
+  private finish(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private expire(job: Job, budget: number): void {
+    const err = new MillwrightError('DEADLINE_EXCEEDED', `prediction did not finish within the ${budget} ms deadline; retry later or send fewer rows`);
+    const qi = this.queue.indexOf(job);
+    if (qi >= 0) this.queue.splice(qi, 1);
+    const slot = job.slot;
+    if (slot && slot.job === job) {
+      // The worker is stuck in this job: replace it rather than let it delay later requests.
+      slot.job = undefined;
+      this.replace(slot, 'deadline exceeded');
+    }
+    job.reject(err);
+  }
+
+  private replace(slot: Slot, reason: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+    slot.ready = false;
+    void slot.worker.terminate().catch(() => 0);
+    this.options.onEvent?.('worker replaced', { reason, modelDir: this.options.modelDir });
+    if (this.closed) return;
+    this.spawn().catch((err: Error) => {
+      this.options.onEvent?.('worker restart failed', { reason: err.message, modelDir: this.options.modelDir });
+      // Try again later; the other workers keep serving meanwhile.
+      const t = setTimeout(() => !this.closed && this.replaceMissing(), 2000);
+      t.unref();
+    });
+  }
+
+  private replaceMissing(): void {
+    if (this.slots.length < this.options.size) {
+      this.spawn().catch(() => {
+        const t = setTimeout(() => !this.closed && this.replaceMissing(), 2000);
+        t.unref();
+      });
+    }
+  }
+
+  private spawn(): Promise<Omit<ModelInfo, 'dir'>> {
+    const init: WorkerInit = { modelDir: this.options.modelDir, loader: this.options.loader, maxBodyBytes: this.options.maxBodyBytes };
+    const worker = newWorker(init);
+    const slot: Slot = { worker, ready: false };
+    this.slots.push(slot);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const loadTimer = setTimeout(() => fail(new MillwrightError('UNAVAILABLE', `model at ${this.options.modelDir} did not load within ${this.options.loadTimeoutMs ?? 120000} ms`)), this.options.loadTimeoutMs ?? 120000);
+      const fail = (err: Error) => {
+        clearTimeout(loadTimer);
+        if (!settled) {
+          settled = true;
+          const i = this.slots.indexOf(slot);
+          if (i >= 0) this.slots.splice(i, 1);
+          void worker.terminate().catch(() => 0);
+          reject(err);
+        }
+      };
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.type === 'ready') {
+          clearTimeout(loadTimer);
+          settled = true;
+          slot.ready = true;
+          resolve(reply.manifest);
+          this.dispatch();
+        } else if (reply.type === 'failed') {
+          fail(new MillwrightError(reply.code as 'INTERNAL', `model at ${this.options.modelDir} was rejected: ${reply.message}`));
+        } else {
+          const job = slot.job;
+          if (job && job.id === reply.id) {
+            slot.job = undefined;
+            const { type: _t, id: _i, ...result } = reply;
+            job.resolve(result);
+          }
+          this.dispatch();
+        }
+      });
+      worker.on('error', (err) => {
+        if (!settled) return fail(err);
+        this.crashed(slot, err.message);
+      });
+      worker.on('exit', (code) => {
+        if (!settled) return fail(new MillwrightError('UNAVAILABLE', `model worker exited with code ${code} while loading ${this.options.modelDir}`));
+        if (this.slots.includes(slot)) this.crashed(slot, `exit code ${code}`);
+      });
+    });
+  }
+
+  private crashed(slot: Slot, reason: string): void {
+    const job = slot.job;
+    slot.job = undefined;
+    if (!this.slots.includes(slot)) return;
+    this.replace(slot, `worker crashed: ${reason}`);
+    job?.reject(new MillwrightError('INTERNAL', 'the model crashed while predicting this request'));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      const slot = this.slots.find((s) => s.ready && s.job === undefined);
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      job.slot = slot;
+      slot.job = job;
+      // Copied, not transferred: the HTTP thread still needs the body for data capture.
+      slot.worker.postMessage(job.msg);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// Worker thread: loads one model, health-checks it, then answers invocations one at a time.
+// Running predict here (not on the HTTP thread) is what lets the server abandon a slow or
+// CPU-bound prediction at its deadline by terminating this thread.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LoadedModel } from '../lib/model/contract.ts';
+import { healthCheck } from './health-check.ts';
+import { invocations } from './invocations.ts';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './pool.ts';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+async function start(): Promise<void> {
+  let model: LoadedModel;
+  try {
+    const mod = (await import(init.loader)) as { loadModel: (dir: string) => Promise<LoadedModel> };
+    model = await mod.loadModel(init.modelDir);
+    await healthCheck(model);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const reply: WorkerReply = { type: 'failed', code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: e.message ?? String(err) };
+    port.postMessage(reply);
+    return;
+  }
+  const m = model.manifest;
+  port.on('message', (msg: WorkerRequest) => {
+    void invocations(model, msg, { maxBodyBytes: init.maxBodyBytes }).then((res) => {
+      const reply: WorkerReply = { type: 'result', id: msg.id, ...res };
+      port.postMessage(reply);
+    });
+  });
+  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features } };
+  port.postMessage(ready);
+}
+
+void start();

@@ -1,0 +1,232 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MillwrightError } from '../lib/errors/index.ts';
+import { createApp } from './app.ts';
+import { CaptureWriter, type CaptureOptions } from './capture.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
+import { createMetrics, type ServeMetrics } from './metrics.ts';
+import { ModelPool, type ModelInfo } from './pool.ts';
+
+/** Where new model versions come from when serving from a registry. */
+export interface ModelSource {
+  /** Directory of the version that should be served now (latest Approved), with its version label. */
+  latest(): Promise<{ dir: string; version: string }>;
+  /** Poll interval in ms (default 30 s; 0 disables polling). */
+  pollMs?: number;
+}
+
+/** Options of `startServer`. Defaults are SageMaker's where it has one. */
+export interface ServeOptions {
+  /** Model directory to serve (or use `source`). */
+  modelDir?: string;
+  /** Registry-backed source: serves its latest version and polls for new ones. */
+  source?: ModelSource;
+  /** Module exporting `loadModel(dir)` (default: lib/model). Loaded inside every worker thread. */
+  loader?: string;
+  /** Port (default 8080; 0 picks a free one). */
+  port?: number;
+  /** Interface (default 127.0.0.1; the container sets 0.0.0.0). */
+  host?: string;
+  /** Worker threads predicting in parallel (default: available cores). */
+  workers?: number;
+  /** Per-request deadline in ms (default 5000). */
+  timeoutMs?: number;
+  /** Body limit in bytes (default 6 MiB). */
+  maxBodyBytes?: number;
+  /** Data capture; off when absent. */
+  capture?: CaptureOptions;
+  /** Directory of generated reports served under /reports. */
+  reportsDir?: string;
+  /** Bearer token for /admin and /reports; admin routes are off when absent. */
+  adminToken?: string;
+  /** Longest a graceful shutdown may take before connections are cut (default 30000 ms). */
+  shutdownTimeoutMs?: number;
+  /** Structured log sink (default: one JSON line on stdout). */
+  log?: (fields: Record<string, unknown>) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  metrics: ServeMetrics;
+  capture?: CaptureWriter;
+  /** The model being served. */
+  model(): ModelInfo | undefined;
+  /** Blue/green: load `dir` (default: the source's latest or the same dir) beside the current model, health-check, swap. */
+  reload(dir?: string): Promise<{ previous?: ModelInfo; current: ModelInfo }>;
+  /** Stop accepting, finish in-flight requests, release everything. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once the server has fully stopped. */
+  closed: Promise<void>;
+}
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+const defaultLoader = new URL(`../lib/model/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
+function stdoutLog(fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+}
+
+/**
+ * Starts the model server: loads the model once into worker threads (health-checked), then
+ * listens. Resolves when it is ready to answer; rejects if the model cannot be loaded.
+ *
+ * @example
+ * const srv = await startServer({ modelDir: '/opt/ml/model', port: 8080 });
+ * // ... later
+ * await srv.close();
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? stdoutLog;
+  const workers = Math.max(1, options.workers ?? availableParallelism());
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const loader = options.loader ?? defaultLoader;
+  const metrics = createMetrics();
+  const onEvent = (event: string, fields: Record<string, unknown>) => log({ level: 'warn', msg: event, ...fields });
+  const newPool = (modelDir: string) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent });
+
+  let initialDir = options.modelDir;
+  if (!initialDir && options.source) initialDir = (await options.source.latest()).dir;
+  if (!initialDir) throw new MillwrightError('USAGE', 'nothing to serve: give a model directory or a registry source');
+
+  let current = newPool(initialDir);
+  const setInfo = (info: ModelInfo) => {
+    metrics.modelInfo.reset();
+    metrics.modelInfo.set({ name: info.name, version: info.version, algorithm: info.algorithm }, 1);
+  };
+  setInfo(await current.start());
+  log({ level: 'info', msg: 'model loaded', name: current.info!.name, version: current.info!.version, dir: current.info!.dir, workers });
+
+  let shuttingDown = false;
+  let reloading: Promise<unknown> = Promise.resolve();
+  const rejected = new Set<string>();
+
+  const reload = (dir?: string): Promise<{ previous?: ModelInfo; current: ModelInfo }> => {
+    // One reload at a time; a second request waits for the first.
+    const run = reloading.then(async () => {
+      if (shuttingDown) throw new MillwrightError('UNAVAILABLE', 'server is shutting down');
+      const target = dir ?? (options.source ? (await options.source.latest()).dir : current.options.modelDir);
+      const candidate = newPool(target);
+      const previous = current.info;
+      try {
+        await candidate.start();
+      } catch (err) {
+        metrics.reloads.inc({ result: 'rejected' });
+        const e = err instanceof MillwrightError ? err : new MillwrightError('INTERNAL', String(err));
+        log({ level: 'error', msg: 'model reload rejected', dir: target, reason: e.message, serving: previous?.version });
+        throw new MillwrightError(e.code === 'INTERNAL' ? 'UNAVAILABLE' : e.code, `${e.message}; still serving version ${previous?.version ?? '?'}`);
+      }
+      const old = current;
+      current = candidate; // the swap: requests from here on go to the new version
+      setInfo(candidate.info!);
+      metrics.reloads.inc({ result: 'swapped' });
+      log({ level: 'info', msg: 'model swapped', from: previous?.version, to: candidate.info!.version, dir: target });
+      void old.drain();
+      return { previous, current: candidate.info! };
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  };
+
+  const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
+  const app = createApp({
+    pool: () => current,
+    shuttingDown: () => shuttingDown,
+    timeoutMs,
+    maxBodyBytes,
+    workers,
+    adminToken: options.adminToken || undefined,
+    reportsDir: options.reportsDir,
+    capture,
+    metrics,
+    log,
+    reload,
+  });
+
+  const server = createServer(app);
+  // Bound slow clients: headers must arrive promptly; bodies are also bounded by the invocation deadline.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = Math.max(60_000, timeoutMs * 2);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(options.port ?? DEFAULT_PORT, options.host ?? '127.0.0.1', () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+  log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
+
+  let poll: NodeJS.Timeout | undefined;
+  if (options.source && (options.source.pollMs ?? 30_000) > 0) {
+    const src = options.source;
+    poll = setInterval(() => {
+      if (shuttingDown) return;
+      src.latest().then(
+        async ({ dir, version }) => {
+          const key = `${resolve(dir)}@${version}`;
+          if (resolve(dir) === current.options.modelDir && version === current.info?.version) return;
+          if (rejected.has(key)) return;
+          try {
+            await reload(dir);
+          } catch {
+            rejected.add(key); // don't retry a broken version every poll
+          }
+        },
+        (err: Error) => log({ level: 'warn', msg: 'registry poll failed', reason: err.message }),
+      );
+    }, src.pollMs ?? 30_000);
+    poll.unref();
+  }
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      if (poll) clearInterval(poll);
+      log({ level: 'info', msg: 'shutting down', inFlight: current.pending });
+      const limit = options.shutdownTimeoutMs ?? 30_000;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      // Keep-alive connections that go idle after their last response are closed as they finish.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+      const timer = setTimeout(() => server.closeAllConnections(), limit);
+      await stopped;
+      clearInterval(idleSweep);
+      clearTimeout(timer);
+      await reloading;
+      await current.drain();
+      await capture?.close();
+      log({ level: 'info', msg: 'stopped' });
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    server,
+    metrics,
+    capture,
+    model: () => current.info,
+    reload,
+    close,
+    closed,
+  };
+}
+
+function loaderUrl(loader: string): string {
+  return /^[a-z]+:/i.test(loader) ? loader : pathToFileURL(resolve(loader)).href;
+}
