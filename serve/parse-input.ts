@@ -38,7 +38,6 @@ export interface ParsedInput {
   rows: number;
 }
 
-type Row = unknown[] | Record<string, unknown>;
 
 /**
  * Parses a request body into a table with exactly the model's features, in feature order.
