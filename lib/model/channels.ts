@@ -1,0 +1,133 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, extname } from 'node:path';
+import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
+import { readParquet } from 'parquet-wasm/node';
+import { MillwrightError } from '../errors/index.ts';
+import type { Channel } from './contract.ts';
+
+/** File extensions a channel directory may hold; anything else (README, _SUCCESS, dotfiles) is ignored. */
+export const CHANNEL_EXTENSIONS = ['.csv', '.parquet', '.pq'] as const;
+
+/**
+ * Opens a channel directory (`<base>/input/data/<name>/` or any folder): lists its CSV and
+ * Parquet files (recursively, sorted) and returns a {@link Channel} whose `load()` reads them
+ * all into one table, refusing an empty channel, files with different columns and columns with
+ * no value at all.
+ *
+ * @example
+ * const ch = await openChannel('train', '/opt/ml/input/data/train');
+ * const table = await ch.load();
+ */
+export async function openChannel(name: string, dir: string): Promise<Channel> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    throw new MillwrightError('NOT_FOUND', `channel "${name}": directory ${dir} does not exist (expected a folder of CSV or Parquet files)`);
+  }
+  if (!info.isDirectory()) {
+    throw new MillwrightError('BAD_INPUT', `channel "${name}": ${dir} is not a directory (expected a folder of CSV or Parquet files)`);
+  }
+  const files = await listDataFiles(dir);
+  return {
+    name,
+    dir,
+    files,
+    load: () => loadFiles(name, dir, files),
+  };
+}
+
+/**
+ * A channel backed by an in-memory loader (a store query): `dir` is where the runner keeps its
+ * scratch, `files` is empty, `load()` runs the query and applies the same checks as files.
+ */
+export function queryChannel(name: string, dir: string, describe: string, run: () => Promise<ColumnTable>): Channel {
+  return {
+    name,
+    dir,
+    files: [],
+    async load() {
+      const table = await run();
+      return checkTable(name, table, describe);
+    },
+  };
+}
+
+async function listDataFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  for (const e of entries) {
+    if (!e.isFile() || e.name.startsWith('.')) continue;
+    if ((CHANNEL_EXTENSIONS as readonly string[]).includes(extname(e.name).toLowerCase())) {
+      out.push(join(e.parentPath, e.name));
+    }
+  }
+  return out.sort();
+}
+
+async function loadFiles(name: string, dir: string, files: string[]): Promise<ColumnTable> {
+  if (files.length === 0) {
+    throw new MillwrightError('BAD_INPUT', `channel "${name}" is empty: no .csv or .parquet files in ${dir}`);
+  }
+  let table: ColumnTable | undefined;
+  for (const file of files) {
+    const t = await readTableFile(file);
+    if (table === undefined) {
+      table = t;
+      continue;
+    }
+    const a = table.columnNames().join(',');
+    const b = t.columnNames().join(',');
+    if (a !== b) {
+      throw new MillwrightError('BAD_INPUT', `channel "${name}": ${file} has columns [${b}] but earlier files have [${a}]; every file of a channel must have the same columns`);
+    }
+    table = table.concat(t);
+  }
+  return checkTable(name, table!, dir);
+}
+
+/**
+ * Reads one CSV (header row, types inferred) or Parquet file into an arquero table.
+ *
+ * @example
+ * const t = await readTableFile('data/train.parquet');
+ */
+export async function readTableFile(file: string): Promise<ColumnTable> {
+  const ext = extname(file).toLowerCase();
+  try {
+    if (ext === '.csv') return aq.fromCSV(await readFile(file, 'utf8'));
+    if (ext === '.parquet' || ext === '.pq') {
+      const bytes = await readFile(file);
+      // One big batch: the default small batches make the IPC round-trip needlessly slow.
+      const wasmTable = readParquet(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { batchSize: 1 << 20 });
+      return aq.fromArrow(wasmTable.intoIPCStream());
+    }
+  } catch (err) {
+    throw new MillwrightError('BAD_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  throw new MillwrightError('BAD_INPUT', `cannot read ${file}: unsupported file type "${ext}" (expected .csv or .parquet)`);
+}
+
+/** Refuses tables with no rows or with a column that holds no value (all empty/NaN). */
+export function checkTable(name: string, table: ColumnTable, source: string): ColumnTable {
+  const rows = table.numRows();
+  if (rows === 0) throw new MillwrightError('BAD_INPUT', `channel "${name}" has no data rows (${source})`);
+  const empty: string[] = [];
+  for (const col of table.columnNames()) {
+    const values = table.array(col) as ArrayLike<unknown>;
+    let present = false;
+    for (let i = 0; i < values.length && !present; i++) {
+      const v = values[i];
+      present = !(v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) || v === '');
+    }
+    if (!present) empty.push(col);
+  }
+  if (empty.length > 0) {
+    throw new MillwrightError(
+      'BAD_INPUT',
+      `channel "${name}": column${empty.length > 1 ? 's' : ''} ${empty.map((c) => `"${c}"`).join(', ')} ha${empty.length > 1 ? 've' : 's'} no values (all ${rows} rows empty or NaN) in ${source}; drop the column or fix the data`,
+    );
+  }
+  return table;
+}

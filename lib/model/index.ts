@@ -1,0 +1,40 @@
+/**
+ * Models: the train/predict contract, the SageMaker-layout training runner, verified
+ * artifacts, a file-based registry with approval, and scheduled retraining.
+ *
+ * @example
+ * import { trainPackage, registerModel, approveVersion, getDeployable, loadModel } from './lib/model/index.ts';
+ * const { modelDir } = await trainPackage({ package: 'threshold', base: '/tmp/ml', channels: { train: './data' } });
+ * const { record } = await registerModel(modelDir, { group: 'plant-a' });
+ * await approveVersion('plant-a', record.version);
+ * const model = await loadModel((await getDeployable('plant-a')).dir);
+ */
+export type * from './contract.ts';
+export { trainPackage, resolveBase, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './trainPackage.ts';
+export { loadModel, prepareInput, type LoadOptions } from './loadModel.ts';
+export { verifyArtifact, readManifest, validateManifest, checksumDir, sha256File, MANIFEST_FILE } from './artifact.ts';
+export { parseHyperparameters, readHyperparametersFile } from './hyperparameters.ts';
+export { openChannel, readTableFile, checkTable, CHANNEL_EXTENSIONS } from './channels.ts';
+export { resolvePackage, listBuiltinAlgorithms, builtinAlgorithmsDir, type PackageRef, type TrainModule, type PredictModule } from './packages.ts';
+export { initModel, type InitModelOptions } from './initModel.ts';
+export {
+  registerModel,
+  approveVersion,
+  rejectVersion,
+  listGroups,
+  listVersions,
+  getVersion,
+  latestApproved,
+  getDeployable,
+  compareMetrics,
+  resolveRegistry,
+  type ApprovalStatus,
+  type ModelVersionRecord,
+  type RegisteredModel,
+  type MetricComparison,
+  type RegistryOptions,
+} from './registry.ts';
+export { retrainOnce, retrainOnSchedule, readRetrainConfig, nextRun, parseWindow, type RetrainConfig, type RetrainOptions, type RetrainResult } from './retrain.ts';
+export { cliLogger, silentLogger } from './logger.ts';
+export { withLock, writeFileAtomic, type LockOptions } from './atomic.ts';
+export { profileTable, type ProfileOptions } from '../profile/index.ts';

@@ -1,0 +1,138 @@
+import { delimiter, resolve } from 'node:path';
+import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
+import { MillwrightError } from '../errors/index.ts';
+import { verifyArtifact } from './artifact.ts';
+import type { FeatureSpec, LoadedModel, Prediction } from './contract.ts';
+import { importPredictModule, packageForManifest } from './packages.ts';
+
+export interface LoadOptions {
+  /**
+   * User package folders the operator allows models to run with (built-ins are always allowed).
+   * Default: env `MILLWRIGHT_MODEL_PACKAGES` (a `:`-separated list), else none.
+   */
+  packages?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Loads a model dir for serving: verifies every checksum (refusing a missing, extra or modified
+ * file or a malformed manifest with `INTEGRITY`), resolves the algorithm package the manifest
+ * names — a built-in, or a folder the operator allowed; never code stored in the artifact —
+ * calls its `load` once and returns a model whose `predict` validates input columns against
+ * the feature schema (numeric strings are cast; a missing column is `BAD_INPUT`).
+ *
+ * @example
+ * const model = await loadModel('/opt/ml/model');
+ * const [y] = await model.predict(aq.table({ speed: [1200], load: ['high'] }));
+ */
+export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const absDir = resolve(dir);
+  const manifest = await verifyArtifact(absDir);
+  const env = opts.env ?? process.env;
+  const allowed = opts.packages ?? (env.MILLWRIGHT_MODEL_PACKAGES ? env.MILLWRIGHT_MODEL_PACKAGES.split(delimiter).filter(Boolean) : []);
+  const ref = packageForManifest(manifest.algorithm, allowed);
+  const mod = await importPredictModule(ref);
+  let model: unknown;
+  try {
+    model = await mod.load(absDir, manifest);
+  } catch (err) {
+    if (err instanceof MillwrightError) throw err;
+    throw new MillwrightError('INTEGRITY', `model ${manifest.name}@${manifest.version}: ${manifest.algorithm} could not load ${absDir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return {
+    manifest,
+    dir: absDir,
+    async predict(table: ColumnTable, params: Record<string, unknown> = {}): Promise<Prediction[]> {
+      const input = prepareInput(table, manifest.features);
+      const out = await mod.predict(model, input, params);
+      if (!Array.isArray(out) || out.length !== input.numRows()) {
+        throw new MillwrightError(
+          'INTERNAL',
+          `model ${manifest.name}@${manifest.version}: predict returned ${Array.isArray(out) ? out.length : typeof out} predictions for ${input.numRows()} rows`,
+        );
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Checks and casts an input table against a feature schema: every feature column must exist
+ * (`BAD_INPUT` naming the missing ones); numeric features accept numbers and numeric strings
+ * (empty string/null = missing), booleans accept true/false/1/0. Feature columns come first,
+ * in schema order; other columns are kept after them (e.g. ids, timestamps).
+ *
+ * @example
+ * prepareInput(aq.table({ x: ['1.5', '2'] }), [{ name: 'x', type: 'number' }]).array('x'); // [1.5, 2]
+ */
+export function prepareInput(table: ColumnTable, features: FeatureSpec[]): ColumnTable {
+  const names = table.columnNames();
+  const have = new Set(names);
+  const missing = features.filter((f) => !have.has(f.name)).map((f) => f.name);
+  if (missing.length > 0) {
+    throw new MillwrightError(
+      'BAD_INPUT',
+      `missing input column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')}; the model expects ${features.map((f) => `${f.name} (${f.type})`).join(', ')}`,
+      { details: { missing } },
+    );
+  }
+  const cols: Record<string, ArrayLike<unknown>> = {};
+  for (const f of features) cols[f.name] = castColumn(f, table.array(f.name) as ArrayLike<unknown>);
+  for (const n of names) if (!(n in cols)) cols[n] = table.array(n) as ArrayLike<unknown>;
+  return aq.table(cols);
+}
+
+function castColumn(f: FeatureSpec, values: ArrayLike<unknown>): ArrayLike<unknown> {
+  const n = values.length;
+  const bad = (i: number, v: unknown): never => {
+    throw new MillwrightError('BAD_INPUT', `column "${f.name}" row ${i}: ${JSON.stringify(v)} is not ${f.type === 'boolean' ? 'a boolean' : `a${f.type === 'integer' ? 'n' : ''} ${f.type}`}`, {
+      details: { column: f.name, row: i },
+    });
+  };
+  if (f.type === 'number' || f.type === 'integer') {
+    if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array) {
+      if (f.type === 'integer' && !(values instanceof Int32Array)) {
+        for (let i = 0; i < n; i++) if (Number.isFinite(values[i]) && !Number.isInteger(values[i])) bad(i, values[i]);
+      }
+      return values;
+    }
+    const out = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      let x: number | null;
+      if (v === null || v === undefined || v === '') x = null;
+      else if (typeof v === 'number') x = v;
+      else if (typeof v === 'bigint') x = Number(v);
+      else if (typeof v === 'boolean') x = v ? 1 : 0;
+      else if (v instanceof Date) x = v.getTime();
+      else if (typeof v === 'string') {
+        const t = v.trim();
+        x = t === 'NaN' ? NaN : Number(t);
+        if (t === '' || Number.isNaN(x) && t !== 'NaN') bad(i, v);
+      } else x = bad(i, v);
+      if (f.type === 'integer' && x !== null && Number.isFinite(x) && !Number.isInteger(x)) bad(i, v);
+      out[i] = x;
+    }
+    return out;
+  }
+  if (f.type === 'boolean') {
+    const out = new Array<boolean | null>(n);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v === null || v === undefined || v === '') out[i] = null;
+      else if (v === true || v === 1 || v === 'true' || v === '1') out[i] = true;
+      else if (v === false || v === 0 || v === 'false' || v === '0') out[i] = false;
+      else bad(i, v);
+    }
+    return out;
+  }
+  const out = new Array<string | null>(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    out[i] = v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
+  }
+  return out;
+}
