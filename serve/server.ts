@@ -169,8 +169,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let poll: NodeJS.Timeout | undefined;
   if (options.source && (options.source.pollMs ?? 30_000) > 0) {
     const src = options.source;
+    let polling = false;
     poll = setInterval(() => {
-      if (shuttingDown) return;
+      // One poll at a time: loading a version can take longer than the interval.
+      if (shuttingDown || polling) return;
+      polling = true;
       src.latest().then(
         async ({ dir, version }) => {
           const key = `${resolve(dir)}@${version}`;
@@ -183,7 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           }
         },
         (err: Error) => log({ level: 'warn', msg: 'registry poll failed', reason: err.message }),
-      );
+      ).finally(() => (polling = false));
     }, src.pollMs ?? 30_000);
     poll.unref();
   }

@@ -1,0 +1,87 @@
+// `millwright serve` as a real process (the container's `serve` entry point): settings from
+// SageMaker environment variables, graceful SIGTERM with requests in flight, usage errors.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { repoRoot } from '../helpers/data.ts';
+import { writeLinearModel } from './fixtures/linear-model.ts';
+import { http, invoke, LINEAR_LOADER, scratch } from './helpers.ts';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+const SLOW = 999;
+
+before(async () => {
+  const s = await scratch();
+  dir = s.dir;
+  cleanup = s.cleanup;
+  await writeLinearModel(join(dir, 'model'), { name: 'press', version: 'v7', weights: { a: 2, b: 3 }, busyMs: 700, busyMarker: SLOW });
+});
+after(async () => cleanup?.());
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null>; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cli/main.ts'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let resolveUrl!: (u: string) => void;
+  const url = new Promise<string>((r) => (resolveUrl = r));
+  child.stdout!.on('data', (d) => {
+    out += d.toString();
+    const m = /"msg":"listening","url":"(http:\/\/[^"]+)"/.exec(out);
+    if (m) resolveUrl(m[1]!);
+  });
+  child.stderr!.on('data', (d) => (err += d.toString()));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, stdout: () => out, stderr: () => err, exit, url };
+}
+
+test('serve honours SageMaker env settings, answers, and on SIGTERM finishes in-flight requests then exits 0', async () => {
+  const p = cli(['serve', '--model', join(dir, 'model'), '--loader', LINEAR_LOADER], {
+    SAGEMAKER_BIND_TO_PORT: '0',
+    SAGEMAKER_MODEL_SERVER_WORKERS: '2',
+    SAGEMAKER_MODEL_SERVER_TIMEOUT: '4',
+    SAGEMAKER_MAX_PAYLOAD_IN_MB: '1',
+  });
+  try {
+    const url = await Promise.race([p.url, p.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${p.stderr()}`)))]);
+    assert.equal((await http(`${url}/ping`)).status, 200);
+    assert.deepEqual((await http(`${url}/execution-parameters`)).json(), { MaxConcurrentTransforms: 2, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 1 });
+    assert.deepEqual((await invoke(url, '1,1\n', 'text/csv')).json(), { predictions: [5] });
+
+    // Three requests that each take 700 ms of CPU, then SIGTERM while they run.
+    const inflight = [invoke(url, `${SLOW},0\n`, 'text/csv'), invoke(url, `${SLOW},1\n`, 'text/csv'), invoke(url, `${SLOW},2\n`, 'text/csv')];
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    const replies = await Promise.all(inflight);
+    assert.deepEqual(
+      replies.map((r) => r.json()),
+      [{ predictions: [SLOW * 2] }, { predictions: [SLOW * 2 + 3] }, { predictions: [SLOW * 2 + 6] }],
+    );
+    assert.equal(await p.exit, 0);
+    assert.ok(Date.now() - t0 < 30_000);
+    await assert.rejects(fetch(`${url}/ping`), 'no longer accepting connections');
+    const logs = p.stdout().trim().split('\n').map((l) => JSON.parse(l) as { msg: string; status?: number });
+    assert.ok(logs.some((l) => l.msg === 'shutting down'));
+    assert.equal(logs.at(-1)!.msg, 'stopped');
+    assert.equal(logs.filter((l) => l.msg === 'request' && l.status === 200).length >= 4, true);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
+
+test('usage errors exit 2; a model that fails verification exits 1 with the reason', async () => {
+  const bad = cli(['serve', '--model', join(dir, 'model'), '--timeout', 'soon']);
+  assert.equal(await bad.exit, 2);
+  assert.match(bad.stderr(), /timeout: "soon" is not a duration/);
+  const both = cli(['serve', '--model', join(dir, 'model'), '--group', 'g']);
+  assert.equal(await both.exit, 2);
+  const missing = cli(['serve', '--model', join(dir, 'nope'), '--port', '0', '--loader', LINEAR_LOADER]);
+  assert.equal(await missing.exit, 1);
+  assert.match(missing.stderr(), /rejected/);
+});
