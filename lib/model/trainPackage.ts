@@ -27,8 +27,7 @@ export interface TrainOptions {
   version?: string;
   /**
    * Hyperparameters merged over `<base>/input/config/hyperparameters.json` (strings, as SageMaker
-   * passes them, or typed values). When given, the merged set is written back to that file so the
-   * layout records what was run. Default: none.
+   * passes them, or typed values) for this run; the file itself is not changed. Default: none.
    */
   hyperparameters?: Record<string, unknown>;
   /**
@@ -85,11 +84,10 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
     const mod = await importTrainModule(ref);
 
     const hpPath = join(base, 'input', 'config', 'hyperparameters.json');
-    let raw = await readHyperparametersFile(hpPath);
-    if (opts.hyperparameters && Object.keys(opts.hyperparameters).length > 0) {
-      raw = { ...raw, ...opts.hyperparameters };
-      await writeFileAtomic(hpPath, `${JSON.stringify(raw, null, 2)}\n`);
-    }
+    let raw: Record<string, unknown> = await readHyperparametersFile(hpPath);
+    // Overrides apply to this run only (the manifest records the parsed result); writing them
+    // back into the input config would make a bad --hp value stick to every later run.
+    if (opts.hyperparameters) raw = { ...raw, ...opts.hyperparameters };
     const hyperparameters = parseHyperparameters(mod.hyperparameters, raw);
 
     const { channels, sources } = await openChannels(base, opts, env, cwd);
