@@ -1,6 +1,17 @@
 /**
  * The sensor store: Hive-partitioned Parquet (`<root>/site=<site>/date=<YYYY-MM-DD>/part-<id>.parquet`),
- * zstd, rows sorted by (asset, signal, ts) with row-group statistics.
+ * zstd, rows sorted by (asset, signal, ts) with row-group statistics. Write with `writeReadings`,
+ * read with `scan`/`scanTable`/`scanStream`, query with `sql`, downsample with `resample` or
+ * `resampleStore`, deduplicate and merge with `compact`.
  */
 export { writeReadings, type WriteOptions, type WriteResult } from './writeReadings.ts';
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';
+export { scan, scanTable, scanStream, type ScanOptions } from './scan.ts';
+export { planScan, type ScanPlan, type PlannedFile } from './planScan.ts';
+export type { StoreFilter } from './filters.ts';
+export { sql, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat } from './sql.ts';
+export { resample, RESAMPLE_AGGS, type ResampleAgg, type ResampleOptions } from './resample.ts';
+export { resampleStore, resampleSql, type ResampleStoreOptions } from './resampleStore.ts';
+export { parseEvery } from './every.ts';
+export { compact, type CompactOptions, type CompactResult } from './compact.ts';
+export { storeRoot } from './cli.ts';

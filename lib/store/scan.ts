@@ -1,0 +1,159 @@
+import * as arrow from 'apache-arrow';
+import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
+import { MillwrightError } from '../errors/index.ts';
+import type { StoreFilter } from './filters.ts';
+import { planScan, type ScanPlan } from './planScan.ts';
+import { Dict, readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './readChunks.ts';
+
+/** Options of {@link scan}, {@link scanTable} and {@link scanStream}. */
+export interface ScanOptions extends StoreFilter {
+  /** Columns to return, from `ts, site, asset, signal, value, quality` (default: all, in that order). */
+  columns?: readonly string[];
+  /** A plan from {@link planScan} for the same filter, to avoid planning twice. */
+  plan?: ScanPlan;
+}
+
+function scanColumns(columns: readonly string[] | undefined): ScanColumn[] {
+  if (columns === undefined) return [...SCAN_COLUMNS];
+  const bad = columns.filter((c) => !(SCAN_COLUMNS as readonly string[]).includes(c));
+  if (bad.length > 0 || columns.length === 0) {
+    throw new MillwrightError('BAD_INPUT', `unknown scan column(s) ${JSON.stringify(bad)} (expected some of ${SCAN_COLUMNS.join(', ')})`);
+  }
+  return SCAN_COLUMNS.filter((c) => columns.includes(c));
+}
+
+const DICT_TYPE = () => new arrow.Dictionary(new arrow.Utf8(), new arrow.Int32());
+
+function field(name: ScanColumn): arrow.Field {
+  switch (name) {
+    case 'ts':
+      return new arrow.Field('ts', new arrow.TimestampMillisecond('UTC'), false);
+    case 'value':
+      return new arrow.Field('value', new arrow.Float64(), false);
+    case 'quality':
+      return new arrow.Field('quality', new arrow.Uint8(), false);
+    default:
+      return new arrow.Field(name, DICT_TYPE(), false);
+  }
+}
+
+function toRecordBatch(schema: arrow.Schema, chunk: Chunk, dicts: ChunkDicts): arrow.RecordBatch {
+  const children = schema.fields.map((f) => {
+    const name = f.name as ScanColumn;
+    if (name === 'ts') return arrow.makeData({ type: f.type as arrow.TimestampMillisecond, length: chunk.length, data: chunk.ts! });
+    if (name === 'value') return arrow.makeData({ type: f.type as arrow.Float64, length: chunk.length, data: chunk.value! });
+    if (name === 'quality') return arrow.makeData({ type: f.type as arrow.Uint8, length: chunk.length, data: chunk.quality! });
+    const dictionary = arrow.vectorFromArray(dicts[name].values, new arrow.Utf8());
+    return arrow.makeData({ type: f.type as arrow.Dictionary<arrow.Utf8, arrow.Int32>, length: chunk.length, data: chunk[name]!, dictionary });
+  });
+  const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: chunk.length, children });
+  return new arrow.RecordBatch(schema, struct);
+}
+
+function newDicts(): ChunkDicts {
+  return { site: new Dict(), asset: new Dict(), signal: new Dict() };
+}
+
+/**
+ * Streams readings as Arrow record batches (up to ~0.5M rows each), for data larger than memory.
+ * Partitions are pruned by path and row groups by statistics; rows are filtered exactly. The
+ * string columns are dictionary-encoded with one dictionary that only grows during the stream
+ * (each batch's dictionary extends the previous one's).
+ *
+ * @example
+ * for await (const batch of scanStream({ root, sites: 'plant-1', columns: ['ts', 'value'] })) {
+ *   total += batch.numRows;
+ * }
+ */
+export async function* scanStream(opts: ScanOptions): AsyncGenerator<arrow.RecordBatch> {
+  const columns = scanColumns(opts.columns);
+  const plan = opts.plan ?? (await planScan(opts));
+  const schema = new arrow.Schema(columns.map(field));
+  const dicts = newDicts();
+  for await (const chunk of readChunks(plan, columns, dicts)) yield toRecordBatch(schema, chunk, dicts);
+}
+
+/**
+ * Reads readings into one Arrow table: `ts` (timestamp ms UTC), `site`, `asset`, `signal`
+ * (dictionary-encoded, one dictionary per column), `value` (float64), `quality` (uint8).
+ * Rows come file by file, each sorted by (asset, signal, ts); `from` is inclusive, `to` exclusive.
+ *
+ * @example
+ * const t = await scan({ root: './.millwright/store', assets: ['motor-3'], from: '2024-03-01', to: '2024-03-02' });
+ * t.numRows;
+ */
+export async function scan(opts: ScanOptions): Promise<arrow.Table> {
+  const columns = scanColumns(opts.columns);
+  const plan = opts.plan ?? (await planScan(opts));
+  const schema = new arrow.Schema(columns.map(field));
+  const dicts = newDicts();
+  const chunks: Chunk[] = [];
+  for await (const chunk of readChunks(plan, columns, dicts)) chunks.push(chunk);
+  // Batches are built at the end so they all share the final dictionaries (arquero and IPC
+  // writers expect one dictionary per column).
+  if (chunks.length === 0) return new arrow.Table(schema, [toRecordBatch(schema, emptyChunk(columns), dicts)]);
+  return new arrow.Table(schema, chunks.map((c) => toRecordBatch(schema, c, dicts)));
+}
+
+function emptyChunk(columns: readonly ScanColumn[]): Chunk {
+  const c: Chunk = { length: 0 };
+  for (const name of columns) {
+    if (name === 'ts') c.ts = new BigInt64Array(0);
+    else if (name === 'value') c.value = new Float64Array(0);
+    else if (name === 'quality') c.quality = new Uint8Array(0);
+    else c[name] = new Int32Array(0);
+  }
+  return c;
+}
+
+/**
+ * Like {@link scan} but returns an arquero table with `ts` as epoch-ms numbers and plain string
+ * columns (site from the partition path), ready for arquero verbs and Observable Plot.
+ *
+ * @example
+ * const dt = await scanTable({ root, sites: 'plant-1', signals: ['temperature'] });
+ * dt.groupby('asset').rollup({ max: aq.op.max('value') });
+ */
+export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
+  const columns = scanColumns(opts.columns);
+  const plan = opts.plan ?? (await planScan(opts));
+  const dicts = newDicts();
+  const chunks: Chunk[] = [];
+  let total = 0;
+  for await (const chunk of readChunks(plan, columns, dicts)) {
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  const data: Record<string, Float64Array | Uint8Array | string[]> = {};
+  for (const name of columns) {
+    if (name === 'ts' || name === 'value') {
+      const out = new Float64Array(total);
+      let off = 0;
+      for (const c of chunks) {
+        out.set(name === 'ts' ? c.tsMs! : c.value!, off);
+        off += c.length;
+      }
+      data[name] = out;
+    } else if (name === 'quality') {
+      const out = new Uint8Array(total);
+      let off = 0;
+      for (const c of chunks) {
+        out.set(c.quality!, off);
+        off += c.length;
+      }
+      data[name] = out;
+    } else {
+      const values = dicts[name].values;
+      const out = new Array<string>(total);
+      let off = 0;
+      for (const c of chunks) {
+        const idx = c[name]!;
+        for (let i = 0; i < idx.length; i++) out[off + i] = values[idx[i]];
+        off += c.length;
+      }
+      data[name] = out;
+    }
+  }
+  return aq.table(data);
+}
