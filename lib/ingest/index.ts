@@ -1,0 +1,17 @@
+/**
+ * Ingestion: streaming CSV / NDJSON readers of readings (columnar batches, bad rows to a
+ * rejects file) and the `ingest` pipeline into the store or the spool.
+ *
+ * @example
+ * import { ingest } from './lib/ingest/index.ts';
+ * const s = await ingest(['readings.csv'], { store: '.millwright/store', site: 'plant-1' });
+ */
+export { ingest, defaultRejectsPath, type IngestOptions, type IngestSummary, type IngestProgress, type BatchCommit, type SourceSummary } from './ingest.ts';
+export { readCsv, readCsvEncoded, splitQuoted, KNOWN_COLUMNS, DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
+export { readNdjson, readNdjsonEncoded } from './ndjson.ts';
+export { parseTimestamp, MIN_TS, MAX_TS } from './timestamp.ts';
+export { parseDecimal } from './number.ts';
+export { nameProblem } from './names.ts';
+export { formatOfPath, openInput, readEncoded, type InputFormat } from './source.ts';
+export type { Reject } from './reject.ts';
+export type { ParsedBatch, EncodedBatch, BatchOrigin } from './batch-builder.ts';

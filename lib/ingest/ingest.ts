@@ -1,0 +1,248 @@
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { MillwrightError } from '../errors/index.ts';
+import { writeReadings } from '../store/index.ts';
+import { appendToSpool } from '../spool/index.ts';
+import { decodeBatch, type ParsedBatch } from './batch-builder.ts';
+import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
+import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
+import type { Reject } from './reject.ts';
+import { RejectsFile } from './rejects-file.ts';
+import { openInput, readEncoded, type InputFormat } from './source.ts';
+
+/** Options of {@link ingest}. Exactly one of `store` and `spool` is the destination. */
+export interface IngestOptions {
+  /** Store root to write into (each batch: one atomic Parquet file per touched partition). */
+  store?: string;
+  /** Spool directory to append to instead (each batch: one fsynced, acknowledged segment). */
+  spool?: string;
+  /** Site for rows without one (CSV without a `site` column, NDJSON without `site`). */
+  site?: string;
+  /** Rows per batch (default 1,000,000). Each batch is one store write or one spool segment. */
+  batchRows?: number;
+  /** Rejects file (NDJSON). Default: `<parent of store or spool>/rejects/ingest-<time>-<pid>.ndjson`. */
+  rejects?: string;
+  /** Input format (default `auto`: by extension; stdin by its first character). */
+  format?: InputFormat;
+  /** Byte stream read for the source `-` (default process.stdin). */
+  stdin?: AsyncIterable<Buffer | Uint8Array | string>;
+  /**
+   * Parse files on a worker thread, overlapping parsing with writing: `true`, `false` or
+   * `'auto'` (default: files over 32 MB). stdin is always parsed on the main thread.
+   */
+  worker?: boolean | 'auto';
+  /** Called after each batch is durable (written to the store, or spooled and acknowledged). */
+  onBatch?: (commit: BatchCommit) => void;
+  /** Called about 4 times a second with progress. */
+  onProgress?: (p: IngestProgress) => void;
+}
+
+/** One durable batch. */
+export interface BatchCommit {
+  source: string;
+  firstLine: number;
+  lastLine: number;
+  rows: number;
+  /** Store files written (store destination). */
+  files: string[];
+  /** Spool segment written (spool destination). */
+  segment?: string;
+}
+
+/** Progress of a running ingest. */
+export interface IngestProgress {
+  rows: number;
+  rejected: number;
+  bytesRead: number;
+  /** Total input bytes when known (all inputs are plain files). */
+  totalBytes?: number;
+  seconds: number;
+}
+
+/** Per-input outcome. */
+export interface SourceSummary {
+  source: string;
+  rows: number;
+  rejected: number;
+  /** Set when the input could not be read at all (bad header, missing file). */
+  error?: string;
+}
+
+/** What {@link ingest} did. */
+export interface IngestSummary {
+  rowsAccepted: number;
+  rowsRejected: number;
+  batches: number;
+  /** Parquet files written (store) or segments spooled (spool). */
+  filesWritten: number;
+  seconds: number;
+  rowsPerSecond: number;
+  /** The rejects file, when any row was rejected. */
+  rejectsFile?: string;
+  sources: SourceSummary[];
+  destination: { kind: 'store' | 'spool'; path: string };
+}
+
+/** Default rejects file beside the destination directory. */
+export function defaultRejectsPath(destination: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return join(dirname(resolve(destination)), 'rejects', `ingest-${stamp}-${process.pid}.ndjson`);
+}
+
+const WORKER_MIN_BYTES = 32 << 20;
+
+/**
+ * Reads CSV or NDJSON readings from files (or `-` for stdin) and writes them in batches to the
+ * store or the spool. Rows that cannot be read (bad timestamp, non-numeric or non-finite value,
+ * missing field, unknown column, invalid site/asset name) go to the rejects file and are counted;
+ * they never stop the batch. An input that cannot be read at all (no or bad header, missing
+ * file) is reported in `sources[].error` and the other inputs still go in.
+ *
+ * Store writes are atomic per file; a crash mid-ingest leaves whole files only, and running the
+ * ingest again then `compact` removes the duplicates. For acknowledged, resumable delivery use
+ * the spool (`spool`), then `flushSpool`.
+ *
+ * @example
+ * const s = await ingest(['readings.csv'], { store: '.millwright/store' });
+ * console.log(`${s.rowsAccepted} accepted, ${s.rowsRejected} rejected (${s.rejectsFile ?? 'no rejects'})`);
+ */
+export async function ingest(inputs: string[], opts: IngestOptions): Promise<IngestSummary> {
+  if ((opts.store === undefined) === (opts.spool === undefined)) {
+    throw new MillwrightError('USAGE', 'ingest needs exactly one destination: a store or a spool');
+  }
+  if (inputs.length === 0) throw new MillwrightError('USAGE', 'no inputs given (pass files, or - for stdin)');
+  if (inputs.filter((i) => i === '-').length > 1) throw new MillwrightError('USAGE', 'stdin (-) can be read only once');
+  const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
+  if (!Number.isInteger(batchRows) || batchRows < 1) throw new MillwrightError('USAGE', `batch rows must be a positive integer, got ${batchRows}`);
+  const destination = opts.store !== undefined ? { kind: 'store' as const, path: resolve(opts.store) } : { kind: 'spool' as const, path: resolve(opts.spool!) };
+  const rejects = new RejectsFile(resolve(opts.rejects ?? defaultRejectsPath(destination.path)));
+  const started = performance.now();
+  const sizes = await Promise.all(inputs.map((i) => (i === '-' ? undefined : stat(i).then((s) => (s.isFile() ? s.size : undefined), () => undefined))));
+  const totalBytes = sizes.every((s) => s !== undefined) && !inputs.some((i) => i.endsWith('.gz')) ? sizes.reduce<number>((a, b) => a + (b ?? 0), 0) : undefined;
+  const summary: IngestSummary = { rowsAccepted: 0, rowsRejected: 0, batches: 0, filesWritten: 0, seconds: 0, rowsPerSecond: 0, sources: [], destination };
+  let bytesBefore = 0;
+  let bytesNow = 0;
+  let lastProgress = 0;
+  const progress = (force = false) => {
+    if (!opts.onProgress) return;
+    const now = performance.now();
+    if (!force && now - lastProgress < 250) return;
+    lastProgress = now;
+    opts.onProgress({ rows: summary.rowsAccepted, rejected: rejects.count, bytesRead: bytesBefore + bytesNow, totalBytes, seconds: (now - started) / 1000 });
+  };
+
+  const commit = async (pb: ParsedBatch): Promise<void> => {
+    const rows = pb.batch.ts.length;
+    let files: string[] = [];
+    let segment: string | undefined;
+    if (destination.kind === 'store') {
+      files = (await writeReadings(destination.path, pb.batch)).files;
+      summary.filesWritten += files.length;
+    } else {
+      segment = (await appendToSpool(destination.path, pb.batch, { source: pb.source, firstLine: pb.firstLine, lastLine: pb.lastLine })).segment;
+      summary.filesWritten++;
+    }
+    summary.rowsAccepted += rows;
+    summary.batches++;
+    opts.onBatch?.({ source: pb.source, firstLine: pb.firstLine, lastLine: pb.lastLine, rows, files, segment });
+    progress();
+  };
+
+  try {
+    for (let k = 0; k < inputs.length; k++) {
+      const source = inputs[k];
+      const src: SourceSummary = { source, rows: 0, rejected: 0 };
+      summary.sources.push(src);
+      const onReject = (r: Reject) => {
+        rejects.add(r);
+        src.rejected++;
+      };
+      if (source !== '-' && sizes[k] === undefined) {
+        src.error = `${source}: no such file (or not a regular file)`;
+        continue;
+      }
+      const useWorker = source !== '-' && (opts.worker === true || ((opts.worker ?? 'auto') === 'auto' && (sizes[k] ?? 0) >= WORKER_MIN_BYTES));
+      const readOpts: ReadOptions = { source, batchRows, site: opts.site, onReject, onBytes: (b) => ((bytesNow = b), progress()) };
+      const batches = useWorker ? parseInWorker(source, opts.format ?? 'auto', readOpts) : parseInThread(source, opts, readOpts);
+      // One batch in flight: the next one is parsed while this one is written.
+      let pending: Promise<void> | undefined;
+      try {
+        for await (const pb of batches) {
+          if (pending) await pending;
+          src.rows += pb.batch.ts.length;
+          pending = commit(pb);
+          pending.catch(() => {}); // awaited below; avoid an unhandled-rejection crash meanwhile
+        }
+        if (pending) await pending;
+      } catch (err) {
+        if (pending) await pending.catch(() => {});
+        if (err instanceof MillwrightError && err.code === 'BAD_INPUT' && !String(err.message).startsWith('--site')) {
+          src.error = err.message;
+        } else {
+          throw err;
+        }
+      }
+      bytesBefore += sizes[k] ?? bytesNow;
+      bytesNow = 0;
+    }
+  } finally {
+    summary.rejectsFile = rejects.close();
+  }
+  summary.rowsRejected = rejects.count;
+  summary.seconds = (performance.now() - started) / 1000;
+  summary.rowsPerSecond = summary.seconds > 0 ? summary.rowsAccepted / summary.seconds : 0;
+  progress(true);
+  return summary;
+}
+
+async function* parseInThread(source: string, opts: IngestOptions, readOpts: ReadOptions): AsyncGenerator<ParsedBatch> {
+  for await (const { batch, dict } of readEncoded(openInput(source, opts.stdin), opts.format ?? 'auto', readOpts)) yield decodeBatch(batch, dict);
+}
+
+function startWorker(data: WorkerInput): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url), { workerData: data });
+  // Under tsx (development, tests) the sources are .ts and tsx's loader hooks do not reach
+  // worker threads by themselves: register them in the worker first.
+  const api = import.meta.resolve('tsx/esm/api');
+  const file = new URL('./parse-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+/** Parses `source` on a worker thread; yields decoded batches, forwards rejects and progress. */
+async function* parseInWorker(source: string, format: InputFormat, readOpts: ReadOptions): AsyncGenerator<ParsedBatch> {
+  const data: WorkerInput = { path: source, format, batchRows: readOpts.batchRows ?? DEFAULT_BATCH_ROWS, site: readOpts.site, credits: 2 };
+  const worker = startWorker(data);
+  const queue: (WorkerMessage | { type: 'crash'; error: Error })[] = [];
+  let wake: (() => void) | undefined;
+  const push = (m: WorkerMessage | { type: 'crash'; error: Error }) => {
+    queue.push(m);
+    wake?.();
+  };
+  worker.on('message', (m: WorkerMessage) => push(m));
+  worker.on('error', (error) => push({ type: 'crash', error }));
+  worker.on('exit', (code) => push({ type: 'crash', error: new Error(`parse worker exited with code ${code}`) }));
+  const dict: string[] = [];
+  try {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      const m = queue.shift()!;
+      if (m.type === 'crash') throw m.error;
+      for (const r of 'rejects' in m ? m.rejects : []) readOpts.onReject(r);
+      if ('bytes' in m) readOpts.onBytes?.(m.bytes);
+      if (m.type === 'error') {
+        if (m.code === 'ENOENT') throw new MillwrightError('BAD_INPUT', `${source}: no such file`);
+        throw new MillwrightError(m.code === 'BAD_INPUT' ? 'BAD_INPUT' : 'INTERNAL', m.message);
+      }
+      if (m.type === 'end') return;
+      if (m.type === 'batch') {
+        for (const s of m.dictAdds) dict.push(s);
+        worker.postMessage('more');
+        yield decodeBatch(m.batch, dict);
+      }
+    }
+  } finally {
+    await worker.terminate();
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * The local spool for the gateway case: readings are appended durably (one fsynced, CRC-checked
+ * segment per acknowledged batch) and later moved into the store by `flushSpool` / `runGateway`.
+ * Delivery into the store is at-least-once; `compact` in the store removes the duplicates a
+ * crash between "store write durable" and "segment deleted" can leave.
+ */
+export { appendToSpool, listSegments, recoverSpool, spoolStatus, defaultSpoolDir, lockSpool, type SpoolAck, type SpoolStatus } from './spool.ts';
+export { encodeSegment, decodeSegment, type SegmentMeta, type TornSegment } from './format.ts';
+export { flushSpool, type FlushOptions, type FlushResult } from './flush.ts';
+export { runGateway, parseDuration, type GatewayOptions } from './gateway.ts';
