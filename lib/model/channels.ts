@@ -38,22 +38,6 @@ export async function openChannel(name: string, dir: string): Promise<Channel> {
   };
 }
 
-/**
- * A channel backed by an in-memory loader (a store query): `dir` is where the runner keeps its
- * scratch, `files` is empty, `load()` runs the query and applies the same checks as files.
- */
-export function queryChannel(name: string, dir: string, describe: string, run: () => Promise<ColumnTable>): Channel {
-  return {
-    name,
-    dir,
-    files: [],
-    async load() {
-      const table = await run();
-      return checkTable(name, table, describe);
-    },
-  };
-}
-
 async function listDataFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });

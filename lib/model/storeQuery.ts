@@ -1,36 +1,28 @@
-import * as aq from 'arquero';
-import type { ColumnTable } from 'arquero';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 
-type SqlFn = (query: string, opts: { root: string }) => Promise<unknown>;
+/** File a store-query channel is materialised into, inside its channel dir. */
+export const STORE_QUERY_FILE = 'store-query.parquet';
 
 /**
- * Runs a SQL query against the sensor store (lib/store `sql`, which exposes a `readings` view)
- * and returns an arquero table, whatever shape the store hands back (arquero table, Arrow
- * table or row objects).
+ * Runs a SQL query against the sensor store (lib/store `sql`, which exposes the `readings`
+ * view) and writes the result as Parquet into `channelDir`, so the package sees a normal
+ * SageMaker channel folder and the exact training data stays inspectable next to the model run.
+ * Refuses to mix the result with other data files already in `channelDir`.
  */
-export async function runStoreQuery(query: string, root: string): Promise<ColumnTable> {
-  // Resolved at run time so training without store channels never loads DuckDB.
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const store = (await import(new URL(`../store/index${ext}`, import.meta.url).href)) as { sql?: SqlFn };
-  if (typeof store.sql !== 'function') {
-    throw new MillwrightError('UNAVAILABLE', 'this build of lib/store has no sql() function; use a folder channel instead of store:<sql>');
+export async function materializeStoreQuery(query: string, root: string, channelDir: string): Promise<{ file: string; rows: number }> {
+  await mkdir(channelDir, { recursive: true });
+  const others = (await readdir(channelDir)).filter((n) => n !== STORE_QUERY_FILE && !n.startsWith('.'));
+  if (others.length > 0) {
+    throw new MillwrightError('CONFLICT', `cannot materialise the store query into ${channelDir}: it already holds ${others.join(', ')}; use a fresh --base or remove them`);
   }
-  let result: unknown;
+  // Loaded lazily: serving a model never needs DuckDB.
+  const { sql } = await import('../store/index.ts');
   try {
-    result = await store.sql(query, { root });
+    return await sql(query, { root, format: 'parquet', out: join(channelDir, STORE_QUERY_FILE) });
   } catch (err) {
-    throw new MillwrightError('BAD_INPUT', `store query failed (${(err as Error).message}): ${query}`, { cause: err });
+    const e = err as Error;
+    throw new MillwrightError('BAD_INPUT', `store query on ${root} failed: ${e.message} (query: ${query})`, { cause: err });
   }
-  return toColumnTable(result);
-}
-
-/** Normalises an arquero table, an Arrow table, `{rows}` or an array of row objects into arquero. */
-export function toColumnTable(result: unknown): ColumnTable {
-  const r = result as Record<string, unknown> | null;
-  if (r && typeof r.columnNames === 'function' && typeof r.numRows === 'function') return r as unknown as ColumnTable;
-  if (r && typeof r === 'object' && 'schema' in r && typeof r.numRows === 'number') return aq.fromArrow(r as never);
-  if (Array.isArray(result)) return aq.from(result as Record<string, unknown>[]);
-  if (r && Array.isArray(r.rows)) return aq.from(r.rows as Record<string, unknown>[]);
-  throw new MillwrightError('INTERNAL', 'store sql() returned an unrecognised result (expected a table or rows)');
 }

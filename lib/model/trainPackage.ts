@@ -5,13 +5,13 @@ import { MillwrightError } from '../errors/index.ts';
 import { profileTable } from '../profile/index.ts';
 import { fsyncDir, uniqueSuffix, writeFileAtomic } from './atomic.ts';
 import { checksumDir, MANIFEST_FILE, sha256 } from './artifact.ts';
-import { openChannel, queryChannel } from './channels.ts';
+import { openChannel } from './channels.ts';
 import { codeVersion } from './codeVersion.ts';
 import type { Channel, Logger, ModelManifest, TrainOutput } from './contract.ts';
 import { parseHyperparameters, readHyperparametersFile } from './hyperparameters.ts';
 import { silentLogger } from './logger.ts';
 import { importTrainModule, resolvePackage } from './packages.ts';
-import { runStoreQuery } from './storeQuery.ts';
+import { materializeStoreQuery } from './storeQuery.ts';
 
 /** Prefix marking a channel given as a store query instead of a folder. */
 export const STORE_CHANNEL_PREFIX = 'store:';
@@ -32,7 +32,8 @@ export interface TrainOptions {
   hyperparameters?: Record<string, unknown>;
   /**
    * Channels by name: a folder of CSV/Parquet files, or `store:<sql>` (run with lib/store `sql`
-   * against `store`). Default: every folder under `<base>/input/data/`.
+   * against `store` and written to `<base>/input/data/<name>/store-query.parquet`). Default: every
+   * folder under `<base>/input/data/`.
    */
   channels?: Record<string, string>;
   /** Store root for `store:` channels. Default: env `MILLWRIGHT_STORE`, else `./.millwright/store`. */
@@ -180,7 +181,8 @@ async function openChannels(
       const query = spec.slice(STORE_CHANNEL_PREFIX.length).trim();
       if (!query) throw new MillwrightError('BAD_INPUT', `channel "${name}": empty store query (expected store:<sql>)`);
       const root = resolve(cwd, opts.store ?? (env.MILLWRIGHT_STORE || './.millwright/store'));
-      channels[name] = queryChannel(name, join(dataDir, name), `store query on ${root}: ${query}`, () => runStoreQuery(query, root));
+      await materializeStoreQuery(query, root, join(dataDir, name));
+      channels[name] = await openChannel(name, join(dataDir, name));
       sources[name] = spec;
     } else {
       channels[name] = await openChannel(name, resolve(cwd, spec));
