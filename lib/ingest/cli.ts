@@ -48,7 +48,8 @@ const INPUT_OPTIONS = {
 const INPUT_HELP = `Input: CSV or NDJSON readings, one per line, in the long form every millwright dataset
 loader also produces. Columns / keys:
   ts       ISO-8601 with a zone (2024-03-01T12:00:00Z, 2024-03-01 12:00:00.250+01:00,
-           fractions up to 9 digits, truncated to ms) or epoch milliseconds (1709294400000).
+           fractions up to 9 digits, truncated to ms) or epoch milliseconds (1709294400000,
+           at least 1e11: smaller numbers look like epoch seconds and are refused).
            Timestamps without a zone are refused (ambiguous). Range 1900..9999.
   site     site name (optional when --site is given); no "/", "\\\\", "..", "=", "%", control chars
   asset    asset name (same rules as site)

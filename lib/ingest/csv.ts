@@ -271,7 +271,7 @@ class CsvRowParser {
       if (starts[tc] === ends[tc]) this.reject('missing field "ts"');
       else
         this.reject(
-          `unparseable timestamp ${JSON.stringify(text.slice(starts[tc], ends[tc]))} (expected ISO-8601 with a zone, e.g. 2024-03-01T12:00:00Z, or epoch milliseconds, between 1900 and 9999)`,
+          `unparseable timestamp ${JSON.stringify(text.slice(starts[tc], ends[tc]))} (expected ISO-8601 with a zone, e.g. 2024-03-01T12:00:00Z, or epoch milliseconds >= 1e11, between 1900 and 9999)`,
         );
       return;
     }

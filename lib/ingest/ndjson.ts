@@ -4,7 +4,7 @@ import { DEFAULT_BATCH_ROWS, KNOWN_COLUMNS, type ReadOptions } from './csv.ts';
 import { lineChunks, MAX_LINE_BYTES } from './line-chunks.ts';
 import { NameChecker, type NameKind } from './names.ts';
 import { rawLine } from './reject.ts';
-import { MAX_TS, MIN_TS, parseTimestamp } from './timestamp.ts';
+import { MAX_TS, MIN_EPOCH_MS, parseTimestamp } from './timestamp.ts';
 
 const KNOWN = new Set<string>(KNOWN_COLUMNS);
 
@@ -109,7 +109,7 @@ export async function* readNdjsonEncoded(
         reject('missing field "ts"');
         continue;
       } else if (typeof rawTs === 'number') {
-        ts = rawTs >= MIN_TS && rawTs <= MAX_TS ? rawTs : NaN;
+        ts = rawTs >= MIN_EPOCH_MS && rawTs <= MAX_TS ? rawTs : NaN;
       } else if (typeof rawTs === 'string') {
         ts = parseTimestamp(rawTs);
       } else {
@@ -117,7 +117,7 @@ export async function* readNdjsonEncoded(
       }
       if (ts !== ts) {
         reject(
-          `unparseable timestamp ${JSON.stringify(rawTs)} (expected ISO-8601 with a zone, e.g. "2024-03-01T12:00:00Z", or epoch milliseconds, between 1900 and 9999)`,
+          `unparseable timestamp ${JSON.stringify(rawTs)} (expected ISO-8601 with a zone, e.g. "2024-03-01T12:00:00Z", or epoch milliseconds >= 1e11, between 1900 and 9999)`,
         );
         continue;
       }

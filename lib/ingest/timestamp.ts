@@ -7,13 +7,16 @@
  *   a single space, the fraction has 1-9 digits (truncated to milliseconds) and `<zone>` is `Z`,
  *   `z`, `±HH:MM`, `±HHMM` or `±HH`. A timestamp without a zone is refused: local time is
  *   ambiguous and a silent guess would shift data by hours.
- * - Epoch milliseconds (UTC): an optional `-`, digits, optionally a `.fraction` (kept as is).
- * Readings must fall between 1900-01-01 and 9999-12-31 (UTC), the range the store accepts;
- * epoch seconds or microseconds land outside it and are refused rather than misread.
+ * - Epoch milliseconds (UTC): digits, optionally a `.fraction` (kept as is), at least
+ *   10^11 (1973-03-03): smaller numbers are almost certainly epoch SECONDS and are refused
+ *   rather than read as January 1970; microseconds land after 9999 and are refused too.
+ * Readings must fall between 1900-01-01 and 9999-12-31 (UTC), the range the store accepts.
  */
 
 /** Smallest accepted timestamp: 1900-01-01T00:00:00Z. */
 export const MIN_TS = Date.UTC(1900, 0, 1);
+/** Smallest accepted epoch-milliseconds NUMBER (1973-03-03): below it, the input is probably seconds. */
+export const MIN_EPOCH_MS = 1e11;
 /** Largest accepted timestamp: 9999-12-31T23:59:59.999Z. */
 export const MAX_TS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
@@ -85,7 +88,7 @@ function parseEpoch(s: string, start: number, end: number): number {
     v = Number(s.slice(digitsStart, end));
   }
   const t = neg ? -v : v;
-  return t >= MIN_TS && t <= MAX_TS ? t : NaN;
+  return t >= MIN_EPOCH_MS && t <= MAX_TS ? t : NaN;
 }
 
 function parseIso(s: string, start: number, end: number): number {
