@@ -3,8 +3,9 @@
  * drivers only — the local calendar (hour, weekday, holidays) and columns you name in `drivers`
  * (production volume, planned schedule, shift pattern, outdoor temperature). Never other registers
  * of the same meter (reactive energy, power factor, CO2 derived from kWh): they move with the
- * consumption itself and would make the curve circular; drivers that correlate |r| >= 0.98 with the
- * target are refused for that reason.
+ * consumption itself and would make the curve circular. The model cannot tell where a column comes
+ * from; it logs a warning for drivers that correlate |r| >= 0.98 with the target and records every
+ * driver's correlation in the training metrics (`r_<driver>`).
  *
  * Also learns the best-achievable curve: each tree leaf stores the `best_quantile` (default 0.1) of
  * the consumption seen under its conditions, and the forest averages them (a leaf-quantile forest).
@@ -44,7 +45,6 @@ export interface EnergyHyperparameters {
   max_features: string;
   seed: number;
   holdout_fraction: number;
-  allow_collinear_drivers: boolean;
 }
 
 export const hyperparameters: HyperparameterSchema = {
@@ -71,11 +71,6 @@ export const hyperparameters: HyperparameterSchema = {
     min: 0,
     max: 0.9,
     description: 'Without a `validation` channel: the LAST share of the rows (by time) held out for holdout metrics; 0 = none.',
-  },
-  allow_collinear_drivers: {
-    type: 'boolean',
-    default: false,
-    description: 'Accept drivers with |r| >= 0.98 against the target (normally a sign of a register of the same meter).',
   },
 };
 
@@ -166,6 +161,7 @@ export const train: TrainFn<EnergyHyperparameters> = async (ctx): Promise<TrainO
   const table = rowsOf(raw, labelled);
 
   const categories: Record<string, string[]> = {};
+  const collinearity: Record<string, number> = {};
   for (const d of drivers) {
     if (columnType(table, d) === 'string') {
       categories[d] = [...new Set(Array.from(table.array(d) as ArrayLike<unknown>, (v) => String(v)))].sort();
@@ -174,13 +170,16 @@ export const train: TrainFn<EnergyHyperparameters> = async (ctx): Promise<TrainO
     const col = numericColumn(table, d);
     if (!col.some((v) => Number.isFinite(v))) throw new MillwrightError('BAD_INPUT', `driver ${JSON.stringify(d)} has no numeric values`);
     const r = pearson(col, numericColumn(table, hp.target));
-    if (Math.abs(r) >= 0.98 && !hp.allow_collinear_drivers) {
-      throw new MillwrightError(
-        'BAD_INPUT',
-        `driver ${JSON.stringify(d)} correlates r=${r.toFixed(3)} with the target ${JSON.stringify(hp.target)}: it looks like a register of the same meter, ` +
-          'which would make the load curve circular. Use exogenous drivers (production, schedule, weather) or set allow_collinear_drivers=true.',
+    if (Math.abs(r) >= 0.98) {
+      // A warning, not a refusal: a real production driver can correlate this strongly with energy
+      // in an energy-intensive plant, so correlation cannot prove a column comes from the meter.
+      ctx.log.warn(
+        `driver ${JSON.stringify(d)} correlates r=${r.toFixed(3)} with the target ${JSON.stringify(hp.target)}: if it is a register of the same meter ` +
+          '(reactive energy, power factor, CO2 computed from kWh) the load curve is circular; use exogenous drivers only (production, schedule, weather)',
+        { driver: d, r },
       );
     }
+    collinearity[d] = r;
   }
   const meta: EnergyModelMeta = {
     format: 'millwright-energy-load-curve',
@@ -226,7 +225,8 @@ export const train: TrainFn<EnergyHyperparameters> = async (ctx): Promise<TrainO
   await saveForest(forest, ctx.modelDir);
   await writeFile(join(ctx.modelDir, 'energy.json'), JSON.stringify(meta, null, 2) + '\n');
 
-  const training = { ...curveMetrics(meta, forest, trainTable), train_seconds: (performance.now() - t0) / 1000 };
+  const training: Metrics = { ...curveMetrics(meta, forest, trainTable), train_seconds: (performance.now() - t0) / 1000 };
+  for (const [d, r] of Object.entries(collinearity)) training[`r_${d}`] = r;
   const holdout = holdoutTable !== undefined ? curveMetrics(meta, forest, holdoutTable) : undefined;
   ctx.log.info('energy load curve trained', { training, holdout });
   const tsCol = numericColumn(trainTable, hp.ts);
