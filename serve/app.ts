@@ -129,7 +129,7 @@ export function createApp(state: AppState): Express {
       res.locals.modelVersion = pool.info?.version;
       state.metrics.inFlight.inc();
       try {
-        const result = await pool.run({ body, contentType, accept }, res.locals.deadlineAt as number);
+        const result = await pool.invoke({ body, contentType, accept }, res.locals.deadlineAt as number);
         if (result.rows !== undefined) {
           res.locals.rows = result.rows;
           state.metrics.rows.inc(result.rows);

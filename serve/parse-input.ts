@@ -59,9 +59,7 @@ function fromCsv(text: string, features: FeatureSpec[]): ParsedInput {
   let order: number[] | undefined; // order[f] = cell index holding feature f
   let first = 0;
   const head = records[0]!.cells;
-  const featureNames = new Set(features.map((f) => f.name));
-  const looksLikeHeader = head.some((c) => featureNames.has(c)) && head.every((c) => c === '' || !isNumeric(c));
-  if (looksLikeHeader) {
+  if (isHeaderRow(head, features)) {
     const missing = features.filter((f) => !head.includes(f.name)).map((f) => f.name);
     if (missing.length > 0) {
       throw new MillwrightError('BAD_INPUT', `CSV header row is missing feature(s) ${missing.join(', ')}; expected columns: ${names(features)}`);
@@ -266,6 +264,15 @@ function coerce(value: unknown, feature: FeatureSpec): number | string | boolean
       if (typeof value === 'boolean') return String(value);
       return `\0is ${describe(value)}; expected a string`;
   }
+}
+
+/**
+ * A first CSV row is a header when it names at least one feature and has no numeric cell
+ * (headerless SageMaker rows are all data; a header must then name every feature).
+ */
+export function isHeaderRow(cells: string[], features: FeatureSpec[]): boolean {
+  const featureNames = new Set(features.map((f) => f.name));
+  return cells.some((c) => featureNames.has(c)) && cells.every((c) => c === '' || !isNumeric(c));
 }
 
 function isNumeric(s: string): boolean {

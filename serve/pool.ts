@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { MillwrightError } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest } from '../lib/model/contract.ts';
 import type { InvocationResult } from './invocations.ts';
+import { mergeResults, splitCsvBody } from './shard.ts';
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -131,6 +132,18 @@ export class ModelPool {
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /**
+   * Runs one invocation, splitting a large CSV batch across the workers so it is predicted in
+   * parallel (same answer, same order). Falls back to one worker when a part fails, so errors
+   * name the right row.
+   */
+  async invoke(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
+    const parts = this.info ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
+    if (!parts) return this.run(req, deadlineAt);
+    const results = await Promise.all(parts.map((body) => this.run({ ...req, body }, deadlineAt)));
+    return mergeResults(results) ?? this.run(req, deadlineAt);
   }
 
   /** Stops taking work, waits for queued and running requests, then ends the workers. */

@@ -123,6 +123,27 @@ describe('POST /invocations content types', () => {
   });
 });
 
+describe('large batches are split across workers', () => {
+  test('a 10,000-row CSV (with and without header) returns the same predictions in order; a bad row is named exactly', async () => {
+    const big = Array.from({ length: 10_000 }, (_, i) => rows[i % rows.length]!);
+    const want = big.map((_, i) => expected[i % rows.length]!);
+    const body = csv(big);
+    assert.ok(body.length > 128 * 1024);
+    const r = await invoke(srv.url, body, 'text/csv');
+    assert.equal(r.status, 200);
+    const got = r.json<{ predictions: number[] }>().predictions;
+    assert.equal(got.length, 10_000);
+    got.forEach((g, i) => assert.ok(Math.abs(g - want[i]!) < 1e-9, `row ${i}`));
+    const headed = await invoke(srv.url, `${RF_FEATURES.join(',')}\n${body}`, 'text/csv', 'text/csv');
+    assert.deepEqual(headed.text.trim().split('\n').map(Number).slice(9990), want.slice(9990));
+    const lines = body.split('\n');
+    lines[8765] = '1,2,3';
+    const bad = await invoke(srv.url, lines.join('\n'), 'text/csv');
+    assert.equal(bad.status, 400);
+    assert.match(bad.json<{ message: string }>().message, /^row 8766 \(line 8766\): expected 6 value/);
+  });
+});
+
 describe('errors are JSON {error_code, message} with the mapped status', () => {
   const err = (r: { status: number; json: () => unknown }) => r.json() as { error_code: string; message: string };
 

@@ -1,0 +1,276 @@
+/**
+ * `npm run bench:serve [-- --duration 10s --soak 30s | --full]`
+ *
+ * Load-tests `millwright serve` and, in the same run on the same machine, the common Python
+ * stack for the job: the same random forest (same CSV, same hyperparameters) in scikit-learn
+ * behind Flask under gunicorn (bench/serve_reference.py). Load comes from wrk (closed loop, for
+ * throughput) and autocannon (fixed 1,000 req/s, for latency at a given rate), over loopback.
+ *
+ * Prints req/s and p50/p99 for single-row JSON, single-row CSV and 1,000-row CSV batches, the
+ * latency of 10,000-row CSV batches, and memory across a soak, with ratios and the targets:
+ * >= 3x reference single-row throughput, p99 < 10 ms at 1,000 req/s, 10k-row batch < 150 ms,
+ * memory growth < 10%.
+ *
+ * Options: --duration DUR per throughput run (default 10s), --soak DUR (default 30s; --full = 5m),
+ * --trees N (default 100), --depth N (default 10), --rows N training rows (default all),
+ * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2).
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { parseDuration } from '../serve/options.ts';
+import { RF_FEATURES, RF_TARGET, trainEnergyForest } from '../test/serve/fixtures/rf-model.ts';
+
+const run = promisify(execFile);
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const PY = '/usr/bin/python3';
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => ok(port));
+    });
+    s.on('error', fail);
+  });
+}
+
+async function waitReady(url: string, proc: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(`${url}/ping`)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready`);
+}
+
+function ms(text: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+/** Closed-loop load with wrk: as fast as the server answers. */
+async function wrk(url: string, bodyFile: string, contentType: string, seconds: number, connections: number, dir: string): Promise<Load> {
+  const script = join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`);
+  await writeFile(
+    script,
+    `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "${contentType}"\n`,
+  );
+  const { stdout } = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', '-s', script, `${url}/invocations`], { maxBuffer: 1 << 20 });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+  const p50 = ms(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
+  const p99 = ms(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
+  const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors:.*?timeout (\d+)/.exec(stdout)?.[1] ?? 0);
+  return { rps, p50, p99, errors };
+}
+
+/** Open-loop load at a fixed rate with autocannon: latency at 1,000 req/s. */
+async function fixedRate(url: string, body: string, contentType: string, rate: number, seconds: number): Promise<Load> {
+  const { stdout } = await run(
+    process.execPath,
+    [join(root, 'node_modules/autocannon/autocannon.js'), '-c', '20', '-R', String(rate), '-d', String(seconds), '-m', 'POST', '-H', `content-type=${contentType}`, '-b', body, '--json', `${url}/invocations`],
+    { maxBuffer: 1 << 22 },
+  );
+  const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+}
+
+async function batchLatency(url: string, body: string, n: number): Promise<{ p50: number; max: number; ok: boolean }> {
+  const times: number[] = [];
+  let ok = true;
+  for (let i = 0; i < n + 3; i++) {
+    const t = performance.now();
+    const r = await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'text/csv' } });
+    const text = await r.text();
+    if (r.status !== 200 || (JSON.parse(text) as { predictions: number[] }).predictions.length !== 10_000) ok = false;
+    if (i >= 3) times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, max: times.at(-1)!, ok };
+}
+
+async function rssMiB(pids: number[]): Promise<number> {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+async function childPids(pid: number): Promise<number[]> {
+  try {
+    const { stdout } = await run('pgrep', ['-P', String(pid)]);
+    return stdout.split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function stop(p: ChildProcess): Promise<void> {
+  return new Promise((ok) => {
+    if (p.exitCode !== null || p.signalCode !== null) return ok();
+    p.once('exit', () => ok());
+    p.kill('SIGTERM');
+    setTimeout(() => p.kill('SIGKILL'), 35_000).unref();
+  });
+}
+
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+export default async function benchServe(argv: string[] = []): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '10s' },
+      soak: { type: 'string', default: '30s' },
+      full: { type: 'boolean', default: false },
+      trees: { type: 'string', default: '100' },
+      depth: { type: 'string', default: '10' },
+      rows: { type: 'string' },
+      connections: { type: 'string', default: '32' },
+      workers: { type: 'string', default: '2' },
+    },
+  });
+  const seconds = Math.max(1, Math.round(parseDuration(values.duration!, '--duration') / 1000));
+  const soakSeconds = values.full ? 300 : Math.max(5, Math.round(parseDuration(values.soak!, '--soak') / 1000));
+  const conns = Number(values.connections);
+  const workers = values.workers!;
+  const dir = await mkdtemp(join(tmpdir(), 'mw-bench-serve-'));
+  const procs: ChildProcess[] = [];
+  try {
+    // --- the same model twice: millwright (lib/model trainPackage) and scikit-learn, same CSV ---
+    const t0 = performance.now();
+    const { modelDir, data, source } = await trainEnergyForest(join(dir, 'ml'), {
+      rows: values.rows ? Number(values.rows) : 1_000_000,
+      trees: Number(values.trees),
+      maxDepth: Number(values.depth),
+    });
+    const trainCsv = join(dir, 'ml', 'input', 'data', 'train', 'train.csv');
+    const tJs = performance.now() - t0;
+    const t1 = performance.now();
+    await run(PY, [join(root, 'bench/serve_reference.py'), 'train', trainCsv, RF_TARGET, join(dir, 'ref.pkl'), values.trees!, values.depth!, '5']);
+    const tPy = performance.now() - t1;
+    const features = data.map((r) => r.slice(0, RF_FEATURES.length));
+    console.log(`model: random forest regression, ${values.trees} trees, max depth ${values.depth}, min leaf 5, ${data.length} rows of ${source} (${RF_FEATURES.length} features -> ${RF_TARGET})`);
+    console.log(`training: millwright ${fmt(tJs / 1000, 2)} s, scikit-learn ${fmt(tPy / 1000, 2)} s (reference only; not a target)`);
+
+    const rowsCsv = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => features[(offset + i) % features.length]!.join(',')).join('\n') + '\n';
+    const bodies = {
+      json1: JSON.stringify({ instances: [features[100]] }),
+      csv1: rowsCsv(1, 100),
+      csv1k: rowsCsv(1000, 7),
+      csv10k: rowsCsv(10_000, 13),
+    };
+    for (const [k, v] of Object.entries(bodies)) await writeFile(join(dir, `${k}.body`), v);
+
+    // --- servers ---
+    const mwPort = await freePort();
+    const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/cli/main.ts'), 'serve', '--model', modelDir, '--port', String(mwPort), '--workers', workers, '--host', '127.0.0.1'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    procs.push(mw);
+    const refPort = await freePort();
+    const ref = spawn('gunicorn', ['-w', workers, '-b', `127.0.0.1:${refPort}`, '--chdir', join(root, 'bench'), '--log-level', 'warning', 'serve_reference:app'], {
+      env: { ...process.env, REF_MODEL: join(dir, 'ref.pkl') },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    procs.push(ref);
+    const mwUrl = `http://127.0.0.1:${mwPort}`;
+    const refUrl = `http://127.0.0.1:${refPort}`;
+    await Promise.all([waitReady(mwUrl, mw, 'millwright serve'), waitReady(refUrl, ref, 'gunicorn reference')]);
+
+    // Same answers from both (different RNGs, so close but not identical): sanity, not a target.
+    const a = (await (await fetch(`${mwUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv' } })).json()) as { predictions: number[] };
+    const b = (await (await fetch(`${refUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv' } })).json()) as { predictions: number[] };
+    const actual = data.slice(7, 1007).map((r) => r[RF_FEATURES.length]!);
+    const rmse = (p: number[]) => Math.sqrt(p.reduce((s, y, i) => s + (y - actual[i]!) ** 2, 0) / p.length);
+    console.log(`sanity (1,000 training rows): RMSE millwright ${fmt(rmse(a.predictions), 3)} kWh, scikit-learn ${fmt(rmse(b.predictions), 3)} kWh`);
+
+    // Warm both (JIT, caches) before measuring.
+    await wrk(mwUrl, join(dir, 'csv1.body'), 'text/csv', 2, conns, dir);
+    await wrk(refUrl, join(dir, 'csv1.body'), 'text/csv', 2, conns, dir);
+
+    console.log(`\nthroughput (wrk, ${conns} connections, ${seconds} s each, ${workers} workers per server)`);
+    console.log('scenario            server       req/s     p50 ms   p99 ms  errors');
+    const results: Record<string, { mw: Load; ref: Load }> = {};
+    for (const [name, file, type] of [
+      ['single-row JSON', 'json1', 'application/json'],
+      ['single-row CSV', 'csv1', 'text/csv'],
+      ['1,000-row CSV', 'csv1k', 'text/csv'],
+    ] as const) {
+      const m = await wrk(mwUrl, join(dir, `${file}.body`), type, seconds, conns, dir);
+      const r = await wrk(refUrl, join(dir, `${file}.body`), type, seconds, conns, dir);
+      results[name] = { mw: m, ref: r };
+      console.log(`${name.padEnd(19)} millwright ${fmt(m.rps).padStart(9)} ${fmt(m.p50, 2).padStart(9)} ${fmt(m.p99, 2).padStart(8)} ${String(m.errors).padStart(7)}`);
+      console.log(`${''.padEnd(19)} reference  ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 2).padStart(9)} ${fmt(r.p99, 2).padStart(8)} ${String(r.errors).padStart(7)}`);
+      console.log(`${''.padEnd(19)} ratio      ${fmt(m.rps / r.rps, 2).padStart(8)}x`);
+    }
+
+    console.log(`\nlatency at a fixed 1,000 req/s (autocannon, single-row CSV, ${seconds} s)`);
+    const rateMw = await fixedRate(mwUrl, bodies.csv1, 'text/csv', 1000, seconds);
+    const rateRef = await fixedRate(refUrl, bodies.csv1, 'text/csv', 1000, seconds);
+    console.log(`millwright: ${fmt(rateMw.rps)} req/s achieved, p50 ${fmt(rateMw.p50, 2)} ms, p99 ${fmt(rateMw.p99, 2)} ms, errors ${rateMw.errors}`);
+    console.log(`reference:  ${fmt(rateRef.rps)} req/s achieved, p50 ${fmt(rateRef.p50, 2)} ms, p99 ${fmt(rateRef.p99, 2)} ms, errors ${rateRef.errors}`);
+
+    console.log('\n10,000-row CSV batch, sequential (client-side time incl. transfer), 10 requests after 3 warm-ups');
+    const bMw = await batchLatency(mwUrl, bodies.csv10k, 10);
+    const bRef = await batchLatency(refUrl, bodies.csv10k, 10);
+    console.log(`millwright: p50 ${fmt(bMw.p50)} ms, max ${fmt(bMw.max)} ms${bMw.ok ? '' : ' (ERRORS)'}`);
+    console.log(`reference:  p50 ${fmt(bRef.p50)} ms, max ${fmt(bRef.max)} ms${bRef.ok ? '' : ' (ERRORS)'}  ratio ${fmt(bRef.p50 / bMw.p50, 2)}x`);
+
+    console.log(`\nmemory soak: single-row CSV under wrk load for ${soakSeconds} s (RSS of the whole server process, all worker threads)`);
+    const samples: number[] = [];
+    const refPids = [ref.pid!, ...(await childPids(ref.pid!))];
+    const refBefore = await rssMiB(refPids);
+    const sampler = setInterval(() => void rssMiB([mw.pid!]).then((v) => samples.push(v)), 1000);
+    const soak = await wrk(mwUrl, join(dir, 'csv1.body'), 'text/csv', soakSeconds, conns, dir);
+    clearInterval(sampler);
+    const warm = samples[Math.min(samples.length - 1, Math.max(1, Math.floor(samples.length * 0.2)))]!;
+    const end = samples.at(-1)!;
+    const peak = Math.max(...samples);
+    const growth = (end - warm) / warm;
+    console.log(`millwright: ${fmt(soak.rps)} req/s, ${soak.errors} errors; RSS after warm-up ${fmt(warm)} MiB, end ${fmt(end)} MiB, peak ${fmt(peak)} MiB, growth ${fmt(growth * 100)}%`);
+    console.log(`reference (idle, master + ${refPids.length - 1} workers): ${fmt(refBefore)} MiB`);
+
+    const single = results['single-row CSV']!;
+    const singleJson = results['single-row JSON']!;
+    console.log('\ntargets');
+    console.log(`  ${verdict(single.mw.rps >= 3 * single.ref.rps)} single-row CSV throughput >= 3x reference: ${fmt(single.mw.rps / single.ref.rps, 2)}x`);
+    console.log(`  ${verdict(singleJson.mw.rps >= 3 * singleJson.ref.rps)} single-row JSON throughput >= 3x reference: ${fmt(singleJson.mw.rps / singleJson.ref.rps, 2)}x`);
+    console.log(`  ${verdict(rateMw.p99 < 10 && rateMw.errors === 0)} p99 < 10 ms at 1,000 req/s: ${fmt(rateMw.p99, 2)} ms`);
+    console.log(`  ${verdict(bMw.p50 < 150 && bMw.ok)} 10,000-row CSV batch < 150 ms: p50 ${fmt(bMw.p50)} ms`);
+    console.log(`  ${verdict(growth < 0.1 && soak.errors === 0)} memory growth < 10% over the soak: ${fmt(growth * 100)}% (${soakSeconds} s${values.full ? '' : '; --full for 5 min'})`);
+  } finally {
+    await Promise.all(procs.map(stop));
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await benchServe(process.argv.slice(2));
+}
