@@ -1,0 +1,110 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as aq from 'arquero';
+import { writeReadings, scan, scanTable, scanStream, planScan } from '../../lib/store/index.ts';
+import { isErrorCode } from '../../lib/errors/index.ts';
+import { batchRows, concatBatches, plantBatch, rowKey, tempDir } from './fixtures.ts';
+
+let root = '';
+let cleanup: () => Promise<void> = async () => {};
+let all: ReturnType<typeof batchRows> = [];
+
+before(async () => {
+  ({ dir: root, cleanup } = await tempDir());
+  // Two deliveries (so partitions hold two files), 3 days, small row groups so statistics can prune.
+  const a = plantBatch({ samples: 6000, periodMs: 30_000, start: Date.UTC(2024, 2, 1, 0, 0), seed: 1 });
+  const b = plantBatch({ samples: 3000, periodMs: 30_000, start: Date.UTC(2024, 2, 3, 0, 0, 15), seed: 2, timeMajor: true });
+  await writeReadings(root, a, { rowGroupSize: 2000 });
+  await writeReadings(root, b, { rowGroupSize: 2000 });
+  all = batchRows(concatBatches(a, b));
+});
+after(() => cleanup());
+
+type Row = { ts: number; site: string; asset: string; signal: string; value: number; quality: number };
+const sorted = (rows: Row[]) => rows.map((r) => ({ ...r })).sort((x, y) => (rowKey(x) < rowKey(y) ? -1 : rowKey(x) > rowKey(y) ? 1 : 0));
+
+const cases: [string, Record<string, unknown>, (r: Row) => boolean][] = [
+  ['one asset, one day', { assets: ['motor-2'], from: '2024-03-02', to: '2024-03-03' }, (r) => r.asset === 'motor-2' && r.ts >= Date.UTC(2024, 2, 2) && r.ts < Date.UTC(2024, 2, 3)],
+  ['site + signal', { sites: 'plant-2', signals: ['vibration_x'] }, (r) => r.site === 'plant-2' && r.signal === 'vibration_x'],
+  ['time window inside a day (ms bounds)', { from: Date.UTC(2024, 2, 1, 13, 0, 0, 1), to: Date.UTC(2024, 2, 1, 14) }, (r) => r.ts >= Date.UTC(2024, 2, 1, 13, 0, 0, 1) && r.ts < Date.UTC(2024, 2, 1, 14)],
+  ['two assets and a signal across midnight', { assets: ['conveyor-1', 'gearbox-3'], signals: 'current', from: '2024-03-02T23:00:00', to: '2024-03-03T01:00:00Z' },
+    (r) => ['conveyor-1', 'gearbox-3'].includes(r.asset) && r.signal === 'current' && r.ts >= Date.UTC(2024, 2, 2, 23) && r.ts < Date.UTC(2024, 2, 3, 1)],
+  ['nothing matches', { assets: ['no-such-asset'] }, () => false],
+];
+
+for (const [name, filter, keep] of cases) {
+  test(`pruned scan equals full scan + filter: ${name}`, async () => {
+    const plan = await planScan({ root, ...filter });
+    const pruned = (await scanTable({ root, ...filter, plan })).objects() as Row[];
+    const full = (await scanTable({ root })).objects() as Row[];
+    assert.equal(full.length, all.length);
+    const expected = sorted(full.filter(keep));
+    assert.deepEqual(sorted(pruned), expected);
+    assert.deepEqual(sorted(all.filter(keep)), expected, 'and equals the readings written');
+    if (name !== 'site + signal') assert.ok(plan.rowGroupsPruned > 0 || plan.filesPrunedByPath > 0, 'something was pruned');
+  });
+}
+
+test('planScan prunes files by path and row groups by statistics', async () => {
+  const full = await planScan({ root });
+  // Delivery a covers Mar 1-3, delivery b Mar 3-4: 5 files per site.
+  assert.equal(full.filesTotal, 10);
+  const p = await planScan({ root, sites: 'plant-1', assets: 'motor-2', from: '2024-03-02', to: '2024-03-03' });
+  assert.equal(p.filesPrunedByPath, 9, 'only plant-1 / 2024-03-02 survives path pruning');
+  assert.ok(p.rowGroupsTotal > 4);
+  assert.ok(p.rowGroupsPruned >= p.rowGroupsTotal / 2, `${p.rowGroupsPruned} of ${p.rowGroupsTotal} row groups pruned`);
+});
+
+test('scan returns an Arrow table with a timestamp column, dictionary strings, and the site from the path', async () => {
+  const t = await scan({ root, sites: ['plant-2'], assets: 'gearbox-3', signals: 'temperature', from: '2024-03-01T05:00Z', to: '2024-03-01T05:02Z' });
+  assert.deepEqual(t.schema.fields.map((f) => `${f.name}:${f.type}`), [
+    'ts:Timestamp<MILLISECOND, UTC>', 'site:Dictionary<Int32, Utf8>', 'asset:Dictionary<Int32, Utf8>',
+    'signal:Dictionary<Int32, Utf8>', 'value:Float64', 'quality:Uint8',
+  ]);
+  assert.equal(t.numRows, 4);
+  const row = t.get(0)!.toJSON();
+  assert.equal(row.ts, Date.UTC(2024, 2, 1, 5));
+  assert.equal(row.site, 'plant-2');
+  // arquero reads the Arrow table (one shared dictionary per column) identically.
+  const fromArrow = aq.fromArrow(t).objects();
+  const direct = (await scanTable({ root, sites: ['plant-2'], assets: 'gearbox-3', signals: 'temperature', from: '2024-03-01T05:00Z', to: '2024-03-01T05:02Z' })).objects();
+  assert.deepEqual(fromArrow, direct);
+});
+
+test('Arrow scan of many files shares one dictionary per column (arquero reads it correctly)', async () => {
+  const t = await scan({ root, columns: ['site', 'asset', 'ts'] });
+  assert.ok(t.batches.length > 4);
+  const dt = aq.fromArrow(t);
+  const counts = dt.groupby('site', 'asset').count().orderby('site', 'asset').objects();
+  const expected = aq.from(all).groupby('site', 'asset').count().orderby('site', 'asset').objects();
+  assert.deepEqual(counts, expected);
+});
+
+test('scanStream yields bounded batches that add up to the scan', async () => {
+  let rows = 0;
+  let batches = 0;
+  const assets = new Set<string>();
+  for await (const batch of scanStream({ root, signals: 'current', columns: ['asset', 'value'] })) {
+    batches++;
+    rows += batch.numRows;
+    assert.ok(batch.numRows <= 8 * 65_536);
+    for (const a of batch.getChild('asset')!) assets.add(a as string);
+    assert.deepEqual(batch.schema.fields.map((f) => f.name), ['asset', 'value']);
+  }
+  assert.equal(rows, all.filter((r) => r.signal === 'current').length);
+  assert.ok(batches > 1);
+  assert.deepEqual([...assets].sort(), ['conveyor-1', 'gearbox-3', 'motor-2']);
+});
+
+test('scanTable columns option and epoch-ms ts', async () => {
+  const t = await scanTable({ root, columns: ['value', 'ts'], sites: 'plant-1', assets: 'motor-2', signals: 'current', to: Date.UTC(2024, 2, 1, 0, 1) });
+  assert.deepEqual(t.columnNames(), ['ts', 'value']);
+  assert.deepEqual(Array.from(t.array('ts')), Array.of(Date.UTC(2024, 2, 1), Date.UTC(2024, 2, 1, 0, 0, 30)));
+});
+
+test('scan errors: missing root, unknown column, bad time, from after to', async () => {
+  await assert.rejects(scan({ root: `${root}/nope` }), (e: unknown) => isErrorCode(e, 'NOT_FOUND') && /does not exist/.test(e.message));
+  await assert.rejects(scan({ root, columns: ['ts', 'temperature'] }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /"temperature"/.test(e.message));
+  await assert.rejects(scan({ root, from: 'yesterday' }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /from "yesterday" is not a time/.test(e.message));
+  await assert.rejects(scan({ root, from: '2024-03-02', to: '2024-03-01' }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /is after/.test(e.message));
+});
