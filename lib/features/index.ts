@@ -19,3 +19,5 @@ export { learnBaseline, flagReadings, operatingState, quantileSorted } from './b
 export type { BaselineOptions, FlagOptions, OperatingStateOptions } from './baseline.ts';
 export { floatColumn, groupRows } from './columns.ts';
 export type { Group } from './columns.ts';
+export { hourOfWeekProfile } from './profile.ts';
+export type { HourOfWeekOptions } from './profile.ts';

@@ -64,7 +64,8 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
   const std = out.std;
   const slope = out.slope;
 
-  // Running sums of shifted values (x - c) and times ((t - t0) in seconds).
+  // Running sums of shifted values (x - c) and times ((t - t0) in seconds). Kept as plain
+  // locals (no closure captures them) so V8 keeps them unboxed in registers.
   let lo = 0;
   let c = 0;
   let t0 = 0;
@@ -73,48 +74,45 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
   let st = 0;
   let stt = 0;
   let stx = 0;
-  let rebaseAt = 0;
-  const rebase = (from: number, to: number) => {
-    c = value[from]!;
-    t0 = ts[from]!;
-    sx = sxx = st = stt = stx = 0;
-    for (let j = from; j <= to; j++) {
-      const x = value[j]! - c;
-      sx += x;
-      sxx += x * x;
-      if (needSlope) {
-        const t = (ts[j]! - t0) / 1000;
-        st += t;
-        stt += t * t;
-        stx += t * x;
-      }
-    }
-    rebaseAt = to;
-  };
+  let rebaseAt = -1;
 
   for (let i = 0; i < n; i++) {
     const tEnd = ts[i]!;
     const tStart = tEnd - w;
-    let evicted = false;
-    while (ts[lo]! <= tStart) {
-      if (needSums) {
-        const x = value[lo]! - c;
-        sx -= x;
-        sxx -= x * x;
-        if (needSlope) {
-          const t = (ts[lo]! - t0) / 1000;
-          st -= t;
-          stt -= t * t;
-          stx -= t * x;
-        }
-      }
-      lo++;
-      evicted = true;
-    }
+    const lo0 = lo;
+    while (ts[lo]! <= tStart) lo++;
     if (needSums) {
-      if (i === 0 || (evicted && lo > rebaseAt) || lo === i) {
-        rebase(lo, i);
+      if (lo > rebaseAt) {
+        // The window has turned over since the last rebase (or this is the first reading):
+        // recompute the sums from scratch around a new origin so rounding error cannot pile up.
+        // Amortised O(1): it happens once per window length.
+        c = value[lo]!;
+        t0 = ts[lo]!;
+        sx = sxx = st = stt = stx = 0;
+        for (let j = lo; j <= i; j++) {
+          const x = value[j]! - c;
+          sx += x;
+          sxx += x * x;
+          if (needSlope) {
+            const t = (ts[j]! - t0) / 1000;
+            st += t;
+            stt += t * t;
+            stx += t * x;
+          }
+        }
+        rebaseAt = i;
       } else {
+        for (let j = lo0; j < lo; j++) {
+          const x = value[j]! - c;
+          sx -= x;
+          sxx -= x * x;
+          if (needSlope) {
+            const t = (ts[j]! - t0) / 1000;
+            st -= t;
+            stt -= t * t;
+            stx -= t * x;
+          }
+        }
         const x = value[i]! - c;
         sx += x;
         sxx += x * x;
@@ -139,8 +137,8 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
       slope[i] = ok && k > 1 && dtt > 0 ? (stx - (st * sx) / k) / dtt : NaN;
     }
   }
-  if (out.min) monotonic(ts, value, w, out.min, (a, b) => a <= b, minPeriods);
-  if (out.max) monotonic(ts, value, w, out.max, (a, b) => a >= b, minPeriods);
+  if (out.min) monotonic(ts, value, w, out.min, false);
+  if (out.max) monotonic(ts, value, w, out.max, true);
   if (out.ewma) {
     const e = out.ewma;
     let acc = NaN;
@@ -165,14 +163,15 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
 }
 
 /** Sliding min or max with a monotonic deque of indices (ring buffer). */
-function monotonic(ts: Float64Array, value: Float64Array, w: number, out: Float64Array, keep: (a: number, b: number) => boolean, _minPeriods: number): void {
+function monotonic(ts: Float64Array, value: Float64Array, w: number, out: Float64Array, isMax: boolean): void {
   const n = ts.length;
   const dq = new Int32Array(n);
   let head = 0;
   let tail = 0;
   for (let i = 0; i < n; i++) {
     const x = value[i]!;
-    while (tail > head && !keep(value[dq[tail - 1]!]!, x)) tail--;
+    if (isMax) while (tail > head && value[dq[tail - 1]!]! < x) tail--;
+    else while (tail > head && value[dq[tail - 1]!]! > x) tail--;
     dq[tail++] = i;
     const tStart = ts[i]! - w;
     while (ts[dq[head]!]! <= tStart) head++;
