@@ -66,7 +66,7 @@ test('scan returns an Arrow table with a timestamp column, dictionary strings, a
   assert.equal(row.ts, Date.UTC(2024, 2, 1, 5));
   assert.equal(row.site, 'plant-2');
   // arquero reads the Arrow table (one shared dictionary per column) identically.
-  const fromArrow = aq.fromArrow(t).objects();
+  const fromArrow = aq.fromArrow(t as unknown as Parameters<typeof aq.fromArrow>[0]).objects();
   const direct = (await scanTable({ root, sites: ['plant-2'], assets: 'gearbox-3', signals: 'temperature', from: '2024-03-01T05:00Z', to: '2024-03-01T05:02Z' })).objects();
   assert.deepEqual(fromArrow, direct);
 });
@@ -74,7 +74,7 @@ test('scan returns an Arrow table with a timestamp column, dictionary strings, a
 test('Arrow scan of many files shares one dictionary per column (arquero reads it correctly)', async () => {
   const t = await scan({ root, columns: ['site', 'asset', 'ts'] });
   assert.ok(t.batches.length > 4);
-  const dt = aq.fromArrow(t);
+  const dt = aq.fromArrow(t as unknown as Parameters<typeof aq.fromArrow>[0]);
   const counts = dt.groupby('site', 'asset').count().orderby('site', 'asset').objects();
   const expected = aq.from(all).groupby('site', 'asset').count().orderby('site', 'asset').objects();
   assert.deepEqual(counts, expected);
