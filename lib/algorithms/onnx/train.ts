@@ -59,6 +59,9 @@ async function findModelFile(ctx: Parameters<TrainFn>[0], given: string | undefi
   return join(ch.dir, files[0]!);
 }
 
+/** No required channel: the file comes from `model_file` or the `model` channel; `train` is optional. */
+export const channels: string[] = [];
+
 export const train: TrainFn<OnnxHyperparameters> = async (ctx): Promise<TrainOutput> => {
   const hp = resolveHyperparameters<OnnxHyperparameters>(hyperparameters, ctx.hyperparameters as unknown as Record<string, unknown>);
   const file = await findModelFile(ctx as never, hp.model_file);
