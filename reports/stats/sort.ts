@@ -44,8 +44,8 @@ export function radixSort(a: Float64Array): Float64Array {
     counts[4 * RADIX + ((hi >>> 11) & 0x7ff)]!++;
     counts[5 * RADIX + (hi >>> 22)]!++;
   }
-  let src = u;
-  let dst = new Uint32Array(n * 2);
+  let src: Uint32Array = u;
+  let dst: Uint32Array = new Uint32Array(n * 2);
   for (let pass = 0; pass < PASSES; pass++) {
     const base = pass * RADIX;
     // A pass whose digit is the same for every value changes nothing: skip it.

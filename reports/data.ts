@@ -1,0 +1,196 @@
+/**
+ * The reports' view of a table: named columns that are either numeric (Float64Array, NaN =
+ * missing) or categorical (strings, null = missing). Built once from an arquero ColumnTable or a
+ * plain `{ column: values[] }` object; sorted copies of numeric columns are cached so every
+ * metric of a report shares one sort per column.
+ */
+import type { ColumnTable } from 'arquero';
+import { MillwrightError } from '../lib/errors/index.ts';
+import { sortedFinite } from './stats/sort.ts';
+
+export interface NumericColumn {
+  kind: 'numeric';
+  name: string;
+  values: Float64Array;
+  /** Every present value is an integer (SageMaker's `Integral`). */
+  integral: boolean;
+}
+
+export interface CategoricalColumn {
+  kind: 'categorical';
+  name: string;
+  values: (string | null)[];
+}
+
+export type Column = NumericColumn | CategoricalColumn;
+
+/** A table as the reports see it. */
+export interface Frame {
+  names: string[];
+  columns: Map<string, Column>;
+  rows: number;
+}
+
+/** What report functions accept: an arquero table, a Frame, or `{ column: values }` arrays of equal length. */
+export type TableInput = ColumnTable | Frame | Record<string, ArrayLike<unknown>>;
+
+function isColumnTable(x: unknown): x is ColumnTable {
+  return typeof (x as ColumnTable).columnNames === 'function' && typeof (x as ColumnTable).array === 'function';
+}
+
+function isFrame(x: unknown): x is Frame {
+  return (x as Frame).columns instanceof Map && Array.isArray((x as Frame).names);
+}
+
+/** Turns raw values into a numeric or categorical column (numbers, Dates and bigints are numeric). */
+export function toColumn(name: string, raw: ArrayLike<unknown>): Column {
+  if (raw instanceof Float64Array || raw instanceof Float32Array || raw instanceof Int32Array || raw instanceof Uint32Array ||
+      raw instanceof Int16Array || raw instanceof Uint16Array || raw instanceof Int8Array || raw instanceof Uint8Array) {
+    const values = raw instanceof Float64Array ? raw : Float64Array.from(raw as ArrayLike<number>);
+    return { kind: 'numeric', name, values, integral: !(raw instanceof Float64Array || raw instanceof Float32Array) || allIntegral(values) };
+  }
+  let numeric = true;
+  let seen = false;
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i];
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'number' || typeof v === 'bigint' || v instanceof Date) {
+      seen = true;
+      continue;
+    }
+    numeric = false;
+    break;
+  }
+  if (numeric && seen) {
+    const values = new Float64Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i];
+      values[i] = v === null || v === undefined ? Number.NaN : v instanceof Date ? v.getTime() : Number(v);
+    }
+    return { kind: 'numeric', name, values, integral: allIntegral(values) };
+  }
+  if (!seen && numeric) {
+    // All missing: numeric with every value NaN keeps it comparable with a numeric reference.
+    return { kind: 'numeric', name, values: new Float64Array(raw.length).fill(Number.NaN), integral: false };
+  }
+  const values = new Array<string | null>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i];
+    values[i] = v === null || v === undefined || v === '' ? null : String(v);
+  }
+  return { kind: 'categorical', name, values };
+}
+
+function allIntegral(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v) && !Number.isInteger(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * Normalises any accepted table into a Frame.
+ *
+ * @example
+ * const f = toFrame({ temp: [20.5, 21, null], mode: ['run', 'idle', 'run'] });
+ * f.columns.get('temp')?.kind; // 'numeric'
+ */
+export function toFrame(input: TableInput): Frame {
+  if (isFrame(input)) return input;
+  const names = isColumnTable(input) ? input.columnNames() : Object.keys(input);
+  const columns = new Map<string, Column>();
+  let rows = -1;
+  for (const name of names) {
+    const raw = isColumnTable(input) ? (input.array(name) as ArrayLike<unknown>) : (input as Record<string, ArrayLike<unknown>>)[name]!;
+    if (raw === null || raw === undefined || typeof raw.length !== 'number') {
+      throw new MillwrightError('BAD_INPUT', `column "${name}" is not an array (expected one value per row)`);
+    }
+    if (rows === -1) rows = raw.length;
+    else if (raw.length !== rows) {
+      throw new MillwrightError('BAD_INPUT', `column "${name}" has ${raw.length} values but the table has ${rows} rows (expected equal lengths)`);
+    }
+    columns.set(name, toColumn(name, raw));
+  }
+  return { names, columns, rows: Math.max(rows, 0) };
+}
+
+/** Rows of `frame` where `keep[i]` is true. */
+export function filterFrame(frame: Frame, keep: ArrayLike<boolean | number>): Frame {
+  const idx: number[] = [];
+  for (let i = 0; i < frame.rows; i++) if (keep[i]) idx.push(i);
+  const columns = new Map<string, Column>();
+  for (const [name, col] of frame.columns) {
+    if (col.kind === 'numeric') {
+      const v = new Float64Array(idx.length);
+      for (let k = 0; k < idx.length; k++) v[k] = col.values[idx[k]!]!;
+      columns.set(name, { ...col, values: v });
+    } else {
+      columns.set(name, { ...col, values: idx.map((i) => col.values[i]!) });
+    }
+  }
+  return { names: frame.names, columns, rows: idx.length };
+}
+
+const sortedCache = new WeakMap<Float64Array, Float64Array>();
+
+/** Sorted finite values of a numeric column (cached per column array). */
+export function sortedOf(col: NumericColumn): Float64Array {
+  let s = sortedCache.get(col.values);
+  if (!s) {
+    s = sortedFinite(col.values);
+    sortedCache.set(col.values, s);
+  }
+  return s;
+}
+
+/** Numeric column by name, or a clear error. */
+export function numericColumn(frame: Frame, name: string, what: string): NumericColumn {
+  const col = frame.columns.get(name);
+  if (!col) throw new MillwrightError('BAD_INPUT', `${what}: column "${name}" not found (columns: ${frame.names.join(', ')})`);
+  if (col.kind !== 'numeric') throw new MillwrightError('BAD_INPUT', `${what}: column "${name}" is not numeric (expected numbers)`);
+  return col;
+}
+
+/** Value counts of a categorical column (missing values excluded). */
+export function valueCounts(values: ArrayLike<string | null>): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    m.set(v, (m.get(v) ?? 0) + 1);
+  }
+  return m;
+}
+
+/** Linear-interpolation quantile of a sorted array (numpy default, R type 7). */
+export function quantileSorted(s: Float64Array, p: number): number {
+  const n = s.length;
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
+}
+
+/** Mean and sample standard deviation (n - 1) of a sorted array (Welford, stable). */
+export function meanStd(s: Float64Array): { mean: number; std: number; sum: number } {
+  let mean = 0;
+  let m2 = 0;
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) {
+    const x = s[i]!;
+    sum += x;
+    const d = x - mean;
+    mean += d / (i + 1);
+    m2 += d * (x - mean);
+  }
+  return { mean: s.length ? mean : Number.NaN, std: s.length > 1 ? Math.sqrt(m2 / (s.length - 1)) : s.length ? 0 : Number.NaN, sum };
+}
+
+/** Number of distinct values of a sorted array. */
+export function distinctSorted(s: Float64Array): number {
+  let d = s.length ? 1 : 0;
+  for (let i = 1; i < s.length; i++) if (s[i] !== s[i - 1]) d++;
+  return d;
+}

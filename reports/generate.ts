@@ -1,0 +1,131 @@
+/**
+ * `generateReports`: everything the serving container (or cron) needs to refresh the reports
+ * from captured traffic in one call.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ModelManifest } from '../lib/model/contract.ts';
+import { MillwrightError } from '../lib/errors/index.ts';
+import { readManifest } from '../lib/model/artifact.ts';
+import { toFrame, type Frame, type TableInput } from './data.ts';
+import { readCapture } from './capture.ts';
+import { loadSource, readBaselineDir } from './load.ts';
+import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
+import type { CheckStatus, ReportKind } from './report.ts';
+import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from './reports.ts';
+import { joinGroundTruth } from './metrics/modelQuality.ts';
+import type { EnergyDeviationOptions } from './metrics/energy.ts';
+import type { DataDriftOptions } from './metrics/drift.ts';
+
+export interface GenerateReportsOptions {
+  /** Capture directory (SageMaker data-capture JSON Lines, as written by the server). */
+  captureDir: string;
+  /** Where to write `<kind>/report.{html,json,csv}` and `summary.json`. */
+  outDir: string;
+  /** Model dir (model.json): features to parse captured CSV, baseline for drift, task, training metrics. */
+  modelDir?: string;
+  /** Or the manifest itself (already loaded by the server). */
+  manifest?: ModelManifest;
+  /** Baseline dir with statistics.json + constraints.json (from `millwright baseline`), for the quality report. */
+  baselineDir?: string;
+  baseline?: { statistics: BaselineStatistics; constraints: BaselineConstraints };
+  /** Raw reference rows for drift (a table or a file path); default: the manifest's baseline histograms. */
+  reference?: TableInput | string;
+  /** Only traffic captured at or after this time (default: everything in captureDir). */
+  since?: Date;
+  /** Ground truth that arrived later (table or file), joined to captured rows for the model-quality report. */
+  groundTruth?: { source: TableInput | string; on: string; toleranceMs?: number; target?: string };
+  /** Drift options (thresholds, state, ...). */
+  drift?: DataDriftOptions;
+  /** Energy report options; used when the model's task is `energy` and actual energy is known (ground truth). */
+  energy?: EnergyDeviationOptions;
+  /** Fixed clock for reproducible output. */
+  now?: Date;
+}
+
+export interface GeneratedReport {
+  kind: ReportKind;
+  status: CheckStatus;
+  html: string;
+  json: string;
+  csv: string;
+}
+
+export interface GenerateReportsResult {
+  /** Captured rows used. */
+  rows: number;
+  records: number;
+  /** Capture lines that could not be parsed (also listed in summary.json). */
+  skipped: { file: string; line: number; reason: string }[];
+  reports: GeneratedReport[];
+  /** Reports not produced and why (e.g. no ground truth yet). */
+  notProduced: { kind: ReportKind; reason: string }[];
+  summary: string;
+}
+
+async function asFrame(x: TableInput | string): Promise<Frame> {
+  return typeof x === 'string' ? loadSource(x) : toFrame(x);
+}
+
+/**
+ * Reads captured traffic and writes the data-quality, drift, and (when ground truth / energy
+ * actuals exist) model-quality and energy reports under `outDir`, plus `summary.json`.
+ *
+ * @example
+ * await generateReports({ captureDir: '/opt/ml/capture', modelDir: '/opt/ml/model', outDir: '/opt/ml/reports' });
+ */
+export async function generateReports(options: GenerateReportsOptions): Promise<GenerateReportsResult> {
+  if (!options.captureDir || !options.outDir) throw new MillwrightError('BAD_INPUT', 'generateReports: captureDir and outDir are required');
+  const manifest = options.manifest ?? (options.modelDir ? await readManifest(options.modelDir) : undefined);
+  const cap = await readCapture(options.captureDir, { features: manifest?.features, from: options.since?.getTime() });
+  const outDir = resolve(options.outDir);
+  const result: GenerateReportsResult = { rows: cap.frame.rows, records: cap.records, skipped: cap.skipped, reports: [], notProduced: [], summary: '' };
+  const now = options.now ?? new Date();
+  const source = `capture ${options.captureDir}${options.since ? ` since ${options.since.toISOString()}` : ''} (${cap.records} records)`;
+  if (cap.frame.rows === 0) {
+    result.notProduced.push({ kind: 'quality', reason: `no captured rows${cap.skipped.length ? ` (${cap.skipped.length} unreadable lines)` : ''}` });
+  } else {
+    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'ts' && n !== 'eventId' && !n.startsWith('prediction'));
+    const features: Frame = { names: featureNames, columns: new Map(featureNames.map((n) => [n, cap.frame.columns.get(n)!])), rows: cap.frame.rows };
+    const baseline = options.baseline ?? (options.baselineDir ? await readBaselineDir(options.baselineDir) : undefined);
+    const add = async (kind: ReportKind, report: ReturnType<typeof qualityReport>) => {
+      const w = await writeReport(report, join(outDir, kind));
+      result.reports.push({ kind, status: report.status, html: w.html, json: w.json, csv: w.csv });
+    };
+    await add('quality', qualityReport(features, undefined, { baseline, faults: false, source, now }));
+    if (options.reference !== undefined) {
+      const ref = await asFrame(options.reference);
+      await add('drift', driftReport(features, ref, { ...options.drift, source, referenceSource: typeof options.reference === 'string' ? options.reference : 'reference table', now }));
+    } else if (manifest?.baseline?.length) {
+      await add('drift', driftReportFromBaseline(features, manifest.baseline, { ...options.drift, source, referenceSource: `baseline of ${manifest.name} ${manifest.version}`, now }));
+    } else {
+      result.notProduced.push({ kind: 'drift', reason: 'no reference data and no model baseline' });
+    }
+    if (options.groundTruth) {
+      const truth = await asFrame(options.groundTruth.source);
+      const joined = joinGroundTruth(cap.frame, truth, { on: options.groundTruth.on, toleranceMs: options.groundTruth.toleranceMs });
+      const target = options.groundTruth.target ?? manifest?.target?.name ?? 'target';
+      if (joined.rows === 0) {
+        result.notProduced.push({ kind: 'model', reason: `no captured row matched the ground truth on "${options.groundTruth.on}"` });
+      } else if (manifest?.task === 'energy' || joined.columns.has('prediction_expected')) {
+        await add('energy', energyReport(joined, undefined, { actual: target, expected: 'prediction_expected', best: 'prediction_best', ...options.energy, source, now }));
+      } else if (manifest?.task === 'regression' || manifest?.task === 'classification' || joined.columns.has('prediction')) {
+        const task = manifest?.task === 'classification' ? 'classification' : 'regression';
+        await add('model', modelReport(joined, { task, target, prediction: 'prediction', trainingMetrics: manifest?.metrics.holdout ?? manifest?.metrics.training, source, now }));
+      }
+    } else {
+      result.notProduced.push({ kind: manifest?.task === 'energy' ? 'energy' : 'model', reason: 'no ground truth (actuals) supplied yet' });
+    }
+  }
+  result.summary = [
+    `${result.rows} captured rows from ${result.records} records${cap.skipped.length ? `, ${cap.skipped.length} unreadable lines skipped` : ''}.`,
+    ...result.reports.map((r) => `${r.kind}: ${r.status} -> ${r.html}`),
+    ...result.notProduced.map((n) => `${n.kind}: not produced (${n.reason})`),
+  ].join('\n');
+  await mkdir(outDir, { recursive: true });
+  const summaryPath = join(outDir, 'summary.json');
+  const tmp = `${summaryPath}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify({ generatedAt: now.toISOString(), ...result }, null, 2)}\n`);
+  await rename(tmp, summaryPath);
+  return result;
+}

@@ -1,0 +1,38 @@
+/**
+ * Reports that watch a model: data quality, drift, model quality and hourly energy deviation.
+ * Metric → result → report → renderer, in the manner of Evidently: each metric is a settings
+ * object with a pure `compute(current, reference)` returning JSON; a report is metrics plus
+ * checks; renderers write self-contained HTML (inline SVG, no scripts) and CSV.
+ *
+ * @example
+ * import { driftReport, writeReport } from 'millwright/reports';
+ * const report = driftReport(currentTable, trainingTable, { state: 'Load_Type' });
+ * await writeReport(report, 'out/drift'); // report.html, report.json, report.csv
+ */
+export { toFrame, filterFrame, type Frame, type Column, type NumericColumn, type CategoricalColumn, type TableInput } from './data.ts';
+export { runReport, worst, type Metric, type MetricResult, type CheckResult, type CheckStatus, type ReportResult, type ReportKind, type RunReportOptions } from './report.ts';
+export {
+  computeStatistics, suggestConstraints, computeBaseline, checkConstraints, parseBaselineFiles,
+  type BaselineStatistics, type BaselineConstraints, type BaselineOptions, type FeatureStatistics, type FeatureConstraint, type Violation, type ViolationType, type InferredType,
+} from './baseline.ts';
+export { ColumnSummaryMetric, summarize, type ColumnSummaryResult, type ColumnSummary, type ColumnSummaryOptions } from './metrics/summary.ts';
+export { ConstraintViolationsMetric, type ConstraintViolationsResult } from './metrics/constraints.ts';
+export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensorFaults.ts';
+export {
+  DataDriftMetric, chooseTest, runningState, DEFAULT_THRESHOLDS,
+  type DataDriftOptions, type DataDriftResult, type ColumnDrift, type DriftStats, type DriftTest, type StateSpec,
+} from './metrics/drift.ts';
+export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
+export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/modelQuality.ts';
+export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
+export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.ts';
+export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';
+export { chi2Sf, kolmogorovSf } from './stats/special.ts';
+export { sortedFinite } from './stats/sort.ts';
+export { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './reports.ts';
+export { renderHtml } from './render/html.ts';
+export { renderCsv } from './render/csv.ts';
+export { readCapture, captureFiles, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
+export { loadSource, readBaselineDir } from './load.ts';
+export { addPredictions } from './predict.ts';
+export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';

@@ -1,0 +1,217 @@
+import type { Frame, NumericColumn } from '../data.ts';
+import type { CheckResult, Metric, MetricResult } from '../report.ts';
+import { MillwrightError } from '../../lib/errors/index.ts';
+
+export interface MultivariateDriftOptions {
+  /** Numeric columns to use. Default: every numeric column in both datasets except `exclude`. */
+  columns?: string[];
+  /** Default `['ts']`. */
+  exclude?: string[];
+  /** Keep principal components explaining this share of the reference variance. Default 0.65 (NannyML's). */
+  varianceKept?: number;
+  /** Number of reference chunks used to estimate the normal spread of the error. Default 10. */
+  chunks?: number;
+  /** Drift when the current error leaves reference mean ± this many chunk standard deviations. Default 3. */
+  sigmas?: number;
+  /** Rows used (evenly strided) from each dataset; PCA on more rows changes nothing but the time. Default 200000. */
+  maxRows?: number;
+}
+
+export interface MultivariateDriftResult extends MetricResult {
+  type: 'multivariate-drift';
+  columns: string[];
+  components: number;
+  explainedVariance: number;
+  /** Mean reconstruction error (standardised units) on reference and current data. */
+  referenceError: number;
+  currentError: number;
+  /** currentError / referenceError. */
+  ratio: number;
+  band: { lower: number; upper: number };
+  /** Current error per chunk, in time order, for the chart. */
+  currentChunks: number[];
+  referenceChunks: number[];
+  drifted: boolean;
+}
+
+/** Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations (small matrices: features x features). */
+export function symmetricEigen(a: number[][]): { values: number[]; vectors: number[][] } {
+  const n = a.length;
+  const A = a.map((r) => r.slice());
+  const V: number[][] = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p]![q]! ** 2;
+    if (off < 1e-22) break;
+    for (let p = 0; p < n; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = A[p]![q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (A[q]![q]! - A[p]![p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = A[k]![p]!;
+          const akq = A[k]![q]!;
+          A[k]![p] = c * akp - s * akq;
+          A[k]![q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = A[p]![k]!;
+          const aqk = A[q]![k]!;
+          A[p]![k] = c * apk - s * aqk;
+          A[q]![k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = V[k]![p]!;
+          const vkq = V[k]![q]!;
+          V[k]![p] = c * vkp - s * vkq;
+          V[k]![q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => A[j]![j]! - A[i]![i]!);
+  return { values: order.map((i) => A[i]![i]!), vectors: order.map((i) => V.map((row) => row[i]!)) };
+}
+
+function strided(n: number, max: number): number[] {
+  const step = Math.max(1, n / max);
+  const out: number[] = [];
+  for (let x = 0; x < n; x += step) out.push(Math.floor(x));
+  return out;
+}
+
+/**
+ * Multivariate drift as PCA reconstruction error (NannyML's "data reconstruction drift"): fit PCA
+ * on the standardised reference, reconstruct each row from the kept components, and compare the
+ * mean error of the current data with the reference's spread across chunks. Catches changes in
+ * the relationship between columns that per-column tests miss.
+ *
+ * @example
+ * new MultivariateDriftMetric({ varianceKept: 0.8 })
+ */
+export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> {
+  readonly type = 'multivariate-drift';
+  constructor(readonly options: MultivariateDriftOptions = {}) {}
+
+  compute(current: Frame, reference?: Frame): MultivariateDriftResult {
+    if (!reference) throw new MillwrightError('BAD_INPUT', 'multivariate drift: needs reference rows');
+    const o = this.options;
+    const exclude = new Set(o.exclude ?? ['ts']);
+    const columns = o.columns ?? current.names.filter((n) => !exclude.has(n) && current.columns.get(n)?.kind === 'numeric' && reference.columns.get(n)?.kind === 'numeric');
+    if (columns.length < 2) throw new MillwrightError('BAD_INPUT', `multivariate drift: needs at least 2 numeric columns (got ${columns.length})`);
+    const d = columns.length;
+    const refCols = columns.map((c) => (reference.columns.get(c) as NumericColumn).values);
+    const curCols = columns.map((c) => (current.columns.get(c) as NumericColumn).values);
+    const maxRows = o.maxRows ?? 200_000;
+    const refIdx = strided(reference.rows, maxRows);
+    const curIdx = strided(current.rows, maxRows);
+    // Standardise with reference mean/std; missing values are imputed with the mean (0 after scaling).
+    const mean = new Float64Array(d);
+    const std = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      let s2 = 0;
+      let n = 0;
+      for (const i of refIdx) {
+        const v = refCols[j]![i]!;
+        if (Number.isFinite(v)) {
+          s += v;
+          s2 += v * v;
+          n++;
+        }
+      }
+      mean[j] = n ? s / n : 0;
+      std[j] = n > 1 ? Math.sqrt(Math.max(0, (s2 - (s * s) / n) / (n - 1))) || 1 : 1;
+    }
+    const rowOf = (cols: Float64Array[], i: number, out: Float64Array) => {
+      for (let j = 0; j < d; j++) {
+        const v = cols[j]![i]!;
+        out[j] = Number.isFinite(v) ? (v - mean[j]!) / std[j]! : 0;
+      }
+    };
+    const cov = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+    const x = new Float64Array(d);
+    for (const i of refIdx) {
+      rowOf(refCols, i, x);
+      for (let p = 0; p < d; p++) for (let q = p; q < d; q++) cov[p]![q]! += x[p]! * x[q]!;
+    }
+    for (let p = 0; p < d; p++) for (let q = p; q < d; q++) cov[q]![p] = cov[p]![q]! /= Math.max(refIdx.length - 1, 1);
+    const { values, vectors } = symmetricEigen(cov);
+    const total = values.reduce((s, v) => s + Math.max(v, 0), 0);
+    const keep = o.varianceKept ?? 0.65;
+    let k = 0;
+    let explained = 0;
+    while (k < d - 1 && explained / total < keep) explained += Math.max(values[k++]!, 0);
+    if (k === 0) {
+      explained = Math.max(values[0]!, 0);
+      k = 1;
+    }
+    const comps = vectors.slice(0, k);
+    const errorsOf = (cols: Float64Array[], idx: number[]) => {
+      const e = new Float64Array(idx.length);
+      for (let r = 0; r < idx.length; r++) {
+        rowOf(cols, idx[r]!, x);
+        // ||x - V V^T x||^2 = ||x||^2 - ||V^T x||^2 for orthonormal V.
+        let norm = 0;
+        for (let j = 0; j < d; j++) norm += x[j]! * x[j]!;
+        let proj = 0;
+        for (const v of comps) {
+          let dot = 0;
+          for (let j = 0; j < d; j++) dot += v[j]! * x[j]!;
+          proj += dot * dot;
+        }
+        e[r] = Math.sqrt(Math.max(0, norm - proj));
+      }
+      return e;
+    };
+    const chunkMeans = (e: Float64Array, chunks: number) => {
+      const out: number[] = [];
+      const size = Math.max(1, Math.floor(e.length / chunks));
+      for (let c = 0; c + size <= e.length && out.length < chunks; c += size) {
+        let s = 0;
+        for (let i = c; i < c + size; i++) s += e[i]!;
+        out.push(s / size);
+      }
+      return out;
+    };
+    const meanOf = (e: Float64Array) => e.reduce((s, v) => s + v, 0) / Math.max(e.length, 1);
+    const re = errorsOf(refCols, refIdx);
+    const ce = errorsOf(curCols, curIdx);
+    const chunks = o.chunks ?? 10;
+    const rChunks = chunkMeans(re, chunks);
+    const cChunks = chunkMeans(ce, chunks);
+    const refErr = meanOf(re);
+    const curErr = meanOf(ce);
+    const m = rChunks.reduce((s, v) => s + v, 0) / rChunks.length;
+    const sd = Math.sqrt(rChunks.reduce((s, v) => s + (v - m) ** 2, 0) / Math.max(rChunks.length - 1, 1));
+    const sig = o.sigmas ?? 3;
+    // The current sample's own chunk-size noise is the same as the reference's: widen by it, floored at 2% of the mean.
+    const half = Math.max(sig * sd, 0.02 * refErr);
+    const band = { lower: refErr - half, upper: refErr + half };
+    return {
+      type: 'multivariate-drift',
+      title: 'Multivariate drift (PCA reconstruction error)',
+      columns,
+      components: k,
+      explainedVariance: total > 0 ? explained / total : 0,
+      referenceError: refErr,
+      currentError: curErr,
+      ratio: refErr > 0 ? curErr / refErr : curErr > 0 ? Infinity : 1,
+      band,
+      currentChunks: cChunks,
+      referenceChunks: rChunks,
+      drifted: curErr < band.lower || curErr > band.upper,
+    };
+  }
+
+  checks(r: MultivariateDriftResult): CheckResult[] {
+    return [{
+      name: 'multivariate drift',
+      status: r.drifted ? 'warn' : 'pass',
+      reason: `PCA reconstruction error ${r.currentError.toFixed(3)} vs reference ${r.referenceError.toFixed(3)} (×${r.ratio.toFixed(2)}; normal band ${r.band.lower.toFixed(3)}–${r.band.upper.toFixed(3)}, ${r.components} of ${r.columns.length} components)`,
+    }];
+  }
+}
