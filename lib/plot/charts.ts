@@ -2,7 +2,8 @@ import * as Plot from '@observablehq/plot';
 import { renderPlot } from './render.ts';
 
 /** Rows for the chart builders: plain objects (e.g. `table.objects()` from arquero). */
-export type Rows = ReadonlyArray<Record<string, unknown>>;
+export type Rows = ReadonlyArray<object>;
+type Row = Record<string, unknown>;
 
 /** Options shared by the chart builders. */
 export interface ChartOptions {
@@ -31,7 +32,7 @@ export interface LineChartOptions extends ChartOptions {
   time?: boolean;
 }
 
-const isTime = (rows: Rows, x: string) => x === 'ts' || rows[0]?.[x] instanceof Date;
+const isTime = (rows: Rows, x: string) => x === 'ts' || (rows[0] as Row | undefined)?.[x] instanceof Date;
 function timeField(x: string, time: boolean) {
   return time ? (d: Record<string, unknown>) => new Date(d[x] as number) : x;
 }
@@ -52,7 +53,7 @@ export function lineChart(rows: Rows, options: LineChartOptions = {}): string {
     x: { type: time ? 'utc' : 'linear', label: options.xLabel ?? x },
     y: { label: options.yLabel ?? y, grid: true },
     color: options.stroke ? { legend: true } : undefined,
-    marks: [Plot.lineY(rows as Rows & object[], { x: timeField(x, time), y, stroke: options.stroke, z: options.stroke }), Plot.ruleY([0], { strokeOpacity: 0 })],
+    marks: [Plot.lineY(rows as object[], { x: timeField(x, time), y, stroke: options.stroke, z: options.stroke }), Plot.ruleY([0], { strokeOpacity: 0 })],
   });
 }
 
@@ -83,15 +84,15 @@ export function bandChart(rows: Rows, options: BandChartOptions = {}): string {
   const alarm = options.alarm ?? 'alarm';
   const time = isTime(rows, x);
   const xf = timeField(x, time);
-  const flagged = rows.filter((d) => d[alarm] === true);
+  const flagged = rows.filter((d) => (d as Row)[alarm] === true);
   return renderPlot({
     title: options.title, caption: options.caption, width: options.width ?? 640, height: options.height ?? 300,
     x: { type: time ? 'utc' : 'linear', label: options.xLabel ?? x },
     y: { label: options.yLabel ?? y, grid: true },
     marks: [
-      Plot.areaY(rows as Rows & object[], { x: xf, y1: low, y2: high, fill: 'steelblue', fillOpacity: 0.2 }),
-      Plot.lineY(rows as Rows & object[], { x: xf, y, stroke: 'black', strokeWidth: 1 }),
-      Plot.dot(flagged as Rows & object[], { x: xf, y, fill: 'red', r: 2.5 }),
+      Plot.areaY(rows as object[], { x: xf, y1: low, y2: high, fill: 'steelblue', fillOpacity: 0.2 }),
+      Plot.lineY(rows as object[], { x: xf, y, stroke: 'black', strokeWidth: 1 }),
+      Plot.dot(flagged as object[], { x: xf, y, fill: 'red', r: 2.5 }),
     ],
   });
 }
@@ -131,7 +132,7 @@ export function heatmap(rows: Rows, options: HeatmapOptions = {}): string {
     // A quantized scale: its legend is drawn with rects, while a continuous ramp legend needs a
     // canvas, which the server-side DOM does not have.
     color: { type: 'quantize', n: 9, scheme: (options.scheme ?? 'ylorrd') as Plot.ColorScheme, legend: true, label: fill },
-    marks: [Plot.cell(rows as Rows & object[], { x, y, fill, inset: 0.5 })],
+    marks: [Plot.cell(rows as object[], { x, y, fill, inset: 0.5 })],
   });
 }
 
@@ -158,6 +159,6 @@ export function scatterChart(rows: Rows, options: ScatterChartOptions): string {
     x: { label: options.xLabel ?? options.x, type: options.logX ? 'log' : 'linear', grid: true },
     y: { label: options.yLabel ?? options.y, type: options.logY ? 'log' : 'linear', grid: true },
     color: options.fill ? { legend: true } : undefined,
-    marks: [Plot.dot(rows as Rows & object[], { x: options.x, y: options.y, fill: options.fill, r: 2.5, fillOpacity: 0.7 })],
+    marks: [Plot.dot(rows as object[], { x: options.x, y: options.y, fill: options.fill, r: 2.5, fillOpacity: 0.7 })],
   });
 }
