@@ -183,7 +183,7 @@ Example:
 const flushCommand: Command = {
   name: 'flush',
   summary: 'Move spooled readings into the store; delete segments only once the store write is durable',
-  usage: `millwright flush [--spool DIR] [--store DIR] [--max-rows N] [--json]
+  usage: `millwright flush [--spool DIR] [--store DIR] [--max-rows N] [--verbose] [--json]
 
 Reads acknowledged spool segments (oldest first), writes them to the store with the store's
 atomic writer and deletes each segment only after its store write is durable (fsynced file and
@@ -197,12 +197,19 @@ Options:
   --spool DIR        spool directory (default: $MILLWRIGHT_SPOOL or ./.millwright/spool)
   --store DIR        store root (default: $MILLWRIGHT_STORE or ./.millwright/store)
   --max-rows N       readings per store write; small segments are merged up to this (default 1,000,000)
+  --verbose          print one line per durable store write ("wrote N readings from K segment(s) ...")
   --json             print the result as JSON
 
 Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwise.`,
   async run(args, io) {
     const { values } = parseCommandArgs(args, {
-      options: { spool: { type: 'string' }, store: { type: 'string' }, 'max-rows': { type: 'string' }, json: { type: 'boolean', default: false } },
+      options: {
+        spool: { type: 'string' },
+        store: { type: 'string' },
+        'max-rows': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
     });
     const started = performance.now();
     const r = await flushSpool({
@@ -210,6 +217,7 @@ Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwis
       store: storeRoot(io, values.store),
       maxRows: positiveInt('--max-rows', values['max-rows'], 1_000_000),
       log: (line) => io.err(`${line}\n`),
+      onWrite: values.verbose ? (w) => io.out(`wrote ${w.rows} readings from ${w.segments.length} segment(s) into ${w.files.length} file(s)\n`) : undefined,
     });
     const seconds = (performance.now() - started) / 1000;
     if (values.json) io.out(`${JSON.stringify({ ...r, seconds })}\n`);
