@@ -123,11 +123,12 @@ function renderFaults(r: SensorFaultsResult): string {
 // ---- data drift
 function driftTable(r: DataDriftResult): Table {
   return {
-    columns: ['column', 'kind', 'test', 'value', 'threshold', 'drifted', 'ks statistic', 'ks p-value', 'wasserstein (normed)', 'psi', 'jensen-shannon', 'chi-square', 'chi-square p-value', 'reference rows', 'current rows', 'states compared', 'states drifted'],
+    columns: ['column', 'kind', 'test', 'value', 'threshold', 'drifted', 'ks statistic', 'ks p-value', 'wasserstein (normed)', 'psi', 'jensen-shannon', 'chi-square', 'chi-square p-value', 'reference rows', 'current rows', 'states compared', 'states drifted', 'shown state'],
     rows: r.columns.map((c) => [
       c.column, c.kind, c.test, c.value, c.threshold, c.drifted, c.ks?.statistic ?? null, c.ks?.pValue ?? null, c.wassersteinNormed, c.psi, c.jensenShannon,
       c.chiSquare?.statistic ?? null, c.chiSquare?.pValue ?? null, c.referenceRows, c.currentRows,
       c.states ? c.states.length : null, c.states ? c.states.filter((s) => s.drifted).map((s) => s.state).join(' ') : null,
+      (c as { state?: string }).state ?? null,
     ]),
   };
 }
