@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as aq from 'arquero';
+import { resample, resampleStore, writeReadings, scanTable, scan, parseEvery } from '../../lib/store/index.ts';
+import { isErrorCode } from '../../lib/errors/index.ts';
+import { batchRows, plantBatch, rng, tempDir } from './fixtures.ts';
+
+type Row = { ts: number; site: string; asset: string; signal: string; value: number };
+
+/** Straightforward reference: group rows by (site, asset, signal, floor(ts / every)) in a Map. */
+function reference(rows: Row[], every: number) {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = JSON.stringify([r.site, r.asset, r.signal, Math.floor(r.ts / every) * every]);
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(r);
+  }
+  return [...groups.entries()]
+    .map(([k, g]) => {
+      const [site, asset, signal, ts] = JSON.parse(k) as [string, string, string, number];
+      const vals = g.filter((r) => !Number.isNaN(r.value));
+      const byTs = [...vals].sort((a, b) => a.ts - b.ts);
+      return {
+        site, asset, signal, ts,
+        mean: vals.length ? vals.reduce((s, r) => s + r.value, 0) / vals.length : NaN,
+        min: vals.length ? Math.min(...vals.map((r) => r.value)) : NaN,
+        max: vals.length ? Math.max(...vals.map((r) => r.value)) : NaN,
+        count: vals.length,
+        last: vals.length ? byTs[byTs.length - 1].value : NaN,
+        first: vals.length ? byTs[0].value : NaN,
+      };
+    })
+    .sort((a, b) => (a.site + a.asset + a.signal < b.site + b.asset + b.signal ? -1 : a.site + a.asset + a.signal > b.site + b.asset + b.signal ? 1 : a.ts - b.ts));
+}
+
+function assertClose(actual: Record<string, unknown>[], expected: Record<string, unknown>[]) {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    for (const [k, v] of Object.entries(expected[i])) {
+      const a = actual[i][k];
+      if (typeof v === 'number' && k === 'mean' && Number.isFinite(v)) assert.ok(Math.abs((a as number) - v) < 1e-9, `row ${i} ${k}: ${a} vs ${v}`);
+      else assert.deepEqual(a, v, `row ${i} ${k}`);
+    }
+  }
+}
+
+// Irregular 7 s sampling with a 20-minute outage, NaN readings, and shuffled delivery order.
+function irregular() {
+  const b = plantBatch({ samples: 900, periodMs: 7_000, start: Date.UTC(2024, 2, 1, 23, 30, 3), gap: [Date.UTC(2024, 2, 1, 23, 50), Date.UTC(2024, 2, 2, 0, 10)] });
+  for (let i = 0; i < b.value.length; i += 53) b.value[i] = NaN;
+  const rows = batchRows(b);
+  const rand = rng(9);
+  for (let i = rows.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [rows[i], rows[j]] = [rows[j], rows[i]];
+  }
+  return rows;
+}
+
+test('resample matches a straightforward reference, gaps stay gaps, NaN skipped, unsorted input', () => {
+  const rows = irregular();
+  const got = resample(aq.from(rows), { every: '1m', aggs: ['mean', 'min', 'max', 'count', 'last', 'first'] }).objects();
+  const expected = reference(rows, 60_000);
+  assertClose(got, expected);
+  // The outage produces no rows at all (no invented zero-count buckets).
+  const inGap = got.filter((r) => (r.ts as number) >= Date.UTC(2024, 2, 1, 23, 50) && (r.ts as number) < Date.UTC(2024, 2, 2, 0, 10));
+  assert.equal(inGap.length, 0);
+  assert.ok(got.some((r) => r.ts === Date.UTC(2024, 2, 1, 23, 49)) && got.some((r) => r.ts === Date.UTC(2024, 2, 2, 0, 10)));
+});
+
+test('resample buckets align to the UTC wall clock for 15m and 1h', () => {
+  const rows = irregular();
+  for (const [every, ms] of [['15m', 900_000], ['1h', 3_600_000]] as const) {
+    const got = resample(aq.from(rows), { every, aggs: ['count', 'sum'] }).objects();
+    assert.ok(got.every((r) => (r.ts as number) % ms === 0));
+    const ref = reference(rows, ms);
+    assert.deepEqual(got.map((r) => r.count), ref.map((r) => r.count));
+  }
+});
+
+test('resample: a bucket whose readings are all NaN has count 0 and NaN aggregates; custom keys', () => {
+  const t = aq.table({ ts: [0, 1000, 61_000], machine: ['a', 'a', 'a'], value: [NaN, NaN, 5] });
+  const got = resample(t, { by: ['machine'], aggs: ['count', 'mean', 'last'] }).objects();
+  assert.deepEqual(got, [
+    { machine: 'a', ts: 0, count: 0, mean: NaN, last: NaN },
+    { machine: 'a', ts: 60_000, count: 1, mean: 5, last: 5 },
+  ]);
+});
+
+test('resample accepts an Arrow table from scan, and resampleStore (DuckDB) gives the same result', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const rows = irregular();
+    await writeReadings(dir, {
+      ts: Float64Array.from(rows, (r) => r.ts), site: rows.map((r) => r.site), asset: rows.map((r) => r.asset),
+      signal: rows.map((r) => r.signal), value: Float64Array.from(rows, (r) => r.value),
+    });
+    const aggs = ['mean', 'min', 'max', 'count', 'last', 'first', 'sum'] as const;
+    const fromTable = resample(await scanTable({ root: dir }), { every: '5m', aggs }).objects();
+    const fromArrow = resample(await scan({ root: dir }), { every: '5m', aggs }).objects();
+    const pushed = (await resampleStore({ root: dir, every: '5m', aggs })).objects();
+    assertClose(fromArrow, fromTable);
+    assertClose(pushed, fromTable);
+    assertClose(fromTable, reference(rows, 300_000).map(({ site, asset, signal, ts, mean, min, max, count, last, first }) => ({ site, asset, signal, ts, mean, min, max, count, last, first })));
+    const filtered = (await resampleStore({ root: dir, sites: 'plant-2', assets: ['motor-2'], from: '2024-03-02', every: '5m', aggs: ['count'] })).objects();
+    assert.deepEqual(filtered, fromTable.filter((r) => r.site === 'plant-2' && r.asset === 'motor-2' && (r.ts as number) >= Date.UTC(2024, 2, 2)).map(({ site, asset, signal, ts, count }) => ({ site, asset, signal, ts, count })));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('bad every / aggs / columns are refused with what was expected', () => {
+  assert.equal(parseEvery('1m'), 60_000);
+  assert.equal(parseEvery('250ms'), 250);
+  assert.equal(parseEvery('1d'), 86_400_000);
+  for (const bad of ['', '1w', 'm', '0s', '-1m', '1.5ms', 0]) {
+    assert.throws(() => parseEvery(bad), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /expected e\.g\. "500ms"/.test(e.message), String(bad));
+  }
+  const t = aq.table({ ts: [0], value: [1], asset: ['a'] });
+  assert.throws(() => resample(t, { aggs: ['median' as never] }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /"median"/.test(e.message));
+  assert.throws(() => resample(aq.table({ ts: [0] }), {}), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /"value" column/.test(e.message));
+});
