@@ -107,14 +107,14 @@ test('drift: a shifted column drifts, stable ones do not; the default test follo
   const same = driftReport(plant(3000, 12, 0.6), ref);
   assert.equal(same.status, 'pass', JSON.stringify(same.checks));
   const shifted = driftReport(plant(3000, 13, 0.6, { tempShift: 8 }), ref);
-  const cols = (shifted.metrics[0] as { columns: { column: string; drifted: boolean; test: string }[] }).columns;
+  const cols = (shifted.metrics[0] as unknown as { columns: { column: string; drifted: boolean; test: string }[] }).columns;
   assert.deepEqual(cols.filter((c) => c.drifted).map((c) => c.column), ['temp']);
   assert.equal(cols.find((c) => c.column === 'temp')!.test, 'wasserstein');
   assert.equal(cols.find((c) => c.column === 'mode')!.test, 'jensenshannon');
   assert.equal(chooseTest('numeric', 800, 50), 'ks');
   assert.equal(chooseTest('categorical', 800, 3), 'chisquare');
   const small = driftReport(plant(300, 14, 0.6, { tempShift: 8 }), plant(300, 15, 0.6));
-  const t = (small.metrics[0] as { columns: { column: string; test: string; drifted: boolean }[] }).columns.find((c) => c.column === 'temp')!;
+  const t = (small.metrics[0] as unknown as { columns: { column: string; test: string; drifted: boolean }[] }).columns.find((c) => c.column === 'temp')!;
   assert.equal(t.test, 'ks');
   assert.equal(t.drifted, true);
 });
@@ -162,7 +162,7 @@ test('drift against a model manifest baseline (histograms from lib/profile)', ()
   const ok = driftReportFromBaseline(plant(3000, 42, 0.6), baseline);
   assert.equal(ok.status, 'pass', JSON.stringify(ok.checks));
   const moved = driftReportFromBaseline(plant(3000, 43, 0.6, { tempShift: 10 }), baseline);
-  const cols = (moved.metrics[0] as { columns: { column: string; drifted: boolean; approximate: boolean }[] }).columns;
+  const cols = (moved.metrics[0] as unknown as { columns: { column: string; drifted: boolean; approximate: boolean }[] }).columns;
   assert.deepEqual(cols.filter((c) => c.drifted).map((c) => c.column), ['temp']);
   assert.ok(cols.find((c) => c.column === 'temp')!.approximate);
 });
@@ -177,7 +177,7 @@ test('model quality: metrics, AUC and comparison with training metrics; ground t
   const rep = modelReport(joined, { task: 'regression', trainingMetrics: { mae: 1, rmse: 1.2 } });
   assert.equal(rep.status, 'fail', 'mae 1.67 vs training 1.0 is a 67% degradation');
   const cls = modelReport({ target: ['a', 'b', 'a', 'b', 'b'], prediction: ['a', 'b', 'b', 'b', 'b'], score: [0.9, 0.2, 0.4, 0.3, 0.1] }, { task: 'classification', positiveLabel: 'a', score: 'score', trainingMetrics: { accuracy: 0.8 } });
-  const m = (cls.metrics[0] as { metrics: Record<string, number> }).metrics;
+  const m = (cls.metrics[0] as unknown as { metrics: Record<string, number> }).metrics;
   assert.equal(m.accuracy, 0.8);
   assert.equal(m.recall, 0.5);
   assert.equal(m.precision, 1);
