@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
+import type { ColumnTable } from 'arquero';
 import { resample, resampleStore, writeReadings, scanTable, scan, parseEvery } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 import { batchRows, plantBatch, rng, tempDir } from './fixtures.ts';
+
+const objs = (t: ColumnTable) => t.objects() as Record<string, unknown>[];
 
 type Row = { ts: number; site: string; asset: string; signal: string; value: number };
 
@@ -59,7 +62,7 @@ function irregular() {
 
 test('resample matches a straightforward reference, gaps stay gaps, NaN skipped, unsorted input', () => {
   const rows = irregular();
-  const got = resample(aq.from(rows), { every: '1m', aggs: ['mean', 'min', 'max', 'count', 'last', 'first'] }).objects();
+  const got = objs(resample(aq.from(rows), { every: '1m', aggs: ['mean', 'min', 'max', 'count', 'last', 'first'] }));
   const expected = reference(rows, 60_000);
   assertClose(got, expected);
   // The outage produces no rows at all (no invented zero-count buckets).
@@ -71,7 +74,7 @@ test('resample matches a straightforward reference, gaps stay gaps, NaN skipped,
 test('resample buckets align to the UTC wall clock for 15m and 1h', () => {
   const rows = irregular();
   for (const [every, ms] of [['15m', 900_000], ['1h', 3_600_000]] as const) {
-    const got = resample(aq.from(rows), { every, aggs: ['count', 'sum'] }).objects();
+    const got = objs(resample(aq.from(rows), { every, aggs: ['count', 'sum'] }));
     assert.ok(got.every((r) => (r.ts as number) % ms === 0));
     const ref = reference(rows, ms);
     assert.deepEqual(got.map((r) => r.count), ref.map((r) => r.count));
@@ -96,13 +99,13 @@ test('resample accepts an Arrow table from scan, and resampleStore (DuckDB) give
       signal: rows.map((r) => r.signal), value: Float64Array.from(rows, (r) => r.value),
     });
     const aggs = ['mean', 'min', 'max', 'count', 'last', 'first', 'sum'] as const;
-    const fromTable = resample(await scanTable({ root: dir }), { every: '5m', aggs }).objects();
-    const fromArrow = resample(await scan({ root: dir }), { every: '5m', aggs }).objects();
-    const pushed = (await resampleStore({ root: dir, every: '5m', aggs })).objects();
+    const fromTable = objs(resample(await scanTable({ root: dir }), { every: '5m', aggs }));
+    const fromArrow = objs(resample(await scan({ root: dir }), { every: '5m', aggs }));
+    const pushed = objs(await resampleStore({ root: dir, every: '5m', aggs }));
     assertClose(fromArrow, fromTable);
     assertClose(pushed, fromTable);
     assertClose(fromTable, reference(rows, 300_000).map(({ site, asset, signal, ts, mean, min, max, count, last, first }) => ({ site, asset, signal, ts, mean, min, max, count, last, first })));
-    const filtered = (await resampleStore({ root: dir, sites: 'plant-2', assets: ['motor-2'], from: '2024-03-02', every: '5m', aggs: ['count'] })).objects();
+    const filtered = objs(await resampleStore({ root: dir, sites: 'plant-2', assets: ['motor-2'], from: '2024-03-02', every: '5m', aggs: ['count'] }));
     assert.deepEqual(filtered, fromTable.filter((r) => r.site === 'plant-2' && r.asset === 'motor-2' && (r.ts as number) >= Date.UTC(2024, 2, 2)).map(({ site, asset, signal, ts, count }) => ({ site, asset, signal, ts, count })));
   } finally {
     await cleanup();
