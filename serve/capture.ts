@@ -210,15 +210,18 @@ export class CaptureWriter {
 
   /** Records the new file and deletes the oldest ones beyond the bounds (never the file being written). */
   private async track(path: string): Promise<void> {
-    if (!this.files) this.files = await listCaptureFiles(this.options.dir);
-    if (!this.files.some((f) => f.path === path)) this.files.push({ path, bytes: 0 });
-    // Names sort by time within an hour directory and directories by time, so a path sort is a time sort.
-    this.files.sort((a, b) => (relative(this.options.dir, a.path).replace(/^[^/]+\/[^/]+\//, '') < relative(this.options.dir, b.path).replace(/^[^/]+\/[^/]+\//, '') ? -1 : 1));
+    if (!this.files) {
+      // Files from earlier runs: names sort by time within an hour directory and directories by
+      // time, so a sort on the path below <endpoint>/<variant>/ is a time sort.
+      const key = (p: string) => relative(this.options.dir, p).split(/[\\/]/).slice(2).join('/');
+      this.files = (await listCaptureFiles(this.options.dir)).sort((a, b) => (key(a.path) < key(b.path) ? -1 : 1));
+    }
+    // A new file is always the newest, whatever its name (clock steps, same-millisecond names).
+    this.files = this.files.filter((f) => f.path !== path);
+    this.files.push({ path, bytes: 0 });
     let total = this.files.reduce((s, f) => s + f.bytes, 0);
     while (this.files.length > 1 && (this.files.length > this.options.maxFiles || total > this.options.maxTotalBytes)) {
-      const victim = this.files[0]!;
-      if (victim.path === path) break;
-      this.files.shift();
+      const victim = this.files.shift()!;
       total -= victim.bytes;
       await rm(victim.path, { force: true });
     }

@@ -12,7 +12,7 @@ import { ModelPool, type ModelInfo } from './pool.ts';
 
 /** Where new model versions come from when serving from a registry. */
 export interface ModelSource {
-  /** Directory of the version that should be served now (latest Approved), with its version label. */
+  /** Directory of the version that should be served now (latest Approved), with a key that changes when it does (e.g. `group/7`). */
   latest(): Promise<{ dir: string; version: string }>;
   /** Poll interval in ms (default 30 s; 0 disables polling). */
   pollMs?: number;
@@ -93,7 +93,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const newPool = (modelDir: string) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent });
 
   let initialDir = options.modelDir;
-  if (!initialDir && options.source) initialDir = (await options.source.latest()).dir;
+  // What the source said we are serving; a poll reloads only when this changes.
+  let servingKey: string | undefined;
+  if (!initialDir && options.source) {
+    const first = await options.source.latest();
+    initialDir = first.dir;
+    servingKey = first.version;
+  }
   if (!initialDir) throw new MillwrightError('USAGE', 'nothing to serve: give a model directory or a registry source');
 
   let current = newPool(initialDir);
@@ -177,10 +183,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       src.latest().then(
         async ({ dir, version }) => {
           const key = `${resolve(dir)}@${version}`;
-          if (resolve(dir) === current.options.modelDir && version === current.info?.version) return;
-          if (rejected.has(key)) return;
+          if (version === servingKey || rejected.has(key)) return;
           try {
             await reload(dir);
+            servingKey = version;
           } catch {
             rejected.add(key); // don't retry a broken version every poll
           }

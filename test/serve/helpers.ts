@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/data.ts';
 
-/** The loader the real server uses by default (lib/model's checksum-verifying loadModel). */
-export const REAL_LOADER = join(repoRoot, 'lib/model/loadModel.ts');
+/** The loader the server uses by default: lib/model's checksum-verifying loadModel. */
+export const REAL_LOADER = join(repoRoot, 'lib/model/index.ts');
 /** Test-only loader for hand-built linear artifacts (slow / broken models). */
 export const LINEAR_LOADER = join(repoRoot, 'test/serve/fixtures/linear-model.ts');
 

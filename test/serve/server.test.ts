@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as aq from 'arquero';
-import { loadModel } from '../../lib/model/loadModel.ts';
+import { loadModel } from '../../lib/model/index.ts';
 import { listCaptureFiles, startServer, type CaptureRecord, type RunningServer } from '../../serve/index.ts';
 import { trainEnergyForest, RF_FEATURES } from './fixtures/rf-model.ts';
 import { csv, http, invoke, REAL_LOADER, scratch } from './helpers.ts';
