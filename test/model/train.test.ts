@@ -199,3 +199,46 @@ test('tampered artifacts are refused with INTEGRITY: modified, extra, missing fi
   const model = await loadModel(modelDir, { packages: [pkg] });
   assert.equal(model.manifest.version, JSON.parse(manifestText).version);
 });
+
+test('a package that fails mid-training leaves no partial model; a bad predict length is an INTERNAL error', async () => {
+  const broken = join(dir, 'broken-pkg');
+  await mkdir(broken, { recursive: true });
+  await writeFile(
+    join(broken, 'train.ts'),
+    `import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+export const hyperparameters = { fail: { type: 'boolean', description: 'fail after writing weights', default: true } };
+export async function train(ctx: { hyperparameters: { fail: boolean }; channels: Record<string, { load(): Promise<any> }>; modelDir: string }) {
+  const t = await ctx.channels.train!.load();
+  await writeFile(join(ctx.modelDir, 'weights.bin'), 'half written');
+  if (ctx.hyperparameters.fail) throw new Error('loss diverged at epoch 3');
+  return { task: 'regression', features: [{ name: 'production_units', type: 'number' }], metrics: { training: { rmse: 1 } }, trainingTable: t };
+}
+`,
+  );
+  await writeFile(join(broken, 'predict.ts'), `export const load = async () => ({});\nexport const predict = () => [1];\n`);
+  const base = await freshBase('ml-broken');
+  const r = await cli(['train', broken, '--base', base, '--channel', `train=${join(pkg, 'sample')}`]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /loss diverged at epoch 3/);
+  assert.equal(await readFile(join(base, 'output', 'failure'), 'utf8'), 'loss diverged at epoch 3\n');
+  assert.deepEqual(await readdir(base), ['output']);
+
+  const ok = await cli(['train', broken, '--base', base, '--channel', `train=${join(pkg, 'sample')}`, '--hp', 'fail=false']);
+  assert.equal(ok.code, 0, ok.err);
+  const model = await loadModel(join(base, 'model'), { env: { MILLWRIGHT_MODEL_PACKAGES: broken } });
+  await assert.rejects(model.predict(aq.table({ production_units: [1, 2, 3] })), (e: unknown) => isErrorCode(e, 'INTERNAL') && /returned 1 predictions for 3 rows/.test((e as Error).message));
+});
+
+test('init-model CLI writes the template and refuses a non-empty folder', async () => {
+  const r = await cli(['init-model', 'fresh-pkg']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /model package written to .*fresh-pkg: train.ts, predict.ts, features.ts, README.md, contract.ts, sample\/train.csv/);
+  const train = await readFile(join(dir, 'fresh-pkg', 'train.ts'), 'utf8');
+  assert.match(train, /from '.\/contract.ts'/);
+  assert.match(train, /export const hyperparameters: HyperparameterSchema/);
+  const again = await cli(['init-model', 'fresh-pkg']);
+  assert.equal(again.code, 1);
+  assert.match(again.err, /is not empty/);
+  assert.equal((await cli(['init-model', 'fresh-pkg', '--force'])).code, 0);
+});
