@@ -25,6 +25,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
  * Readers see the old content or the new, never a torn file.
+ *
+ * @example
+ * await writeFileAtomic('/registry/plant-a/versions/3/version.json', JSON.stringify(record));
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
@@ -65,6 +68,9 @@ interface LockInfo {
  * gone (same host) or that is older than `staleMs` is broken: it is first renamed aside
  * (atomic, so only one waiter wins) and restored if it turns out to be a fresh lock taken in
  * the meantime.
+ *
+ * @example
+ * const next = await withLock('/registry/.lock', async () => allocateVersion());
  */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 30_000;

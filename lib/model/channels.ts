@@ -80,7 +80,8 @@ async function loadFiles(name: string, dir: string, files: string[]): Promise<Co
 export async function readTableFile(file: string): Promise<ColumnTable> {
   const ext = extname(file).toLowerCase();
   try {
-    if (ext === '.csv') return aq.fromCSV(await readFile(file, 'utf8'));
+    // Spreadsheet exports often start with a BOM, which would otherwise end up in the first column name.
+    if (ext === '.csv') return aq.fromCSV((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
     if (ext === '.parquet' || ext === '.pq') {
       const bytes = await readFile(file);
       // One big batch: the default small batches make the IPC round-trip needlessly slow.

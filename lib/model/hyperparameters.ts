@@ -74,6 +74,8 @@ function parseValue(key: string, spec: HyperparameterSpec, value: unknown): unkn
       throw bad();
     }
     case 'string': {
+      // Config files written by hand often hold numbers for string keys (e.g. a column named 2024).
+      if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
       if (typeof value !== 'string') throw bad();
       if (spec.enum && !spec.enum.includes(value)) throw bad();
       return value;

@@ -149,12 +149,24 @@ async function makeReadOnly(dir: string): Promise<void> {
   for (const rel of await listArtifactFiles(dir)) await chmod(join(dir, ...rel.split('/')), 0o444);
 }
 
-/** Approves a pending version: it becomes deployable (the latest approved one is served). */
+/**
+ * Approves a pending version: it becomes deployable (the latest approved one is served).
+ * The artifact is verified first; a tampered version cannot be approved.
+ *
+ * @example
+ * await approveVersion('plant-a', 3, { note: 'holdout RMSE 4 % better, checked by QA' });
+ */
 export function approveVersion(group: string, version: number | string, opts: RegistryOptions & { note?: string } = {}): Promise<ModelVersionRecord> {
   return transition(group, version, 'Approved', opts);
 }
 
-/** Rejects a pending version, or withdraws an approved one (it stops being deployable). */
+/**
+ * Rejects a pending version, or withdraws an approved one (it stops being deployable and the
+ * previous approved version is served again).
+ *
+ * @example
+ * await rejectVersion('plant-a', 3, { note: 'drifted on the night shift' });
+ */
 export function rejectVersion(group: string, version: number | string, opts: RegistryOptions & { note?: string } = {}): Promise<ModelVersionRecord> {
   return transition(group, version, 'Rejected', opts);
 }
@@ -226,13 +238,23 @@ function latestOf(records: ModelVersionRecord[], status: ApprovalStatus): ModelV
   return records.filter((r) => r.status === status).sort((a, b) => b.version - a.version)[0];
 }
 
-/** Every version of a group, oldest first. */
+/**
+ * Every version of a group, oldest first (empty for an unknown group).
+ *
+ * @example
+ * (await listVersions('plant-a')).map((r) => `${r.version}: ${r.status}`);
+ */
 export async function listVersions(group: string, opts: RegistryOptions = {}): Promise<ModelVersionRecord[]> {
   checkGroup(group);
   return readRecords(resolveRegistry(opts), group);
 }
 
-/** Groups in the registry with their version counts and latest approved version. */
+/**
+ * Groups in the registry with their version counts and latest approved version.
+ *
+ * @example
+ * await listGroups(); // [{ group: 'plant-a', versions: 2, pending: 1, latestApproved: 1 }]
+ */
 export async function listGroups(opts: RegistryOptions = {}): Promise<{ group: string; versions: number; pending: number; latestApproved?: number }[]> {
   const root = resolveRegistry(opts);
   let entries;
@@ -256,7 +278,12 @@ export async function listGroups(opts: RegistryOptions = {}): Promise<{ group: s
   return out;
 }
 
-/** One version with its artifact dir and manifest (not verified: use {@link getDeployable} to serve). */
+/**
+ * One version with its artifact dir and manifest (not verified: use {@link getDeployable} to serve).
+ *
+ * @example
+ * const { record, manifest } = await getVersion('plant-a', 2);
+ */
 export async function getVersion(group: string, version: number | string, opts: RegistryOptions = {}): Promise<RegisteredModel> {
   checkGroup(group);
   const root = resolveRegistry(opts);
@@ -266,7 +293,13 @@ export async function getVersion(group: string, version: number | string, opts: 
   return { record, dir, manifest };
 }
 
-/** The group's highest approved version, or undefined when none is approved. */
+/**
+ * The group's highest approved version record, or undefined when none is approved. Cheap (reads
+ * the small version.json files only): poll this, and call {@link getDeployable} when it changes.
+ *
+ * @example
+ * const v = await latestApproved('plant-a'); // v?.version
+ */
 export async function latestApproved(group: string, opts: RegistryOptions = {}): Promise<ModelVersionRecord | undefined> {
   return latestOf(await listVersions(group, opts), 'Approved');
 }

@@ -132,7 +132,12 @@ export async function retrainOnce(opts: RetrainOptions): Promise<RetrainResult> 
   }
 }
 
-/** Next run time of a cron expression (UTC) after `from`; BAD_INPUT for an invalid expression. */
+/**
+ * Next run time of a cron expression (UTC) after `from`; BAD_INPUT for an invalid expression.
+ *
+ * @example
+ * nextRun('0 3 1 *\/3 *', new Date('2026-02-10T00:00:00Z')); // 2026-04-01T03:00:00.000Z
+ */
 export function nextRun(schedule: string, from: Date = new Date()): Date {
   try {
     return CronExpressionParser.parse(schedule, { currentDate: from, tz: 'UTC' }).next().toDate();
@@ -145,6 +150,10 @@ export function nextRun(schedule: string, from: Date = new Date()): Date {
  * Retrains on a cron schedule until `signal` aborts: sleeps until the next run, runs
  * {@link retrainOnce}, reports each cycle through `onCycle` (a failed cycle is reported and the
  * schedule continues).
+ *
+ * @example
+ * const stop = new AbortController();
+ * await retrainOnSchedule({ group: 'plant-a', schedule: '0 *\/2 * * *', signal: stop.signal, onCycle: console.log });
  */
 export async function retrainOnSchedule(
   opts: RetrainOptions & { schedule: string; signal?: AbortSignal; onCycle?: (r: RetrainResult | Error, at: Date) => void },
