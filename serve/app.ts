@@ -6,6 +6,7 @@ import { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
 import type { ServeMetrics } from './metrics.ts';
 import type { ModelInfo, ModelPool } from './pool.ts';
 import { reportsRouter } from './reports-route.ts';
+import type { ReportRun } from './report-schedule.ts';
 
 /** What the HTTP layer needs from the running server. */
 export interface AppState {
@@ -20,6 +21,8 @@ export interface AppState {
   capture?: CaptureWriter;
   metrics: ServeMetrics;
   log(fields: Record<string, unknown>): void;
+  /** Regenerates the reports from captured traffic now (when capture and reports are configured). */
+  regenerateReports?: () => Promise<ReportRun>;
   /** Loads `dir` (or the registry's latest approved version) beside the current model and swaps. */
   reload(dir?: string): Promise<{ previous?: ModelInfo; current: ModelInfo }>;
 }
@@ -187,6 +190,17 @@ export function createApp(state: AppState): Express {
     }
   });
 
+  app.post('/admin/reports/regenerate', async (_req, res) => {
+    if (!state.regenerateReports) {
+      return sendError(res, new MillwrightError('NOT_FOUND', 'report regeneration needs both --capture and --reports'));
+    }
+    try {
+      res.json({ status: 'regenerated', ...(await state.regenerateReports()) });
+    } catch (err) {
+      sendError(res, err);
+    }
+  });
+
   if (state.reportsDir) {
     const gate = (req: Request, res: Response, next: NextFunction) => (state.adminToken ? requireAdmin(req, res, next) : next());
     app.use('/reports', gate, reportsRouter(state.reportsDir));
@@ -210,7 +224,7 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-const ROUTES = new Set(['/ping', '/invocations', '/metrics', '/execution-parameters', '/health/live', '/health/ready', '/admin/reload', '/admin/model']);
+const ROUTES = new Set(['/ping', '/invocations', '/metrics', '/execution-parameters', '/health/live', '/health/ready', '/admin/reload', '/admin/model', '/admin/reports/regenerate']);
 function routeOf(path: string): string {
   if (ROUTES.has(path)) return path;
   if (path.startsWith('/reports')) return '/reports';

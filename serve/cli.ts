@@ -25,7 +25,10 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --capture-max-file SIZE  rotate capture files at this size (default 16mb; also hourly)
   --capture-max-total SIZE keep at most this much capture data, oldest deleted first (default 1gb)
   --capture-max-files N  keep at most N capture files (default 500)
-  --reports DIR          serve report files from DIR under /reports/
+  --reports DIR          serve report files from DIR under /reports/; with --capture, also regenerate the
+                         quality and drift reports from captured traffic (POST /admin/reports/regenerate runs one now)
+  --reports-every DUR    how often to regenerate them (default 1h; 0 = only on demand)
+  --reports-window DUR   how much recent traffic each regeneration reads (default 24h)
   --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
 `;
 
@@ -51,6 +54,8 @@ export const serveCommand: Command = {
         'capture-max-total': { type: 'string' },
         'capture-max-files': { type: 'string' },
         reports: { type: 'string' },
+        'reports-every': { type: 'string' },
+        'reports-window': { type: 'string' },
         loader: { type: 'string' },
       },
     });
@@ -93,6 +98,10 @@ export const serveCommand: Command = {
           }
         : undefined,
       reportsDir: values.reports ? resolve(io.cwd, values.reports) : undefined,
+      reportSchedule: {
+        everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], '--reports-every'),
+        windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], '--reports-window'),
+      },
       adminToken: env.MILLWRIGHT_ADMIN_TOKEN || undefined,
       log: (fields) => io.out(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`),
     });

@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { MillwrightError } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest } from '../lib/model/contract.ts';
 import type { InvocationResult } from './invocations.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
+import { startWorker } from './worker-thread.ts';
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -52,17 +53,6 @@ export interface PoolOptions {
   loadTimeoutMs?: number;
   /** Called with operational events (worker crashed, replaced). */
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
-}
-
-const fromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./predict-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
-
-/** Starts a predict worker; from TypeScript sources (dev, tests) it first registers tsx in the thread, as hooks are per thread. */
-function newWorker(workerData: WorkerInit): Worker {
-  if (!fromSource) return new Worker(workerUrl, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
 }
 
 /**
@@ -205,7 +195,7 @@ export class ModelPool {
 
   private spawn(): Promise<Omit<ModelInfo, 'dir'>> {
     const init: WorkerInit = { modelDir: this.options.modelDir, loader: this.options.loader, maxBodyBytes: this.options.maxBodyBytes };
-    const worker = newWorker(init);
+    const worker = startWorker('predict-worker', init);
     const slot: Slot = { worker, ready: false };
     this.slots.push(slot);
     return new Promise((resolve, reject) => {

@@ -9,6 +9,7 @@ import { CaptureWriter, type CaptureOptions } from './capture.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';
+import { scheduleReports } from './report-schedule.ts';
 
 /** Where new model versions come from when serving from a registry. */
 export interface ModelSource {
@@ -40,6 +41,12 @@ export interface ServeOptions {
   capture?: CaptureOptions;
   /** Directory of generated reports served under /reports. */
   reportsDir?: string;
+  /**
+   * With both `capture` and `reportsDir`: regenerate the quality and drift reports from captured
+   * traffic every `everyMs` (default 1 h; 0 = only via POST /admin/reports/regenerate), reading
+   * the last `windowMs` of traffic (default 24 h).
+   */
+  reportSchedule?: { everyMs?: number; windowMs?: number };
   /** Bearer token for /admin and /reports; admin routes are off when absent. */
   adminToken?: string;
   /** Longest a graceful shutdown may take before connections are cut (default 30000 ms). */
@@ -142,7 +149,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
+  const reports =
+    capture && options.reportsDir
+      ? scheduleReports({
+          captureDir: capture.options.dir,
+          reportsDir: options.reportsDir,
+          everyMs: options.reportSchedule?.everyMs,
+          windowMs: options.reportSchedule?.windowMs,
+          model: () => current.info,
+          flush: () => capture.flush(),
+          log,
+        })
+      : undefined;
   const app = createApp({
+    regenerateReports: reports?.runNow,
     pool: () => current,
     shuttingDown: () => shuttingDown,
     timeoutMs,
@@ -215,6 +235,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       clearInterval(idleSweep);
       clearTimeout(timer);
       await reloading;
+      await reports?.stop();
       await current.drain();
       await capture?.close();
       log({ level: 'info', msg: 'stopped' });
