@@ -72,8 +72,8 @@ export interface EnergyDeviationResult extends MetricResult {
     currency: string;
   };
   guideline14: { cvRmsePct: number | null; nmbePct: number | null; meets: boolean | null; hours: number; statement: string };
-  /** Mean excess over the flag baseline (%) and flagged share per local hour-of-week (7 x 24). */
-  heatmap: { day: string; hour: number; meanExcessPct: number | null; flaggedShare: number }[];
+  /** Mean excess over the flag baseline (%, and kWh counting only hours above it) and flagged share per local hour-of-week (7 x 24). */
+  heatmap: { day: string; hour: number; meanExcessPct: number | null; meanExcessKwh: number | null; flaggedShare: number }[];
   topSlots: { slot: string; flaggedHours: number; hours: number; meanExcessKwh: number }[];
   driverCounts: { driver: string; hints: number }[];
   options: { thresholdPct: number; minExcessKwh: number; flagAgainst: 'best' | 'expected'; utcOffsetMinutes: number };
@@ -304,11 +304,11 @@ export class EnergyDeviationMetric implements Metric<EnergyDeviationResult> {
     } else {
       g14 = { cvRmsePct: null, nmbePct: null, meets: null, hours: pairA.length, statement: 'Guideline 14 not assessed: no expected values to compare with.' };
     }
-    const bySlot = new Map<number, { n: number; flagged: number; excessPct: number; excessPctN: number; excessKwh: number }>();
+    const bySlot = new Map<number, { n: number; flagged: number; excessPct: number; excessPctN: number; excessKwh: number; positiveKwh: number; positiveN: number }>();
     for (const x of hours) {
       const how = hourOfWeek(x.hour, offset);
       let s = bySlot.get(how);
-      if (!s) bySlot.set(how, (s = { n: 0, flagged: 0, excessPct: 0, excessPctN: 0, excessKwh: 0 }));
+      if (!s) bySlot.set(how, (s = { n: 0, flagged: 0, excessPct: 0, excessPctN: 0, excessKwh: 0, positiveKwh: 0, positiveN: 0 }));
       s.n++;
       if (x.flagged) {
         s.flagged++;
@@ -319,11 +319,15 @@ export class EnergyDeviationMetric implements Metric<EnergyDeviationResult> {
         s.excessPct += (100 * (x.actual - base)) / base;
         s.excessPctN++;
       }
+      if (base !== null) {
+        s.positiveKwh += Math.max(0, x.actual - base);
+        s.positiveN++;
+      }
     }
     const heatmap: EnergyDeviationResult['heatmap'] = [];
     for (let how = 0; how < 168; how++) {
       const s = bySlot.get(how);
-      heatmap.push({ day: DAYS[Math.floor(how / 24)]!, hour: how % 24, meanExcessPct: s && s.excessPctN ? s.excessPct / s.excessPctN : null, flaggedShare: s ? s.flagged / s.n : 0 });
+      heatmap.push({ day: DAYS[Math.floor(how / 24)]!, hour: how % 24, meanExcessPct: s && s.excessPctN ? s.excessPct / s.excessPctN : null, meanExcessKwh: s && s.positiveN ? s.positiveKwh / s.positiveN : null, flaggedShare: s ? s.flagged / s.n : 0 });
     }
     const topSlots = [...bySlot].filter(([, s]) => s.flagged > 0).sort((a, b) => b[1].excessKwh - a[1].excessKwh).slice(0, 10)
       .map(([how, s]) => ({ slot: slotLabel(how), flaggedHours: s.flagged, hours: s.n, meanExcessKwh: s.excessKwh / s.flagged }));

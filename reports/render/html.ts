@@ -48,7 +48,7 @@ export function renderHtml(report: ReportResult): string {
     d.reference ? `reference: ${d.reference}` : '',
   ].filter(Boolean);
   const sections = report.metrics.map((m: MetricResult) => `<section><h2>${esc(m.title)}</h2>${renderMetric(m)}</section>`).join('\n');
-  return `<!doctype html>
+  return stableIds(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(report.title)}: ${esc(report.status)}</title><style>${CSS}</style></head>
 <body><main>
@@ -58,5 +58,18 @@ export function renderHtml(report: ReportResult): string {
 ${sections}
 <p class="small">millwright report · format ${report.format} · the same data is in report.json (machines) and report.csv (spreadsheets).</p>
 </main></body></html>
-`;
+`);
+}
+
+/**
+ * Plot numbers marker/clip ids with a process-wide counter; renumber them in page order so the
+ * same JSON always renders the same bytes (snapshots, re-rendering stored report.json).
+ */
+function stableIds(html: string): string {
+  const seen = new Map<string, string>();
+  return html.replace(/plot-([a-z]+)-(\d+)\b/g, (m, kind: string) => {
+    let id = seen.get(m);
+    if (!id) seen.set(m, (id = `plot-${kind}-${seen.size + 1}`));
+    return id;
+  });
 }

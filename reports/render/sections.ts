@@ -38,7 +38,8 @@ export function f(x: unknown, digits = 4): string {
 
 function tableHtml(t: Table, leftCols = 1, maxRows = 500): string {
   const head = t.columns.map((c, i) => `<th${i < leftCols ? ' class="l"' : ''}>${esc(c)}</th>`).join('');
-  const rows = t.rows.slice(0, maxRows).map((r) => `<tr>${r.map((v, i) => `<td${i < leftCols ? ' class="l"' : ''}>${esc(f(v))}</td>`).join('')}</tr>`).join('');
+  // Text reads left-aligned, numbers right-aligned.
+  const rows = t.rows.slice(0, maxRows).map((r) => `<tr>${r.map((v, i) => `<td${i < leftCols || typeof v === 'string' ? ' class="l"' : ''}>${esc(f(v))}</td>`).join('')}</tr>`).join('');
   const more = t.rows.length > maxRows ? `<p class="small">${t.rows.length - maxRows} more rows in report.csv / report.json.</p>` : '';
   return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>${more}`;
 }
@@ -269,8 +270,8 @@ function renderEnergy(r: EnergyDeviationResult): string {
     padding: 0.05,
     x: { label: 'hour of day (plant time)', tickFormat: (d: number) => String(d) },
     y: { label: null, domain: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] },
-    color: { label: `mean excess over ${r.options.flagAgainst === 'best' ? 'best achievable' : 'expected'} (%)`, legend: true, scheme: 'reds', domain: [0, Math.max(1, ...r.heatmap.map((c) => c.meanExcessPct ?? 0))] },
-    marks: [Plot.cell(r.heatmap.filter((c) => c.meanExcessPct !== null), { x: 'hour', y: 'day', fill: 'meanExcessPct' })],
+    color: { label: `mean kWh above ${r.options.flagAgainst === 'best' ? 'best achievable' : 'expected'} per hour`, legend: true, type: 'quantize', n: 6, scheme: 'reds', domain: [0, Math.max(1, ...r.heatmap.map((c) => c.meanExcessKwh ?? 0))] },
+    marks: [Plot.cell(r.heatmap.filter((c) => c.meanExcessKwh !== null), { x: 'hour', y: 'day', fill: 'meanExcessKwh' })],
   });
   const money = t.cost !== null ? `<br>Cost of flagged excess: <b>${f(t.cost)} ${esc(t.currency)}</b>` : '';
   const co2 = t.co2Kg !== null ? `<br>CO2 of flagged excess: <b>${f(t.co2Kg / 1000)} t</b>` : '';
@@ -290,7 +291,7 @@ function renderEnergy(r: EnergyDeviationResult): string {
 <div class="card"><b>Model accuracy (ASHRAE Guideline 14, hourly):</b> ${statusBadge(g.meets === null ? 'n/a' : g.meets ? 'pass' : 'warn')} ${esc(g.statement)}</div>
 ${chartHtml(line, 'Hourly energy; red dots: flagged hours.')}
 ${cusum}
-${chartHtml(heat, 'Where the excess happens: mean excess per hour of the week.')}
+${chartHtml(heat, 'Where the excess happens: mean energy above the flag baseline for each hour of the week (plant time).')}
 <h3>Recurring slots with the most excess</h3>${slots}${drivers}
 <h3>Worst flagged hours</h3>${worstHtml}`;
 }
