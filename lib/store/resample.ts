@@ -71,9 +71,9 @@ function fromArrowTable(t: arrow.Table): Columnar {
 
 /**
  * Downsamples readings per series (site/asset/signal) into wall-clock buckets aligned to the UTC
- * epoch. Only buckets that contain readings produce a row: gaps stay gaps. NaN/null values are
- * ignored by every aggregate (`count` counts values present; a bucket with readings but no values
- * has count 0 and NaN aggregates). `last`/`first` are the values at the latest/earliest ts in the
+ * epoch. Only buckets that contain values produce a row: gaps stay gaps. Readings whose value is
+ * NaN/null carry no value and are skipped (a bucket holding only such readings is a gap too).
+ * `last`/`first` are the values at the latest/earliest ts in the
  * bucket (ties: the later/earlier row). Output: key columns, `ts` (bucket start, epoch ms), then
  * the aggregates, sorted by keys then ts. Runs over typed arrays in one pass (no generic groupby).
  *
@@ -132,6 +132,8 @@ export function resample(table: ColumnTable | arrow.Table, opts: ResampleOptions
       }
       series = id;
     }
+    const v = value[i];
+    if (v !== v) continue; // NaN/null: no value, so no bucket (gaps stay gaps)
     const t = ts[i];
     if (!Number.isFinite(t)) throw new MillwrightError('BAD_INPUT', `resample: row ${i} has no valid "${tsName}" (expected epoch ms)`);
     const bucket = Math.floor(t / every);
@@ -147,7 +149,7 @@ export function resample(table: ColumnTable | arrow.Table, opts: ResampleOptions
       slotSeries = series;
       slotBucket = bucket;
     }
-    acc.push(slot, t, value[i]);
+    acc.push(slot, t, v);
   }
   return acc.toTable(by, seriesKeys, aggs);
 }
@@ -182,7 +184,6 @@ class Accumulators {
   }
 
   push(s: number, t: number, v: number): void {
-    if (v !== v) return; // NaN: no value
     this.count[s]++;
     this.sum[s] += v;
     if (v < this.min[s]) this.min[s] = v;
@@ -213,15 +214,23 @@ class Accumulators {
     const order = seriesKeys.map((_, i) => i).sort((a, b) => compareKeys(seriesKeys[a], seriesKeys[b]));
     const rank = new Int32Array(seriesKeys.length);
     order.forEach((id, r) => (rank[id] = r));
-    let rows: Int32Array = new Int32Array(m);
-    for (let i = 0; i < m; i++) rows[i] = i;
-    let sorted = true;
-    for (let i = 1; i < m && sorted; i++) {
-      const d = rank[this.series[i]] - rank[this.series[i - 1]];
-      sorted = d > 0 || (d === 0 && this.start[i] > this.start[i - 1]);
+    // Stable counting sort of slots by series rank; each series' slots are usually already in
+    // time order (input sorted by ts within a series), else that segment is sorted.
+    const nSeries = seriesKeys.length;
+    const bound = new Int32Array(nSeries + 1);
+    for (let i = 0; i < m; i++) bound[rank[this.series[i]] + 1]++;
+    for (let r = 0; r < nSeries; r++) bound[r + 1] += bound[r];
+    const fill = bound.slice(0, nSeries);
+    const rows = new Int32Array(m);
+    for (let i = 0; i < m; i++) rows[fill[rank[this.series[i]]]++] = i;
+    for (let r = 0; r < nSeries; r++) {
+      for (let k = bound[r] + 1; k < bound[r + 1]; k++) {
+        if (this.start[rows[k]] < this.start[rows[k - 1]]) {
+          rows.subarray(bound[r], bound[r + 1]).sort((a, b) => this.start[a] - this.start[b]);
+          break;
+        }
+      }
     }
-    if (!sorted) rows = rows.sort((a, b) => rank[this.series[a]] - rank[this.series[b]] || this.start[a] - this.start[b]);
-
     const data: Record<string, unknown[] | Float64Array> = {};
     by.forEach((name, k) => {
       const col = new Array<unknown>(m);
@@ -236,7 +245,6 @@ class Accumulators {
         const c = this.count[s];
         out[i] =
           agg === 'count' ? c
-          : c === 0 ? NaN
           : agg === 'mean' ? this.sum[s] / c
           : agg === 'sum' ? this.sum[s]
           : agg === 'min' ? this.min[s]

@@ -14,6 +14,7 @@ type Row = { ts: number; site: string; asset: string; signal: string; value: num
 function reference(rows: Row[], every: number) {
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
+    if (Number.isNaN(r.value)) continue;
     const k = JSON.stringify([r.site, r.asset, r.signal, Math.floor(r.ts / every) * every]);
     if (!groups.has(k)) groups.set(k, []);
     groups.get(k)!.push(r);
@@ -81,13 +82,10 @@ test('resample buckets align to the UTC wall clock for 15m and 1h', () => {
   }
 });
 
-test('resample: a bucket whose readings are all NaN has count 0 and NaN aggregates; custom keys', () => {
-  const t = aq.table({ ts: [0, 1000, 61_000], machine: ['a', 'a', 'a'], value: [NaN, NaN, 5] });
-  const got = resample(t, { by: ['machine'], aggs: ['count', 'mean', 'last'] }).objects();
-  assert.deepEqual(got, [
-    { machine: 'a', ts: 0, count: 0, mean: NaN, last: NaN },
-    { machine: 'a', ts: 60_000, count: 1, mean: 5, last: 5 },
-  ]);
+test('resample: a bucket whose readings are all NaN is a gap (no row); custom keys', () => {
+  const t = aq.table({ ts: [0, 1000, 61_000, 62_000], machine: ['a', 'a', 'a', 'a'], value: [NaN, null, 5, 7] });
+  const got = objs(resample(t, { by: ['machine'], aggs: ['count', 'mean', 'last'] }));
+  assert.deepEqual(got, [{ machine: 'a', ts: 60_000, count: 2, mean: 6, last: 7 }]);
 });
 
 test('resample accepts an Arrow table from scan, and resampleStore (DuckDB) gives the same result', async () => {
