@@ -18,8 +18,8 @@ function dateString(day: number): string {
 }
 
 /**
- * The daily batch job's table: one row per asset, signal and day with `count`, `mean`, `std`
- * (sample), `min`, `max`, `first`, `last`. Columns: `date` (YYYY-MM-DD, local to
+ * The daily batch job's table: one row per asset, signal and day with `count`, `sum`, `mean`,
+ * `std` (sample), `min`, `max`, `first`, `last`. Columns: `date` (YYYY-MM-DD, local to
  * `utcOffsetMinutes`), `asset`, `signal`, then the statistics. Sorted by date, asset, signal.
  *
  * @example
@@ -29,7 +29,7 @@ export function dailySummary(table: ColumnTable, options: DailyOptions = {}): Co
   const offset = (options.utcOffsetMinutes ?? 0) * 60_000;
   const ts = floatColumn(table, 'ts');
   const value = floatColumn(table, 'value');
-  const rows: Array<{ date: string; asset: unknown; signal: unknown; count: number; mean: number; std: number; min: number; max: number; first: number; last: number }> = [];
+  const rows: Array<{ date: string; asset: unknown; signal: unknown; count: number; sum: number; mean: number; std: number; min: number; max: number; first: number; last: number }> = [];
   for (const g of groupRows(table, ['asset', 'signal'], ts)) {
     const r = g.rows;
     let i = 0;
@@ -57,7 +57,7 @@ export function dailySummary(table: ColumnTable, options: DailyOptions = {}): Co
         if (!Number.isNaN(v)) ss += (v - mean) ** 2;
       }
       rows.push({
-        date: dateString(day), asset: g.key[0], signal: g.key[1], count: k, mean,
+        date: dateString(day), asset: g.key[0], signal: g.key[1], count: k, sum, mean,
         std: k > 1 ? Math.sqrt(ss / (k - 1)) : NaN, min: k ? lo : NaN, max: k ? hi : NaN,
         first: value[r[i]!]!, last: value[r[j - 1]!]!,
       });
@@ -65,7 +65,7 @@ export function dailySummary(table: ColumnTable, options: DailyOptions = {}): Co
     }
   }
   rows.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : String(a.asset).localeCompare(String(b.asset)) || String(a.signal).localeCompare(String(b.signal))));
-  return rows.length ? aq.from(rows) : aq.table({ date: [], asset: [], signal: [], count: [], mean: [], std: [], min: [], max: [], first: [], last: [] });
+  return rows.length ? aq.from(rows) : aq.table({ date: [], asset: [], signal: [], count: [], sum: [], mean: [], std: [], min: [], max: [], first: [], last: [] });
 }
 
 /**
