@@ -1,5 +1,5 @@
 # millwright model container, SageMaker bring-your-own-container style:
-#   docker run IMAGE train   -> millwright train  (reads /opt/ml/input, writes /opt/ml/model)
+#   docker run IMAGE train   -> millwright train $MILLWRIGHT_PACKAGE  (reads /opt/ml/input, writes /opt/ml/model)
 #   docker run IMAGE serve   -> millwright serve  (serves /opt/ml/model on 0.0.0.0:8080)
 # Any other millwright command works the same way (docker run IMAGE registry list ...).
 
@@ -21,7 +21,8 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     MILLWRIGHT_HOST=0.0.0.0 \
     SM_MODEL_DIR=/opt/ml/model \
-    MILLWRIGHT_REGISTRY=/var/lib/millwright/registry
+    MILLWRIGHT_REGISTRY=/var/lib/millwright/registry \
+    MILLWRIGHT_PACKAGE=random-forest-regression
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
@@ -36,5 +37,5 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SAGEMAKER_BIND_TO_PORT||8080)+'/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/lib/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/serve/container.js"]
 CMD ["serve"]
