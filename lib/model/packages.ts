@@ -87,14 +87,20 @@ function findModuleFile(dir: string, stem: string): string | undefined {
 }
 
 /**
- * Imports a package module. TypeScript files go through tsx's programmatic loader, so user
- * packages work from the compiled CLI too (it runs plain JS from dist/).
+ * Imports a package module. A plain `import()` comes first: under tsx (dev, tests) it handles
+ * `.ts` and shares module instances with the app, so e.g. `MillwrightError` thrown by a built-in
+ * stays an `instanceof MillwrightError` for the CLI and server error mapping. When Node cannot
+ * load `.ts` itself (the compiled CLI running from dist/), tsx's programmatic loader imports it.
  */
 async function importModule(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
   try {
-    if (file.endsWith('.ts') || file.endsWith('.mts')) return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-    return (await import(url)) as Record<string, unknown>;
+    try {
+      return (await import(url)) as Record<string, unknown>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+      return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+    }
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `cannot import ${file}: ${(err as Error).message}`, { cause: err });
   }

@@ -242,3 +242,12 @@ test('init-model CLI writes the template and refuses a non-empty folder', async 
   assert.match(again.err, /is not empty/);
   assert.equal((await cli(['init-model', 'fresh-pkg', '--force'])).code, 0);
 });
+
+test('errors raised inside a built-in package keep their MillwrightError identity (CLI/HTTP mapping relies on it)', async () => {
+  const base = await freshBase('ml-builtin-error');
+  await assert.rejects(
+    trainPackage({ package: 'threshold', base, channels: { train: join(pkg, 'sample') }, hyperparameters: { quantiles: '[0.9, 0.1]' } }),
+    (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /quantiles/.test((e as Error).message),
+  );
+  assert.match(await readFile(join(base, 'output', 'failure'), 'utf8'), /quantiles/);
+});
