@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { main } from '../../lib/cli/main.ts';
 import { repoRoot } from '../helpers/data.ts';
+import { captureIO } from '../helpers/io.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
 import { http, invoke, LINEAR_LOADER, scratch } from './helpers.ts';
 
@@ -75,13 +77,16 @@ test('serve honours SageMaker env settings, answers, and on SIGTERM finishes in-
   }
 });
 
-test('usage errors exit 2; a model that fails verification exits 1 with the reason', async () => {
-  const bad = cli(['serve', '--model', join(dir, 'model'), '--timeout', 'soon']);
-  assert.equal(await bad.exit, 2);
-  assert.match(bad.stderr(), /timeout: "soon" is not a duration/);
-  const both = cli(['serve', '--model', join(dir, 'model'), '--group', 'g']);
-  assert.equal(await both.exit, 2);
-  const missing = cli(['serve', '--model', join(dir, 'nope'), '--port', '0', '--loader', LINEAR_LOADER]);
-  assert.equal(await missing.exit, 1);
-  assert.match(missing.stderr(), /rejected/);
+test('usage errors exit 2; a model that fails verification exits 1 with the reason (in-process)', async () => {
+  const bad = captureIO();
+  assert.equal(await main(['serve', '--model', join(dir, 'model'), '--timeout', 'soon'], bad), 2);
+  assert.match(bad.stderr, /timeout: "soon" is not a duration/);
+  assert.equal(await main(['serve', '--model', join(dir, 'model'), '--group', 'g'], captureIO()), 2);
+  assert.equal(await main(['serve', '--capture-sample', '2', '--model', join(dir, 'model')], captureIO()), 2);
+  const missing = captureIO();
+  assert.equal(await main(['serve', '--model', join(dir, 'nope'), '--port', '0', '--loader', LINEAR_LOADER], missing), 1);
+  assert.match(missing.stderr, /rejected/);
+  const help = captureIO();
+  assert.equal(await main(['serve', '--help'], help), 0);
+  assert.match(help.stdout, /--capture-sample P/);
 });
