@@ -36,6 +36,8 @@ export async function captureFiles(dir: string): Promise<string[]> {
     if (s.isFile()) return [dir];
     entries = (await readdir(dir, { recursive: true })) as string[];
   } catch (err) {
+    // No traffic captured yet is a normal state for a fresh server, not an error.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new MillwrightError('NOT_FOUND', `capture directory ${dir} cannot be read: ${(err as Error).message}`);
   }
   return entries.filter((e) => e.endsWith('.jsonl')).sort().map((e) => join(dir, e));
