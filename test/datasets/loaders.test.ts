@@ -77,7 +77,7 @@ test('SKAB: 35 experiments, 46,806 rows, ; separator, labels', { skip }, () => {
   assert.equal(iso(first.ts as number), '2020-03-09T10:14:33.000Z');
   assert.equal(first.volume_flow_rate_rms, 32);
   const moscow = loadSkab(dir(), { groups: ['valve1'], utcOffsetMinutes: 180 });
-  assert.equal(iso(moscow.object(0).ts as number), '2020-03-09T07:14:33.000Z');
+  assert.equal(iso((moscow.object(0) as { ts: number }).ts), '2020-03-09T07:14:33.000Z');
   assert.throws(() => loadSkab(dir(), { groups: ['valve9' as 'valve1'] }), /SKAB group "valve9" is unknown/);
 });
 
@@ -112,7 +112,7 @@ test('IMS: raw snapshots at 20 kHz named by time, features for all 984 snapshots
   assert.equal(iso(fts[0]!), '2004-02-12T10:32:39.000Z');
   assert.equal(iso(fts[983]!), '2004-02-19T06:22:39.000Z');
   assert.deepEqual([...steps(fts)], [[600_000, 983]]);
-  assert.equal(f.object(983).ttf_hours, 0);
+  assert.equal((f.object(983) as { ttf_hours: number }).ttf_hours, 0);
   // Bearing 1 fails at the end: its RMS in the last day dwarfs the first day's.
   const b1 = f.array('b1_rms') as Float64Array;
   assert.ok(Math.max(...b1.slice(-144)) > 3 * Math.max(...b1.slice(0, 144)));
