@@ -1,15 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { MillwrightError } from '../errors/index.ts';
 import { writeReadings } from '../store/index.ts';
 import { appendToSpool } from '../spool/index.ts';
-import { decodeBatch, type ParsedBatch } from './batch-builder.ts';
+import { decodeBatch, type EncodedBatch } from './batch-builder.ts';
 import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
 import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 import type { Reject } from './reject.ts';
 import { RejectsFile } from './rejects-file.ts';
 import { openInput, readEncoded, type InputFormat } from './source.ts';
+import { startWorker } from './worker-boot.ts';
+import { WriterPool } from './write-pool.ts';
 
 /** Options of {@link ingest}. Exactly one of `store` and `spool` is the destination. */
 export interface IngestOptions {
@@ -32,6 +33,13 @@ export interface IngestOptions {
    * `'auto'` (default: files over 32 MB). stdin is always parsed on the main thread.
    */
   worker?: boolean | 'auto';
+  /**
+   * Extra store-writer threads (Parquet encoding is the slow part of an ingest). Default 0:
+   * batches are written on the main thread while the parse worker reads ahead, which already
+   * keeps two cores busy; with spare cores, 2+ writers encode batches side by side (each holds
+   * its own Parquet encoder memory, ~150-300 MB). The spool is always written from the main thread.
+   */
+  writers?: number;
   /** Called after each batch is durable (written to the store, or spooled and acknowledged). */
   onBatch?: (commit: BatchCommit) => void;
   /** Called about 4 times a second with progress. */
@@ -132,20 +140,28 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
     opts.onProgress({ rows: summary.rowsAccepted, rejected: rejects.count, bytesRead: bytesBefore + bytesNow, totalBytes, seconds: (now - started) / 1000 });
   };
 
-  const commit = async (pb: ParsedBatch): Promise<void> => {
-    const rows = pb.batch.ts.length;
+  const nWriters = destination.kind === 'store' ? (opts.writers ?? 0) : 0;
+  if (!Number.isInteger(nWriters) || nWriters < 0) throw new MillwrightError('USAGE', `writers must be a non-negative integer, got ${opts.writers}`);
+  const pool = nWriters > 0 ? new WriterPool(nWriters, destination.path) : undefined;
+
+  const commit = async (enc: EncodedBatch, dict: readonly string[]): Promise<void> => {
+    const rows = enc.ts.length;
+    const origin = { source: enc.source, firstLine: enc.firstLine, lastLine: enc.lastLine };
     let files: string[] = [];
     let segment: string | undefined;
-    if (destination.kind === 'store') {
-      files = (await writeReadings(destination.path, pb.batch)).files;
+    if (pool) {
+      files = (await pool.write(enc, dict)).files;
+      summary.filesWritten += files.length;
+    } else if (destination.kind === 'store') {
+      files = (await writeReadings(destination.path, decodeBatch(enc, dict).batch)).files;
       summary.filesWritten += files.length;
     } else {
-      segment = (await appendToSpool(destination.path, pb.batch, { source: pb.source, firstLine: pb.firstLine, lastLine: pb.lastLine })).segment;
+      segment = (await appendToSpool(destination.path, decodeBatch(enc, dict).batch, origin)).segment;
       summary.filesWritten++;
     }
     summary.rowsAccepted += rows;
     summary.batches++;
-    opts.onBatch?.({ source: pb.source, firstLine: pb.firstLine, lastLine: pb.lastLine, rows, files, segment });
+    opts.onBatch?.({ ...origin, rows, files, segment });
     progress();
   };
 
@@ -165,18 +181,31 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
       const useWorker = source !== '-' && (opts.worker === true || ((opts.worker ?? 'auto') === 'auto' && (sizes[k] ?? 0) >= WORKER_MIN_BYTES));
       const readOpts: ReadOptions = { source, batchRows, site: opts.site, onReject, onBytes: (b) => ((bytesNow = b), progress()) };
       const batches = useWorker ? parseInWorker(source, opts.format ?? 'auto', readOpts) : parseInThread(source, opts, readOpts);
-      // One batch in flight: the next one is parsed while this one is written.
-      let pending: Promise<void> | undefined;
+      // Writes in flight: one per writer thread (at least one), so parsing the next batch
+      // overlaps writing this one. The first failure stops the input after in-flight writes settle.
+      const limit = Math.max(1, nWriters);
+      const inflight = new Set<Promise<void>>();
+      let failure: { err: unknown } | undefined;
       try {
-        for await (const pb of batches) {
-          if (pending) await pending;
-          src.rows += pb.batch.ts.length;
-          pending = commit(pb);
-          pending.catch(() => {}); // awaited below; avoid an unhandled-rejection crash meanwhile
+        for await (const { batch, dict } of batches) {
+          while (inflight.size >= limit && !failure) await Promise.race(inflight);
+          if (failure) break;
+          src.rows += batch.ts.length;
+          const p: Promise<void> = commit(batch, dict).then(
+            () => void inflight.delete(p),
+            (err: unknown) => {
+              inflight.delete(p);
+              failure ??= { err };
+            },
+          );
+          inflight.add(p);
         }
-        if (pending) await pending;
       } catch (err) {
-        if (pending) await pending.catch(() => {});
+        failure ??= { err };
+      }
+      await Promise.all(inflight);
+      if (failure) {
+        const err = failure.err;
         if (err instanceof MillwrightError && err.code === 'BAD_INPUT' && !String(err.message).startsWith('--site')) {
           src.error = err.message;
         } else {
@@ -188,6 +217,7 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
     }
   } finally {
     summary.rejectsFile = rejects.close();
+    await pool?.close();
   }
   summary.rowsRejected = rejects.count;
   summary.seconds = (performance.now() - started) / 1000;
@@ -196,24 +226,16 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
   return summary;
 }
 
-async function* parseInThread(source: string, opts: IngestOptions, readOpts: ReadOptions): AsyncGenerator<ParsedBatch> {
-  for await (const { batch, dict } of readEncoded(openInput(source, opts.stdin), opts.format ?? 'auto', readOpts)) yield decodeBatch(batch, dict);
+type Encoded = { batch: EncodedBatch; dict: readonly string[] };
+
+function parseInThread(source: string, opts: IngestOptions, readOpts: ReadOptions): AsyncGenerator<Encoded> {
+  return readEncoded(openInput(source, opts.stdin), opts.format ?? 'auto', readOpts);
 }
 
-function startWorker(data: WorkerInput): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./parse-worker.js', import.meta.url), { workerData: data });
-  // Under tsx (development, tests) the sources are .ts and tsx's loader hooks do not reach
-  // worker threads by themselves: register them in the worker first.
-  const api = import.meta.resolve('tsx/esm/api');
-  const file = new URL('./parse-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(file)}); })`;
-  return new Worker(boot, { eval: true, workerData: data });
-}
-
-/** Parses `source` on a worker thread; yields decoded batches, forwards rejects and progress. */
-async function* parseInWorker(source: string, format: InputFormat, readOpts: ReadOptions): AsyncGenerator<ParsedBatch> {
+/** Parses `source` on a worker thread; yields encoded batches, forwards rejects and progress. */
+async function* parseInWorker(source: string, format: InputFormat, readOpts: ReadOptions): AsyncGenerator<Encoded> {
   const data: WorkerInput = { path: source, format, batchRows: readOpts.batchRows ?? DEFAULT_BATCH_ROWS, site: readOpts.site, credits: 2 };
-  const worker = startWorker(data);
+  const worker = startWorker('parse-worker', data);
   const queue: (WorkerMessage | { type: 'crash'; error: Error })[] = [];
   let wake: (() => void) | undefined;
   const push = (m: WorkerMessage | { type: 'crash'; error: Error }) => {
@@ -239,7 +261,7 @@ async function* parseInWorker(source: string, format: InputFormat, readOpts: Rea
       if (m.type === 'batch') {
         for (const s of m.dictAdds) dict.push(s);
         worker.postMessage('more');
-        yield decodeBatch(m.batch, dict);
+        yield { batch: m.batch, dict };
       }
     }
   } finally {

@@ -43,7 +43,7 @@ async function mkdirDurable(dir: string): Promise<void> {
 
 /**
  * Appends a batch to the spool durably, then acknowledges it: the segment is written to a
- * hidden temp file in the spool directory, fsynced, renamed to `seg-<time>-<pid>-<n>.spool`
+ * hidden temp file in the spool directory, fsynced, renamed to `seg-<time>-<pid>-<n>-<random>.spool`
  * and the directory fsynced. Only when this promise resolves is the batch acknowledged; a crash
  * before that leaves at most a `.tmp-*` file, which recovery ignores and removes. Every segment
  * also carries a length and a CRC-32, so a torn or damaged segment is detected, never flushed.
@@ -57,7 +57,8 @@ export async function appendToSpool(dir: string, batch: ReadingBatch, meta: Segm
   const bytes = encodeSegment(batch, { spooledAt: new Date().toISOString(), ...meta });
   const n = ++counter;
   const tmp = join(root, `.tmp-${process.pid}-${n}-${randomBytes(4).toString('hex')}.part`);
-  const name = `seg-${String(Date.now()).padStart(14, '0')}-${String(process.pid).padStart(7, '0')}-${String(n).padStart(8, '0')}.spool`;
+  // Time first (flush order), then pid, counter and randomness: unique across processes and threads.
+  const name = `seg-${String(Date.now()).padStart(14, '0')}-${String(process.pid).padStart(7, '0')}-${String(n).padStart(8, '0')}-${randomBytes(3).toString('hex')}.spool`;
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(bytes);

@@ -111,14 +111,14 @@ test('ingest from stdin (-): CSV and NDJSON auto-detected, through the real bina
   assert.match(empty.stderr, /-: no header line/);
 });
 
-test('ingest: the worker-thread parser gives the same store as the in-thread one, with the same rejects', async (t) => {
+test('ingest: worker-thread parsing and parallel writer threads give the same store and rejects as one thread', async (t) => {
   const dir = scratch(t);
   const { text } = plantCsv(5000);
   writeFileSync(join(dir, 'in.csv'), text.replace(/\n2024-03-02T00:00:0\dZ?.*?,motor_current,/, '\nbroken,plant-1,x,motor_current,'));
   const results = [];
-  for (const worker of [true, false]) {
+  for (const [worker, writers] of [[true, 2], [false, 0]] as const) {
     const store = join(dir, `store-${worker}`);
-    const s = await ingest([join(dir, 'in.csv')], { store, worker, batchRows: 1500, rejects: join(dir, `rej-${worker}.ndjson`) });
+    const s = await ingest([join(dir, 'in.csv')], { store, worker, writers, batchRows: 1500, rejects: join(dir, `rej-${worker}.ndjson`) });
     results.push({ s, stored: (await readStore(store)).map((r) => `${r.site}|${key(r)}|${r.value}`).sort() });
   }
   assert.equal(results[0].s.rowsAccepted, 4999);

@@ -1,0 +1,34 @@
+/**
+ * Worker thread that writes encoded batches into the store (decode names, then the store's
+ * atomic `writeReadings`). Several run side by side so Parquet encoding, the slow part of an
+ * ingest, uses every core.
+ */
+import { parentPort } from 'node:worker_threads';
+import { writeReadings } from '../store/index.ts';
+import { decodeBatch, type EncodedBatch } from './batch-builder.ts';
+
+/** A write request from the pool. */
+export interface WriteRequest {
+  id: number;
+  root: string;
+  /** Start a new dictionary (a new input) before applying `dictAdds`. */
+  reset: boolean;
+  dictAdds: string[];
+  batch: EncodedBatch;
+}
+
+/** The answer to a {@link WriteRequest}. */
+export type WriteReply = { id: number; files: string[]; rows: number } | { id: number; error: { code?: string; message: string } };
+
+const port = parentPort;
+if (port) {
+  let dict: string[] = [];
+  port.on('message', (req: WriteRequest) => {
+    if (req.reset) dict = [];
+    for (const s of req.dictAdds) dict.push(s);
+    writeReadings(req.root, decodeBatch(req.batch, dict).batch).then(
+      (r) => port.postMessage({ id: req.id, files: r.files, rows: r.rows } satisfies WriteReply),
+      (err: Error & { code?: string }) => port.postMessage({ id: req.id, error: { code: err.code, message: err.message } } satisfies WriteReply),
+    );
+  });
+}
