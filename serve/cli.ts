@@ -79,6 +79,23 @@ export const serveCommand: Command = {
     const maxFiles = values['capture-max-files'] === undefined ? undefined : Number(values['capture-max-files']);
     if (maxFiles !== undefined && !(Number.isInteger(maxFiles) && maxFiles > 0)) throw usageError('--capture-max-files: expected a positive integer');
 
+    // One JSON line per request: lines are gathered and written once per event-loop turn, so a
+    // busy server makes one write per batch instead of one syscall per request.
+    let pending = '';
+    let scheduled = false;
+    const flushLog = () => {
+      scheduled = false;
+      if (pending !== '') io.out(pending);
+      pending = '';
+    };
+    const log = (fields: Record<string, unknown>) => {
+      pending += `${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`;
+      if (pending.length > 64 * 1024) flushLog();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushLog);
+      }
+    };
     const server = await startServer({
       modelDir,
       source,
@@ -103,7 +120,7 @@ export const serveCommand: Command = {
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], '--reports-window'),
       },
       adminToken: env.MILLWRIGHT_ADMIN_TOKEN || undefined,
-      log: (fields) => io.out(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`),
+      log,
     });
     const stop = () => void server.close();
     process.once('SIGTERM', stop);
@@ -111,6 +128,7 @@ export const serveCommand: Command = {
     try {
       await server.closed;
     } finally {
+      flushLog();
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
     }
