@@ -2,7 +2,6 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, extname } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import { readParquet } from 'parquet-wasm/node';
 import { MillwrightError } from '../errors/index.ts';
 import type { Channel } from './contract.ts';
 
@@ -83,6 +82,7 @@ export async function readTableFile(file: string): Promise<ColumnTable> {
     // Spreadsheet exports often start with a BOM, which would otherwise end up in the first column name.
     if (ext === '.csv') return aq.fromCSV((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
     if (ext === '.parquet' || ext === '.pq') {
+      const { readParquet } = await import('parquet-wasm/node');
       const bytes = await readFile(file);
       // One big batch: the default small batches make the IPC round-trip needlessly slow.
       const wasmTable = readParquet(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { batchSize: 1 << 20 });

@@ -1,7 +1,6 @@
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { MillwrightError } from '../errors/index.ts';
 import type { HyperparameterSchema, LoadFn, PredictFn, TrainFn } from './contract.ts';
 
@@ -99,6 +98,8 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
       return (await import(url)) as Record<string, unknown>;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
+      // Loaded only here: serving workers import this module and should not pay for tsx.
+      const { tsImport } = await import('tsx/esm/api');
       return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
     }
   } catch (err) {
