@@ -35,6 +35,23 @@ function numericType(t: string, name: string): 'float32' | 'float64' {
   throw new MillwrightError('BAD_INPUT', `onnx: input ${JSON.stringify(name)} has type ${t} (supported: float32, float64 tensors)`);
 }
 
+/**
+ * Session options for serving: ONE intra-op thread and no spinning by default, because the serving
+ * container already runs one model per worker thread and spinning ORT threads starve the others on
+ * a busy machine (measured in bench/models.bench.ts). `MILLWRIGHT_ORT_THREADS=n` overrides (0 = ORT default).
+ */
+export function sessionOptions(env: NodeJS.ProcessEnv = process.env): ort.InferenceSession.SessionOptions {
+  const raw = env.MILLWRIGHT_ORT_THREADS;
+  const threads = raw === undefined || raw === '' ? 1 : Number(raw);
+  if (!Number.isInteger(threads) || threads < 0) {
+    throw new MillwrightError('BAD_INPUT', `MILLWRIGHT_ORT_THREADS=${JSON.stringify(raw)} is not valid (expected an integer >= 0; 0 = onnxruntime default)`);
+  }
+  return {
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
 /** Opens a session and works out the feature order (declared names win over file metadata). */
 export async function openOnnx(
   file: string,
@@ -44,7 +61,7 @@ export async function openOnnx(
   const metadata = onnxMetadata(bytes);
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes);
+    session = await ort.InferenceSession.create(bytes, sessionOptions());
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `onnx: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err });
   }
