@@ -282,3 +282,14 @@ export function getDataset(name: string): DatasetInfo {
   if (!found) throw new MillwrightError('BAD_INPUT', `unknown dataset "${name}" (expected one of ${catalogue.map((d) => d.name).join(', ')})`);
   return found;
 }
+
+/**
+ * Long-form readings of a time-series dataset by name (site/asset/signal naming in each entry's
+ * `readings`); BAD_INPUT for AI4I and C-MAPSS, which are not time series.
+ *
+ * @example
+ * await writeReadings(root, toReadings('steel-industry-energy'));
+ */
+export function toReadings(name: string, dir?: string): ReadingBatch {
+  return getDataset(name).toReadings(dir);
+}

@@ -7,7 +7,7 @@
  * const steel = loadSteel('/data/datasets');          // arquero table, ts epoch ms UTC
  * const plant = generatePlant({ seed: 7, days: 7 });  // iterate for ReadingBatch chunks
  */
-export { catalogue, getDataset, type DatasetInfo, type ColumnInfo } from './catalogue.ts';
+export { catalogue, getDataset, toReadings, type DatasetInfo, type ColumnInfo } from './catalogue.ts';
 export { resolveDataDir, datasetPath, DATA_DIR_ENV } from './data-dir.ts';
 export { loadSteel, steelTimestamp, STEEL_UTC_OFFSET_MINUTES } from './steel.ts';
 export { loadNab, loadNabWindows, type NabOptions, type NabSeries, type AnomalyWindow } from './nab.ts';
@@ -27,4 +27,5 @@ export type { PlantTruth, PlantAsset, MachineKind, Interval, ShiftTruth, RunTrut
 export { resolvePlantOptions, parseInterval, type PlantOptions, type PlantFaultOptions, type ResolvedPlantOptions } from './plant/options.ts';
 export { writePlant, type WritePlantOptions, type WritePlantResult, type PlantProgress } from './plant/write-plant.ts';
 export { truthToJson } from './plant/truth-json.ts';
+export { plantEnergyTable } from './plant/plant-energy-table.ts';
 export { createRng, type Rng } from './plant/random.ts';

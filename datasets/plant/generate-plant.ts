@@ -140,18 +140,19 @@ function* simulate(truth: PlantTruth): Generator<ReadingBatch> {
   const size = opts.chunkSize;
 
   let ts = new Float64Array(size);
-  let site: string[] = new Array<string>(size);
-  let asset: string[] = new Array<string>(size);
-  let signal: string[] = new Array<string>(size);
+  // Strings are pushed (packed arrays); a preallocated `new Array(n)` over ~100k goes to slow dictionary mode.
+  let site: string[] = [];
+  let asset: string[] = [];
+  let signal: string[] = [];
   let value = new Float64Array(size);
   let k = 0;
   const flush = (): ReadingBatch => {
     const batch: ReadingBatch =
-      k === size ? { ts, site, asset, signal, value } : { ts: ts.slice(0, k), site: site.slice(0, k), asset: asset.slice(0, k), signal: signal.slice(0, k), value: value.slice(0, k) };
+      k === size ? { ts, site, asset, signal, value } : { ts: ts.slice(0, k), site, asset, signal, value: value.slice(0, k) };
     ts = new Float64Array(size);
-    site = new Array<string>(size);
-    asset = new Array<string>(size);
-    signal = new Array<string>(size);
+    site = [];
+    asset = [];
+    signal = [];
     value = new Float64Array(size);
     k = 0;
     return batch;
@@ -242,9 +243,9 @@ function* simulate(truth: PlantTruth): Generator<ReadingBatch> {
         const signals = m.asset.signals;
         for (let i = 0; i < signals.length; i++) {
           ts[k] = t;
-          site[k] = s.name;
-          asset[k] = m.asset.asset;
-          signal[k] = signals[i]!;
+          site.push(s.name);
+          asset.push(m.asset.asset);
+          signal.push(signals[i]!);
           value[k] = v[i]!;
           if (++k === size) yield flush();
         }
@@ -265,9 +266,9 @@ function* simulate(truth: PlantTruth): Generator<ReadingBatch> {
       ];
       for (const [a, sig, val] of plantValues) {
         ts[k] = t;
-        site[k] = s.name;
-        asset[k] = a;
-        signal[k] = sig;
+        site.push(s.name);
+        asset.push(a);
+        signal.push(sig);
         value[k] = val;
         if (++k === size) yield flush();
       }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { main } from '../../lib/cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import { noRealData, realDataDir } from '../helpers/data.ts';
-import { catalogue, loadSteel, parseZonelessTime, planPlant } from '../../datasets/index.ts';
+import { catalogue, loadSteel, parseZonelessTime, planPlant, toReadings } from '../../datasets/index.ts';
 import { parseDelimited } from '../../datasets/parse-delimited.ts';
 
 const skip = noRealData();
@@ -157,4 +157,27 @@ test('generate writes the plant into the store and the ground truth beside it', 
   assert.match(bad.err, /every "often" is not an interval/);
   assert.equal((await run(['generate', '--assets', 'many'])).code, 2);
   assert.equal((await run(['generate', '--shifts', '5'])).code, 2);
+});
+
+test('generate shows progress (readings, rate, ETA) on a terminal', async (t) => {
+  const dir = scratch(t);
+  const io = captureIO();
+  io.isTTY = true;
+  const code = await main(['generate', '--store', join(dir, 'store'), '--days', '1', '--every', '10m', '--no-faults'], io);
+  assert.equal(code, 0, io.stderr);
+  assert.match(io.stderr, /\r[\d,]+ \/ [\d,]+ readings {2}[\d,]+\/s {2}ETA \d+s/);
+  assert.match(io.stdout, /0 failures \(none\), 0 sensor faults, 0 idle-running waste periods/);
+});
+
+test('toReadings by name gives the documented long form', { skip }, () => {
+  const ims = toReadings('nasa-ims-bearing', realDataDir());
+  assert.equal(ims.ts.length, 984 * 16);
+  assert.deepEqual([...new Set(ims.asset)], ['bearing1', 'bearing2', 'bearing3', 'bearing4']);
+  assert.deepEqual([...new Set(ims.signal)], ['mean_abs', 'rms', 'peak', 'kurtosis']);
+  const steel = toReadings('steel-industry-energy', realDataDir());
+  assert.equal(steel.ts.length, 35_040 * 6);
+  const cwru = toReadings('cwru-bearing', realDataDir());
+  // 100-ms windows: floor(samples / 1200) per recording; normal has no base accelerometer (6 signals, others 9).
+  assert.equal(cwru.ts.length, 203 * 6 + (101 + 102 + 101) * 9);
+  assert.throws(() => toReadings('nasa-cmapss', realDataDir()), /not a time series/);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { generatePlant, planPlant, type PlantOptions, type ReadingBatchLike } from './plant-helpers.ts';
+import { generatePlant, planPlant, plantEnergyTable, type PlantOptions } from '../../datasets/index.ts';
+import type { ReadingBatch as ReadingBatchLike } from '../../lib/readings/index.ts';
 
 /** SHA-256 over every reading of every chunk, in order. */
 function digest(options: PlantOptions): string {
@@ -244,4 +245,22 @@ test('a clean plant has no faults, and several sites are independent, named plan
   assert.deepEqual([...new Set(two.assets.map((a) => a.site))], ['sorting-centre-1', 'sorting-centre-2']);
   const runsOf = (site: string) => two.runs.filter((r) => r.site === site).map((r) => r.start);
   assert.notDeepEqual(runsOf('sorting-centre-1'), runsOf('sorting-centre-2'));
+});
+
+test('plantEnergyTable: hourly energy and production with shift and waste flags from the ground truth', () => {
+  const hourly = plantEnergyTable({ seed: 1, days: 14, every: '5m' });
+  assert.equal(hourly.numRows(), 14 * 24);
+  const rows = hourly.objects() as { ts: number; energy_kwh: number; production_units: number; in_shift: number; waste: number }[];
+  const plant = generatePlant({ seed: 1, days: 14, every: '5m' });
+  let total = 0;
+  for (const b of plant) b.signal.forEach((s, i) => (total += s === 'energy_kwh' ? b.value[i]! : 0));
+  assert.ok(Math.abs(rows.reduce((s, r) => s + r.energy_kwh, 0) - total) < 1e-6);
+  const offShift = rows.filter((r) => r.in_shift === 0 && r.production_units === 0);
+  const waste = offShift.filter((r) => r.waste === 1);
+  const idle = offShift.filter((r) => r.waste === 0);
+  assert.ok(waste.length >= 2 && idle.length > 50);
+  // An idle-running line draws several kW: a waste hour stands out from the plant's off-shift base load.
+  const worst = Math.max(...waste.map((r) => r.energy_kwh));
+  assert.ok(worst > Math.max(...idle.map((r) => r.energy_kwh)), `waste ${worst.toFixed(1)} kWh`);
+  assert.ok(mean(rows.filter((r) => r.in_shift === 1).map((r) => r.energy_kwh)) > 1.5 * mean(idle.map((r) => r.energy_kwh)));
 });
