@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import * as aq from 'arquero';
 import * as ort from 'onnxruntime-node';
@@ -87,6 +87,7 @@ export default async function (): Promise<void> {
     const yt = Float64Array.from(test.array('y') as ArrayLike<number>);
     const big = new Float32Array(5 * N_TEST * F);
     for (let i = 0; i < 5; i++) big.set(Xt, i * N_TEST * F);
+    console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} (absolute figures scale with load; ratios are same-run)`);
     console.log(`data: ${N_TRAIN} training + ${N_TEST} holdout rows x ${F} features (CSV in ${dir}); ${trees} trees`);
 
     const configs = [
