@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { main } from '../../lib/cli/main.ts';
 import { ingest } from '../../lib/ingest/index.ts';
 import { captureIO } from '../helpers/io.ts';
-import { repoRoot } from '../helpers/data.ts';
+import { noRealData, realDataDir, repoRoot } from '../helpers/data.ts';
 import { readStore } from './store-reader.ts';
 
 function scratch(t: { after: (fn: () => void) => void }): string {
@@ -145,4 +145,26 @@ test('ingest CLI usage errors exit 2 and say what was expected', async () => {
   const io = captureIO();
   assert.equal(await main(['ingest', '/nonexistent/readings.csv', '--store', join(tmpdir(), 'mw-never')], io), 1);
   assert.match(io.stderr, /no such file/);
+});
+
+test('a dataset loader\'s long-form output (real NAB data, NDJSON) goes through ingest from stdin unchanged', { skip: noRealData() }, async (t) => {
+  const dir = scratch(t);
+  const cli = `${JSON.stringify(process.execPath)} --import tsx lib/cli/main.ts`;
+  const out = join(dir, 'nab.ndjson');
+  const store = join(dir, 'store');
+  const env = { ...process.env, MILLWRIGHT_DATA_DIR: realDataDir() };
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${cli} datasets load nab-machine-temperature --long --format ndjson > ${out} && ${cli} ingest - --store ${store} --json < ${out}`], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const loaded = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ts: string; site: string; asset: string; signal: string; value: number });
+  assert.ok(loaded.length > 20_000, `${loaded.length} readings from the loader`);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.rowsAccepted, loaded.length);
+  assert.equal(s.rowsRejected, 0);
+  const stored = await readStore(store);
+  const norm = (x: { site: string; asset: string; signal: string; ts: number; value: number }) => `${x.site}|${x.asset}|${x.signal}|${x.ts}|${x.value}`;
+  assert.deepEqual(stored.map(norm).sort(), loaded.map((l) => norm({ ...l, ts: Date.parse(l.ts) })).sort());
 });
