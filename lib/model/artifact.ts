@@ -8,6 +8,11 @@ import type { ModelManifest } from './contract.ts';
 /** The manifest's file name inside a model dir. */
 export const MANIFEST_FILE = 'model.json';
 
+/** Folder of a recursive readdir entry (`parentPath` since Node 20.12, `path` before). */
+export function entryDir(e: { parentPath?: string; path?: string }): string {
+  return e.parentPath ?? e.path!;
+}
+
 /** SHA-256 (hex) of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -29,7 +34,7 @@ export async function listArtifactFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   for (const e of entries) {
-    const rel = relative(dir, join(e.parentPath, e.name)).split(sep).join('/');
+    const rel = relative(dir, join(entryDir(e), e.name)).split(sep).join('/');
     if (e.isDirectory()) continue;
     if (!e.isFile()) {
       throw new MillwrightError('INTEGRITY', `model dir ${dir}: "${rel}" is not a regular file (symlinks and special files are not allowed in an artifact)`);

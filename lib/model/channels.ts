@@ -3,6 +3,7 @@ import { join, extname } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
+import { entryDir } from './artifact.ts';
 import type { Channel } from './contract.ts';
 
 /** File extensions a channel directory may hold; anything else (README, _SUCCESS, dotfiles) is ignored. */
@@ -43,7 +44,7 @@ async function listDataFiles(dir: string): Promise<string[]> {
   for (const e of entries) {
     if (!e.isFile() || e.name.startsWith('.')) continue;
     if ((CHANNEL_EXTENSIONS as readonly string[]).includes(extname(e.name).toLowerCase())) {
-      out.push(join(e.parentPath, e.name));
+      out.push(join(entryDir(e), e.name));
     }
   }
   return out.sort();
