@@ -241,13 +241,37 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     const bMw = await batchLatency(mwUrl, bodies.csv10k, 10);
     const bRef = await batchLatency(refUrl, bodies.csv10k, 10);
     console.log(`millwright: p50 ${fmt(bMw.p50)} ms, max ${fmt(bMw.max)} ms${bMw.ok ? '' : ' (ERRORS)'}`);
+    // Where the time goes: the model's own predict on the same 10,000 rows, in this process, one thread.
+    {
+      const { loadModel } = await import('../lib/model/index.ts');
+      const aq = await import('arquero');
+      const model = await loadModel(modelDir);
+      const rows10k = Array.from({ length: 10_000 }, (_, i) => features[(13 + i) % features.length]!);
+      const table = aq.table(Object.fromEntries(RF_FEATURES.map((f, j) => [f, Float64Array.from(rows10k, (r) => r[j]!)])));
+      const times: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const t = performance.now();
+        await model.predict(table);
+        if (i > 0) times.push(performance.now() - t);
+      }
+      times.sort((x, y) => x - y);
+      console.log(`            (of which lib/model predict alone, 10,000 rows on one thread, in-process: p50 ${fmt(times[2]!)} ms; the server splits the batch over ${workers} workers)`);
+    }
     console.log(`reference:  p50 ${fmt(bRef.p50)} ms, max ${fmt(bRef.max)} ms${bRef.ok ? '' : ' (ERRORS)'}  ratio ${fmt(bRef.p50 / bMw.p50, 2)}x`);
 
     console.log(`\nmemory soak: single-row CSV under wrk load for ${soakSeconds} s (RSS of the whole server process, all worker threads)`);
     const samples: number[] = [];
     const refPids = [ref.pid!, ...(await childPids(ref.pid!))];
     const refBefore = await rssMiB(refPids);
-    const sampler = setInterval(() => void rssMiB([mw.pid!]).then((v) => samples.push(v)), 1000);
+    const heap = async () => {
+      const text = await (await fetch(`${mwUrl}/metrics`)).text();
+      return Number(/^millwright_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? NaN) / 2 ** 20;
+    };
+    const heaps: number[] = [];
+    const sampler = setInterval(() => {
+      void rssMiB([mw.pid!]).then((v) => samples.push(v));
+      void heap().then((v) => heaps.push(v), () => undefined);
+    }, 1000);
     const soak = await wrk(mwUrl, join(dir, 'csv1.body'), 'text/csv', soakSeconds, conns, dir);
     clearInterval(sampler);
     const warm = samples[Math.min(samples.length - 1, Math.max(1, Math.floor(samples.length * 0.2)))]!;
@@ -255,6 +279,8 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     const peak = Math.max(...samples);
     const growth = (end - warm) / warm;
     console.log(`millwright: ${fmt(soak.rps)} req/s, ${soak.errors} errors; RSS after warm-up ${fmt(warm)} MiB, end ${fmt(end)} MiB, peak ${fmt(peak)} MiB, growth ${fmt(growth * 100)}%`);
+    const hw = heaps[Math.min(heaps.length - 1, Math.max(1, Math.floor(heaps.length * 0.2)))]!;
+    console.log(`            HTTP-thread V8 heap used: after warm-up ${fmt(hw)} MiB, end ${fmt(heaps.at(-1)!)} MiB, max ${fmt(Math.max(...heaps))} MiB`);
     console.log(`reference (idle, master + ${refPids.length - 1} workers): ${fmt(refBefore)} MiB`);
 
     const single = results['single-row CSV']!;
