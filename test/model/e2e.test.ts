@@ -94,7 +94,7 @@ test('synthetic plant -> store -> features -> train -> registry -> load -> predi
   const { truth, readings } = await writePlant(store, PLANT);
   const site = truth.options.sites[0]!;
   const failure = truth.failures[0]!;
-  assert.equal(failure.asset, 'line01-motor');
+  assert.equal(failure.asset, 'line01-motor', 'seed 7 plants the failure on line01-motor; if the generator changed, pick a seed that does');
   const healthyEnd = failure.degradationStart - DAY; // training history ends here
   const diagnostics: string[] = [`${readings} readings`];
 
