@@ -128,6 +128,23 @@ test('ingest: worker-thread parsing and parallel writer threads give the same st
   assert.equal(readFileSync(join(dir, 'rej-true.ndjson'), 'utf8'), readFileSync(join(dir, 'rej-false.ndjson'), 'utf8'));
 });
 
+test('ingest CLI on a terminal shows progress (rows, rows/s) on stderr and keeps stdout for the summary', async (t) => {
+  const dir = scratch(t);
+  writeFileSync(join(dir, 'in.csv'), plantCsv(3000).text);
+  const io = { ...captureIO(), isTTY: true };
+  const tty = Object.assign(io, {
+    out(s: string) {
+      tty.stdout += s;
+    },
+    err(s: string) {
+      tty.stderr += s;
+    },
+  });
+  assert.equal(await main(['ingest', join(dir, 'in.csv'), '--store', join(dir, 'store'), '--batch-rows', '500'], tty), 0);
+  assert.match(tty.stderr, /\r\x1b\[K3,000 rows {2}[\d,]+ rows\/s/);
+  assert.match(tty.stdout, /^3,000 rows accepted/, 'the summary stays on stdout');
+});
+
 test('ingest CLI usage errors exit 2 and say what was expected', async () => {
   const cases: [string[], RegExp][] = [
     [['ingest'], /no input given/],
