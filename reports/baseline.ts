@@ -264,13 +264,12 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
     let present = 0;
     let fitting = 0;
     if (col.kind === 'numeric') {
-      for (let i = 0; i < total; i++) {
-        const v = col.values[i]!;
-        if (!Number.isFinite(v)) continue;
-        present++;
-        if (fc.inferred_type !== 'Integral' || Number.isInteger(v)) fitting++;
-      }
-      if (fc.inferred_type === 'String') fitting = 0;
+      // The sorted finite values are shared with the other checks and reports: no pass over the rows.
+      const s = sortedOf(col);
+      present = s.length;
+      if (fc.inferred_type === 'Integral') {
+        for (let i = 0; i < s.length; i++) if (Number.isInteger(s[i]!)) fitting++;
+      } else if (fc.inferred_type !== 'String') fitting = present;
     } else {
       for (let i = 0; i < total; i++) {
         const v = col.values[i];
@@ -296,8 +295,9 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
       });
     }
     if (col.kind === 'numeric' && fc.num_constraints?.is_non_negative) {
+      const s = sortedOf(col);
       let negative = 0;
-      for (let i = 0; i < total; i++) if (col.values[i]! < 0) negative++;
+      while (negative < s.length && s[negative]! < 0) negative++;
       if (negative > 0) {
         out.push({ feature_name: fc.name, constraint_check_type: 'non_negative_check', description: `${negative} negative values; the baseline constrains this column to be non-negative.` });
       }

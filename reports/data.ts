@@ -1,8 +1,10 @@
 /**
  * The reports' view of a table: named columns that are either numeric (Float64Array, NaN =
  * missing) or categorical (strings, null = missing). Built once from an arquero ColumnTable or a
- * plain `{ column: values[] }` object; sorted copies of numeric columns are cached so every
- * metric of a report shares one sort per column.
+ * plain `{ column: values[] }` object; sorted copies of numeric columns (and category counts) are
+ * cached per input array so every metric of every report shares one sort per column. Like
+ * arquero's verbs, reports treat their inputs as immutable: do not modify an array after
+ * reporting on it and expect new results.
  */
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../lib/errors/index.ts';
@@ -72,6 +74,10 @@ export function toColumn(name: string, raw: ArrayLike<unknown>): Column {
   if (!seen && numeric) {
     // All missing: numeric with every value NaN keeps it comparable with a numeric reference.
     return { kind: 'numeric', name, values: new Float64Array(raw.length).fill(Number.NaN), integral: false };
+  }
+  // Arrays of strings/nulls are used as they are (no copy), so per-array caches are shared across reports.
+  if (Array.isArray(raw) && raw.every((v) => v === null || (typeof v === 'string' && v !== ''))) {
+    return { kind: 'categorical', name, values: raw as (string | null)[] };
   }
   const values = new Array<string | null>(raw.length);
   for (let i = 0; i < raw.length; i++) {
@@ -152,8 +158,16 @@ export function numericColumn(frame: Frame, name: string, what: string): Numeric
   return col;
 }
 
-/** Value counts of a categorical column (missing values excluded). */
+const countsCache = new WeakMap<object, Map<string, number>>();
+
+/** Value counts of a categorical column (missing values excluded; cached per array, treat as read-only). */
 export function valueCounts(values: ArrayLike<string | null>): Map<string, number> {
+  let c = countsCache.get(values);
+  if (!c) countsCache.set(values, (c = countValues(values)));
+  return c;
+}
+
+function countValues(values: ArrayLike<string | null>): Map<string, number> {
   const m = new Map<string, number>();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -173,8 +187,16 @@ export function quantileSorted(s: Float64Array, p: number): number {
   return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
 }
 
-/** Mean and sample standard deviation (n - 1) of a sorted array (Welford, stable). */
+const momentsCache = new WeakMap<Float64Array, { mean: number; std: number; sum: number }>();
+
+/** Mean and sample standard deviation (n - 1) of an array of finite values (Welford, stable; cached per array). */
 export function meanStd(s: Float64Array): { mean: number; std: number; sum: number } {
+  let m = momentsCache.get(s);
+  if (!m) momentsCache.set(s, (m = moments(s)));
+  return m;
+}
+
+function moments(s: Float64Array): { mean: number; std: number; sum: number } {
   let mean = 0;
   let m2 = 0;
   let sum = 0;

@@ -4,7 +4,7 @@ import type { CheckResult, Metric, MetricResult } from '../report.ts';
 import { num } from '../report.ts';
 import { ks2samp } from '../stats/ks.ts';
 import { kolmogorovSf } from '../stats/special.ts';
-import { wasserstein, jensenShannon, chiSquare, psi, histogramSorted, sturgesEdges } from '../stats/distances.ts';
+import { ksAndWasserstein, jensenShannon, chiSquare, psi, histogramSorted, sturgesEdges } from '../stats/distances.ts';
 import type { FeatureBaseline } from '../../lib/model/contract.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 
@@ -160,8 +160,8 @@ function compareNumeric(ref: Float64Array, cur: Float64Array, o: CompareOptions)
   const cc = histogramSorted(cur, edges);
   const { std } = meanStd(ref);
   const popStd = ref.length > 1 ? std * Math.sqrt((ref.length - 1) / ref.length) : 0;
-  const w = wasserstein(ref, cur);
-  const ks = ks2samp(ref, cur);
+  const { ks: d, wasserstein: w } = ksAndWasserstein(ref, cur);
+  const ks = ks2samp(ref, cur, 'auto', d);
   const base = {
     referenceRows: ref.length,
     currentRows: cur.length,

@@ -244,23 +244,52 @@ function energyTable(r: EnergyDeviationResult): Table {
 function renderEnergy(r: EnergyDeviationResult): string {
   const t = r.totals;
   const g = r.guideline14;
-  const long = r.hours.flatMap((h) => [
-    { t: new Date(h.hour), kWh: h.actual, series: 'actual' },
-    ...(h.expected !== null ? [{ t: new Date(h.hour), kWh: h.expected, series: 'expected' }] : []),
-    ...(h.best !== null ? [{ t: new Date(h.hour), kWh: h.best, series: 'best achievable' }] : []),
-  ]);
+  // Beyond two months an hourly line is denser than the pixels: draw daily totals instead (the CSV keeps every hour).
+  const daily = r.hours.length > 24 * 62;
+  const DAY = 86_400_000;
+  type Point = { t: Date; kWh: number; series: string };
+  let long: Point[];
+  let flaggedPts: { t: Date; kWh: number }[];
+  if (daily) {
+    const days = new Map<number, { actual: number; expected: number; best: number; flagged: number; hasE: boolean; hasB: boolean }>();
+    for (const h of r.hours) {
+      const d = Math.floor(h.hour / DAY) * DAY;
+      let a = days.get(d);
+      if (!a) days.set(d, (a = { actual: 0, expected: 0, best: 0, flagged: 0, hasE: false, hasB: false }));
+      a.actual += h.actual;
+      if (h.expected !== null) {
+        a.expected += h.expected;
+        a.hasE = true;
+      }
+      if (h.best !== null) {
+        a.best += h.best;
+        a.hasB = true;
+      }
+      if (h.flagged) a.flagged++;
+    }
+    long = [...days].flatMap(([d, a]) => [
+      { t: new Date(d), kWh: a.actual, series: 'actual' },
+      ...(a.hasE ? [{ t: new Date(d), kWh: a.expected, series: 'expected' }] : []),
+      ...(a.hasB ? [{ t: new Date(d), kWh: a.best, series: 'best achievable' }] : []),
+    ]);
+    flaggedPts = [...days].filter(([, a]) => a.flagged > 0).map(([d, a]) => ({ t: new Date(d), kWh: a.actual }));
+  } else {
+    long = r.hours.flatMap((h) => [
+      { t: new Date(h.hour), kWh: h.actual, series: 'actual' },
+      ...(h.expected !== null ? [{ t: new Date(h.hour), kWh: h.expected, series: 'expected' }] : []),
+      ...(h.best !== null ? [{ t: new Date(h.hour), kWh: h.best, series: 'best achievable' }] : []),
+    ]);
+    flaggedPts = r.hours.filter((h) => h.flagged).map((h) => ({ t: new Date(h.hour), kWh: h.actual }));
+  }
   const flagged = r.hours.filter((h) => h.flagged);
   const line = chart({
     height: 280,
     x: { label: null, type: 'utc' },
-    y: { label: 'kWh per hour', grid: true },
+    y: { label: daily ? 'kWh per day (UTC days)' : 'kWh per hour', grid: true },
     color: { legend: true, domain: ['actual', 'expected', 'best achievable'], range: ['#1b1f24', '#0969da', '#1a7f37'] },
-    marks: [
-      Plot.lineY(long, { x: 't', y: 'kWh', stroke: 'series', strokeWidth: 0.8 }),
-      Plot.dot(flagged, { x: (h: { hour: number }) => new Date(h.hour), y: 'actual', r: 1.6, fill: '#d1242f' }),
-    ],
+    marks: [Plot.lineY(long, { x: 't', y: 'kWh', stroke: 'series', strokeWidth: daily ? 1.2 : 0.8 }), Plot.dot(flaggedPts, { x: 't', y: 'kWh', r: 1.6, fill: '#d1242f' })],
   });
-  const cusumData = r.hours.filter((h) => h.cusumKwh !== null).map((h) => ({ t: new Date(h.hour), cusum: h.cusumKwh! }));
+  const cusumData = r.hours.filter((h, i) => h.cusumKwh !== null && (!daily || i === r.hours.length - 1 || Math.floor(r.hours[i + 1]!.hour / DAY) !== Math.floor(h.hour / DAY))).map((h) => ({ t: new Date(h.hour), cusum: h.cusumKwh! }));
   const cusum = cusumData.length
     ? chartHtml(chart({ height: 200, x: { type: 'utc', label: null }, y: { label: 'cumulative actual − expected (kWh)', grid: true }, marks: [Plot.ruleY([0]), Plot.lineY(cusumData, { x: 't', y: 'cusum', stroke: '#bc4c00' })] }), 'CUSUM: a rising line means energy above the model, steadily.')
     : '';
@@ -289,7 +318,7 @@ function renderEnergy(r: EnergyDeviationResult): string {
 <br>Excess vs expected (CUSUM end): <b>${f(t.excessVsExpectedKwh)} kWh</b>${t.avoidableKwh !== null ? ` · above best achievable: <b>${f(t.avoidableKwh)} kWh</b>` : ''}
 <br>Flagged hours (&gt; ${r.options.thresholdPct}% above ${r.options.flagAgainst === 'best' ? 'best achievable' : 'expected'}): <b>${t.flaggedHours}</b>, ${f(t.flaggedExcessKwh)} kWh excess${money}${co2}</div>
 <div class="card"><b>Model accuracy (ASHRAE Guideline 14, hourly):</b> ${statusBadge(g.meets === null ? 'n/a' : g.meets ? 'pass' : 'warn')} ${esc(g.statement)}</div>
-${chartHtml(line, 'Hourly energy; red dots: flagged hours.')}
+${chartHtml(line, daily ? 'Daily energy; red dots: days with flagged hours (hourly detail in report.csv).' : 'Hourly energy; red dots: flagged hours.')}
 ${cusum}
 ${chartHtml(heat, 'Where the excess happens: mean energy above the flag baseline for each hour of the week (plant time).')}
 <h3>Recurring slots with the most excess</h3>${slots}${drivers}

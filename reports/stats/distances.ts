@@ -28,6 +28,31 @@ export function wasserstein(u: Float64Array, v: Float64Array): number {
 }
 
 /**
+ * KS statistic and Wasserstein distance of two sorted samples in one merge pass (the drift
+ * report needs both for every numeric column).
+ */
+export function ksAndWasserstein(u: Float64Array, v: Float64Array): { ks: number; wasserstein: number } {
+  const n = u.length;
+  const m = v.length;
+  if (n === 0 || m === 0) return { ks: Number.NaN, wasserstein: Number.NaN };
+  let i = 0;
+  let j = 0;
+  let sum = 0;
+  let d = 0;
+  let prev = Math.min(u[0]!, v[0]!);
+  while (i < n || j < m) {
+    const x = j >= m || (i < n && u[i]! <= v[j]!) ? u[i]! : v[j]!;
+    sum += Math.abs(i / n - j / m) * (x - prev);
+    while (i < n && u[i]! <= x) i++;
+    while (j < m && v[j]! <= x) j++;
+    const diff = Math.abs(i / n - j / m);
+    if (diff > d) d = diff;
+    prev = x;
+  }
+  return { ks: d, wasserstein: sum };
+}
+
+/**
  * Jensen-Shannon distance between two discrete distributions (counts or probabilities,
  * normalised here), as `scipy.spatial.distance.jensenshannon(p, q, base)`; natural log by default.
  */

@@ -47,11 +47,12 @@ export function ksStatistic(a: Float64Array, b: Float64Array): number {
  * @example
  * ks2samp(sortedFinite(reference), sortedFinite(current)) // { statistic: 0.21, pValue: 3e-4, method: 'exact' }
  */
-export function ks2samp(a: Float64Array, b: Float64Array, method: KsMethod = 'auto'): KsResult {
+export function ks2samp(a: Float64Array, b: Float64Array, method: KsMethod = 'auto', statistic?: number): KsResult {
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) throw new RangeError('ks2samp: both samples must be non-empty');
-  let d = ksStatistic(a, b);
+  // `statistic` lets a caller that already merged the samples skip a second pass.
+  let d = statistic ?? ksStatistic(a, b);
   let mode: 'exact' | 'asymp' = method === 'auto' ? (Math.max(n1, n2) <= KS_MAX_EXACT_N ? 'exact' : 'asymp') : method;
   const g = gcd(n1, n2);
   if (mode === 'exact' && n1 / g >= 2147483647 / (n2 / g)) mode = 'asymp';
