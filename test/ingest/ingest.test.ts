@@ -141,6 +141,7 @@ test('ingest CLI on a terminal shows progress (rows, rows/s) on stderr and keeps
     },
   });
   assert.equal(await main(['ingest', join(dir, 'in.csv'), '--store', join(dir, 'store'), '--batch-rows', '500'], tty), 0);
+  // eslint-disable-next-line no-control-regex -- the progress line starts with "erase line"
   assert.match(tty.stderr, /\r\x1b\[K3,000 rows {2}[\d,]+ rows\/s/);
   assert.match(tty.stdout, /^3,000 rows accepted/, 'the summary stays on stdout');
 });
