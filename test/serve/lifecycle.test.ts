@@ -38,7 +38,8 @@ describe('per-request deadline', () => {
     assert.equal(slow.status, 503);
     assert.equal(slow.headers.get('retry-after'), '1');
     assert.equal(slow.json<{ error_code: string }>().error_code, 'DEADLINE_EXCEEDED');
-    assert.ok(took < 1000, `answered after ${took} ms; the deadline is 400 ms`);
+    // The model would spin for 10 s; anything near the 400 ms deadline proves it was abandoned (slack for a loaded CI box).
+    assert.ok(took < 2500, `answered after ${took} ms; the deadline is 400 ms`);
     // The other worker answers at once; the replaced one comes back.
     const ok = await invoke(srv.url, '1,2\n', 'text/csv');
     assert.equal(ok.status, 200);
@@ -52,7 +53,7 @@ describe('per-request deadline', () => {
       invoke(srv.url, `${SLOW},2\n`, 'text/csv'),
       invoke(srv.url, '1,1\n', 'text/csv'), // queued behind the stuck ones
     ]);
-    assert.ok(Date.now() - t0 < 1500);
+    assert.ok(Date.now() - t0 < 3000);
     assert.deepEqual(replies.slice(0, 2).map((r) => r.status), [503, 503]);
     assert.ok([200, 503].includes(replies[2]!.status));
     for (let i = 0; i < 50; i++) {
