@@ -121,7 +121,7 @@ export const catalogue: DatasetInfo[] = [
     licence: 'GPL-3.0 (LICENSE in the folder)',
     files: ['data/anomaly-free/anomaly-free.csv', 'data/valve1/*.csv', 'data/valve2/*.csv', 'data/other/*.csv'],
     kind: 'time-series',
-    sampling: '1 s (with occasional 2-5 s steps), 35 experiments of ~20 min plus a 2.8 h anomaly-free run, Feb-Mar 2020',
+    sampling: '1 s (with occasional 2-5 s steps), 34 experiments of ~20 min plus a 2.8 h anomaly-free run (35 files), Feb-Mar 2020',
     rows: 46_806,
     targets: 'anomaly (0/1), changepoint (0/1); the anomaly-free run has neither (0)',
     schema: [

@@ -84,8 +84,12 @@ export function loadNab(dir?: string, options: NabOptions = {}): ColumnTable {
   const table = aq.table({ ts, value: parsed.columns.value!, anomaly });
   if (!options.dropDuplicateTimes) return table;
   const seen = new Set<number>();
-  const keep = Array.from(ts, (t) => !seen.has(t) && seen.add(t) !== undefined);
-  const indices = keep.flatMap((k, i) => (k ? [i] : []));
+  const indices: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    if (seen.has(ts[i]!)) continue;
+    seen.add(ts[i]!);
+    indices.push(i);
+  }
   return aq.table({
     ts: Float64Array.from(indices, (i) => ts[i]!),
     value: Float64Array.from(indices, (i) => (parsed.columns.value as Float64Array)[i]!),
