@@ -2,7 +2,8 @@
  * Reads the serving container's data-capture files (SageMaker Model Monitor JSON Lines:
  * `captureData.endpointInput/endpointOutput` + `eventMetadata`) back into a table: the model's
  * input features, its predictions (`prediction`, or `prediction_<key>` for record outputs such as
- * the energy model's expected/best), `ts` (inference time, epoch ms) and `eventId`.
+ * the energy model's expected/best), `capturedAt` (inference time, epoch ms; a feature named `ts`
+ * keeps its own values) and `eventId`.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -130,7 +131,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
           const p = preds[r];
           if (p !== null && typeof p === 'object') for (const [k, v] of Object.entries(p as Record<string, unknown>)) put(`prediction_${k}`, rows + r, v);
           else put('prediction', rows + r, p);
-          put('ts', rows + r, Number.isFinite(t) ? t : null);
+          put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
           put('eventId', rows + r, rec.eventMetadata?.eventId ?? null);
         }
         rows += parsed.rows;

@@ -85,7 +85,7 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
   if (cap.frame.rows === 0) {
     result.notProduced.push({ kind: 'quality', reason: `no captured rows${cap.skipped.length ? ` (${cap.skipped.length} unreadable lines)` : ''}` });
   } else {
-    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'ts' && n !== 'eventId' && !n.startsWith('prediction'));
+    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'capturedAt' && n !== 'eventId' && !n.startsWith('prediction'));
     const features: Frame = { names: featureNames, columns: new Map(featureNames.map((n) => [n, cap.frame.columns.get(n)!])), rows: cap.frame.rows };
     const baseline = options.baseline ?? (options.baselineDir ? await readBaselineDir(options.baselineDir) : undefined);
     const add = async (kind: ReportKind, report: ReturnType<typeof qualityReport>) => {
@@ -108,7 +108,9 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
       if (joined.rows === 0) {
         result.notProduced.push({ kind: 'model', reason: `no captured row matched the ground truth on "${options.groundTruth.on}"` });
       } else if (manifest?.task === 'energy' || joined.columns.has('prediction_expected')) {
-        await add('energy', energyReport(joined, undefined, { actual: target, expected: 'prediction_expected', best: 'prediction_best', ...options.energy, source, now }));
+        // The model's own interval timestamp when it has one, else the time of the request.
+        const ts = joined.columns.has('ts') ? 'ts' : 'capturedAt';
+        await add('energy', energyReport(joined, undefined, { ts, actual: target, expected: 'prediction_expected', best: 'prediction_best', ...options.energy, source, now }));
       } else if (manifest?.task === 'regression' || manifest?.task === 'classification' || joined.columns.has('prediction')) {
         const task = manifest?.task === 'classification' ? 'classification' : 'regression';
         await add('model', modelReport(joined, { task, target, prediction: 'prediction', trainingMetrics: manifest?.metrics.holdout ?? manifest?.metrics.training, source, now }));
