@@ -28,10 +28,11 @@ export class Dict {
 /** One chunk of scan output: only the requested columns are set; strings are indices into the scan's dicts. */
 export interface Chunk {
   length: number;
-  /** ts as int64 epoch ms (Arrow's storage) and as float64 epoch ms. */
-  ts?: BigInt64Array;
+  /** ts as float64 epoch ms, and (when asked for) as int64 epoch ms, Arrow's storage. */
   tsMs?: Float64Array;
-  site?: Int32Array;
+  ts?: BigInt64Array;
+  /** Every row of a chunk comes from one file, hence one site. */
+  siteId: number;
   asset?: Int32Array;
   signal?: Int32Array;
   /** Nulls (never written by millwright) are read as NaN. */
@@ -76,7 +77,12 @@ function remapDictionary(data: arrow.Data, dict: Dict, wanted?: Set<string>): { 
  * Reads the planned row groups with parquet-wasm, applies the exact row filter (row groups only
  * bound the data), and yields chunks of the requested columns.
  */
-export async function* readChunks(plan: ScanPlan, columns: readonly ScanColumn[], dicts: ChunkDicts): AsyncGenerator<Chunk> {
+export async function* readChunks(
+  plan: ScanPlan,
+  columns: readonly ScanColumn[],
+  dicts: ChunkDicts,
+  opts: { tsInt64?: boolean } = {},
+): AsyncGenerator<Chunk> {
   const { filter } = plan;
   const want = new Set(columns);
   const fileColumns = ['ts', 'asset', 'signal', 'value', 'quality'].filter(
@@ -90,7 +96,7 @@ export async function* readChunks(plan: ScanPlan, columns: readonly ScanColumn[]
     const siteId = dicts.site.id(file.site);
     for await (const table of readFile(file, fileColumns)) {
       for (const batch of table.batches) {
-        const chunk = filterBatch(batch, filter, want, dicts, siteId);
+        const chunk = filterBatch(batch, filter, want, dicts, siteId, opts.tsInt64 ?? false);
         if (chunk.length > 0) yield chunk;
       }
     }
@@ -115,7 +121,14 @@ async function* readFile(file: PlannedFile, columns: string[]): AsyncGenerator<a
   }
 }
 
-function filterBatch(batch: arrow.RecordBatch, filter: ScanPlan['filter'], want: Set<ScanColumn>, dicts: ChunkDicts, siteId: number): Chunk {
+function filterBatch(
+  batch: arrow.RecordBatch,
+  filter: ScanPlan['filter'],
+  want: Set<ScanColumn>,
+  dicts: ChunkDicts,
+  siteId: number,
+  tsInt64: boolean,
+): Chunk {
   const n = batch.numRows;
   const tsData = batch.getChild('ts')?.data[0];
   const assetData = batch.getChild('asset')?.data[0];
@@ -145,12 +158,11 @@ function filterBatch(batch: arrow.RecordBatch, filter: ScanPlan['filter'], want:
     if (m < n) sel = tmp.subarray(0, m);
   }
   const length = sel ? sel.length : n;
-  const chunk: Chunk = { length };
+  const chunk: Chunk = { length, siteId };
   if (want.has('ts')) {
-    chunk.ts = pick(tsData!.values as BigInt64Array, sel);
     chunk.tsMs = pick(tsMs!, sel);
+    if (tsInt64) chunk.ts = pick(tsData!.values as BigInt64Array, sel);
   }
-  if (want.has('site')) chunk.site = new Int32Array(length).fill(siteId);
   const remapped = (data: arrow.Data, map: Int32Array): Int32Array => {
     const idx = data.values as Int32Array;
     const out = new Int32Array(length);

@@ -45,7 +45,8 @@ function toRecordBatch(schema: arrow.Schema, chunk: Chunk, dicts: ChunkDicts): a
     if (name === 'value') return arrow.makeData({ type: f.type as arrow.Float64, length: chunk.length, data: chunk.value! });
     if (name === 'quality') return arrow.makeData({ type: f.type as arrow.Uint8, length: chunk.length, data: chunk.quality! });
     const dictionary = arrow.vectorFromArray(dicts[name].values, new arrow.Utf8());
-    return arrow.makeData({ type: f.type as arrow.Dictionary<arrow.Utf8, arrow.Int32>, length: chunk.length, data: chunk[name]!, dictionary });
+    const indices = name === 'site' ? new Int32Array(chunk.length).fill(chunk.siteId) : chunk[name]!;
+    return arrow.makeData({ type: f.type as arrow.Dictionary<arrow.Utf8, arrow.Int32>, length: chunk.length, data: indices, dictionary });
   });
   const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: chunk.length, children });
   return new arrow.RecordBatch(schema, struct);
@@ -71,7 +72,7 @@ export async function* scanStream(opts: ScanOptions): AsyncGenerator<arrow.Recor
   const plan = opts.plan ?? (await planScan(opts));
   const schema = new arrow.Schema(columns.map(field));
   const dicts = newDicts();
-  for await (const chunk of readChunks(plan, columns, dicts)) yield toRecordBatch(schema, chunk, dicts);
+  for await (const chunk of readChunks(plan, columns, dicts, { tsInt64: true })) yield toRecordBatch(schema, chunk, dicts);
 }
 
 /**
@@ -89,7 +90,7 @@ export async function scan(opts: ScanOptions): Promise<arrow.Table> {
   const schema = new arrow.Schema(columns.map(field));
   const dicts = newDicts();
   const chunks: Chunk[] = [];
-  for await (const chunk of readChunks(plan, columns, dicts)) chunks.push(chunk);
+  for await (const chunk of readChunks(plan, columns, dicts, { tsInt64: true })) chunks.push(chunk);
   // Batches are built at the end so they all share the final dictionaries (arquero and IPC
   // writers expect one dictionary per column).
   if (chunks.length === 0) return new arrow.Table(schema, [toRecordBatch(schema, emptyChunk(columns), dicts)]);
@@ -97,12 +98,12 @@ export async function scan(opts: ScanOptions): Promise<arrow.Table> {
 }
 
 function emptyChunk(columns: readonly ScanColumn[]): Chunk {
-  const c: Chunk = { length: 0 };
+  const c: Chunk = { length: 0, siteId: 0 };
   for (const name of columns) {
     if (name === 'ts') c.ts = new BigInt64Array(0);
     else if (name === 'value') c.value = new Float64Array(0);
     else if (name === 'quality') c.quality = new Uint8Array(0);
-    else c[name] = new Int32Array(0);
+    else if (name !== 'site') c[name] = new Int32Array(0);
   }
   return c;
 }
@@ -148,8 +149,11 @@ export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
       const out = new Array<string>(total);
       let off = 0;
       for (const c of chunks) {
-        const idx = c[name]!;
-        for (let i = 0; i < idx.length; i++) out[off + i] = values[idx[i]];
+        if (name === 'site') out.fill(values[c.siteId], off, off + c.length);
+        else {
+          const idx = c[name]!;
+          for (let i = 0; i < idx.length; i++) out[off + i] = values[idx[i]];
+        }
         off += c.length;
       }
       data[name] = out;
