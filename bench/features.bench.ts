@@ -36,11 +36,12 @@ export default async function (): Promise<void> {
   const x = vibration(60);
   const windows = Math.floor(x.length / snapshot);
   let sink = 0;
-  const td = best(5, () => {
+  // Best of several repeats: the figure is the machine's, not the neighbours' (shared cores).
+  const td = best(9, () => {
     for (let w = 0; w < windows; w++) sink += timeDomainFeatures(x, { start: w * snapshot, end: (w + 1) * snapshot }).kurtosis;
   });
   const tdRate = (windows * snapshot) / td;
-  const sp = best(3, () => {
+  const sp = best(7, () => {
     for (let w = 0; w < windows; w++) sink += spectrumFeatures(x.subarray(w * snapshot, (w + 1) * snapshot), { sampleRate: fs, segment: 4096, runningSpeedHz: 30, bands: [[0, 1000], [1000, 5000], [5000, 10000]] }).centroid;
   });
   const spRate = (windows * snapshot) / sp;

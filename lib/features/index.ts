@@ -21,3 +21,5 @@ export { floatColumn, groupRows } from './columns.ts';
 export type { Group } from './columns.ts';
 export { hourOfWeekProfile } from './profile.ts';
 export type { HourOfWeekOptions } from './profile.ts';
+export { windowFeatures } from './windows.ts';
+export type { WindowStat, WindowFeatureOptions } from './windows.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as aq from 'arquero';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { rolling, rollingFeatures, lagFeatures, floatColumn } from '../../lib/features/index.ts';
+import { rolling, rollingFeatures, lagFeatures, floatColumn, windowFeatures } from '../../lib/features/index.ts';
 
 interface RollFx { window: string; halfLife: string; ts: number[]; value: number[]; count: number[]; [k: string]: unknown }
 const fx = (JSON.parse(readFileSync(new URL('./fixtures/features.json', import.meta.url), 'utf8')) as { rolling: RollFx }).rolling;
@@ -98,4 +98,39 @@ test('lagFeatures: lags and differences per series, NaN across long gaps', () =>
   assert.deepEqual(Array.from(floatColumn(f, 'lag_1')), [NaN, 1, 3, NaN, 10, NaN, 30]);
   assert.deepEqual(Array.from(floatColumn(f, 'lag_2')), [NaN, NaN, 1, NaN, NaN, NaN, NaN]);
   assert.deepEqual(Array.from(floatColumn(f, 'diff_1')), [NaN, 2, 3, NaN, 10, NaN, 15]);
+});
+
+test('windowFeatures: clock-aligned tumbling windows equal DuckDB time buckets; gaps give no rows', async () => {
+  const ts = Float64Array.from(fx.ts);
+  const value = Float64Array.from(fx.value);
+  const t = aq.table({ ts, asset: new Array(ts.length).fill('m'), signal: new Array(ts.length).fill('temp'), value });
+  const w = windowFeatures(t, { every: '10m' });
+  const db = await DuckDBInstance.create(':memory:');
+  const con = await db.connect();
+  await con.run('CREATE TABLE r (ts BIGINT, value DOUBLE)');
+  const app = await con.createAppender('r');
+  for (let i = 0; i < ts.length; i++) {
+    app.appendBigInt(BigInt(ts[i]!));
+    app.appendDouble(value[i]!);
+    app.endRow();
+  }
+  app.closeSync();
+  const ref = (await con.runAndReadAll(`SELECT (ts // 600000) * 600000 AS ws, count(*) AS c, avg(value) AS m, stddev_samp(value) AS s,
+      min(value) AS lo, max(value) AS hi, regr_slope(value, ts / 1000.0) AS sl FROM r GROUP BY ws ORDER BY ws`)).getRowObjects();
+  con.closeSync();
+  assert.equal(w.numRows(), ref.length);
+  const cols = ['window_start', 'count', 'mean', 'std', 'min', 'max', 'slope'].map((c) => floatColumn(w, c));
+  ref.forEach((row, i) => {
+    near(cols[0]![i]!, Number(row.ws), 0, `window_start ${i}`);
+    near(cols[1]![i]!, Number(row.c), 0, `count ${i}`);
+    near(cols[2]![i]!, row.m as number, 1e-12, `mean ${i}`);
+    near(cols[3]![i]!, row.s as number | null, 1e-9, `std ${i}`);
+    near(cols[4]![i]!, row.lo as number, 0, `min ${i}`);
+    near(cols[5]![i]!, row.hi as number, 0, `max ${i}`);
+    near(cols[6]![i]!, row.sl as number | null, 1e-7, `slope ${i}`);
+  });
+  // The 2 h gap after reading 2400 leaves ~11 empty 10-minute windows: no rows for them.
+  const starts = Array.from(cols[0]!);
+  const jumps = starts.slice(1).filter((s, i) => s - starts[i]! > 600_000).length;
+  assert.ok(jumps >= 2, `gaps visible as missing windows (${jumps})`);
 });
