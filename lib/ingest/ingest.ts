@@ -20,7 +20,7 @@ export interface IngestOptions {
   spool?: string;
   /** Site for rows without one (CSV without a `site` column, NDJSON without `site`). */
   site?: string;
-  /** Rows per batch (default 1,000,000). Each batch is one store write or one spool segment. */
+  /** Rows per batch (default 500,000). Each batch is one store write or one spool segment. */
   batchRows?: number;
   /** Rejects file (NDJSON). Default: `<parent of store or spool>/rejects/ingest-<time>-<pid>.ndjson`. */
   rejects?: string;
