@@ -50,7 +50,9 @@ export function createApp(state: AppState): Express {
   // One structured log line and metrics per request, whatever the route.
   app.use((req, res, next) => {
     const start = process.hrtime.bigint();
-    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 100)) || randomUUID();
+    // A caller's id is kept for tracing only if it is a plain token (it is echoed in a header and the capture).
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     if (state.shuttingDown()) res.setHeader('connection', 'close');

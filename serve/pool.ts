@@ -69,6 +69,7 @@ export class ModelPool {
   private nextId = 1;
   private inFlight = 0;
   private closed = false;
+  private terminated = false;
   private drainWaiters: (() => void)[] = [];
 
   constructor(options: PoolOptions) {
@@ -98,8 +99,9 @@ export class ModelPool {
   }
 
   /** Runs one invocation; rejects with DEADLINE_EXCEEDED at `deadlineAt` (epoch ms). */
-  run(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
-    if (this.closed) return Promise.reject(new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry'));
+  run(req: Omit<WorkerRequest, 'id'>, deadlineAt: number, opts: { continuation?: boolean } = {}): Promise<InvocationResult> {
+    // A draining pool still finishes what it accepted, including the second step of a split request.
+    if (this.terminated || (this.closed && !opts.continuation)) return Promise.reject(new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry'));
     const id = this.nextId++;
     this.inFlight++;
     return new Promise<InvocationResult>((resolve, reject) => {
@@ -132,8 +134,14 @@ export class ModelPool {
   async invoke(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
     const parts = this.info ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
     if (!parts) return this.run(req, deadlineAt);
-    const results = await Promise.all(parts.map((body) => this.run({ ...req, body }, deadlineAt)));
-    return mergeResults(results) ?? this.run(req, deadlineAt);
+    if (this.closed) throw new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry');
+    this.inFlight++; // held across both steps, so a drain waits for the fallback too
+    try {
+      const results = await Promise.all(parts.map((body) => this.run({ ...req, body }, deadlineAt, { continuation: true })));
+      return mergeResults(results) ?? (await this.run(req, deadlineAt, { continuation: true }));
+    } finally {
+      this.finish();
+    }
   }
 
   /** Stops taking work, waits for queued and running requests, then ends the workers. */
@@ -146,6 +154,7 @@ export class ModelPool {
   /** Ends all workers now. */
   async terminate(): Promise<void> {
     this.closed = true;
+    this.terminated = true;
     const slots = this.slots;
     this.slots = [];
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
