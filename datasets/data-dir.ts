@@ -18,7 +18,7 @@ export function resolveDataDir(dir?: string, env: NodeJS.ProcessEnv = process.en
   if (chosen === undefined || chosen === '') {
     throw new MillwrightError(
       'NOT_FOUND',
-      `no data directory: pass one (--data-dir DIR) or set ${DATA_DIR_ENV} to the folder holding the real datasets (e.g. ../shared/datasets)`,
+      `no data directory: pass one (--data-dir DIR) or set ${DATA_DIR_ENV} to the folder holding the real datasets (e.g. ../shared/datasets); without real data, "millwright generate" builds a synthetic plant`,
     );
   }
   const abs = resolve(chosen);
