@@ -155,3 +155,28 @@ test('bad input gives clear errors', async (t) => {
   const model = await regPredict.load(ctx.modelDir, manifest);
   assert.throws(() => regPredict.predict(model, aq.table({ x0: [1] }), {}), /missing column/);
 });
+
+test('binary classification exports to ONNX with both class probabilities', async (t) => {
+  const s = await scratch();
+  t.after(s.cleanup);
+  const data = train.slice(0, 1500).derive({ fault: (d: { y: number }) => (d.y > 16 ? 'yes' : 'no') }).select([...features.slice(0, 5), 'fault']);
+  const ctx = await trainContext(s.base, { train: data }, { target: 'fault', n_estimators: 15, seed: 2 });
+  await cls.train(ctx as never);
+  const model = await clsPredict.load(ctx.modelDir, manifest);
+  const probe = test_.slice(0, 300);
+  const probs = (await clsPredict.predict(model, probe, { output: 'probabilities' })) as Record<string, number | string>[];
+  const onnxFile = join(ctx.modelDir, 'model.onnx');
+  assert.ok(onnxCheck(onnxFile).ok);
+  const session = await ort.InferenceSession.create(onnxFile);
+  const res = await session.run({ input: new ort.Tensor('float32', matrix(probe, features.slice(0, 5)), [300, 5]) });
+  const p = res.probabilities!.data as Float32Array;
+  const labels = res.label!.data as string[];
+  assert.deepEqual(res.probabilities!.dims, [300, 2]);
+  let mismatched = 0;
+  for (let i = 0; i < 300; i++) {
+    assert.ok(Math.abs(p[i * 2]! - (probs[i]!.no as number)) < 1e-5, `row ${i} p(no) ${p[i * 2]} vs ${probs[i]!.no}`);
+    assert.ok(Math.abs(p[i * 2 + 1]! - (probs[i]!.yes as number)) < 1e-5);
+    if (labels[i] !== probs[i]!.label) mismatched++;
+  }
+  assert.ok(mismatched <= 2, `${mismatched} labels differ`);
+});

@@ -81,10 +81,17 @@ export function forestToOnnx(forest: Forest, options: OnnxExportOptions): Uint8A
       if (leaf) {
         for (let k = 0; k < K; k++) {
           const w = t.value[i * K + k]!;
-          if (forest.kind === 'classification' && w === 0) continue;
+          if (forest.kind === 'classification') {
+            // Binary: onnxruntime's "binary case" wants ONE score column (class id 0) holding p(class 1):
+            // it then gives label = p1 > 0.5 and probabilities [1 - p1, p1]. With weights for both classes
+            // it would label any p1 > 0 as class 1, and with id 1 only it leaves p(class 0) at 0.
+            if (K === 2 && k === 0) continue;
+            // zero weights are left out to keep the file small (multiclass scores default to 0)
+            if (K > 2 && w === 0) continue;
+          }
           tTree.push(ti);
           tNode.push(i);
-          tId.push(k);
+          tId.push(forest.kind === 'classification' && K === 2 ? 0 : k);
           // classifier sums over trees (no aggregate_function): pre-divide by the tree count
           tWeight.push(forest.kind === 'classification' ? w / T : w);
         }
