@@ -1,10 +1,10 @@
 /**
  * The steel-plant energy test setup: train Jan-Sep 2018, report Oct-Dec.
  *
- * Expected and best-achievable energy come from a deliberately simple load curve fitted here on
- * the training months (the energy-load-curve algorithm package was not in the repository when
- * this was written): for each local hour of the week, expected = mean hourly kWh and best = the
- * 10th percentile of hourly kWh over the training weeks.
+ * `steelEnergyData` gives expected and best-achievable energy from a deliberately simple load
+ * curve fitted on the training months, for the rendering tests (fast, no training): for each local
+ * hour of the week, expected = mean hourly kWh and best = the 10th percentile of hourly kWh. The
+ * real-data energy test (real.test.ts) trains the built-in energy-load-curve model instead.
  */
 import type { ColumnTable } from 'arquero';
 import { loadSteel, STEEL_UTC_OFFSET_MINUTES } from '../../datasets/steel.ts';
