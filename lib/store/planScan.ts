@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { withConnection, sqlList } from './duckdb.ts';
+import { vanished } from './fdBlob.ts';
 import { listFiles, type StoreFile } from './listFiles.ts';
 import { normalFilter, type NormalFilter, type StoreFilter } from './filters.ts';
 
@@ -99,7 +101,14 @@ export async function planScan(opts: StoreFilter): Promise<ScanPlan> {
     plan.rowGroupsTotal = NaN; // unknown: footers not read when nothing can be pruned by statistics
     return plan;
   }
-  const stats = await rowGroupStats(files.map((f) => f.path));
+  let stats: RowGroupStats[];
+  try {
+    stats = await rowGroupStats(files.map((f) => f.path));
+  } catch (err) {
+    const gone = files.find((f) => !existsSync(f.path));
+    if (gone) throw vanished(gone.path, err);
+    throw err;
+  }
   const byFile = new Map<string, RowGroupStats[]>();
   for (const s of stats) {
     let list = byFile.get(s.file);

@@ -1,7 +1,7 @@
-import { openAsBlob } from 'node:fs';
 import * as arrow from 'apache-arrow';
 import * as pw from 'parquet-wasm/node';
 import type { PlannedFile, ScanPlan } from './planScan.ts';
+import { openFdBlob } from './fdBlob.ts';
 
 /** Columns a scan can return, in output order. `site` comes from the partition path. */
 export const SCAN_COLUMNS = ['ts', 'site', 'asset', 'signal', 'value', 'quality'] as const;
@@ -104,7 +104,8 @@ export async function* readChunks(
 }
 
 async function* readFile(file: PlannedFile, columns: string[]): AsyncGenerator<arrow.Table> {
-  const pf = await pw.ParquetFile.fromFile(await openAsBlob(file.path));
+  const { blob, close } = await openFdBlob(file.path);
+  const pf = await pw.ParquetFile.fromFile(blob as unknown as Blob);
   try {
     let groups = file.rowGroups;
     if (!groups) {
@@ -118,6 +119,7 @@ async function* readFile(file: PlannedFile, columns: string[]): AsyncGenerator<a
     }
   } finally {
     pf.free();
+    await close();
   }
 }
 

@@ -4,6 +4,7 @@ import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import type { StoreFilter } from './filters.ts';
 import { planScan, type ScanPlan } from './planScan.ts';
+import { isVanished } from './fdBlob.ts';
 import { Dict, readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './readChunks.ts';
 
 /** Options of {@link scan}, {@link scanTable} and {@link scanStream}. */
@@ -60,7 +61,9 @@ function newDicts(): ChunkDicts {
  * Streams readings as Arrow record batches (up to ~0.5M rows each), for data larger than memory.
  * Partitions are pruned by path and row groups by statistics; rows are filtered exactly. The
  * string columns are dictionary-encoded with one dictionary that only grows during the stream
- * (each batch's dictionary extends the previous one's).
+ * (each batch's dictionary extends the previous one's). A concurrent `compact` can delete a file
+ * before the stream reaches it: the stream then fails with a CONFLICT error (scan and scanTable
+ * retry from a fresh plan instead).
  *
  * @example
  * for await (const batch of scanStream({ root, sites: 'plant-1', columns: ['ts', 'value'] })) {
@@ -86,15 +89,31 @@ export async function* scanStream(opts: ScanOptions): AsyncGenerator<arrow.Recor
  */
 export async function scan(opts: ScanOptions): Promise<arrow.Table> {
   const columns = scanColumns(opts.columns);
-  const plan = opts.plan ?? (await planScan(opts));
   const schema = new arrow.Schema(columns.map(field));
-  const dicts = newDicts();
-  const chunks: Chunk[] = [];
-  for await (const chunk of readChunks(plan, columns, dicts, { tsInt64: true })) chunks.push(chunk);
+  const { chunks, dicts } = await collect(opts, columns, true);
   // Batches are built at the end so they all share the final dictionaries (arquero and IPC
   // writers expect one dictionary per column).
   if (chunks.length === 0) return new arrow.Table(schema, [toRecordBatch(schema, emptyChunk(columns), dicts)]);
   return new arrow.Table(schema, chunks.map((c) => toRecordBatch(schema, c, dicts)));
+}
+
+/**
+ * Plans and reads every chunk. A file deleted under us by a concurrent `compact` (whose merged
+ * replacement is already in place) makes the whole read start over from a fresh plan, so the
+ * result never misses or double-counts those readings.
+ */
+async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
+      const dicts = newDicts();
+      const chunks: Chunk[] = [];
+      for await (const chunk of readChunks(plan, columns, dicts, { tsInt64 })) chunks.push(chunk);
+      return { chunks, dicts };
+    } catch (err) {
+      if (!isVanished(err) || attempt >= 4) throw err;
+    }
+  }
 }
 
 function emptyChunk(columns: readonly ScanColumn[]): Chunk {
@@ -118,14 +137,8 @@ function emptyChunk(columns: readonly ScanColumn[]): Chunk {
  */
 export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
   const columns = scanColumns(opts.columns);
-  const plan = opts.plan ?? (await planScan(opts));
-  const dicts = newDicts();
-  const chunks: Chunk[] = [];
-  let total = 0;
-  for await (const chunk of readChunks(plan, columns, dicts)) {
-    chunks.push(chunk);
-    total += chunk.length;
-  }
+  const { chunks, dicts } = await collect(opts, columns, false);
+  const total = chunks.reduce((n, c) => n + c.length, 0);
   const data: Record<string, Float64Array | Uint8Array | string[]> = {};
   for (const name of columns) {
     if (name === 'ts' || name === 'value') {
