@@ -40,6 +40,11 @@ export interface CliIO {
 
 /** The process's own streams. */
 export function processIO(): CliIO {
+  // `millwright sql ... | head` closes stdout early: that is the reader's choice, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
