@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { getDataset, readingsTable, tableToCsv, tableToNdjson } from '../../datasets/index.ts';
 import { main } from '../../lib/cli/main.ts';
 import { ingest } from '../../lib/ingest/index.ts';
 import { captureIO } from '../helpers/io.ts';
@@ -91,24 +93,20 @@ test('ingest CLI: NDJSON with --rejects and --json; an input with a bad header f
   assert.match(rej.reason, /unknown column "colour"/);
 });
 
-test('ingest from stdin (-): CSV and NDJSON auto-detected, through the real binary', async (t) => {
+test('ingest from stdin (-): CSV through the real binary; NDJSON auto-detected by its first character', async (t) => {
   const dir = scratch(t);
   const { text, rows } = plantCsv(10);
-  const run = (input: string, ...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'ingest', '-', '--store', join(dir, 'store'), ...args], { cwd: repoRoot, input, encoding: 'utf8' });
-  const a = run(text);
+  const a = spawnSync(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'ingest', '-', '--store', join(dir, 'store')], { cwd: repoRoot, input: text, encoding: 'utf8' });
   assert.equal(a.status, 0, a.stderr);
   assert.match(a.stdout, /^10 rows accepted, 0 rejected/);
   const ndjson = rows.map((r) => JSON.stringify({ ...r, ts: r.ts + 3_600_000, site: 'plant-9' })).join('\n');
-  const b = run(ndjson);
-  assert.equal(b.status, 0, b.stderr);
-  assert.match(b.stdout, /^10 rows accepted/);
+  const b = await ingest(['-'], { store: join(dir, 'store'), stdin: Readable.from([Buffer.from(`\n  ${ndjson}`)]) });
+  assert.equal(b.rowsAccepted, 10);
   const stored = await readStore(join(dir, 'store'));
   assert.equal(stored.length, 20);
   assert.deepEqual([...new Set(stored.map((s) => s.site))].sort(), ['plant-1', 'plant-9']);
-  const empty = run('', '--site', 'p');
-  assert.equal(empty.status, 1);
-  assert.match(empty.stderr, /-: no header line/);
+  const empty = await ingest(['-'], { store: join(dir, 'store'), site: 'p', stdin: Readable.from([]) });
+  assert.match(empty.sources[0].error ?? '', /-: no header line/);
 });
 
 test('ingest: worker-thread parsing and parallel writer threads give the same store and rejects as one thread', async (t) => {
@@ -165,24 +163,18 @@ test('ingest CLI usage errors exit 2 and say what was expected', async () => {
   assert.match(io.stderr, /no such file/);
 });
 
-test('a dataset loader\'s long-form output (real NAB data, NDJSON) goes through ingest from stdin unchanged', { skip: noRealData() }, async (t) => {
+test('a dataset loader\'s long-form output (real NAB data, CSV and NDJSON) goes through ingest from stdin unchanged', { skip: noRealData() }, async (t) => {
   const dir = scratch(t);
-  const cli = `${JSON.stringify(process.execPath)} --import tsx lib/cli/main.ts`;
-  const out = join(dir, 'nab.ndjson');
-  const store = join(dir, 'store');
-  const env = { ...process.env, MILLWRIGHT_DATA_DIR: realDataDir() };
-  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `${cli} datasets load nab-machine-temperature --long --format ndjson > ${out} && ${cli} ingest - --store ${store} --json < ${out}`], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    env,
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const loaded = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ts: string; site: string; asset: string; signal: string; value: number });
-  assert.ok(loaded.length > 20_000, `${loaded.length} readings from the loader`);
-  const s = JSON.parse(r.stdout);
-  assert.equal(s.rowsAccepted, loaded.length);
-  assert.equal(s.rowsRejected, 0);
-  const stored = await readStore(store);
+  const readings = getDataset('nab-machine-temperature').toReadings(realDataDir());
+  const table = readingsTable(readings);
   const norm = (x: { site: string; asset: string; signal: string; ts: number; value: number }) => `${x.site}|${x.asset}|${x.signal}|${x.ts}|${x.value}`;
-  assert.deepEqual(stored.map(norm).sort(), loaded.map((l) => norm({ ...l, ts: Date.parse(l.ts) })).sort());
+  const expected = Array.from(readings.ts, (ts, i) => norm({ ts, site: readings.site[i], asset: readings.asset[i], signal: readings.signal[i], value: readings.value[i] })).sort();
+  assert.ok(expected.length > 20_000, `${expected.length} readings from the loader`);
+  for (const [format, text] of [['csv', tableToCsv(table)], ['ndjson', tableToNdjson(table)]]) {
+    const store = join(dir, format);
+    const s = await ingest(['-'], { store, stdin: Readable.from([Buffer.from(text)]) });
+    assert.equal(s.rowsAccepted, expected.length, format);
+    assert.equal(s.rowsRejected, 0, format);
+    assert.deepEqual((await readStore(store)).map(norm).sort(), expected, format);
+  }
 });
