@@ -1,6 +1,5 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MillwrightError } from '../errors/index.ts';
 import { assertStoreRoot } from './listFiles.ts';
 import { isPartFile, validatePartitionValue } from './partition.ts';
 import { Dict, readChunks, type Chunk } from './readChunks.ts';
@@ -8,6 +7,8 @@ import { rankOf, sortRows } from './sortRows.ts';
 import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
 import { fsyncDir, writeFileAtomic } from './atomic.ts';
 import type { ScanPlan } from './planScan.ts';
+import { randomBytes } from 'node:crypto';
+import { COMPACTED_FROM_KEY, liveParts } from './supersede.ts';
 
 /** Options of {@link compact}. */
 export interface CompactOptions extends ParquetWriteOptions {
@@ -40,9 +41,11 @@ export interface CompactResult {
  * signal, ts), and drops duplicate readings (same site, asset, signal, ts). Of duplicates, the copy
  * from the most recently written file is kept (file ids sort in write order; within one file, the
  * later row), so a re-delivered correction wins. Crash-safe: the merged file is written atomically
- * (temp, fsync, rename, fsync dir) BEFORE the old files are deleted; a crash in between leaves
- * duplicates but loses nothing, and running compact again removes them. A partition that is
- * already one file without duplicates is left untouched. Each partition is merged in memory.
+ * (temp, fsync, rename, fsync dir) BEFORE the old files are deleted, and its footer lists the files
+ * it replaces: if a crash strikes in between, nothing is lost, millwright's readers (scan, sql,
+ * resampleStore) already skip the replaced files, and running compact again deletes them. A
+ * partition that is already one file without duplicates is left untouched. Each partition is
+ * merged in memory. Don't run two compactions of the same partition at once.
  *
  * @example
  * const r = await compact('./.millwright/store', { sites: ['plant-1'] });
@@ -92,9 +95,12 @@ async function compactPartition(dir: string, site: string, date: string, opts: C
       result.tempFilesRemoved++;
     }
   }
-  const parts = names.filter(isPartFile).sort();
-  result.filesBefore += parts.length;
-  if (parts.length === 0) return;
+  const all = names.filter(isPartFile).sort();
+  result.filesBefore += all.length;
+  if (all.length === 0) return;
+  // Files left by an interrupted compaction are already inside its merged file: read only the
+  // live ones, delete all of them.
+  const { live: parts, superseded } = await liveParts(dir, all);
 
   // Read every file in write order: concatenated position = delivery order.
   const dicts = { site: new Dict(), asset: new Dict(), signal: new Dict() };
@@ -135,6 +141,8 @@ async function compactPartition(dir: string, site: string, date: string, opts: C
   }
   const duplicates = n - m;
   if (parts.length === 1 && duplicates === 0 && sorted) {
+    for (const name of superseded) await unlink(join(dir, name)).catch(ignoreMissing);
+    if (superseded.length > 0) await fsyncDir(dir);
     result.filesAfter += 1;
     result.rowsAfter += n;
     return;
@@ -158,16 +166,23 @@ async function compactPartition(dir: string, site: string, date: string, opts: C
   }
   // The merged file sorts just before the newest input and after every older one, so "newest file
   // wins" still holds if a crash leaves both, and for files written while we ran.
-  const newest = parts[parts.length - 1].replace(/\.parquet$/, '');
-  const merged = join(dir, `${newest}-c${Date.now().toString(36)}.parquet`);
-  if (merged.length > 4000) throw new MillwrightError('INTERNAL', `compact: file name too long in ${dir}`);
-  await writeFileAtomic(merged, encodeParquet(fileTable(cols), opts));
-  for (const name of parts) await unlink(join(dir, name));
+  // Named after the newest input minus any earlier marker, so it sorts after every older input
+  // and just before the newest one (whose values it holds for their keys).
+  const newest = parts[parts.length - 1].replace(/(-compacted-[0-9a-z]+)?\.parquet$/, '');
+  const mergedName = `${newest}-compacted-${Date.now().toString(36)}${randomBytes(4).toString('hex')}.parquet`;
+  // The footer lists every file this one replaces, so readers skip them if we die before the deletes.
+  const metadata = { [COMPACTED_FROM_KEY]: JSON.stringify(all) };
+  await writeFileAtomic(join(dir, mergedName), encodeParquet(fileTable(cols), { ...opts, metadata }));
+  for (const name of all) await unlink(join(dir, name)).catch(ignoreMissing);
   await fsyncDir(dir);
   result.partitionsRewritten++;
   result.filesAfter += 1;
   result.rowsAfter += m;
   result.duplicatesRemoved += duplicates;
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
 }
 
 function concat<T extends Float64Array | Int32Array | Uint8Array>(

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 import { DAY_MS, dayOfDate, isPartFile } from './partition.ts';
 import type { NormalFilter } from './filters.ts';
+import { liveParts } from './supersede.ts';
 
 /** One data file of the store with its partition values. */
 export interface StoreFile {
@@ -39,7 +40,8 @@ export async function assertStoreRoot(root: string): Promise<string> {
 
 /**
  * Lists `part-*.parquet` files, pruning partitions by path (site list and the date range implied
- * by from/to). Hidden temp files (leading `.`) and other names are never listed.
+ * by from/to). Hidden temp files (leading `.`) and other names are never listed, nor are files
+ * already merged into a compacted file (see `liveParts`).
  */
 export async function listFiles(filter: NormalFilter): Promise<FileListing> {
   const root = await assertStoreRoot(filter.root);
@@ -52,11 +54,14 @@ export async function listFiles(filter: NormalFilter): Promise<FileListing> {
     for (const date of (await dirEntries(siteDir, 'date=')).sort()) {
       const dir = join(siteDir, `date=${date}`);
       const names = (await readdir(dir)).filter(isPartFile).sort();
-      filesTotal += names.length;
       const day = dayOfDate(date);
-      if (filter.sites && !filter.sites.has(site)) continue;
-      if (!(day >= fromDay && day <= toDay)) continue;
-      for (const name of names) files.push({ path: join(dir, name), site, date, name });
+      if ((filter.sites && !filter.sites.has(site)) || !(day >= fromDay && day <= toDay)) {
+        filesTotal += names.length;
+        continue;
+      }
+      const { live } = await liveParts(dir, names);
+      filesTotal += live.length;
+      for (const name of live) files.push({ path: join(dir, name), site, date, name });
     }
   }
   return { files, filesTotal };

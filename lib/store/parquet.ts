@@ -65,6 +65,8 @@ export function fileTable(cols: FileColumns): arrow.Table {
 export interface ParquetWriteOptions {
   /** Max rows per row group (default {@link DEFAULT_ROW_GROUP_SIZE}). */
   rowGroupSize?: number;
+  /** Extra key-value metadata stored in the file footer. */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -73,7 +75,7 @@ export interface ParquetWriteOptions {
  * compiled to WebAssembly).
  */
 export function encodeParquet(table: arrow.Table, opts: ParquetWriteOptions = {}): Uint8Array {
-  const props = new pw.WriterPropertiesBuilder()
+  let builder = new pw.WriterPropertiesBuilder()
     .setCompression(pw.Compression.ZSTD)
     .setMaxRowGroupSize(opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE)
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
@@ -83,8 +85,9 @@ export function encodeParquet(table: arrow.Table, opts: ParquetWriteOptions = {}
     .setColumnDictionaryEnabled('ts', false)
     .setColumnDictionaryEnabled('value', false)
     .setColumnEncoding('ts', pw.Encoding.DELTA_BINARY_PACKED)
-    .setCreatedBy('millwright (parquet-wasm)')
-    .build();
+    .setCreatedBy('millwright (parquet-wasm)');
+  if (opts.metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  const props = builder.build();
   const wasmTable = pw.Table.fromIPCStream(arrow.tableToIPC(table, 'stream'));
   return pw.writeParquet(wasmTable, props);
 }
