@@ -82,6 +82,7 @@ const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [op
                          training metrics for model quality, predictions (expected/best) for energy
   --store ROOT           store root for sql: sources (default MILLWRIGHT_STORE or ./.millwright/store)
   --title TEXT           report title
+  --fail-on warn|fail    exit 1 when the report's status is at least this (default: exit 0 whatever it found)
 
 quality:  --baseline DIR (statistics.json + constraints.json), --no-faults,
           --stuck N (readings, default 30), --gap-factor X (default 3)
@@ -107,7 +108,7 @@ const reportCommand: Command = {
     const { values, positionals } = parseCommandArgs(args, {
       allowPositionals: true,
       options: {
-        out: { type: 'string' }, reference: { type: 'string' }, model: { type: 'string' }, store: { type: 'string' }, title: { type: 'string' },
+        out: { type: 'string' }, reference: { type: 'string' }, model: { type: 'string' }, store: { type: 'string' }, title: { type: 'string' }, 'fail-on': { type: 'string' },
         baseline: { type: 'string' }, 'no-faults': { type: 'boolean' }, stuck: { type: 'string' }, 'gap-factor': { type: 'string' },
         columns: { type: 'string' }, exclude: { type: 'string' }, state: { type: 'string' }, 'numeric-test': { type: 'string' }, 'categorical-test': { type: 'string' },
         threshold: { type: 'string' }, 'drift-share': { type: 'string' }, calibrate: { type: 'boolean' },
@@ -120,6 +121,8 @@ const reportCommand: Command = {
     if (!kind || !['quality', 'drift', 'model', 'energy'].includes(kind)) throw usageError('expected a report kind: quality, drift, model or energy');
     if (!source) throw usageError(`expected the current data source after "${kind}"`);
     if (extra.length) throw usageError(`unexpected argument "${extra[0]}"`);
+    const failOn = values['fail-on'];
+    if (failOn !== undefined && failOn !== 'warn' && failOn !== 'fail') throw usageError(`--fail-on must be warn or fail, got "${failOn}"`);
     const storeRoot = storeRootOf(io, values.store);
     const manifest: ModelManifest | undefined = values.model ? await readManifest(resolve(io.cwd, values.model)) : undefined;
     const load = (s: string) => loadSource(src(io, s), { storeRoot, manifest });
@@ -186,6 +189,10 @@ const reportCommand: Command = {
     io.out(`${report.title}: ${report.status.toUpperCase()}\n`);
     for (const c of report.checks) io.out(`  [${c.status}] ${c.name}: ${c.reason}\n`);
     io.out(`wrote\n  ${w.html}\n  ${w.json}\n  ${w.csv}\nopen ${pathToFileURL(w.html).href}\n`);
+    if (failOn && (report.status === 'fail' || (failOn === 'warn' && report.status === 'warn'))) {
+      io.err(`millwright report: status ${report.status} (--fail-on ${failOn})\n`);
+      return 1;
+    }
     return 0;
   },
 };

@@ -33,7 +33,7 @@ export interface SensorFaultsResult extends MetricResult {
   /** Events by kind, longest/most severe first, at most `maxEvents` per kind. */
   events: FaultEvent[];
   totals: Record<FaultKind, number>;
-  options: Required<Omit<SensorFaultsOptions, 'ranges' | 'keys'>> & { keys: string[] };
+  options: Required<Omit<SensorFaultsOptions, 'ranges' | 'keys' | 'stuckIgnoreValues'>> & { keys: string[]; stuckIgnoreValues: number[] };
 }
 
 export interface SensorFaultsOptions {
@@ -47,6 +47,11 @@ export interface SensorFaultsOptions {
   stuckMinReadings?: number;
   /** Readings within this absolute tolerance count as identical. Default 0. */
   stuckTolerance?: number;
+  /**
+   * Values a signal may legitimately sit at for long (a stopped machine reads exactly 0 speed or
+   * current). Runs at these values are not reported as stuck. Default `[0]`; `[]` reports them all.
+   */
+  stuckIgnoreValues?: number[];
   /** A gap is an interval longer than this many median intervals. Default 3. */
   gapFactor?: number;
   /**
@@ -61,6 +66,11 @@ export interface SensorFaultsOptions {
   levelWindow?: number;
   /** Level change when |mean after - mean before| exceeds this many within-window standard deviations. Default 8. */
   levelThreshold?: number;
+  /**
+   * Report only NEW levels: a jump to a level the series already held earlier (a machine starting
+   * or stopping, a recipe it runs every day) is normal operation. Default true.
+   */
+  levelNovelOnly?: boolean;
   /** Events kept per kind. Default 50. */
   maxEvents?: number;
 }
@@ -94,7 +104,10 @@ function fmtNum(x: number): string {
 /**
  * Faults factories actually have, on long-form readings (`ts`, `asset`, `signal`, `value`):
  * stuck (flat-lined) signals, gaps in time, out-of-range values, duplicated readings, and a level
- * that changed abruptly (mean shift between adjacent windows, in within-window standard deviations).
+ * that changed abruptly to a level the signal never held before (mean shift between adjacent
+ * windows, in within-window standard deviations). Starts and stops of a machine are operation, not
+ * faults: runs at 0 are not "stuck" and returns to known levels are not "level changes" (both
+ * configurable).
  *
  * @example
  * new SensorFaultsMetric({ ranges: { temperature: { min: -20, max: 150 } } })
@@ -111,7 +124,8 @@ export class SensorFaultsMetric implements Metric<SensorFaultsResult> {
     for (const k of keys) if (!current.columns.has(k)) throw new MillwrightError('BAD_INPUT', `sensor faults: key column "${k}" not found`);
     const opts = {
       ts: tsName, value: valueName, keys,
-      stuckMinReadings: o.stuckMinReadings ?? 30, stuckTolerance: o.stuckTolerance ?? 0, gapFactor: o.gapFactor ?? 3,
+      stuckMinReadings: o.stuckMinReadings ?? 30, stuckTolerance: o.stuckTolerance ?? 0, stuckIgnoreValues: o.stuckIgnoreValues ?? [0], gapFactor: o.gapFactor ?? 3,
+      levelNovelOnly: o.levelNovelOnly ?? true,
       rangeMargin: o.rangeMargin ?? 0.1, levelWindow: o.levelWindow ?? 24, levelThreshold: o.levelThreshold ?? 8, maxEvents: o.maxEvents ?? 50,
     };
     const ts = numericColumn(current, tsName, 'sensor faults').values;
@@ -172,7 +186,7 @@ export class SensorFaultsMetric implements Metric<SensorFaultsResult> {
       for (let i = 1; i <= n; i++) {
         if (i < n && Number.isFinite(v[i]!) && Math.abs(v[i]! - v[runStart]!) <= opts.stuckTolerance) continue;
         const len = i - runStart;
-        if (len >= opts.stuckMinReadings && Number.isFinite(v[runStart]!)) {
+        if (len >= opts.stuckMinReadings && Number.isFinite(v[runStart]!) && !opts.stuckIgnoreValues.includes(v[runStart]!)) {
           push({ kind: 'stuck', series: s.key, start: t[runStart]!, end: t[i - 1]!, readings: len, detail: `value stayed at ${fmtNum(v[runStart]!)} for ${len} readings (${fmtDuration(t[i - 1]! - t[runStart]!)})` });
         }
         runStart = i;
@@ -222,10 +236,22 @@ export class SensorFaultsMetric implements Metric<SensorFaultsResult> {
         const floor = Math.max(0.05 * gstd, 1e-9);
         let best = -1;
         let bestScore = 0;
+        let bestSd = 0;
         const flush = () => {
           if (best >= 0) {
             const before = (cs[best]! - cs[best - W]!) / W;
             const after = (cs[best + W]! - cs[best]!) / W;
+            // Seen before: some earlier block of W readings (ending before the change window) averaged
+            // within half the threshold of the new level. Block means shrug off single spikes.
+            const h = best - W;
+            const tol = (opts.levelThreshold / 2) * bestSd;
+            let seen = false;
+            for (let b = 0; (b + 1) * W <= h && !seen; b++) seen = Math.abs((cs[(b + 1) * W]! - cs[b * W]!) / W - after) <= tol;
+            if (opts.levelNovelOnly && seen) {
+              best = -1;
+              bestScore = 0;
+              return;
+            }
             push({ kind: 'level_change', series: s.key, start: t[best - 1]!, end: t[best]!, readings: 2 * W, detail: `level moved from ${fmtNum(before)} to ${fmtNum(after)} (${bestScore.toFixed(1)} window std devs)` });
           }
           best = -1;
@@ -243,6 +269,7 @@ export class SensorFaultsMetric implements Metric<SensorFaultsResult> {
             if (score > bestScore) {
               best = i;
               bestScore = score;
+              bestSd = sd;
             }
           } else if (best >= 0 && i - best > W) flush();
         }

@@ -63,6 +63,9 @@ test('CLI: baseline, then quality, drift, model and energy reports written with 
     assert.ok(Math.abs(r.totals.cost! - 0.2 * r.totals.flaggedExcessKwh) < 1e-9);
 
     io = captureIO();
+    assert.equal(await main(['report', 'drift', join(dir, 'week.csv'), '--reference', join(dir, 'train.csv'), '--out', join(dir, 'd2'), '--fail-on', 'warn'], io), 1, 'a warning report fails the command with --fail-on warn');
+    assert.match(io.stderr, /status warn \(--fail-on warn\)/);
+    io = captureIO();
     assert.equal(await main(['report', 'drift', join(dir, 'week.csv')], io), 2, 'no reference and no model is a usage error');
     assert.match(io.stderr, /--reference/);
     io = captureIO();
