@@ -125,10 +125,7 @@ async function writeGroup(opts: FlushOptions, group: { path: string; batch: Read
       opts.log?.(`spool segment ${basename(path)} was refused by the store (${(err as Error).message}); set aside as ${basename(path)}.corrupt`);
       return;
     }
-    const e = err as NodeJS.ErrnoException;
-    throw new MillwrightError('UNAVAILABLE', `store ${opts.store} is not writable (${e.code ?? ''} ${e.message}); the spool keeps every reading`.replace('( ', '('), {
-      cause: err,
-    });
+    throw new MillwrightError('UNAVAILABLE', `store ${opts.store} is not writable (${(err as Error).message}); the spool keeps every reading`, { cause: err });
   }
   // The store write is durable (fsynced file and directory): now the segments may go.
   for (const g of group) {
