@@ -90,8 +90,9 @@ drift:    --columns a,b  --exclude a,b (default ts)  --state COL (compare within
           --numeric-test auto|ks|wasserstein|psi|jensenshannon  --categorical-test auto|chisquare|jensenshannon|psi
           --threshold X (for the chosen tests)  --drift-share X (default 0.5)  --calibrate
 model:    --task regression|classification  --target COL (default target)  --prediction COL (default prediction)
-          --truth SRC --on COL [--tolerance-ms N]  (join ground truth that arrived later)
-energy:   --actual COL (default actual)  --expected COL (default expected)  --best COL (default best)
+          --truth SRC --on COL [--tolerance-ms N]  (join ground truth that arrived later; also for energy)
+energy:   --actual COL (default: the model's target, else actual)  --expected COL  --best COL (default expected/best,
+          or prediction_expected/prediction_best from capture files; with --model and neither, the model predicts them)
           --threshold-pct X (default 25)  --min-excess-kwh X  --price X --currency EUR  --co2 KG_PER_KWH
           --drivers a,b  --utc-offset MINUTES  --interval-end (timestamps close their interval)
 
@@ -172,8 +173,13 @@ const reportCommand: Command = {
         break;
       }
       case 'energy': {
-        const expected = values.expected ?? 'expected';
-        const best = values.best ?? 'best';
+        if (values.truth) {
+          if (!values.on) throw usageError('--truth needs --on COL (the join key, e.g. ts)');
+          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberOpt('tolerance-ms', values['tolerance-ms']) });
+        }
+        // Captured traffic already holds the served model's answers.
+        const expected = values.expected ?? (current.columns.has('prediction_expected') ? 'prediction_expected' : 'expected');
+        const best = values.best ?? (current.columns.has('prediction_best') ? 'prediction_best' : 'best');
         if (values.model && !current.columns.has(expected) && !current.columns.has(best)) current = await addPredictions(current, resolve(io.cwd, values.model));
         report = energyReport(current, reference, {
           ...common, actual: values.actual ?? manifest?.target?.name ?? 'actual', expected, best,
