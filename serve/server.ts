@@ -125,7 +125,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // One reload at a time; a second request waits for the first.
     const run = reloading.then(async () => {
       if (shuttingDown) throw new MillwrightError('UNAVAILABLE', 'server is shutting down');
-      const target = dir ?? (options.source ? (await options.source.latest()).dir : current.options.modelDir);
+      let target = dir ?? current.options.modelDir;
+      let sourceKey: string | undefined;
+      if (dir === undefined && options.source) {
+        const latest = await options.source.latest();
+        target = latest.dir;
+        sourceKey = latest.version;
+      }
       const candidate = newPool(target);
       const previous = current.info;
       try {
@@ -138,6 +144,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
       const old = current;
       current = candidate; // the swap: requests from here on go to the new version
+      if (sourceKey !== undefined) servingKey = sourceKey;
       setInfo(candidate.info!);
       metrics.reloads.inc({ result: 'swapped' });
       log({ level: 'info', msg: 'model swapped', from: previous?.version, to: candidate.info!.version, dir: target });
