@@ -129,6 +129,22 @@ describe('data capture', () => {
     assert.equal(recs[0]!.eventVersion, '0');
   });
 
+  test('rotates by age within an hour', async () => {
+    let now = new Date('2026-03-01T10:00:00.000Z');
+    const cap = new CaptureWriter({ dir: join(dir, 'cap-age'), sampleRate: 1, maxFileAgeMs: 60_000, now: () => now });
+    const ev = { endpoint: 'm', inputContentType: 'text/csv', input: '1,2\n', outputContentType: 'application/json', output: '{"predictions":[1]}' };
+    cap.offer(ev);
+    await cap.flush();
+    now = new Date('2026-03-01T10:00:59.000Z');
+    cap.offer(ev);
+    await cap.flush();
+    assert.equal((await listCaptureFiles(join(dir, 'cap-age'))).length, 1, 'same file within the age limit');
+    now = new Date('2026-03-01T10:01:01.000Z');
+    cap.offer(ev);
+    await cap.close();
+    assert.equal((await listCaptureFiles(join(dir, 'cap-age'))).length, 2, 'new file after maxFileAgeMs');
+  });
+
   test('non-text bodies are stored as BASE64', async () => {
     const cap = new CaptureWriter({ dir: join(dir, 'cap2'), sampleRate: 1 });
     cap.offer({ endpoint: 'm', inputContentType: 'text/csv', input: Uint8Array.from([0xff, 0x00]), outputContentType: 'application/json', output: '{}' });
