@@ -34,48 +34,68 @@ function dataset(rows: number, seed: number, shift: number): Record<string, Floa
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
 const gc = (globalThis as { gc?: () => void }).gc;
 
+function copy(d: Record<string, Float64Array | string[]>): Record<string, Float64Array | string[]> {
+  return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, v.slice()]));
+}
+
 async function qualityAndDrift(): Promise<void> {
   const rows = 1_000_000;
   const reference = dataset(rows, 1, 0);
   const current = dataset(rows, 2, 2);
   gc?.();
-  const before = process.memoryUsage();
-  const rssBefore = before.rss;
-
-  let t = performance.now();
-  for (const d of [reference, current]) for (const [, v] of Object.entries(d)) if (v instanceof Float64Array) v.slice().sort();
-  const sortMs = performance.now() - t;
-
-  gc?.();
-  t = performance.now();
+  const rssBefore = process.memoryUsage().rss;
+  const heapBefore = process.memoryUsage().heapUsed;
   // On copies: the reports below must sort the reference themselves, as a fresh process would.
-  const baseline = computeBaseline(Object.fromEntries(Object.entries(reference).map(([k, v]) => [k, v.slice()])));
+  let t = performance.now();
+  const baseline = computeBaseline(copy(reference));
   const baselineMs = performance.now() - t;
-
   gc?.();
-  const maxRssStart = process.resourceUsage().maxRSS * 1024;
-  t = performance.now();
-  const quality = qualityReport(current, undefined, { baseline, faults: false });
-  const qualityMs = performance.now() - t;
-  t = performance.now();
-  const drift = driftReport(current, reference, {});
-  const driftMs = performance.now() - t;
-  t = performance.now();
-  const html = renderHtml(quality).length + renderHtml(drift).length;
-  const csv = renderCsv(drift).length;
-  const renderMs = performance.now() - t;
-  const after = process.memoryUsage();
-  const peakRss = process.resourceUsage().maxRSS * 1024;
-  const total = qualityMs + driftMs;
-  console.log(`data: 2 x ${rows.toLocaleString('en')} rows x 20 features (18 numeric, 2 categorical); data itself ${mib(rssBefore)} MiB RSS`);
-  console.log(`baseline (statistics + constraints, 1M rows)   ${baselineMs.toFixed(0)} ms`);
-  console.log(`quality report (summary + constraint checks)   ${qualityMs.toFixed(0)} ms   status ${quality.status}`);
-  console.log(`drift report (20 columns + PCA)                ${driftMs.toFixed(0)} ms   status ${drift.status}, ${(drift.metrics[0] as unknown as { driftedColumns: number }).driftedColumns} drifted`);
-  console.log(`render HTML (2 reports) + CSV                  ${renderMs.toFixed(0)} ms   (${(html / 1024).toFixed(0)} KiB HTML, ${(csv / 1024).toFixed(1)} KiB CSV)`);
+
+  // The machine is shared: each figure is the best of 3 runs, every run on fresh arrays (the
+  // reports cache sorted columns per array, so reusing arrays would time nothing).
+  const best = { sort: Infinity, quality: Infinity, drift: Infinity, render: Infinity };
+  let peakRss = 0;
+  let heapAfter = 0;
+  let status = '';
+  for (let run = 0; run < 3; run++) {
+    const ref = run === 0 ? reference : copy(reference);
+    const cur = run === 0 ? current : copy(current);
+    t = performance.now();
+    const quality = qualityReport(cur, undefined, { baseline, faults: false });
+    const qualityMs = performance.now() - t;
+    t = performance.now();
+    const drift = driftReport(cur, ref, {});
+    const driftMs = performance.now() - t;
+    t = performance.now();
+    renderHtml(quality);
+    renderHtml(drift);
+    renderCsv(drift);
+    const renderMs = performance.now() - t;
+    if (run === 0) {
+      // Memory of the first run only: later runs hold extra copies of the data on purpose.
+      peakRss = process.resourceUsage().maxRSS * 1024;
+      heapAfter = process.memoryUsage().heapUsed;
+      status = `quality ${quality.status}, drift ${drift.status} (${(drift.metrics[0] as unknown as { driftedColumns: number }).driftedColumns} of 20 columns drifted)`;
+    }
+    const sortCopies = [ref, cur].flatMap((d) => Object.values(d).filter((v): v is Float64Array => v instanceof Float64Array).map((v) => v.slice()));
+    t = performance.now();
+    for (const v of sortCopies) v.sort();
+    const sortMs = performance.now() - t;
+    best.sort = Math.min(best.sort, sortMs);
+    best.quality = Math.min(best.quality, qualityMs);
+    best.drift = Math.min(best.drift, driftMs);
+    best.render = Math.min(best.render, renderMs);
+    gc?.();
+  }
+  const total = best.quality + best.drift;
+  console.log(`data: 2 x ${rows.toLocaleString('en')} rows x 20 features (18 numeric, 2 categorical); the data itself ${mib(rssBefore)} MiB RSS; best of 3 runs`);
+  console.log(`baseline (statistics + constraints, 1M rows)   ${baselineMs.toFixed(0)} ms (once)`);
+  console.log(`quality report (summary + constraint checks)   ${best.quality.toFixed(0)} ms`);
+  console.log(`drift report (20 columns + PCA)                ${best.drift.toFixed(0)} ms   ${status}`);
+  console.log(`render HTML (2 reports) + CSV                  ${best.render.toFixed(0)} ms`);
   console.log(`quality + drift                                ${total.toFixed(0)} ms   ratio to 3 s target ${(total / 3000).toFixed(2)}`);
-  console.log(`reference: native Float64Array sort of all 36 numeric columns ${sortMs.toFixed(0)} ms   reports / sort-only = ${(total / sortMs).toFixed(2)}`);
-  const extra = Math.max(0, peakRss - Math.max(maxRssStart, rssBefore));
-  console.log(`memory: heap ${mib(before.heapUsed)} -> ${mib(after.heapUsed)} MiB; peak RSS ${mib(peakRss)} MiB (process, incl. the 2 datasets); above data: ${mib(extra)} MiB; ratio of peak RSS to 1 GiB target ${(peakRss / 2 ** 30).toFixed(2)}`);
+  console.log(`reference: native Float64Array sort of the 36 numeric columns ${best.sort.toFixed(0)} ms   reports / sort-only = ${(total / best.sort).toFixed(2)}`);
+  console.log(`memory: heap ${mib(heapBefore)} -> ${mib(heapAfter)} MiB; peak RSS ${mib(peakRss)} MiB (whole process, incl. the 2 datasets and the baseline copies); above the data: ${mib(Math.max(0, peakRss - rssBefore))} MiB; ratio of peak RSS to 1 GiB target ${(peakRss / 2 ** 30).toFixed(2)}`);
 }
 
 function energyYear(seed: number, year: number) {
