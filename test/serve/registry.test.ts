@@ -31,7 +31,7 @@ test('follows the latest Approved registry version; pending and tampered version
   await approveVersion(group, v1.record.version, { registry });
   const srv = await startServer({ source: registrySource(registry, group, 100), port: 0, workers: 1, log: () => {} });
   const waitFor = async (version: string) => {
-    for (let i = 0; i < 100 && srv.model()?.version !== version; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 400 && srv.model()?.version !== version; i++) await new Promise((r) => setTimeout(r, 50));
     return srv.model()?.version;
   };
   try {
