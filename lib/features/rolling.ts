@@ -44,6 +44,15 @@ export type RollingColumns = Partial<Record<RollingStat, Float64Array>>;
  * r.mean![i]; // mean of the readings in (ts[i] - 10 min, ts[i]]
  */
 export function rolling(ts: Float64Array, value: Float64Array, options: RollingOptions): RollingColumns {
+  return rollingInto(ts, value, options);
+}
+
+/**
+ * {@link rolling} writing into caller-owned arrays (views into table-wide columns) with a
+ * reusable deque, so 10M readings do not allocate per series: big short-lived typed arrays
+ * make V8 run full collections that re-mark every string of the table.
+ */
+function rollingInto(ts: Float64Array, value: Float64Array, options: RollingOptions, target?: RollingColumns, scratch?: Int32Array): RollingColumns {
   const n = ts.length;
   if (value.length !== n) throw new MillwrightError('BAD_INPUT', `rolling: ts has ${n} values but value has ${value.length} (expected equal lengths)`);
   const w = parseDuration(options.window, 'rolling window');
@@ -56,7 +65,7 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
   }
   const want = new Set(stats);
   const out: RollingColumns = {};
-  for (const s of stats) out[s] = new Float64Array(n);
+  for (const s of stats) out[s] = target?.[s] ?? new Float64Array(n);
   const needSums = want.has('mean') || want.has('std') || want.has('slope');
   const needSlope = want.has('slope');
   const cnt = out.count;
@@ -137,8 +146,9 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
       slope[i] = ok && k > 1 && dtt > 0 ? (stx - (st * sx) / k) / dtt : NaN;
     }
   }
-  if (out.min) monotonic(ts, value, w, out.min, false);
-  if (out.max) monotonic(ts, value, w, out.max, true);
+  const dq = scratch && scratch.length >= n ? scratch : out.min || out.max ? new Int32Array(n) : undefined;
+  if (out.min) monotonic(ts, value, w, out.min, false, dq!);
+  if (out.max) monotonic(ts, value, w, out.max, true, dq!);
   if (out.ewma) {
     const e = out.ewma;
     let acc = NaN;
@@ -163,9 +173,8 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
 }
 
 /** Sliding min or max with a monotonic deque of indices (ring buffer). */
-function monotonic(ts: Float64Array, value: Float64Array, w: number, out: Float64Array, isMax: boolean): void {
+function monotonic(ts: Float64Array, value: Float64Array, w: number, out: Float64Array, isMax: boolean, dq: Int32Array): void {
   const n = ts.length;
-  const dq = new Int32Array(n);
   let head = 0;
   let tail = 0;
   for (let i = 0; i < n; i++) {
@@ -211,9 +220,22 @@ export function rollingFeatures(table: ColumnTable, options: RollingFeatureOptio
   const n = table.numRows();
   const cols: Record<string, Float64Array> = {};
   for (const s of stats) cols[name(s)] = new Float64Array(n);
-  for (const g of groupRows(table, by, ts)) {
-    const r = rolling(gather(ts, g.rows), gather(value, g.rows), options);
-    for (const s of stats) scatter(cols[name(s)]!, g.rows, r[s]!);
+  const groups = groupRows(table, by, ts);
+  const scratch = new Int32Array(groups.reduce((m, g) => Math.max(m, g.rows.length), 0));
+  for (const g of groups) {
+    const r = g.rows;
+    const first = r[0]!;
+    if (r.length > 0 && r[r.length - 1] === first + r.length - 1) {
+      // Rows of this series are one contiguous, time-sorted block (the store's layout): work on
+      // views, write straight into the output columns.
+      const end = first + r.length;
+      const target: RollingColumns = {};
+      for (const s of stats) target[s] = cols[name(s)]!.subarray(first, end);
+      rollingInto(ts.subarray(first, end), value.subarray(first, end), options, target, scratch);
+    } else {
+      const out = rollingInto(gather(ts, r), gather(value, r), options, undefined, scratch);
+      for (const s of stats) scatter(cols[name(s)]!, r, out[s]!);
+    }
   }
   return table.assign(cols);
 }
