@@ -18,7 +18,7 @@ before(async () => {
   const s = await scratch();
   dir = s.dir;
   cleanup = s.cleanup;
-  await writeLinearModel(join(dir, 'model'), { name: 'press', version: 'v7', weights: { a: 2, b: 3 }, busyMs: 700, busyMarker: SLOW });
+  await writeLinearModel(join(dir, 'model'), { name: 'press', version: 'v7', weights: { a: 2, b: 3 }, busyMs: 1500, busyMarker: SLOW });
 });
 after(async () => cleanup?.());
 
@@ -55,9 +55,14 @@ test('serve honours SageMaker env settings, answers, and on SIGTERM finishes in-
     assert.deepEqual((await http(`${url}/execution-parameters`)).json(), { MaxConcurrentTransforms: 2, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 1 });
     assert.deepEqual((await invoke(url, '1,1\n', 'text/csv')).json(), { predictions: [5] });
 
-    // Three requests that each take 700 ms of CPU, then SIGTERM while they run.
+    // Three requests that each take 1.5 s of CPU (two workers: two run, one queues), then SIGTERM while they are in flight.
     const inflight = [invoke(url, `${SLOW},0\n`, 'text/csv'), invoke(url, `${SLOW},1\n`, 'text/csv'), invoke(url, `${SLOW},2\n`, 'text/csv')];
-    await new Promise((r) => setTimeout(r, 200));
+    let inFlight = false;
+    for (let i = 0; i < 100 && !inFlight; i++) {
+      inFlight = /^millwright_invocations_in_flight 3$/m.test((await http(`${url}/metrics`)).text);
+      if (!inFlight) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(inFlight, 'three requests in flight before SIGTERM');
     const t0 = Date.now();
     p.child.kill('SIGTERM');
     const replies = await Promise.all(inflight);
