@@ -35,7 +35,8 @@ export interface DataDriftOptions {
    * `chunks` contiguous blocks, compute each block's distance to the rest, and use the largest as
    * the threshold when it exceeds the configured one. Real sensor series are autocorrelated, so
    * even two stable weeks differ by more than Evidently's 0.1; this asks "more different than the
-   * reference ever is from itself?". p-value tests (ks, chisquare) are not calibrated. Default false.
+   * reference ever is from itself?". With `state`, each state is calibrated on its own reference
+   * rows. p-value tests (ks, chisquare) are not calibrated. Default false.
    */
   calibrate?: boolean | { chunks?: number };
   /** Per-column test override. */
@@ -373,18 +374,31 @@ export class DataDriftMetric implements Metric<DataDriftResult> {
       const curCol = current.columns.get(name)!;
       const kind = baseline ? (baseline.get(name)!.kind) : reference!.columns.get(name)!.kind;
       const co: CompareOptions = { test: pc?.test ?? (kind === 'numeric' ? o.numericTest ?? 'auto' : o.categoricalTest ?? 'auto'), threshold: pc?.threshold, thresholds };
-      const compare = (ref: Column | undefined, cur: Column) => {
-        if (baseline && !ref) return compareWithBaseline(baseline.get(name)!, cur, co);
-        if (ref!.kind === 'numeric' && cur.kind === 'numeric') return compareNumeric(sortedOf(ref!), sortedOf(cur), co);
+      const compareWith = (opts: CompareOptions) => (ref: Column | undefined, cur: Column) => {
+        if (baseline && !ref) return compareWithBaseline(baseline.get(name)!, cur, opts);
+        if (ref!.kind === 'numeric' && cur.kind === 'numeric') return compareNumeric(sortedOf(ref!), sortedOf(cur), opts);
         const asStrings = (c: Column) => (c.kind === 'categorical' ? c.values : Array.from(c.values, (v) => (Number.isFinite(v) ? String(v) : null)));
-        return compareCategorical(asStrings(ref!), asStrings(cur), co);
+        return compareCategorical(asStrings(ref!), asStrings(cur), opts);
       };
-      if (o.calibrate && reference && co.threshold === undefined) {
-        const cal = calibrateThreshold(reference.columns.get(name)!, curCol, co, typeof o.calibrate === 'object' ? o.calibrate.chunks ?? 8 : 8, compare);
-        if (cal !== null) co.threshold = cal;
-      }
+      const chunks = typeof o.calibrate === 'object' ? o.calibrate.chunks ?? 8 : 8;
+      // Calibrated comparison of one reference/current pair (the whole data, or one state's rows).
+      const calibratedCompare = (ref: Column | undefined, cur: Column) => {
+        const opts: CompareOptions = { ...co };
+        const run = compareWith(opts);
+        let calibrated = false;
+        if (o.calibrate && ref && opts.threshold === undefined) {
+          const cal = calibrateThreshold(ref, cur, opts, chunks, run);
+          if (cal !== null) {
+            opts.threshold = cal;
+            calibrated = true;
+          }
+        }
+        const r = run(ref, cur);
+        if (calibrated) r.stats.calibrated = true;
+        return r;
+      };
+      const compare = calibratedCompare;
       const whole = compare(reference?.columns.get(name), curCol);
-      if (co.threshold !== undefined && co.threshold !== (pc?.threshold ?? undefined)) whole.stats.calibrated = true;
       let states: ColumnDrift['states'] = null;
       let headline = whole.stats;
       if (stateGroups) {

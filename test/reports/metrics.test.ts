@@ -130,6 +130,13 @@ test('drift by operating state: a plant that simply ran less is not reported as 
   const hotter = plant(4000, 23, 0.3, { tempShift: 6 });
   const real = driftReport(hotter, ref, { state: runningState('power', 50), exclude: ['power', 'mode'], multivariate: false });
   assert.notEqual(real.checks[0]!.status, 'pass', 'a real temperature change is still found within states');
+  // Calibration per state (each state's own reference rows) keeps both verdicts.
+  const calOpts = { state: runningState('power', 50), exclude: ['power', 'mode'], multivariate: false as const, calibrate: true };
+  assert.equal(driftReport(ranLess, ref, calOpts).checks[0]!.status, 'pass');
+  const cal = driftReport(hotter, ref, calOpts);
+  assert.notEqual(cal.checks[0]!.status, 'pass');
+  const temp = (cal.metrics[0] as unknown as { columns: { column: string; states: { state: string; calibrated?: boolean; drifted: boolean }[] }[] }).columns.find((c) => c.column === 'temp')!;
+  assert.ok(temp.states.every((st) => st.drifted), JSON.stringify(temp.states));
 });
 
 test('multivariate drift: PCA reconstruction error flags a broken correlation that per-column tests miss', () => {
