@@ -65,18 +65,6 @@ async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> 
   return { ms: performance.now() - t0, value };
 }
 
-/** Best of `reps` runs (benchmarks are noisy on a shared machine). */
-async function best<T>(reps: number, fn: () => Promise<T>): Promise<{ ms: number; value: T; all: number[] }> {
-  let out: { ms: number; value: T } | undefined;
-  const all: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const x = await time(fn);
-    all.push(x.ms);
-    if (!out || x.ms < out.ms) out = x;
-  }
-  return { ...out!, all };
-}
-
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -100,21 +88,39 @@ export default async function storeBench(): Promise<void> {
     // 2. One day, one asset (all its signals), one site: pruned scan vs full scan.
     const day = { sites: 'north', assets: 'gearbox-02', from: Date.UTC(2024, 2, 2), to: Date.UTC(2024, 2, 3) };
     const plan = await planScan({ root, ...day });
-    const pruned = await best(3, () => scanTable({ root, ...day }));
-    const full = await best(2, () => scanTable({ root }));
+    const prunedRuns: number[] = [];
+    const fullRuns: number[] = [];
+    let prunedRows = 0;
+    let table: Awaited<ReturnType<typeof scanTable>> | undefined;
+    for (let round = 0; round < 2; round++) {
+      const p = await time(() => scanTable({ root, ...day }));
+      prunedRuns.push(p.ms);
+      prunedRows = p.value.numRows();
+      table = undefined; // let the previous full table go before reading the next
+      const f = await time(() => scanTable({ root }));
+      fullRuns.push(f.ms);
+      table = f.value;
+    }
+    const pruned = { ms: Math.min(...prunedRuns) };
+    const full = { ms: Math.min(...fullRuns), rows: table!.numRows() };
     console.log(
-      `scan one day/one asset: ${fmt(pruned.value.numRows())} rows in ${pruned.ms.toFixed(0)} ms ` +
+      `scan one day/one asset: ${fmt(prunedRows)} rows in ${pruned.ms.toFixed(0)} ms ` +
         `(files: ${plan.files.length} read of ${plan.filesTotal}, ${plan.filesPrunedByPath} pruned by path, ${plan.filesPrunedByStats} by stats; ` +
         `row groups: ${plan.rowGroupsPruned} of ${plan.rowGroupsTotal} pruned)`,
     );
-    console.log(`scan full: ${fmt(full.value.numRows())} rows in ${full.ms.toFixed(0)} ms = ${fmt(full.value.numRows() / (full.ms / 1000))} rows/s`);
+    console.log(`scan full: ${fmt(full.rows)} rows in ${full.ms.toFixed(0)} ms = ${fmt(full.rows / (full.ms / 1000))} rows/s (scanTable, arquero output)`);
     console.log(`ratio full / pruned scan: ${(full.ms / pruned.ms).toFixed(1)}x`);
 
     // 3. One-minute resample of every reading, three ways, on the same files.
-    const table = full.value;
-    const jsResample = await best(2, async () => resample(table, { every: '1m' }));
+    const resampleRuns: number[] = [];
+    let buckets = 0;
+    for (let round = 0; round < 2; round++) {
+      const r = await time(async () => resample(table!, { every: '1m' }));
+      resampleRuns.push(r.ms);
+      buckets = r.value.numRows();
+    }
+    const jsResample = { ms: Math.min(...resampleRuns) };
     const scanPlusResample = full.ms + jsResample.ms;
-    const pushed = await best(3, () => resampleStore({ root, every: '1m' }));
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     await conn.run("SET TimeZone = 'UTC'");
@@ -123,17 +129,29 @@ export default async function storeBench(): Promise<void> {
              avg(value) AS mean, min(value) AS min, max(value) AS max, count(value) AS count, arg_max(value, ts) AS last
       FROM read_parquet('${root}/site=*/date=*/part-*.parquet', hive_partitioning = true)
       GROUP BY ALL ORDER BY site, asset, signal, minute`;
-    const ref = await best(3, async () => {
-      const r = await conn.runAndReadAll(reference);
-      return r.currentRowCount;
-    });
-    // Reference that also brings its rows into JS objects (what a caller of plain DuckDB gets).
-    const refJs = await best(2, async () => (await conn.runAndReadAll(reference)).getColumnsJS()[0].length);
+    // Interleaved rounds, best of each: the machine's load drifts, so back-to-back blocks would
+    // compare different conditions.
+    const runs = { pushed: [] as number[], ref: [] as number[], refJs: [] as number[] };
+    let pushedRows = 0;
+    let refRows = 0;
+    for (let round = 0; round < 3; round++) {
+      const p = await time(() => resampleStore({ root, every: '1m' }));
+      runs.pushed.push(p.ms);
+      pushedRows = p.value.numRows();
+      const r = await time(async () => (await conn.runAndReadAll(reference)).currentRowCount);
+      runs.ref.push(r.ms);
+      refRows = r.value;
+      // Reference that also brings its rows into JS values (what a caller of plain DuckDB gets).
+      runs.refJs.push((await time(async () => (await conn.runAndReadAll(reference)).getColumnsJS()[0].length)).ms);
+    }
+    const pushed = { ms: Math.min(...runs.pushed) };
+    const ref = { ms: Math.min(...runs.ref), value: refRows };
+    const refJs = { ms: Math.min(...runs.refJs) };
     conn.closeSync();
-    console.log(`resample 1m of ${fmt(table.numRows())} readings -> ${fmt(jsResample.value.numRows())} buckets`);
+    console.log(`resample 1m of ${fmt(full.rows)} readings -> ${fmt(buckets)} buckets`);
     console.log(`  scanTable + resample (JS typed arrays): ${secs(scanPlusResample)} (scan ${secs(full.ms)} + resample ${secs(jsResample.ms)})`);
-    console.log(`  resampleStore (DuckDB pushdown):        ${secs(pushed.ms)} (${fmt(pushed.value.numRows())} buckets)`);
-    console.log(`  reference plain DuckDB SQL:             ${secs(ref.ms)} (${fmt(ref.value)} buckets; ${secs(refJs.ms)} incl. reading rows into JS)`);
+    console.log(`  resampleStore (DuckDB pushdown):        ${secs(pushed.ms)} (${fmt(pushedRows)} buckets; runs ${runs.pushed.map((x) => secs(x)).join(', ')})`);
+    console.log(`  reference plain DuckDB SQL:             ${secs(ref.ms)} (${fmt(ref.value)} buckets; runs ${runs.ref.map((x) => secs(x)).join(', ')}; ${secs(refJs.ms)} incl. reading rows into JS)`);
     console.log(`  ratio resampleStore / reference: ${(pushed.ms / ref.ms).toFixed(2)}x (target <= 1.5x); vs reference incl. JS rows: ${(pushed.ms / refJs.ms).toFixed(2)}x`);
     console.log(`  ratio scanTable+resample / reference: ${(scanPlusResample / ref.ms).toFixed(2)}x; resample alone / reference: ${(jsResample.ms / ref.ms).toFixed(2)}x`);
   } finally {

@@ -93,6 +93,8 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
   const groupIds = new Map<number, number>();
   let lastSite = '';
   let lastSiteId = -1;
+  let lastKey = NaN;
+  let lastGroup = -1;
   for (let i = 0; i < n; i++) {
     const t = Math.round(batch.ts[i]);
     if (!(t >= MIN_TS && t <= MAX_TS)) {
@@ -103,16 +105,21 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
     const siteId = s === lastSite && lastSiteId >= 0 ? lastSiteId : sites.id(s);
     lastSite = s;
     lastSiteId = siteId;
-    assetId[i] = assets.id(batch.asset[i]);
-    signalId[i] = signals.id(batch.signal[i]);
+    // Consecutive rows usually share asset (series-major input) or at least site: skip the Map then.
+    const a = batch.asset[i];
+    assetId[i] = i > 0 && a === batch.asset[i - 1] ? assetId[i - 1] : assets.id(a);
+    const sig = batch.signal[i];
+    signalId[i] = i > 0 && sig === batch.signal[i - 1] ? signalId[i - 1] : signals.id(sig);
     const day = Math.floor(t / DAY_MS);
     const key = siteId * 4_194_304 + (day + 30_000);
-    let g = groupIds.get(key);
+    let g = key === lastKey ? lastGroup : groupIds.get(key);
     if (g === undefined) {
       g = groupKeys.length;
       groupIds.set(key, g);
       groupKeys.push({ site: siteId, day });
     }
+    lastKey = key;
+    lastGroup = g;
     groupOf[i] = g;
   }
 
