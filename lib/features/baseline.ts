@@ -78,7 +78,12 @@ export function learnBaseline(table: ColumnTable, options: BaselineOptions = {})
   return aq.table(out).orderby('asset', 'signal', 'state').reify();
 }
 
-/** Linear-interpolated quantile of sorted values (numpy's default 'linear' method). */
+/**
+ * Linear-interpolated quantile of sorted values (numpy's default 'linear' method).
+ *
+ * @example
+ * quantileSorted([1, 2, 3, 4], 0.5); // 2.5
+ */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const pos = (sorted.length - 1) * q;
   const i = Math.floor(pos);

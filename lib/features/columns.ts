@@ -1,7 +1,13 @@
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 
-/** A numeric column as a Float64Array (zero-copy when the table stores one and is not filtered/ordered). */
+/**
+ * A numeric column as a Float64Array (zero-copy when the table stores one and is not
+ * filtered/ordered); null becomes NaN, bigint becomes number.
+ *
+ * @example
+ * const ts = floatColumn(table, 'ts');
+ */
 export function floatColumn(table: ColumnTable, name: string): Float64Array {
   if (!table.columnNames().includes(name)) {
     throw new MillwrightError('BAD_INPUT', `column "${name}" not found (table has: ${table.columnNames().join(', ')})`);
@@ -41,6 +47,9 @@ export interface Group {
  * Tables straight from the store are sorted by (asset, signal, ts) within each partition but
  * partitions are concatenated, so a group's rows may come in several blocks: we bucket, then
  * sort a group only when its timestamps are out of order.
+ *
+ * @example
+ * for (const g of groupRows(table, ['asset', 'signal'], floatColumn(table, 'ts'))) console.log(g.key, g.rows.length);
  */
 export function groupRows(table: ColumnTable, by: string[], ts: Float64Array): Group[] {
   const n = table.numRows();

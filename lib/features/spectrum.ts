@@ -133,7 +133,13 @@ export function spectrumFeatures(x: ArrayLike<number>, options: SpectrumFeatureO
   return featuresOfPsd(welchPsd(x, options), options);
 }
 
-/** {@link spectrumFeatures} from an already computed PSD. */
+/**
+ * {@link spectrumFeatures} from an already computed PSD (compute the PSD once, ask several questions).
+ *
+ * @example
+ * const psd = welchPsd(samples, { sampleRate: 20000 });
+ * featuresOfPsd(psd, { runningSpeedHz: 33.3 }).energy1x;
+ */
 export function featuresOfPsd({ freq, psd, df }: Psd, options: Omit<SpectrumFeatureOptions, 'sampleRate'> = {}): SpectrumFeatures {
   let total = 0;
   let moment = 0;
