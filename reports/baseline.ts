@@ -183,6 +183,9 @@ function orderStatistics(s: Float64Array, k: number): number[] {
 /**
  * constraints.json suggested from statistics, as SageMaker's suggest_baseline does: completeness
  * as observed, non-negativity where the minimum is >= 0, domains for string columns.
+ *
+ * @example
+ * const constraints = suggestConstraints(computeStatistics(train), { maxDomain: 50 });
  */
 export function suggestConstraints(stats: BaselineStatistics, options: BaselineOptions = {}): BaselineConstraints {
   const maxDomain = options.maxDomain ?? 100;
@@ -209,13 +212,23 @@ export function suggestConstraints(stats: BaselineStatistics, options: BaselineO
   };
 }
 
-/** Baseline = statistics + suggested constraints of a training table. */
+/**
+ * Baseline = statistics + suggested constraints of a training table.
+ *
+ * @example
+ * const { statistics, constraints } = computeBaseline(trainingTable, { exclude: ['ts'] });
+ */
 export function computeBaseline(input: TableInput, options: BaselineOptions = {}): { statistics: BaselineStatistics; constraints: BaselineConstraints } {
   const statistics = computeStatistics(input, options);
   return { statistics, constraints: suggestConstraints(statistics, options) };
 }
 
-/** Validates parsed JSON as statistics.json / constraints.json (clear error on the wrong file). */
+/**
+ * Validates parsed JSON as statistics.json / constraints.json (clear error on the wrong file).
+ *
+ * @example
+ * parseBaselineFiles(JSON.parse(statsText), JSON.parse(constraintsText));
+ */
 export function parseBaselineFiles(statistics: unknown, constraints: unknown): { statistics: BaselineStatistics; constraints: BaselineConstraints } {
   const s = statistics as BaselineStatistics;
   const c = constraints as BaselineConstraints;
@@ -246,6 +259,10 @@ function sketchDistance(sketch: number[], cur: Float64Array): number {
 /**
  * Checks a table against baseline constraints: SageMaker's violation types, plus
  * `non_negative_check`. Returns the `violations` array of constraint_violations.json.
+ *
+ * @example
+ * const violations = checkConstraints(lastHour, computeBaseline(train));
+ * // [{ feature_name: 'mode', constraint_check_type: 'categorical_values_check', description: '...' }]
  */
 export function checkConstraints(input: TableInput, baseline: { statistics: BaselineStatistics; constraints: BaselineConstraints }): Violation[] {
   const frame: Frame = toFrame(input);

@@ -45,7 +45,12 @@ export async function loadSource(source: string, opts: { storeRoot?: string; man
   return toFrame(await readTableFile(source));
 }
 
-/** Reads statistics.json and constraints.json from a baseline directory. */
+/**
+ * Reads statistics.json and constraints.json from a baseline directory.
+ *
+ * @example
+ * const baseline = await readBaselineDir('baseline/');
+ */
 export async function readBaselineDir(dir: string): Promise<{ statistics: BaselineStatistics; constraints: BaselineConstraints }> {
   const read = async (name: string) => {
     try {
@@ -57,7 +62,12 @@ export async function readBaselineDir(dir: string): Promise<{ statistics: Baseli
   return parseBaselineFiles(await read('statistics.json'), await read('constraints.json'));
 }
 
-/** A model dir's manifest (model.json), without loading the model. */
+/**
+ * A model dir's manifest (model.json), without loading the model.
+ *
+ * @example
+ * const { features, baseline } = await readModelManifest('/opt/ml/model');
+ */
 export async function readModelManifest(dir: string): Promise<ModelManifest> {
   return readManifest(dir);
 }

@@ -104,6 +104,9 @@ export interface DataDriftResult extends MetricResult {
  * numeric columns (more than 5 distinct values) and chi-square otherwise; with more, normalised
  * Wasserstein (numeric) and Jensen-Shannon (categorical), because p-values of large samples flag
  * differences too small to matter.
+ *
+ * @example
+ * chooseTest('numeric', 50_000, 800); // 'wasserstein'
  */
 export function chooseTest(kind: 'numeric' | 'categorical', referenceRows: number, distinct: number): DriftTest {
   const numeric = kind === 'numeric' && distinct > 5;

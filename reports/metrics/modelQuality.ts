@@ -42,7 +42,12 @@ export interface ModelQualityResult extends MetricResult {
 
 const LOWER_IS_BETTER = new Set(['mae', 'rmse', 'mape', 'mse']);
 
-/** Regression metrics on paired finite values. MAPE skips zero actuals. */
+/**
+ * Regression metrics on paired finite values. MAPE skips zero actuals.
+ *
+ * @example
+ * regressionMetrics([1, 2, 3, 4], [1, 2, 3, 8]); // { mae: 1, rmse: 2, r2: -2.2, mape: 25, n: 4 }
+ */
 export function regressionMetrics(actual: ArrayLike<number>, predicted: ArrayLike<number>): Record<string, number | null> {
   let n = 0;
   let sa = 0;
@@ -73,7 +78,12 @@ export function regressionMetrics(actual: ArrayLike<number>, predicted: ArrayLik
   return { mae: sae / n, rmse: Math.sqrt(sse / n), r2: num(sst > 0 ? 1 - sse / sst : Number.NaN), mape: nape ? (100 * sape) / nape : null, n };
 }
 
-/** ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged. */
+/**
+ * ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged.
+ *
+ * @example
+ * rocAuc([true, false, true, false], [0.9, 0.1, 0.4, 0.6]); // 0.75
+ */
 export function rocAuc(positive: ArrayLike<boolean>, score: ArrayLike<number>): number | null {
   const idx: number[] = [];
   for (let i = 0; i < score.length; i++) if (Number.isFinite(score[i]!)) idx.push(i);
@@ -95,7 +105,12 @@ export function rocAuc(positive: ArrayLike<boolean>, score: ArrayLike<number>): 
   return (rankSum - (np * (np + 1)) / 2) / (np * nn);
 }
 
-/** Classification metrics: accuracy, and precision/recall/F1 of `positive`; AUC when scores are given. */
+/**
+ * Classification metrics: accuracy, and precision/recall/F1 of `positive`; AUC when scores are given.
+ *
+ * @example
+ * classificationMetrics(['a', 'b'], ['a', 'a'], 'a'); // { accuracy: 0.5, precision: 0.5, recall: 1, ... }
+ */
 export function classificationMetrics(actual: ArrayLike<string | null>, predicted: ArrayLike<string | null>, positive: string, score?: ArrayLike<number>) {
   let n = 0;
   let correct = 0;

@@ -31,7 +31,12 @@ export interface ColumnSummaryResult extends MetricResult {
 
 const QUANTILES: Record<string, number> = { p01: 0.01, p05: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 };
 
-/** Summary of every column of a frame (std is the sample std, n - 1, as pandas). */
+/**
+ * Summary of every column of a frame (std is the sample std, n - 1, as pandas).
+ *
+ * @example
+ * summarize(toFrame({ temp: [20, 21, null] }))[0].missing; // 1
+ */
 export function summarize(frame: Frame, columns?: string[]): ColumnSummary[] {
   const out: ColumnSummary[] = [];
   for (const name of columns ?? frame.names) {

@@ -12,7 +12,12 @@ function cell(v: string | number | boolean | null): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** CSV text of a table (RFC 4180 quoting). */
+/**
+ * CSV text of a table (RFC 4180 quoting).
+ *
+ * @example
+ * tableCsv({ columns: ['a'], rows: [['x,y']] }); // 'a\n"x,y"\n'
+ */
 export function tableCsv(t: Table): string {
   return [t.columns.map(cell).join(','), ...t.rows.map((r) => r.map(cell).join(','))].join('\n') + '\n';
 }

@@ -78,7 +78,13 @@ function renderSummary(r: ColumnSummaryResult): string {
     y: { label: null },
     marks: [Plot.barX(data, { x: 'missing', y: 'column', fill: '#d1242f' }), Plot.ruleX([100 * r.maxMissingShare], { stroke: '#7d4e00', strokeDasharray: '4 3' }), Plot.ruleX([0])],
   });
-  return `<p>${r.rows.toLocaleString('en')} rows, ${r.current.length} columns.</p>${chartHtml(svg, `Missing values per column; dashed line: warning level ${100 * r.maxMissingShare}%.`)}${tableHtml(summaryTable(r), 2)}`;
+  // Timestamp columns (epoch ms between 2000 and 2100, named like a time) read as dates in the page; the CSV keeps numbers.
+  const table = summaryTable(r);
+  const isTime = (c: ColumnSummaryResult['current'][number]) =>
+    c.kind === 'numeric' && /(^ts$|time|date|_at$|At$)/.test(c.column) && c.min !== null && c.max !== null && c.min > 946_684_800_000 && c.max < 4_102_444_800_000;
+  const timeCols = new Set(['min', 'p01', 'p05', 'p25', 'p50', 'p75', 'p95', 'p99', 'max', 'mean'].map((n) => table.columns.indexOf(n)));
+  table.rows = table.rows.map((row, i) => (isTime(r.current[i]!) ? row.map((v, j) => (timeCols.has(j) && typeof v === 'number' ? new Date(v).toISOString().replace('T', ' ').slice(0, 19) : v)) : row));
+  return `<p>${r.rows.toLocaleString('en')} rows, ${r.current.length} columns.</p>${chartHtml(svg, `Missing values per column; dashed line: warning level ${100 * r.maxMissingShare}%.`)}${tableHtml(table, 2)}`;
 }
 
 // ---- constraint violations
