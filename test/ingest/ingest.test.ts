@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { getDataset, readingsTable, tableToCsv, tableToNdjson } from '../../datasets/index.ts';
 import { main } from '../../lib/cli/main.ts';
 import { ingest } from '../../lib/ingest/index.ts';
@@ -124,6 +125,18 @@ test('ingest: worker-thread parsing and parallel writer threads give the same st
   assert.equal(results[0].s.batches, 4);
   assert.deepEqual(results[0].stored, results[1].stored);
   assert.equal(readFileSync(join(dir, 'rej-true.ndjson'), 'utf8'), readFileSync(join(dir, 'rej-false.ndjson'), 'utf8'));
+});
+
+test('ingest reads gzip-compressed inputs (.csv.gz, .ndjson.gz) by extension', async (t) => {
+  const dir = scratch(t);
+  const { text, rows } = plantCsv(30);
+  writeFileSync(join(dir, 'a.csv.gz'), gzipSync(text));
+  writeFileSync(join(dir, 'b.ndjson.gz'), gzipSync(rows.map((r) => JSON.stringify({ ...r, site: 'plant-2' })).join('\n')));
+  const s = await ingest([join(dir, 'a.csv.gz'), join(dir, 'b.ndjson.gz')], { store: join(dir, 'store') });
+  assert.equal(s.rowsAccepted, 60);
+  assert.equal(s.rowsRejected, 0);
+  const stored = await readStore(join(dir, 'store'));
+  assert.deepEqual(stored.filter((x) => x.site === 'plant-2').map(key).sort(), rows.map(key).sort());
 });
 
 test('ingest CLI on a terminal shows progress (rows, rows/s) on stderr and keeps stdout for the summary', async (t) => {
