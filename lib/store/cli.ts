@@ -1,8 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type CliIO, type Command } from '../cli/command.ts';
-import { sql } from './sql.ts';
+import type { ColumnTable } from 'arquero';
+import { sql, toCsv, toText } from './sql.ts';
 import { compact } from './compact.ts';
+import { planScan } from './planScan.ts';
+import { scanTable } from './scan.ts';
+import { resampleStore } from './resampleStore.ts';
+import type { ResampleAgg } from './resample.ts';
 
 /** Store root for CLI commands: `--store`, else `MILLWRIGHT_STORE`, else `./.millwright/store`. */
 export function storeRoot(io: CliIO, flag: string | undefined): string {
@@ -85,5 +90,77 @@ Example:
   },
 };
 
+const scanCommand: Command = {
+  name: 'scan',
+  summary: 'Print readings (or per-bucket aggregates) for sites/assets/signals and a time range',
+  usage: `millwright scan [--store DIR] [--site S]... [--asset A]... [--signal X]... [--from ISO] [--to ISO]
+                [--every 1m] [--agg mean,min,max,count,last] [--format table|csv] [--limit N]
+
+Reads the store with partition and row-group pruning and prints the readings, or with --every the
+per-series buckets (resampled in DuckDB; gaps stay gaps). A pruning summary goes to stderr.
+
+${STORE_HELP}
+  --site S         only this site (repeatable; default: all)
+  --asset A        only this asset (repeatable; default: all)
+  --signal X       only this signal (repeatable; default: all)
+  --from ISO       start, inclusive (e.g. 2024-03-01 or 2024-03-01T06:00:00Z; no zone = UTC)
+  --to ISO         end, exclusive
+  --every W        resample into W buckets (500ms, 10s, 1m, 15m, 1h, 1d)
+  --agg LIST       aggregates with --every (default mean,min,max,count,last; also first,sum)
+  --format FMT     table (default, aligned text) or csv
+  --limit N        print at most N rows (default 1000 for table, all for csv)
+
+Example:
+  millwright scan --asset line01-motor --signal temperature --from 2024-01-02 --to 2024-01-03 --every 1h`,
+  async run(args, io) {
+    const { values } = parseCommandArgs(args, {
+      options: {
+        store: { type: 'string' },
+        site: { type: 'string', multiple: true },
+        asset: { type: 'string', multiple: true },
+        signal: { type: 'string', multiple: true },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        every: { type: 'string' },
+        agg: { type: 'string' },
+        format: { type: 'string', default: 'table' },
+        limit: { type: 'string' },
+      },
+    });
+    const format = values.format ?? 'table';
+    if (format !== 'table' && format !== 'csv') throw usageError(`--format must be table or csv, got "${format}"`);
+    const limit = values.limit === undefined ? (format === 'table' ? 1000 : Infinity) : Number(values.limit);
+    if (!(Number.isInteger(limit) || limit === Infinity) || limit < 0) throw usageError(`--limit must be a whole number, got "${values.limit}"`);
+    if (values.agg !== undefined && values.every === undefined) throw usageError('--agg needs --every');
+    const filter = { root: storeRoot(io, values.store), sites: values.site, assets: values.asset, signals: values.signal, from: values.from, to: values.to };
+    let table: ColumnTable;
+    if (values.every !== undefined) {
+      const aggs = (values.agg ?? 'mean,min,max,count,last').split(',').map((a) => a.trim()) as ResampleAgg[];
+      table = await resampleStore({ ...filter, every: values.every, aggs });
+    } else {
+      const plan = await planScan(filter);
+      table = await scanTable({ ...filter, plan });
+      io.err(
+        `${table.numRows()} readings from ${plan.files.length} of ${plan.filesTotal} files` +
+          (Number.isNaN(plan.rowGroupsTotal) ? '' : ` (${plan.rowGroupsPruned} of ${plan.rowGroupsTotal} row groups pruned by statistics)`) +
+          '\n',
+      );
+    }
+    const shown = table.numRows() > limit ? table.slice(0, limit) : table;
+    const columns = shown.columnNames();
+    const cells = shown.objects().map((row) => columns.map((c) => cellOf(c, (row as Record<string, unknown>)[c])));
+    if (format === 'csv') io.out(toCsv(columns, cells));
+    else io.out(toText(columns, cells, columns.map((c) => !['ts', 'site', 'asset', 'signal'].includes(c))));
+    if (shown.numRows() < table.numRows()) io.err(`(showing ${shown.numRows()} of ${table.numRows()} rows; use --limit)\n`);
+    return 0;
+  },
+};
+
+function cellOf(column: string, v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (column === 'ts' && typeof v === 'number') return new Date(v).toISOString();
+  return String(v);
+}
+
 /** CLI subcommands of this module, registered by lib/cli/main.ts. */
-export const storeCommands: Command[] = [sqlCommand, compactCommand];
+export const storeCommands: Command[] = [sqlCommand, scanCommand, compactCommand];

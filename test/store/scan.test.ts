@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as aq from 'arquero';
 import { writeReadings, scan, scanTable, scanStream, planScan } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
+import { main } from '../../lib/cli/main.ts';
+import { captureIO } from '../helpers/io.ts';
 import { batchRows, concatBatches, plantBatch, rowKey, tempDir } from './fixtures.ts';
 
 let root = '';
@@ -107,4 +109,29 @@ test('scan errors: missing root, unknown column, bad time, from after to', async
   await assert.rejects(scan({ root, columns: ['ts', 'temperature'] }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /"temperature"/.test(e.message));
   await assert.rejects(scan({ root, from: 'yesterday' }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /from "yesterday" is not a time/.test(e.message));
   await assert.rejects(scan({ root, from: '2024-03-02', to: '2024-03-01' }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /is after/.test(e.message));
+});
+
+test('millwright scan CLI: readings as CSV, buckets with --every, pruning summary on stderr, usage errors', async () => {
+  const io = captureIO({ MILLWRIGHT_STORE: root });
+  const args = ['scan', '--site', 'plant-1', '--asset', 'motor-2', '--signal', 'current', '--from', '2024-03-02T10:00:00Z', '--to', '2024-03-02T10:02:00Z', '--format', 'csv'];
+  assert.equal(await main(args, io), 0, io.stderr);
+  const lines = io.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'ts,site,asset,signal,value,quality');
+  assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), ['2024-03-02T10:00:00.000Z', '2024-03-02T10:00:30.000Z', '2024-03-02T10:01:00.000Z', '2024-03-02T10:01:30.000Z']);
+  const expectedValue = all.find((r) => r.site === 'plant-1' && r.asset === 'motor-2' && r.signal === 'current' && r.ts === Date.UTC(2024, 2, 2, 10))!.value;
+  assert.equal(Number(lines[1].split(',')[4]), expectedValue);
+  assert.match(io.stderr, /^4 readings from 1 of 10 files \(\d+ of \d+ row groups pruned by statistics\)/);
+
+  const b = captureIO({ MILLWRIGHT_STORE: root });
+  assert.equal(await main(['scan', '--site', 'plant-1', '--asset', 'motor-2', '--signal', 'current', '--from', '2024-03-02T10:00:00Z', '--to', '2024-03-02T10:02:00Z', '--every', '1m', '--agg', 'count,max', '--format', 'csv'], b), 0, b.stderr);
+  assert.equal(b.stdout.split('\n')[0], 'site,asset,signal,ts,count,max');
+  assert.match(b.stdout.split('\n')[1], /^plant-1,motor-2,current,2024-03-02T10:00:00\.000Z,2,/);
+
+  for (const bad of [['scan', '--agg', 'mean'], ['scan', '--format', 'json'], ['scan', '--limit', 'lots']]) {
+    const e = captureIO({ MILLWRIGHT_STORE: root });
+    assert.equal(await main(bad, e), 2, bad.join(' '));
+  }
+  const t = captureIO({ MILLWRIGHT_STORE: root });
+  assert.equal(await main(['scan', '--from', 'soon'], t), 1);
+  assert.match(t.stderr, /from "soon" is not a time/);
 });
