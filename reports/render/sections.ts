@@ -230,10 +230,11 @@ function renderModel(r: ModelQualityResult): string {
     }), 'Predicted vs actual; dashed: perfect prediction.');
   } else if (r.confusion) {
     const cells = r.confusion.labels.flatMap((a, i) => r.confusion!.labels.map((p, j) => ({ actual: a, predicted: p, n: r.confusion!.counts[i]![j]! })));
+    const maxCell = Math.max(...cells.map((c) => c.n));
     chartPart = chartHtml(chart({
       height: 80 + 40 * r.confusion.labels.length, width: 120 + 60 * r.confusion.labels.length, marginLeft: 100, padding: 0,
       x: { label: 'predicted' }, y: { label: 'actual' }, color: { scheme: 'blues' },
-      marks: [Plot.cell(cells, { x: 'predicted', y: 'actual', fill: 'n' }), Plot.text(cells, { x: 'predicted', y: 'actual', text: (d: { n: number }) => String(d.n) })],
+      marks: [Plot.cell(cells, { x: 'predicted', y: 'actual', fill: 'n' }), Plot.text(cells, { x: 'predicted', y: 'actual', text: (d: { n: number }) => String(d.n), fill: (d: { n: number }) => (d.n > maxCell / 2 ? 'white' : 'black') })],
     }), 'Confusion matrix.');
   }
   return `<p>${r.task}, ${f(r.metrics.n ?? r.rows)} rows with ground truth.</p><table><thead><tr>${t.columns.map((c, i) => `<th${i === 0 || i === 4 ? ' class="l"' : ''}>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>${chartPart}`;
