@@ -13,7 +13,7 @@ export interface MultivariateDriftOptions {
   chunks?: number;
   /** Drift when the current error leaves reference mean ± this many chunk standard deviations. Default 3. */
   sigmas?: number;
-  /** Rows used (evenly strided) from each dataset; PCA on more rows changes nothing but the time. Default 200000. */
+  /** Rows used (evenly strided) from each dataset; PCA on more rows changes nothing but the time. Default 100000. */
   maxRows?: number;
 }
 
@@ -105,7 +105,7 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
     const d = columns.length;
     const refCols = columns.map((c) => (reference.columns.get(c) as NumericColumn).values);
     const curCols = columns.map((c) => (current.columns.get(c) as NumericColumn).values);
-    const maxRows = o.maxRows ?? 200_000;
+    const maxRows = o.maxRows ?? 100_000;
     const refIdx = strided(reference.rows, maxRows);
     const curIdx = strided(current.rows, maxRows);
     // Standardise with reference mean/std; missing values are imputed with the mean (0 after scaling).
@@ -132,13 +132,19 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
         out[j] = Number.isFinite(v) ? (v - mean[j]!) / std[j]! : 0;
       }
     };
-    const cov = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+    // Flat typed arrays in the per-row loops: nested JS arrays made these 3-4x slower.
+    const acc = new Float64Array(d * d);
     const x = new Float64Array(d);
     for (const i of refIdx) {
       rowOf(refCols, i, x);
-      for (let p = 0; p < d; p++) for (let q = p; q < d; q++) cov[p]![q]! += x[p]! * x[q]!;
+      for (let p = 0; p < d; p++) {
+        const xp = x[p]!;
+        const row = p * d;
+        for (let q = p; q < d; q++) acc[row + q]! += xp * x[q]!;
+      }
     }
-    for (let p = 0; p < d; p++) for (let q = p; q < d; q++) cov[q]![p] = cov[p]![q]! /= Math.max(refIdx.length - 1, 1);
+    const denom = Math.max(refIdx.length - 1, 1);
+    const cov = Array.from({ length: d }, (_, p) => Array.from({ length: d }, (_, q) => (p <= q ? acc[p * d + q]! : acc[q * d + p]!) / denom));
     const { values, vectors } = symmetricEigen(cov);
     const total = values.reduce((s, v) => s + Math.max(v, 0), 0);
     const keep = o.varianceKept ?? 0.65;
@@ -149,7 +155,8 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
       explained = Math.max(values[0]!, 0);
       k = 1;
     }
-    const comps = vectors.slice(0, k);
+    const comps = new Float64Array(k * d);
+    for (let c = 0; c < k; c++) comps.set(vectors[c]!, c * d);
     const errorsOf = (cols: Float64Array[], idx: number[]) => {
       const e = new Float64Array(idx.length);
       for (let r = 0; r < idx.length; r++) {
@@ -158,9 +165,10 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
         let norm = 0;
         for (let j = 0; j < d; j++) norm += x[j]! * x[j]!;
         let proj = 0;
-        for (const v of comps) {
+        for (let c = 0; c < k; c++) {
           let dot = 0;
-          for (let j = 0; j < d; j++) dot += v[j]! * x[j]!;
+          const off = c * d;
+          for (let j = 0; j < d; j++) dot += comps[off + j]! * x[j]!;
           proj += dot * dot;
         }
         e[r] = Math.sqrt(Math.max(0, norm - proj));
