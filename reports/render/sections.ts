@@ -32,8 +32,10 @@ export function f(x: unknown, digits = 4): string {
   if (x === 0) return '0';
   const a = Math.abs(x);
   if (a >= 1e6 || a < 1e-3) return x.toExponential(2);
-  if (Number.isInteger(x)) return x.toLocaleString('en');
-  return x.toPrecision(digits).replace(/\.?0+$/, '');
+  // Whole-number part in full (toPrecision would print 6010.2 as "6010" or 12345 as "1.235e+4").
+  if (Number.isInteger(x) || a >= 10 ** (digits - 1)) return Math.round(x).toLocaleString('en');
+  const s = x.toPrecision(digits);
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
 function tableHtml(t: Table, leftCols = 1, maxRows = 500): string {
