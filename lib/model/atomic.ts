@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { dirname, join, basename } from 'node:path';
-import { open, rename, rm, readFile, link, unlink, stat, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { open, readFile, link, unlink, stat, mkdir, rename } from 'node:fs/promises';
 import { MillwrightError } from '../errors/index.ts';
 
 /** Unique suffix for temp names: pid + random, so concurrent writers never collide. */
@@ -9,45 +9,7 @@ export function uniqueSuffix(): string {
   return `${process.pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** fsync a directory so a rename inside it survives a crash (no-op where unsupported). */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // Some platforms/filesystems refuse fsync on directories; the rename is still atomic.
-  } finally {
-    await fh?.close();
-  }
-}
-
-/**
- * Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.
- * Readers see the old content or the new, never a torn file.
- *
- * @example
- * await writeFileAtomic('/registry/plant-a/versions/3/version.json', JSON.stringify(record));
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.tmp-${uniqueSuffix()}`);
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
-}
+export { fsyncDir, writeFileAtomic } from '../durable/index.ts';
 
 export interface LockOptions {
   /** Give up after this long waiting for the lock. Default 30 000 ms. */

@@ -4,7 +4,8 @@ import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError, isErrorCode } from '../errors/index.ts';
 import { writeReadings } from '../store/index.ts';
 import { decodeSegment } from './format.ts';
-import { fsyncDir, listSegments, lockSpool, recoverSpool } from './spool.ts';
+import { fsyncDir } from '../durable/index.ts';
+import { listSegments, lockSpool, recoverSpool } from './spool.ts';
 
 /** Options of {@link flushSpool}. */
 export interface FlushOptions {

@@ -1,8 +1,9 @@
-import { open, mkdir, readdir, rename, unlink, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { open, readdir, rename, unlink, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError } from '../errors/index.ts';
+import { fsyncDir, mkdirDurable } from '../durable/index.ts';
 import { encodeSegment, HEADER_BYTES, segmentRows, type SegmentMeta } from './format.ts';
 
 /** Default spool directory: `MILLWRIGHT_SPOOL` or `./.millwright/spool`. */
@@ -18,28 +19,6 @@ export interface SpoolAck {
 }
 
 let counter = 0;
-
-/** fsync a directory so a rename or unlink in it survives a power cut. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** mkdir -p, fsyncing each parent whose entry was created. */
-async function mkdirDurable(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true });
-  if (created === undefined) return;
-  let d = dir;
-  while (d.length >= created.length) {
-    await fsyncDir(dirname(d));
-    if (d === created) break;
-    d = dirname(d);
-  }
-}
 
 /**
  * Appends a batch to the spool durably, then acknowledges it: the segment is written to a

@@ -5,7 +5,7 @@ import { isPartFile, validatePartitionValue } from './partition.ts';
 import { Dict, readChunks, type Chunk } from './readChunks.ts';
 import { rankOf, sortRows } from './sortRows.ts';
 import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
-import { fsyncDir, writeFileAtomic } from './atomic.ts';
+import { fsyncDir, writeFileAtomic } from '../durable/index.ts';
 import type { ScanPlan } from './planScan.ts';
 import { randomBytes } from 'node:crypto';
 import { COMPACTED_FROM_KEY, liveParts } from './supersede.ts';

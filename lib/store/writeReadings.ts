@@ -3,7 +3,7 @@ import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError } from '../errors/index.ts';
 import { DAY_MS, dateOfDay, partitionDir, validatePartitionValue } from './partition.ts';
 import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
-import { mkdirDurable, uniqueId, writeFileAtomic } from './atomic.ts';
+import { mkdirDurable, uniqueId, writeFileAtomic } from '../durable/index.ts';
 import { rankOf, sortRows } from './sortRows.ts';
 
 /** Options of {@link writeReadings}. */

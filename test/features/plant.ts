@@ -1,17 +1,9 @@
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 
-/** Deterministic PRNG (mulberry32) so test data is the same on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32), the forests' own, so test data is the same on every machine. */
+import { mulberry32 as rng } from '../../lib/algorithms/forest/rng.ts';
+export { rng };
 
 export interface PlantRun { asset: string; start: number; end: number }
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { compact, scan } from '../../lib/store/index.ts';
+import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 import { decodeSegment, flushSpool, listSegments } from '../../lib/spool/index.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { partFiles, readStore, type StoredReading } from './store-reader.ts';
@@ -19,16 +20,6 @@ import { partFiles, readStore, type StoredReading } from './store-reader.ts';
 const BATCH = 50;
 const BASE = Date.parse('2024-06-01T23:00:00Z');
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Line L (2-based, after the header) of the input: two sites, crossing midnight, value = L. */
 function expected(line: number) {

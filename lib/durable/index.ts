@@ -1,3 +1,13 @@
+/**
+ * Durable files: the few primitives every writer that must survive a crash shares (the store's
+ * Parquet partitions, the spool's segments, the model registry). A crash at any moment leaves a
+ * file whole or absent, never torn, and a rename is not acknowledged before its directory entry
+ * is on disk.
+ *
+ * @example
+ * await mkdirDurable('/data/store/site=a/date=2024-01-01');
+ * await writeFileAtomic('/data/store/site=a/date=2024-01-01/part-1.parquet', bytes);
+ */
 import { open, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -41,14 +51,17 @@ export async function mkdirDurable(dir: string): Promise<void> {
 }
 
 /**
- * Writes `data` to `finalPath` atomically: a hidden temp file in the same directory (`.` prefix,
+ * Writes `data` to `finalPath` atomically (creating its directory durably if needed): a hidden
+ * temp file in the same directory (`.` prefix,
  * ignored by scans and by Hive readers), fsync, rename, fsync the directory. A crash at any point
  * leaves either the whole file or no file under `finalPath` (possibly a stray temp file, which
  * readers ignore and `compact` removes).
  */
-export async function writeFileAtomic(finalPath: string, data: Uint8Array, opts: { fsync?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(finalPath: string, data: Uint8Array | string, opts: { fsync?: boolean } = {}): Promise<void> {
   const durable = opts.fsync ?? true;
   const dir = dirname(finalPath);
+  await mkdirDurable(dir);
+  if (typeof data === 'string') data = Buffer.from(data);
   const tmp = join(dir, `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx');
   try {
