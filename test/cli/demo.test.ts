@@ -28,6 +28,7 @@ test('millwright demo runs end to end and writes the quality, drift and energy r
     }
     assert.match(io.stdout, /\[6\/6\]/);
     assert.match(io.stdout, /Approved/);
+    assert.match(io.stdout, /hours flagged above the best-achievable curve/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
