@@ -8,14 +8,25 @@ let instance: Promise<DuckDBInstance> | undefined;
  * afterwards; temporary views made on it disappear with it.
  */
 export async function withConnection<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
-  instance ??= DuckDBInstance.create(':memory:');
-  const conn = await (await instance).connect();
+  const conn = await connect();
   try {
-    await conn.run("SET TimeZone = 'UTC'");
     return await fn(conn);
   } finally {
     conn.closeSync();
   }
+}
+
+/** A new connection (session time zone UTC) to the process-wide instance; the caller closes it. */
+export async function connect(): Promise<DuckDBConnection> {
+  instance ??= DuckDBInstance.create(':memory:');
+  const conn = await (await instance).connect();
+  try {
+    await conn.run("SET TimeZone = 'UTC'");
+  } catch (err) {
+    conn.closeSync();
+    throw err;
+  }
+  return conn;
 }
 
 /** A SQL string literal. */

@@ -6,7 +6,7 @@
  */
 export { writeReadings, type WriteOptions, type WriteResult } from './writeReadings.ts';
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';
-export { scan, scanTable, scanStream, type ScanOptions } from './scan.ts';
+export { scan, scanTable, scanStream, type ScanOptions, type ScanReader } from './scan.ts';
 export { planScan, type ScanPlan, type PlannedFile } from './planScan.ts';
 export type { StoreFilter } from './filters.ts';
 export { sql, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat } from './sql.ts';

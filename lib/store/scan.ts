@@ -5,6 +5,7 @@ import { MillwrightError } from '../errors/index.ts';
 import type { StoreFilter } from './filters.ts';
 import { planScan, type ScanPlan } from './planScan.ts';
 import { isVanished } from './fdBlob.ts';
+import { readChunksDuckdb } from './readChunksDuckdb.ts';
 import { Dict, readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './readChunks.ts';
 
 /** Options of {@link scan}, {@link scanTable} and {@link scanStream}. */
@@ -13,6 +14,21 @@ export interface ScanOptions extends StoreFilter {
   columns?: readonly string[];
   /** A plan from {@link planScan} for the same filter, to avoid planning twice. */
   plan?: ScanPlan;
+  /**
+   * Parquet decoder for `scan`/`scanTable` (default `'duckdb'`: native and multi-threaded, 2-3x
+   * faster on large scans; `'parquet-wasm'`: single-threaded WebAssembly). Both return identical
+   * tables. `scanStream` always uses parquet-wasm (bounded memory per batch).
+   */
+  reader?: ScanReader;
+}
+
+/** Parquet decoder of a scan; see {@link ScanOptions.reader}. */
+export type ScanReader = 'duckdb' | 'parquet-wasm';
+
+function scanReader(reader: unknown): ScanReader {
+  if (reader === undefined || reader === 'duckdb') return 'duckdb';
+  if (reader === 'parquet-wasm') return reader;
+  throw new MillwrightError('BAD_INPUT', `unknown scan reader ${JSON.stringify(reader)} (expected 'duckdb' or 'parquet-wasm')`);
 }
 
 function scanColumns(columns: readonly string[] | undefined): ScanColumn[] {
@@ -103,12 +119,13 @@ export async function scan(opts: ScanOptions): Promise<arrow.Table> {
  * result never misses or double-counts those readings.
  */
 async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
+  const read = scanReader(opts.reader) === 'duckdb' ? readChunksDuckdb : readChunks;
   for (let attempt = 0; ; attempt++) {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
       const dicts = newDicts();
       const chunks: Chunk[] = [];
-      for await (const chunk of readChunks(plan, columns, dicts, { tsInt64 })) chunks.push(chunk);
+      for await (const chunk of read(plan, columns, dicts, { tsInt64 })) chunks.push(chunk);
       return { chunks, dicts };
     } catch (err) {
       if (!isVanished(err) || attempt >= 4) throw err;

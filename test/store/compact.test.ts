@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readdir, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeReadings, compact, scanTable, sql } from '../../lib/store/index.ts';
+import { writeReadings, compact, scan, scanTable, scanStream, planScan, sql } from '../../lib/store/index.ts';
+import { isErrorCode } from '../../lib/errors/index.ts';
 import { main } from '../../lib/cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import { plantBatch, tempDir, rowKey } from './fixtures.ts';
@@ -118,6 +120,32 @@ test('scans running during compactions never fail and never miss or double-count
       await writeReadings(dir, plantBatch({ sites: ['p', 'q'], samples: 30, start: Date.UTC(2024, 2, 1, 12, 10 * round), seed: 100 + round }));
       total += 2 * 9 * 30;
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a scan whose planned files a compaction deleted starts over from a fresh plan (both readers); scanStream reports CONFLICT', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const b = plantBatch({ sites: ['p'], samples: 40, start: Date.UTC(2024, 2, 1, 1) });
+    await writeReadings(dir, b);
+    await writeReadings(dir, b); // duplicates: the compaction removes half of the rows
+    const stale = await planScan({ root: dir });
+    assert.equal(stale.files.length, 2);
+    await compact(dir);
+    assert.ok(stale.files.every((f) => !existsSync(f.path)), 'the planned files are gone');
+    for (const reader of ['duckdb', 'parquet-wasm'] as const) {
+      const t = await scanTable({ root: dir, plan: stale, reader });
+      assert.equal(t.numRows(), b.ts.length, reader);
+      assert.equal((await scan({ root: dir, plan: stale, reader })).numRows, b.ts.length, reader);
+    }
+    await assert.rejects(
+      (async () => {
+        for await (const batch of scanStream({ root: dir, plan: stale })) assert.ok(batch.numRows >= 0);
+      })(),
+      (e: unknown) => isErrorCode(e, 'CONFLICT') && /disappeared during the scan/.test(e.message),
+    );
   } finally {
     await cleanup();
   }

@@ -47,6 +47,35 @@ for (const [name, filter, keep] of cases) {
   });
 }
 
+// Same rows, same order, same values (including -0/NaN via Object.is) and the same Arrow types.
+function assertSameColumns(a: Record<string, ArrayLike<unknown>>, b: Record<string, ArrayLike<unknown>>, what: string): void {
+  assert.deepEqual(Object.keys(a), Object.keys(b), what);
+  for (const name of Object.keys(a)) {
+    const x = a[name];
+    const y = b[name];
+    assert.equal(x.length, y.length, `${what}: ${name} length`);
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) assert.fail(`${what}: ${name}[${i}] is ${String(x[i])} with DuckDB, ${String(y[i])} with parquet-wasm`);
+  }
+}
+
+for (const [name, filter] of [...cases.map(([n, f]) => [n, f] as const), ['everything', {}] as const, ['columns value + site', { columns: ['value', 'site'], to: '2024-03-01T12:00' }] as const]) {
+  test(`the DuckDB reader (default) and the parquet-wasm reader return identical tables: ${name}`, async () => {
+    const dt = await scanTable({ root, ...filter });
+    const wt = await scanTable({ root, ...filter, reader: 'parquet-wasm' });
+    const cols = (t: typeof dt) => Object.fromEntries(t.columnNames().map((c) => [c, t.array(c) as ArrayLike<unknown>]));
+    assertSameColumns(cols(dt), cols(wt), 'scanTable');
+    const da = await scan({ root, ...filter });
+    const wa = await scan({ root, ...filter, reader: 'parquet-wasm' });
+    assert.deepEqual(da.schema.fields.map((f) => `${f.name}: ${String(f.type)}`), wa.schema.fields.map((f) => `${f.name}: ${String(f.type)}`));
+    const arrowCols = (t: typeof da) => Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!.toArray() as ArrayLike<unknown>]));
+    assertSameColumns(arrowCols(da), arrowCols(wa), 'scan');
+  });
+}
+
+test('an unknown reader is refused', async () => {
+  await assert.rejects(scanTable({ root, reader: 'arrow' as never }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /'duckdb' or 'parquet-wasm'/.test(e.message));
+});
+
 test('planScan prunes files by path and row groups by statistics', async () => {
   const full = await planScan({ root });
   // Delivery a covers Mar 1-3, delivery b Mar 3-4: 5 files per site.
