@@ -12,6 +12,7 @@
 import type { Frame, NumericColumn } from './data.ts';
 import { toFrame, sortedOf, meanStd, valueCounts, type TableInput } from './data.ts';
 import { MillwrightError } from '../lib/errors/index.ts';
+import { searchSorted } from './stats/distances.ts';
 
 export type InferredType = 'Integral' | 'Fractional' | 'String' | 'Unknown';
 
@@ -241,17 +242,23 @@ export function parseBaselineFiles(statistics: unknown, constraints: unknown): {
   return { statistics: s, constraints: c };
 }
 
-/** KS distance between the baseline's quantile summary and a sorted current sample. */
+/**
+ * KS distance between the baseline's quantile summary and a sorted current sample. Between two
+ * sketch values the sketch CDF is flat, so the largest gap there is at one end of the interval:
+ * two binary searches per sketch value give the same maximum as a merge walk over every
+ * current value (same counts, same arithmetic).
+ */
 function sketchDistance(sketch: number[], cur: Float64Array): number {
   const ref = Float64Array.from(sketch).sort();
+  const nr = ref.length;
+  const nc = cur.length;
   let i = 0;
-  let j = 0;
   let d = 0;
-  while (i < ref.length && j < cur.length) {
-    const x = Math.min(ref[i]!, cur[j]!);
-    while (i < ref.length && ref[i]! <= x) i++;
-    while (j < cur.length && cur[j]! <= x) j++;
-    d = Math.max(d, Math.abs(i / ref.length - j / cur.length));
+  while (i < nr) {
+    const x = ref[i]!;
+    d = Math.max(d, Math.abs(i / nr - searchSorted(cur, x, 'left') / nc));
+    while (i < nr && ref[i]! <= x) i++;
+    d = Math.max(d, Math.abs(i / nr - searchSorted(cur, x, 'right') / nc));
   }
   return d;
 }
@@ -285,15 +292,16 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
       const s = sortedOf(col);
       present = s.length;
       if (fc.inferred_type === 'Integral') {
-        for (let i = 0; i < s.length; i++) if (Number.isInteger(s[i]!)) fitting++;
+        // `integral` already says whether every present value is an integer.
+        if (col.integral) fitting = present;
+        else for (let i = 0; i < s.length; i++) if (Number.isInteger(s[i]!)) fitting++;
       } else if (fc.inferred_type !== 'String') fitting = present;
     } else {
-      for (let i = 0; i < total; i++) {
-        const v = col.values[i];
-        if (v === null || v === undefined) continue;
-        present++;
-        if (fc.inferred_type === 'String' || fc.inferred_type === 'Unknown') fitting++;
-        else if (Number.isFinite(Number(v)) && (fc.inferred_type !== 'Integral' || Number.isInteger(Number(v)))) fitting++;
+      // Per distinct value (counts are cached and shared with the other reports), not per row.
+      for (const [v, c] of valueCounts(col.values)) {
+        present += c;
+        if (fc.inferred_type === 'String' || fc.inferred_type === 'Unknown') fitting += c;
+        else if (Number.isFinite(Number(v)) && (fc.inferred_type !== 'Integral' || Number.isInteger(Number(v)))) fitting += c;
       }
     }
     if (present > 0 && fitting / present < cfg.datatype_check_threshold) {
@@ -312,9 +320,7 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
       });
     }
     if (col.kind === 'numeric' && fc.num_constraints?.is_non_negative) {
-      const s = sortedOf(col);
-      let negative = 0;
-      while (negative < s.length && s[negative]! < 0) negative++;
+      const negative = searchSorted(sortedOf(col), 0, 'left');
       if (negative > 0) {
         out.push({ feature_name: fc.name, constraint_check_type: 'non_negative_check', description: `${negative} negative values; the baseline constrains this column to be non-negative.` });
       }
@@ -323,10 +329,9 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
       const domain = new Set(fc.string_constraints.domains);
       let inDomain = 0;
       const unknown = new Map<string, number>();
-      for (const v of col.values) {
-        if (v === null) continue;
-        if (domain.has(v)) inDomain++;
-        else unknown.set(v, (unknown.get(v) ?? 0) + 1);
+      for (const [v, c] of valueCounts(col.values)) {
+        if (domain.has(v)) inDomain += c;
+        else unknown.set(v, c);
       }
       if (present > 0 && inDomain / present < cfg.domain_content_threshold) {
         const examples = [...unknown.keys()].slice(0, 5).map((v) => `"${v}"`).join(', ');

@@ -76,7 +76,8 @@ export function toColumn(name: string, raw: ArrayLike<unknown>): Column {
     return { kind: 'numeric', name, values: new Float64Array(raw.length).fill(Number.NaN), integral: false };
   }
   // Arrays of strings/nulls are used as they are (no copy), so per-array caches are shared across reports.
-  if (Array.isArray(raw) && raw.every((v) => v === null || (typeof v === 'string' && v !== ''))) {
+  if (Array.isArray(raw) && (plainCategorical.has(raw) || isPlainCategorical(raw))) {
+    plainCategorical.add(raw);
     return { kind: 'categorical', name, values: raw as (string | null)[] };
   }
   const values = new Array<string | null>(raw.length);
@@ -85,6 +86,18 @@ export function toColumn(name: string, raw: ArrayLike<unknown>): Column {
     values[i] = v === null || v === undefined || v === '' ? null : String(v);
   }
   return { kind: 'categorical', name, values };
+}
+
+/** Arrays already found to hold only non-empty strings and nulls (inputs are treated as immutable). */
+const plainCategorical = new WeakSet<unknown[]>();
+
+function isPlainCategorical(raw: unknown[]): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i];
+    // Holes count as missing, as Array#every skips them.
+    if (v !== null && (typeof v !== 'string' || v === '') && (v !== undefined || i in raw)) return false;
+  }
+  return true;
 }
 
 function allIntegral(values: Float64Array): boolean {
@@ -167,9 +180,30 @@ export function valueCounts(values: ArrayLike<string | null>): Map<string, numbe
   return c;
 }
 
+const FEW_KEYS = 16;
+
 function countValues(values: ArrayLike<string | null>): Map<string, number> {
+  // Factory categoricals (states, grades, modes) have a handful of values: a linear scan over
+  // them beats hashing every row. Keys keep first-seen order, as the Map below does.
+  const keys: string[] = [];
+  const counts: number[] = [];
+  let i = 0;
+  scan: for (; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    for (let k = 0; k < keys.length; k++) {
+      if (keys[k] === v) {
+        counts[k]!++;
+        continue scan;
+      }
+    }
+    if (keys.length === FEW_KEYS) break;
+    keys.push(v);
+    counts.push(1);
+  }
   const m = new Map<string, number>();
-  for (let i = 0; i < values.length; i++) {
+  for (let k = 0; k < keys.length; k++) m.set(keys[k]!, counts[k]!);
+  for (; i < values.length; i++) {
     const v = values[i];
     if (v === null || v === undefined) continue;
     m.set(v, (m.get(v) ?? 0) + 1);
@@ -187,32 +221,48 @@ export function quantileSorted(s: Float64Array, p: number): number {
   return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
 }
 
-const momentsCache = new WeakMap<Float64Array, { mean: number; std: number; sum: number }>();
+interface SortedStats {
+  mean: number;
+  std: number;
+  sum: number;
+  distinct: number;
+}
+
+const statsCache = new WeakMap<Float64Array, SortedStats>();
+
+/** Moments and distinct count of a sorted array, computed in one pass and cached per array. */
+function sortedStats(s: Float64Array): SortedStats {
+  let st = statsCache.get(s);
+  if (!st) statsCache.set(s, (st = moments(s)));
+  return st;
+}
 
 /** Mean and sample standard deviation (n - 1) of an array of finite values (Welford, stable; cached per array). */
 export function meanStd(s: Float64Array): { mean: number; std: number; sum: number } {
-  let m = momentsCache.get(s);
-  if (!m) momentsCache.set(s, (m = moments(s)));
-  return m;
+  return sortedStats(s);
 }
 
-function moments(s: Float64Array): { mean: number; std: number; sum: number } {
+function moments(s: Float64Array): SortedStats {
   let mean = 0;
   let m2 = 0;
   let sum = 0;
+  // Welford's update is a chain of dependent divisions; counting distinct values (of a sorted
+  // array: changes between neighbours) in the same loop costs nothing extra.
+  let distinct = s.length ? 1 : 0;
+  let prev = s.length ? s[0]! : 0;
   for (let i = 0; i < s.length; i++) {
     const x = s[i]!;
     sum += x;
     const d = x - mean;
     mean += d / (i + 1);
     m2 += d * (x - mean);
+    if (x !== prev) distinct++;
+    prev = x;
   }
-  return { mean: s.length ? mean : Number.NaN, std: s.length > 1 ? Math.sqrt(m2 / (s.length - 1)) : s.length ? 0 : Number.NaN, sum };
+  return { mean: s.length ? mean : Number.NaN, std: s.length > 1 ? Math.sqrt(m2 / (s.length - 1)) : s.length ? 0 : Number.NaN, sum, distinct };
 }
 
-/** Number of distinct values of a sorted array. */
+/** Number of distinct values of a sorted array (cached per array, with its moments). */
 export function distinctSorted(s: Float64Array): number {
-  let d = s.length ? 1 : 0;
-  for (let i = 1; i < s.length; i++) if (s[i] !== s[i - 1]) d++;
-  return d;
+  return sortedStats(s).distinct;
 }

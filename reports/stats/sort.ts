@@ -1,19 +1,105 @@
 /**
  * Ascending sort of the finite values of a numeric column. Every distribution statistic in the
- * reports works on sorted arrays, so each column is sorted once per dataset; for large columns
- * an LSD radix sort on the IEEE-754 bit patterns is ~2x faster than `Float64Array#sort`.
+ * reports works on sorted arrays, so each column is sorted once per dataset. Large columns are
+ * sorted by {@link valueSort} (two counting passes on a key proportional to the value, then an
+ * insertion pass), falling back to an LSD radix sort on the IEEE-754 bit patterns when the values
+ * are too concentrated for it; both are faster than `Float64Array#sort` (radix ~2x, valueSort ~3x).
  */
 
 /** Finite values of `values`, sorted ascending (NaN and ±Infinity are dropped: they are "missing"). */
 export function sortedFinite(values: ArrayLike<number>): Float64Array {
   let n = 0;
   const out = new Float64Array(values.length);
+  let lo = Infinity;
+  let hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (Number.isFinite(v)) out[n++] = v;
+    if (Number.isFinite(v)) {
+      out[n++] = v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
   const finite = n === out.length ? out : out.slice(0, n);
-  return n < 50_000 ? finite.sort() : radixSort(finite);
+  return n < 50_000 ? finite.sort() : valueSort(finite, lo, hi);
+}
+
+const KEY_BITS = 11; // two 11-bit digits: 2048-entry histograms stay in L1 cache
+const KEY_RADIX = 1 << KEY_BITS;
+const KEY_MASK = KEY_RADIX - 1;
+const KEYS = KEY_RADIX * KEY_RADIX;
+
+/**
+ * Sorts finite doubles in place (returns the same array), given their minimum and maximum.
+ * Each value gets a 22-bit key floor((v - lo) / (hi - lo) * 2^22), which never decreases as v
+ * grows (every step is a monotone rounding), so two stable counting passes on the key leave only
+ * values that share a key out of order; an insertion pass finishes them. When the values are
+ * too concentrated (more than 1/64 of them in one 2048th of the range: heavy tails, outliers) or
+ * the insertion pass would take too long, it falls back to {@link radixSort}. Same result as
+ * `Float64Array#sort`, except that -0 and +0 (equal values) may come in either order.
+ */
+export function valueSort(a: Float64Array, lo: number, hi: number): Float64Array {
+  const n = a.length;
+  if (!(hi > lo)) return a;
+  const scale = KEYS / (hi - lo);
+  if (!(scale > 0 && scale < Infinity)) return radixSort(a);
+  const top = KEYS - 1;
+  const counts = new Uint32Array(2 * KEY_RADIX);
+  // A strided sample of 2048 values spots concentrated data before a full counting pass.
+  const step = Math.max(1, Math.floor(n / 2048));
+  for (let i = 0; i < n; i += step) {
+    let k = ((a[i]! - lo) * scale) | 0;
+    if (k > top) k = top;
+    if (++counts[k >>> KEY_BITS]! > 128) return radixSort(a);
+  }
+  counts.fill(0, 0, KEY_RADIX);
+  for (let i = 0; i < n; i++) {
+    let k = ((a[i]! - lo) * scale) | 0;
+    if (k > top) k = top;
+    counts[k & KEY_MASK]!++;
+    counts[KEY_RADIX + (k >>> KEY_BITS)]!++;
+  }
+  let maxHigh = 0;
+  for (let d = 0; d < KEY_RADIX; d++) if (counts[KEY_RADIX + d]! > maxHigh) maxHigh = counts[KEY_RADIX + d]!;
+  if (maxHigh > n / 64) return radixSort(a);
+  let s0 = 0;
+  let s1 = 0;
+  for (let d = 0; d < KEY_RADIX; d++) {
+    const c0 = counts[d]!;
+    counts[d] = s0;
+    s0 += c0;
+    const c1 = counts[KEY_RADIX + d]!;
+    counts[KEY_RADIX + d] = s1;
+    s1 += c1;
+  }
+  const t = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = a[i]!;
+    let k = ((v - lo) * scale) | 0;
+    if (k > top) k = top;
+    t[counts[k & KEY_MASK]!++] = v;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = t[i]!;
+    let k = ((v - lo) * scale) | 0;
+    if (k > top) k = top;
+    a[counts[KEY_RADIX + (k >>> KEY_BITS)]!++] = v;
+  }
+  // Sorted by key; values sharing a key are still in input order. Budget: 8 moves per value.
+  let budget = 8 * n;
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    if (a[j]! <= x) continue;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+    budget -= i - j;
+    if (budget < 0) return radixSort(a);
+  }
+  return a;
 }
 
 const PASSES = 6; // 11-bit digits: 2048-entry histograms stay in L1 cache
