@@ -13,7 +13,10 @@
  *
  * Options: --duration DUR per throughput run (default 10s), --soak DUR (default 30s; --full = 5m),
  * --trees N (default 100), --depth N (default 10), --rows N training rows (default all),
- * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2).
+ * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2),
+ * --only fixed-rate (just the fixed 1,000 req/s latency run against millwright, --repeat N times,
+ * no reference; for iterating on tail latency), --model DIR (serve this model dir instead of training one;
+ * with --only fixed-rate), --serve-args "..." (extra `millwright serve` flags).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +26,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { parseDuration } from '../serve/options.ts';
-import { RF_FEATURES, RF_TARGET, trainEnergyForest } from '../test/serve/fixtures/rf-model.ts';
+import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../test/serve/fixtures/rf-model.ts';
 
 const run = promisify(execFile);
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -82,15 +85,61 @@ async function wrk(url: string, bodyFile: string, contentType: string, seconds: 
   return { rps, p50, p99, errors };
 }
 
-/** Open-loop load at a fixed rate with autocannon: latency at 1,000 req/s. */
-async function fixedRate(url: string, body: string, contentType: string, rate: number, seconds: number): Promise<Load> {
-  const { stdout } = await run(
-    process.execPath,
-    [join(root, 'node_modules/autocannon/autocannon.js'), '-c', '20', '-R', String(rate), '-d', String(seconds), '-m', 'POST', '-H', `content-type=${contentType}`, '-b', body, '--json', `${url}/invocations`],
+/** CPU seconds (user + system, all threads) a live process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/**
+ * Open-loop load at a fixed rate with autocannon: latency at 1,000 req/s. Also reports the CPU the
+ * load generator itself used (it shares the machine's cores with the server).
+ */
+async function fixedRate(url: string, body: string, contentType: string, rate: number, seconds: number): Promise<Load & { loaderCpu: number; p999: number; max: number }> {
+  const { stdout, stderr } = await run(
+    '/usr/bin/time',
+    ['-f', 'cpu %U %S', process.execPath, join(root, 'node_modules/autocannon/autocannon.js'), '-c', '20', '-R', String(rate), '-d', String(seconds), '-m', 'POST', '-H', `content-type=${contentType}`, '-b', body, '--json', `${url}/invocations`],
     { maxBuffer: 1 << 22 },
   );
-  const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number };
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+  const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number; p99_9: number; max: number }; non2xx: number; errors: number; timeouts: number };
+  const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    p999: r.latency.p99_9,
+    max: r.latency.max,
+    errors: r.non2xx + r.errors + r.timeouts,
+    loaderCpu: cpu ? (Number(cpu[1]) + Number(cpu[2])) / seconds : NaN,
+  };
+}
+
+/** `--only fixed-rate`: just millwright at 1,000 req/s, repeated, with CPU shares; no reference. */
+async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: string; trees: number; depth: number; workers: string; seconds: number; repeat: number; serveArgs: string[] }): Promise<void> {
+  const { data } = await writeEnergyCsv(join(dir, 'rows.csv'), 200);
+  const modelDir = o.model ?? (await trainEnergyForest(join(dir, 'ml'), { rows: 1_000_000, trees: o.trees, maxDepth: o.depth })).modelDir;
+  const body = data[100]!.slice(0, RF_FEATURES.length).join(',') + '\n';
+  const port = await freePort();
+  const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  procs.push(mw);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, mw, 'millwright serve');
+  await writeFile(join(dir, 'csv1.body'), body);
+  await wrk(url, join(dir, 'csv1.body'), 'text/csv', 2, 32, dir);
+  console.log(`latency at a fixed 1,000 req/s (autocannon, 20 connections, single-row CSV, ${o.seconds} s) x${o.repeat}${o.serveArgs.length ? `, serve ${o.serveArgs.join(' ')}` : ''}`);
+  for (let i = 0; i < o.repeat; i++) {
+    const c0 = await cpuSeconds(mw.pid!);
+    const r = await fixedRate(url, body, 'text/csv', 1000, o.seconds);
+    const server = ((await cpuSeconds(mw.pid!)) - c0) / o.seconds;
+    console.log(
+      `millwright: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, p99.9 ${fmt(r.p999, 2)} ms, max ${fmt(r.max, 2)} ms, errors ${r.errors}; ` +
+        `CPU: server ${fmt(server * 100, 0)}% of a core, autocannon ${fmt(r.loaderCpu * 100, 0)}%`,
+    );
+  }
 }
 
 async function batchLatency(url: string, body: string, n: number): Promise<{ p50: number; max: number; ok: boolean }> {
@@ -153,6 +202,10 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       rows: { type: 'string' },
       connections: { type: 'string', default: '32' },
       workers: { type: 'string', default: '2' },
+      only: { type: 'string' },
+      repeat: { type: 'string', default: '1' },
+      model: { type: 'string' },
+      'serve-args': { type: 'string', default: '' },
     },
   });
   const seconds = Math.max(1, Math.round(parseDuration(values.duration!, '--duration') / 1000));
@@ -162,6 +215,11 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mw-bench-serve-'));
   const procs: ChildProcess[] = [];
   try {
+    if (values.only !== undefined) {
+      if (values.only !== 'fixed-rate') throw new Error(`--only: expected "fixed-rate", got ${JSON.stringify(values.only)}`);
+      const serveArgs = values['serve-args']!.split(/\s+/).filter(Boolean);
+      return await fixedRateOnly(dir, procs, { model: values.model, trees: Number(values.trees), depth: Number(values.depth), workers, seconds, repeat: Number(values.repeat), serveArgs });
+    }
     // --- the same model twice: millwright (lib/model trainPackage) and scikit-learn, same CSV ---
     const t0 = performance.now();
     const { modelDir, data, source } = await trainEnergyForest(join(dir, 'ml'), {
@@ -234,7 +292,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     console.log(`\nlatency at a fixed 1,000 req/s (autocannon, single-row CSV, ${seconds} s)`);
     const rateMw = await fixedRate(mwUrl, bodies.csv1, 'text/csv', 1000, seconds);
     const rateRef = await fixedRate(refUrl, bodies.csv1, 'text/csv', 1000, seconds);
-    console.log(`millwright: ${fmt(rateMw.rps)} req/s achieved, p50 ${fmt(rateMw.p50, 2)} ms, p99 ${fmt(rateMw.p99, 2)} ms, errors ${rateMw.errors}`);
+    console.log(`millwright: ${fmt(rateMw.rps)} req/s achieved, p50 ${fmt(rateMw.p50, 2)} ms, p99 ${fmt(rateMw.p99, 2)} ms, errors ${rateMw.errors} (autocannon itself used ${fmt(rateMw.loaderCpu * 100, 0)}% of a core)`);
     console.log(`reference:  ${fmt(rateRef.rps)} req/s achieved, p50 ${fmt(rateRef.p50, 2)} ms, p99 ${fmt(rateRef.p99, 2)} ms, errors ${rateRef.errors}`);
 
     console.log('\n10,000-row CSV batch, sequential (client-side time incl. transfer), 10 requests after 3 warm-ups');

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MillwrightError } from '../lib/errors/index.ts';
-import { createApp } from './app.ts';
+import { createHandler } from './app.ts';
 import { CaptureWriter, type CaptureOptions } from './capture.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
@@ -168,7 +168,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           log,
         })
       : undefined;
-  const app = createApp({
+  const handler = createHandler({
     regenerateReports: reports?.runNow,
     pool: () => current,
     shuttingDown: () => shuttingDown,
@@ -183,7 +183,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     reload,
   });
 
-  const server = createServer(app);
+  const server = createServer(handler);
   // Bound slow clients: headers must arrive promptly; bodies are also bounded by the invocation deadline.
   server.headersTimeout = 20_000;
   server.requestTimeout = Math.max(60_000, timeoutMs * 2);
