@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import * as aq from 'arquero';
 import { loadModel } from '../../lib/model/index.ts';
@@ -85,6 +86,22 @@ describe('POST /invocations content types', () => {
     const r = await invoke(srv.url, body, 'text/csv; charset=utf-8');
     assert.equal(r.status, 200, r.text);
     close(r.json<{ predictions: number[] }>().predictions, expected.slice(0, 5));
+  });
+
+  test('a gzip-compressed body (served by the Express route) and a plain one (the node:http fast path) answer alike', async () => {
+    const body = csv(rows.slice(0, 4));
+    const plain = await invoke(srv.url, body, 'text/csv');
+    const zipped = await http(`${srv.url}/invocations`, { method: 'POST', body: gzipSync(body), headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip', 'x-request-id': 'zip-1' } });
+    assert.equal(plain.status, 200);
+    assert.equal(zipped.status, 200, zipped.text);
+    assert.equal(zipped.text, plain.text);
+    for (const h of ['content-type', 'content-length']) assert.equal(zipped.headers.get(h), plain.headers.get(h), h);
+    assert.equal(zipped.headers.get('x-request-id'), 'zip-1');
+    assert.match(plain.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    close(plain.json<{ predictions: number[] }>().predictions, expected.slice(0, 4));
+    const bad = await http(`${srv.url}/invocations`, { method: 'POST', body: gzipSync('1,2\n'), headers: { 'content-type': 'text/csv', 'content-encoding': 'gzip' } });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json<{ error_code: string }>().error_code, 'BAD_INPUT');
   });
 
   test('Accept: text/csv returns one line per row', async () => {
