@@ -24,6 +24,19 @@ export function sortedFinite(values: ArrayLike<number>): Float64Array {
   return n < 50_000 ? finite.sort() : valueSort(finite, lo, hi);
 }
 
+// valueSort's 8-bytes-per-value buffer, reused from one column to the next (a report sorts
+// dozens of same-length columns in a row); held weakly so an idle process does not keep it.
+let scratchRef: WeakRef<Float64Array> | undefined;
+
+function scratch(n: number): Float64Array {
+  let t = scratchRef?.deref();
+  if (!t || t.length < n) {
+    t = new Float64Array(n);
+    scratchRef = new WeakRef(t);
+  }
+  return t;
+}
+
 const KEY_BITS = 11; // two 11-bit digits: 2048-entry histograms stay in L1 cache
 const KEY_RADIX = 1 << KEY_BITS;
 const KEY_MASK = KEY_RADIX - 1;
@@ -72,7 +85,7 @@ export function valueSort(a: Float64Array, lo: number, hi: number): Float64Array
     counts[KEY_RADIX + d] = s1;
     s1 += c1;
   }
-  const t = new Float64Array(n);
+  const t = scratch(n);
   for (let i = 0; i < n; i++) {
     const v = a[i]!;
     let k = ((v - lo) * scale) | 0;
