@@ -10,7 +10,7 @@
  * `non_negative_check` is millwright's name for violations of `num_constraints.is_non_negative`.
  */
 import type { Frame, NumericColumn } from './data.ts';
-import { toFrame, sortedOf, meanStd, valueCounts, type TableInput } from './data.ts';
+import { toFrame, sortedOf, meanStd, valueCounts, warmSortedStats, type TableInput } from './data.ts';
 import { MillwrightError } from '../lib/errors/index.ts';
 import { searchSorted } from './stats/distances.ts';
 
@@ -115,6 +115,10 @@ export function computeStatistics(input: TableInput, options: BaselineOptions = 
   const nb = options.buckets ?? 10;
   const k = options.k ?? 2048;
   const features: FeatureStatistics[] = [];
+  warmSortedStats(frame.names.flatMap((n) => {
+    const c = frame.columns.get(n)!;
+    return !exclude.has(n) && c.kind === 'numeric' ? [sortedOf(c)] : [];
+  }));
   for (const name of frame.names) {
     if (exclude.has(name)) continue;
     const col = frame.columns.get(name)!;

@@ -262,6 +262,60 @@ function moments(s: Float64Array): SortedStats {
   return { mean: s.length ? mean : Number.NaN, std: s.length > 1 ? Math.sqrt(m2 / (s.length - 1)) : s.length ? 0 : Number.NaN, sum, distinct };
 }
 
+/**
+ * Computes (and caches) the moments and distinct counts of several sorted arrays at once. Each
+ * array's Welford recurrence is a chain of dependent divisions that leaves the CPU mostly idle;
+ * running two independent chains in one loop overlaps them. Every array gets exactly the
+ * operations, in the same order, that {@link meanStd} would apply to it alone.
+ */
+export function warmSortedStats(arrays: Float64Array[]): void {
+  const todo = [...new Set(arrays)].filter((a) => !statsCache.has(a));
+  for (let g = 0; g < todo.length; g += 2) {
+    const group = todo.slice(g, g + 2);
+    const stats = group.length === 1 ? [moments(group[0]!)] : momentsTogether(group);
+    group.forEach((a, k) => statsCache.set(a, stats[k]!));
+  }
+}
+
+/** {@link moments} of two arrays in one loop (locals, not arrays: the chains stay in registers). */
+function momentsTogether(arrays: Float64Array[]): SortedStats[] {
+  const a = arrays[0]!;
+  const b = arrays[1]!;
+  const common = Math.min(a.length, b.length);
+  let meanA = 0, m2A = 0, sumA = 0, distinctA = a.length ? 1 : 0, prevA = a.length ? a[0]! : 0;
+  let meanB = 0, m2B = 0, sumB = 0, distinctB = b.length ? 1 : 0, prevB = b.length ? b[0]! : 0;
+  for (let i = 0; i < common; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    sumA += x;
+    sumB += y;
+    const dx = x - meanA;
+    const dy = y - meanB;
+    meanA += dx / (i + 1);
+    meanB += dy / (i + 1);
+    m2A += dx * (x - meanA);
+    m2B += dy * (y - meanB);
+    if (x !== prevA) distinctA++;
+    if (y !== prevB) distinctB++;
+    prevA = x;
+    prevB = y;
+  }
+  // The longer array finishes alone.
+  const finish = (s: Float64Array, mean: number, m2: number, sum: number, distinct: number, prev: number): SortedStats => {
+    for (let i = common; i < s.length; i++) {
+      const x = s[i]!;
+      sum += x;
+      const d = x - mean;
+      mean += d / (i + 1);
+      m2 += d * (x - mean);
+      if (x !== prev) distinct++;
+      prev = x;
+    }
+    return { mean: s.length ? mean : Number.NaN, std: s.length > 1 ? Math.sqrt(m2 / (s.length - 1)) : s.length ? 0 : Number.NaN, sum, distinct };
+  };
+  return [finish(a, meanA, m2A, sumA, distinctA, prevA), finish(b, meanB, m2B, sumB, distinctB, prevB)];
+}
+
 /** Number of distinct values of a sorted array (cached per array, with its moments). */
 export function distinctSorted(s: Float64Array): number {
   return sortedStats(s).distinct;

@@ -1,5 +1,5 @@
 import type { Column, Frame } from '../data.ts';
-import { sortedOf, valueCounts, meanStd, distinctSorted, filterFrame } from '../data.ts';
+import { sortedOf, valueCounts, meanStd, distinctSorted, filterFrame, warmSortedStats } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../report.ts';
 import { num } from '../report.ts';
 import { ks2samp } from '../stats/ks.ts';
@@ -370,6 +370,10 @@ export class DataDriftMetric implements Metric<DataDriftResult> {
       stateGroups = all
         .filter((s) => (rcnt.get(s) ?? 0) >= minStateRows && (ccnt.get(s) ?? 0) >= minStateRows)
         .map((s) => ({ state: s, ref: filterFrame(reference, rs.map((x) => x === s)), cur: filterFrame(current, cs.map((x) => x === s)) }));
+    }
+    if (reference) {
+      const both = columns.map((c) => [reference.columns.get(c), current.columns.get(c)] as const);
+      warmSortedStats(both.flatMap(([r, c]) => (r?.kind === 'numeric' && c?.kind === 'numeric' ? [sortedOf(r)] : [])));
     }
     const results: ColumnDrift[] = [];
     for (const name of columns) {

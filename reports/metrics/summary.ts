@@ -1,5 +1,5 @@
 import type { Frame } from '../data.ts';
-import { sortedOf, quantileSorted, meanStd, distinctSorted, valueCounts } from '../data.ts';
+import { sortedOf, quantileSorted, meanStd, distinctSorted, valueCounts, warmSortedStats } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../report.ts';
 import { num } from '../report.ts';
 
@@ -39,6 +39,8 @@ const QUANTILES: Record<string, number> = { p01: 0.01, p05: 0.05, p25: 0.25, p50
  */
 export function summarize(frame: Frame, columns?: string[]): ColumnSummary[] {
   const out: ColumnSummary[] = [];
+  const numeric = (columns ?? frame.names).map((n) => frame.columns.get(n)).filter((c) => c?.kind === 'numeric');
+  warmSortedStats(numeric.map((c) => sortedOf(c)));
   for (const name of columns ?? frame.names) {
     const col = frame.columns.get(name);
     if (!col) continue;

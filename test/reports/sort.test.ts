@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { sortedFinite, valueSort } from '../../reports/stats/sort.ts';
 import { ksAndWasserstein, wasserstein, histogramSorted, searchSorted } from '../../reports/stats/distances.ts';
 import { ksStatistic } from '../../reports/stats/ks.ts';
+import { meanStd, distinctSorted, warmSortedStats } from '../../reports/data.ts';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -66,4 +67,23 @@ test('the fused KS + Wasserstein merge and the binned histogram agree with the p
   }
   const s = Float64Array.of(1, 2, 2, 3);
   assert.deepEqual([searchSorted(s, 2, 'left'), searchSorted(s, 2, 'right'), searchSorted(s, 0, 'left'), searchSorted(s, 9, 'right')], [1, 3, 0, 4]);
+});
+
+test('moments computed two columns at a time are bit-identical to one column at a time', () => {
+  const u = lcg(9);
+  const cols = [1000, 1003, 999, 5].map((n) => {
+    const a = new Float64Array(n);
+    for (let i = 0; i < n; i++) a[i] = Math.round(u() * 50) / 3 - 4;
+    return a.sort();
+  });
+  const alone = cols.map((a) => {
+    const c = a.slice();
+    return { ...meanStd(c), distinct: distinctSorted(c) };
+  });
+  warmSortedStats(cols);
+  cols.forEach((a, i) => {
+    const together = { ...meanStd(a), distinct: distinctSorted(a) };
+    for (const k of ['mean', 'std', 'sum', 'distinct'] as const) assert.ok(Object.is(together[k], alone[i]![k]), `column ${i} ${k}: ${together[k]} vs ${alone[i]![k]}`);
+  });
+  assert.equal(alone[0]!.distinct, new Set(cols[0]).size);
 });
