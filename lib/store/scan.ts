@@ -181,8 +181,15 @@ export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
       for (const c of chunks) {
         if (name === 'site') out.fill(values[c.siteId], off, off + c.length);
         else {
+          // Rows are sorted by asset then signal, so ids come in long runs: fill run by run.
           const idx = c[name]!;
-          for (let i = 0; i < idx.length; i++) out[off + i] = values[idx[i]];
+          for (let i = 0; i < idx.length; ) {
+            const id = idx[i];
+            let j = i + 1;
+            while (j < idx.length && idx[j] === id) j++;
+            out.fill(values[id], off + i, off + j);
+            i = j;
+          }
         }
         off += c.length;
       }
