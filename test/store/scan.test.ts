@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { writeReadings, scan, scanTable, scanStream, planScan } from '../../lib/store/index.ts';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeReadings, scan, scanTable, scanStream, planScan, sql } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 import { main } from '../../lib/cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
@@ -71,6 +73,32 @@ for (const [name, filter] of [...cases.map(([n, f]) => [n, f] as const), ['every
     assertSameColumns(arrowCols(da), arrowCols(wa), 'scan');
   });
 }
+
+test('the DuckDB reader reads null values (from another writer) as NaN, across vector boundaries', async () => {
+  const { dir, cleanup: done } = await tempDir();
+  try {
+    const part = join(dir, 'site=ext', 'date=2024-03-01');
+    await mkdir(part, { recursive: true });
+    const nulls = [5, 2047, 2048, 2100, 4999];
+    await sql(
+      `COPY (SELECT (TIMESTAMPTZ '2024-03-01 00:00:00+00' + i * INTERVAL 1 SECOND) AS ts, 'm-1' AS asset, 's' AS signal,
+              CASE WHEN i IN (${nulls.join(', ')}) THEN NULL ELSE i / 4 END::DOUBLE AS value, 0::UTINYINT AS quality
+            FROM range(5000) r(i)) TO '${join(part, 'part-0001.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 3000)`,
+      { root: dir },
+    );
+    const t = await scanTable({ root: dir, columns: ['ts', 'value'] });
+    const ts = t.array('ts') as Float64Array;
+    const value = t.array('value') as Float64Array;
+    assert.equal(value.length, 5000);
+    for (let i = 0; i < 5000; i++) {
+      assert.equal(ts[i], Date.UTC(2024, 2, 1) + i * 1000);
+      if (nulls.includes(i)) assert.ok(Number.isNaN(value[i]), `row ${i} is NaN`);
+      else assert.equal(value[i], i / 4, `row ${i}`);
+    }
+  } finally {
+    await done();
+  }
+});
 
 test('an unknown reader is refused', async () => {
   await assert.rejects(scanTable({ root, reader: 'arrow' as never }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /'duckdb' or 'parquet-wasm'/.test(e.message));
