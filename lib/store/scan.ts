@@ -16,7 +16,7 @@ export interface ScanOptions extends StoreFilter {
   plan?: ScanPlan;
   /**
    * Parquet decoder for `scan`/`scanTable`: `'duckdb'` (default; native, multi-threaded; measured
-   * 1.4-1.8x faster than parquet-wasm on a 10M-reading full scan, see the store bench) or
+   * 1.1-1.8x faster than parquet-wasm on a 10M-reading full scan, see the store bench) or
    * `'parquet-wasm'` (single-threaded WebAssembly, the previous reader). Both return the same rows
    * in the same order. `scanStream` always uses parquet-wasm (one bounded batch at a time).
    */
