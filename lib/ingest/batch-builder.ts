@@ -1,4 +1,5 @@
 import type { ReadingBatch } from '../readings/index.ts';
+import { StringDictionary } from '../readings/dictionary.ts';
 
 /** Where a batch came from: enough to find its rows again (acks, rejects, crash tests). */
 export interface BatchOrigin {
@@ -27,28 +28,6 @@ export interface EncodedBatch extends BatchOrigin {
   signal: Int32Array;
   /** Dictionary entries needed to decode this batch: ids are below this. */
   dictSize: number;
-}
-
-/** Interns names to dense ids (one dictionary per input, shared by its three name columns). */
-export class Dictionary {
-  readonly values: string[] = [];
-  private readonly ids = new Map<string, number>();
-  /** Id of `v`, adding it when new. */
-  id(v: string): number {
-    let id = this.ids.get(v);
-    if (id === undefined) {
-      id = this.values.length;
-      // Detach from the decoded input run, so a name does not pin megabytes of input text.
-      const own = v.length >= 13 ? Buffer.from(v, 'utf8').toString('utf8') : v;
-      this.ids.set(own, id);
-      this.values.push(own);
-    }
-    return id;
-  }
-  /** Id of `v` when known. */
-  get(v: string): number | undefined {
-    return this.ids.get(v);
-  }
 }
 
 /** Turns an encoded batch back into a {@link ReadingBatch} (names shared, not copied). */
@@ -86,7 +65,7 @@ export class BatchBuilder {
   lastLine = 0;
   /** True once any row carried a non-zero quality flag: only then does the batch get a quality column. */
   hasQuality = false;
-  readonly dict = new Dictionary();
+  readonly dict = new StringDictionary();
 
   constructor(readonly capacity: number) {
     this.reset();

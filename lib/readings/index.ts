@@ -36,3 +36,5 @@ export const READING_COLUMNS = ['ts', 'asset', 'signal', 'value', 'quality'] as 
 export function batchLength(batch: ReadingBatch): number {
   return batch.ts.length;
 }
+
+export { StringDictionary } from './dictionary.ts';

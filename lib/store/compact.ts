@@ -2,7 +2,8 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertStoreRoot } from './listFiles.ts';
 import { isPartFile, validatePartitionValue } from './partition.ts';
-import { Dict, readChunks, type Chunk } from './readChunks.ts';
+import { StringDictionary } from '../readings/index.ts';
+import { readChunks, type Chunk } from './readChunks.ts';
 import { rankOf, sortRows } from './sortRows.ts';
 import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
 import { fsyncDir, writeFileAtomic } from '../durable/index.ts';
@@ -103,7 +104,7 @@ async function compactPartition(dir: string, site: string, date: string, opts: C
   const { live: parts, superseded } = await liveParts(dir, all);
 
   // Read every file in write order: concatenated position = delivery order.
-  const dicts = { site: new Dict(), asset: new Dict(), signal: new Dict() };
+  const dicts = { site: new StringDictionary(), asset: new StringDictionary(), signal: new StringDictionary() };
   const plan: ScanPlan = {
     filter: { root: dir },
     files: parts.map((name) => ({ path: join(dir, name), site, date, name })),

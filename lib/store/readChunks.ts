@@ -1,4 +1,5 @@
 import * as arrow from 'apache-arrow';
+import type { StringDictionary } from '../readings/dictionary.ts';
 import * as pw from 'parquet-wasm/node';
 import type { PlannedFile, ScanPlan } from './planScan.ts';
 import { openFdBlob } from './fdBlob.ts';
@@ -9,21 +10,6 @@ export type ScanColumn = (typeof SCAN_COLUMNS)[number];
 
 /** Row groups read per parquet-wasm call: bounds memory of streaming scans (~0.5M rows). */
 const ROW_GROUPS_PER_READ = 8;
-
-/** Growing string dictionary shared by every chunk of one scan (indices never change). */
-export class Dict {
-  readonly values: string[] = [];
-  private readonly ids = new Map<string, number>();
-  id(v: string): number {
-    let id = this.ids.get(v);
-    if (id === undefined) {
-      id = this.values.length;
-      this.ids.set(v, id);
-      this.values.push(v);
-    }
-    return id;
-  }
-}
 
 /** One chunk of scan output: only the requested columns are set; strings are indices into the scan's dicts. */
 export interface Chunk {
@@ -41,9 +27,9 @@ export interface Chunk {
 }
 
 export interface ChunkDicts {
-  site: Dict;
-  asset: Dict;
-  signal: Dict;
+  site: StringDictionary;
+  asset: StringDictionary;
+  signal: StringDictionary;
 }
 
 function int64ToMs(v: BigInt64Array): Float64Array {
@@ -62,7 +48,7 @@ function pick<T extends Float64Array | Int32Array | Uint8Array | BigInt64Array>(
 }
 
 /** Local dictionary indices → scan-wide indices (and a per-entry "wanted" mask for filtering). */
-function remapDictionary(data: arrow.Data, dict: Dict, wanted?: Set<string>): { map: Int32Array; keep?: Uint8Array } {
+function remapDictionary(data: arrow.Data, dict: StringDictionary, wanted?: Set<string>): { map: Int32Array; keep?: Uint8Array } {
   const local = [...(data.dictionary as arrow.Vector<arrow.Utf8>)] as string[];
   const map = new Int32Array(local.length);
   const keep = wanted ? new Uint8Array(local.length) : undefined;

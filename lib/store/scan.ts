@@ -6,7 +6,8 @@ import type { StoreFilter } from './filters.ts';
 import { planScan, type ScanPlan } from './planScan.ts';
 import { isVanished } from './fdBlob.ts';
 import { readChunksDuckdb } from './readChunksDuckdb.ts';
-import { Dict, readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './readChunks.ts';
+import { StringDictionary } from '../readings/index.ts';
+import { readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './readChunks.ts';
 
 /** Options of {@link scan}, {@link scanTable} and {@link scanStream}. */
 export interface ScanOptions extends StoreFilter {
@@ -71,7 +72,7 @@ function toRecordBatch(schema: arrow.Schema, chunk: Chunk, dicts: ChunkDicts): a
 }
 
 function newDicts(): ChunkDicts {
-  return { site: new Dict(), asset: new Dict(), signal: new Dict() };
+  return { site: new StringDictionary(), asset: new StringDictionary(), signal: new StringDictionary() };
 }
 
 /**
