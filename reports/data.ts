@@ -243,14 +243,14 @@ export function meanStd(s: Float64Array): { mean: number; std: number; sum: numb
 }
 
 function moments(s: Float64Array): SortedStats {
-  let mean = 0;
-  let m2 = 0;
-  let sum = 0;
   // Welford's update is a chain of dependent divisions; counting distinct values (of a sorted
   // array: changes between neighbours) in the same loop costs nothing extra.
-  let distinct = s.length ? 1 : 0;
-  let prev = s.length ? s[0]! : 0;
-  for (let i = 0; i < s.length; i++) {
+  return momentsFrom(s, 0, 0, 0, 0, s.length ? 1 : 0, s.length ? s[0]! : 0);
+}
+
+/** Continues Welford's update (and the distinct count) over `s[from..]` from the given state. */
+function momentsFrom(s: Float64Array, from: number, mean: number, m2: number, sum: number, distinct: number, prev: number): SortedStats {
+  for (let i = from; i < s.length; i++) {
     const x = s[i]!;
     sum += x;
     const d = x - mean;
@@ -301,19 +301,7 @@ function momentsTogether(arrays: Float64Array[]): SortedStats[] {
     prevB = y;
   }
   // The longer array finishes alone.
-  const finish = (s: Float64Array, mean: number, m2: number, sum: number, distinct: number, prev: number): SortedStats => {
-    for (let i = common; i < s.length; i++) {
-      const x = s[i]!;
-      sum += x;
-      const d = x - mean;
-      mean += d / (i + 1);
-      m2 += d * (x - mean);
-      if (x !== prev) distinct++;
-      prev = x;
-    }
-    return { mean: s.length ? mean : Number.NaN, std: s.length > 1 ? Math.sqrt(m2 / (s.length - 1)) : s.length ? 0 : Number.NaN, sum, distinct };
-  };
-  return [finish(a, meanA, m2A, sumA, distinctA, prevA), finish(b, meanB, m2B, sumB, distinctB, prevB)];
+  return [momentsFrom(a, common, meanA, m2A, sumA, distinctA, prevA), momentsFrom(b, common, meanB, m2B, sumB, distinctB, prevB)];
 }
 
 /** Number of distinct values of a sorted array (cached per array, with its moments). */
