@@ -17,3 +17,15 @@ export function captureIO(env: NodeJS.ProcessEnv = {}): CliIO & { stdout: string
   };
   return io;
 }
+
+/**
+ * Runs one `millwright` invocation in-process from `cwd` and returns its exit code and output.
+ * (Imports the CLI lazily so helpers that only need `captureIO` do not load every module.)
+ */
+export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../../lib/cli/main.ts');
+  const io = captureIO(env);
+  io.cwd = cwd;
+  const code = await main(args, io);
+  return { code, out: io.stdout, err: io.stderr };
+}

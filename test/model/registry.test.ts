@@ -4,8 +4,7 @@ import { mkdtemp, rm, readFile, writeFile, readdir, chmod, utimes, stat } from '
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../lib/cli/main.ts';
-import { captureIO } from '../helpers/io.ts';
+import { runCli } from '../helpers/io.ts';
 import { repoRoot } from '../helpers/data.ts';
 import {
   initModel,
@@ -40,12 +39,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]) {
-  const io = captureIO({});
-  io.cwd = dir;
-  const code = await main(args, io);
-  return { code, out: io.stdout, err: io.stderr };
-}
+const cli = (args: string[]) => runCli(args, dir);
 
 test('register -> approve -> register a better candidate (metrics compared) -> deploy the approved one', async () => {
   const registry = join(dir, 'reg-flow');

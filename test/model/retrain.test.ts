@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../lib/cli/main.ts';
-import { captureIO } from '../helpers/io.ts';
+import { runCli } from '../helpers/io.ts';
 import { writeReadings } from '../../lib/store/index.ts';
 import { initModel, listVersions, getVersion, retrainOnSchedule, nextRun, trainPackage, type RetrainResult } from '../../lib/model/index.ts';
 import type { ReadingBatch } from '../../lib/readings/index.ts';
@@ -61,12 +60,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]) {
-  const io = captureIO({});
-  io.cwd = dir;
-  const code = await main(args, io);
-  return { code, out: io.stdout, err: io.stderr };
-}
+const cli = (args: string[]) => runCli(args, dir);
 
 test('train reads a store query channel (materialised as Parquet in the SageMaker layout)', async () => {
   const base = join(dir, 'ml');

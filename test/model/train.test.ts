@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import * as arrow from 'apache-arrow';
 import { writeParquet, Table as WasmTable } from 'parquet-wasm/node';
-import { main } from '../../lib/cli/main.ts';
-import { captureIO } from '../helpers/io.ts';
+import { runCli } from '../helpers/io.ts';
 import { initModel, trainPackage, loadModel, verifyArtifact, sha256File, type ModelManifest } from '../../lib/model/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 
@@ -24,12 +23,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const io = captureIO(env);
-  io.cwd = dir;
-  const code = await main(args, io);
-  return { code, out: io.stdout, err: io.stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, dir, env);
 
 async function freshBase(name: string): Promise<string> {
   const base = join(dir, name);
