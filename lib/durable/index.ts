@@ -8,7 +8,8 @@
  * await mkdirDurable('/data/store/site=a/date=2024-01-01');
  * await writeFileAtomic('/data/store/site=a/date=2024-01-01/part-1.parquet', bytes);
  */
-import { open, rename, mkdir, unlink } from 'node:fs/promises';
+import { open, rename, mkdir, unlink, readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -79,4 +80,23 @@ export async function writeFileAtomic(finalPath: string, data: Uint8Array | stri
   await fh.close();
   await rename(tmp, finalPath);
   if (durable) await fsyncDir(dir);
+}
+
+/**
+ * Names in `dir`, or none when `dir` does not exist yet (a spool, store or registry that has not
+ * been written to is empty, not an error). Other errors (permissions, not a directory) propagate.
+ */
+export async function readdirIfExists(dir: string): Promise<string[]> {
+  return readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+}
+
+/** {@link readdirIfExists} with file types. */
+export async function direntsIfExists(dir: string): Promise<Dirent[]> {
+  return readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
 }

@@ -1,7 +1,8 @@
-import { chmod, cp, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 import { fsyncDir, uniqueSuffix, withLock, writeFileAtomic, type LockOptions } from './atomic.ts';
+import { direntsIfExists, readdirIfExists } from '../durable/index.ts';
 import { MANIFEST_FILE, sha256, verifyArtifact, listArtifactFiles } from './artifact.ts';
 import type { Metrics, ModelManifest } from './contract.ts';
 
@@ -223,13 +224,7 @@ async function readRecord(root: string, group: string, version: number): Promise
 }
 
 async function readRecords(root: string, group: string): Promise<ModelVersionRecord[]> {
-  let names: string[];
-  try {
-    names = await readdir(join(root, group, 'versions'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfExists(join(root, group, 'versions'));
   const versions = names.filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => a - b);
   return Promise.all(versions.map((v) => readRecord(root, group, v)));
 }
@@ -257,13 +252,7 @@ export async function listVersions(group: string, opts: RegistryOptions = {}): P
  */
 export async function listGroups(opts: RegistryOptions = {}): Promise<{ group: string; versions: number; pending: number; latestApproved?: number }[]> {
   const root = resolveRegistry(opts);
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const entries = await direntsIfExists(root);
   const out = [];
   for (const e of entries.filter((e) => e.isDirectory() && GROUP.test(e.name)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const records = await readRecords(root, e.name);

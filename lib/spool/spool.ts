@@ -1,9 +1,9 @@
-import { open, readdir, rename, unlink, readFile, stat } from 'node:fs/promises';
+import { open, rename, unlink, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError } from '../errors/index.ts';
-import { fsyncDir, mkdirDurable } from '../durable/index.ts';
+import { fsyncDir, mkdirDurable, readdirIfExists } from '../durable/index.ts';
 import { encodeSegment, HEADER_BYTES, segmentRows, type SegmentMeta } from './format.ts';
 
 /** Default spool directory: `MILLWRIGHT_SPOOL` or `./.millwright/spool`. */
@@ -56,13 +56,7 @@ export async function appendToSpool(dir: string, batch: ReadingBatch, meta: Segm
 
 /** Acknowledged segments in the spool, oldest first (absolute paths). */
 export async function listSegments(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfExists(dir);
   return names
     .filter((f) => f.startsWith('seg-') && f.endsWith('.spool'))
     .sort()
@@ -84,13 +78,7 @@ function alive(pid: number): boolean {
  * Temp files of live processes are left alone. Returns the removed paths.
  */
 export async function recoverSpool(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await readdirIfExists(dir);
   const removed: string[] = [];
   for (const f of names) {
     const m = /^\.tmp-(\d+)-/.exec(f);

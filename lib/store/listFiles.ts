@@ -1,4 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
+import { direntsIfExists } from '../durable/index.ts';
 import { join, resolve } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 import { DAY_MS, dayOfDate, isPartFile } from './partition.ts';
@@ -23,10 +24,7 @@ export interface FileListing {
 }
 
 async function dirEntries(dir: string, prefix: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
+  const entries = await direntsIfExists(dir);
   return entries.filter((e) => e.isDirectory() && e.name.startsWith(prefix)).map((e) => e.name.slice(prefix.length));
 }
 
