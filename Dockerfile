@@ -10,10 +10,10 @@ COPY package.json package-lock.json ./
 # onnxruntime-node's install script would download GPU binaries; the CPU build ships in the package.
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY cli ./cli
 COPY lib ./lib
 COPY serve ./serve
 COPY reports ./reports
-COPY datasets ./datasets
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: slim Node, compiled JS and production deps only, non-root ---
@@ -37,5 +37,5 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SAGEMAKER_BIND_TO_PORT||8080)+'/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/serve/container.js"]
+ENTRYPOINT ["node", "/app/dist/cli/container.js"]
 CMD ["serve"]

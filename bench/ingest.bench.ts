@@ -54,7 +54,7 @@ function vmHWM(pid: number): number | undefined {
 function ingestChild(file: string, store: string): Promise<{ seconds: number; peak: number; summary: { rowsAccepted: number; filesWritten: number; seconds: number } }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'ingest', file, '--store', store, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'ingest', file, '--store', store, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let peak = 0;

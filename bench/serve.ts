@@ -142,7 +142,7 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
   const modelDir = o.model ?? (await trainEnergyForest(join(dir, 'ml'), { rows: 1_000_000, trees: o.trees, maxDepth: o.depth })).modelDir;
   const body = data[100]!.slice(0, RF_FEATURES.length).join(',') + '\n';
   const port = await freePort();
-  const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
+  const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -270,7 +270,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
 
     // --- servers ---
     const mwPort = await freePort();
-    const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'lib/cli/main.ts'), 'serve', '--model', modelDir, '--port', String(mwPort), '--workers', workers, '--host', '127.0.0.1'], {
+    const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(mwPort), '--workers', workers, '--host', '127.0.0.1'], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -5,11 +5,10 @@
  * the energy model's expected/best), `capturedAt` (inference time, epoch ms; a feature named `ts`
  * keeps its own values) and `eventId`.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { captureBody, listCaptureFiles } from '../lib/capture/index.ts';
 import type { FeatureSpec } from '../lib/model/contract.ts';
-import { MillwrightError } from '../lib/errors/index.ts';
-import { parseInput, inputFormat } from '../serve/parse-input.ts';
+import { parseInput, inputFormat } from '../lib/wire/parse-input.ts';
 import { toFrame, type Frame } from './data.ts';
 
 export interface CaptureReadOptions {
@@ -27,25 +26,6 @@ export interface CaptureReadResult {
   files: number;
   /** Lines that could not be used, with the reason (never silently dropped). */
   skipped: { file: string; line: number; reason: string }[];
-}
-
-/** All `.jsonl` files under a directory (recursively), sorted (capture paths sort by time). */
-export async function captureFiles(dir: string): Promise<string[]> {
-  let entries: string[];
-  try {
-    const s = await stat(dir);
-    if (s.isFile()) return [dir];
-    entries = (await readdir(dir, { recursive: true })) as string[];
-  } catch (err) {
-    // No traffic captured yet is a normal state for a fresh server, not an error.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new MillwrightError('NOT_FOUND', `capture directory ${dir} cannot be read: ${(err as Error).message}`);
-  }
-  return entries.filter((e) => e.endsWith('.jsonl')).sort().map((e) => join(dir, e));
-}
-
-function decode(data: string, encoding: string): string {
-  return encoding === 'BASE64' ? Buffer.from(data, 'base64').toString('utf8') : data;
 }
 
 function parsePredictions(text: string, contentType: string): unknown[] {
@@ -89,7 +69,7 @@ function inferFeatures(text: string, format: string): FeatureSpec[] {
  * const { frame, skipped } = await readCapture('/var/lib/millwright/capture', { features: manifest.features });
  */
 export async function readCapture(dirOrFile: string, options: CaptureReadOptions = {}): Promise<CaptureReadResult> {
-  const files = await captureFiles(dirOrFile);
+  const files = (await listCaptureFiles(dirOrFile)).map((f) => f.path);
   const cols = new Map<string, unknown[]>();
   let rows = 0;
   let records = 0;
@@ -117,11 +97,11 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
         const t = Date.parse(rec.eventMetadata?.inferenceTime ?? '');
         if (options.from !== undefined && !(t >= options.from)) continue;
         if (options.to !== undefined && !(t < options.to)) continue;
-        const inText = decode(input.data, input.encoding);
+        const inText = captureBody(input);
         const format = inputFormat(input.observedContentType);
         const features = options.features ?? inferFeatures(inText, format);
         const parsed = parseInput(inText, format, features);
-        const preds = parsePredictions(decode(output.data, output.encoding), output.observedContentType);
+        const preds = parsePredictions(captureBody(output), output.observedContentType);
         if (preds.length !== parsed.rows) throw new Error(`${parsed.rows} input rows but ${preds.length} predictions`);
         for (const f of features) {
           const vals = parsed.table.array(f.name) as ArrayLike<unknown>;

@@ -11,9 +11,9 @@ import { toFrame, type Frame, type TableInput } from './data.ts';
 import { readCapture } from './capture.ts';
 import { loadSource, readBaselineDir } from './load.ts';
 import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
-import type { CheckStatus, ReportKind } from './report.ts';
-import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from './reports.ts';
-import { joinGroundTruth } from './metrics/modelQuality.ts';
+import type { CheckStatus, ReportKind } from './engine.ts';
+import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from './presets.ts';
+import { joinGroundTruth } from './metrics/model-quality.ts';
 import type { EnergyDeviationOptions } from './metrics/energy.ts';
 import type { DataDriftOptions } from './metrics/drift.ts';
 

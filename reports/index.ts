@@ -10,29 +10,29 @@
  * await writeReport(report, 'out/drift'); // report.html, report.json, report.csv
  */
 export { toFrame, filterFrame, type Frame, type Column, type NumericColumn, type CategoricalColumn, type TableInput } from './data.ts';
-export { runReport, worst, type Metric, type MetricResult, type CheckResult, type CheckStatus, type ReportResult, type ReportKind, type RunReportOptions } from './report.ts';
+export { runReport, worst, type Metric, type MetricResult, type CheckResult, type CheckStatus, type ReportResult, type ReportKind, type RunReportOptions } from './engine.ts';
 export {
   computeStatistics, suggestConstraints, computeBaseline, checkConstraints, parseBaselineFiles,
   type BaselineStatistics, type BaselineConstraints, type BaselineOptions, type FeatureStatistics, type FeatureConstraint, type Violation, type ViolationType, type InferredType,
 } from './baseline.ts';
 export { ColumnSummaryMetric, summarize, type ColumnSummaryResult, type ColumnSummary, type ColumnSummaryOptions } from './metrics/summary.ts';
 export { ConstraintViolationsMetric, type ConstraintViolationsResult } from './metrics/constraints.ts';
-export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensorFaults.ts';
+export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensor-faults.ts';
 export {
   DataDriftMetric, chooseTest, runningState, DEFAULT_THRESHOLDS,
   type DataDriftOptions, type DataDriftResult, type ColumnDrift, type DriftStats, type DriftTest, type StateSpec,
 } from './metrics/drift.ts';
 export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
-export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/modelQuality.ts';
+export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
 export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.ts';
 export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';
 export { chi2Sf, kolmogorovSf } from './stats/special.ts';
 export { sortedFinite } from './stats/sort.ts';
-export { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './reports.ts';
+export { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
 export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
-export { readCapture, captureFiles, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
+export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
 export { loadSource, readBaselineDir } from './load.ts';
 export { addPredictions } from './predict.ts';
 export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';

@@ -1,5 +1,5 @@
 import * as aq from 'arquero';
-import { loadModel } from '../lib/model/loadModel.ts';
+import { loadModel } from '../lib/model/load-model.ts';
 import type { Frame } from './data.ts';
 import { toFrame } from './data.ts';
 

@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { MillwrightError } from '../lib/errors/index.ts';
-import type { CaptureWriter } from './capture.ts';
+import type { CaptureWriter } from './capture-writer.ts';
 import { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
 import type { ServeMetrics } from './metrics.ts';
 import type { ModelInfo, ModelPool } from './pool.ts';

@@ -2,18 +2,14 @@
  * serve: the model server (SageMaker-compatible `/ping` + `/invocations`, MLflow input formats).
  *
  * @example
- * import { startServer } from './serve/index.ts';
+ * import { startServer } from 'millwright/serve';
  * const srv = await startServer({ modelDir: '/opt/ml/model', port: 8080 });
  */
 export { invocations, DEFAULT_MAX_BODY_BYTES, type InvocationRequest, type InvocationLimits, type InvocationResult } from './invocations.ts';
 export { errorResponse, httpStatusFor, toMillwrightError, type HttpResult } from './errors.ts';
-export { parseInput, inputFormat, INPUT_TYPES, type InputFormat, type ParsedInput } from './parse-input.ts';
-export { formatPredictions, outputFormat, type OutputFormat } from './format-output.ts';
-export { parseCsv, type CsvRecord } from './csv.ts';
 export { startServer, DEFAULT_PORT, DEFAULT_TIMEOUT_MS, type ServeOptions, type RunningServer, type ModelSource } from './server.ts';
-export { CaptureWriter, captureRecord, listCaptureFiles, type CaptureOptions, type CaptureEvent, type CaptureRecord } from './capture.ts';
+export { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 export { listReports, reportsIndexHtml, type ReportEntry } from './reports-route.ts';
 export { healthCheck, probeRow } from './health-check.ts';
 export { resolveSettings, parseDuration, parseSize } from './options.ts';
 export { ModelPool, type ModelInfo } from './pool.ts';
-export { serveCommands } from './cli.ts';

@@ -1,8 +1,8 @@
 import { MillwrightError } from '../lib/errors/index.ts';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
-import { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from './format-output.ts';
-import { inputFormat, parseInput } from './parse-input.ts';
+import { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
+import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 
 /** One `POST /invocations` request as the HTTP layer hands it over. */
 export interface InvocationRequest {

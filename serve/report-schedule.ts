@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { MillwrightError, type ErrorCode } from '../lib/errors/index.ts';
 import type { ModelInfo } from './pool.ts';
 import { startWorker } from './worker-thread.ts';
+import { pathSegment } from '../lib/capture/index.ts';
 
 /** What one regeneration produced. */
 export interface ReportRun {
@@ -28,12 +29,6 @@ export interface ReportScheduleOptions {
   log: (fields: Record<string, unknown>) => void;
 }
 
-/** Same segment rule as the capture writer: the model's own capture directory. */
-function segment(s: string): string {
-  const clean = s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
-  return clean === '' ? 'model' : clean.slice(0, 100);
-}
-
 /**
  * Regenerates the data-quality and drift reports (reports/ `generateReports`) from the served
  * model's captured traffic, hourly by default, in a worker thread so serving is never blocked.
@@ -47,7 +42,7 @@ export function scheduleReports(options: ReportScheduleOptions): { runNow(): Pro
       if (!model) throw new MillwrightError('UNAVAILABLE', 'no model loaded');
       await options.flush?.();
       const since = Date.now() - (options.windowMs ?? 24 * 3_600_000);
-      const worker = startWorker('report-worker', { captureDir: join(options.captureDir, segment(model.name)), outDir: options.reportsDir, modelDir: model.dir, since });
+      const worker = startWorker('report-worker', { captureDir: join(options.captureDir, pathSegment(model.name)), outDir: options.reportsDir, modelDir: model.dir, since });
       const reply = await new Promise<{ ok: boolean; code?: string; message?: string } & ReportRun>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MillwrightError } from '../lib/errors/index.ts';
 import { createHandler } from './app.ts';
-import { CaptureWriter, type CaptureOptions } from './capture.ts';
+import { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';

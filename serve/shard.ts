@@ -1,7 +1,7 @@
 import type { FeatureSpec } from '../lib/model/contract.ts';
 import type { InvocationResult } from './invocations.ts';
-import { parseCsv } from './csv.ts';
-import { baseMediaType, isHeaderRow } from './parse-input.ts';
+import { parseCsv } from '../lib/wire/csv.ts';
+import { baseMediaType, isHeaderRow } from '../lib/wire/parse-input.ts';
 
 /** Bodies at least this large are split across workers (a 1,000-row CSV is ~40 KB; 10,000 rows ~400 KB). */
 export const SHARD_MIN_BYTES = 128 * 1024;

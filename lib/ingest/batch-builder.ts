@@ -1,14 +1,5 @@
-import type { ReadingBatch } from '../readings/index.ts';
+import type { BatchOrigin, ReadingBatch } from '../readings/index.ts';
 import { StringDictionary } from '../readings/dictionary.ts';
-
-/** Where a batch came from: enough to find its rows again (acks, rejects, crash tests). */
-export interface BatchOrigin {
-  /** File path or `-` for stdin. */
-  source: string;
-  /** 1-based line number of the first and last row in the batch (both inclusive). */
-  firstLine: number;
-  lastLine: number;
-}
 
 /** A parsed batch and where it came from. */
 export interface ParsedBatch extends BatchOrigin {

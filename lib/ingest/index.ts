@@ -14,4 +14,4 @@ export { parseDecimal } from './number.ts';
 export { nameProblem } from './names.ts';
 export { formatOfPath, openInput, readEncoded, type InputFormat } from './source.ts';
 export type { Reject } from './reject.ts';
-export type { ParsedBatch, EncodedBatch, BatchOrigin } from './batch-builder.ts';
+export type { ParsedBatch, EncodedBatch } from './batch-builder.ts';

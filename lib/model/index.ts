@@ -10,13 +10,13 @@
  * const model = await loadModel((await getDeployable('plant-a')).dir);
  */
 export type * from './contract.ts';
-export { trainPackage, resolveBase, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './trainPackage.ts';
-export { loadModel, prepareInput, type LoadOptions } from './loadModel.ts';
+export { trainPackage, resolveBase, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './train-package.ts';
+export { loadModel, prepareInput, type LoadOptions } from './load-model.ts';
 export { verifyArtifact, readManifest, validateManifest, checksumDir, sha256File, MANIFEST_FILE } from './artifact.ts';
 export { parseHyperparameters, readHyperparametersFile } from './hyperparameters.ts';
 export { openChannel, readTableFile, checkTable, CHANNEL_EXTENSIONS } from './channels.ts';
 export { resolvePackage, listBuiltinAlgorithms, builtinAlgorithmsDir, type PackageRef, type TrainModule, type PredictModule } from './packages.ts';
-export { initModel, type InitModelOptions } from './initModel.ts';
+export { initModel, type InitModelOptions } from './init-model.ts';
 export {
   registerModel,
   approveVersion,
@@ -35,6 +35,5 @@ export {
   type RegistryOptions,
 } from './registry.ts';
 export { retrainOnce, retrainOnSchedule, readRetrainConfig, nextRun, parseWindow, type RetrainConfig, type RetrainOptions, type RetrainResult } from './retrain.ts';
-export { cliLogger, silentLogger } from './logger.ts';
-export { withLock, writeFileAtomic, type LockOptions } from './atomic.ts';
-export { profileTable, type ProfileOptions } from '../profile/index.ts';
+export { silentLogger } from './logger.ts';
+export { profileTable, profileColumn, BASELINE_QUANTILES, type ProfileOptions } from './feature-summary.ts';

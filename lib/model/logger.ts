@@ -1,4 +1,3 @@
-import type { CliIO } from '../cli/command.ts';
 import type { Logger } from './contract.ts';
 
 /** Discards everything: the library default, so training is quiet unless a caller asks. */
@@ -8,29 +7,3 @@ export const silentLogger: Logger = {
   error() {},
   progress() {},
 };
-
-/**
- * Human log lines on stderr (`[train] message key=value`); progress lines only on a TTY.
- *
- * @example
- * const log = cliLogger(processIO(), 'train');
- */
-export function cliLogger(io: CliIO, tag = 'train'): Logger {
-  const line = (level: string, message: string, fields?: Record<string, unknown>) => {
-    const extra = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('') : '';
-    io.err(`[${tag}]${level === 'info' ? '' : ` ${level}:`} ${message}${extra}\n`);
-  };
-  let lastProgress = 0;
-  return {
-    info: (m, f) => line('info', m, f),
-    warn: (m, f) => line('warn', m, f),
-    error: (m, f) => line('error', m, f),
-    progress(done, total, unit = 'items') {
-      if (!io.isTTY) return;
-      const now = Date.now();
-      if (now - lastProgress < 200 && done < total) return;
-      lastProgress = now;
-      io.err(`\r[${tag}] ${done}/${total} ${unit} (${total > 0 ? Math.round((100 * done) / total) : 0}%)${done >= total ? '\n' : ''}`);
-    },
-  };
-}

@@ -6,7 +6,7 @@ import { MillwrightError } from '../errors/index.ts';
 import type { Logger, ModelManifest } from './contract.ts';
 import { silentLogger } from './logger.ts';
 import { registerModel, resolveRegistry, type MetricComparison, type ModelVersionRecord, type RegistryOptions } from './registry.ts';
-import { trainPackage } from './trainPackage.ts';
+import { trainPackage } from './train-package.ts';
 
 /**
  * `<registry>/<group>/retrain.json`: how a group is retrained.

@@ -38,3 +38,4 @@ export function batchLength(batch: ReadingBatch): number {
 }
 
 export { StringDictionary } from './dictionary.ts';
+export type { BatchOrigin } from './batch-origin.ts';

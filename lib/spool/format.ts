@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import type { ReadingBatch } from '../readings/index.ts';
-import type { BatchOrigin } from '../ingest/batch-builder.ts';
+import type { BatchOrigin } from '../readings/index.ts';
 
 /** First 8 bytes of every spool segment. */
 export const SEGMENT_MAGIC = Buffer.from('MWSPOOL1', 'ascii');

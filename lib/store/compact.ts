@@ -1,13 +1,13 @@
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertStoreRoot } from './listFiles.ts';
+import { assertStoreRoot } from './list-files.ts';
 import { isPartFile, validatePartitionValue } from './partition.ts';
 import { StringDictionary } from '../readings/index.ts';
-import { readChunks, type Chunk } from './readChunks.ts';
-import { rankOf, sortRows } from './sortRows.ts';
+import { readChunks, type Chunk } from './read-chunks.ts';
+import { rankOf, sortRows } from './sort-rows.ts';
 import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
 import { fsyncDir, writeFileAtomic } from '../durable/index.ts';
-import type { ScanPlan } from './planScan.ts';
+import type { ScanPlan } from './plan-scan.ts';
 import { randomBytes } from 'node:crypto';
 import { COMPACTED_FROM_KEY, liveParts } from './supersede.ts';
 

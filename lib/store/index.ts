@@ -4,14 +4,13 @@
  * read with `scan`/`scanTable`/`scanStream`, query with `sql`, downsample with `resample` or
  * `resampleStore`, deduplicate and merge with `compact`.
  */
-export { writeReadings, type WriteOptions, type WriteResult } from './writeReadings.ts';
+export { writeReadings, type WriteOptions, type WriteResult } from './write-readings.ts';
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';
 export { scan, scanTable, scanStream, type ScanOptions, type ScanReader } from './scan.ts';
-export { planScan, type ScanPlan, type PlannedFile } from './planScan.ts';
+export { planScan, type ScanPlan, type PlannedFile } from './plan-scan.ts';
 export type { StoreFilter } from './filters.ts';
 export { sql, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat } from './sql.ts';
 export { resample, RESAMPLE_AGGS, type ResampleAgg, type ResampleOptions } from './resample.ts';
-export { resampleStore, resampleSql, type ResampleStoreOptions } from './resampleStore.ts';
+export { resampleStore, resampleSql, type ResampleStoreOptions } from './resample-store.ts';
 export { parseEvery } from './every.ts';
 export { compact, type CompactOptions, type CompactResult } from './compact.ts';
-export { storeRoot } from './cli.ts';

@@ -3,11 +3,11 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import type { StoreFilter } from './filters.ts';
-import { planScan, type ScanPlan } from './planScan.ts';
-import { isVanished } from './fdBlob.ts';
-import { readChunksDuckdb } from './readChunksDuckdb.ts';
+import { planScan, type ScanPlan } from './plan-scan.ts';
+import { isVanished } from './fd-blob.ts';
+import { readChunksDuckdb } from './read-chunks-duckdb.ts';
 import { StringDictionary } from '../readings/index.ts';
-import { readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './readChunks.ts';
+import { readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './read-chunks.ts';
 
 /** Options of {@link scan}, {@link scanTable} and {@link scanStream}. */
 export interface ScanOptions extends StoreFilter {

@@ -6,7 +6,7 @@ import type { ColumnTable } from 'arquero';
 import { DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader, type DuckDBValue } from '@duckdb/node-api';
 import { MillwrightError } from '../errors/index.ts';
 import { withConnection, sqlString } from './duckdb.ts';
-import { createReadingsView } from './readingsView.ts';
+import { createReadingsView } from './readings-view.ts';
 
 /** A JS value of a SQL result cell: timestamps are epoch ms, dates `YYYY-MM-DD`, big integers strings. */
 export type SqlValue = null | boolean | number | string | Uint8Array | SqlValue[] | { [key: string]: SqlValue };

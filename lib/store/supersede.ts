@@ -1,5 +1,5 @@
 import * as pw from 'parquet-wasm/node';
-import { openFdBlob } from './fdBlob.ts';
+import { openFdBlob } from './fd-blob.ts';
 
 /** Key-value metadata key in which a compacted file lists the part files it replaces. */
 export const COMPACTED_FROM_KEY = 'millwright.compacted_from';

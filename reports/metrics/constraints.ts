@@ -1,5 +1,5 @@
 import type { Frame } from '../data.ts';
-import type { CheckResult, Metric, MetricResult } from '../report.ts';
+import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { checkConstraints, type BaselineConstraints, type BaselineStatistics, type Violation } from '../baseline.ts';
 
 export interface ConstraintViolationsResult extends MetricResult {

@@ -1,7 +1,7 @@
 import type { Column, Frame } from '../data.ts';
 import { sortedOf, valueCounts, meanStd, distinctSorted, filterFrame, warmSortedStats } from '../data.ts';
-import type { CheckResult, Metric, MetricResult } from '../report.ts';
-import { num } from '../report.ts';
+import type { CheckResult, Metric, MetricResult } from '../engine.ts';
+import { num } from '../engine.ts';
 import { ks2samp } from '../stats/ks.ts';
 import { kolmogorovSf } from '../stats/special.ts';
 import { ksAndWasserstein, jensenShannon, chiSquare, psi, histogramSorted, sturgesEdges } from '../stats/distances.ts';

@@ -1,7 +1,7 @@
 import type { Frame } from '../data.ts';
 import { numericColumn } from '../data.ts';
-import type { CheckResult, Metric, MetricResult } from '../report.ts';
-import { num } from '../report.ts';
+import type { CheckResult, Metric, MetricResult } from '../engine.ts';
+import { num } from '../engine.ts';
 import { cvRmse, nmbe, meetsGuideline14Hourly } from '../../lib/algorithms/metrics.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 

@@ -1,5 +1,5 @@
 import type { Frame, NumericColumn } from '../data.ts';
-import type { CheckResult, Metric, MetricResult } from '../report.ts';
+import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 
 export interface MultivariateDriftOptions {

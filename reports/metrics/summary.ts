@@ -1,7 +1,7 @@
 import type { Frame } from '../data.ts';
 import { sortedOf, quantileSorted, meanStd, distinctSorted, valueCounts, warmSortedStats } from '../data.ts';
-import type { CheckResult, Metric, MetricResult } from '../report.ts';
-import { num } from '../report.ts';
+import type { CheckResult, Metric, MetricResult } from '../engine.ts';
+import { num } from '../engine.ts';
 
 /** Per-column statistics of one dataset. */
 export interface ColumnSummary {

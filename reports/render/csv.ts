@@ -3,7 +3,7 @@
  * quality, per metric for model quality). Reports with several tables write them one after
  * another, each preceded by a `# <metric title>` line and a header.
  */
-import type { ReportResult } from '../report.ts';
+import type { ReportResult } from '../engine.ts';
 import { metricTable, type Table } from './sections.ts';
 
 function cell(v: string | number | boolean | null): string {

@@ -2,7 +2,7 @@
  * Report JSON → one self-contained HTML page: inline CSS, inline SVG charts, no script, no
  * external fonts or URLs, so it reads the same opened offline or attached to an e-mail.
  */
-import type { CheckResult, MetricResult, ReportResult } from '../report.ts';
+import type { CheckResult, MetricResult, ReportResult } from '../engine.ts';
 import { renderMetric } from './sections.ts';
 
 /** Escapes text for HTML content and attributes. */

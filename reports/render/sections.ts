@@ -3,13 +3,13 @@
  * its main table for CSV. Pure functions of the result JSON, so a stored report.json can be
  * re-rendered.
  */
-import type { MetricResult } from '../report.ts';
+import type { MetricResult } from '../engine.ts';
 import type { ColumnSummaryResult } from '../metrics/summary.ts';
 import type { ConstraintViolationsResult } from '../metrics/constraints.ts';
-import type { SensorFaultsResult } from '../metrics/sensorFaults.ts';
+import type { SensorFaultsResult } from '../metrics/sensor-faults.ts';
 import type { DataDriftResult } from '../metrics/drift.ts';
 import type { MultivariateDriftResult } from '../metrics/multivariate.ts';
-import type { ModelQualityResult } from '../metrics/modelQuality.ts';
+import type { ModelQualityResult } from '../metrics/model-quality.ts';
 import type { EnergyDeviationResult } from '../metrics/energy.ts';
 import { chart, Plot } from './charts.ts';
 

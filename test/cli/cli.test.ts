@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main, commands } from '../../lib/cli/main.ts';
+import { main, commands } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 
 test('no command prints the overview and exits 2 (usage)', async () => {

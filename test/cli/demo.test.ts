@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runDemo } from '../../lib/cli/demo.ts';
+import { runDemo } from '../../cli/demo.ts';
 import { captureIO } from '../helpers/io.ts';
 
 test('millwright demo runs end to end and writes the quality, drift and energy reports', async () => {

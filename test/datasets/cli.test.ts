@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import { noRealData, realDataDir } from '../helpers/data.ts';
 import { catalogue, loadSteel, parseZonelessTime, planPlant, toReadings } from '../../datasets/index.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { writeReadings } from '../../lib/store/index.ts';
 import { dailySummary, timeDomainFeatures, spectrumFeatures, floatColumn } from '../../lib/features/index.ts';
 import { captureIO } from '../helpers/io.ts';

@@ -1,4 +1,4 @@
-import type { CliIO } from '../../lib/cli/command.ts';
+import type { CliIO } from '../../cli/command.ts';
 
 /** In-process CLI driver: captures stdout and stderr. */
 export function captureIO(env: NodeJS.ProcessEnv = {}): CliIO & { stdout: string; stderr: string } {
@@ -23,7 +23,7 @@ export function captureIO(env: NodeJS.ProcessEnv = {}): CliIO & { stdout: string
  * (Imports the CLI lazily so helpers that only need `captureIO` do not load every module.)
  */
 export async function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; err: string }> {
-  const { main } = await import('../../lib/cli/main.ts');
+  const { main } = await import('../../cli/main.ts');
   const io = captureIO(env);
   io.cwd = cwd;
   const code = await main(args, io);

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { appendToSpool, decodeSegment, encodeSegment, flushSpool, listSegments, spoolStatus } from '../../lib/spool/index.ts';
 import type { ReadingBatch } from '../../lib/readings/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
@@ -144,7 +144,7 @@ test('spool CLI acknowledges each batch only once durable; flush merges small se
 
 /** Runs the real gateway binary; resolves helpers to wait for log lines. */
 function startGateway(spool: string, store: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', 'gateway', '--spool', spool, '--store', store, '--every', '150ms', '--max-backoff', '600ms'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'gateway', '--spool', spool, '--store', store, '--every', '150ms', '--max-backoff', '600ms'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { profileTable, profileColumn } from '../../lib/profile/index.ts';
+import { profileTable, profileColumn } from '../../lib/model/index.ts';
 
 const xs = [3.1, 1.2, 8.5, 4.4, 2.2, 9.9, 5.0, 7.3, 6.6, 0.5];
 

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import type { BaselineStatistics, BaselineConstraints, ReportResult, EnergyDeviationResult } from '../../reports/index.ts';
 

@@ -7,8 +7,8 @@ import {
   computeBaseline, checkConstraints, qualityReport, driftReport, driftReportFromBaseline, modelReport, SensorFaultsMetric, toFrame,
   MultivariateDriftMetric, runningState, joinGroundTruth, regressionMetrics, rocAuc, readCapture, generateReports, chooseTest,
 } from '../../reports/index.ts';
-import { profileTable } from '../../lib/profile/index.ts';
-import { captureRecord } from '../../serve/capture.ts';
+import { profileTable } from '../../lib/model/index.ts';
+import { captureRecord } from '../../lib/capture/index.ts';
 import * as aq from 'arquero';
 
 // Deterministic pseudo-random numbers (tests must not flake).

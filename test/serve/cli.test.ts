@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { captureIO } from '../helpers/io.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
@@ -23,7 +23,7 @@ before(async () => {
 after(async () => cleanup?.());
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null>; url: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'lib/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

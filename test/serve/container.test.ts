@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as aq from 'arquero';
 import { loadModel } from '../../lib/model/index.ts';
-import { serveCommand } from '../../serve/cli.ts';
-import { containerArgs } from '../../serve/container.ts';
+import { serveCommand } from '../../cli/commands/serve.ts';
+import { containerArgs } from '../../cli/container.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { RF_FEATURES, writeEnergyCsv } from './fixtures/rf-model.ts';
 import { csv, invoke, scratch } from './helpers.ts';
@@ -24,7 +24,7 @@ before(async () => {
 after(async () => cleanup?.());
 
 function container(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'serve/container.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/container.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d.toString()));
@@ -83,7 +83,7 @@ test('Dockerfile and compose: multi-stage, slim, non-root, exec-form entry point
   assert.ok(froms.length >= 2 && froms.every((f) => /node:20[\w.-]*-slim/.test(f)), froms.join('\n'));
   assert.match(dockerfile, /^USER node$/m);
   const entry = /^ENTRYPOINT (\[.+\])$/m.exec(dockerfile)?.[1];
-  assert.deepEqual(JSON.parse(entry!), ['node', '/app/dist/serve/container.js']);
+  assert.deepEqual(JSON.parse(entry!), ['node', '/app/dist/cli/container.js']);
   assert.deepEqual(JSON.parse(/^CMD (\[.+\])$/m.exec(dockerfile)![1]!), ['serve']);
   const compose = await readFile(join(repoRoot, 'docker-compose.yml'), 'utf8');
   assert.match(compose, /restart: unless-stopped/);

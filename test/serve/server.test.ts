@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import * as aq from 'arquero';
 import { loadModel } from '../../lib/model/index.ts';
-import { listCaptureFiles, startServer, type CaptureRecord, type RunningServer } from '../../serve/index.ts';
+import { startServer, type RunningServer } from '../../serve/index.ts';
+import { listCaptureFiles, type CaptureRecord } from '../../lib/capture/index.ts';
 import { trainEnergyForest, RF_FEATURES } from './fixtures/rf-model.ts';
 import { csv, http, invoke, REAL_LOADER, scratch } from './helpers.ts';
 

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeReadings, scan, scanTable, scanStream, planScan, sql } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import { batchRows, concatBatches, plantBatch, rowKey, tempDir } from './fixtures.ts';
 

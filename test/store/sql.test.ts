@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { writeReadings, sql } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
-import { main } from '../../lib/cli/main.ts';
+import { main } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import { plantBatch, tempDir } from './fixtures.ts';
 

@@ -1,0 +1,207 @@
+import { pathToFileURL } from 'node:url';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command, CliIO } from '../command.ts';
+import { parseCommandArgs, usageError } from '../command.ts';
+import type { ModelManifest } from '../../lib/model/contract.ts';
+import { readManifest } from '../../lib/model/artifact.ts';
+import { computeBaseline } from '../../reports/baseline.ts';
+import { loadSource, readBaselineDir } from '../../reports/load.ts';
+import { addPredictions } from '../../reports/predict.ts';
+import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from '../../reports/presets.ts';
+import { joinGroundTruth } from '../../reports/metrics/model-quality.ts';
+import type { DriftTest } from '../../reports/metrics/drift.ts';
+import type { ReportKind, ReportResult } from '../../reports/engine.ts';
+import type { Frame } from '../../reports/data.ts';
+
+function list(s: string | undefined): string[] | undefined {
+  return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+function numberOpt(name: string, s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isFinite(n)) throw usageError(`--${name} must be a number, got "${s}"`);
+  return n;
+}
+
+function storeRootOf(io: CliIO, store: string | undefined): string {
+  return resolve(io.cwd, store ?? io.env.MILLWRIGHT_STORE ?? '.millwright/store');
+}
+
+function src(io: CliIO, s: string): string {
+  return s.startsWith('sql:') ? s : resolve(io.cwd, s);
+}
+
+const baselineCommand: Command = {
+  name: 'baseline',
+  summary: 'Compute statistics.json + constraints.json (SageMaker Model Monitor layout) from training data',
+  usage: `millwright baseline <data> --out DIR [options]
+
+  <data>             a .csv or .parquet file, or sql:<query> over the store's readings view
+  --out DIR          directory for statistics.json and constraints.json (required)
+  --exclude a,b      columns to leave out (e.g. ts,id)
+  --max-domain N     string columns with more distinct values get no domain constraint (default 100)
+  --threshold X      distribution comparison_threshold (default 0.1)
+  --store ROOT       store root for sql: sources (default MILLWRIGHT_STORE or ./.millwright/store)
+
+Example:
+  millwright baseline train.parquet --out baseline/ --exclude ts`,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      allowPositionals: true,
+      options: { out: { type: 'string' }, exclude: { type: 'string' }, 'max-domain': { type: 'string' }, threshold: { type: 'string' }, store: { type: 'string' } },
+    });
+    if (positionals.length !== 1) throw usageError('expected exactly one data source');
+    if (!values.out) throw usageError('--out DIR is required');
+    const frame = await loadSource(src(io, positionals[0]!), { storeRoot: storeRootOf(io, values.store) });
+    const { statistics, constraints } = computeBaseline(frame, {
+      exclude: list(values.exclude),
+      maxDomain: numberOpt('max-domain', values['max-domain']),
+      comparisonThreshold: numberOpt('threshold', values.threshold),
+    });
+    const out = resolve(io.cwd, values.out);
+    await mkdir(out, { recursive: true });
+    for (const [name, doc] of [['statistics.json', statistics], ['constraints.json', constraints]] as const) {
+      const tmp = join(out, `.${name}.tmp-${process.pid}`);
+      await writeFile(tmp, `${JSON.stringify(doc, null, 2)}\n`);
+      await rename(tmp, join(out, name));
+    }
+    io.out(`baseline of ${statistics.dataset.item_count} rows, ${statistics.features.length} features\n  ${join(out, 'statistics.json')}\n  ${join(out, 'constraints.json')}\n`);
+    return 0;
+  },
+};
+
+const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [options]
+
+  <current>              .csv/.parquet file, sql:<query> (store's readings view), or a serving
+                         capture directory / .jsonl file (SageMaker data-capture JSON Lines)
+  --out DIR              where report.html, report.json, report.csv go (default ./.millwright/reports/<kind>)
+  --reference SRC        reference data (same kinds of source): drift, quality side-by-side, energy driver hints
+  --model DIR            model dir: features for capture files, baseline for drift without --reference,
+                         training metrics for model quality, predictions (expected/best) for energy
+  --store ROOT           store root for sql: sources (default MILLWRIGHT_STORE or ./.millwright/store)
+  --title TEXT           report title
+  --fail-on warn|fail    exit 1 when the report's status is at least this (default: exit 0 whatever it found)
+
+quality:  --baseline DIR (statistics.json + constraints.json), --no-faults,
+          --stuck N (readings, default 30), --gap-factor X (default 3)
+drift:    --columns a,b  --exclude a,b (default ts)  --state COL (compare within operating states)
+          --numeric-test auto|ks|wasserstein|psi|jensenshannon  --categorical-test auto|chisquare|jensenshannon|psi
+          --threshold X (for the chosen tests)  --drift-share X (default 0.5)  --calibrate
+model:    --task regression|classification  --target COL (default target)  --prediction COL (default prediction)
+          --truth SRC --on COL [--tolerance-ms N]  (join ground truth that arrived later; also for energy)
+energy:   --actual COL (default: the model's target, else actual)  --expected COL  --best COL (default expected/best,
+          or prediction_expected/prediction_best from capture files; with --model and neither, the model predicts them)
+          --threshold-pct X (default 25)  --min-excess-kwh X  --price X --currency EUR  --co2 KG_PER_KWH
+          --drivers a,b  --utc-offset MINUTES  --interval-end (timestamps close their interval)
+
+Examples:
+  millwright report drift oct.parquet --reference train.parquet --state Load_Type --out reports/drift
+  millwright report quality /opt/ml/capture --model /opt/ml/model --baseline baseline/
+  millwright report energy oct.csv --model registry/steel/3 --actual usage_kwh --price 0.12 --co2 0.45`;
+
+const reportCommand: Command = {
+  name: 'report',
+  summary: 'Write a data-quality, drift, model-quality or hourly energy report (HTML, JSON, CSV)',
+  usage: REPORT_USAGE,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' }, reference: { type: 'string' }, model: { type: 'string' }, store: { type: 'string' }, title: { type: 'string' }, 'fail-on': { type: 'string' },
+        baseline: { type: 'string' }, 'no-faults': { type: 'boolean' }, stuck: { type: 'string' }, 'gap-factor': { type: 'string' },
+        columns: { type: 'string' }, exclude: { type: 'string' }, state: { type: 'string' }, 'numeric-test': { type: 'string' }, 'categorical-test': { type: 'string' },
+        threshold: { type: 'string' }, 'drift-share': { type: 'string' }, calibrate: { type: 'boolean' },
+        task: { type: 'string' }, target: { type: 'string' }, prediction: { type: 'string' }, truth: { type: 'string' }, on: { type: 'string' }, 'tolerance-ms': { type: 'string' },
+        actual: { type: 'string' }, expected: { type: 'string' }, best: { type: 'string' }, 'threshold-pct': { type: 'string' }, 'min-excess-kwh': { type: 'string' },
+        price: { type: 'string' }, currency: { type: 'string' }, co2: { type: 'string' }, drivers: { type: 'string' }, 'utc-offset': { type: 'string' }, 'interval-end': { type: 'boolean' },
+      },
+    });
+    const [kind, source, ...extra] = positionals;
+    if (!kind || !['quality', 'drift', 'model', 'energy'].includes(kind)) throw usageError('expected a report kind: quality, drift, model or energy');
+    if (!source) throw usageError(`expected the current data source after "${kind}"`);
+    if (extra.length) throw usageError(`unexpected argument "${extra[0]}"`);
+    const failOn = values['fail-on'];
+    if (failOn !== undefined && failOn !== 'warn' && failOn !== 'fail') throw usageError(`--fail-on must be warn or fail, got "${failOn}"`);
+    const storeRoot = storeRootOf(io, values.store);
+    const manifest: ModelManifest | undefined = values.model ? await readManifest(resolve(io.cwd, values.model)) : undefined;
+    const load = (s: string) => loadSource(src(io, s), { storeRoot, manifest });
+    let current: Frame = await load(source);
+    const reference = values.reference ? await load(values.reference) : undefined;
+    const common = { title: values.title, source, referenceSource: values.reference };
+    let report: ReportResult;
+    const tests = new Set(['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisquare']);
+    const testOpt = (name: string, v: string | undefined): DriftTest | 'auto' | undefined => {
+      if (v === undefined || v === 'auto') return v as 'auto' | undefined;
+      if (!tests.has(v)) throw usageError(`--${name} must be auto, ks, wasserstein, psi, jensenshannon or chisquare, got "${v}"`);
+      return v as DriftTest;
+    };
+    switch (kind as ReportKind) {
+      case 'quality': {
+        const baseline = values.baseline ? await readBaselineDir(resolve(io.cwd, values.baseline)) : undefined;
+        const faults = values['no-faults'] ? false : values.stuck || values['gap-factor'] ? { stuckMinReadings: numberOpt('stuck', values.stuck), gapFactor: numberOpt('gap-factor', values['gap-factor']) } : undefined;
+        report = qualityReport(current, reference, { ...common, baseline, faults });
+        break;
+      }
+      case 'drift': {
+        const threshold = numberOpt('threshold', values.threshold);
+        const numericTest = testOpt('numeric-test', values['numeric-test']);
+        const categoricalTest = testOpt('categorical-test', values['categorical-test']);
+        const thresholds = threshold === undefined ? undefined : Object.fromEntries([...tests].map((t) => [t, threshold]));
+        const opts = {
+          ...common, columns: list(values.columns), exclude: list(values.exclude), state: values.state, numericTest, categoricalTest, thresholds,
+          driftShare: numberOpt('drift-share', values['drift-share']), calibrate: values.calibrate,
+        };
+        if (reference) report = driftReport(current, reference, opts);
+        else if (manifest?.baseline?.length) report = driftReportFromBaseline(current, manifest.baseline, { ...opts, referenceSource: `baseline of model ${manifest.name} ${manifest.version}` });
+        else throw usageError('drift needs --reference SRC or --model DIR (whose manifest holds the training baseline)');
+        break;
+      }
+      case 'model': {
+        if (values.truth) {
+          if (!values.on) throw usageError('--truth needs --on COL (the join key: an id or ts)');
+          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberOpt('tolerance-ms', values['tolerance-ms']) });
+        }
+        if (values.model && !current.columns.has(values.prediction ?? 'prediction')) current = await addPredictions(current, resolve(io.cwd, values.model));
+        const task = (values.task ?? (manifest?.task === 'classification' ? 'classification' : 'regression')) as 'regression' | 'classification';
+        if (task !== 'regression' && task !== 'classification') throw usageError(`--task must be regression or classification, got "${task}"`);
+        report = modelReport(current, {
+          ...common, task, target: values.target ?? manifest?.target?.name ?? 'target', prediction: values.prediction ?? 'prediction',
+          trainingMetrics: manifest?.metrics.holdout ?? manifest?.metrics.training,
+        });
+        break;
+      }
+      case 'energy': {
+        if (values.truth) {
+          if (!values.on) throw usageError('--truth needs --on COL (the join key, e.g. ts)');
+          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberOpt('tolerance-ms', values['tolerance-ms']) });
+        }
+        // Captured traffic already holds the served model's answers.
+        const expected = values.expected ?? (current.columns.has('prediction_expected') ? 'prediction_expected' : 'expected');
+        const best = values.best ?? (current.columns.has('prediction_best') ? 'prediction_best' : 'best');
+        if (values.model && !current.columns.has(expected) && !current.columns.has(best)) current = await addPredictions(current, resolve(io.cwd, values.model));
+        report = energyReport(current, reference, {
+          ...common, actual: values.actual ?? manifest?.target?.name ?? 'actual', expected, best,
+          thresholdPct: numberOpt('threshold-pct', values['threshold-pct']), minExcessKwh: numberOpt('min-excess-kwh', values['min-excess-kwh']),
+          pricePerKwh: numberOpt('price', values.price), currency: values.currency, co2KgPerKwh: numberOpt('co2', values.co2),
+          drivers: list(values.drivers), utcOffsetMinutes: numberOpt('utc-offset', values['utc-offset']), timestampsMarkIntervalEnd: values['interval-end'],
+        });
+        break;
+      }
+    }
+    const out = resolve(io.cwd, values.out ?? join('.millwright', 'reports', kind));
+    const w = await writeReport(report, out);
+    io.out(`${report.title}: ${report.status.toUpperCase()}\n`);
+    for (const c of report.checks) io.out(`  [${c.status}] ${c.name}: ${c.reason}\n`);
+    io.out(`wrote\n  ${w.html}\n  ${w.json}\n  ${w.csv}\nopen ${pathToFileURL(w.html).href}\n`);
+    if (failOn && (report.status === 'fail' || (failOn === 'warn' && report.status === 'warn'))) {
+      io.err(`millwright report: status ${report.status} (--fail-on ${failOn})\n`);
+      return 1;
+    }
+    return 0;
+  },
+};
+
+/** CLI subcommands of this module, registered by cli/main.ts. */
+export const reportCommands: Command[] = [baselineCommand, reportCommand];

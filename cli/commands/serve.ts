@@ -1,0 +1,140 @@
+import { resolve } from 'node:path';
+import { parseCommandArgs, usageError, type Command } from '../command.ts';
+import { parseDuration, parseSize, resolveSettings } from '../../serve/options.ts';
+import { registrySource } from '../../serve/registry-source.ts';
+import { startServer, type ModelSource } from '../../serve/server.ts';
+
+const usage = `millwright serve [--model DIR | --registry DIR --group G] [options]
+
+Serves a model over HTTP (SageMaker-compatible): GET /ping, POST /invocations,
+GET /execution-parameters, /health/live, /health/ready, /metrics; /admin/* and /reports/*
+need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully on SIGTERM.
+
+  --model DIR            model directory (default: SM_MODEL_DIR, else /opt/ml/model)
+  --registry DIR         serve the latest Approved version of --group from this registry
+                         (default registry: MILLWRIGHT_REGISTRY, else ./.millwright/registry)
+  --group G              model group in the registry
+  --poll DUR             how often to check the registry for a new Approved version (default 30s; 0 = never)
+  --port N               port (default 8080; env SAGEMAKER_BIND_TO_PORT)
+  --host ADDR            interface (default 127.0.0.1; env MILLWRIGHT_HOST; the container uses 0.0.0.0)
+  --workers N            predict worker threads (default: all cores; env SAGEMAKER_MODEL_SERVER_WORKERS, MODEL_SERVER_WORKERS)
+  --timeout DUR          per-request deadline (default 5s; env SAGEMAKER_MODEL_SERVER_TIMEOUT, MODEL_SERVER_TIMEOUT in seconds)
+  --max-body SIZE        request body limit (default 6mb; env SAGEMAKER_MAX_PAYLOAD_IN_MB)
+  --capture DIR          capture sampled requests/responses here (SageMaker data-capture JSON Lines)
+  --capture-sample P     share of requests captured, 0..1 (default 0.1)
+  --capture-max-file SIZE  rotate capture files at this size (default 16mb; also hourly)
+  --capture-max-total SIZE keep at most this much capture data, oldest deleted first (default 1gb)
+  --capture-max-files N  keep at most N capture files (default 500)
+  --reports DIR          serve report files from DIR under /reports/; with --capture, also regenerate the
+                         quality and drift reports from captured traffic (POST /admin/reports/regenerate runs one now)
+  --reports-every DUR    how often to regenerate them (default 1h; 0 = only on demand)
+  --reports-window DUR   how much recent traffic each regeneration reads (default 24h)
+  --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
+`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve a model over HTTP (SageMaker-compatible /ping and /invocations)',
+  usage,
+  async run(args, io) {
+    const { values } = parseCommandArgs(args, {
+      options: {
+        model: { type: 'string' },
+        registry: { type: 'string' },
+        group: { type: 'string' },
+        poll: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        workers: { type: 'string' },
+        timeout: { type: 'string' },
+        'max-body': { type: 'string' },
+        capture: { type: 'string' },
+        'capture-sample': { type: 'string' },
+        'capture-max-file': { type: 'string' },
+        'capture-max-total': { type: 'string' },
+        'capture-max-files': { type: 'string' },
+        reports: { type: 'string' },
+        'reports-every': { type: 'string' },
+        'reports-window': { type: 'string' },
+        loader: { type: 'string' },
+      },
+    });
+    const env = io.env;
+    const settings = resolveSettings(values, env);
+    if (values.model && (values.registry || values.group)) throw usageError('give either --model or --registry/--group, not both');
+    if (values.group === undefined && values.registry !== undefined) throw usageError('--registry needs --group');
+    let source: ModelSource | undefined;
+    let modelDir: string | undefined;
+    if (values.group !== undefined) {
+      const registry = resolve(io.cwd, values.registry ?? env.MILLWRIGHT_REGISTRY ?? './.millwright/registry');
+      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, '--poll'));
+    } else {
+      modelDir = resolve(io.cwd, values.model ?? env.SM_MODEL_DIR ?? '/opt/ml/model');
+    }
+    let sample = 0.1;
+    if (values['capture-sample'] !== undefined) {
+      sample = Number(values['capture-sample']);
+      if (!(sample >= 0 && sample <= 1)) throw usageError(`--capture-sample: "${values['capture-sample']}" is not a share between 0 and 1`);
+    }
+    const maxFiles = values['capture-max-files'] === undefined ? undefined : Number(values['capture-max-files']);
+    if (maxFiles !== undefined && !(Number.isInteger(maxFiles) && maxFiles > 0)) throw usageError('--capture-max-files: expected a positive integer');
+
+    // One JSON line per request: lines are gathered and written once per event-loop turn, so a
+    // busy server makes one write per batch instead of one syscall per request.
+    let pending = '';
+    let scheduled = false;
+    const flushLog = () => {
+      scheduled = false;
+      if (pending !== '') io.out(pending);
+      pending = '';
+    };
+    const log = (fields: Record<string, unknown>) => {
+      pending += `${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`;
+      if (pending.length > 64 * 1024) flushLog();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flushLog);
+      }
+    };
+    const server = await startServer({
+      modelDir,
+      source,
+      loader: values.loader ? resolve(io.cwd, values.loader) : undefined,
+      port: settings.port,
+      host: settings.host,
+      workers: settings.workers,
+      timeoutMs: settings.timeoutMs,
+      maxBodyBytes: settings.maxBodyBytes,
+      capture: values.capture
+        ? {
+            dir: resolve(io.cwd, values.capture),
+            sampleRate: sample,
+            maxFileBytes: values['capture-max-file'] ? parseSize(values['capture-max-file'], '--capture-max-file') : undefined,
+            maxTotalBytes: values['capture-max-total'] ? parseSize(values['capture-max-total'], '--capture-max-total') : undefined,
+            maxFiles,
+          }
+        : undefined,
+      reportsDir: values.reports ? resolve(io.cwd, values.reports) : undefined,
+      reportSchedule: {
+        everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], '--reports-every'),
+        windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], '--reports-window'),
+      },
+      adminToken: env.MILLWRIGHT_ADMIN_TOKEN || undefined,
+      log,
+    });
+    const stop = () => void server.close();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    try {
+      await server.closed;
+    } finally {
+      flushLog();
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    }
+    return 0;
+  },
+};
+
+/** CLI subcommands of this module, registered by cli/main.ts. */
+export const serveCommands: Command[] = [serveCommand];

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The container's entry point (Dockerfile ENTRYPOINT): exactly the millwright CLI, plus the one
+ * SageMaker convention the CLI cannot know: SageMaker starts a training job as
+ * `docker run IMAGE train` with no package argument, so a bare `train` trains the package named
+ * by `MILLWRIGHT_PACKAGE` (the image's algorithm, e.g. random-forest-regression). `serve` with no
+ * `--model` already serves SM_MODEL_DIR / /opt/ml/model.
+ *
+ * @example
+ * // docker run -v $PWD/ml:/opt/ml -e MILLWRIGHT_PACKAGE=random-forest-regression IMAGE train
+ * // docker run -v $PWD/ml:/opt/ml -p 8080:8080 IMAGE serve
+ */
+import { processIO, type Command, type CliIO } from './command.ts';
+import { dispatch, runIfMain } from './dispatch.ts';
+import { modelCommands } from './commands/model.ts';
+import { serveCommands } from './commands/serve.ts';
+import { reportCommands } from './commands/reports.ts';
+
+/** Adds the default package to a bare `train` (no positional argument). */
+export function containerArgs(argv: string[], env: NodeJS.ProcessEnv): string[] {
+  if (argv[0] !== 'train' || !env.MILLWRIGHT_PACKAGE) return argv;
+  const rest = argv.slice(1);
+  // The first non-flag word that is not a flag's value would be the package; flags here all take values except --json.
+  let hasPositional = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === '--json' || a.startsWith('--') && a.includes('=')) continue;
+    if (a.startsWith('-')) {
+      i++;
+      continue;
+    }
+    hasPositional = true;
+  }
+  return hasPositional ? argv : ['train', env.MILLWRIGHT_PACKAGE, ...rest];
+}
+
+/** What the serving image runs: training, the registry, serving and reports; no datasets or demo. */
+export const containerCommands: Command[] = [...modelCommands, ...serveCommands, ...reportCommands];
+
+/** Runs one container invocation (tests drive it in-process). */
+export function containerMain(argv: string[], io: CliIO = processIO(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return dispatch(containerCommands, containerArgs(argv, env), io);
+}
+
+runIfMain(import.meta.url, (argv) => containerMain(argv));

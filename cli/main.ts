@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { processIO, type Command, type CliIO } from './command.ts';
+import { dispatch, runIfMain } from './dispatch.ts';
+import { storeCommands } from './commands/store.ts';
+import { ingestCommands } from './commands/ingest.ts';
+import { featureCommands } from './commands/features.ts';
+import { modelCommands } from './commands/model.ts';
+import { datasetCommands } from './commands/datasets.ts';
+import { serveCommands } from './commands/serve.ts';
+import { reportCommands } from './commands/reports.ts';
+import { demoCommands } from './demo.ts';
+
+/** Every subcommand, in the order `millwright --help` lists them. */
+export const commands: Command[] = [
+  ...demoCommands,
+  ...datasetCommands,
+  ...ingestCommands,
+  ...storeCommands,
+  ...featureCommands,
+  ...modelCommands,
+  ...serveCommands,
+  ...reportCommands,
+];
+
+/**
+ * Runs one CLI invocation and resolves to its exit code. Exported so tests can drive the CLI
+ * in-process; the binary calls it with `process.argv.slice(2)`.
+ */
+export function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  return dispatch(commands, argv, io);
+}
+
+runIfMain(import.meta.url, (argv) => main(argv));

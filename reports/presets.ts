@@ -1,0 +1,126 @@
+/**
+ * Ready-made reports (lists of metrics with sensible defaults) and writing a report to disk as
+ * report.html, report.json and report.csv.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { FeatureBaseline } from '../lib/model/contract.ts';
+import { toFrame, type TableInput } from './data.ts';
+import { runReport, type Metric, type MetricResult, type ReportResult, type RunReportOptions } from './engine.ts';
+import { ColumnSummaryMetric, type ColumnSummaryOptions } from './metrics/summary.ts';
+import { ConstraintViolationsMetric } from './metrics/constraints.ts';
+import { SensorFaultsMetric, type SensorFaultsOptions } from './metrics/sensor-faults.ts';
+import { DataDriftMetric, type DataDriftOptions } from './metrics/drift.ts';
+import { MultivariateDriftMetric, type MultivariateDriftOptions } from './metrics/multivariate.ts';
+import { ModelQualityMetric, type ModelQualityOptions } from './metrics/model-quality.ts';
+import { EnergyDeviationMetric, type EnergyDeviationOptions } from './metrics/energy.ts';
+import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
+import { renderHtml } from './render/html.ts';
+import { renderCsv } from './render/csv.ts';
+
+export interface QualityReportOptions extends RunReportOptions {
+  /** statistics.json + constraints.json to check against. */
+  baseline?: { statistics: BaselineStatistics; constraints: BaselineConstraints };
+  summary?: ColumnSummaryOptions;
+  /**
+   * Sensor-fault checks on long-form readings. Default: on when the current data has `ts`,
+   * `signal` and `value` columns; pass `false` to skip.
+   */
+  faults?: SensorFaultsOptions | false;
+}
+
+/**
+ * Data-quality report: column summary, baseline constraint violations, sensor faults.
+ *
+ * @example
+ * const report = qualityReport(readings, { baseline: { statistics, constraints } });
+ */
+export function qualityReport(current: TableInput, reference?: TableInput, options: QualityReportOptions = {}): ReportResult {
+  const cur = toFrame(current);
+  const metrics: Metric<MetricResult>[] = [new ColumnSummaryMetric(options.summary)];
+  if (options.baseline) metrics.push(new ConstraintViolationsMetric(options.baseline));
+  const f = options.faults;
+  const longForm = ['ts', 'value'].every((c) => cur.columns.has(c)) && (cur.columns.has('signal') || cur.columns.has('asset'));
+  if (f !== false && (f !== undefined || longForm)) metrics.push(new SensorFaultsMetric(f || {}));
+  return runReport('quality', metrics, cur, reference, options);
+}
+
+export interface DriftReportOptions extends RunReportOptions, DataDriftOptions {
+  /** PCA reconstruction drift; default on when both datasets have at least 2 shared numeric columns. `false` skips it. */
+  multivariate?: MultivariateDriftOptions | false;
+}
+
+/**
+ * Drift report: per-column drift (optionally by operating state) and multivariate drift.
+ * `reference` may be omitted when `baseline` (a manifest's FeatureBaseline[]) is given.
+ *
+ * @example
+ * driftReport(lastWeek, trainingTable, { state: runningState('power_kw', 5) })
+ */
+export function driftReport(current: TableInput, reference: TableInput | undefined, options: DriftReportOptions = {}): ReportResult {
+  const cur = toFrame(current);
+  const ref = reference === undefined ? undefined : toFrame(reference);
+  const metrics: Metric<MetricResult>[] = [new DataDriftMetric(options)];
+  if (ref && options.multivariate !== false) {
+    const exclude = new Set([...(options.exclude ?? ['ts']), ...(typeof options.state === 'string' ? [options.state] : [])]);
+    const shared = cur.names.filter((n) => !exclude.has(n) && cur.columns.get(n)?.kind === 'numeric' && ref.columns.get(n)?.kind === 'numeric' && (!options.columns || options.columns.includes(n)));
+    if (shared.length >= 2) metrics.push(new MultivariateDriftMetric({ columns: shared, ...(options.multivariate || {}) }));
+  }
+  return runReport('drift', metrics, cur, ref, options);
+}
+
+/** Drift against a model manifest's baseline only (no raw reference rows). */
+export function driftReportFromBaseline(current: TableInput, baseline: FeatureBaseline[], options: DriftReportOptions = {}): ReportResult {
+  return driftReport(current, undefined, { ...options, baseline, multivariate: false });
+}
+
+/**
+ * Model-quality report on predictions joined with ground truth (see `joinGroundTruth`).
+ *
+ * @example
+ * modelReport(joined, { task: 'regression', target: 'Usage_kWh', prediction: 'prediction', trainingMetrics: manifest.metrics.holdout })
+ */
+export function modelReport(joined: TableInput, options: ModelQualityOptions & RunReportOptions): ReportResult {
+  return runReport('model', [new ModelQualityMetric(options)], joined, undefined, options);
+}
+
+/**
+ * Hourly energy-deviation report. `reference` (e.g. the training period with the same driver
+ * columns) supplies the typical driver values behind the hints.
+ *
+ * @example
+ * energyReport(octToDec, janToSep, { actual: 'Usage_kWh', drivers: ['Lagging_Current_Reactive.Power_kVarh'], pricePerKwh: 0.1 })
+ */
+export function energyReport(current: TableInput, reference: TableInput | undefined, options: EnergyDeviationOptions & RunReportOptions = {}): ReportResult {
+  return runReport('energy', [new EnergyDeviationMetric(options)], current, reference, options);
+}
+
+export interface WrittenReport {
+  dir: string;
+  html: string;
+  json: string;
+  csv: string;
+}
+
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+/**
+ * Writes report.html, report.json and report.csv into `dir` (created if needed). Each file is
+ * replaced atomically, so a server reading them never sees half a file.
+ *
+ * @example
+ * const { html } = await writeReport(report, 'reports/drift');
+ */
+export async function writeReport(report: ReportResult, dir: string): Promise<WrittenReport> {
+  const out = resolve(dir);
+  await mkdir(out, { recursive: true });
+  const paths = { dir: out, html: join(out, 'report.html'), json: join(out, 'report.json'), csv: join(out, 'report.csv') };
+  await writeAtomic(paths.json, `${JSON.stringify(report)}\n`);
+  await writeAtomic(paths.csv, renderCsv(report));
+  await writeAtomic(paths.html, renderHtml(report));
+  return paths;
+}
