@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
-import { defaultSpoolDir, flushSpool, parseDuration, runGateway } from '../../lib/spool/index.ts';
+import { defaultSpoolDir, flushSpool, runGateway } from '../../lib/spool/index.ts';
+import { parseDuration } from '../../lib/spool/gateway.ts';
 import { DEFAULT_BATCH_ROWS } from '../../lib/ingest/csv.ts';
 import { ingest, type IngestOptions, type IngestProgress, type IngestSummary } from '../../lib/ingest/ingest.ts';
-import type { InputFormat } from '../../lib/ingest/source.ts';
+import type { ReadingsFormat } from '../../lib/ingest/source.ts';
 
 function storeRoot(io: CliIO, flag: string | undefined): string {
   return resolve(io.cwd, flag ?? (io.env.MILLWRIGHT_STORE || './.millwright/store'));
@@ -79,7 +80,7 @@ const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV 
                      machine with 4+ cores; each costs ~150-300 MB of encoder memory)`;
 
 function inputOptions(io: CliIO, values: { site?: string; 'batch-rows'?: string; rejects?: string; format?: string; writers?: string }): Partial<IngestOptions> {
-  const format = (values.format ?? 'auto') as InputFormat;
+  const format = (values.format ?? 'auto') as ReadingsFormat;
   if (!['csv', 'ndjson', 'auto'].includes(format)) throw usageError(`--format must be csv or ndjson, got ${JSON.stringify(values.format)}`);
   return {
     site: values.site,

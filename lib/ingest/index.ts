@@ -12,6 +12,6 @@ export { readNdjson, readNdjsonEncoded } from './ndjson.ts';
 export { parseTimestamp, MIN_TS, MAX_TS } from './timestamp.ts';
 export { parseDecimal } from './number.ts';
 export { nameProblem } from './names.ts';
-export { formatOfPath, openInput, readEncoded, type InputFormat } from './source.ts';
+export { formatOfPath, openInput, readEncoded, type ReadingsFormat } from './source.ts';
 export type { Reject } from './reject.ts';
 export type { ParsedBatch, EncodedBatch } from './batch-builder.ts';

@@ -8,7 +8,7 @@ import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
 import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 import type { Reject } from './reject.ts';
 import { RejectsFile } from './rejects-file.ts';
-import { openInput, readEncoded, type InputFormat } from './source.ts';
+import { openInput, readEncoded, type ReadingsFormat } from './source.ts';
 import { startWorker } from './worker-boot.ts';
 import { WriterPool } from './write-pool.ts';
 
@@ -25,7 +25,7 @@ export interface IngestOptions {
   /** Rejects file (NDJSON). Default: `<parent of store or spool>/rejects/ingest-<time>-<pid>.ndjson`. */
   rejects?: string;
   /** Input format (default `auto`: by extension; stdin by its first character). */
-  format?: InputFormat;
+  format?: ReadingsFormat;
   /** Byte stream read for the source `-` (default process.stdin). */
   stdin?: AsyncIterable<Buffer | Uint8Array | string>;
   /**
@@ -233,7 +233,7 @@ function parseInThread(source: string, opts: IngestOptions, readOpts: ReadOption
 }
 
 /** Parses `source` on a worker thread; yields encoded batches, forwards rejects and progress. */
-async function* parseInWorker(source: string, format: InputFormat, readOpts: ReadOptions): AsyncGenerator<Encoded> {
+async function* parseInWorker(source: string, format: ReadingsFormat, readOpts: ReadOptions): AsyncGenerator<Encoded> {
   const data: WorkerInput = { path: source, format, batchRows: readOpts.batchRows ?? DEFAULT_BATCH_ROWS, site: readOpts.site, credits: 2 };
   const worker = startWorker('parse-worker', data);
   const queue: (WorkerMessage | { type: 'crash'; error: Error })[] = [];

@@ -6,11 +6,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { EncodedBatch } from './batch-builder.ts';
 import type { Reject } from './reject.ts';
-import { openInput, readEncoded, type InputFormat } from './source.ts';
+import { openInput, readEncoded, type ReadingsFormat } from './source.ts';
 
 export interface WorkerInput {
   path: string;
-  format: InputFormat;
+  format: ReadingsFormat;
   batchRows: number;
   site?: string;
   credits: number;

@@ -7,7 +7,7 @@ import { readCsvEncoded, type ReadOptions } from './csv.ts';
 import { readNdjsonEncoded } from './ndjson.ts';
 
 /** Input formats. `auto` picks by file extension, and for stdin by the first character. */
-export type InputFormat = 'csv' | 'ndjson' | 'auto';
+export type ReadingsFormat = 'csv' | 'ndjson' | 'auto';
 
 /** Format implied by a file name (`.csv`, `.ndjson`/`.jsonl`/`.json`, optionally `.gz`), if any. */
 export function formatOfPath(path: string): 'csv' | 'ndjson' | undefined {
@@ -31,7 +31,7 @@ export function openInput(path: string, stdin: AsyncIterable<Buffer | Uint8Array
  */
 export async function* readEncoded(
   stream: AsyncIterable<Buffer | Uint8Array | string>,
-  format: InputFormat,
+  format: ReadingsFormat,
   opts: ReadOptions,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
   let fmt = format === 'auto' ? formatOfPath(opts.source) : format;

@@ -7,4 +7,4 @@
 export { appendToSpool, listSegments, recoverSpool, spoolStatus, defaultSpoolDir, lockSpool, type SpoolAck, type SpoolStatus } from './spool.ts';
 export { encodeSegment, decodeSegment, type SegmentMeta, type TornSegment } from './format.ts';
 export { flushSpool, type FlushOptions, type FlushResult } from './flush.ts';
-export { runGateway, parseDuration, type GatewayOptions } from './gateway.ts';
+export { runGateway, type GatewayOptions } from './gateway.ts';
