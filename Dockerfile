@@ -9,12 +9,13 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # onnxruntime-node's install script would download GPU binaries; the CPU build ships in the package.
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.container.json ./
 COPY cli ./cli
 COPY lib ./lib
 COPY serve ./serve
 COPY reports ./reports
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The image's program: cli/container.ts with lib/, serve/ and reports/ (no datasets/, no demo).
+RUN node node_modules/typescript/bin/tsc -p tsconfig.container.json && npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: slim Node, compiled JS and production deps only, non-root ---
 FROM node:20-bookworm-slim

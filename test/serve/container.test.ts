@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as aq from 'arquero';
+import ts from 'typescript';
 import { loadModel } from '../../lib/model/index.ts';
 import { serveCommand } from '../../cli/commands/serve.ts';
 import { containerArgs } from '../../cli/container.ts';
@@ -93,4 +94,16 @@ test('Dockerfile and compose: multi-stage, slim, non-root, exec-form entry point
   const flags = [...command.matchAll(/- (--[a-z-]+)/g)].map((m) => m[1]!);
   assert.ok(flags.length >= 4);
   for (const f of flags) assert.ok(serveCommand.usage.includes(`${f} `), `compose passes ${f}, which serve does not document`);
+});
+
+test('the image builds cli/container.ts without datasets/ or the demo: the serving image copies neither', async () => {
+  const dockerfile = await readFile(join(repoRoot, 'Dockerfile'), 'utf8');
+  assert.match(dockerfile, /tsc -p tsconfig\.container\.json/);
+  assert.doesNotMatch(dockerfile, /^COPY datasets/m);
+  const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, 'tsconfig.container.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)) });
+  const program = ts.createProgram(config!.fileNames, config!.options);
+  const ours = program.getSourceFiles().map((f) => f.fileName).filter((f) => !f.includes('/node_modules/')).map((f) => f.slice(repoRoot.length + 1));
+  assert.ok(ours.includes('cli/container.ts') && ours.includes('serve/server.ts') && ours.some((f) => f.startsWith('lib/algorithms/')), ours.join(' '));
+  const strays = ours.filter((f) => f.startsWith('datasets/') || f === 'cli/main.ts' || f === 'cli/demo.ts');
+  assert.deepEqual(strays, [], 'the container program pulls in files the image does not copy');
 });
