@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'notebooks/', '**/*.d.ts', 'tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'notebooks/', '**/*.d.ts', 'tmp/', 'docs/api/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
