@@ -10,7 +10,7 @@ import { readManifest } from '../lib/model/artifact.ts';
 import { toFrame, type Frame, type TableInput } from './data.ts';
 import { readCapture } from './capture.ts';
 import { loadSource, readBaselineDir } from './load.ts';
-import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
+import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
 import type { CheckStatus, ReportKind } from './engine.ts';
 import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from './presets.ts';
 import { joinGroundTruth } from './metrics/model-quality.ts';

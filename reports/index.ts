@@ -14,7 +14,7 @@ export { runReport, worst, type Metric, type MetricResult, type CheckResult, typ
 export {
   computeStatistics, suggestConstraints, computeBaseline, checkConstraints, parseBaselineFiles,
   type BaselineStatistics, type BaselineConstraints, type BaselineOptions, type FeatureStatistics, type FeatureConstraint, type Violation, type ViolationType, type InferredType,
-} from './baseline.ts';
+} from './monitor-baseline.ts';
 export { ColumnSummaryMetric, summarize, type ColumnSummaryResult, type ColumnSummary, type ColumnSummaryOptions } from './metrics/summary.ts';
 export { ConstraintViolationsMetric, type ConstraintViolationsResult } from './metrics/constraints.ts';
 export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensor-faults.ts';

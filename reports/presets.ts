@@ -14,7 +14,7 @@ import { DataDriftMetric, type DataDriftOptions } from './metrics/drift.ts';
 import { MultivariateDriftMetric, type MultivariateDriftOptions } from './metrics/multivariate.ts';
 import { ModelQualityMetric, type ModelQualityOptions } from './metrics/model-quality.ts';
 import { EnergyDeviationMetric, type EnergyDeviationOptions } from './metrics/energy.ts';
-import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
+import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
 import { renderHtml } from './render/html.ts';
 import { renderCsv } from './render/csv.ts';
 

@@ -5,7 +5,7 @@ import type { Command, CliIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../command.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
 import { readManifest } from '../../lib/model/artifact.ts';
-import { computeBaseline } from '../../reports/baseline.ts';
+import { computeBaseline } from '../../reports/monitor-baseline.ts';
 import { loadSource, readBaselineDir } from '../../reports/load.ts';
 import { addPredictions } from '../../reports/predict.ts';
 import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from '../../reports/presets.ts';
