@@ -36,4 +36,4 @@ export {
 } from './registry.ts';
 export { retrainOnce, retrainOnSchedule, readRetrainConfig, nextRun, parseWindow, type RetrainConfig, type RetrainOptions, type RetrainResult } from './retrain.ts';
 export { silentLogger } from './logger.ts';
-export { profileTable, profileColumn, BASELINE_QUANTILES, type ProfileOptions } from './feature-summary.ts';
+export { summarizeFeatures, summarizeFeature, SUMMARY_QUANTILES, type FeatureSummaryOptions } from './feature-summary.ts';
