@@ -3,7 +3,7 @@
  * long-form converters for the store) and a seeded synthetic plant generator.
  *
  * @example
- * import { loadSteel, generatePlant, writePlant } from './datasets/index.ts';
+ * import { loadSteel, generatePlant, writePlant } from 'millwright/datasets';
  * const steel = loadSteel('/data/datasets');          // arquero table, ts epoch ms UTC
  * const plant = generatePlant({ seed: 7, days: 7 });  // iterate for ReadingBatch chunks
  */

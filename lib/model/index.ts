@@ -3,7 +3,7 @@
  * artifacts, a file-based registry with approval, and scheduled retraining.
  *
  * @example
- * import { trainPackage, registerModel, approveVersion, getDeployable, loadModel } from './lib/model/index.ts';
+ * import { trainPackage, registerModel, approveVersion, getDeployable, loadModel } from 'millwright';
  * const { modelDir } = await trainPackage({ package: 'threshold', base: '/tmp/ml', channels: { train: './data' } });
  * const { record } = await registerModel(modelDir, { group: 'plant-a' });
  * await approveVersion('plant-a', record.version);
