@@ -65,7 +65,9 @@ export function usageError(message: string): MillwrightError {
 export function parseCommandArgs<T extends ParseArgsConfig['options']>(
   args: string[],
   config: { options: T; allowPositionals?: boolean },
-) {
+  // Spelled out because the inferred type names util's unexported ParseArgsOptionsConfig, which
+  // declaration emit (npm run build) cannot write.
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: boolean; strict: true }>> {
   try {
     return parseArgs({ args, options: config.options, allowPositionals: config.allowPositionals ?? false, strict: true });
   } catch (err) {

@@ -3,7 +3,7 @@
  * long-form converters for the store) and a seeded synthetic plant generator.
  *
  * @example
- * import { loadSteel, generatePlant, writePlant } from './datasets/index.ts';
+ * import { loadSteel, generatePlant, writePlant } from 'millwright/datasets';
  * const steel = loadSteel('/data/datasets');          // arquero table, ts epoch ms UTC
  * const plant = generatePlant({ seed: 7, days: 7 });  // iterate for ReadingBatch chunks
  */
@@ -18,7 +18,7 @@ export { loadAi4i } from './ai4i.ts';
 export { loadCmapss, CMAPSS_COLUMNS, type CmapssOptions } from './cmapss.ts';
 export { tableToReadings, concatBatches, type TableToReadingsOptions } from './table-to-readings.ts';
 export { steelToReadings, nabToReadings, skabToReadings, cwruToReadings, imsToReadings, STEEL_SIGNALS, type CwruReadingsOptions } from './to-readings.ts';
-export { windowFeatures, windowFeatureTable } from './window-features.ts';
+export { rmsPeakKurtosis, rmsPeakKurtosisTable } from './window-features.ts';
 export { parseZonelessTime } from './zoneless-time.ts';
 export { writeTable, tableToCsv, tableToNdjson, tableToParquet, readingsTable, formatOf, type TableFormat } from './write-table.ts';
 export { generatePlant, type SyntheticPlant } from './plant/generate-plant.ts';

@@ -4,7 +4,7 @@ import type { ReadingBatch } from '../lib/readings/index.ts';
 import { CWRU_SAMPLE_RATE, type CwruFault } from './cwru.ts';
 import { SKAB_SIGNALS } from './skab.ts';
 import { concatBatches, tableToReadings } from './table-to-readings.ts';
-import { windowFeatureTable } from './window-features.ts';
+import { rmsPeakKurtosisTable } from './window-features.ts';
 
 /** Signals the steel plant's meter reports (asset `plant` at site `daewoo-steel`). */
 export const STEEL_SIGNALS = ['usage_kwh', 'lagging_reactive_kvarh', 'leading_reactive_kvarh', 'co2_tco2', 'lagging_pf', 'leading_pf'];
@@ -69,7 +69,7 @@ export function cwruToReadings(table: ColumnTable, options: CwruReadingsOptions 
     const channels: Record<string, Float64Array> = { de: pick('de_g'), fe: pick('fe_g') };
     const ba = pick('ba_g');
     if (!ba.every(Number.isNaN)) channels.ba = ba;
-    const features = windowFeatureTable(channels, size);
+    const features = rmsPeakKurtosisTable(channels, size);
     const ts = Float64Array.from(features.array('window') as Float64Array, (w) => Math.round(start + w * windowMs));
     const withTs = features.assign({ ts });
     return tableToReadings(withTs, { site: 'cwru', asset: `bearing-${fault}`, signals: features.columnNames().filter((c) => c !== 'window') });

@@ -9,9 +9,9 @@ import { MillwrightError } from '../lib/errors/index.ts';
  * accelerometer, and what fits a millisecond-resolution store.
  *
  * @example
- * windowFeatures(Float64Array.from([1, -1, 1, -1]), 2); // { rms: [1, 1], peak: [1, 1], kurtosis: [1, 1] }
+ * rmsPeakKurtosis(Float64Array.from([1, -1, 1, -1]), 2); // { rms: [1, 1], peak: [1, 1], kurtosis: [1, 1] }
  */
-export function windowFeatures(x: ArrayLike<number>, size: number): { rms: Float64Array; peak: Float64Array; kurtosis: Float64Array } {
+export function rmsPeakKurtosis(x: ArrayLike<number>, size: number): { rms: Float64Array; peak: Float64Array; kurtosis: Float64Array } {
   if (!Number.isInteger(size) || size < 2) throw new MillwrightError('BAD_INPUT', `window size ${size} must be an integer >= 2`);
   const windows = Math.floor(x.length / size);
   const rms = new Float64Array(windows);
@@ -45,11 +45,11 @@ export function windowFeatures(x: ArrayLike<number>, size: number): { rms: Float
 }
 
 /** Window features of several channels as one table: `window`, then `<channel>_{rms,peak,kurtosis}`. */
-export function windowFeatureTable(channels: Record<string, ArrayLike<number>>, size: number): ColumnTable {
+export function rmsPeakKurtosisTable(channels: Record<string, ArrayLike<number>>, size: number): ColumnTable {
   const cols: Record<string, Float64Array> = {};
   let windows = 0;
   for (const [name, x] of Object.entries(channels)) {
-    const f = windowFeatures(x, size);
+    const f = rmsPeakKurtosis(x, size);
     windows = f.rms.length;
     cols[`${name}_rms`] = f.rms;
     cols[`${name}_peak`] = f.peak;

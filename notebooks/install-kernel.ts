@@ -1,14 +1,18 @@
 /**
- * Registers the "TypeScript (millwright)" Jupyter kernel: tslab, with tsx preloaded so notebook
- * cells can `await import('../lib/features/index.ts')` (tslab's own TypeScript 5.0 cannot
- * compile the project's `.ts`-extension ESM imports; tsx loads them at run time instead).
+ * Registers the "TypeScript (millwright)" Jupyter kernel: tslab, running in notebooks/, where
+ * cells `import { scanTable } from 'millwright'` (and 'millwright/datasets', ...) with the types
+ * of the built package (`npm run build` first). tslab compiles cells with Node10 module
+ * resolution, which ignores package.json `exports` and self-reference, so it finds the package
+ * through notebooks/node_modules/millwright, a symlink to this checkout made here (gitignored),
+ * and the subpaths through `typesVersions`. At run time tslab turns imports into `require`, which
+ * loads dist/ through `exports` (require of ES modules, Node >= 20.19).
  *
  *   node --import tsx notebooks/install-kernel.ts            # into the user's Jupyter data dir
  *   node --import tsx notebooks/install-kernel.ts DIR        # into DIR/kernels/millwright (then JUPYTER_PATH=DIR)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Kernel name used in every notebook's metadata. */
@@ -26,8 +30,25 @@ export function kernelSpec(root = repo): Record<string, unknown> {
   };
 }
 
-/** Writes `<jupyterDir>/kernels/millwright/kernel.json`; returns its path. */
+/**
+ * Makes `millwright` resolvable for tslab's compiler from notebooks/: notebooks/node_modules/millwright
+ * -> the checkout. Never touches the checkout's own node_modules (it may be shared).
+ */
+export function linkPackage(root = repo): string {
+  const link = join(root, 'notebooks', 'node_modules', 'millwright');
+  mkdirSync(dirname(link), { recursive: true });
+  try {
+    if (lstatSync(link).isSymbolicLink()) rmSync(link);
+  } catch {
+    // absent: create it below
+  }
+  symlinkSync(relative(dirname(link), root), link, 'dir');
+  return link;
+}
+
+/** Writes `<jupyterDir>/kernels/millwright/kernel.json` and links the package; returns the kernel.json path. */
 export function writeKernelSpec(jupyterDir: string, root = repo): string {
+  linkPackage(root);
   const dir = join(jupyterDir, 'kernels', KERNEL_NAME);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'kernel.json');

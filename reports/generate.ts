@@ -10,9 +10,9 @@ import { readManifest } from '../lib/model/artifact.ts';
 import { toFrame, type Frame, type TableInput } from './data.ts';
 import { readCapture } from './capture.ts';
 import { loadSource, readBaselineDir } from './load.ts';
-import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
+import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
 import type { CheckStatus, ReportKind } from './engine.ts';
-import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from './presets.ts';
+import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport } from './presets.ts';
 import { joinGroundTruth } from './metrics/model-quality.ts';
 import type { EnergyDeviationOptions } from './metrics/energy.ts';
 import type { DataDriftOptions } from './metrics/drift.ts';
@@ -97,7 +97,7 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
       const ref = await asFrame(options.reference);
       await add('drift', driftReport(features, ref, { ...options.drift, source, referenceSource: typeof options.reference === 'string' ? options.reference : 'reference table', now }));
     } else if (manifest?.baseline?.length) {
-      await add('drift', driftReportFromBaseline(features, manifest.baseline, { ...options.drift, source, referenceSource: `baseline of ${manifest.name} ${manifest.version}`, now }));
+      await add('drift', driftReportFromFeatureSummary(features, manifest.baseline, { ...options.drift, source, referenceSource: `baseline of ${manifest.name} ${manifest.version}`, now }));
     } else {
       result.notProduced.push({ kind: 'drift', reason: 'no reference data and no model baseline' });
     }

@@ -13,8 +13,8 @@ export { toFrame, filterFrame, type Frame, type Column, type NumericColumn, type
 export { runReport, worst, type Metric, type MetricResult, type CheckResult, type CheckStatus, type ReportResult, type ReportKind, type RunReportOptions } from './engine.ts';
 export {
   computeStatistics, suggestConstraints, computeBaseline, checkConstraints, parseBaselineFiles,
-  type BaselineStatistics, type BaselineConstraints, type BaselineOptions, type FeatureStatistics, type FeatureConstraint, type Violation, type ViolationType, type InferredType,
-} from './baseline.ts';
+  type BaselineStatistics, type BaselineConstraints, type MonitorBaselineOptions, type FeatureStatistics, type FeatureConstraint, type Violation, type ViolationType, type InferredType,
+} from './monitor-baseline.ts';
 export { ColumnSummaryMetric, summarize, type ColumnSummaryResult, type ColumnSummary, type ColumnSummaryOptions } from './metrics/summary.ts';
 export { ConstraintViolationsMetric, type ConstraintViolationsResult } from './metrics/constraints.ts';
 export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensor-faults.ts';
@@ -29,7 +29,7 @@ export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.t
 export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';
 export { chi2Sf, kolmogorovSf } from './stats/special.ts';
 export { sortedFinite } from './stats/sort.ts';
-export { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
+export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
 export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
 export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';

@@ -11,7 +11,7 @@ import { readManifest } from '../lib/model/artifact.ts';
 import { sql } from '../lib/store/index.ts';
 import { toFrame, type Frame } from './data.ts';
 import { readCapture } from './capture.ts';
-import { parseBaselineFiles, type BaselineConstraints, type BaselineStatistics } from './baseline.ts';
+import { parseBaselineFiles, type BaselineConstraints, type BaselineStatistics } from './monitor-baseline.ts';
 
 /**
  * Loads a data source into a Frame:

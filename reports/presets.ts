@@ -4,7 +4,7 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { FeatureBaseline } from '../lib/model/contract.ts';
+import type { FeatureSummary } from '../lib/model/contract.ts';
 import { toFrame, type TableInput } from './data.ts';
 import { runReport, type Metric, type MetricResult, type ReportResult, type RunReportOptions } from './engine.ts';
 import { ColumnSummaryMetric, type ColumnSummaryOptions } from './metrics/summary.ts';
@@ -14,7 +14,7 @@ import { DataDriftMetric, type DataDriftOptions } from './metrics/drift.ts';
 import { MultivariateDriftMetric, type MultivariateDriftOptions } from './metrics/multivariate.ts';
 import { ModelQualityMetric, type ModelQualityOptions } from './metrics/model-quality.ts';
 import { EnergyDeviationMetric, type EnergyDeviationOptions } from './metrics/energy.ts';
-import type { BaselineConstraints, BaselineStatistics } from './baseline.ts';
+import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
 import { renderHtml } from './render/html.ts';
 import { renderCsv } from './render/csv.ts';
 
@@ -52,7 +52,7 @@ export interface DriftReportOptions extends RunReportOptions, DataDriftOptions {
 
 /**
  * Drift report: per-column drift (optionally by operating state) and multivariate drift.
- * `reference` may be omitted when `baseline` (a manifest's FeatureBaseline[]) is given.
+ * `reference` may be omitted when `baseline` (a manifest's FeatureSummary[]) is given.
  *
  * @example
  * driftReport(lastWeek, trainingTable, { state: runningState('power_kw', 5) })
@@ -70,7 +70,7 @@ export function driftReport(current: TableInput, reference: TableInput | undefin
 }
 
 /** Drift against a model manifest's baseline only (no raw reference rows). */
-export function driftReportFromBaseline(current: TableInput, baseline: FeatureBaseline[], options: DriftReportOptions = {}): ReportResult {
+export function driftReportFromFeatureSummary(current: TableInput, baseline: FeatureSummary[], options: DriftReportOptions = {}): ReportResult {
   return driftReport(current, undefined, { ...options, baseline, multivariate: false });
 }
 

@@ -5,10 +5,10 @@ import type { Command, CliIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../command.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
 import { readManifest } from '../../lib/model/artifact.ts';
-import { computeBaseline } from '../../reports/baseline.ts';
+import { computeBaseline } from '../../reports/monitor-baseline.ts';
 import { loadSource, readBaselineDir } from '../../reports/load.ts';
 import { addPredictions } from '../../reports/predict.ts';
-import { qualityReport, driftReport, driftReportFromBaseline, modelReport, energyReport, writeReport } from '../../reports/presets.ts';
+import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport } from '../../reports/presets.ts';
 import { joinGroundTruth } from '../../reports/metrics/model-quality.ts';
 import type { DriftTest } from '../../reports/metrics/drift.ts';
 import type { ReportKind, ReportResult } from '../../reports/engine.ts';
@@ -154,7 +154,7 @@ const reportCommand: Command = {
           driftShare: numberOpt('drift-share', values['drift-share']), calibrate: values.calibrate,
         };
         if (reference) report = driftReport(current, reference, opts);
-        else if (manifest?.baseline?.length) report = driftReportFromBaseline(current, manifest.baseline, { ...opts, referenceSource: `baseline of model ${manifest.name} ${manifest.version}` });
+        else if (manifest?.baseline?.length) report = driftReportFromFeatureSummary(current, manifest.baseline, { ...opts, referenceSource: `baseline of model ${manifest.name} ${manifest.version}` });
         else throw usageError('drift needs --reference SRC or --model DIR (whose manifest holds the training baseline)');
         break;
       }

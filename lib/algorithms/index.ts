@@ -4,7 +4,7 @@
  * notebooks and tests, plus the metrics, the histogram forest and its ONNX export.
  *
  * @example
- * import { builtins, cvRmse, nmbe } from 'millwright/lib/algorithms/index.ts';
+ * import { builtins, cvRmse, nmbe } from 'millwright';
  * const out = await builtins['energy-load-curve'].train(ctx);
  * const model = await builtins['energy-load-curve'].load(ctx.modelDir, manifest);
  */

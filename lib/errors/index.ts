@@ -13,6 +13,11 @@ export class MillwrightError extends Error {
     this.name = 'MillwrightError';
     this.code = code;
     this.details = options?.details;
+    // Node prints an error by its stack (console.error, tslab's failing cells, uncaught
+    // exceptions), whose first line is only `name: message`: put the code in it, as Node's own
+    // errors read: `MillwrightError [BAD_INPUT]: row 3: ...`.
+    const head = message === '' ? this.name : `${this.name}: ${message}`;
+    if (this.stack?.startsWith(head)) this.stack = `${this.name} [${code}]${message === "" ? "" : `: ${message}`}${this.stack.slice(head.length)}`;
   }
 }
 

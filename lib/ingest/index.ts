@@ -3,7 +3,7 @@
  * rejects file) and the `ingest` pipeline into the store or the spool.
  *
  * @example
- * import { ingest } from './lib/ingest/index.ts';
+ * import { ingest } from 'millwright';
  * const s = await ingest(['readings.csv'], { store: '.millwright/store', site: 'plant-1' });
  */
 export { ingest, defaultRejectsPath, type IngestOptions, type IngestSummary, type IngestProgress, type BatchCommit, type SourceSummary } from './ingest.ts';

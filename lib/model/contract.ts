@@ -76,7 +76,7 @@ export interface TrainOutput {
   features: FeatureSpec[];
   target?: { name: string; type: 'number' | 'string'; unit?: string; classes?: string[] };
   metrics: { training: Metrics; holdout?: Metrics };
-  /** The table the model was fitted on (features at least): the runner profiles it for the baseline. */
+  /** The table the model was fitted on (features at least): the runner summarizes it into the manifest's feature summary. */
   trainingTable: ColumnTable;
   /** Where the data came from, for the manifest. */
   trainingData?: { source?: string; rows?: number; from?: string; to?: string };
@@ -98,7 +98,7 @@ export type PredictFn<M = unknown, P = Record<string, unknown>> = (
 ) => Prediction[] | Promise<Prediction[]>;
 
 /** Per-feature statistics of the training data: the reference for drift and data-quality reports. */
-export interface FeatureBaseline {
+export interface FeatureSummary {
   name: string;
   kind: 'numeric' | 'categorical';
   count: number;
@@ -130,7 +130,11 @@ export interface ModelManifest {
   hyperparameters: Record<string, unknown>;
   trainingData: { source?: string; rows: number; from?: string; to?: string };
   metrics: { training: Metrics; holdout?: Metrics };
-  baseline: FeatureBaseline[];
+  /**
+   * Per-feature summary of the training data. The key stays `baseline` (not `featureSummary`)
+   * because every model.json already written uses it and verified artifacts must keep loading.
+   */
+  baseline: FeatureSummary[];
   createdAt: string;
   /** Code version (package version + git commit when available). */
   codeVersion: string;

@@ -1,9 +1,9 @@
 import type { ColumnTable } from 'arquero';
-import type { FeatureBaseline } from './contract.ts';
+import type { FeatureSummary } from './contract.ts';
 import { MillwrightError } from '../errors/index.ts';
 
-/** Quantile levels stored in every numeric baseline, keyed `p01` .. `p99`. */
-export const BASELINE_QUANTILES: Readonly<Record<string, number>> = Object.freeze({
+/** Quantile levels stored in every numeric feature summary, keyed `p01` .. `p99`. */
+export const SUMMARY_QUANTILES: Readonly<Record<string, number>> = Object.freeze({
   p01: 0.01,
   p05: 0.05,
   p25: 0.25,
@@ -13,7 +13,7 @@ export const BASELINE_QUANTILES: Readonly<Record<string, number>> = Object.freez
   p99: 0.99,
 });
 
-export interface ProfileOptions {
+export interface FeatureSummaryOptions {
   /** Columns to profile, in this order. Default: every column of the table. */
   columns?: string[];
   /** Columns to leave out (e.g. the target or `ts`). Default: none. */
@@ -38,7 +38,7 @@ export interface ProfileOptions {
 }
 
 /**
- * Per-column statistics of a table: the baseline that drift and data-quality reports compare
+ * Per-column statistics of a table (the feature summary): the reference that drift and data-quality reports compare
  * live data against, stored in every model manifest.
  *
  * A column is numeric when all its present values are numbers (or Dates, profiled as epoch ms,
@@ -51,29 +51,29 @@ export interface ProfileOptions {
  * @example
  * import * as aq from 'arquero';
  * const t = aq.table({ temp: [20.1, 21.5, null, 22.0], mode: ['a', 'b', 'a', 'a'] });
- * const [temp, mode] = profileTable(t);
+ * const [temp, mode] = summarizeFeatures(t);
  * temp.numeric?.quantiles.p50; // 21.5
  * mode.categorical?.counts;    // { a: 3, b: 1 }
  */
-export function profileTable(table: ColumnTable, opts: ProfileOptions = {}): FeatureBaseline[] {
+export function summarizeFeatures(table: ColumnTable, opts: FeatureSummaryOptions = {}): FeatureSummary[] {
   const all = table.columnNames();
   const exclude = new Set(opts.exclude ?? []);
   const columns = (opts.columns ?? all).filter((c) => !exclude.has(c));
   for (const c of columns) {
     if (!all.includes(c)) {
-      throw new MillwrightError('BAD_INPUT', `profileTable: column "${c}" is not in the table (columns: ${all.join(', ')})`);
+      throw new MillwrightError('BAD_INPUT', `summarizeFeatures: column "${c}" is not in the table (columns: ${all.join(', ')})`);
     }
   }
-  return columns.map((name) => profileColumn(name, table.array(name) as ArrayLike<unknown>, opts));
+  return columns.map((name) => summarizeFeature(name, table.array(name) as ArrayLike<unknown>, opts));
 }
 
 /**
- * Statistics of one column of values (see {@link profileTable} for the rules).
+ * Statistics of one column of values (see {@link summarizeFeatures} for the rules).
  *
  * @example
- * profileColumn('speed', [1, 2, 3, NaN]).missing; // 1
+ * summarizeFeature('speed', [1, 2, 3, NaN]).missing; // 1
  */
-export function profileColumn(name: string, values: ArrayLike<unknown>, opts: ProfileOptions = {}): FeatureBaseline {
+export function summarizeFeature(name: string, values: ArrayLike<unknown>, opts: FeatureSummaryOptions = {}): FeatureSummary {
   const n = values.length;
   let numeric = true;
   let missing = 0;
@@ -95,7 +95,7 @@ export function profileColumn(name: string, values: ArrayLike<unknown>, opts: Pr
       const v = values[i];
       if (!isMissing(v)) xs[j++] = toNumber(v);
     }
-    const base: FeatureBaseline = { name, kind: 'numeric', count, missing };
+    const base: FeatureSummary = { name, kind: 'numeric', count, missing };
     if (count > 0) base.numeric = numericStats(xs, opts);
     return base;
   }
@@ -115,7 +115,7 @@ function toNumber(v: unknown): number {
   return (v as Date).getTime();
 }
 
-function numericStats(xs: Float64Array, opts: ProfileOptions): NonNullable<FeatureBaseline['numeric']> {
+function numericStats(xs: Float64Array, opts: FeatureSummaryOptions): NonNullable<FeatureSummary['numeric']> {
   const sorted = xs.slice().sort();
   const n = sorted.length;
   // Two-pass mean/variance: exact enough for sensor magnitudes and no catastrophic cancellation.
@@ -126,7 +126,7 @@ function numericStats(xs: Float64Array, opts: ProfileOptions): NonNullable<Featu
   for (let i = 0; i < n; i++) ss += (sorted[i]! - mean) ** 2;
   const std = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
   const quantiles: Record<string, number> = {};
-  for (const [key, p] of Object.entries(BASELINE_QUANTILES)) quantiles[key] = quantileSorted(sorted, p);
+  for (const [key, p] of Object.entries(SUMMARY_QUANTILES)) quantiles[key] = quantileSorted(sorted, p);
   const min = sorted[0]!;
   const max = sorted[n - 1]!;
   const bins = binCount(sorted, opts);
@@ -143,14 +143,14 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
-function binCount(sorted: Float64Array, opts: ProfileOptions): number {
+function binCount(sorted: Float64Array, opts: FeatureSummaryOptions): number {
   const n = sorted.length;
   const min = sorted[0]!;
   const max = sorted[n - 1]!;
   if (max === min) return 1;
   if (typeof opts.bins === 'number') {
     if (!Number.isInteger(opts.bins) || opts.bins < 1) {
-      throw new MillwrightError('BAD_INPUT', `profileTable: bins must be a positive integer or "auto", got ${opts.bins}`);
+      throw new MillwrightError('BAD_INPUT', `summarizeFeatures: bins must be a positive integer or "auto", got ${opts.bins}`);
     }
     return opts.bins;
   }
@@ -173,7 +173,7 @@ function histogram(sorted: Float64Array, min: number, max: number, bins: number)
   return { edges, counts };
 }
 
-function categoricalCounts(values: ArrayLike<unknown>, opts: ProfileOptions): Record<string, number> {
+function categoricalCounts(values: ArrayLike<unknown>, opts: FeatureSummaryOptions): Record<string, number> {
   const counts = new Map<string, number>();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

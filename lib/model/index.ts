@@ -3,7 +3,7 @@
  * artifacts, a file-based registry with approval, and scheduled retraining.
  *
  * @example
- * import { trainPackage, registerModel, approveVersion, getDeployable, loadModel } from './lib/model/index.ts';
+ * import { trainPackage, registerModel, approveVersion, getDeployable, loadModel } from 'millwright';
  * const { modelDir } = await trainPackage({ package: 'threshold', base: '/tmp/ml', channels: { train: './data' } });
  * const { record } = await registerModel(modelDir, { group: 'plant-a' });
  * await approveVersion('plant-a', record.version);
@@ -36,4 +36,4 @@ export {
 } from './registry.ts';
 export { retrainOnce, retrainOnSchedule, readRetrainConfig, nextRun, parseWindow, type RetrainConfig, type RetrainOptions, type RetrainResult } from './retrain.ts';
 export { silentLogger } from './logger.ts';
-export { profileTable, profileColumn, BASELINE_QUANTILES, type ProfileOptions } from './feature-summary.ts';
+export { summarizeFeatures, summarizeFeature, SUMMARY_QUANTILES, type FeatureSummaryOptions } from './feature-summary.ts';

@@ -2,7 +2,7 @@ import { cp, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
-import { profileTable } from './feature-summary.ts';
+import { summarizeFeatures } from './feature-summary.ts';
 import { fsyncDir, uniqueSuffix, writeFileAtomic } from '../durable/index.ts';
 import { checksumDir, MANIFEST_FILE, sha256 } from './artifact.ts';
 import { openChannel } from './channels.ts';
@@ -134,7 +134,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
       hyperparameters,
       trainingData: trainingData(output, sources, spans),
       metrics: output.metrics,
-      baseline: profileTable(output.trainingTable, { columns: profiled }),
+      baseline: summarizeFeatures(output.trainingTable, { columns: profiled }),
       createdAt,
       codeVersion: await codeVersion(ref.builtin ? undefined : ref.dir, env),
       files,

@@ -1,6 +1,6 @@
 import type { Frame } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
-import { checkConstraints, type BaselineConstraints, type BaselineStatistics, type Violation } from '../baseline.ts';
+import { checkConstraints, type BaselineConstraints, type BaselineStatistics, type Violation } from '../monitor-baseline.ts';
 
 export interface ConstraintViolationsResult extends MetricResult {
   type: 'constraint-violations';

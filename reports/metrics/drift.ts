@@ -5,7 +5,7 @@ import { num } from '../engine.ts';
 import { ks2samp } from '../stats/ks.ts';
 import { kolmogorovSf } from '../stats/special.ts';
 import { ksAndWasserstein, jensenShannon, chiSquare, psi, histogramSorted, sturgesEdges } from '../stats/distances.ts';
-import type { FeatureBaseline } from '../../lib/model/contract.ts';
+import type { FeatureSummary } from '../../lib/model/contract.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 
 export type DriftTest = 'ks' | 'wasserstein' | 'psi' | 'jensenshannon' | 'chisquare';
@@ -52,10 +52,10 @@ export interface DataDriftOptions {
   /** States with fewer rows than this in either dataset are not compared. Default 30. */
   minStateRows?: number;
   /**
-   * Reference as a model manifest's `baseline` (FeatureBaseline[]) instead of raw rows: tests then
+   * Reference as a model manifest's `baseline` (FeatureSummary[]) instead of raw rows: tests then
    * work on the baseline histogram (KS and Wasserstein become bin-level approximations).
    */
-  baseline?: FeatureBaseline[];
+  baseline?: FeatureSummary[];
 }
 
 /** Statistics of one comparison (whole data or one state). */
@@ -205,7 +205,7 @@ function compareCategorical(ref: ArrayLike<string | null>, cur: ArrayLike<string
 }
 
 /** Compares a current sample with a manifest baseline's histogram or category counts. */
-function compareWithBaseline(b: FeatureBaseline, col: Column, o: CompareOptions): { stats: DriftStats; dist: ColumnDrift['distribution'] } {
+function compareWithBaseline(b: FeatureSummary, col: Column, o: CompareOptions): { stats: DriftStats; dist: ColumnDrift['distribution'] } {
   if (b.kind === 'categorical' || !b.numeric) {
     const counts = b.categorical?.counts ?? {};
     const keys = new Set(Object.keys(counts));
@@ -337,7 +337,7 @@ export class DataDriftMetric implements Metric<DataDriftResult> {
   compute(current: Frame, reference?: Frame): DataDriftResult {
     const o = this.options;
     const baseline = o.baseline ? new Map(o.baseline.map((b) => [b.name, b])) : undefined;
-    if (!reference && !baseline) throw new MillwrightError('BAD_INPUT', 'drift: needs reference data or a baseline (FeatureBaseline[]) to compare with');
+    if (!reference && !baseline) throw new MillwrightError('BAD_INPUT', 'drift: needs reference data or a baseline (FeatureSummary[]) to compare with');
     const thresholds = { ...DEFAULT_THRESHOLDS, ...o.thresholds };
     const exclude = new Set(o.exclude ?? ['ts']);
     if (typeof o.state === 'string') exclude.add(o.state);

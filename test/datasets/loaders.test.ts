@@ -13,7 +13,7 @@ import {
   loadNabWindows,
   loadSkab,
   loadSteel,
-  windowFeatures,
+  rmsPeakKurtosis,
 } from '../../datasets/index.ts';
 
 const skip = noRealData();
@@ -163,7 +163,7 @@ test('a missing data directory or file names the expected path', () => {
 test('window features: RMS, peak and kurtosis of known signals', () => {
   const n = 12_000;
   const sine = Float64Array.from({ length: n }, (_, i) => 2 * Math.sin((2 * Math.PI * 50 * i) / 12_000));
-  const f = windowFeatures(sine, 1200);
+  const f = rmsPeakKurtosis(sine, 1200);
   assert.equal(f.rms.length, 10);
   for (let w = 0; w < 10; w++) {
     assert.ok(Math.abs(f.rms[w]! - Math.SQRT2) < 1e-9);
@@ -171,7 +171,7 @@ test('window features: RMS, peak and kurtosis of known signals', () => {
     assert.ok(Math.abs(f.kurtosis[w]! - 1.5) < 1e-9); // a sine's kurtosis is 3/2; impacts push it far above 3
   }
   const impacts = Float64Array.from({ length: 1200 }, (_, i) => (i % 200 === 0 ? 10 : 0.01 * Math.sin(i)));
-  assert.ok(windowFeatures(impacts, 1200).kurtosis[0]! > 20);
-  assert.equal(windowFeatures(sine, 5000).rms.length, 2); // incomplete trailing window dropped
-  assert.throws(() => windowFeatures(sine, 1), /window size 1 must be an integer >= 2/);
+  assert.ok(rmsPeakKurtosis(impacts, 1200).kurtosis[0]! > 20);
+  assert.equal(rmsPeakKurtosis(sine, 5000).rms.length, 2); // incomplete trailing window dropped
+  assert.throws(() => rmsPeakKurtosis(sine, 1), /window size 1 must be an integer >= 2/);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
 import {
-  segmentRuns, findRuns, runFeatures, labelRuns, dailySummary, dailyRunSummary, learnBaseline, flagReadings,
+  segmentRuns, findRuns, runFeatures, labelRuns, dailySummary, dailyRunSummary, learnAlarmBands, flagReadings,
   operatingState, quantileSorted, floatColumn,
 } from '../../lib/features/index.ts';
 import { smallPlant } from './plant.ts';
@@ -86,7 +86,7 @@ test('alarm baseline: bands per asset/signal/state flag injected faults and noth
   const { table } = smallPlant();
   // No minimum duration here: the 3-minute blip is real motion and is normal while running.
   const withState = operatingState(table, { signal: 'speed', on: 700, off: 400 });
-  const base = learnBaseline(withState, { method: 'sigma', k: 4, state: 'state' });
+  const base = learnAlarmBands(withState, { method: 'sigma', k: 4, state: 'state' });
   assert.equal(base.numRows(), 8); // 2 assets x 2 signals x {running, idle}
   const running = base.filter((d: { asset: string; signal: string; state: string }) => d.asset === 'press-1' && d.signal === 'current' && d.state === 'running');
   assert.ok((running.get('low', 0) as number) > 30 && (running.get('high', 0) as number) < 50);
@@ -105,7 +105,7 @@ test('alarm baseline: bands per asset/signal/state flag injected faults and noth
   // Quantile method: linear interpolation like numpy.
   assert.equal(quantileSorted([1, 2, 3, 4], 0.5), 2.5);
   assert.equal(quantileSorted([1, 2, 3, 4], 1), 4);
-  const q = learnBaseline(table, { method: 'quantile', quantiles: [0.01, 0.99] });
+  const q = learnAlarmBands(table, { method: 'quantile', quantiles: [0.01, 0.99] });
   assert.equal(q.get('state', 0), 'all');
-  assert.throws(() => learnBaseline(table, { quantiles: [0.9, 0.1] }), /quantiles/);
+  assert.throws(() => learnAlarmBands(table, { quantiles: [0.9, 0.1] }), /quantiles/);
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, realDataDir } from '../helpers/data.ts';
 import { KERNEL_NAME, writeKernelSpec } from '../../notebooks/install-kernel.ts';
+import { ensureBuilt } from '../helpers/build.ts';
 
 const JUPYTER = '/usr/bin/jupyter';
 const dir = join(repoRoot, 'notebooks');
@@ -36,6 +37,7 @@ for (const f of notebooks) {
     const jupyterPath = mkdtempSync(join(tmpdir(), 'mw-jupyter-'));
     const out = mkdtempSync(join(tmpdir(), 'mw-nb-'));
     try {
+      ensureBuilt(); // cells import 'millwright', i.e. dist/
       writeKernelSpec(jupyterPath);
       const r = spawnSync(JUPYTER, ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=180', '--output-dir', out, join(dir, f)], {
         env: { ...process.env, JUPYTER_PATH: jupyterPath, MILLWRIGHT_DATA_DIR: realDataDir()!, NODE_OPTIONS: '' },
@@ -58,3 +60,32 @@ for (const f of notebooks) {
     }
   });
 }
+
+test('a MillwrightError thrown in a cell prints its code and message', { skip: existsSync(JUPYTER) ? false : `${JUPYTER} not installed`, timeout: 240_000 }, () => {
+  const jupyterPath = mkdtempSync(join(tmpdir(), 'mw-jupyter-'));
+  try {
+    ensureBuilt();
+    writeKernelSpec(jupyterPath);
+    const nb = {
+      cells: [{ cell_type: 'code', execution_count: null, id: 'throws', metadata: {}, outputs: [], source: ["import { MillwrightError } from 'millwright';\n", "throw new MillwrightError('NOT_FOUND', 'no dataset \"steel\" under /data');"] }],
+      metadata: { kernelspec: { name: KERNEL_NAME, display_name: 'TypeScript (millwright)', language: 'typescript' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    };
+    // From stdin with cwd notebooks/, so the kernel resolves 'millwright' as the real notebooks do.
+    const r = spawnSync(JUPYTER, ['nbconvert', '--to', 'notebook', '--execute', '--allow-errors', '--ExecutePreprocessor.timeout=120', '--stdin', '--stdout'], {
+      cwd: dir,
+      input: JSON.stringify(nb),
+      env: { ...process.env, JUPYTER_PATH: jupyterPath, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+      timeout: 230_000,
+    });
+    assert.equal(r.status, 0, `nbconvert failed:\n${(r.stderr ?? '').slice(-4000)}`);
+    const executed = JSON.parse(r.stdout) as Notebook;
+    const printed = executed.cells.flatMap((c) => c.outputs ?? []).map((o) => text(o.text)).join('');
+    assert.match(printed, /MillwrightError \[NOT_FOUND\]: no dataset "steel" under \/data/);
+    assert.match(printed, /code: 'NOT_FOUND'/);
+  } finally {
+    rmSync(jupyterPath, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as aq from 'arquero';
 import { lineChart, bandChart, heatmap, scatterChart, renderPlot, Plot } from '../../lib/plot/index.ts';
-import { hourOfWeekProfile, learnBaseline, flagReadings, timeDomainFeatures, operatingState } from '../../lib/features/index.ts';
+import { hourOfWeekProfile, learnAlarmBands, flagReadings, timeDomainFeatures, operatingState } from '../../lib/features/index.ts';
 import { smallPlant, rng } from '../features/plant.ts';
 
 const dir = fileURLToPath(new URL('./snapshots/', import.meta.url));
@@ -58,7 +58,7 @@ test('bandChart: normal band and alarm dots', () => {
   // Bands per operating state: the band follows the machine from idle to running.
   const press1 = operatingState(plant.filter((d: { asset: string }) => d.asset === 'press-1'), { signal: 'speed', on: 700, off: 400 });
   const cur = press1.filter((d: { signal: string }) => d.signal === 'current');
-  const base = learnBaseline(cur.filter(aq.escape((d: { ts: number }) => d.ts < Date.UTC(2026, 0, 6))), { method: 'quantile', quantiles: [0.005, 0.995], state: 'state' });
+  const base = learnAlarmBands(cur.filter(aq.escape((d: { ts: number }) => d.ts < Date.UTC(2026, 0, 6))), { method: 'quantile', quantiles: [0.005, 0.995], state: 'state' });
   const day2 = flagReadings(cur.filter(aq.escape((d: { ts: number }) => d.ts >= Date.UTC(2026, 0, 6, 9) && d.ts < Date.UTC(2026, 0, 6, 12))), base);
   const svg = bandChart(day2.objects(), { title: 'current vs band' });
   wellFormed(svg);

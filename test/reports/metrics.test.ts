@@ -4,10 +4,10 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  computeBaseline, checkConstraints, qualityReport, driftReport, driftReportFromBaseline, modelReport, SensorFaultsMetric, toFrame,
+  computeBaseline, checkConstraints, qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, SensorFaultsMetric, toFrame,
   MultivariateDriftMetric, runningState, joinGroundTruth, regressionMetrics, rocAuc, readCapture, generateReports, chooseTest,
 } from '../../reports/index.ts';
-import { profileTable } from '../../lib/model/index.ts';
+import { summarizeFeatures } from '../../lib/model/index.ts';
 import { captureRecord } from '../../lib/capture/index.ts';
 import * as aq from 'arquero';
 
@@ -165,10 +165,10 @@ test('multivariate drift: PCA reconstruction error flags a broken correlation th
 
 test('drift against a model manifest baseline (histograms from lib/profile)', () => {
   const ref = plant(5000, 41, 0.6);
-  const baseline = profileTable(aq.table(ref));
-  const ok = driftReportFromBaseline(plant(3000, 42, 0.6), baseline);
+  const baseline = summarizeFeatures(aq.table(ref));
+  const ok = driftReportFromFeatureSummary(plant(3000, 42, 0.6), baseline);
   assert.equal(ok.status, 'pass', JSON.stringify(ok.checks));
-  const moved = driftReportFromBaseline(plant(3000, 43, 0.6, { tempShift: 10 }), baseline);
+  const moved = driftReportFromFeatureSummary(plant(3000, 43, 0.6, { tempShift: 10 }), baseline);
   const cols = (moved.metrics[0] as unknown as { columns: { column: string; drifted: boolean; approximate: boolean }[] }).columns;
   assert.deepEqual(cols.filter((c) => c.drifted).map((c) => c.column), ['temp']);
   assert.ok(cols.find((c) => c.column === 'temp')!.approximate);
@@ -213,7 +213,7 @@ test('capture JSON Lines from the server are read back and generateReports write
     const ref = plant(3000, 52, 0.6);
     const res = await generateReports({
       captureDir: join(dir, 'capture'), outDir: join(dir, 'reports'),
-      manifest: { format: 1, name: 'press', version: '1', algorithm: 'x', task: 'regression', features, hyperparameters: {}, trainingData: { rows: 3000 }, metrics: { training: {} }, baseline: profileTable(aq.table({ power: ref.power, temp: ref.temp })), createdAt: '', codeVersion: '', files: {} },
+      manifest: { format: 1, name: 'press', version: '1', algorithm: 'x', task: 'regression', features, hyperparameters: {}, trainingData: { rows: 3000 }, metrics: { training: {} }, baseline: summarizeFeatures(aq.table({ power: ref.power, temp: ref.temp })), createdAt: '', codeVersion: '', files: {} },
       baseline: computeBaseline({ power: ref.power, temp: ref.temp }),
       now: new Date(Date.UTC(2024, 0, 2)),
     });

@@ -1,12 +1,12 @@
 /**
- * The statistical alarm baseline as a model. Bands are learned with the feature library's
- * `learnBaseline` (lib/features) and readings are flagged with its `flagReadings`, so the model and
+ * The statistical alarm bands as a model. Bands are learned with the feature library's
+ * `learnAlarmBands` (lib/features) and readings are flagged with its `flagReadings`, so the model and
  * the notebooks apply exactly the same rule; this file adds the row layout (wide: one column per
  * signal; long: asset/signal/value rows) and a score.
  */
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import { flagReadings, learnBaseline } from '../../features/index.ts';
+import { flagReadings, learnAlarmBands } from '../../features/index.ts';
 import { MillwrightError } from '../../errors/index.ts';
 import { numericColumn, toNumber } from '../table.ts';
 
@@ -81,12 +81,12 @@ export function toLong(table: ColumnTable, model: Pick<ThresholdModel, 'layout' 
   return aq.table({ asset, signal, ...(state ? { [model.state!]: state } : {}), value, ts: Float64Array.from(row), __row: row });
 }
 
-/** Learns the bands (see `learnBaseline` for methods). */
+/** Learns the bands (see `learnAlarmBands` for methods). */
 export function learnBands(
   long: ColumnTable,
   options: { method: 'sigma' | 'quantile'; k: number; quantiles: [number, number]; state?: string; minCount: number },
 ): Band[] {
-  const base = learnBaseline(long, { method: options.method, k: options.k, quantiles: options.quantiles, state: options.state, minCount: options.minCount });
+  const base = learnAlarmBands(long, { method: options.method, k: options.k, quantiles: options.quantiles, state: options.state, minCount: options.minCount });
   return base.objects().map((o) => {
     const b = o as Record<string, unknown>;
     return {
@@ -109,14 +109,14 @@ export function scoreRows(
 ): { alarm: number; score: number | null; signal: string | null }[] {
   const n = table.numRows();
   const long = toLong(table, model);
-  const baseline = aq.table({
+  const alarmBands = aq.table({
     asset: model.bands.map((b) => b.asset),
     signal: model.bands.map((b) => b.signal),
     state: model.bands.map((b) => b.state),
     low: model.bands.map((b) => b.low),
     high: model.bands.map((b) => b.high),
   });
-  const flagged = flagReadings(long, baseline, model.state !== undefined ? { state: model.state } : {});
+  const flagged = flagReadings(long, alarmBands, model.state !== undefined ? { state: model.state } : {});
   const low = flagged.array('low') as Float64Array;
   const high = flagged.array('high') as Float64Array;
   const alarmCol = flagged.array('alarm') as ArrayLike<boolean>;

@@ -1,5 +1,5 @@
 /**
- * Built-in `threshold`: the statistical alarm baseline as a model. Learns a normal band per signal
+ * Built-in `threshold`: the statistical alarm bands as a model. Learns a normal band per signal
  * (per asset when the table has an `asset` column, per operating state when `state` names a
  * column): mean ± k·sigma, or quantiles. Predicts `{alarm: 0|1, score, signal}` per row.
  *

@@ -89,7 +89,7 @@ export interface Violation {
   description: string;
 }
 
-export interface BaselineOptions {
+export interface MonitorBaselineOptions {
   /** Columns to leave out (e.g. `ts`, ids). Default none. */
   exclude?: string[];
   /** Equal-width buckets in `distribution.kll.buckets`. Default 10 (SageMaker's). */
@@ -109,7 +109,7 @@ export interface BaselineOptions {
  * const stats = computeStatistics(trainingTable, { exclude: ['ts'] });
  * stats.features[0].numerical_statistics?.mean;
  */
-export function computeStatistics(input: TableInput, options: BaselineOptions = {}): BaselineStatistics {
+export function computeStatistics(input: TableInput, options: MonitorBaselineOptions = {}): BaselineStatistics {
   const frame = toFrame(input);
   const exclude = new Set(options.exclude ?? []);
   const nb = options.buckets ?? 10;
@@ -192,7 +192,7 @@ function orderStatistics(s: Float64Array, k: number): number[] {
  * @example
  * const constraints = suggestConstraints(computeStatistics(train), { maxDomain: 50 });
  */
-export function suggestConstraints(stats: BaselineStatistics, options: BaselineOptions = {}): BaselineConstraints {
+export function suggestConstraints(stats: BaselineStatistics, options: MonitorBaselineOptions = {}): BaselineConstraints {
   const maxDomain = options.maxDomain ?? 100;
   const features: FeatureConstraint[] = stats.features.map((f) => {
     const common = f.numerical_statistics?.common ?? f.string_statistics?.common;
@@ -223,7 +223,7 @@ export function suggestConstraints(stats: BaselineStatistics, options: BaselineO
  * @example
  * const { statistics, constraints } = computeBaseline(trainingTable, { exclude: ['ts'] });
  */
-export function computeBaseline(input: TableInput, options: BaselineOptions = {}): { statistics: BaselineStatistics; constraints: BaselineConstraints } {
+export function computeBaseline(input: TableInput, options: MonitorBaselineOptions = {}): { statistics: BaselineStatistics; constraints: BaselineConstraints } {
   const statistics = computeStatistics(input, options);
   return { statistics, constraints: suggestConstraints(statistics, options) };
 }

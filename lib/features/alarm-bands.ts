@@ -4,8 +4,8 @@ import { MillwrightError } from '../errors/index.ts';
 import { floatColumn, groupRows, valueColumn } from './columns.ts';
 import { findRuns, labelRuns } from './runs.ts';
 
-/** Options of {@link learnBaseline}. */
-export interface BaselineOptions {
+/** Options of {@link learnAlarmBands}. */
+export interface AlarmBandOptions {
   /**
    * `'sigma'`: band = mean ± k·std (default); `'quantile'`: band = [q_lo, q_hi] of the
    * training readings, robust to skewed signals.
@@ -25,24 +25,24 @@ export interface BaselineOptions {
 }
 
 /**
- * A statistical alarm baseline: per asset/signal(/state) normal band. What a plant runs before
+ * Statistical alarm bands: per asset/signal(/state) normal band. What a plant runs before
  * it has a trained model. Learn it on a period known to be healthy, then {@link flagReadings}.
  * Returns a table with `asset`, `signal`, `state` (`'all'` without a state column), `count`,
  * `mean`, `std`, `low`, `high`.
  *
  * @example
  * const withState = operatingState(history, { signal: 'speed', on: 800, off: 600 });
- * const base = learnBaseline(withState, { method: 'sigma', k: 4, state: 'state' });
+ * const base = learnAlarmBands(withState, { method: 'sigma', k: 4, state: 'state' });
  * const flagged = flagReadings(operatingState(today, { signal: 'speed', on: 800, off: 600 }), base);
  * flagged.filter((d) => d.alarm).print();
  */
-export function learnBaseline(table: ColumnTable, options: BaselineOptions = {}): ColumnTable {
+export function learnAlarmBands(table: ColumnTable, options: AlarmBandOptions = {}): ColumnTable {
   const method = options.method ?? 'sigma';
   const k = options.k ?? 3;
   const [qlo, qhi] = options.quantiles ?? [0.001, 0.999];
   const minCount = options.minCount ?? 30;
-  if (method !== 'sigma' && method !== 'quantile') throw new MillwrightError('BAD_INPUT', `learnBaseline: method "${String(method)}" unknown (expected 'sigma' or 'quantile')`);
-  if (!(qlo >= 0 && qhi <= 1 && qlo < qhi)) throw new MillwrightError('BAD_INPUT', `learnBaseline: quantiles [${qlo}, ${qhi}] invalid (expected 0 <= lo < hi <= 1)`);
+  if (method !== 'sigma' && method !== 'quantile') throw new MillwrightError('BAD_INPUT', `learnAlarmBands: method "${String(method)}" unknown (expected 'sigma' or 'quantile')`);
+  if (!(qlo >= 0 && qhi <= 1 && qlo < qhi)) throw new MillwrightError('BAD_INPUT', `learnAlarmBands: quantiles [${qlo}, ${qhi}] invalid (expected 0 <= lo < hi <= 1)`);
   const ts = floatColumn(table, 'ts');
   const value = floatColumn(table, 'value');
   const by = options.state ? ['asset', 'signal', options.state] : ['asset', 'signal'];
@@ -93,27 +93,27 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** Options of {@link flagReadings}. */
 export interface FlagOptions {
-  /** State column used when the baseline was learned (default: the baseline's, `'state'` when it has states other than 'all'). */
+  /** State column used when the bands were learned (default: the bands', `'state'` when it has states other than 'all'). */
   state?: string;
 }
 
 /**
- * Flags readings outside their baseline band: adds `low`, `high` and `alarm` (true when value <
+ * Flags readings outside their alarm band: adds `low`, `high` and `alarm` (true when value <
  * low or > high). Readings of a series/state without a band get NaN bounds and `alarm` false.
  *
  * @example
- * flagReadings(readings, learnBaseline(history)).filter((d) => d.alarm).numRows();
+ * flagReadings(readings, learnAlarmBands(history)).filter((d) => d.alarm).numRows();
  */
-export function flagReadings(table: ColumnTable, baseline: ColumnTable, options: FlagOptions = {}): ColumnTable {
-  const bStates = valueColumn(baseline, 'state');
+export function flagReadings(table: ColumnTable, alarmBands: ColumnTable, options: FlagOptions = {}): ColumnTable {
+  const bStates = valueColumn(alarmBands, 'state');
   const perState = Array.from(bStates).some((s) => s !== 'all');
   const stateCol = options.state ?? (perState ? 'state' : undefined);
   const bands = new Map<string, [number, number]>();
-  const ba = valueColumn(baseline, 'asset');
-  const bs = valueColumn(baseline, 'signal');
-  const bl = floatColumn(baseline, 'low');
-  const bh = floatColumn(baseline, 'high');
-  for (let i = 0; i < baseline.numRows(); i++) bands.set(`${String(ba[i])}\u0000${String(bs[i])}\u0000${String(bStates[i])}`, [bl[i]!, bh[i]!]);
+  const ba = valueColumn(alarmBands, 'asset');
+  const bs = valueColumn(alarmBands, 'signal');
+  const bl = floatColumn(alarmBands, 'low');
+  const bh = floatColumn(alarmBands, 'high');
+  for (let i = 0; i < alarmBands.numRows(); i++) bands.set(`${String(ba[i])}\u0000${String(bs[i])}\u0000${String(bStates[i])}`, [bl[i]!, bh[i]!]);
   const asset = valueColumn(table, 'asset');
   const signal = valueColumn(table, 'signal');
   const state = stateCol ? valueColumn(table, stateCol) : undefined;
