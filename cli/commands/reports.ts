@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { MillwrightError } from '../../lib/errors/index.ts';
 import type { Command, CliIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../command.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
@@ -82,7 +83,7 @@ const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [op
                          training metrics for model quality, predictions (expected/best) for energy
   --store ROOT           store root for sql: sources (default MILLWRIGHT_STORE or ./.millwright/store)
   --title TEXT           report title
-  --fail-on warn|fail    exit 1 when the report's status is at least this (default: exit 0 whatever it found)
+  --fail-on warn|fail    exit 3 (check failed) when the report's status is at least this (default: exit 0 whatever it found)
 
 quality:  --baseline DIR (statistics.json + constraints.json), --no-faults,
           --stuck N (readings, default 30), --gap-factor X (default 3)
@@ -196,8 +197,9 @@ const reportCommand: Command = {
     for (const c of report.checks) io.out(`  [${c.status}] ${c.name}: ${c.reason}\n`);
     io.out(`wrote\n  ${w.html}\n  ${w.json}\n  ${w.csv}\nopen ${pathToFileURL(w.html).href}\n`);
     if (failOn && (report.status === 'fail' || (failOn === 'warn' && report.status === 'warn'))) {
-      io.err(`millwright report: status ${report.status} (--fail-on ${failOn})\n`);
-      return 1;
+      // Thrown, not printed: the dispatcher prints "millwright report: <message>" and exits with
+      // CHECK_FAILED's code, so a script can tell a failed check from a crash.
+      throw new MillwrightError('CHECK_FAILED', `status ${report.status} (--fail-on ${failOn})`);
     }
     return 0;
   },

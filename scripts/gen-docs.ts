@@ -1,0 +1,14 @@
+// Writes the reference pages generated from the code's own tables (npm run docs:tables):
+// docs/errors.md from lib/errors/codes.ts. Tests compare these files with the generated text,
+// so a change to a table without regenerating fails the test suite.
+import { writeFile } from 'node:fs/promises';
+import { errorCodesMarkdown } from '../lib/errors/index.ts';
+
+export const GENERATED_DOCS: Record<string, () => string> = {
+  'docs/errors.md': errorCodesMarkdown,
+};
+
+for (const [path, generate] of Object.entries(GENERATED_DOCS)) {
+  await writeFile(new URL(`../${path}`, import.meta.url), generate());
+  console.log(`wrote ${path}`);
+}
