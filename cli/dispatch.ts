@@ -3,6 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MillwrightError, exitCodeFor, exitCodesSummary } from '../lib/errors/index.ts';
+import { readEnv } from '../lib/config/index.ts';
 import type { Command, CliIO } from './command.ts';
 
 function overview(commands: Command[]): string {
@@ -51,7 +52,7 @@ export async function dispatch(commands: Command[], argv: string[], io: CliIO): 
     }
     const message = err instanceof Error ? err.message : String(err);
     io.err(`millwright ${name}: ${message}\n`);
-    if (io.env.MILLWRIGHT_DEBUG && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+    if (readEnv('MILLWRIGHT_DEBUG', io.env) !== undefined && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     // Anything that is not a MillwrightError is a crash: INTERNAL's exit code.
     return exitCodeFor(err instanceof MillwrightError ? err.code : 'INTERNAL');
   }

@@ -8,6 +8,7 @@
  */
 export * from './readings/index.ts';
 export * from './errors/index.ts';
+export * from './config/index.ts';
 export * from './durable/index.ts';
 export * from './store/index.ts';
 export * from './ingest/index.ts';

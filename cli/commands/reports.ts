@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MillwrightError } from '../../lib/errors/index.ts';
+import { storeRoot } from '../../lib/config/index.ts';
 import type { Command, CliIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../command.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
@@ -26,9 +27,6 @@ function numberOpt(name: string, s: string | undefined): number | undefined {
   return n;
 }
 
-function storeRootOf(io: CliIO, store: string | undefined): string {
-  return resolve(io.cwd, store ?? io.env.MILLWRIGHT_STORE ?? '.millwright/store');
-}
 
 function src(io: CliIO, s: string): string {
   return s.startsWith('sql:') ? s : resolve(io.cwd, s);
@@ -55,7 +53,7 @@ Example:
     });
     if (positionals.length !== 1) throw usageError('expected exactly one data source');
     if (!values.out) throw usageError('--out DIR is required');
-    const frame = await loadSource(src(io, positionals[0]!), { storeRoot: storeRootOf(io, values.store) });
+    const frame = await loadSource(src(io, positionals[0]!), { storeRoot: storeRoot(values.store, io.env, io.cwd) });
     const { statistics, constraints } = computeBaseline(frame, {
       exclude: list(values.exclude),
       maxDomain: numberOpt('max-domain', values['max-domain']),
@@ -125,9 +123,9 @@ const reportCommand: Command = {
     if (extra.length) throw usageError(`unexpected argument "${extra[0]}"`);
     const failOn = values['fail-on'];
     if (failOn !== undefined && failOn !== 'warn' && failOn !== 'fail') throw usageError(`--fail-on must be warn or fail, got "${failOn}"`);
-    const storeRoot = storeRootOf(io, values.store);
+    const root = storeRoot(values.store, io.env, io.cwd);
     const manifest: ModelManifest | undefined = values.model ? await readManifest(resolve(io.cwd, values.model)) : undefined;
-    const load = (s: string) => loadSource(src(io, s), { storeRoot, manifest });
+    const load = (s: string) => loadSource(src(io, s), { storeRoot: root, manifest });
     let current: Frame = await load(source);
     const reference = values.reference ? await load(values.reference) : undefined;
     const common = { title: values.title, source, referenceSource: values.reference };
