@@ -10,6 +10,7 @@
  * // docker run -v $PWD/ml:/opt/ml -e MILLWRIGHT_PACKAGE=random-forest-regression IMAGE train
  * // docker run -v $PWD/ml:/opt/ml -p 8080:8080 IMAGE serve
  */
+import { readEnv } from '../lib/config/index.ts';
 import { processIO, type Command, type CliIO } from './command.ts';
 import { dispatch, runIfMain } from './dispatch.ts';
 import { modelCommands } from './commands/model.ts';
@@ -18,7 +19,8 @@ import { reportCommands } from './commands/reports.ts';
 
 /** Adds the default package to a bare `train` (no positional argument). */
 export function containerArgs(argv: string[], env: NodeJS.ProcessEnv): string[] {
-  if (argv[0] !== 'train' || !env.MILLWRIGHT_PACKAGE) return argv;
+  const pkg = readEnv('MILLWRIGHT_PACKAGE', env);
+  if (argv[0] !== 'train' || pkg === undefined) return argv;
   const rest = argv.slice(1);
   // The first non-flag word that is not a flag's value would be the package; flags here all take values except --json.
   let hasPositional = false;
@@ -31,7 +33,7 @@ export function containerArgs(argv: string[], env: NodeJS.ProcessEnv): string[] 
     }
     hasPositional = true;
   }
-  return hasPositional ? argv : ['train', env.MILLWRIGHT_PACKAGE, ...rest];
+  return hasPositional ? argv : ['train', pkg, ...rest];
 }
 
 /** What the serving image runs: training, the registry, serving and reports; no datasets or demo. */

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MillwrightError } from '../lib/errors/index.ts';
+import { MillwrightError, exitCodeFor, exitCodesSummary } from '../lib/errors/index.ts';
+import { readEnv } from '../lib/config/index.ts';
 import type { Command, CliIO } from './command.ts';
 
 function overview(commands: Command[]): string {
@@ -15,7 +16,7 @@ Usage: millwright <command> [options]      (millwright <command> --help for deta
 Commands:
 ${lines.join('\n')}
 
-Exit codes: 0 ok, 1 failure, 2 usage error.
+${exitCodesSummary()}
 `;
 }
 
@@ -27,7 +28,7 @@ export async function dispatch(commands: Command[], argv: string[], io: CliIO): 
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(overview(commands));
-    return name === undefined ? 2 : 0;
+    return name === undefined ? exitCodeFor('USAGE') : 0;
   }
   if (name === '--version' || name === '-v') {
     io.out(`${await version()}\n`);
@@ -36,7 +37,7 @@ export async function dispatch(commands: Command[], argv: string[], io: CliIO): 
   const command = commands.find((c) => c.name === name);
   if (!command) {
     io.err(`millwright: unknown command "${name}". Run "millwright --help" for the list of commands.\n`);
-    return 2;
+    return exitCodeFor('USAGE');
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(`${command.usage.trimEnd()}\n`);
@@ -47,12 +48,13 @@ export async function dispatch(commands: Command[], argv: string[], io: CliIO): 
   } catch (err) {
     if (err instanceof MillwrightError && err.code === 'USAGE') {
       io.err(`millwright ${name}: ${err.message}\nRun "millwright ${name} --help" for usage.\n`);
-      return 2;
+      return exitCodeFor('USAGE');
     }
     const message = err instanceof Error ? err.message : String(err);
     io.err(`millwright ${name}: ${message}\n`);
-    if (io.env.MILLWRIGHT_DEBUG && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
-    return 1;
+    if (readEnv('MILLWRIGHT_DEBUG', io.env) !== undefined && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+    // Anything that is not a MillwrightError is a crash: INTERNAL's exit code.
+    return exitCodeFor(err instanceof MillwrightError ? err.code : 'INTERNAL');
   }
 }
 

@@ -14,8 +14,17 @@
 /** Readings in long form: the one data model every store, loader and ingest path speaks. */
 export { READING_COLUMNS, batchLength, type Reading, type ReadingBatch } from './readings/index.ts';
 
-/** The toolkit's one error type and its stable codes. */
-export { MillwrightError, isErrorCode, type ErrorCode } from './errors/index.ts';
+/** The toolkit's one error type and its table of codes (HTTP status, CLI exit code, meaning). */
+export {
+  MillwrightError, isErrorCode, ERROR_CODES, exitCodeFor, httpStatusFor, isKnownErrorCode,
+  type ErrorCode, type MillwrightErrorJSON,
+} from './errors/index.ts';
+
+/** Configuration: every MILLWRIGHT_ / SM_ / SAGEMAKER_ / MODEL_SERVER_ variable, read with one rule (empty = unset). */
+export {
+  CONFIG_VARS, readEnv, firstEnv, storeRoot, spoolDir, registryDir, mlBase, servedModelDir, dataDir,
+  type ConfigVar, type Env,
+} from './config/index.ts';
 
 /** The sensor store: write, scan, query with SQL, resample, compact. */
 export {

@@ -1,31 +1,10 @@
-import { MillwrightError, type ErrorCode } from '../lib/errors/index.ts';
+import { MillwrightError, httpStatusFor, isKnownErrorCode } from '../lib/errors/index.ts';
 
 /** Content type of every error body. */
 export const ERROR_CONTENT_TYPE = 'application/json';
 
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
-
-/**
- * The one place where error codes become HTTP statuses (mlflow scoring-server style).
- * Anything not listed is a 500: the caller did nothing wrong that we can name.
- */
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  BAD_INPUT: 400,
-  USAGE: 400,
-  UNAUTHORIZED: 401,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  DEADLINE_EXCEEDED: 503,
-  UNAVAILABLE: 503,
-};
-
-/** HTTP status for an error code (500 for anything unmapped). */
-export function httpStatusFor(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
-}
 
 /** A response the HTTP layer writes as-is. Body is a string or bytes. */
 export interface HttpResult {
@@ -56,9 +35,10 @@ export function toMillwrightError(err: unknown): MillwrightError {
   if (err instanceof MillwrightError) return err;
   const anyErr = err as { type?: string; status?: number; message?: string; code?: unknown } | undefined;
   if (anyErr && typeof anyErr === 'object') {
-    // Errors that crossed a worker boundary arrive as plain objects carrying the code.
-    if (anyErr.type === undefined && typeof anyErr.code === 'string' && typeof anyErr.message === 'string' && isErrorCode(anyErr.code)) {
-      return new MillwrightError(anyErr.code, anyErr.message);
+    // A MillwrightError thrown uncaught in a worker arrives as a clone that lost its class but
+    // kept its code (and a toJSON() form, when posted, has the same shape).
+    if (anyErr.type === undefined && typeof anyErr.code === 'string' && typeof anyErr.message === 'string' && isKnownErrorCode(anyErr.code)) {
+      return MillwrightError.fromJSON({ name: 'MillwrightError', code: anyErr.code, message: anyErr.message });
     }
     switch (anyErr.type) {
       case 'entity.too.large':
@@ -80,11 +60,3 @@ export function toMillwrightError(err: unknown): MillwrightError {
   return new MillwrightError('INTERNAL', 'internal error while handling the request (see the server log)', { cause: err });
 }
 
-const CODES = new Set<string>([
-  'USAGE', 'BAD_INPUT', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'NOT_FOUND', 'CONFLICT',
-  'INTEGRITY', 'DEADLINE_EXCEEDED', 'UNAVAILABLE', 'UNAUTHORIZED', 'INTERNAL',
-]);
-
-function isErrorCode(code: string): code is ErrorCode {
-  return CODES.has(code);
-}

@@ -6,7 +6,7 @@
  * const srv = await startServer({ modelDir: '/opt/ml/model', port: 8080 });
  */
 export { invocations, DEFAULT_MAX_BODY_BYTES, type InvocationRequest, type InvocationLimits, type InvocationResult } from './invocations.ts';
-export { errorResponse, httpStatusFor, toMillwrightError, type HttpResult } from './errors.ts';
+export { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
 export { startServer, DEFAULT_PORT, DEFAULT_TIMEOUT_MS, type ServeOptions, type RunningServer, type ModelSource } from './server.ts';
 export { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 export { listReports, reportsIndexHtml, type ReportEntry } from './reports-route.ts';

@@ -1,4 +1,5 @@
 import { MillwrightError } from '../lib/errors/index.ts';
+import { firstEnv, type ConfigVar } from '../lib/config/index.ts';
 
 /** Parses a duration: `500ms`, `5s`, `2m`, `1h`; a bare number is seconds (as SageMaker's timeouts are). */
 export function parseDuration(text: string, what: string): number {
@@ -56,7 +57,7 @@ export function resolveSettings(
   flags: { port?: string; host?: string; workers?: string; timeout?: string; 'max-body'?: string },
   env: NodeJS.ProcessEnv,
 ): ResolvedSettings {
-  const first = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
+  const first = (...names: ConfigVar[]) => firstEnv(names, env)?.value;
   const portText = flags.port ?? first('SAGEMAKER_BIND_TO_PORT', 'MILLWRIGHT_PORT');
   const port = portText === undefined ? 8080 : Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MillwrightError('USAGE', `port: "${portText}" is not a port number (0-65535)`);

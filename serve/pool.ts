@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { MillwrightError } from '../lib/errors/index.ts';
+import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest } from '../lib/model/contract.ts';
 import type { InvocationResult } from './invocations.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
@@ -25,7 +25,7 @@ export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | '
 
 export type WorkerReply =
   | { type: 'ready'; manifest: Omit<ModelInfo, 'dir'> }
-  | { type: 'failed'; code: string; message: string }
+  | { type: 'failed'; error: MillwrightErrorJSON }
   | ({ type: 'result'; id: number } & InvocationResult);
 
 interface Job {
@@ -228,7 +228,8 @@ export class ModelPool {
           resolve(reply.manifest);
           this.dispatch();
         } else if (reply.type === 'failed') {
-          fail(new MillwrightError(reply.code as 'INTERNAL', `model at ${this.options.modelDir} was rejected: ${reply.message}`));
+          const e = MillwrightError.fromJSON(reply.error);
+          fail(new MillwrightError(e.code, `model at ${this.options.modelDir} was rejected: ${e.message}`, { details: e.details, cause: e }));
         } else {
           const job = slot.job;
           if (job && job.id === reply.id) {

@@ -2,6 +2,7 @@
 // Running predict here (not on the HTTP thread) is what lets the server abandon a slow or
 // CPU-bound prediction at its deadline by terminating this thread.
 import { parentPort, workerData } from 'node:worker_threads';
+import { MillwrightError } from '../lib/errors/index.ts';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { healthCheck } from './health-check.ts';
 import { invocations } from './invocations.ts';
@@ -17,8 +18,7 @@ async function start(): Promise<void> {
     model = await mod.loadModel(init.modelDir);
     await healthCheck(model);
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    const reply: WorkerReply = { type: 'failed', code: typeof e.code === 'string' ? e.code : 'INTERNAL', message: e.message ?? String(err) };
+    const reply: WorkerReply = { type: 'failed', error: MillwrightError.from(err).toJSON() };
     port.postMessage(reply);
     return;
   }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { MillwrightError, type ErrorCode } from '../lib/errors/index.ts';
+import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { ModelInfo } from './pool.ts';
 import { startWorker } from './worker-thread.ts';
 import { pathSegment } from '../lib/capture/index.ts';
@@ -43,13 +43,16 @@ export function scheduleReports(options: ReportScheduleOptions): { runNow(): Pro
       await options.flush?.();
       const since = Date.now() - (options.windowMs ?? 24 * 3_600_000);
       const worker = startWorker('report-worker', { captureDir: join(options.captureDir, pathSegment(model.name)), outDir: options.reportsDir, modelDir: model.dir, since });
-      const reply = await new Promise<{ ok: boolean; code?: string; message?: string } & ReportRun>((resolve, reject) => {
+      const reply = await new Promise<({ ok: true } & ReportRun) | { ok: false; error: MillwrightErrorJSON }>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);
         worker.once('exit', (code) => reject(new MillwrightError('INTERNAL', `report worker exited with code ${code}`)));
       }).finally(() => void worker.terminate());
-      if (!reply.ok) throw new MillwrightError((reply.code ?? 'INTERNAL') as ErrorCode, `report regeneration failed: ${reply.message}`);
-      const { ok: _ok, code: _c, message: _m, ...run } = reply;
+      if (!reply.ok) {
+        const e = MillwrightError.fromJSON(reply.error);
+        throw new MillwrightError(e.code, `report regeneration failed: ${e.message}`, { details: e.details, cause: e });
+      }
+      const { ok: _ok, ...run } = reply;
       options.log({ level: 'info', msg: 'reports regenerated', ...run, reports: run.reports.map((r) => `${r.kind}:${r.status}`).join(' ') });
       return run;
     })().finally(() => (running = undefined));

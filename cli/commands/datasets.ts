@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
-import { storeRoot } from './store.ts';
+import { storeRoot } from '../../lib/config/index.ts';
 import { catalogue, getDataset, type DatasetInfo } from '../../datasets/catalogue.ts';
 import { resolveDataDir } from '../../datasets/data-dir.ts';
 import { writePlant } from '../../datasets/plant/write-plant.ts';
@@ -158,7 +158,7 @@ Example: millwright generate --days 7 --every 10s --out-truth truth.json`,
     const shifts = int(values.shifts, 'shifts', 1);
     if (shifts !== undefined && shifts > 3) throw usageError(`--shifts must be 1, 2 or 3, got "${values.shifts}"`);
     if (values.vibration !== undefined && values.vibration !== 'rms' && values.vibration !== 'raw') throw usageError(`--vibration must be rms or raw, got "${values.vibration}"`);
-    const root = storeRoot(io, values.store);
+    const root = storeRoot(values.store, io.env, io.cwd);
     let lastDraw = 0;
     const { readings, files, truth } = await writePlant(
       root,

@@ -6,7 +6,7 @@ import type { ColumnTable } from 'arquero';
 import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { scanTable } from '../../lib/store/index.ts';
-import { storeRoot } from './store.ts';
+import { storeRoot } from '../../lib/config/index.ts';
 import { dailySummary, dailyRunSummary } from '../../lib/features/daily.ts';
 import { findRuns } from '../../lib/features/runs.ts';
 import { TIME_DOMAIN_FEATURES, vibrationWindows } from '../../lib/features/vibration.ts';
@@ -87,7 +87,7 @@ async function daily(args: string[], io: CliIO): Promise<number> {
   const utcOffsetMinutes = num('utc-offset', values['utc-offset']) ?? 0;
   if (values['runs-signal'] !== undefined && values.on === undefined) throw usageError('--runs-signal needs --on (the level at which a run starts)');
   const started = Date.now();
-  const table = await scanTable({ root: storeRoot(io, values.store), sites: values.site, assets: values.asset, from: values.from, to: values.to });
+  const table = await scanTable({ root: storeRoot(values.store, io.env, io.cwd), sites: values.site, assets: values.asset, from: values.from, to: values.to });
   if (io.isTTY) io.err(`scanned ${table.numRows()} readings in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   const summary = dailySummary(table, { utcOffsetMinutes });
   emit(io, fmt(summary), values.out);

@@ -1,18 +1,12 @@
 import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
-import { defaultSpoolDir, flushSpool, runGateway } from '../../lib/spool/index.ts';
+import { flushSpool, runGateway } from '../../lib/spool/index.ts';
+import { spoolDir, storeRoot } from '../../lib/config/index.ts';
 import { parseDuration } from '../../lib/spool/gateway.ts';
 import { DEFAULT_BATCH_ROWS } from '../../lib/ingest/csv.ts';
 import { ingest, type IngestOptions, type IngestProgress, type IngestSummary } from '../../lib/ingest/ingest.ts';
 import type { ReadingsFormat } from '../../lib/ingest/source.ts';
 
-function storeRoot(io: CliIO, flag: string | undefined): string {
-  return resolve(io.cwd, flag ?? (io.env.MILLWRIGHT_STORE || './.millwright/store'));
-}
-
-function spoolDir(io: CliIO, flag: string | undefined): string {
-  return flag !== undefined ? resolve(io.cwd, flag) : defaultSpoolDir(io.env, io.cwd);
-}
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -118,7 +112,7 @@ async function runIngest(args: string[], io: CliIO, mode: 'ingest' | 'spool'): P
   const toSpool = mode === 'spool' || values.spool !== undefined;
   const opts: IngestOptions = {
     ...inputOptions(io, values),
-    ...(toSpool ? { spool: spoolDir(io, values.spool) } : { store: storeRoot(io, values.store) }),
+    ...(toSpool ? { spool: spoolDir(values.spool, io.env, io.cwd) } : { store: storeRoot(values.store, io.env, io.cwd) }),
     onProgress: progressPrinter(io),
     onBatch: values.verbose
       ? (c) =>
@@ -219,8 +213,8 @@ Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwis
     });
     const started = performance.now();
     const r = await flushSpool({
-      spool: spoolDir(io, values.spool),
-      store: storeRoot(io, values.store),
+      spool: spoolDir(values.spool, io.env, io.cwd),
+      store: storeRoot(values.store, io.env, io.cwd),
       maxRows: positiveInt('--max-rows', values['max-rows'], 1_000_000),
       log: (line) => io.err(`${line}\n`),
       onWrite: values.verbose ? (w) => io.out(`wrote ${w.rows} readings from ${w.segments.length} segment(s) into ${w.files.length} file(s)\n`) : undefined,
@@ -268,8 +262,8 @@ Options:
     });
     const every = parseDuration(values.every);
     const maxBackoff = parseDuration(values['max-backoff']);
-    const spool = spoolDir(io, values.spool);
-    const store = storeRoot(io, values.store);
+    const spool = spoolDir(values.spool, io.env, io.cwd);
+    const store = storeRoot(values.store, io.env, io.cwd);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);

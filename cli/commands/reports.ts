@@ -1,6 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { MillwrightError } from '../../lib/errors/index.ts';
+import { storeRoot } from '../../lib/config/index.ts';
 import type { Command, CliIO } from '../command.ts';
 import { parseCommandArgs, usageError } from '../command.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
@@ -25,9 +27,6 @@ function numberOpt(name: string, s: string | undefined): number | undefined {
   return n;
 }
 
-function storeRootOf(io: CliIO, store: string | undefined): string {
-  return resolve(io.cwd, store ?? io.env.MILLWRIGHT_STORE ?? '.millwright/store');
-}
 
 function src(io: CliIO, s: string): string {
   return s.startsWith('sql:') ? s : resolve(io.cwd, s);
@@ -54,7 +53,7 @@ Example:
     });
     if (positionals.length !== 1) throw usageError('expected exactly one data source');
     if (!values.out) throw usageError('--out DIR is required');
-    const frame = await loadSource(src(io, positionals[0]!), { storeRoot: storeRootOf(io, values.store) });
+    const frame = await loadSource(src(io, positionals[0]!), { storeRoot: storeRoot(values.store, io.env, io.cwd) });
     const { statistics, constraints } = computeBaseline(frame, {
       exclude: list(values.exclude),
       maxDomain: numberOpt('max-domain', values['max-domain']),
@@ -82,7 +81,7 @@ const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [op
                          training metrics for model quality, predictions (expected/best) for energy
   --store ROOT           store root for sql: sources (default MILLWRIGHT_STORE or ./.millwright/store)
   --title TEXT           report title
-  --fail-on warn|fail    exit 1 when the report's status is at least this (default: exit 0 whatever it found)
+  --fail-on warn|fail    exit 3 (check failed) when the report's status is at least this (default: exit 0 whatever it found)
 
 quality:  --baseline DIR (statistics.json + constraints.json), --no-faults,
           --stuck N (readings, default 30), --gap-factor X (default 3)
@@ -124,9 +123,9 @@ const reportCommand: Command = {
     if (extra.length) throw usageError(`unexpected argument "${extra[0]}"`);
     const failOn = values['fail-on'];
     if (failOn !== undefined && failOn !== 'warn' && failOn !== 'fail') throw usageError(`--fail-on must be warn or fail, got "${failOn}"`);
-    const storeRoot = storeRootOf(io, values.store);
+    const root = storeRoot(values.store, io.env, io.cwd);
     const manifest: ModelManifest | undefined = values.model ? await readManifest(resolve(io.cwd, values.model)) : undefined;
-    const load = (s: string) => loadSource(src(io, s), { storeRoot, manifest });
+    const load = (s: string) => loadSource(src(io, s), { storeRoot: root, manifest });
     let current: Frame = await load(source);
     const reference = values.reference ? await load(values.reference) : undefined;
     const common = { title: values.title, source, referenceSource: values.reference };
@@ -196,8 +195,9 @@ const reportCommand: Command = {
     for (const c of report.checks) io.out(`  [${c.status}] ${c.name}: ${c.reason}\n`);
     io.out(`wrote\n  ${w.html}\n  ${w.json}\n  ${w.csv}\nopen ${pathToFileURL(w.html).href}\n`);
     if (failOn && (report.status === 'fail' || (failOn === 'warn' && report.status === 'warn'))) {
-      io.err(`millwright report: status ${report.status} (--fail-on ${failOn})\n`);
-      return 1;
+      // Thrown, not printed: the dispatcher prints "millwright report: <message>" and exits with
+      // CHECK_FAILED's code, so a script can tell a failed check from a crash.
+      throw new MillwrightError('CHECK_FAILED', `status ${report.status} (--fail-on ${failOn})`);
     }
     return 0;
   },

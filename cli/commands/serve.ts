@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readEnv, registryDir, servedModelDir } from '../../lib/config/index.ts';
 import { parseCommandArgs, usageError, type Command } from '../command.ts';
 import { parseDuration, parseSize, resolveSettings } from '../../serve/options.ts';
 import { registrySource } from '../../serve/registry-source.ts';
@@ -66,10 +67,10 @@ export const serveCommand: Command = {
     let source: ModelSource | undefined;
     let modelDir: string | undefined;
     if (values.group !== undefined) {
-      const registry = resolve(io.cwd, values.registry ?? env.MILLWRIGHT_REGISTRY ?? './.millwright/registry');
+      const registry = registryDir(values.registry, env, io.cwd);
       source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, '--poll'));
     } else {
-      modelDir = resolve(io.cwd, values.model ?? env.SM_MODEL_DIR ?? '/opt/ml/model');
+      modelDir = servedModelDir(values.model, env, io.cwd);
     }
     let sample = 0.1;
     if (values['capture-sample'] !== undefined) {
@@ -119,7 +120,7 @@ export const serveCommand: Command = {
         everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], '--reports-every'),
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], '--reports-window'),
       },
-      adminToken: env.MILLWRIGHT_ADMIN_TOKEN || undefined,
+      adminToken: readEnv('MILLWRIGHT_ADMIN_TOKEN', env),
       log,
     });
     const stop = () => void server.close();

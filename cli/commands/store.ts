@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
+import { parseCommandArgs, usageError, type Command } from '../command.ts';
 import type { ColumnTable } from 'arquero';
 import { sql, toCsv, toText } from '../../lib/store/sql.ts';
 import { compact } from '../../lib/store/compact.ts';
@@ -8,11 +8,7 @@ import { planScan } from '../../lib/store/plan-scan.ts';
 import { scanTable } from '../../lib/store/scan.ts';
 import { resampleStore } from '../../lib/store/resample-store.ts';
 import type { ResampleAgg } from '../../lib/store/resample.ts';
-
-/** Store root for CLI commands: `--store`, else `MILLWRIGHT_STORE`, else `./.millwright/store`. */
-export function storeRoot(io: CliIO, flag: string | undefined): string {
-  return resolve(io.cwd, flag ?? (io.env.MILLWRIGHT_STORE || './.millwright/store'));
-}
+import { storeRoot } from '../../lib/config/index.ts';
 
 const STORE_HELP = '  --store DIR      store root (default: $MILLWRIGHT_STORE or ./.millwright/store)';
 
@@ -41,7 +37,7 @@ Examples:
     if (positionals.length !== 1) throw usageError(`expected exactly one query argument (quote it), got ${positionals.length}`);
     const format = values.format ?? 'table';
     if (!['table', 'csv', 'parquet'].includes(format)) throw usageError(`--format must be table, csv or parquet, got "${format}"`);
-    const root = storeRoot(io, values.store);
+    const root = storeRoot(values.store, io.env, io.cwd);
     const out = values.out === undefined ? undefined : resolve(io.cwd, values.out);
     if (format === 'parquet') {
       if (!out) throw usageError('--format parquet needs --out FILE');
@@ -78,7 +74,7 @@ Example:
     const { values } = parseCommandArgs(args, {
       options: { store: { type: 'string' }, site: { type: 'string', multiple: true }, date: { type: 'string', multiple: true } },
     });
-    const root = storeRoot(io, values.store);
+    const root = storeRoot(values.store, io.env, io.cwd);
     const t0 = performance.now();
     const r = await compact(root, { sites: values.site, dates: values.date });
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
@@ -132,7 +128,7 @@ Example:
     const limit = values.limit === undefined ? (format === 'table' ? 1000 : Infinity) : Number(values.limit);
     if (!(Number.isInteger(limit) || limit === Infinity) || limit < 0) throw usageError(`--limit must be a whole number, got "${values.limit}"`);
     if (values.agg !== undefined && values.every === undefined) throw usageError('--agg needs --every');
-    const filter = { root: storeRoot(io, values.store), sites: values.site, assets: values.asset, signals: values.signal, from: values.from, to: values.to };
+    const filter = { root: storeRoot(values.store, io.env, io.cwd), sites: values.site, assets: values.asset, signals: values.signal, from: values.from, to: values.to };
     let table: ColumnTable;
     if (values.every !== undefined) {
       const aggs = (values.agg ?? 'mean,min,max,count,last').split(',').map((a) => a.trim()) as ResampleAgg[];

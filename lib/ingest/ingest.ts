@@ -253,10 +253,7 @@ async function* parseInWorker(source: string, format: ReadingsFormat, readOpts: 
       if (m.type === 'crash') throw m.error;
       for (const r of 'rejects' in m ? m.rejects : []) readOpts.onReject(r);
       if ('bytes' in m) readOpts.onBytes?.(m.bytes);
-      if (m.type === 'error') {
-        if (m.code === 'ENOENT') throw new MillwrightError('BAD_INPUT', `${source}: no such file`);
-        throw new MillwrightError(m.code === 'BAD_INPUT' ? 'BAD_INPUT' : 'INTERNAL', m.message);
-      }
+      if (m.type === 'error') throw MillwrightError.fromJSON(m.error);
       if (m.type === 'end') return;
       if (m.type === 'batch') {
         for (const s of m.dictAdds) dict.push(s);

@@ -4,6 +4,7 @@
  * Flow control: the worker holds at most `credits` unacknowledged batches.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { MillwrightError, type MillwrightErrorJSON } from '../errors/index.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import type { Reject } from './reject.ts';
 import { openInput, readEncoded, type ReadingsFormat } from './source.ts';
@@ -20,7 +21,7 @@ export type WorkerMessage =
   | { type: 'batch'; batch: EncodedBatch; dictAdds: string[]; rejects: Reject[]; bytes: number }
   | { type: 'rejects'; rejects: Reject[]; bytes: number }
   | { type: 'end'; rejects: Reject[]; bytes: number }
-  | { type: 'error'; code?: string; message: string; rejects: Reject[] };
+  | { type: 'error'; error: MillwrightErrorJSON; rejects: Reject[] };
 
 const port = parentPort;
 if (port) {
@@ -74,8 +75,9 @@ if (port) {
       }
       post({ type: 'end', rejects, bytes });
     } catch (err) {
-      const e = err as Error & { code?: string };
-      post({ type: 'error', code: e.code, message: e.message, rejects });
+      // A missing file is the caller's mistake, not a crash; the path is only known here.
+      const e = (err as { code?: unknown }).code === 'ENOENT' ? new MillwrightError('BAD_INPUT', `${input.path}: no such file`) : MillwrightError.from(err);
+      post({ type: 'error', error: e.toJSON(), rejects });
     }
   };
   void run();

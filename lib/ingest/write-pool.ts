@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { MillwrightError, type ErrorCode } from '../errors/index.ts';
+import { MillwrightError } from '../errors/index.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { startWorker } from './worker-boot.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
@@ -42,10 +42,7 @@ export class WriterPool {
     p.slot.busy = false;
     this.waiters.shift()?.();
     if ('error' in m) {
-      const known: ErrorCode[] = ['BAD_INPUT', 'UNAVAILABLE', 'INTEGRITY', 'INTERNAL'];
-      const code = known.includes(m.error.code as ErrorCode) ? (m.error.code as ErrorCode) : undefined;
-      const err = code ? new MillwrightError(code, m.error.message) : Object.assign(new Error(m.error.message), { code: m.error.code });
-      p.reject(err);
+      p.reject(MillwrightError.fromJSON(m.error));
     } else {
       p.resolve({ files: m.files, rows: m.rows });
     }

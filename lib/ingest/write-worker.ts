@@ -4,6 +4,7 @@
  * ingest, uses every core.
  */
 import { parentPort } from 'node:worker_threads';
+import { MillwrightError, type MillwrightErrorJSON } from '../errors/index.ts';
 import { writeReadings } from '../store/index.ts';
 import { decodeBatch, type EncodedBatch } from './batch-builder.ts';
 
@@ -18,7 +19,7 @@ export interface WriteRequest {
 }
 
 /** The answer to a {@link WriteRequest}. */
-export type WriteReply = { id: number; files: string[]; rows: number } | { id: number; error: { code?: string; message: string } };
+export type WriteReply = { id: number; files: string[]; rows: number } | { id: number; error: MillwrightErrorJSON };
 
 const port = parentPort;
 if (port) {
@@ -28,7 +29,7 @@ if (port) {
     for (const s of req.dictAdds) dict.push(s);
     writeReadings(req.root, decodeBatch(req.batch, dict).batch).then(
       (r) => port.postMessage({ id: req.id, files: r.files, rows: r.rows } satisfies WriteReply),
-      (err: Error & { code?: string }) => port.postMessage({ id: req.id, error: { code: err.code, message: err.message } } satisfies WriteReply),
+      (err: unknown) => port.postMessage({ id: req.id, error: MillwrightError.from(err).toJSON() } satisfies WriteReply),
     );
   });
 }

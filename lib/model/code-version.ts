@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { readEnv } from '../config/index.ts';
 
 const run = promisify(execFile);
 
@@ -48,7 +49,7 @@ export async function codeVersion(packageDir?: string, env: NodeJS.ProcessEnv = 
   } catch {
     // not found: keep 0.0.0
   }
-  const commit = env.MILLWRIGHT_GIT_COMMIT || (await gitCommit(root));
+  const commit = readEnv('MILLWRIGHT_GIT_COMMIT', env) ?? (await gitCommit(root));
   let out = `millwright@${version}${commit ? `+g${commit}` : ''}`;
   if (packageDir) {
     const pc = await gitCommit(packageDir);

@@ -5,6 +5,7 @@ import { MillwrightError } from '../errors/index.ts';
 import { verifyArtifact } from './artifact.ts';
 import type { FeatureSpec, LoadedModel, Prediction } from './contract.ts';
 import { importPredictModule, packageForManifest } from './packages.ts';
+import { readEnv } from '../config/index.ts';
 
 export interface LoadOptions {
   /**
@@ -29,8 +30,7 @@ export interface LoadOptions {
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const absDir = resolve(dir);
   const manifest = await verifyArtifact(absDir);
-  const env = opts.env ?? process.env;
-  const allowed = opts.packages ?? (env.MILLWRIGHT_MODEL_PACKAGES ? env.MILLWRIGHT_MODEL_PACKAGES.split(delimiter).filter(Boolean) : []);
+  const allowed = opts.packages ?? (readEnv('MILLWRIGHT_MODEL_PACKAGES', opts.env ?? process.env)?.split(delimiter).filter(Boolean) ?? []);
   const ref = packageForManifest(manifest.algorithm, allowed);
   const mod = await importPredictModule(ref);
   let model: unknown;

@@ -5,6 +5,7 @@ import { fsyncDir, uniqueSuffix, withLock, writeFileAtomic, type LockOptions } f
 import { direntsIfExists, readdirIfExists } from '../durable/index.ts';
 import { MANIFEST_FILE, sha256, verifyArtifact, listArtifactFiles } from './artifact.ts';
 import type { Metrics, ModelManifest } from './contract.ts';
+import { registryDir } from '../config/index.ts';
 
 /** Approval status of a registered version (SageMaker Model Registry's names). */
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
@@ -64,8 +65,7 @@ const RECORD_FILE = 'version.json';
 
 /** The registry folder from options/environment. */
 export function resolveRegistry(opts: RegistryOptions = {}): string {
-  const env = opts.env ?? process.env;
-  return resolve(opts.cwd ?? process.cwd(), opts.registry ?? (env.MILLWRIGHT_REGISTRY || './.millwright/registry'));
+  return registryDir(opts.registry, opts.env ?? process.env, opts.cwd ?? process.cwd());
 }
 
 function checkGroup(group: string): void {

@@ -12,6 +12,7 @@ import { parseHyperparameters, readHyperparametersFile } from './hyperparameters
 import { silentLogger } from './logger.ts';
 import { importTrainModule, resolvePackage } from './packages.ts';
 import { materializeStoreQuery } from './store-query.ts';
+import { mlBase, storeRoot } from '../config/index.ts';
 
 /** Prefix marking a channel given as a store query instead of a folder. */
 export const STORE_CHANNEL_PREFIX = 'store:';
@@ -53,7 +54,7 @@ export interface TrainResult {
 
 /** The SageMaker base dir from options/environment (see {@link TrainOptions.base}). */
 export function resolveBase(base: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return resolve(cwd, base ?? (env.SM_BASE || env.MILLWRIGHT_ML_BASE || '/opt/ml'));
+  return mlBase(base, env, cwd);
 }
 
 /**
@@ -180,7 +181,7 @@ async function openChannels(
     if (spec.startsWith(STORE_CHANNEL_PREFIX)) {
       const query = spec.slice(STORE_CHANNEL_PREFIX.length).trim();
       if (!query) throw new MillwrightError('BAD_INPUT', `channel "${name}": empty store query (expected store:<sql>)`);
-      const root = resolve(cwd, opts.store ?? (env.MILLWRIGHT_STORE || './.millwright/store'));
+      const root = storeRoot(opts.store, env, cwd);
       await materializeStoreQuery(query, root, join(dataDir, name));
       channels[name] = await openChannel(name, join(dataDir, name));
       sources[name] = spec;

@@ -5,10 +5,11 @@ import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError } from '../errors/index.ts';
 import { fsyncDir, mkdirDurable, readdirIfExists } from '../durable/index.ts';
 import { encodeSegment, HEADER_BYTES, segmentRows, type SegmentMeta } from './format.ts';
+import { spoolDir } from '../config/index.ts';
 
 /** Default spool directory: `MILLWRIGHT_SPOOL` or `./.millwright/spool`. */
 export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return resolve(cwd, env.MILLWRIGHT_SPOOL || '.millwright/spool');
+  return spoolDir(undefined, env, cwd);
 }
 
 /** What {@link appendToSpool} acknowledged. */

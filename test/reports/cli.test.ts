@@ -63,7 +63,7 @@ test('CLI: baseline, then quality, drift, model and energy reports written with 
     assert.ok(Math.abs(r.totals.cost! - 0.2 * r.totals.flaggedExcessKwh) < 1e-9);
 
     io = captureIO();
-    assert.equal(await main(['report', 'drift', join(dir, 'week.csv'), '--reference', join(dir, 'train.csv'), '--out', join(dir, 'd2'), '--fail-on', 'warn'], io), 1, 'a warning report fails the command with --fail-on warn');
+    assert.equal(await main(['report', 'drift', join(dir, 'week.csv'), '--reference', join(dir, 'train.csv'), '--out', join(dir, 'd2'), '--fail-on', 'warn'], io), 3, 'a warning report fails the check (exit 3, not a crash) with --fail-on warn');
     assert.match(io.stderr, /status warn \(--fail-on warn\)/);
     io = captureIO();
     assert.equal(await main(['report', 'drift', join(dir, 'week.csv')], io), 2, 'no reference and no model is a usage error');

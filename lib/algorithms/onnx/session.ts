@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { MillwrightError } from '../../errors/index.ts';
+import { readEnv } from '../../config/index.ts';
 
 /** How columns feed the model: one [N, F] matrix input, or one input per column. */
 export type InputMode = { kind: 'matrix'; input: string; type: 'float32' | 'float64' } | { kind: 'columns'; types: ('float32' | 'float64')[] };
@@ -41,8 +42,8 @@ function numericType(t: string, name: string): 'float32' | 'float64' {
  * a busy machine (measured in bench/models.bench.ts). `MILLWRIGHT_ORT_THREADS=n` overrides (0 = ORT default).
  */
 export function sessionOptions(env: NodeJS.ProcessEnv = process.env): ort.InferenceSession.SessionOptions {
-  const raw = env.MILLWRIGHT_ORT_THREADS;
-  const threads = raw === undefined || raw === '' ? 1 : Number(raw);
+  const raw = readEnv('MILLWRIGHT_ORT_THREADS', env);
+  const threads = raw === undefined ? 1 : Number(raw);
   if (!Number.isInteger(threads) || threads < 0) {
     throw new MillwrightError('BAD_INPUT', `MILLWRIGHT_ORT_THREADS=${JSON.stringify(raw)} is not valid (expected an integer >= 0; 0 = onnxruntime default)`);
   }
