@@ -6,6 +6,8 @@
  * import { loadSteel, generatePlant, writePlant } from 'millwright/datasets';
  * const steel = loadSteel('/data/datasets');          // arquero table, ts epoch ms UTC
  * const plant = generatePlant({ seed: 7, days: 7 });  // iterate for ReadingBatch chunks
+ *
+ * @module millwright/datasets
  */
 export { catalogue, getDataset, toReadings, type DatasetInfo, type ColumnInfo } from './catalogue.ts';
 export { resolveDataDir, datasetPath, DATA_DIR_ENV } from './data-dir.ts';

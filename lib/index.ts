@@ -9,6 +9,8 @@
  * @example
  * import { scanTable, sql, resample } from 'millwright';
  * const t = await scanTable({ root: '.millwright/store', sites: ['plant-a'], from: '2024-03-01' });
+ *
+ * @module millwright
  */
 
 /** Readings in long form: the one data model every store, loader and ingest path speaks. */

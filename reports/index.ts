@@ -8,6 +8,8 @@
  * import { driftReport, writeReport } from 'millwright/reports';
  * const report = driftReport(currentTable, trainingTable, { state: 'Load_Type' });
  * await writeReport(report, 'out/drift'); // report.html, report.json, report.csv
+ *
+ * @module millwright/reports
  */
 export { toFrame, filterFrame, type Frame, type Column, type NumericColumn, type CategoricalColumn, type TableInput } from './data.ts';
 export { runReport, worst, type Metric, type MetricResult, type CheckResult, type CheckStatus, type ReportResult, type ReportKind, type RunReportOptions } from './engine.ts';

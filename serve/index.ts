@@ -4,6 +4,8 @@
  * @example
  * import { startServer } from 'millwright/serve';
  * const srv = await startServer({ modelDir: '/opt/ml/model', port: 8080 });
+ *
+ * @module millwright/serve
  */
 export { invocations, DEFAULT_MAX_BODY_BYTES, type InvocationRequest, type InvocationLimits, type InvocationResult } from './invocations.ts';
 export { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';

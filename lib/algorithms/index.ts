@@ -7,6 +7,8 @@
  * import { builtins, cvRmse, nmbe } from 'millwright';
  * const out = await builtins['energy-load-curve'].train(ctx);
  * const model = await builtins['energy-load-curve'].load(ctx.modelDir, manifest);
+ *
+ * @packageDocumentation
  */
 import * as rfRegressionTrain from './random-forest-regression/train.ts';
 import * as rfRegressionPredict from './random-forest-regression/predict.ts';

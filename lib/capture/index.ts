@@ -7,6 +7,8 @@
  * import { captureRecord } from 'millwright';
  * const line = JSON.stringify(captureRecord({ endpoint: 'press', inputContentType: 'text/csv', input: '1,2',
  *   outputContentType: 'application/json', output: '{"predictions":[3]}' }));
+ *
+ * @packageDocumentation
  */
 export { captureRecord, captureBody, pathSegment, type CaptureEvent, type CaptureRecord } from './record.ts';
 export { listCaptureFiles, type CaptureFile } from './files.ts';

@@ -5,6 +5,8 @@
  * @example
  * import { readEnv, storeRoot } from 'millwright';
  * const root = storeRoot(undefined, process.env); // --store, else MILLWRIGHT_STORE, else ./.millwright/store
+ *
+ * @packageDocumentation
  */
 export { CONFIG_VARS, configurationMarkdown, firstEnv, readEnv, type ConfigVar, type Env } from './variables.ts';
 export { dataDir, mlBase, processStartDir, registryDir, servedModelDir, spoolDir, storeRoot } from './paths.ts';

@@ -7,6 +7,8 @@
  * @example
  * await mkdirDurable('/data/store/site=a/date=2024-01-01');
  * await writeFileAtomic('/data/store/site=a/date=2024-01-01/part-1.parquet', bytes);
+ *
+ * @packageDocumentation
  */
 export { uniqueId, fsyncDir, mkdirDurable, writeFileAtomic, readdirIfExists, direntsIfExists } from './atomic-file.ts';
 export { withLock, uniqueSuffix, type LockOptions } from './lock.ts';

@@ -1,6 +1,8 @@
 /**
  * Feature engineering for sensor data: pure functions over typed arrays (fast paths) and
  * arquero tables in long form (ts, asset, signal, value).
+ *
+ * @packageDocumentation
  */
 export { parseDuration } from './duration.ts';
 export { timeDomainFeatures, vibrationWindows, TIME_DOMAIN_FEATURES } from './vibration.ts';

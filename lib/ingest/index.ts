@@ -5,6 +5,8 @@
  * @example
  * import { ingest } from 'millwright';
  * const s = await ingest(['readings.csv'], { store: '.millwright/store', site: 'plant-1' });
+ *
+ * @packageDocumentation
  */
 export { ingest, defaultRejectsPath, type IngestOptions, type IngestSummary, type IngestProgress, type BatchCommit, type SourceSummary } from './ingest.ts';
 export { readCsv, readCsvEncoded, splitQuoted, KNOWN_COLUMNS, DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';

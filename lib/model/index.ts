@@ -8,6 +8,8 @@
  * const { record } = await registerModel(modelDir, { group: 'plant-a' });
  * await approveVersion('plant-a', record.version);
  * const model = await loadModel((await getDeployable('plant-a')).dir);
+ *
+ * @packageDocumentation
  */
 export type * from './contract.ts';
 export { trainPackage, resolveBase, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './train-package.ts';

@@ -1,6 +1,8 @@
 /**
  * Observable Plot charts rendered to SVG on the server (linkedom), for reports and notebooks.
  * `renderPlot(options)` takes any Plot options; the builders cover the common charts.
+ *
+ * @packageDocumentation
  */
 export { renderPlot, display } from './render.ts';
 export type { PlotOptions } from './render.ts';

@@ -1,6 +1,8 @@
 /**
  * The raw data model: readings in long form. One reading is one value of one signal of one
  * asset at one instant. Every store, loader, generator and ingest path speaks this shape.
+ *
+ * @packageDocumentation
  */
 
 /** One reading, row form (convenient, slow: use {@link ReadingBatch} for volume). */

@@ -3,6 +3,8 @@
  * segment per acknowledged batch) and later moved into the store by `flushSpool` / `runGateway`.
  * Delivery into the store is at-least-once; `compact` in the store removes the duplicates a
  * crash between "store write durable" and "segment deleted" can leave.
+ *
+ * @packageDocumentation
  */
 export { appendToSpool, listSegments, recoverSpool, spoolStatus, defaultSpoolDir, lockSpool, type SpoolAck, type SpoolStatus } from './spool.ts';
 export { encodeSegment, decodeSegment, type SegmentMeta, type TornSegment } from './format.ts';

@@ -3,6 +3,8 @@
  * zstd, rows sorted by (asset, signal, ts) with row-group statistics. Write with `writeReadings`,
  * read with `scan`/`scanTable`/`scanStream`, query with `sql`, downsample with `resample` or
  * `resampleStore`, deduplicate and merge with `compact`.
+ *
+ * @packageDocumentation
  */
 export { writeReadings, type WriteOptions, type WriteResult } from './write-readings.ts';
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';

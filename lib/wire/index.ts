@@ -6,6 +6,8 @@
  * @example
  * import { parseInput } from 'millwright';
  * const { table, rows } = parseInput('1,2\n3,4', 'csv', [{ name: 'a', type: 'number' }, { name: 'b', type: 'number' }]);
+ *
+ * @packageDocumentation
  */
 export { parseInput, inputFormat, baseMediaType, INPUT_TYPES, type InputFormat, type ParsedInput } from './parse-input.ts';
 export { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE, type OutputFormat } from './format-output.ts';
