@@ -23,6 +23,12 @@ async function base(root: string, name: string, hp: Record<string, string>, chan
   return b;
 }
 
+/** Equal to 1e-9 (room for float summation order, none for a different model). */
+function near(actual: number[], expected: number[]): void {
+  assert.equal(actual.length, expected.length);
+  actual.forEach((a, i) => assert.ok(Math.abs(a - expected[i]!) < 1e-9, `[${i}]: ${a} != ${expected[i]}`));
+}
+
 test('every built-in trains and serves through the runner', async (t) => {
   const s = await scratch();
   t.after(s.cleanup);
@@ -40,11 +46,13 @@ test('every built-in trains and serves through the runner', async (t) => {
   assert.ok(rf.manifest.metrics.holdout!.r2! > 0.7);
   assert.ok(Object.keys(rf.manifest.files).includes('model.onnx'));
   const rfPreds = await (await loadModel(rf.modelDir)).predict(probe);
-  assert.equal(typeof rfPreds[0], 'number');
+  // Training is seeded, so the predictions are exact: a change here is a change in the forest.
+  near(rfPreds as number[], [11.204067897796632, 9.700122737884522, 12.519622373580933, 15.872635126113892, 19.327524662017822]);
 
   const clsBase = await base(s.base, 'cls', { target: 'label', n_estimators: '20', features: '["x0","x1","x2","x3","x4"]' }, { train: table });
   const cls = await trainPackage({ package: 'random-forest-classification', base: clsBase });
-  assert.ok(['low', 'normal', 'high'].includes((await (await loadModel(cls.modelDir)).predict(probe))[0] as string));
+  assert.deepEqual(await (await loadModel(cls.modelDir)).predict(probe), ['low', 'low', 'normal', 'normal', 'high']);
+  assert.deepEqual(probe.array('label'), ['low', 'low', 'normal', 'normal', 'high'], 'the probe rows are classified right');
 
   const thBase = await base(s.base, 'th', { signals: '["x0","x1"]', method: 'quantile', quantiles: '[0.01, 0.99]' }, { train: table });
   const th = await trainPackage({ package: 'threshold', base: thBase });
@@ -55,7 +63,9 @@ test('every built-in trains and serves through the runner', async (t) => {
   const en = await trainPackage({ package: 'energy-load-curve', base: enBase });
   assert.equal(en.manifest.task, 'energy');
   const curve = (await (await loadModel(en.modelDir)).predict(probe)) as { expected: number; best: number }[];
-  assert.ok(curve[0]!.best <= curve[0]!.expected);
+  near(curve.map((c) => c.expected), [8.928882336616516, 14.057272624969483, 14.108702993392946, 11.437228059768678, 21.203755378723145]);
+  near(curve.map((c) => c.best), [5.201039016246796, 9.755637335777283, 11.336381435394287, 7.504653263092042, 17.683173751831056]);
+  assert.ok(curve.every((c) => c.best <= c.expected), 'best case never above expected');
 
   const onnxBase = await base(s.base, 'onnx', { task: 'regression' }, {});
   await mkdir(join(onnxBase, 'input', 'data', 'model'), { recursive: true });

@@ -20,5 +20,13 @@ test('every command answers --help with its usage and exit 0', async () => {
     const io = captureIO();
     assert.equal(await main([c.name, '--help'], io), 0, c.name);
     assert.ok(io.stdout.includes('millwright'), `${c.name} usage mentions millwright`);
+    // Its own usage, not the overview: starts with the command line, names its flags.
+    assert.ok(io.stdout.startsWith(`millwright ${c.name}`), `${c.name} --help starts with "millwright ${c.name}": ${io.stdout.slice(0, 80)}`);
+    assert.equal(io.stdout.trimEnd(), c.usage.trimEnd(), `${c.name} --help prints its usage`);
+    assert.doesNotMatch(io.stdout, /Usage: millwright <command>/, `${c.name} --help is not the overview`);
+    const flags = c.usage.match(/--[a-z][a-z-]*/g) ?? [];
+    assert.ok(flags.length > 0, `${c.name} usage documents its flags`);
+    for (const flag of flags) assert.ok(io.stdout.includes(flag), `${c.name} --help mentions ${flag}`);
+    assert.equal(io.stderr, '', `${c.name} --help writes nothing to stderr`);
   }
 });

@@ -1,25 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as aq from 'arquero';
 import { lineChart, bandChart, heatmap, scatterChart, renderPlot, Plot } from '../../lib/plot/index.ts';
 import { hourOfWeekProfile, learnAlarmBands, flagReadings, timeDomainFeatures, operatingState } from '../../lib/features/index.ts';
 import { smallPlant, rng } from '../features/plant.ts';
+import { assertSnapshot } from '../helpers/snapshot.ts';
 
 const dir = fileURLToPath(new URL('./snapshots/', import.meta.url));
 
-/**
- * Observable Plot style snapshot: compares with the committed file; writes it only when it
- * does not exist yet or UPDATE_SNAPSHOTS=1 (then review the diff before committing).
- */
 function snapshot(name: string, markup: string) {
-  const file = `${dir}${name}.svg`;
-  if (process.env.UPDATE_SNAPSHOTS === '1' || !existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(file, markup);
-  }
-  assert.equal(markup, readFileSync(file, 'utf8'), `${name} differs from its snapshot (UPDATE_SNAPSHOTS=1 to accept)`);
+  assertSnapshot(`${dir}${name}.svg`, markup);
 }
 
 function wellFormed(markup: string) {

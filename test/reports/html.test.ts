@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot, realDataDir } from '../helpers/data.ts';
 import { STEEL_UTC_OFFSET_MINUTES } from '../../datasets/steel.ts';
@@ -9,6 +9,7 @@ import {
   qualityReport, driftReport, modelReport, energyReport, writeReport, computeBaseline, runningState, renderHtml, renderCsv, type ReportResult,
 } from '../../reports/index.ts';
 import { checkPage, noChromium } from './browser.ts';
+import { assertSnapshot } from '../helpers/snapshot.ts';
 import { steelEnergyData, STEEL_DRIVERS } from './steel.ts';
 
 const out = join(repoRoot, 'test-output', 'reports');
@@ -110,8 +111,7 @@ test('HTML snapshot of a small drift report is stable', async () => {
   const cur = table(12, 150, 0.6, 4);
   const html = renderHtml(driftReport(cur, ref, { now: NOW, source: 'snapshot current', referenceSource: 'snapshot reference' }));
   const file = join(repoRoot, 'test', 'reports', 'snapshots', 'drift-small.html');
-  if (process.env.UPDATE_SNAPSHOTS || !existsSync(file)) await writeFile(file, html);
-  assert.equal(html, await readFile(file, 'utf8'), 'rendered HTML changed: inspect and rerun with UPDATE_SNAPSHOTS=1');
+  assertSnapshot(file, html);
 });
 
 test('CSV of the energy report has one row per hour; cells with commas or quotes are quoted', () => {
