@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type Command } from '../command.ts';
-import { parseDuration, parseSize, resolveSettings } from '../../serve/options.ts';
+import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
+import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
 import { startServer, type ModelSource } from '../../serve/server.ts';
 
@@ -67,7 +68,7 @@ export const serveCommand: Command = {
     let modelDir: string | undefined;
     if (values.group !== undefined) {
       const registry = resolve(io.cwd, values.registry ?? env.MILLWRIGHT_REGISTRY ?? './.millwright/registry');
-      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, '--poll'));
+      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }));
     } else {
       modelDir = resolve(io.cwd, values.model ?? env.SM_MODEL_DIR ?? '/opt/ml/model');
     }
@@ -109,15 +110,15 @@ export const serveCommand: Command = {
         ? {
             dir: resolve(io.cwd, values.capture),
             sampleRate: sample,
-            maxFileBytes: values['capture-max-file'] ? parseSize(values['capture-max-file'], '--capture-max-file') : undefined,
-            maxTotalBytes: values['capture-max-total'] ? parseSize(values['capture-max-total'], '--capture-max-total') : undefined,
+            maxFileBytes: values['capture-max-file'] ? parseSize(values['capture-max-file'], { what: '--capture-max-file' }) : undefined,
+            maxTotalBytes: values['capture-max-total'] ? parseSize(values['capture-max-total'], { what: '--capture-max-total' }) : undefined,
             maxFiles,
           }
         : undefined,
       reportsDir: values.reports ? resolve(io.cwd, values.reports) : undefined,
       reportSchedule: {
-        everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], '--reports-every'),
-        windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], '--reports-window'),
+        everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], { ...SERVE_DURATION, what: '--reports-every' }),
+        windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),
       },
       adminToken: env.MILLWRIGHT_ADMIN_TOKEN || undefined,
       log,

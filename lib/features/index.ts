@@ -2,7 +2,8 @@
  * Feature engineering for sensor data: pure functions over typed arrays (fast paths) and
  * arquero tables in long form (ts, asset, signal, value).
  */
-export { parseDuration } from './duration.ts';
+// The one duration parser lives in lib/units; re-exported here so 'millwright' keeps offering it.
+export { parseDuration, type DurationOptions } from '../units/index.ts';
 export { timeDomainFeatures, vibrationWindows, TIME_DOMAIN_FEATURES } from './vibration.ts';
 export type { TimeDomainFeatures, TimeDomainOptions, VibrationWindowOptions } from './vibration.ts';
 export { welchPsd, spectrumFeatures, featuresOfPsd } from './spectrum.ts';
