@@ -16,7 +16,9 @@ export { segmentRuns, findRuns, runFeatures, labelRuns } from './runs.ts';
 export type { Segment, SegmentOptions, FindRunsOptions, RunFeatureOptions } from './runs.ts';
 export { dailySummary, dailyRunSummary } from './daily.ts';
 export type { DailyOptions } from './daily.ts';
-export { learnBaseline, flagReadings, operatingState, quantileSorted } from './baseline.ts';
+export { learnBaseline, flagReadings, operatingState } from './baseline.ts';
+// The one quantile lives in lib/stats; re-exported here so 'millwright' keeps offering it.
+export { quantileSorted } from '../stats/index.ts';
 export type { BaselineOptions, FlagOptions, OperatingStateOptions } from './baseline.ts';
 export { floatColumn, groupRows } from './columns.ts';
 export type { Group } from './columns.ts';
