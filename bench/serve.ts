@@ -25,7 +25,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { parseDuration } from '../serve/options.ts';
+import { SERVE_DURATION } from '../serve/options.ts';
+import { parseDuration } from '../lib/units/index.ts';
 import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../test/serve/fixtures/rf-model.ts';
 
 const run = promisify(execFile);
@@ -231,8 +232,8 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       'serve-args': { type: 'string', default: '' },
     },
   });
-  const seconds = Math.max(1, Math.round(parseDuration(values.duration!, '--duration') / 1000));
-  const soakSeconds = values.full ? 300 : Math.max(5, Math.round(parseDuration(values.soak!, '--soak') / 1000));
+  const seconds = Math.max(1, Math.round(parseDuration(values.duration!, { ...SERVE_DURATION, what: '--duration' }) / 1000));
+  const soakSeconds = values.full ? 300 : Math.max(5, Math.round(parseDuration(values.soak!, { ...SERVE_DURATION, what: '--soak' }) / 1000));
   const conns = Number(values.connections);
   const workers = values.workers!;
   const dir = await mkdtemp(join(tmpdir(), 'mw-bench-serve-'));

@@ -53,6 +53,10 @@ export {
 /** Feature engineering: typed-array fast paths and long-form arquero tables. */
 export * from './features/index.ts';
 
+/** Durations and sizes as people write them (`500ms`, `10s`, `2h`, `6mb`), and the one quantile. */
+export { parseDuration, parseSize, type DurationOptions, type SizeOptions } from './units/index.ts';
+export { quantileSorted } from './stats/index.ts';
+
 /** Observable Plot charts rendered to SVG (and displayed in tslab notebooks). */
 export * from './plot/index.ts';
 

@@ -211,16 +211,6 @@ function countValues(values: ArrayLike<string | null>): Map<string, number> {
   return m;
 }
 
-/** Linear-interpolation quantile of a sorted array (numpy default, R type 7). */
-export function quantileSorted(s: Float64Array, p: number): number {
-  const n = s.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return s[lo]! + (h - lo) * (s[hi]! - s[lo]!);
-}
-
 interface SortedStats {
   mean: number;
   std: number;

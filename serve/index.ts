@@ -13,5 +13,5 @@ export { startServer, DEFAULT_PORT, DEFAULT_TIMEOUT_MS, type ServeOptions, type 
 export { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 export { listReports, reportsIndexHtml, type ReportEntry } from './reports-route.ts';
 export { healthCheck, probeRow } from './health-check.ts';
-export { resolveSettings, parseDuration, parseSize } from './options.ts';
+export { resolveSettings } from './options.ts';
 export { ModelPool, type ModelInfo } from './pool.ts';

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
 import { flushSpool, runGateway } from '../../lib/spool/index.ts';
 import { spoolDir, storeRoot } from '../../lib/config/index.ts';
-import { parseDuration } from '../../lib/spool/gateway.ts';
+import { parseDuration, type DurationOptions } from '../../lib/units/index.ts';
 import { DEFAULT_BATCH_ROWS } from '../../lib/ingest/csv.ts';
 import { ingest, type IngestOptions, type IngestProgress, type IngestSummary } from '../../lib/ingest/ingest.ts';
 import type { ReadingsFormat } from '../../lib/ingest/source.ts';
@@ -230,6 +230,9 @@ Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwis
   },
 };
 
+/** The gateway's flags: a bare number is seconds, zero is refused (a flush loop needs a pause). */
+const GATEWAY_DURATION: DurationOptions = { bareNumber: 's', positive: true, code: 'USAGE' };
+
 const gatewayCommand: Command = {
   name: 'gateway',
   summary: 'Flush the spool into the store on an interval; survives an unreachable store',
@@ -260,8 +263,8 @@ Options:
         'max-rows': { type: 'string' },
       },
     });
-    const every = parseDuration(values.every);
-    const maxBackoff = parseDuration(values['max-backoff']);
+    const every = parseDuration(values.every, { ...GATEWAY_DURATION, what: '--every' });
+    const maxBackoff = parseDuration(values['max-backoff'], { ...GATEWAY_DURATION, what: '--max-backoff' });
     const spool = spoolDir(values.spool, io.env, io.cwd);
     const store = storeRoot(values.store, io.env, io.cwd);
     const stop = new AbortController();

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { readEnv, registryDir, servedModelDir } from '../../lib/config/index.ts';
 import { parseCommandArgs, usageError, type Command } from '../command.ts';
-import { parseDuration, parseSize, resolveSettings } from '../../serve/options.ts';
+import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
+import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
 import { startServer, type ModelSource } from '../../serve/server.ts';
 
@@ -68,7 +69,7 @@ export const serveCommand: Command = {
     let modelDir: string | undefined;
     if (values.group !== undefined) {
       const registry = registryDir(values.registry, env, io.cwd);
-      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, '--poll'));
+      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }));
     } else {
       modelDir = servedModelDir(values.model, env, io.cwd);
     }
@@ -110,15 +111,15 @@ export const serveCommand: Command = {
         ? {
             dir: resolve(io.cwd, values.capture),
             sampleRate: sample,
-            maxFileBytes: values['capture-max-file'] ? parseSize(values['capture-max-file'], '--capture-max-file') : undefined,
-            maxTotalBytes: values['capture-max-total'] ? parseSize(values['capture-max-total'], '--capture-max-total') : undefined,
+            maxFileBytes: values['capture-max-file'] ? parseSize(values['capture-max-file'], { what: '--capture-max-file' }) : undefined,
+            maxTotalBytes: values['capture-max-total'] ? parseSize(values['capture-max-total'], { what: '--capture-max-total' }) : undefined,
             maxFiles,
           }
         : undefined,
       reportsDir: values.reports ? resolve(io.cwd, values.reports) : undefined,
       reportSchedule: {
-        everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], '--reports-every'),
-        windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], '--reports-window'),
+        everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], { ...SERVE_DURATION, what: '--reports-every' }),
+        windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),
       },
       adminToken: readEnv('MILLWRIGHT_ADMIN_TOKEN', env),
       log,

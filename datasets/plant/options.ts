@@ -1,4 +1,5 @@
 import { MillwrightError } from '../../lib/errors/index.ts';
+import { parseDuration } from '../../lib/units/index.ts';
 
 /** Which sensor faults and events to plant (counts are per site). */
 export interface PlantFaultOptions {
@@ -64,8 +65,6 @@ export interface ResolvedPlantOptions {
   chunkSize: number;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /**
  * Parses a sample interval (`'1s'`, `'10s'`, `'1m'`, `'250ms'`, `'1h'`, or a number of ms).
  *
@@ -73,15 +72,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, 
  * parseInterval('10s'); // 10000
  */
 export function parseInterval(every: string | number): number {
-  if (typeof every === 'number') {
-    if (!Number.isInteger(every) || every < 1) throw new MillwrightError('BAD_INPUT', `every ${every} must be a whole number of milliseconds >= 1`);
-    return every;
-  }
-  const m = /^(\d+)(ms|s|m|min|h|d)$/.exec(every.trim());
-  if (!m) throw new MillwrightError('BAD_INPUT', `every "${every}" is not an interval (expected e.g. 500ms, 1s, 10s, 1m, 1h)`);
-  const ms = Number(m[1]) * UNITS[m[2]!]!;
-  if (ms < 1) throw new MillwrightError('BAD_INPUT', `every "${every}" must be at least 1ms`);
-  return ms;
+  return parseDuration(every, { what: 'every', positive: true, whole: 'require' });
 }
 
 function parseTime(value: string | number | Date, name: string): number {

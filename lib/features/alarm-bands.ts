@@ -1,6 +1,7 @@
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
+import { quantileSorted } from '../stats/index.ts';
 import { floatColumn, groupRows, valueColumn } from './columns.ts';
 import { findRuns, labelRuns } from './runs.ts';
 
@@ -76,19 +77,6 @@ export function learnAlarmBands(table: ColumnTable, options: AlarmBandOptions = 
     out.high.push(high);
   }
   return aq.table(out).orderby('asset', 'signal', 'state').reify();
-}
-
-/**
- * Linear-interpolated quantile of sorted values (numpy's default 'linear' method).
- *
- * @example
- * quantileSorted([1, 2, 3, 4], 0.5); // 2.5
- */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const i = Math.floor(pos);
-  const f = pos - i;
-  return i + 1 < sorted.length ? sorted[i]! + f * (sorted[i + 1]! - sorted[i]!) : sorted[i]!;
 }
 
 /** Options of {@link flagReadings}. */

@@ -4,7 +4,6 @@
  *
  * @packageDocumentation
  */
-export { parseDuration } from './duration.ts';
 export { timeDomainFeatures, vibrationWindows, TIME_DOMAIN_FEATURES } from './vibration.ts';
 export type { TimeDomainFeatures, TimeDomainOptions, VibrationWindowOptions } from './vibration.ts';
 export { welchPsd, spectrumFeatures, featuresOfPsd } from './spectrum.ts';
@@ -17,7 +16,7 @@ export { segmentRuns, findRuns, runFeatures, labelRuns } from './runs.ts';
 export type { Segment, SegmentOptions, FindRunsOptions, RunFeatureOptions } from './runs.ts';
 export { dailySummary, dailyRunSummary } from './daily.ts';
 export type { DailyOptions } from './daily.ts';
-export { learnAlarmBands, flagReadings, operatingState, quantileSorted } from './alarm-bands.ts';
+export { learnAlarmBands, flagReadings, operatingState } from './alarm-bands.ts';
 export type { AlarmBandOptions, FlagOptions, OperatingStateOptions } from './alarm-bands.ts';
 export { floatColumn, groupRows } from './columns.ts';
 export type { Group } from './columns.ts';

@@ -1,6 +1,6 @@
 import type { ColumnTable } from 'arquero';
 import { floatColumn, groupRows } from './columns.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../units/index.ts';
 
 /** Options of {@link lagFeatures}. */
 export interface LagOptions {
@@ -33,7 +33,7 @@ export interface LagOptions {
 export function lagFeatures(table: ColumnTable, options: LagOptions = {}): ColumnTable {
   const lags = options.lags ?? [1];
   const diffs = options.diffs ?? [1];
-  const maxGap = options.maxGap === undefined ? Infinity : parseDuration(options.maxGap, 'maxGap');
+  const maxGap = options.maxGap === undefined ? Infinity : parseDuration(options.maxGap, { what: 'maxGap' });
   const ts = floatColumn(table, options.ts ?? 'ts');
   const value = floatColumn(table, options.value ?? 'value');
   const n = table.numRows();

@@ -1,7 +1,7 @@
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { floatColumn, gather, groupRows, scatter } from './columns.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../units/index.ts';
 
 /** Statistics {@link rolling} can compute. */
 export type RollingStat = 'count' | 'mean' | 'std' | 'min' | 'max' | 'slope' | 'ewma';
@@ -55,11 +55,11 @@ export function rolling(ts: Float64Array, value: Float64Array, options: RollingO
 function rollingInto(ts: Float64Array, value: Float64Array, options: RollingOptions, target?: RollingColumns, scratch?: Int32Array): RollingColumns {
   const n = ts.length;
   if (value.length !== n) throw new MillwrightError('BAD_INPUT', `rolling: ts has ${n} values but value has ${value.length} (expected equal lengths)`);
-  const w = parseDuration(options.window, 'rolling window');
+  const w = parseDuration(options.window, { what: 'rolling window' });
   if (!(w > 0)) throw new MillwrightError('BAD_INPUT', 'rolling: window must be > 0');
   const stats = options.stats ?? ROLLING_STATS;
   const minPeriods = options.minPeriods ?? 1;
-  const halfLife = options.halfLife === undefined ? w : parseDuration(options.halfLife, 'rolling halfLife');
+  const halfLife = options.halfLife === undefined ? w : parseDuration(options.halfLife, { what: 'rolling halfLife' });
   for (let i = 1; i < n; i++) {
     if (!(ts[i]! >= ts[i - 1]!)) throw new MillwrightError('BAD_INPUT', `rolling: ts not sorted at index ${i} (${ts[i - 1]} then ${ts[i]}); sort by time first or use rollingFeatures`);
   }

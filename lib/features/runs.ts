@@ -2,7 +2,7 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { floatColumn, gather, groupRows, valueColumn } from './columns.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../units/index.ts';
 
 /** Options of {@link segmentRuns}. */
 export interface SegmentOptions {
@@ -39,8 +39,8 @@ export function segmentRuns(ts: Float64Array, value: Float64Array, options: Segm
   if (!Number.isFinite(on) || !Number.isFinite(off) || off > on) {
     throw new MillwrightError('BAD_INPUT', `segmentRuns: on=${on}, off=${off} invalid (expected finite numbers with off <= on)`);
   }
-  const minDuration = parseDuration(options.minDuration ?? 0, 'minDuration');
-  const maxGap = options.maxGap === undefined ? Infinity : parseDuration(options.maxGap, 'maxGap');
+  const minDuration = parseDuration(options.minDuration ?? 0, { what: 'minDuration' });
+  const maxGap = options.maxGap === undefined ? Infinity : parseDuration(options.maxGap, { what: 'maxGap' });
   const runs: Segment[] = [];
   let startIndex = -1;
   const close = (endIndex: number) => {

@@ -2,7 +2,7 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { floatColumn, groupRows } from './columns.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../units/index.ts';
 
 /** Statistics of {@link windowFeatures}. */
 export type WindowStat = 'count' | 'mean' | 'std' | 'min' | 'max' | 'slope' | 'first' | 'last';
@@ -29,7 +29,7 @@ export interface WindowFeatureOptions {
  * windowFeatures(readings, { every: '10m', stats: ['mean', 'max', 'slope'] }).print();
  */
 export function windowFeatures(table: ColumnTable, options: WindowFeatureOptions): ColumnTable {
-  const every = parseDuration(options.every, 'every');
+  const every = parseDuration(options.every, { what: 'every' });
   if (!(every > 0)) throw new MillwrightError('BAD_INPUT', 'windowFeatures: every must be > 0');
   const stats = options.stats ?? ['count', 'mean', 'std', 'min', 'max', 'slope'];
   const by = options.by ?? ['asset', 'signal'];

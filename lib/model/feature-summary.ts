@@ -1,6 +1,7 @@
 import type { ColumnTable } from 'arquero';
 import type { FeatureSummary } from './contract.ts';
 import { MillwrightError } from '../errors/index.ts';
+import { quantileSorted } from '../stats/index.ts';
 
 /** Quantile levels stored in every numeric feature summary, keyed `p01` .. `p99`. */
 export const SUMMARY_QUANTILES: Readonly<Record<string, number>> = Object.freeze({
@@ -131,16 +132,6 @@ function numericStats(xs: Float64Array, opts: FeatureSummaryOptions): NonNullabl
   const max = sorted[n - 1]!;
   const bins = binCount(sorted, opts);
   return { mean, std, min, max, quantiles, histogram: histogram(sorted, min, max, bins) };
-}
-
-/** Linear-interpolation quantile (numpy default) of an ascending array. */
-export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
-  const n = sorted.length;
-  if (n === 0) return Number.NaN;
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
 function binCount(sorted: Float64Array, opts: FeatureSummaryOptions): number {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { MillwrightError } from '../errors/index.ts';
+import { parseDuration } from '../units/index.ts';
 import type { Logger, ModelManifest } from './contract.ts';
 import { silentLogger } from './logger.ts';
 import { registerModel, resolveRegistry, type MetricComparison, type ModelVersionRecord, type RegistryOptions } from './registry.ts';
@@ -78,11 +79,9 @@ export async function readRetrainConfig(path: string): Promise<RetrainConfig> {
   return cfg;
 }
 
-/** Milliseconds of a window such as `90d`, `12h`, `30m`. */
+/** Milliseconds of a window such as `90d`, `12h`, `30m` (a bare number is refused: days or minutes?). */
 export function parseWindow(window: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(d|h|m)$/.exec(window.trim());
-  if (!m) throw new MillwrightError('BAD_INPUT', `invalid window "${window}": expected a number and a unit d, h or m (e.g. 90d)`);
-  return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+  return parseDuration(window, { what: 'retrain window' });
 }
 
 function fillPlaceholders(spec: string, cfg: RetrainConfig, now: Date): string {

@@ -1,22 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MillwrightError } from '../errors/index.ts';
 import { flushSpool, type FlushResult } from './flush.ts';
 import { spoolStatus } from './spool.ts';
-
-/**
- * Parses a duration such as `500ms`, `10s`, `5m`, `1h` (a bare number is seconds) into ms.
- *
- * @example
- * parseDuration('10s'); // 10000
- */
-export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
-  if (!m) throw new MillwrightError('USAGE', `invalid duration ${JSON.stringify(text)} (expected e.g. 500ms, 10s, 5m, 1h)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  const ms = Number(m[1]) * unit;
-  if (!(ms > 0)) throw new MillwrightError('USAGE', `duration ${JSON.stringify(text)} must be positive`);
-  return ms;
-}
 
 /** Options of {@link runGateway}. */
 export interface GatewayOptions {

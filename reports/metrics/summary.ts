@@ -1,5 +1,6 @@
 import type { Frame } from '../data.ts';
-import { sortedOf, quantileSorted, meanStd, distinctSorted, valueCounts, warmSortedStats } from '../data.ts';
+import { quantileSorted } from '../../lib/stats/index.ts';
+import { sortedOf, meanStd, distinctSorted, valueCounts, warmSortedStats } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { num } from '../engine.ts';
 

@@ -12,15 +12,6 @@ const ENTRIES: Record<string, string> = {
   'millwright/datasets': 'datasets/index.ts',
 };
 
-/**
- * Names allowed in more than one entry. Each is a TODO, not a design: another branch ("concepts")
- * unifies the duplicate implementations; remove the entry when it has been merged.
- */
-const ALLOWED_CLASHES: Record<string, string> = {
-  // TODO(integrator): serve/options.ts and lib/features/duration.ts become one parseDuration.
-  parseDuration: 'millwright, millwright/serve',
-};
-
 let names: Map<string, string[]> | undefined;
 
 /** Every exported name (values and types) of each entry, as a consumer's compiler sees them. */
@@ -59,16 +50,9 @@ test('no name is exported by two entry points (a consumer importing both sees on
   const owners = exportedNames();
   assert.ok(owners.size > 200, `expected the whole public API, found ${owners.size} names`);
   const clashes = [...owners]
-    .filter(([name, entries]) => entries.length > 1 && ALLOWED_CLASHES[name] !== entries.join(', '))
+    .filter(([, entries]) => entries.length > 1)
     .map(([name, entries]) => `${name}: ${entries.join(', ')}`);
   assert.deepEqual(clashes, [], `names exported by more than one entry point:\n  ${clashes.join('\n  ')}`);
-});
-
-test('every allowed clash still exists (stale allow-list entries are removed)', () => {
-  const owners = exportedNames();
-  for (const [name, entries] of Object.entries(ALLOWED_CLASHES)) {
-    assert.equal(owners.get(name)?.join(', '), entries, `${name} no longer clashes: remove it from ALLOWED_CLASHES`);
-  }
 });
 
 test('the runtime entry modules export the values their types promise', async () => {

@@ -154,7 +154,7 @@ test('generate writes the plant into the store and the ground truth beside it', 
   assert.equal(q.out.trim().split('\n')[1], `${plan.readings},8`);
   const bad = await run(['generate', '--store', store, '--every', 'often']);
   assert.equal(bad.code, 1);
-  assert.match(bad.err, /every "often" is not an interval/);
+  assert.match(bad.err, /every: "often" is not a duration/);
   assert.equal((await run(['generate', '--assets', 'many'])).code, 2);
   assert.equal((await run(['generate', '--shifts', '5'])).code, 2);
 });

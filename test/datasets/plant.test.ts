@@ -219,8 +219,8 @@ test('raw vibration option: instantaneous acceleration oscillating around zero a
 
 test('bad options are refused with the option, the value and what was expected', () => {
   const bad: [PlantOptions, RegExp][] = [
-    [{ every: '1 minute' }, /every "1 minute" is not an interval \(expected e\.g\. 500ms, 1s/],
-    [{ every: 0 }, /every 0 must be a whole number of milliseconds >= 1/],
+    [{ every: '1 minute' }, /every: "1 minute" is not a duration \(expected e\.g\. "500ms", "10s"/],
+    [{ every: 0 }, /every: 0 is not a duration \(expected .*must be a whole number of milliseconds >= 1\)/],
     [{ days: -1 }, /days -1 must be > 0/],
     [{ assets: 0 }, /assets 0 must be a whole number in 1\.\.10000/],
     [{ from: 'yesterday' }, /from "yesterday" is not a time/],

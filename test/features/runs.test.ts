@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import * as aq from 'arquero';
 import {
   segmentRuns, findRuns, runFeatures, labelRuns, dailySummary, dailyRunSummary, learnAlarmBands, flagReadings,
-  operatingState, quantileSorted, floatColumn,
+  operatingState, floatColumn,
 } from '../../lib/features/index.ts';
+import { quantileSorted } from '../../lib/stats/index.ts';
 import { smallPlant } from './plant.ts';
 
 test('segmentRuns: hysteresis keeps noisy runs whole, drops short blips, ends runs at gaps', () => {

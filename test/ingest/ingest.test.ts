@@ -164,7 +164,7 @@ test('ingest CLI usage errors exit 2 and say what was expected', async () => {
     [['ingest', 'x.csv', '--format', 'xml'], /--format must be csv or ndjson/],
     [['ingest', 'x.csv', '--store', 'a', '--spool', 'b'], /either --store or --spool/],
     [['ingest', '-', '-'], /stdin \(-\) can be read only once/],
-    [['gateway', '--every', 'soon'], /invalid duration "soon"/],
+    [['gateway', '--every', 'soon'], /--every: "soon" is not a duration \(expected e\.g\. "500ms"/],
   ];
   for (const [args, re] of cases) {
     const io = captureIO();

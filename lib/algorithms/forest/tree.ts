@@ -4,6 +4,7 @@
  * O(rows + bins) instead of sorting rows like ml-random-forest.
  */
 import type { BinEdges } from './binning.ts';
+import { quantileSorted } from '../../stats/index.ts';
 
 /** A tree as flat arrays; `left[i] === -1` marks a leaf. `value` has `nOutputs` floats per node. */
 export interface Tree {
@@ -242,12 +243,3 @@ export function growTree(
   };
 }
 
-/** Linear-interpolated quantile of sorted values (numpy's default). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 1) return sorted[0]!;
-  const pos = q * (n - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
