@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import express, { type Router } from 'express';
+import { escapeHtml } from '../reports/render/escape-html.ts';
 
 export interface ReportEntry {
   /** Path relative to the reports directory, with `/` separators. */
@@ -30,7 +31,6 @@ export async function listReports(dir: string): Promise<ReportEntry[]> {
   return out.sort((a, b) => (a.modified < b.modified ? 1 : a.modified > b.modified ? -1 : a.path.localeCompare(b.path)));
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** Index page: every report, newest first, linked. */
 export function reportsIndexHtml(entries: ReportEntry[]): string {

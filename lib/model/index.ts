@@ -14,6 +14,7 @@
 export type * from './contract.ts';
 export { trainPackage, resolveBase, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './train-package.ts';
 export { loadModel, prepareInput, type LoadOptions } from './load-model.ts';
+export { coerceFeatureValue, CoercionProblem, type FeatureValue, type MissingValues } from './coerce-feature.ts';
 export { verifyArtifact, readManifest, validateManifest, checksumDir, sha256File, MANIFEST_FILE } from './artifact.ts';
 export { parseHyperparameters, readHyperparametersFile } from './hyperparameters.ts';
 export { openChannel, readTableFile, checkTable, CHANNEL_EXTENSIONS } from './channels.ts';

@@ -4,6 +4,7 @@ import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { verifyArtifact } from './artifact.ts';
 import type { FeatureSpec, LoadedModel, Prediction } from './contract.ts';
+import { CoercionProblem, coerceFeatureValue } from './coerce-feature.ts';
 import { importPredictModule, packageForManifest } from './packages.ts';
 import { readEnv } from '../config/index.ts';
 
@@ -61,8 +62,8 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
 
 /**
  * Checks and casts an input table against a feature schema: every feature column must exist
- * (`BAD_INPUT` naming the missing ones); numeric features accept numbers and numeric strings
- * (empty string/null = missing), booleans accept true/false/1/0. Feature columns come first,
+ * (`BAD_INPUT` naming the missing ones); values go through the one feature coercion
+ * ({@link coerceFeatureValue}) with missing values allowed (null, '', NaN). Feature columns come first,
  * in schema order; other columns are kept after them (e.g. ids, timestamps).
  *
  * @example
@@ -87,52 +88,24 @@ export function prepareInput(table: ColumnTable, features: FeatureSpec[]): Colum
 
 function castColumn(f: FeatureSpec, values: ArrayLike<unknown>): ArrayLike<unknown> {
   const n = values.length;
-  const bad = (i: number, v: unknown): never => {
-    throw new MillwrightError('BAD_INPUT', `column "${f.name}" row ${i}: ${JSON.stringify(v)} is not ${f.type === 'boolean' ? 'a boolean' : `a${f.type === 'integer' ? 'n' : ''} ${f.type}`}`, {
-      details: { column: f.name, row: i },
-    });
-  };
   if (f.type === 'number' || f.type === 'integer') {
+    // Typed columns are already numbers (NaN = missing): only integers need a look.
     if (values instanceof Float64Array || values instanceof Float32Array || values instanceof Int32Array) {
       if (f.type === 'integer' && !(values instanceof Int32Array)) {
-        for (let i = 0; i < n; i++) if (Number.isFinite(values[i]) && !Number.isInteger(values[i])) bad(i, values[i]);
+        for (let i = 0; i < n; i++) if (Number.isFinite(values[i]) && !Number.isInteger(values[i])) throw castError(f, i, `is ${values[i]}; expected an integer`);
       }
       return values;
     }
-    const out = new Array<number | null>(n);
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      let x: number | null;
-      if (v === null || v === undefined || v === '') x = null;
-      else if (typeof v === 'number') x = v;
-      else if (typeof v === 'bigint') x = Number(v);
-      else if (typeof v === 'boolean') x = v ? 1 : 0;
-      else if (v instanceof Date) x = v.getTime();
-      else if (typeof v === 'string') {
-        const t = v.trim();
-        x = t === 'NaN' ? NaN : Number(t);
-        if (t === '' || Number.isNaN(x) && t !== 'NaN') bad(i, v);
-      } else x = bad(i, v);
-      if (f.type === 'integer' && x !== null && Number.isFinite(x) && !Number.isInteger(x)) bad(i, v);
-      out[i] = x;
-    }
-    return out;
   }
-  if (f.type === 'boolean') {
-    const out = new Array<boolean | null>(n);
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (v === null || v === undefined || v === '') out[i] = null;
-      else if (v === true || v === 1 || v === 'true' || v === '1') out[i] = true;
-      else if (v === false || v === 0 || v === 'false' || v === '0') out[i] = false;
-      else bad(i, v);
-    }
-    return out;
-  }
-  const out = new Array<string | null>(n);
+  const out = new Array<unknown>(n);
   for (let i = 0; i < n; i++) {
-    const v = values[i];
-    out[i] = v === null || v === undefined ? null : typeof v === 'string' ? v : String(v);
+    const v = coerceFeatureValue(values[i], f, 'allow');
+    if (v instanceof CoercionProblem) throw castError(f, i, v.text);
+    out[i] = v;
   }
   return out;
+}
+
+function castError(f: FeatureSpec, row: number, problem: string): MillwrightError {
+  return new MillwrightError('BAD_INPUT', `column "${f.name}" row ${row} ${problem}`, { details: { column: f.name, row } });
 }

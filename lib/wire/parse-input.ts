@@ -2,6 +2,7 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import type { FeatureSpec } from '../model/contract.ts';
+import { CoercionProblem, coerceFeatureValue, describeValue } from '../model/coerce-feature.ts';
 import { parseCsv } from './csv.ts';
 
 /** Request media types `POST /invocations` accepts (parameters such as charset are ignored). */
@@ -121,7 +122,7 @@ function fromJson(text: string, features: FeatureSpec[]): ParsedInput {
   }
   if (Array.isArray(doc)) return fromRows(doc, features, 'body');
   if (doc === null || typeof doc !== 'object') {
-    throw new MillwrightError('BAD_INPUT', `JSON body is ${describe(doc)}; ${JSON_FORMS}`);
+    throw new MillwrightError('BAD_INPUT', `JSON body is ${describeValue(doc)}; ${JSON_FORMS}`);
   }
   const obj = doc as Record<string, unknown>;
   if ('dataframe_split' in obj) {
@@ -141,7 +142,7 @@ function fromJson(text: string, features: FeatureSpec[]): ParsedInput {
     const cols = makeColumns(features, data.length);
     for (let r = 0; r < data.length; r++) {
       const row = data[r];
-      if (!Array.isArray(row)) throw new MillwrightError('BAD_INPUT', `dataframe_split.data row ${r + 1}: expected an array of ${columns.length} values, got ${describe(row)}`);
+      if (!Array.isArray(row)) throw new MillwrightError('BAD_INPUT', `dataframe_split.data row ${r + 1}: expected an array of ${columns.length} values, got ${describeValue(row)}`);
       if (row.length !== columns.length) {
         throw new MillwrightError('BAD_INPUT', `dataframe_split.data row ${r + 1}: expected ${columns.length} value(s) as in columns, got ${row.length}`);
       }
@@ -158,7 +159,7 @@ function fromJson(text: string, features: FeatureSpec[]): ParsedInput {
     const v = obj[key];
     if (Array.isArray(v)) return fromRows(v, features, key);
     if (v !== null && typeof v === 'object') return fromColumnar(v as Record<string, unknown>, features, key);
-    throw new MillwrightError('BAD_INPUT', `${key} must be an array of rows or an object of columns, got ${describe(v)}`);
+    throw new MillwrightError('BAD_INPUT', `${key} must be an array of rows or an object of columns, got ${describeValue(v)}`);
   }
   throw new MillwrightError('BAD_INPUT', `JSON body has none of the keys dataframe_split, dataframe_records, instances, inputs; ${JSON_FORMS}`);
 }
@@ -211,7 +212,7 @@ function setRow(cols: Columns, features: FeatureSpec[], r: number, row: unknown,
     cols.set(0, r, row, undefined, where);
     return;
   }
-  throw new MillwrightError('BAD_INPUT', `${where}: expected an array of ${features.length} values or an object keyed by feature name, got ${describe(row)}`);
+  throw new MillwrightError('BAD_INPUT', `${where}: expected an array of ${features.length} values or an object keyed by feature name, got ${describeValue(row)}`);
 }
 
 interface Columns {
@@ -225,10 +226,10 @@ function makeColumns(features: FeatureSpec[], n: number): Columns {
     set(f, r, value, line, where) {
       const feature = features[f]!;
       const col = data[f]!;
-      const v = coerce(value, feature);
-      if (typeof v === 'string' && v.startsWith('\0')) {
+      const v = coerceFeatureValue(value, feature, 'reject');
+      if (v instanceof CoercionProblem) {
         const at = where ?? (line === undefined ? `row ${r + 1}` : `row ${r + 1} (line ${line})`);
-        throw new MillwrightError('BAD_INPUT', `${at}: feature "${feature.name}" (${f + 1} of ${features.length}) ${v.slice(1)}`);
+        throw new MillwrightError('BAD_INPUT', `${at}: feature "${feature.name}" (${f + 1} of ${features.length}) ${v.text}`);
       }
       (col as unknown[] | Float64Array)[r] = v as never;
     },
@@ -238,32 +239,6 @@ function makeColumns(features: FeatureSpec[], n: number): Columns {
       return { table: aq.table(columns as Record<string, unknown[]>), rows: n };
     },
   };
-}
-
-// Returns the coerced value, or a string starting with NUL describing the problem (avoids try/catch per cell).
-function coerce(value: unknown, feature: FeatureSpec): number | string | boolean {
-  switch (feature.type) {
-    case 'number':
-    case 'integer': {
-      let x: number;
-      if (typeof value === 'number') x = value;
-      else if (typeof value === 'string' && value.trim() !== '') x = Number(value);
-      else return `\0is ${describe(value)}; expected a finite ${feature.type}`;
-      if (!Number.isFinite(x)) return `\0is ${describe(value)}; expected a finite ${feature.type}`;
-      if (feature.type === 'integer' && !Number.isInteger(x)) return `\0is ${describe(value)}; expected an integer`;
-      return x;
-    }
-    case 'boolean':
-      if (typeof value === 'boolean') return value;
-      if (value === 1 || value === 'true' || value === '1') return true;
-      if (value === 0 || value === 'false' || value === '0') return false;
-      return `\0is ${describe(value)}; expected true or false`;
-    default:
-      if (typeof value === 'string') return value.startsWith('\0') ? `\0contains a NUL character; expected text` : value;
-      if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-      if (typeof value === 'boolean') return String(value);
-      return `\0is ${describe(value)}; expected a string`;
-  }
 }
 
 /**
@@ -277,20 +252,6 @@ export function isHeaderRow(cells: string[], features: FeatureSpec[]): boolean {
 
 function isNumeric(s: string): boolean {
   return s.trim() !== '' && Number.isFinite(Number(s));
-}
-
-/** Short human description of a bad value for error messages (truncated). */
-export function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'missing';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') {
-    if (v.trim() === '') return 'empty';
-    const s = v.length > 40 ? `${v.slice(0, 40)}…` : v;
-    return `"${s}"`;
-  }
-  return String(v);
 }
 
 function names(features: FeatureSpec[]): string {

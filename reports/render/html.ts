@@ -4,11 +4,8 @@
  */
 import type { CheckResult, MetricResult, ReportResult } from '../engine.ts';
 import { renderMetric } from './sections.ts';
+import { escapeHtml as esc } from './escape-html.ts';
 
-/** Escapes text for HTML content and attributes. */
-export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1b1f24;margin:0;background:#f6f7f9}

@@ -4,6 +4,7 @@
  * re-rendered.
  */
 import type { MetricResult } from '../engine.ts';
+import { escapeHtml as esc } from './escape-html.ts';
 import type { ColumnSummaryResult } from '../metrics/summary.ts';
 import type { ConstraintViolationsResult } from '../metrics/constraints.ts';
 import type { SensorFaultsResult } from '../metrics/sensor-faults.ts';
@@ -17,10 +18,6 @@ import { chart, Plot } from './charts.ts';
 export interface Table {
   columns: string[];
   rows: (string | number | boolean | null)[][];
-}
-
-function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** Compact number formatting for tables (full precision stays in JSON/CSV). */

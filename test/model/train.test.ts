@@ -77,7 +77,7 @@ test('loadModel predicts with the feature schema: numeric strings cast, missing 
   // The data generator's true relation: 45 + 3.1 u + 1.8 t.
   assert.ok(Math.abs((preds[0] as number) - (45 + 3.1 * 120 + 1.8 * 18.5)) < 5);
   await assert.rejects(model.predict(aq.table({ production_units: [1] })), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /missing input column "ambient_temp_c"/.test((e as Error).message));
-  await assert.rejects(model.predict(aq.table({ production_units: ['12a'], ambient_temp_c: [1] })), /column "production_units" row 0: "12a" is not a number/);
+  await assert.rejects(model.predict(aq.table({ production_units: ['12a'], ambient_temp_c: [1] })), /column "production_units" row 0 is "12a"; expected a finite number/);
 });
 
 test('parquet channels load like CSV (several files concatenated)', async () => {
