@@ -112,8 +112,10 @@ describe('blue/green reload', () => {
     assert.match(tampered.json<{ message: string }>().message, /checksum mismatch.*still serving version v1/);
 
     const missing = await reload(join(dir, 'does-not-exist'));
-    assert.equal(missing.status, 500, missing.text);
-    assert.equal(missing.json<{ error_code: string }>().error_code, 'ENOENT');
+    // The loader's own ENOENT is not a millwright code: it crosses the worker as INTERNAL, and a
+    // reload that fails that way answers UNAVAILABLE (the old version keeps serving).
+    assert.equal(missing.status, 503, missing.text);
+    assert.equal(missing.json<{ error_code: string }>().error_code, 'UNAVAILABLE');
     assert.match(missing.json<{ message: string }>().message, /does-not-exist was rejected: ENOENT.*still serving version v1/);
 
     const back = await reload(join(dir, 'v2'));
