@@ -74,3 +74,44 @@ export function parseCommandArgs<T extends ParseArgsConfig['options']>(
     throw usageError((err as Error).message);
   }
 }
+
+/** What a numeric flag accepts. Bounds are inclusive unless `above` is used. */
+export interface NumberRule {
+  /** Whole numbers only. */
+  integer?: boolean;
+  min?: number;
+  max?: number;
+  /** Strictly greater than this. */
+  above?: number;
+}
+
+/**
+ * The one reader of numeric flags: `undefined` when the flag is absent, else the number, or a
+ * usage error (exit 2) naming the flag, what it accepts and what was given. Digit groups may be
+ * written with underscores (`--max-rows 1_000_000`).
+ *
+ * @example
+ * const rows = numberFlag('batch-rows', values['batch-rows'], { integer: true, min: 1 }) ?? 100_000;
+ */
+export function numberFlag(name: string, text: string | undefined, rule: NumberRule = {}): number | undefined {
+  if (text === undefined) return undefined;
+  const n = text.trim() === '' ? Number.NaN : Number(text.replace(/(\d)_(?=\d)/g, '$1'));
+  const ok =
+    Number.isFinite(n) &&
+    (!rule.integer || Number.isInteger(n)) &&
+    (rule.min === undefined || n >= rule.min) &&
+    (rule.max === undefined || n <= rule.max) &&
+    (rule.above === undefined || n > rule.above);
+  if (!ok) throw usageError(`--${name} must be ${describeRule(rule)}, got "${text}"`);
+  return n;
+}
+
+function describeRule(rule: NumberRule): string {
+  if (rule.integer && rule.min === 1 && rule.max === undefined) return 'a positive integer';
+  const kind = rule.integer ? 'an integer' : 'a number';
+  if (rule.min !== undefined && rule.max !== undefined) return `${kind} from ${rule.min} to ${rule.max}`;
+  if (rule.min !== undefined) return `${kind} >= ${rule.min}`;
+  if (rule.above !== undefined) return `${kind} > ${rule.above}`;
+  if (rule.max !== undefined) return `${kind} <= ${rule.max}`;
+  return kind;
+}

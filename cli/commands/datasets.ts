@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
+import { numberFlag, parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
 import { storeRoot } from '../../lib/config/index.ts';
 import { catalogue, getDataset, type DatasetInfo } from '../../datasets/catalogue.ts';
 import { resolveDataDir } from '../../datasets/data-dir.ts';
@@ -98,13 +98,6 @@ async function load(args: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-function int(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw usageError(`--${name} must be a whole number >= ${min}, got "${value}"`);
-  return n;
-}
-
 function fmtDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
@@ -153,19 +146,17 @@ Example: millwright generate --days 7 --every 10s --out-truth truth.json`,
       allowPositionals: true,
     });
     if (positionals.length) throw usageError(`unexpected argument "${positionals[0]}"`);
-    const days = values.days === undefined ? undefined : Number(values.days);
-    if (days !== undefined && !(days > 0)) throw usageError(`--days must be a number > 0, got "${values.days}"`);
-    const shifts = int(values.shifts, 'shifts', 1);
-    if (shifts !== undefined && shifts > 3) throw usageError(`--shifts must be 1, 2 or 3, got "${values.shifts}"`);
+    const days = numberFlag('days', values.days, { above: 0 });
+    const shifts = numberFlag('shifts', values.shifts, { integer: true, min: 1, max: 3 });
     if (values.vibration !== undefined && values.vibration !== 'rms' && values.vibration !== 'raw') throw usageError(`--vibration must be rms or raw, got "${values.vibration}"`);
     const root = storeRoot(values.store, io.env, io.cwd);
     let lastDraw = 0;
     const { readings, files, truth } = await writePlant(
       root,
       {
-        seed: values.seed === undefined ? undefined : (int(values.seed, 'seed', 0) ?? 1),
-        sites: int(values.sites, 'sites', 1),
-        assets: int(values.assets, 'assets', 1),
+        seed: values.seed === undefined ? undefined : (numberFlag('seed', values.seed, { integer: true, min: 0 }) ?? 1),
+        sites: numberFlag('sites', values.sites, { integer: true, min: 1 }),
+        assets: numberFlag('assets', values.assets, { integer: true, min: 1 }),
         days,
         from: values.from,
         every: values.every,

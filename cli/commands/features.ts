@@ -3,7 +3,7 @@ import { dirname, basename, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
+import { numberFlag, parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { scanTable } from '../../lib/store/index.ts';
 import { storeRoot } from '../../lib/config/index.ts';
@@ -67,13 +67,6 @@ function format(values: { format?: string }): (t: ColumnTable) => string {
   return f === 'csv' ? toCsv : toJsonLines;
 }
 
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw usageError(`--${name} "${v}" is not a number`);
-  return n;
-}
-
 async function daily(args: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(args, {
     options: {
@@ -84,7 +77,7 @@ async function daily(args: string[], io: CliIO): Promise<number> {
     },
   });
   const fmt = format(values);
-  const utcOffsetMinutes = num('utc-offset', values['utc-offset']) ?? 0;
+  const utcOffsetMinutes = numberFlag('utc-offset', values['utc-offset']) ?? 0;
   if (values['runs-signal'] !== undefined && values.on === undefined) throw usageError('--runs-signal needs --on (the level at which a run starts)');
   const started = Date.now();
   const table = await scanTable({ root: storeRoot(values.store, io.env, io.cwd), sites: values.site, assets: values.asset, from: values.from, to: values.to });
@@ -93,7 +86,7 @@ async function daily(args: string[], io: CliIO): Promise<number> {
   emit(io, fmt(summary), values.out);
   if (values['runs-signal'] !== undefined) {
     const runs = findRuns(table, {
-      signal: values['runs-signal'], on: num('on', values.on)!, off: num('off', values.off),
+      signal: values['runs-signal'], on: numberFlag('on', values.on)!, off: numberFlag('off', values.off),
       minDuration: values['min-duration'] ?? 0, maxGap: values['max-gap'],
     });
     const perDay = dailyRunSummary(runs, { utcOffsetMinutes });
@@ -144,17 +137,17 @@ async function vibration(args: string[], io: CliIO): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw usageError('features vibration takes exactly one FILE');
-  const sampleRate = num('sample-rate', values['sample-rate']);
+  const sampleRate = numberFlag('sample-rate', values['sample-rate']);
   if (!(sampleRate !== undefined && sampleRate > 0)) throw usageError('--sample-rate HZ is required (samples per second, e.g. 12000)');
   const fmt = format(values);
   const data = readRecording(resolve(io.cwd, positionals[0]!));
   const skip = /^(sample|samples|time|time_s|t|index|idx)$/i;
   const columns = values.column ?? Object.keys(data).filter((c) => !skip.test(c));
   for (const c of columns) if (!data[c]) throw usageError(`--column ${c} not in the file (columns: ${Object.keys(data).join(', ')})`);
-  const windowSize = num('window', values.window);
-  const hop = num('hop', values.hop);
-  const segment = num('segment', values.segment);
-  const runningSpeedHz = num('running-speed', values['running-speed']);
+  const windowSize = numberFlag('window', values.window);
+  const hop = numberFlag('hop', values.hop);
+  const segment = numberFlag('segment', values.segment);
+  const runningSpeedHz = numberFlag('running-speed', values['running-speed']);
   const rows: Record<string, unknown>[] = [];
   for (const c of columns) {
     const x = data[c]!;

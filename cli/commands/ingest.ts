@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
+import { numberFlag, parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
 import { flushSpool, runGateway } from '../../lib/spool/index.ts';
 import { spoolDir, storeRoot } from '../../lib/config/index.ts';
 import { parseDuration, type DurationOptions } from '../../lib/units/index.ts';
@@ -10,12 +10,8 @@ import type { ReadingsFormat } from '../../lib/ingest/source.ts';
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text.replace(/_/g, ''));
-  if (!Number.isInteger(n) || n < 1) throw usageError(`${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
+
+const POSITIVE_INT = { integer: true, min: 1 } as const;
 
 function progressPrinter(io: CliIO): ((p: IngestProgress) => void) | undefined {
   if (!io.isTTY) return undefined;
@@ -78,10 +74,10 @@ function inputOptions(io: CliIO, values: { site?: string; 'batch-rows'?: string;
   if (!['csv', 'ndjson', 'auto'].includes(format)) throw usageError(`--format must be csv or ndjson, got ${JSON.stringify(values.format)}`);
   return {
     site: values.site,
-    batchRows: positiveInt('--batch-rows', values['batch-rows'], DEFAULT_BATCH_ROWS),
+    batchRows: numberFlag('batch-rows', values['batch-rows'], POSITIVE_INT) ?? DEFAULT_BATCH_ROWS,
     rejects: values.rejects === undefined ? undefined : resolve(io.cwd, values.rejects),
     format,
-    writers: values.writers === undefined ? undefined : values.writers === '0' ? 0 : positiveInt('--writers', values.writers, 0),
+    writers: numberFlag('writers', values.writers, { integer: true, min: 0 }),
   };
 }
 
@@ -215,7 +211,7 @@ Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwis
     const r = await flushSpool({
       spool: spoolDir(values.spool, io.env, io.cwd),
       store: storeRoot(values.store, io.env, io.cwd),
-      maxRows: positiveInt('--max-rows', values['max-rows'], 1_000_000),
+      maxRows: (numberFlag('max-rows', values['max-rows'], POSITIVE_INT) ?? 1_000_000),
       log: (line) => io.err(`${line}\n`),
       onWrite: values.verbose ? (w) => io.out(`wrote ${w.rows} readings from ${w.segments.length} segment(s) into ${w.files.length} file(s)\n`) : undefined,
     });
@@ -274,7 +270,7 @@ Options:
     const log = (line: string) => io.err(`${new Date().toISOString()} gateway: ${line}\n`);
     log(`started: spool ${spool} -> store ${store}, every ${values.every}`);
     try {
-      await runGateway({ spool, store, every, maxBackoff, maxRows: positiveInt('--max-rows', values['max-rows'], 1_000_000), signal: stop.signal, log });
+      await runGateway({ spool, store, every, maxBackoff, maxRows: (numberFlag('max-rows', values['max-rows'], POSITIVE_INT) ?? 1_000_000), signal: stop.signal, log });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseCommandArgs, usageError, type Command } from '../command.ts';
+import { numberFlag, parseCommandArgs, usageError, type Command } from '../command.ts';
 import type { ColumnTable } from 'arquero';
 import { sql, toCsv, toText } from '../../lib/store/sql.ts';
 import { compact } from '../../lib/store/compact.ts';
@@ -125,8 +125,7 @@ Example:
     });
     const format = values.format ?? 'table';
     if (format !== 'table' && format !== 'csv') throw usageError(`--format must be table or csv, got "${format}"`);
-    const limit = values.limit === undefined ? (format === 'table' ? 1000 : Infinity) : Number(values.limit);
-    if (!(Number.isInteger(limit) || limit === Infinity) || limit < 0) throw usageError(`--limit must be a whole number, got "${values.limit}"`);
+    const limit = numberFlag('limit', values.limit, { integer: true, min: 0 }) ?? (format === 'table' ? 1000 : Infinity);
     if (values.agg !== undefined && values.every === undefined) throw usageError('--agg needs --every');
     const filter = { root: storeRoot(values.store, io.env, io.cwd), sites: values.site, assets: values.asset, signals: values.signal, from: values.from, to: values.to };
     let table: ColumnTable;
