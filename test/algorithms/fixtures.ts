@@ -3,6 +3,7 @@
  * with 20 sensor-like features (5 drive the target non-linearly, 5 are correlated copies with
  * noise, 10 are irrelevant), like Friedman #1 but with measurement noise and correlation.
  */
+import * as aq from 'arquero';
 import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 
 export interface Synthetic {
@@ -36,4 +37,14 @@ export function synthetic(n: number, seed = 1): Synthetic {
     label[r] = v < 11 ? 'low' : v < 17 ? 'normal' : 'high';
   }
   return { names, columns, y, label };
+}
+
+/** {@link synthetic} as an arquero table: the 20 features plus `y` and `label`. */
+export function syntheticTable(n: number, seed: number): aq.ColumnTable {
+  const d = synthetic(n, seed);
+  const cols: Record<string, ArrayLike<unknown>> = {};
+  d.names.forEach((name, f) => (cols[name] = d.columns[f]!));
+  cols.y = d.y;
+  cols.label = d.label;
+  return aq.table(cols);
 }

@@ -10,20 +10,12 @@ import * as rfc from '../../lib/algorithms/random-forest-classification/train.ts
 import * as onnxTrain from '../../lib/algorithms/onnx/train.ts';
 import * as onnxPredict from '../../lib/algorithms/onnx/predict.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
-import { synthetic } from './fixtures.ts';
+import { synthetic, syntheticTable } from './fixtures.ts';
 import { csvChannel, scratch, testLogger, trainContext } from './context.ts';
 import { onnxCheck } from './onnx-helpers.ts';
 
 const manifest = {} as ModelManifest;
 
-function frame(n: number, seed: number): aq.ColumnTable {
-  const d = synthetic(n, seed);
-  const cols: Record<string, ArrayLike<unknown>> = {};
-  d.names.forEach((name, f) => (cols[name] = d.columns[f]!));
-  cols.y = d.y;
-  cols.label = d.label;
-  return aq.table(cols);
-}
 
 async function importOnnx(base: string, name: string, file: string, hp: Record<string, unknown>) {
   const modelChannel = join(base, name, 'input', 'data', 'model');
@@ -39,8 +31,8 @@ async function importOnnx(base: string, name: string, file: string, hp: Record<s
 test('the onnx built-in serves an exported forest with the feature order from its metadata', async (t) => {
   const s = await scratch();
   t.after(s.cleanup);
-  const data = frame(2000, 21);
-  const probe = frame(300, 22).select(['noise3', 'x4', 'x0', 'x1', 'x2', 'x3', ...synthetic(1).names.slice(5)]); // column order differs
+  const data = syntheticTable(2000, 21);
+  const probe = syntheticTable(300, 22).select(['noise3', 'x4', 'x0', 'x1', 'x2', 'x3', ...synthetic(1).names.slice(5)]); // column order differs
   const ctx = await trainContext(s.base, { train: data.select([...synthetic(1).names, 'y']) }, { target: 'y', n_estimators: 20 }, 'rf');
   await rf.train(ctx as never);
   const { out, model } = await importOnnx(s.base, 'imported', join(ctx.modelDir, 'model.onnx'), {});
@@ -55,11 +47,11 @@ test('the onnx built-in serves an exported forest with the feature order from it
 test('the onnx built-in returns labels and probabilities of an exported classifier', async (t) => {
   const s = await scratch();
   t.after(s.cleanup);
-  const data = frame(2000, 23);
+  const data = syntheticTable(2000, 23);
   const ctx = await trainContext(s.base, { train: data.select([...synthetic(1).names, 'label']) }, { target: 'label', n_estimators: 20 }, 'rf');
   await rfc.train(ctx as never);
   const { model } = await importOnnx(s.base, 'imported', join(ctx.modelDir, 'model.onnx'), { task: 'classification' });
-  const probe = frame(50, 24);
+  const probe = syntheticTable(50, 24);
   const labels = (await onnxPredict.predict(model, probe, {})) as string[];
   assert.ok(labels.every((l) => ['low', 'normal', 'high'].includes(l)));
   const probs = (await onnxPredict.predict(model, probe, { output: 'probabilities' })) as Record<string, number>[];

@@ -10,20 +10,12 @@ import * as cls from '../../lib/algorithms/random-forest-classification/train.ts
 import * as clsPredict from '../../lib/algorithms/random-forest-classification/predict.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
-import { synthetic } from './fixtures.ts';
+import { synthetic, syntheticTable } from './fixtures.ts';
 import { scratch, trainContext } from './context.ts';
 import { onnxCheck } from './onnx-helpers.ts';
 
 const manifest = {} as ModelManifest; // load() of the forests reads only its own files
 
-function frame(n: number, seed: number): aq.ColumnTable {
-  const d = synthetic(n, seed);
-  const cols: Record<string, ArrayLike<unknown>> = {};
-  d.names.forEach((name, f) => (cols[name] = d.columns[f]!));
-  cols.y = d.y;
-  cols.label = d.label;
-  return aq.table(cols);
-}
 
 function matrix(table: aq.ColumnTable, names: string[]): Float32Array {
   const n = table.numRows();
@@ -35,8 +27,8 @@ function matrix(table: aq.ColumnTable, names: string[]): Float32Array {
   return X;
 }
 
-const train = frame(4000, 11);
-const test_ = frame(1000, 12);
+const train = syntheticTable(4000, 11);
+const test_ = syntheticTable(1000, 12);
 const features = synthetic(1, 1).names;
 
 test('regression forest learns the process, is deterministic per seed, and agrees with its ONNX export', async (t) => {
