@@ -3,7 +3,7 @@ import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.t
 import type { FeatureSpec, ModelManifest } from '../lib/model/contract.ts';
 import type { InvocationResult } from './invocations.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
-import { startWorker } from './worker-thread.ts';
+import { startWorker } from '../lib/workers/index.ts';
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -204,7 +204,7 @@ export class ModelPool {
 
   private spawn(): Promise<Omit<ModelInfo, 'dir'>> {
     const init: WorkerInit = { modelDir: this.options.modelDir, loader: this.options.loader, maxBodyBytes: this.options.maxBodyBytes };
-    const worker = startWorker('predict-worker', init);
+    const worker = startWorker(new URL('./predict-worker.ts', import.meta.url), init);
     const slot: Slot = { worker, ready: false };
     this.slots.push(slot);
     return new Promise((resolve, reject) => {

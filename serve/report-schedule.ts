@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { ModelInfo } from './pool.ts';
-import { startWorker } from './worker-thread.ts';
+import { startWorker } from '../lib/workers/index.ts';
 import { pathSegment } from '../lib/capture/index.ts';
 
 /** What one regeneration produced. */
@@ -42,7 +42,7 @@ export function scheduleReports(options: ReportScheduleOptions): { runNow(): Pro
       if (!model) throw new MillwrightError('UNAVAILABLE', 'no model loaded');
       await options.flush?.();
       const since = Date.now() - (options.windowMs ?? 24 * 3_600_000);
-      const worker = startWorker('report-worker', { captureDir: join(options.captureDir, pathSegment(model.name)), outDir: options.reportsDir, modelDir: model.dir, since });
+      const worker = startWorker(new URL('./report-worker.ts', import.meta.url), { captureDir: join(options.captureDir, pathSegment(model.name)), outDir: options.reportsDir, modelDir: model.dir, since });
       const reply = await new Promise<({ ok: true } & ReportRun) | { ok: false; error: MillwrightErrorJSON }>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);

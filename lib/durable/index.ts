@@ -11,4 +11,4 @@
  * @packageDocumentation
  */
 export { uniqueId, fsyncDir, mkdirDurable, writeFileAtomic, readdirIfExists, direntsIfExists } from './atomic-file.ts';
-export { withLock, uniqueSuffix, type LockOptions } from './lock.ts';
+export { acquireLock, withLock, processAlive, type LockOptions, type LockHolder } from './lock.ts';

@@ -9,7 +9,7 @@ import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 import type { Reject } from './reject.ts';
 import { RejectsFile } from './rejects-file.ts';
 import { openInput, readEncoded, type ReadingsFormat } from './source.ts';
-import { startWorker } from './worker-boot.ts';
+import { startWorker } from '../workers/index.ts';
 import { WriterPool } from './write-pool.ts';
 
 /** Options of {@link ingest}. Exactly one of `store` and `spool` is the destination. */
@@ -235,7 +235,7 @@ function parseInThread(source: string, opts: IngestOptions, readOpts: ReadOption
 /** Parses `source` on a worker thread; yields encoded batches, forwards rejects and progress. */
 async function* parseInWorker(source: string, format: ReadingsFormat, readOpts: ReadOptions): AsyncGenerator<Encoded> {
   const data: WorkerInput = { path: source, format, batchRows: readOpts.batchRows ?? DEFAULT_BATCH_ROWS, site: readOpts.site, credits: 2 };
-  const worker = startWorker('parse-worker', data);
+  const worker = startWorker(new URL('./parse-worker.ts', import.meta.url), data);
   const queue: (WorkerMessage | { type: 'crash'; error: Error })[] = [];
   let wake: (() => void) | undefined;
   const push = (m: WorkerMessage | { type: 'crash'; error: Error }) => {

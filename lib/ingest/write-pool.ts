@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { MillwrightError } from '../errors/index.ts';
 import type { EncodedBatch } from './batch-builder.ts';
-import { startWorker } from './worker-boot.ts';
+import { startWorker } from '../workers/index.ts';
 import type { WriteReply, WriteRequest } from './write-worker.ts';
 
 interface Slot {
@@ -27,7 +27,7 @@ export class WriterPool {
     private readonly root: string,
   ) {
     this.slots = Array.from({ length: size }, () => {
-      const slot: Slot = { worker: startWorker('write-worker', null), busy: false, dict: undefined, sent: 0 };
+      const slot: Slot = { worker: startWorker(new URL('./write-worker.ts', import.meta.url), null), busy: false, dict: undefined, sent: 0 };
       slot.worker.on('message', (m: WriteReply) => this.settle(m));
       slot.worker.on('error', (err) => this.fail(slot, err));
       slot.worker.on('exit', (code) => this.fail(slot, new Error(`store writer thread exited with code ${code}`)));

@@ -1,7 +1,7 @@
 import { chmod, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
-import { fsyncDir, uniqueSuffix, withLock, writeFileAtomic, type LockOptions } from '../durable/index.ts';
+import { fsyncDir, uniqueId, withLock, writeFileAtomic, type LockOptions } from '../durable/index.ts';
 import { direntsIfExists, readdirIfExists } from '../durable/index.ts';
 import { MANIFEST_FILE, sha256, verifyArtifact, listArtifactFiles } from './artifact.ts';
 import type { Metrics, ModelManifest } from './contract.ts';
@@ -103,7 +103,7 @@ export async function registerModel(
   const source = resolve(opts.cwd ?? process.cwd(), modelDir);
   const manifest = await verifyArtifact(source);
   const groupDir = join(root, opts.group);
-  const incoming = join(groupDir, `.incoming-${uniqueSuffix()}`);
+  const incoming = join(groupDir, `.incoming-${uniqueId()}`);
   try {
     await mkdir(join(groupDir, 'versions'), { recursive: true });
     await cp(source, join(incoming, 'model'), { recursive: true, errorOnExist: true, force: false });

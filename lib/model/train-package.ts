@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { summarizeFeatures } from './feature-summary.ts';
-import { fsyncDir, uniqueSuffix, writeFileAtomic } from '../durable/index.ts';
+import { fsyncDir, uniqueId, writeFileAtomic } from '../durable/index.ts';
 import { checksumDir, MANIFEST_FILE, sha256 } from './artifact.ts';
 import { openChannel } from './channels.ts';
 import { codeVersion } from './code-version.ts';
@@ -80,7 +80,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? silentLogger;
   const finalDir = join(base, 'model');
   const failurePath = join(base, 'output', 'failure');
-  const tmpDir = join(base, `.model-tmp-${uniqueSuffix()}`);
+  const tmpDir = join(base, `.model-tmp-${uniqueId()}`);
   try {
     const ref = resolvePackage(opts.package, cwd);
     const mod = await importTrainModule(ref);
@@ -257,7 +257,7 @@ async function swapIntoPlace(tmpDir: string, finalDir: string, base: string): Pr
         return;
       }
     } else {
-      old = join(base, `.model-old-${uniqueSuffix()}`);
+      old = join(base, `.model-old-${uniqueId()}`);
       await rename(finalDir, old);
     }
   }

@@ -1,9 +1,9 @@
-import { open, rename, unlink, readFile, stat } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ReadingBatch } from '../readings/index.ts';
-import { MillwrightError } from '../errors/index.ts';
-import { fsyncDir, mkdirDurable, readdirIfExists } from '../durable/index.ts';
+import { isErrorCode, MillwrightError } from '../errors/index.ts';
+import { acquireLock, fsyncDir, mkdirDurable, processAlive, readdirIfExists, type LockHolder } from '../durable/index.ts';
 import { encodeSegment, HEADER_BYTES, segmentRows, type SegmentMeta } from './format.ts';
 import { spoolDir } from '../config/index.ts';
 
@@ -64,16 +64,6 @@ export async function listSegments(dir: string): Promise<string[]> {
     .map((f) => join(resolve(dir), f));
 }
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes temp files left by writers that died mid-append (their data was never acknowledged).
  * Temp files of live processes are left alone. Returns the removed paths.
@@ -83,7 +73,8 @@ export async function recoverSpool(dir: string): Promise<string[]> {
   const removed: string[] = [];
   for (const f of names) {
     const m = /^\.tmp-(\d+)-/.exec(f);
-    if (!m || alive(Number(m[1]))) continue;
+    // Our own temp files may belong to an append still in flight in this process.
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     await unlink(join(dir, f)).catch(() => {});
     removed.push(join(dir, f));
   }
@@ -120,36 +111,19 @@ export async function spoolStatus(dir: string): Promise<SpoolStatus> {
 }
 
 /**
- * Takes the spool's flush lock (`.flush.lock`, holding the owner's pid) so two flushers never
- * race on one spool. A lock left by a dead process is taken over. Returns the release function.
+ * Takes the spool's flush lock (`.flush.lock`) so two flushers never race on one spool; a second
+ * flusher fails at once with CONFLICT. A lock left by a dead process is taken over, and so is one
+ * holding this process's own pid: the spool outlives container restarts, after which the new
+ * process often has the dead one's pid. Returns the release function.
  */
 export async function lockSpool(dir: string): Promise<() => Promise<void>> {
   const root = resolve(dir);
   await mkdirDurable(root);
-  const lock = join(root, '.flush.lock');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(lock, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      return async () => {
-        await unlink(lock).catch(() => {});
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner) && owner !== process.pid) {
-        throw new MillwrightError('CONFLICT', `another flush (pid ${owner}) is running on spool ${root}; wait for it or stop it`);
-      }
-      // Stale (dead owner, or a half-written lock file of a killed process): replace it, unless
-      // it is younger than a second and empty, in which case its writer may still be filling it.
-      const st = await stat(lock).catch(() => undefined);
-      if (st && !owner && Date.now() - st.mtimeMs < 1000) {
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      await unlink(lock).catch(() => {});
-    }
+  try {
+    return await acquireLock(join(root, '.flush.lock'), { wait: false, staleMs: false, ownPidIsStale: true, singleHost: true });
+  } catch (err) {
+    const holder = isErrorCode(err, 'CONFLICT') ? (err.details?.holder as LockHolder | undefined) : undefined;
+    if (holder?.pid === undefined) throw err;
+    throw new MillwrightError('CONFLICT', `another flush (pid ${holder.pid}) is running on spool ${root}; wait for it or stop it`, { cause: err, details: { holder } });
   }
-  throw new MillwrightError('CONFLICT', `could not take the flush lock ${lock}`);
 }
