@@ -145,7 +145,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
 
   const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
-  const { close, closed } = closer(state, server, poll, options.shutdownTimeoutMs ?? 30_000, { reports, capture, log });
+  const { close, closed } = closer(state, server, poll, options, { reports, capture, log });
 
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
@@ -266,12 +266,12 @@ function pollSource(state: ServerState, src: ModelSource, reload: (dir?: string)
   return poll;
 }
 
-/** Graceful shutdown (idempotent): stop accepting, let in-flight requests finish up to `limit` ms, then drain. */
+/** Graceful shutdown (idempotent): stop accepting, let in-flight requests finish up to `shutdownTimeoutMs`, then drain. */
 function closer(
   state: ServerState,
   server: Server,
   poll: NodeJS.Timeout | undefined,
-  limit: number,
+  options: ServeOptions,
   deps: { reports: { stop(): Promise<void> } | undefined; capture: CaptureWriter | undefined; log: (fields: Record<string, unknown>) => void },
 ): { close: () => Promise<void>; closed: Promise<void> } {
   const { reports, capture, log } = deps;
@@ -283,6 +283,7 @@ function closer(
       state.shuttingDown = true;
       if (poll) clearInterval(poll);
       log({ level: 'info', msg: 'shutting down', inFlight: state.current.pending });
+      const limit = options.shutdownTimeoutMs ?? 30_000;
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       // Keep-alive connections that go idle after their last response are closed as they finish.
