@@ -62,10 +62,62 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
   const registry = join(dir, 'registry');
   const say = (text: string) => io.out(`${text}\n`);
   const step = (n: number, text: string) => say(`\n[${n}/6] ${text}`);
+  const ctx: DemoContext = { dir, io, say, store, registry };
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'incoming'), { recursive: true });
 
   step(1, 'Generate a synthetic plant (as a gateway would export it: CSV readings)');
+  const { truth, site, csv, lateCsv } = await generateStep(ctx, options, days);
+
+  step(2, 'Ingest into the store (Hive-partitioned Parquet), then compact away duplicates');
+  const summary = await ingest([csv, lateCsv], { store, rejects: join(dir, 'rejects.ndjson') });
+  say(`  accepted ${summary.rowsAccepted.toLocaleString('en')} readings, rejected ${summary.rowsRejected} (reasons in ${rel(io, join(dir, 'rejects.ndjson'))}), ${summary.filesWritten} files, ${Math.round(summary.rowsPerSecond).toLocaleString('en')} readings/s`);
+  const compacted = await compact(store);
+  say(`  compact: ${compacted.duplicatesRemoved} duplicate readings removed, ${compacted.filesAfter} files now`);
+
+  step(3, 'Query the store with SQL');
+  const hourly = await queryStep(ctx, site);
+
+  step(4, 'Train the energy load-curve model (SageMaker layout), register and approve it');
+  const cut = truth.options.to - reportDays * DAY;
+  const history = hourly.filter(aq.escape((r: { ts: number }) => r.ts < cut)).reify();
+  const unseen = hourly.filter(aq.escape((r: { ts: number }) => r.ts >= cut)).reify();
+  const { trained, group } = await trainStep(ctx, history, site);
+
+  step(5, 'Serve the approved model and ask it about the unseen days');
+  const capture = join(dir, 'capture');
+  const predictions = await serveStep(ctx, { group, capture, features: trained.manifest.features.map((f) => f.name), unseen, cut, to: truth.options.to });
+
+  step(6, 'Reports from the captured traffic: data quality, drift, energy deviation');
+  const generated = await reportsStep(ctx, { capture, modelDir: trained.modelDir, unseen, truth });
+
+  return {
+    dir,
+    store,
+    registry,
+    readings: summary.rowsAccepted,
+    rejected: summary.rowsRejected,
+    duplicatesRemoved: compacted.duplicatesRemoved,
+    predictions,
+    reports: generated.reports.map((r) => ({ kind: r.kind, status: r.status, html: r.html })),
+  };
+}
+
+/** What every demo step needs: where it works and how it prints. */
+interface DemoContext {
+  dir: string;
+  io: CliIO;
+  say: (text: string) => void;
+  store: string;
+  registry: string;
+}
+
+/** The plant's ground truth (failures, faults, runs, waste periods). */
+type PlantTruth = ReturnType<typeof generatePlant>['truth'];
+
+/** Step 1: the plant as CSV readings, plus a late delivery with duplicates and malformed rows. */
+async function generateStep(ctx: DemoContext, options: DemoOptions, days: number): Promise<{ truth: PlantTruth; site: string; csv: string; lateCsv: string }> {
+  const { dir, say } = ctx;
   const plant = generatePlant({ seed: options.seed ?? 7, days, assets: options.assets ?? 6 });
   const csv = join(dir, 'incoming', 'plant.csv');
   const late: string[] = [];
@@ -80,14 +132,12 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
     lateCsv,
     ['ts,site,asset,signal,value', ...late, `${truth.options.to - 1000},${site},line01-motor,temperature,not-a-number`, `yesterday,${site},line01-motor,temperature,41.5`, `${truth.options.to - 1000},../etc,line01-motor,temperature,41.5`, ''].join('\n'),
   );
+  return { truth, site, csv, lateCsv };
+}
 
-  step(2, 'Ingest into the store (Hive-partitioned Parquet), then compact away duplicates');
-  const summary = await ingest([csv, lateCsv], { store, rejects: join(dir, 'rejects.ndjson') });
-  say(`  accepted ${summary.rowsAccepted.toLocaleString('en')} readings, rejected ${summary.rowsRejected} (reasons in ${rel(io, join(dir, 'rejects.ndjson'))}), ${summary.filesWritten} files, ${Math.round(summary.rowsPerSecond).toLocaleString('en')} readings/s`);
-  const compacted = await compact(store);
-  say(`  compact: ${compacted.duplicatesRemoved} duplicate readings removed, ${compacted.filesAfter} files now`);
-
-  step(3, 'Query the store with SQL');
+/** Step 3: an overview per asset, and the hourly energy/production table the model trains on. */
+async function queryStep(ctx: DemoContext, site: string): Promise<ColumnTable> {
+  const { store, say } = ctx;
   const overview = await sql(
     `SELECT asset, count(DISTINCT signal) AS signals, count(*) AS readings, min(ts) AS first, max(ts) AS last
      FROM readings WHERE site = '${site}' GROUP BY asset ORDER BY asset`,
@@ -102,11 +152,12 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
     { root: store, format: 'table' },
   )) as ColumnTable;
   say(`  hourly energy table: ${hourly.numRows()} hours`);
+  return hourly;
+}
 
-  step(4, 'Train the energy load-curve model (SageMaker layout), register and approve it');
-  const cut = truth.options.to - reportDays * DAY;
-  const history = hourly.filter(aq.escape((r: { ts: number }) => r.ts < cut)).reify();
-  const unseen = hourly.filter(aq.escape((r: { ts: number }) => r.ts >= cut)).reify();
+/** Step 4: trains on the history, registers the model and approves the version. */
+async function trainStep(ctx: DemoContext, history: ColumnTable, site: string): Promise<{ trained: Awaited<ReturnType<typeof trainPackage>>; group: string }> {
+  const { dir, registry, say } = ctx;
   const channelDir = join(dir, 'channels', 'train');
   await mkdir(channelDir, { recursive: true });
   await writeFile(join(channelDir, 'hourly.csv'), history.toCSV());
@@ -123,11 +174,15 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
   const { record } = await registerModel(trained.modelDir, { group, registry });
   await approveVersion(group, record.version, { registry });
   say(`  registry: ${group} version ${record.version} Approved`);
+  return { trained, group };
+}
 
-  step(5, 'Serve the approved model and ask it about the unseen days');
-  const capture = join(dir, 'capture');
+/** Step 5: serves the approved version with capture on, one request per unseen day; returns the predictions count. */
+async function serveStep(ctx: DemoContext, x: { group: string; capture: string; features: string[]; unseen: ColumnTable; cut: number; to: number }): Promise<number> {
+  const { registry, say } = ctx;
+  const { capture, features, unseen, cut } = x;
   const server = await startServer({
-    modelDir: (await getDeployable(group, { registry })).dir,
+    modelDir: (await getDeployable(x.group, { registry })).dir,
     port: 0,
     workers: 1,
     capture: { dir: capture, sampleRate: 1, flushIntervalMs: 50 },
@@ -135,9 +190,8 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
   });
   let predictions = 0;
   try {
-    const features = trained.manifest.features.map((f) => f.name);
     // One request per day, headerless CSV in feature order, as SageMaker sends it.
-    for (let day = cut; day < truth.options.to; day += DAY) {
+    for (let day = cut; day < x.to; day += DAY) {
       const rows = unseen.filter(aq.escape((r: { ts: number }) => r.ts >= day && r.ts < day + DAY)).select(features);
       const body = rows.toCSV({ header: false });
       const res = await fetch(`${server.url}/invocations`, { method: 'POST', headers: { 'content-type': 'text/csv', accept: 'application/json' }, body });
@@ -151,14 +205,19 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
   } finally {
     await server.close();
   }
+  return predictions;
+}
 
-  step(6, 'Reports from the captured traffic: data quality, drift, energy deviation');
+/** Step 6: the reports from the captured traffic, and how many flagged hours fall in the known waste periods. */
+async function reportsStep(ctx: DemoContext, x: { capture: string; modelDir: string; unseen: ColumnTable; truth: PlantTruth }): Promise<Awaited<ReturnType<typeof generateReports>>> {
+  const { dir, io, store, say } = ctx;
+  const { truth } = x;
   const actuals = join(dir, 'actual-energy.csv');
-  await writeFile(actuals, unseen.select('ts', 'energy_kwh').toCSV());
+  await writeFile(actuals, x.unseen.select('ts', 'energy_kwh').toCSV());
   const reportsDir = join(dir, 'reports');
   const generated = await generateReports({
-    captureDir: capture,
-    modelDir: trained.modelDir,
+    captureDir: x.capture,
+    modelDir: x.modelDir,
     outDir: reportsDir,
     groundTruth: { source: actuals, on: 'ts', target: 'energy_kwh' },
     // Lines left running idle at night cost ~20 % over the best-achievable curve here: flag from 15 %.
@@ -171,17 +230,7 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
   say(`  energy: ${flagged.length} hours flagged above the best-achievable curve; ${inWaste.length} of them fall in the plant's known idle-running waste periods`);
   say(`\nDone. Open the reports in a browser, e.g.\n  ${rel(io, join(reportsDir, 'energy', 'report.html'))}`);
   say(`Query the store yourself:\n  npm run millwright -- sql --store ${rel(io, store)} "SELECT signal, count(*) FROM readings GROUP BY 1"`);
-
-  return {
-    dir,
-    store,
-    registry,
-    readings: summary.rowsAccepted,
-    rejected: summary.rowsRejected,
-    duplicatesRemoved: compacted.duplicatesRemoved,
-    predictions,
-    reports: generated.reports.map((r) => ({ kind: r.kind, status: r.status, html: r.html })),
-  };
+  return generated;
 }
 
 /** Start times of the hours the energy report flagged (empty when it was not produced). */

@@ -267,6 +267,74 @@ function sketchDistance(sketch: number[], cur: Float64Array): number {
   return d;
 }
 
+/** One baseline feature's constraints. */
+type FeatureConstraints = BaselineConstraints['features'][number];
+/** A column of the current data. */
+type CurrentColumn = NonNullable<ReturnType<Frame['columns']['get']>>;
+
+/** How many values are present, and how many of them fit the baseline's inferred type. */
+function typeFit(col: CurrentColumn, fc: FeatureConstraints): { present: number; fitting: number } {
+  let present = 0;
+  let fitting = 0;
+  if (col.kind === 'numeric') {
+    // The sorted finite values are shared with the other checks and reports: no pass over the rows.
+    const s = sortedOf(col);
+    present = s.length;
+    if (fc.inferred_type === 'Integral') {
+      // `integral` already says whether every present value is an integer.
+      if (col.integral) fitting = present;
+      else for (let i = 0; i < s.length; i++) if (Number.isInteger(s[i]!)) fitting++;
+    } else if (fc.inferred_type !== 'String') fitting = present;
+  } else {
+    // Per distinct value (counts are cached and shared with the other reports), not per row.
+    for (const [v, c] of valueCounts(col.values)) {
+      present += c;
+      if (fc.inferred_type === 'String' || fc.inferred_type === 'Unknown') fitting += c;
+      else if (Number.isFinite(Number(v)) && (fc.inferred_type !== 'Integral' || Number.isInteger(Number(v)))) fitting += c;
+    }
+  }
+  return { present, fitting };
+}
+
+/** The categorical_values_check violation when too few values are in the baseline domain. */
+function domainViolation(fc: FeatureConstraints, domains: string[], col: CurrentColumn & { kind: 'categorical' }, present: number, cfg: BaselineConstraints['monitoring_config']): Violation | undefined {
+  const domain = new Set(domains);
+  let inDomain = 0;
+  const unknown = new Map<string, number>();
+  for (const [v, c] of valueCounts(col.values)) {
+    if (domain.has(v)) inDomain += c;
+    else unknown.set(v, c);
+  }
+  if (present > 0 && inDomain / present < cfg.domain_content_threshold) {
+    const examples = [...unknown.keys()].slice(0, 5).map((v) => `"${v}"`).join(', ');
+    return {
+      feature_name: fc.name,
+      constraint_check_type: 'categorical_values_check',
+      description: `Data type match requirement is not met: ${fmtPct(1 - inDomain / present)} of values are outside the baseline domain (e.g. ${examples}); expected at least ${fmtPct(cfg.domain_content_threshold)} in domain.`,
+    };
+  }
+  return undefined;
+}
+
+/** The baseline_drift_check violation when the current distribution is too far from the baseline sketch. */
+function driftViolation(fc: FeatureConstraints, col: CurrentColumn, fs: BaselineStatistics['features'][number] | undefined, cfg: BaselineConstraints['monitoring_config']): Violation | undefined {
+  if (cfg.distribution_constraints.perform_comparison === 'Enabled' && fs?.numerical_statistics && col.kind === 'numeric') {
+    const cur = sortedOf(col as NumericColumn);
+    const sketch = fs.numerical_statistics.distribution.kll.sketch.data.flat();
+    if (cur.length > 0 && sketch.length > 0) {
+      const d = sketchDistance(sketch, cur);
+      if (d > cfg.distribution_constraints.comparison_threshold) {
+        return {
+          feature_name: fc.name,
+          constraint_check_type: 'baseline_drift_check',
+          description: `Baseline drift distance: ${d.toFixed(4)} exceeds threshold: ${cfg.distribution_constraints.comparison_threshold}`,
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
 /**
  * Checks a table against baseline constraints: SageMaker's violation types, plus
  * `non_negative_check`. Returns the `violations` array of constraint_violations.json.
@@ -289,25 +357,7 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
     }
     const total = frame.rows;
     // Data type: share of present values that fit the baseline type.
-    let present = 0;
-    let fitting = 0;
-    if (col.kind === 'numeric') {
-      // The sorted finite values are shared with the other checks and reports: no pass over the rows.
-      const s = sortedOf(col);
-      present = s.length;
-      if (fc.inferred_type === 'Integral') {
-        // `integral` already says whether every present value is an integer.
-        if (col.integral) fitting = present;
-        else for (let i = 0; i < s.length; i++) if (Number.isInteger(s[i]!)) fitting++;
-      } else if (fc.inferred_type !== 'String') fitting = present;
-    } else {
-      // Per distinct value (counts are cached and shared with the other reports), not per row.
-      for (const [v, c] of valueCounts(col.values)) {
-        present += c;
-        if (fc.inferred_type === 'String' || fc.inferred_type === 'Unknown') fitting += c;
-        else if (Number.isFinite(Number(v)) && (fc.inferred_type !== 'Integral' || Number.isInteger(Number(v)))) fitting += c;
-      }
-    }
+    const { present, fitting } = typeFit(col, fc);
     if (present > 0 && fitting / present < cfg.datatype_check_threshold) {
       out.push({
         feature_name: fc.name,
@@ -330,37 +380,11 @@ export function checkConstraints(input: TableInput, baseline: { statistics: Base
       }
     }
     if (fc.string_constraints && col.kind === 'categorical') {
-      const domain = new Set(fc.string_constraints.domains);
-      let inDomain = 0;
-      const unknown = new Map<string, number>();
-      for (const [v, c] of valueCounts(col.values)) {
-        if (domain.has(v)) inDomain += c;
-        else unknown.set(v, c);
-      }
-      if (present > 0 && inDomain / present < cfg.domain_content_threshold) {
-        const examples = [...unknown.keys()].slice(0, 5).map((v) => `"${v}"`).join(', ');
-        out.push({
-          feature_name: fc.name,
-          constraint_check_type: 'categorical_values_check',
-          description: `Data type match requirement is not met: ${fmtPct(1 - inDomain / present)} of values are outside the baseline domain (e.g. ${examples}); expected at least ${fmtPct(cfg.domain_content_threshold)} in domain.`,
-        });
-      }
+      const v = domainViolation(fc, fc.string_constraints.domains, col, present, cfg);
+      if (v) out.push(v);
     }
-    const fs = statsByName.get(fc.name);
-    if (cfg.distribution_constraints.perform_comparison === 'Enabled' && fs?.numerical_statistics && col.kind === 'numeric') {
-      const cur = sortedOf(col as NumericColumn);
-      const sketch = fs.numerical_statistics.distribution.kll.sketch.data.flat();
-      if (cur.length > 0 && sketch.length > 0) {
-        const d = sketchDistance(sketch, cur);
-        if (d > cfg.distribution_constraints.comparison_threshold) {
-          out.push({
-            feature_name: fc.name,
-            constraint_check_type: 'baseline_drift_check',
-            description: `Baseline drift distance: ${d.toFixed(4)} exceeds threshold: ${cfg.distribution_constraints.comparison_threshold}`,
-          });
-        }
-      }
-    }
+    const drift = driftViolation(fc, col, statsByName.get(fc.name), cfg);
+    if (drift) out.push(drift);
   }
   for (const name of frame.names) {
     if (!known.has(name)) {

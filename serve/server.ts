@@ -99,61 +99,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const onEvent = (event: string, fields: Record<string, unknown>) => log({ level: 'warn', msg: event, ...fields });
   const newPool = (modelDir: string) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent });
 
-  let initialDir = options.modelDir;
-  // What the source said we are serving; a poll reloads only when this changes.
-  let servingKey: string | undefined;
-  if (!initialDir && options.source) {
-    const first = await options.source.latest();
-    initialDir = first.dir;
-    servingKey = first.version;
-  }
-  if (!initialDir) throw new MillwrightError('USAGE', 'nothing to serve: give a model directory or a registry source');
-
-  let current = newPool(initialDir);
+  const initial = await initialModel(options);
+  const state: ServerState = { current: newPool(initial.dir), servingKey: initial.servingKey, shuttingDown: false, reloading: Promise.resolve() };
   const setInfo = (info: ModelInfo) => {
     metrics.modelInfo.reset();
     metrics.modelInfo.set({ name: info.name, version: info.version, algorithm: info.algorithm }, 1);
   };
-  setInfo(await current.start());
-  log({ level: 'info', msg: 'model loaded', name: current.info!.name, version: current.info!.version, dir: current.info!.dir, workers });
+  setInfo(await state.current.start());
+  const info = state.current.info!;
+  log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers });
 
-  let shuttingDown = false;
-  let reloading: Promise<unknown> = Promise.resolve();
-  const rejected = new Set<string>();
-
-  const reload = (dir?: string): Promise<{ previous?: ModelInfo; current: ModelInfo }> => {
-    // One reload at a time; a second request waits for the first.
-    const run = reloading.then(async () => {
-      if (shuttingDown) throw new MillwrightError('UNAVAILABLE', 'server is shutting down');
-      let target = dir ?? current.options.modelDir;
-      let sourceKey: string | undefined;
-      if (dir === undefined && options.source) {
-        const latest = await options.source.latest();
-        target = latest.dir;
-        sourceKey = latest.version;
-      }
-      const candidate = newPool(target);
-      const previous = current.info;
-      try {
-        await candidate.start();
-      } catch (err) {
-        metrics.reloads.inc({ result: 'rejected' });
-        const e = err instanceof MillwrightError ? err : new MillwrightError('INTERNAL', String(err));
-        log({ level: 'error', msg: 'model reload rejected', dir: target, reason: e.message, serving: previous?.version });
-        throw new MillwrightError(e.code === 'INTERNAL' ? 'UNAVAILABLE' : e.code, `${e.message}; still serving version ${previous?.version ?? '?'}`);
-      }
-      const old = current;
-      current = candidate; // the swap: requests from here on go to the new version
-      if (sourceKey !== undefined) servingKey = sourceKey;
-      setInfo(candidate.info!);
-      metrics.reloads.inc({ result: 'swapped' });
-      log({ level: 'info', msg: 'model swapped', from: previous?.version, to: candidate.info!.version, dir: target });
-      void old.drain();
-      return { previous, current: candidate.info! };
-    });
-    reloading = run.catch(() => undefined);
-    return run;
-  };
+  const reload = reloader(state, options.source, { newPool, setInfo, metrics, log });
 
   const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
   const reports =
@@ -163,15 +119,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           reportsDir: options.reportsDir,
           everyMs: options.reportSchedule?.everyMs,
           windowMs: options.reportSchedule?.windowMs,
-          model: () => current.info,
+          model: () => state.current.info,
           flush: () => capture.flush(),
           log,
         })
       : undefined;
   const handler = createHandler({
     regenerateReports: reports?.runNow,
-    pool: () => current,
-    shuttingDown: () => shuttingDown,
+    pool: () => state.current,
+    shuttingDown: () => state.shuttingDown,
     timeoutMs,
     maxBodyBytes,
     workers,
@@ -184,54 +140,149 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   const server = createServer(handler);
+  const host = options.host ?? '127.0.0.1';
+  const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
+  log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
+
+  const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
+  const { close, closed } = closer(state, server, poll, options, { reports, capture, log });
+
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    port,
+    server,
+    metrics,
+    capture,
+    model: () => state.current.info,
+    reload,
+    close,
+    closed,
+  };
+}
+
+/** What the server's steps share and change: the pool being served and the reload / shutdown flags. */
+interface ServerState {
+  current: ModelPool;
+  /** What the source said we are serving; a poll reloads only when this changes. */
+  servingKey: string | undefined;
+  shuttingDown: boolean;
+  reloading: Promise<unknown>;
+}
+
+/** The model directory to start with: the given one, else the source's latest version. */
+async function initialModel(options: ServeOptions): Promise<{ dir: string; servingKey: string | undefined }> {
+  let initialDir = options.modelDir;
+  let servingKey: string | undefined;
+  if (!initialDir && options.source) {
+    const first = await options.source.latest();
+    initialDir = first.dir;
+    servingKey = first.version;
+  }
+  if (!initialDir) throw new MillwrightError('USAGE', 'nothing to serve: give a model directory or a registry source');
+  return { dir: initialDir, servingKey };
+}
+
+/** The reload function: health-checks a new pool, swaps it in, drains the old one; keeps serving on failure. */
+function reloader(
+  state: ServerState,
+  source: ModelSource | undefined,
+  deps: { newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void },
+): (dir?: string) => Promise<{ previous?: ModelInfo; current: ModelInfo }> {
+  const { newPool, setInfo, metrics, log } = deps;
+  return (dir?: string) => {
+    // One reload at a time; a second request waits for the first.
+    const run = state.reloading.then(async () => {
+      if (state.shuttingDown) throw new MillwrightError('UNAVAILABLE', 'server is shutting down');
+      let target = dir ?? state.current.options.modelDir;
+      let sourceKey: string | undefined;
+      if (dir === undefined && source) {
+        const latest = await source.latest();
+        target = latest.dir;
+        sourceKey = latest.version;
+      }
+      const candidate = newPool(target);
+      const previous = state.current.info;
+      try {
+        await candidate.start();
+      } catch (err) {
+        metrics.reloads.inc({ result: 'rejected' });
+        const e = err instanceof MillwrightError ? err : new MillwrightError('INTERNAL', String(err));
+        log({ level: 'error', msg: 'model reload rejected', dir: target, reason: e.message, serving: previous?.version });
+        throw new MillwrightError(e.code === 'INTERNAL' ? 'UNAVAILABLE' : e.code, `${e.message}; still serving version ${previous?.version ?? '?'}`);
+      }
+      const old = state.current;
+      state.current = candidate; // the swap: requests from here on go to the new version
+      if (sourceKey !== undefined) state.servingKey = sourceKey;
+      setInfo(candidate.info!);
+      metrics.reloads.inc({ result: 'swapped' });
+      log({ level: 'info', msg: 'model swapped', from: previous?.version, to: candidate.info!.version, dir: target });
+      void old.drain();
+      return { previous, current: candidate.info! };
+    });
+    state.reloading = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/** Listens with slow-client bounds; resolves with the bound port. */
+async function listen(server: Server, port: number, host: string, timeoutMs: number): Promise<number> {
   // Bound slow clients: headers must arrive promptly; bodies are also bounded by the invocation deadline.
   server.headersTimeout = 20_000;
   server.requestTimeout = Math.max(60_000, timeoutMs * 2);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(options.port ?? DEFAULT_PORT, options.host ?? '127.0.0.1', () => {
+    server.listen(port, host, () => {
       server.off('error', fail);
       ok();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  const host = options.host ?? '127.0.0.1';
-  log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
+  return (server.address() as AddressInfo).port;
+}
 
-  let poll: NodeJS.Timeout | undefined;
-  if (options.source && (options.source.pollMs ?? 30_000) > 0) {
-    const src = options.source;
-    let polling = false;
-    poll = setInterval(() => {
-      // One poll at a time: loading a version can take longer than the interval.
-      if (shuttingDown || polling) return;
-      polling = true;
-      src.latest().then(
-        async ({ dir, version }) => {
-          const key = `${resolve(dir)}@${version}`;
-          if (version === servingKey || rejected.has(key)) return;
-          try {
-            await reload(dir);
-            servingKey = version;
-          } catch {
-            rejected.add(key); // don't retry a broken version every poll
-          }
-        },
-        (err: Error) => log({ level: 'warn', msg: 'registry poll failed', reason: err.message }),
-      ).finally(() => (polling = false));
-    }, src.pollMs ?? 30_000);
-    poll.unref();
-  }
+/** Polls the source and reloads when it names a new version; a version that failed to load is not retried. */
+function pollSource(state: ServerState, src: ModelSource, reload: (dir?: string) => Promise<unknown>, log: (fields: Record<string, unknown>) => void): NodeJS.Timeout {
+  const rejected = new Set<string>();
+  let polling = false;
+  const poll = setInterval(() => {
+    // One poll at a time: loading a version can take longer than the interval.
+    if (state.shuttingDown || polling) return;
+    polling = true;
+    src.latest().then(
+      async ({ dir, version }) => {
+        const key = `${resolve(dir)}@${version}`;
+        if (version === state.servingKey || rejected.has(key)) return;
+        try {
+          await reload(dir);
+          state.servingKey = version;
+        } catch {
+          rejected.add(key); // don't retry a broken version every poll
+        }
+      },
+      (err: Error) => log({ level: 'warn', msg: 'registry poll failed', reason: err.message }),
+    ).finally(() => (polling = false));
+  }, src.pollMs ?? 30_000);
+  poll.unref();
+  return poll;
+}
 
+/** Graceful shutdown (idempotent): stop accepting, let in-flight requests finish up to `shutdownTimeoutMs`, then drain. */
+function closer(
+  state: ServerState,
+  server: Server,
+  poll: NodeJS.Timeout | undefined,
+  options: ServeOptions,
+  deps: { reports: { stop(): Promise<void> } | undefined; capture: CaptureWriter | undefined; log: (fields: Record<string, unknown>) => void },
+): { close: () => Promise<void>; closed: Promise<void> } {
+  const { reports, capture, log } = deps;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      shuttingDown = true;
+      state.shuttingDown = true;
       if (poll) clearInterval(poll);
-      log({ level: 'info', msg: 'shutting down', inFlight: current.pending });
+      log({ level: 'info', msg: 'shutting down', inFlight: state.current.pending });
       const limit = options.shutdownTimeoutMs ?? 30_000;
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
@@ -241,27 +292,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await stopped;
       clearInterval(idleSweep);
       clearTimeout(timer);
-      await reloading;
+      await state.reloading;
       await reports?.stop();
-      await current.drain();
+      await state.current.drain();
       await capture?.close();
       log({ level: 'info', msg: 'stopped' });
       resolveClosed();
     })();
     return closing;
   };
-
-  return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    port,
-    server,
-    metrics,
-    capture,
-    model: () => current.info,
-    reload,
-    close,
-    closed,
-  };
+  return { close, closed };
 }
 
 function loaderUrl(loader: string): string {

@@ -83,6 +83,59 @@ function strided(n: number, max: number): number[] {
   return out;
 }
 
+/** Mean and standard deviation (1 when flat or unknown) of each column over the sampled reference rows. */
+function referenceScale(refCols: Float64Array[], refIdx: number[]): { mean: Float64Array; std: Float64Array } {
+  const d = refCols.length;
+  const mean = new Float64Array(d);
+  const std = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    let s = 0;
+    let s2 = 0;
+    let n = 0;
+    for (const i of refIdx) {
+      const v = refCols[j]![i]!;
+      if (Number.isFinite(v)) {
+        s += v;
+        s2 += v * v;
+        n++;
+      }
+    }
+    mean[j] = n ? s / n : 0;
+    std[j] = n > 1 ? Math.sqrt(Math.max(0, (s2 - (s * s) / n) / (n - 1))) || 1 : 1;
+  }
+  return { mean, std };
+}
+
+/** How many leading components explain at least `keep` of the variance (at least one, at most d - 1 unless d is 1). */
+function componentsKept(values: number[], total: number, keep: number): { k: number; explained: number } {
+  const d = values.length;
+  let k = 0;
+  let explained = 0;
+  while (k < d - 1 && explained / total < keep) explained += Math.max(values[k++]!, 0);
+  if (k === 0) {
+    explained = Math.max(values[0]!, 0);
+    k = 1;
+  }
+  return { k, explained };
+}
+
+/** Mean error of each of up to `chunks` equal consecutive chunks. */
+function chunkMeans(e: Float64Array, chunks: number): number[] {
+  const out: number[] = [];
+  const size = Math.max(1, Math.floor(e.length / chunks));
+  for (let c = 0; c + size <= e.length && out.length < chunks; c += size) {
+    let s = 0;
+    for (let i = c; i < c + size; i++) s += e[i]!;
+    out.push(s / size);
+  }
+  return out;
+}
+
+/** Mean of the errors (0 for none). */
+function meanOf(e: Float64Array): number {
+  return e.reduce((s, v) => s + v, 0) / Math.max(e.length, 1);
+}
+
 /**
  * Multivariate drift as PCA reconstruction error (NannyML's "data reconstruction drift"): fit PCA
  * on the standardised reference, reconstruct each row from the kept components, and compare the
@@ -96,6 +149,9 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
   readonly type = 'multivariate-drift';
   constructor(readonly options: MultivariateDriftOptions = {}) {}
 
+  // The per-row loops below (rowOf, errorOf, errorsOf) share d, mean/std and the kept components as
+  // closure constants over flat typed arrays; they were tuned for speed, so they stay together here.
+  // eslint-disable-next-line max-lines-per-function -- hot per-row loops kept whole for speed (see above)
   compute(current: Frame, reference?: Frame): MultivariateDriftResult {
     if (!reference) throw new MillwrightError('BAD_INPUT', 'multivariate drift: needs reference rows');
     const o = this.options;
@@ -109,23 +165,7 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
     const refIdx = strided(reference.rows, maxRows);
     const curIdx = strided(current.rows, maxRows);
     // Standardise with reference mean/std; missing values are imputed with the mean (0 after scaling).
-    const mean = new Float64Array(d);
-    const std = new Float64Array(d);
-    for (let j = 0; j < d; j++) {
-      let s = 0;
-      let s2 = 0;
-      let n = 0;
-      for (const i of refIdx) {
-        const v = refCols[j]![i]!;
-        if (Number.isFinite(v)) {
-          s += v;
-          s2 += v * v;
-          n++;
-        }
-      }
-      mean[j] = n ? s / n : 0;
-      std[j] = n > 1 ? Math.sqrt(Math.max(0, (s2 - (s * s) / n) / (n - 1))) || 1 : 1;
-    }
+    const { mean, std } = referenceScale(refCols, refIdx);
     const rowOf = (cols: Float64Array[], i: number, out: Float64Array, at = 0) => {
       for (let j = 0; j < d; j++) {
         const v = cols[j]![i]!;
@@ -152,13 +192,7 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
     const { values, vectors } = symmetricEigen(cov);
     const total = values.reduce((s, v) => s + Math.max(v, 0), 0);
     const keep = o.varianceKept ?? 0.65;
-    let k = 0;
-    let explained = 0;
-    while (k < d - 1 && explained / total < keep) explained += Math.max(values[k++]!, 0);
-    if (k === 0) {
-      explained = Math.max(values[0]!, 0);
-      k = 1;
-    }
+    const { k, explained } = componentsKept(values, total, keep);
     const comps = new Float64Array(k * d);
     for (let c = 0; c < k; c++) comps.set(vectors[c]!, c * d);
     // ||x - V V^T x||^2 = ||x||^2 - ||V^T x||^2 for orthonormal V; x = row `r` of `m` (row-major).
@@ -185,17 +219,6 @@ export class MultivariateDriftMetric implements Metric<MultivariateDriftResult> 
       }
       return e;
     };
-    const chunkMeans = (e: Float64Array, chunks: number) => {
-      const out: number[] = [];
-      const size = Math.max(1, Math.floor(e.length / chunks));
-      for (let c = 0; c + size <= e.length && out.length < chunks; c += size) {
-        let s = 0;
-        for (let i = c; i < c + size; i++) s += e[i]!;
-        out.push(s / size);
-      }
-      return out;
-    };
-    const meanOf = (e: Float64Array) => e.reduce((s, v) => s + v, 0) / Math.max(e.length, 1);
     const re = errorsOf(null, refIdx);
     const ce = errorsOf(curCols, curIdx);
     const chunks = o.chunks ?? 10;
