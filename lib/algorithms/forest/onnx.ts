@@ -39,21 +39,8 @@ function tensorType(elemType: number, dims: (number | string)[]): OnnxTypes.ITyp
   };
 }
 
-/**
- * Serialises a forest as an ONNX model (bytes). Input `input`: float32 [N, nFeatures] in
- * `featureNames` order. Regression output `variable`: float32 [N, nOutputs] (tree average).
- * Classification outputs `label` (string [N]) and `probabilities` (float32 [N, classes]).
- *
- * @example
- * await writeFile('model.onnx', forestToOnnx(forest, { featureNames: ['a', 'b'] }));
- */
-export function forestToOnnx(forest: Forest, options: OnnxExportOptions): Uint8Array {
-  if (options.featureNames.length !== forest.nFeatures) {
-    throw new MillwrightError(
-      'BAD_INPUT',
-      `onnx export: ${options.featureNames.length} feature names for a forest of ${forest.nFeatures} features`,
-    );
-  }
+/** Flattens every tree into the parallel node and leaf-weight arrays the ONNX tree-ensemble ops take. */
+function flattenForest(forest: Forest) {
   const treeIds: number[] = [];
   const nodeIds: number[] = [];
   const featureIds: number[] = [];
@@ -98,6 +85,27 @@ export function forestToOnnx(forest: Forest, options: OnnxExportOptions): Uint8A
       }
     }
   });
+  return { treeIds, nodeIds, featureIds, values, modes, trueIds, falseIds, tTree, tNode, tId, tWeight };
+}
+
+/**
+ * Serialises a forest as an ONNX model (bytes). Input `input`: float32 [N, nFeatures] in
+ * `featureNames` order. Regression output `variable`: float32 [N, nOutputs] (tree average).
+ * Classification outputs `label` (string [N]) and `probabilities` (float32 [N, classes]).
+ *
+ * @example
+ * await writeFile('model.onnx', forestToOnnx(forest, { featureNames: ['a', 'b'] }));
+ */
+export function forestToOnnx(forest: Forest, options: OnnxExportOptions): Uint8Array {
+  if (options.featureNames.length !== forest.nFeatures) {
+    throw new MillwrightError(
+      'BAD_INPUT',
+      `onnx export: ${options.featureNames.length} feature names for a forest of ${forest.nFeatures} features`,
+    );
+  }
+  const { treeIds, nodeIds, featureIds, values, modes, trueIds, falseIds, tTree, tNode, tId, tWeight } =
+    flattenForest(forest);
+  const K = forest.nOutputs;
   const common: IAttr[] = [
     ints('nodes_treeids', treeIds),
     ints('nodes_nodeids', nodeIds),
@@ -157,6 +165,17 @@ export function forestToOnnx(forest: Forest, options: OnnxExportOptions): Uint8A
     ];
     metadata.classes = JSON.stringify(classes);
   }
+  return encodeModel(node, input, outputs, metadata, options.description ?? '');
+}
+
+/** Wraps the one tree-ensemble node in the model envelope (opsets, metadata, graph) and encodes it. */
+function encodeModel(
+  node: OnnxTypes.INodeProto,
+  input: OnnxTypes.IValueInfoProto,
+  outputs: OnnxTypes.IValueInfoProto[],
+  metadata: Record<string, string>,
+  description: string,
+): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'millwright',
@@ -168,7 +187,7 @@ export function forestToOnnx(forest: Forest, options: OnnxExportOptions): Uint8A
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     graph: {
       name: 'millwright_forest',
-      docString: options.description ?? '',
+      docString: description,
       node: [node],
       input: [input],
       output: outputs,
