@@ -28,37 +28,13 @@ export async function* readNdjsonEncoded(
   opts: ReadOptions,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
   const builder = new BatchBuilder(opts.batchRows ?? DEFAULT_BATCH_ROWS);
-  const checkers: Record<NameKind, NameChecker> = { site: new NameChecker('site'), asset: new NameChecker('asset'), signal: new NameChecker('signal') };
-  let defaultSite = -1;
-  if (opts.site !== undefined) {
-    const p = checkers.site.problem(opts.site);
-    if (p) throw new MillwrightError('BAD_INPUT', `--site: ${p}`);
-    defaultSite = builder.dict.id(opts.site);
-  }
   let line = 0;
   let text = '';
   let ls = 0;
   let le = 0;
   const reject = (reason: string) => opts.onReject({ source: opts.source, line, reason, raw: rawLine(text, ls, le) });
-  const name = (kind: NameKind, v: unknown): number => {
-    if (v === undefined || v === null) {
-      if (kind === 'site' && defaultSite >= 0) return defaultSite;
-      reject(`missing field "${kind}"${kind === 'site' ? ' (or pass --site NAME)' : ''}`);
-      return -1;
-    }
-    if (typeof v !== 'string') {
-      reject(`${kind} must be a string, got ${JSON.stringify(v)}`);
-      return -1;
-    }
-    const known = builder.dict.get(v);
-    if (known !== undefined) return known;
-    const p = checkers[kind].problem(v);
-    if (p !== undefined) {
-      reject(p);
-      return -1;
-    }
-    return builder.dict.id(v);
-  };
+  const name = nameResolver(builder, opts.site, reject);
+  const fields: LineFields = { ts: 0, value: 0, quality: 0 };
 
   for await (const run of lineChunks(stream)) {
     opts.onBytes?.(run.bytesRead);
@@ -78,75 +54,26 @@ export async function* readNdjsonEncoded(
       pos = nl + 1;
       line++;
       if (le > ls && text.charCodeAt(le - 1) === 13) le--;
-      let obj: unknown;
       const src = text.slice(ls, le);
       if (src.trim() === '') continue;
-      try {
-        obj = JSON.parse(src);
-      } catch (err) {
-        reject(`invalid JSON: ${(err as Error).message} (expected one JSON object per line)`);
+      const o = parseObject(src);
+      if (typeof o === 'string') {
+        reject(o);
         continue;
       }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-        reject('expected a JSON object such as {"ts":"2024-03-01T00:00:00Z","site":"plant-1","asset":"m1","signal":"temp","value":41.5}');
+      const problem = checkFields(o, fields);
+      if (problem !== undefined) {
+        reject(problem);
         continue;
       }
-      const o = obj as Record<string, unknown>;
-      let unknown: string | undefined;
-      for (const k in o) {
-        if (!KNOWN.has(k)) {
-          unknown = k;
-          break;
-        }
-      }
-      if (unknown !== undefined) {
-        reject(`unknown column ${JSON.stringify(unknown)} (expected keys ${KNOWN_COLUMNS.join(', ')})`);
-        continue;
-      }
-      let ts: number;
-      const rawTs = o.ts;
-      if (rawTs === undefined || rawTs === null || rawTs === '') {
-        reject('missing field "ts"');
-        continue;
-      } else if (typeof rawTs === 'number') {
-        ts = rawTs >= MIN_EPOCH_MS && rawTs <= MAX_TS ? rawTs : NaN;
-      } else if (typeof rawTs === 'string') {
-        ts = parseTimestamp(rawTs);
-      } else {
-        ts = NaN;
-      }
-      if (ts !== ts) {
-        reject(
-          `unparseable timestamp ${JSON.stringify(rawTs)} (expected ISO-8601 with a zone, e.g. "2024-03-01T12:00:00Z", or epoch milliseconds >= 1e11, between 1900 and 9999)`,
-        );
-        continue;
-      }
-      const value = o.value;
-      if (value === undefined || value === null) {
-        reject('missing field "value"');
-        continue;
-      }
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        reject(`value ${JSON.stringify(value)} is not a finite number (expected a JSON number such as 41.5)`);
-        continue;
-      }
-      let quality = 0;
-      const q = o.quality;
-      if (q !== undefined && q !== null) {
-        if (typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > 255) {
-          reject(`quality ${JSON.stringify(q)} is not an integer 0-255 (0 = good; null or absent for good)`);
-          continue;
-        }
-        quality = q;
-        if (q !== 0) builder.hasQuality = true;
-      }
+      if (fields.quality !== 0) builder.hasQuality = true;
       const site = name('site', o.site);
       if (site < 0) continue;
       const asset = name('asset', o.asset);
       if (asset < 0) continue;
       const signal = name('signal', o.signal);
       if (signal < 0) continue;
-      builder.push(line, ts, site, asset, signal, value, quality);
+      builder.push(line, fields.ts, site, asset, signal, fields.value, fields.quality);
       if (builder.full) {
         const b = builder.takeEncoded(opts.source);
         if (b) yield { batch: b, dict: builder.dict.values };
@@ -155,4 +82,91 @@ export async function* readNdjsonEncoded(
   }
   const last = builder.takeEncoded(opts.source);
   if (last) yield { batch: last, dict: builder.dict.values };
+}
+
+/** The numeric fields of one line, filled in place by {@link checkFields} (one object per reader, not per line). */
+interface LineFields {
+  ts: number;
+  value: number;
+  quality: number;
+}
+
+/** One line as a JSON object, or why it is not one. */
+function parseObject(src: string): Record<string, unknown> | string {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(src);
+  } catch (err) {
+    return `invalid JSON: ${(err as Error).message} (expected one JSON object per line)`;
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    return 'expected a JSON object such as {"ts":"2024-03-01T00:00:00Z","site":"plant-1","asset":"m1","signal":"temp","value":41.5}';
+  }
+  return obj as Record<string, unknown>;
+}
+
+/** Checks keys, `ts`, `value` and `quality` of one object: fills `out`, or returns why the line is rejected. */
+function checkFields(o: Record<string, unknown>, out: LineFields): string | undefined {
+  for (const k in o) {
+    if (!KNOWN.has(k)) return `unknown column ${JSON.stringify(k)} (expected keys ${KNOWN_COLUMNS.join(', ')})`;
+  }
+  const rawTs = o.ts;
+  if (rawTs === undefined || rawTs === null || rawTs === '') return 'missing field "ts"';
+  const ts = timestampOf(rawTs);
+  if (ts !== ts) {
+    return `unparseable timestamp ${JSON.stringify(rawTs)} (expected ISO-8601 with a zone, e.g. "2024-03-01T12:00:00Z", or epoch milliseconds >= 1e11, between 1900 and 9999)`;
+  }
+  const value = o.value;
+  if (value === undefined || value === null) return 'missing field "value"';
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `value ${JSON.stringify(value)} is not a finite number (expected a JSON number such as 41.5)`;
+  const q = o.quality;
+  let quality = 0;
+  if (q !== undefined && q !== null) {
+    if (typeof q !== 'number' || !Number.isInteger(q) || q < 0 || q > 255) return `quality ${JSON.stringify(q)} is not an integer 0-255 (0 = good; null or absent for good)`;
+    quality = q;
+  }
+  out.ts = ts;
+  out.value = value;
+  out.quality = quality;
+  return undefined;
+}
+
+/** Epoch ms of a `ts` field (ISO text or epoch milliseconds), NaN when it is neither. */
+function timestampOf(raw: unknown): number {
+  if (typeof raw === 'number') return raw >= MIN_EPOCH_MS && raw <= MAX_TS ? raw : NaN;
+  if (typeof raw === 'string') return parseTimestamp(raw);
+  return NaN;
+}
+
+/**
+ * Turns a site/asset/signal field into a dictionary id, or -1 after rejecting the line: a missing
+ * site falls back to `defaultSite` (`--site`); names are checked once, when first seen.
+ */
+function nameResolver(builder: BatchBuilder, defaultSiteName: string | undefined, reject: (reason: string) => void): (kind: NameKind, v: unknown) => number {
+  const checkers: Record<NameKind, NameChecker> = { site: new NameChecker('site'), asset: new NameChecker('asset'), signal: new NameChecker('signal') };
+  let defaultSite = -1;
+  if (defaultSiteName !== undefined) {
+    const p = checkers.site.problem(defaultSiteName);
+    if (p) throw new MillwrightError('BAD_INPUT', `--site: ${p}`);
+    defaultSite = builder.dict.id(defaultSiteName);
+  }
+  return (kind, v) => {
+    if (v === undefined || v === null) {
+      if (kind === 'site' && defaultSite >= 0) return defaultSite;
+      reject(`missing field "${kind}"${kind === 'site' ? ' (or pass --site NAME)' : ''}`);
+      return -1;
+    }
+    if (typeof v !== 'string') {
+      reject(`${kind} must be a string, got ${JSON.stringify(v)}`);
+      return -1;
+    }
+    const known = builder.dict.get(v);
+    if (known !== undefined) return known;
+    const p = checkers[kind].problem(v);
+    if (p !== undefined) {
+      reject(p);
+      return -1;
+    }
+    return builder.dict.id(v);
+  };
 }
