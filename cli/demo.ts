@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { join, relative, resolve } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
-import { parseCommandArgs, usageError, type CliIO, type Command } from './command.ts';
+import { numberFlag, parseCommandArgs, usageError, type CliIO, type Command } from './command.ts';
 import { generatePlant } from '../datasets/index.ts';
 import type { ReadingBatch } from '../lib/readings/index.ts';
 import { ingest } from '../lib/ingest/index.ts';
@@ -290,12 +290,7 @@ Options:
     const { values } = parseCommandArgs(args, {
       options: { dir: { type: 'string' }, seed: { type: 'string' }, days: { type: 'string' }, assets: { type: 'string' }, 'report-days': { type: 'string' } },
     });
-    const int = (name: string, v: string | undefined): number | undefined => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw usageError(`--${name} must be a positive whole number, got "${v}"`);
-      return n;
-    };
+    const int = (name: string, v: string | undefined) => numberFlag(name, v, { integer: true, min: 1 });
     await runDemo(
       { dir: values.dir, seed: int('seed', values.seed), days: int('days', values.days), assets: int('assets', values.assets), reportDays: int('report-days', values['report-days']) },
       io,

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { storeRoot } from '../../lib/config/index.ts';
 import type { Command, CliIO } from '../command.ts';
-import { parseCommandArgs, usageError } from '../command.ts';
+import { numberFlag, parseCommandArgs, usageError } from '../command.ts';
 import type { ModelManifest } from '../../lib/model/contract.ts';
 import { readManifest } from '../../lib/model/artifact.ts';
 import { computeBaseline } from '../../reports/monitor-baseline.ts';
@@ -18,13 +18,6 @@ import type { Frame } from '../../reports/data.ts';
 
 function list(s: string | undefined): string[] | undefined {
   return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
-}
-
-function numberOpt(name: string, s: string | undefined): number | undefined {
-  if (s === undefined) return undefined;
-  const n = Number(s);
-  if (!Number.isFinite(n)) throw usageError(`--${name} must be a number, got "${s}"`);
-  return n;
 }
 
 
@@ -56,8 +49,8 @@ Example:
     const frame = await loadSource(src(io, positionals[0]!), { storeRoot: storeRoot(values.store, io.env, io.cwd) });
     const { statistics, constraints } = computeBaseline(frame, {
       exclude: list(values.exclude),
-      maxDomain: numberOpt('max-domain', values['max-domain']),
-      comparisonThreshold: numberOpt('threshold', values.threshold),
+      maxDomain: numberFlag('max-domain', values['max-domain']),
+      comparisonThreshold: numberFlag('threshold', values.threshold),
     });
     const out = resolve(io.cwd, values.out);
     await mkdir(out, { recursive: true });
@@ -139,18 +132,18 @@ const reportCommand: Command = {
     switch (kind as ReportKind) {
       case 'quality': {
         const baseline = values.baseline ? await readBaselineDir(resolve(io.cwd, values.baseline)) : undefined;
-        const faults = values['no-faults'] ? false : values.stuck || values['gap-factor'] ? { stuckMinReadings: numberOpt('stuck', values.stuck), gapFactor: numberOpt('gap-factor', values['gap-factor']) } : undefined;
+        const faults = values['no-faults'] ? false : values.stuck || values['gap-factor'] ? { stuckMinReadings: numberFlag('stuck', values.stuck), gapFactor: numberFlag('gap-factor', values['gap-factor']) } : undefined;
         report = qualityReport(current, reference, { ...common, baseline, faults });
         break;
       }
       case 'drift': {
-        const threshold = numberOpt('threshold', values.threshold);
+        const threshold = numberFlag('threshold', values.threshold);
         const numericTest = testOpt('numeric-test', values['numeric-test']);
         const categoricalTest = testOpt('categorical-test', values['categorical-test']);
         const thresholds = threshold === undefined ? undefined : Object.fromEntries([...tests].map((t) => [t, threshold]));
         const opts = {
           ...common, columns: list(values.columns), exclude: list(values.exclude), state: values.state, numericTest, categoricalTest, thresholds,
-          driftShare: numberOpt('drift-share', values['drift-share']), calibrate: values.calibrate,
+          driftShare: numberFlag('drift-share', values['drift-share']), calibrate: values.calibrate,
         };
         if (reference) report = driftReport(current, reference, opts);
         else if (manifest?.baseline?.length) report = driftReportFromFeatureSummary(current, manifest.baseline, { ...opts, referenceSource: `baseline of model ${manifest.name} ${manifest.version}` });
@@ -160,7 +153,7 @@ const reportCommand: Command = {
       case 'model': {
         if (values.truth) {
           if (!values.on) throw usageError('--truth needs --on COL (the join key: an id or ts)');
-          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberOpt('tolerance-ms', values['tolerance-ms']) });
+          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberFlag('tolerance-ms', values['tolerance-ms']) });
         }
         if (values.model && !current.columns.has(values.prediction ?? 'prediction')) current = await addPredictions(current, resolve(io.cwd, values.model));
         const task = (values.task ?? (manifest?.task === 'classification' ? 'classification' : 'regression')) as 'regression' | 'classification';
@@ -174,7 +167,7 @@ const reportCommand: Command = {
       case 'energy': {
         if (values.truth) {
           if (!values.on) throw usageError('--truth needs --on COL (the join key, e.g. ts)');
-          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberOpt('tolerance-ms', values['tolerance-ms']) });
+          current = joinGroundTruth(current, await load(values.truth), { on: values.on, toleranceMs: numberFlag('tolerance-ms', values['tolerance-ms']) });
         }
         // Captured traffic already holds the served model's answers.
         const expected = values.expected ?? (current.columns.has('prediction_expected') ? 'prediction_expected' : 'expected');
@@ -182,9 +175,9 @@ const reportCommand: Command = {
         if (values.model && !current.columns.has(expected) && !current.columns.has(best)) current = await addPredictions(current, resolve(io.cwd, values.model));
         report = energyReport(current, reference, {
           ...common, actual: values.actual ?? manifest?.target?.name ?? 'actual', expected, best,
-          thresholdPct: numberOpt('threshold-pct', values['threshold-pct']), minExcessKwh: numberOpt('min-excess-kwh', values['min-excess-kwh']),
-          pricePerKwh: numberOpt('price', values.price), currency: values.currency, co2KgPerKwh: numberOpt('co2', values.co2),
-          drivers: list(values.drivers), utcOffsetMinutes: numberOpt('utc-offset', values['utc-offset']), timestampsMarkIntervalEnd: values['interval-end'],
+          thresholdPct: numberFlag('threshold-pct', values['threshold-pct']), minExcessKwh: numberFlag('min-excess-kwh', values['min-excess-kwh']),
+          pricePerKwh: numberFlag('price', values.price), currency: values.currency, co2KgPerKwh: numberFlag('co2', values.co2),
+          drivers: list(values.drivers), utcOffsetMinutes: numberFlag('utc-offset', values['utc-offset']), timestampsMarkIntervalEnd: values['interval-end'],
         });
         break;
       }

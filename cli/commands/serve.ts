@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { readEnv, registryDir, servedModelDir } from '../../lib/config/index.ts';
-import { parseCommandArgs, usageError, type Command } from '../command.ts';
+import { numberFlag, parseCommandArgs, usageError, type Command } from '../command.ts';
 import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
@@ -73,13 +73,8 @@ export const serveCommand: Command = {
     } else {
       modelDir = servedModelDir(values.model, env, io.cwd);
     }
-    let sample = 0.1;
-    if (values['capture-sample'] !== undefined) {
-      sample = Number(values['capture-sample']);
-      if (!(sample >= 0 && sample <= 1)) throw usageError(`--capture-sample: "${values['capture-sample']}" is not a share between 0 and 1`);
-    }
-    const maxFiles = values['capture-max-files'] === undefined ? undefined : Number(values['capture-max-files']);
-    if (maxFiles !== undefined && !(Number.isInteger(maxFiles) && maxFiles > 0)) throw usageError('--capture-max-files: expected a positive integer');
+    const sample = numberFlag('capture-sample', values['capture-sample'], { min: 0, max: 1 }) ?? 0.1;
+    const maxFiles = numberFlag('capture-max-files', values['capture-max-files'], { integer: true, min: 1 });
 
     // One JSON line per request: lines are gathered and written once per event-loop turn, so a
     // busy server makes one write per batch instead of one syscall per request.
