@@ -24,7 +24,7 @@ export {
 
 /** Configuration: every MILLWRIGHT_ / SM_ / SAGEMAKER_ / MODEL_SERVER_ variable, read with one rule (empty = unset). */
 export {
-  CONFIG_VARS, readEnv, firstEnv, storeRoot, spoolDir, registryDir, mlBase, servedModelDir, dataDir,
+  CONFIG_VARS, readEnv, firstEnv, storeRoot, spoolDir, registryDir, mlBase, servedModelDir,
   type ConfigVar, type Env,
 } from './config/index.ts';
 
@@ -46,7 +46,7 @@ export {
 
 /** The local spool of the gateway case: append durably now, move into the store later. */
 export {
-  appendToSpool, spoolStatus, defaultSpoolDir, flushSpool, runGateway,
+  appendToSpool, spoolStatus, flushSpool, runGateway,
   type SpoolAck, type SpoolStatus, type FlushOptions, type FlushResult, type GatewayOptions,
 } from './spool/index.ts';
 

@@ -12,7 +12,7 @@
  * @packageDocumentation
  */
 export type * from './contract.ts';
-export { trainPackage, resolveBase, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './train-package.ts';
+export { trainPackage, STORE_CHANNEL_PREFIX, type TrainOptions, type TrainResult } from './train-package.ts';
 export { loadModel, prepareInput, type LoadOptions } from './load-model.ts';
 export { coerceFeatureValue, CoercionProblem, type FeatureValue, type MissingValues } from './coerce-feature.ts';
 export { verifyArtifact, readManifest, validateManifest, checksumDir, sha256File, MANIFEST_FILE } from './artifact.ts';

@@ -1,8 +1,7 @@
 import { chmod, cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
-import { fsyncDir, uniqueId, withLock, writeFileAtomic, type LockOptions } from '../durable/index.ts';
-import { direntsIfExists, readdirIfExists } from '../durable/index.ts';
+import { direntsIfExists, fsyncDir, readdirIfExists, uniqueId, withLock, writeFileAtomic, type LockOptions } from '../durable/index.ts';
 import { MANIFEST_FILE, sha256, verifyArtifact, listArtifactFiles } from './artifact.ts';
 import type { Metrics, ModelManifest } from './contract.ts';
 import { registryDir } from '../config/index.ts';

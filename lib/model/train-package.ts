@@ -52,11 +52,6 @@ export interface TrainResult {
   manifest: ModelManifest;
 }
 
-/** The SageMaker base dir from options/environment (see {@link TrainOptions.base}). */
-export function resolveBase(base: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return mlBase(base, env, cwd);
-}
-
 /**
  * Runs a model package's `train` in the SageMaker layout and writes a verified artifact:
  * reads `<base>/input/config/hyperparameters.json` (parsed against the package's schema),
@@ -76,7 +71,7 @@ export function resolveBase(base: string | undefined, env: NodeJS.ProcessEnv = p
 export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
-  const base = resolveBase(opts.base, env, cwd);
+  const base = mlBase(opts.base, env, cwd);
   const log = opts.log ?? silentLogger;
   const finalDir = join(base, 'model');
   const failurePath = join(base, 'output', 'failure');

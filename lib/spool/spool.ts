@@ -5,12 +5,6 @@ import type { ReadingBatch } from '../readings/index.ts';
 import { isErrorCode, MillwrightError } from '../errors/index.ts';
 import { acquireLock, fsyncDir, mkdirDurable, processAlive, readdirIfExists, type LockHolder } from '../durable/index.ts';
 import { encodeSegment, HEADER_BYTES, segmentRows, type SegmentMeta } from './format.ts';
-import { spoolDir } from '../config/index.ts';
-
-/** Default spool directory: `MILLWRIGHT_SPOOL` or `./.millwright/spool`. */
-export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return spoolDir(undefined, env, cwd);
-}
 
 /** What {@link appendToSpool} acknowledged. */
 export interface SpoolAck {

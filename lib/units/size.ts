@@ -15,7 +15,7 @@ export interface SizeOptions {
  * are binary (1kb = 1024 bytes) and a bare number is bytes.
  *
  * @example
- * import { parseSize } from 'millwright/serve';
+ * import { parseSize } from 'millwright';
  * parseSize('6mb', { what: '--max-body' }); // 6291456
  */
 export function parseSize(text: string, options: SizeOptions = {}): number {

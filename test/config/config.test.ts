@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CONFIG_VARS, configurationMarkdown, dataDir, firstEnv, mlBase, processStartDir, readEnv, registryDir, servedModelDir, spoolDir, storeRoot, type ConfigVar } from '../../lib/config/index.ts';
 import { resolveRegistry } from '../../lib/model/registry.ts';
-import { defaultSpoolDir } from '../../lib/spool/spool.ts';
-import { resolveBase } from '../../lib/model/train-package.ts';
 import { resolveDataDir } from '../../datasets/data-dir.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 
@@ -36,8 +34,8 @@ test('one rule: an empty value is unset, for every resolver', () => {
   assert.equal(servedModelDir(undefined, empty, '/w'), '/opt/ml/model');
   // The library's public resolvers read through the same rule.
   assert.equal(resolveRegistry({ env: empty, cwd: '/w' }), '/w/.millwright/registry');
-  assert.equal(defaultSpoolDir(empty, '/w'), '/w/.millwright/spool');
-  assert.equal(resolveBase(undefined, { MILLWRIGHT_ML_BASE: 'ml', SM_BASE: '' }, '/w'), '/w/ml');
+  assert.equal(spoolDir(undefined, empty, '/w'), '/w/.millwright/spool');
+  assert.equal(mlBase(undefined, { MILLWRIGHT_ML_BASE: 'ml', SM_BASE: '' }, '/w'), '/w/ml');
   // Flags win over the environment; set values are used as given.
   assert.equal(storeRoot('s', { MILLWRIGHT_STORE: '/elsewhere' }, '/w'), '/w/s');
   assert.equal(storeRoot(undefined, { MILLWRIGHT_STORE: '/data/store' }, '/w'), '/data/store');
