@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   INTEGRITY: { status: 500, exit: 1, summary: 'A model artifact, registry record or manifest failed verification: checksum mismatch, tampered or incomplete files.' },
   DEADLINE_EXCEEDED: { status: 503, exit: 1, summary: 'An operation (e.g. a prediction) did not finish within its deadline; retry later.' },
   UNAVAILABLE: { status: 503, exit: 1, summary: 'A needed resource is not ready or not reachable: no model loaded, workers busy or restarting, a destination down.' },
+  // 507 (Insufficient Storage): the gateway's spool or disk is full; what was acknowledged is kept,
+  // new data is refused until the flush frees space, so a sender should retry later.
+  RESOURCE_EXHAUSTED: { status: 507, exit: 1, summary: 'A bounded resource is full: the spool reached its maxBytes or the disk is full (ENOSPC). Acknowledged data is kept; new data is refused until space frees up.' },
   CHECK_FAILED: { status: 422, exit: 3, summary: 'A deliberate check failed, e.g. `millwright report --fail-on warn` found a report at or above that status. The command itself worked.' },
   INTERNAL: { status: 500, exit: 1, summary: 'An unexpected failure, a bug in the toolkit or a model; details go to the log, never to the client.' },
 } as const satisfies Record<string, { status: number; exit: number; summary: string }>;
