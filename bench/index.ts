@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every `bench/*.bench.ts` in turn (or those named on the command line,
- * e.g. `npm run bench -- store features`). Each prints its own figures and ratios against a
+ * e.g. `npm run bench -- store features`; a name also selects its `<name>-*.bench.ts` parts, so
+ * `gateway` runs `gateway.bench.ts` and `gateway-mqtt.bench.ts`). Each prints its own figures and ratios against a
  * reference measured in the same run on the same files.
  */
 import { readdirSync } from 'node:fs';
@@ -11,7 +12,10 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const wanted = process.argv.slice(2);
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => wanted.length === 0 || wanted.includes(f.replace('.bench.ts', '')))
+  .filter((f) => {
+    const name = f.replace('.bench.ts', '');
+    return wanted.length === 0 || wanted.some((w) => name === w || name.startsWith(`${w}-`));
+  })
   .sort();
 
 for (const file of files) {
