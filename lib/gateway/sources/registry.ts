@@ -12,9 +12,3 @@ export interface SourceType<S extends z.ZodType = z.ZodType> {
   create(config: z.output<S>): Source;
   assets(config: z.output<S>): string[];
 }
-
-/**
- * Every source type the gateway knows, by `type`. Each protocol module adds one entry here; the
- * config validator builds its discriminated union from this list.
- */
-export const SOURCE_TYPES: SourceType[] = [];
