@@ -5,7 +5,9 @@ import { spoolDir, storeRoot } from '../../lib/config/index.ts';
 import { parseDuration, type DurationOptions } from '../../lib/units/index.ts';
 import { DEFAULT_BATCH_ROWS } from '../../lib/ingest/csv.ts';
 import { ingest, type IngestOptions, type IngestProgress, type IngestSummary } from '../../lib/ingest/ingest.ts';
-import type { ReadingsFormat } from '../../lib/ingest/source.ts';
+import { READINGS_FORMATS, type ReadingsFormat } from '../../lib/ingest/source.ts';
+import type { AmbiguousPolicy } from '../../lib/ingest/local-time.ts';
+import type { WideOptions } from '../../lib/ingest/wide-columns.ts';
 
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -35,6 +37,14 @@ const INPUT_OPTIONS = {
   verbose: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   writers: { type: 'string' },
+  timezone: { type: 'string' },
+  ambiguous: { type: 'string' },
+  'timestamp-column': { type: 'string' },
+  asset: { type: 'string' },
+  'asset-column': { type: 'string' },
+  'skip-columns': { type: 'string' },
+  delimiter: { type: 'string' },
+  strict: { type: 'boolean', default: false },
 } as const;
 
 const INPUT_HELP = `Input: CSV or NDJSON readings, one per line, in the long form every millwright dataset
@@ -55,7 +65,28 @@ Files ending in .gz are gunzipped. "-" reads stdin.
 
 Bad rows never stop the batch: unparseable timestamp, non-numeric/NaN/Infinity value, missing
 field, extra field or unknown key, invalid site/asset name. Each goes to the rejects file
-(NDJSON: {"source","line","reason","raw"}) and is counted in the summary.`;
+(NDJSON: {"source","line","reason","raw"}) and is counted in the summary.
+
+Wide input (--format wide-csv | wide-parquet, or any of --asset/--asset-column with a .csv or
+.parquet file): one row per time, one column per signal, e.g. a historian export:
+  timestamp,pressure,flow,running
+  2024-03-01 12:00:00,4.12,37.5,true
+The time column is --timestamp-column or the first named ts, timestamp, time or datetime (any
+case); every other column (except --asset-column and --skip-columns) is a signal named after
+its header. Numbers and booleans (true/false, 0/1) become readings; a text column (none of its
+first 1,000 values is a number or boolean) is left out and listed in the summary (--strict
+refuses the file instead). An empty or unparseable cell is a reject naming its line and column
+({"source","line","column","reason","raw"}). A duplicated column name refuses the file. CSV
+fields are separated by "," (or ";" / tab when the header has those and no comma; --delimiter).
+Parquet (--format parquet for the long form, wide-parquet for the wide one) from any writer:
+every common codec and encoding, INT96/INT64 timestamps, page CRCs verified; a null or NaN cell
+is a reject; nested columns are left out; a corrupt file is refused whole (nothing written).
+
+Local time: --timezone ZONE (IANA, e.g. Europe/Berlin) reads timestamps without a zone as wall
+clock time there (long and wide inputs; Parquet timestamps with isAdjustedToUTC = false too). A
+time skipped by a DST change (spring forward) or occurring twice (fall back) is a reject saying
+so, unless --ambiguous earlier|later picks the earlier or later of the two candidate instants
+(for a skipped 02:30 in Berlin: earlier = 00:30Z, read with the summer offset; later = 01:30Z).`;
 
 const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV without a site column, NDJSON without "site")
   --batch-rows N     readings per batch (default ${fmt(DEFAULT_BATCH_ROWS)})
@@ -67,12 +98,63 @@ const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV 
   --json             print the summary as JSON
   --writers N        extra store-writer threads encoding Parquet side by side (default 0: the
                      main thread writes while a parser thread reads ahead; try 2 on an idle
-                     machine with 4+ cores; each costs ~150-300 MB of encoder memory)`;
+                     machine with 4+ cores; each costs ~150-300 MB of encoder memory)
+  --timezone ZONE    IANA zone of timestamps written without one (default: they are rejected)
+  --ambiguous P      reject | earlier | later: DST-ambiguous or nonexistent local times (default reject)
+  --timestamp-column NAME   wide: the time column (default: first of ts, timestamp, time, datetime)
+  --asset NAME       wide: the asset of every row      --asset-column NAME   wide: per-row asset
+  --skip-columns a,b wide: columns to ignore (an index column, a comment)
+  --delimiter C      wide CSV field separator (default: from the header)
+  --strict           wide: refuse a file with a column that cannot be a signal (text, nested)`;
 
-function inputOptions(io: CliIO, values: { site?: string; 'batch-rows'?: string; rejects?: string; format?: string; writers?: string }): Partial<IngestOptions> {
-  const format = (values.format ?? 'auto') as ReadingsFormat;
-  if (!['csv', 'ndjson', 'auto'].includes(format)) throw usageError(`--format must be csv or ndjson, got ${JSON.stringify(values.format)}`);
+interface InputValues {
+  site?: string;
+  'batch-rows'?: string;
+  rejects?: string;
+  format?: string;
+  writers?: string;
+  timezone?: string;
+  ambiguous?: string;
+  'timestamp-column'?: string;
+  asset?: string;
+  'asset-column'?: string;
+  'skip-columns'?: string;
+  delimiter?: string;
+  strict?: boolean;
+}
+
+function wideOptions(values: InputValues, format: ReadingsFormat): WideOptions | undefined {
+  const given =
+    values.asset !== undefined ||
+    values['asset-column'] !== undefined ||
+    values['timestamp-column'] !== undefined ||
+    values['skip-columns'] !== undefined ||
+    values.delimiter !== undefined ||
+    values.strict === true;
+  if (!given && !format.startsWith('wide-')) return undefined;
+  if (given && (format === 'csv' || format === 'ndjson' || format === 'parquet')) {
+    throw usageError(`--asset, --asset-column, --timestamp-column, --skip-columns, --delimiter and --strict apply to wide inputs, not --format ${format}`);
+  }
   return {
+    asset: values.asset,
+    assetColumn: values['asset-column'],
+    timestampColumn: values['timestamp-column'],
+    skipColumns: values['skip-columns']?.split(',').map((c) => c.trim()).filter((c) => c !== ''),
+    delimiter: values.delimiter === '\\t' ? '\t' : values.delimiter,
+    strict: values.strict,
+  };
+}
+
+function inputOptions(io: CliIO, values: InputValues): Partial<IngestOptions> {
+  const format = (values.format ?? 'auto') as ReadingsFormat;
+  if (!READINGS_FORMATS.includes(format)) throw usageError(`--format must be one of ${READINGS_FORMATS.join(', ')}, got ${JSON.stringify(values.format)}`);
+  const ambiguous = values.ambiguous as AmbiguousPolicy | undefined;
+  if (ambiguous !== undefined && !['earlier', 'later', 'reject'].includes(ambiguous)) throw usageError(`--ambiguous must be earlier, later or reject, got ${JSON.stringify(values.ambiguous)}`);
+  if (ambiguous !== undefined && values.timezone === undefined) throw usageError('--ambiguous needs --timezone (it says how to read local times in that zone)');
+  return {
+    timezone: values.timezone,
+    ambiguous,
+    wide: wideOptions(values, format),
     site: values.site,
     batchRows: numberFlag('batch-rows', values['batch-rows'], POSITIVE_INT) ?? DEFAULT_BATCH_ROWS,
     rejects: values.rejects === undefined ? undefined : resolve(io.cwd, values.rejects),
@@ -92,6 +174,11 @@ function printSummary(io: CliIO, s: IngestSummary, json: boolean): number {
     );
     io.out(`  ${s.destination.kind}: ${s.destination.path}\n`);
     if (s.rejectsFile) io.out(`  rejects: ${s.rejectsFile}\n`);
+    for (const src of s.sources) {
+      if (!src.columns) continue;
+      io.out(`  ${src.source}: time column ${JSON.stringify(src.columns.timestamp)}, ${src.columns.signals.length} signal column(s)\n`);
+      for (const l of src.columns.leftOut) io.out(`    left out ${JSON.stringify(l.column)}: ${l.reason}\n`);
+    }
   }
   for (const f of failed) io.err(`millwright: not ingested: ${f.error}\n`);
   return failed.length > 0 ? 1 : 0;
@@ -127,7 +214,7 @@ async function runIngest(args: string[], io: CliIO, mode: 'ingest' | 'spool'): P
 
 const ingestCommand: Command = {
   name: 'ingest',
-  summary: 'Load CSV/NDJSON readings into the store (or the spool); bad rows go to a rejects file',
+  summary: 'Load CSV/NDJSON/Parquet readings (long or wide, UTC or local time) into the store; bad rows go to a rejects file',
   usage: `millwright ingest <files...|-> [--store DIR | --spool DIR] [options]
 
 Reads readings and writes them to the store in batches: each batch becomes one Parquet file per
@@ -150,7 +237,10 @@ rejected rows), 1 when an input could not be read at all, 2 on usage errors.
 Examples:
   millwright ingest readings.csv --store ./.millwright/store
   gunzip -c day.ndjson.gz | millwright ingest - --site plant-1
-  millwright ingest a.csv b.ndjson --rejects bad-rows.ndjson --json`,
+  millwright ingest a.csv b.ndjson --rejects bad-rows.ndjson --json
+  millwright ingest export.csv --format wide-csv --site plant-1 --asset compressor \\
+    --timezone Europe/Lisbon --skip-columns index
+  millwright ingest spark-out.parquet --format wide-parquet --site plant-1 --asset-column unit`,
   run: (args, io) => runIngest(args, io, 'ingest'),
 };
 

@@ -5,6 +5,8 @@ import { NameChecker } from './names.ts';
 import { parseDecimal } from './number.ts';
 import { rawLine, type Reject } from './reject.ts';
 import { parseTimestamp } from './timestamp.ts';
+import { LocalTimeZone, type AmbiguousPolicy } from './local-time.ts';
+import type { ColumnsInfo, WideOptions } from './wide-columns.ts';
 
 /** Columns a readings file may have (`quality` optional, `site` optional with a default site). */
 export const KNOWN_COLUMNS = ['ts', 'site', 'asset', 'signal', 'value', 'quality'] as const;
@@ -22,6 +24,14 @@ export interface ReadOptions {
   onReject: (reject: Reject) => void;
   /** Receives the input bytes read so far (for progress). */
   onBytes?: (bytes: number) => void;
+  /** IANA zone that timestamps without a zone are read in (default: such timestamps are rejected). */
+  timezone?: string;
+  /** What to do with a local time that a DST change makes ambiguous or nonexistent (default reject). */
+  ambiguous?: AmbiguousPolicy;
+  /** Column mapping of a wide input (`wide-csv`, `wide-ndjson`, `wide-parquet`). */
+  wide?: WideOptions;
+  /** Receives, once per wide or Parquet input, which columns became signals and which were left out. */
+  onColumns?: (info: ColumnsInfo) => void;
 }
 
 /** Default rows per batch: big Parquet files, yet a 10M-reading ingest peaks near 600 MB RSS (bench/ingest.bench.ts). */
@@ -33,7 +43,8 @@ const ROLE = { ts: 0, site: 1, asset: 2, signal: 3, value: 4, quality: 5 } as co
  * Splits one CSV line with quotes (RFC 4180 within a line: `"a,b"`, `"say ""hi"""`). Returns
  * the fields, or a string explaining why the line is malformed. Quoted fields cannot span lines.
  */
-export function splitQuoted(line: string): string[] | { error: string } {
+export function splitQuoted(line: string, delimiter = ','): string[] | { error: string } {
+  const dc = delimiter.charCodeAt(0);
   const out: string[] = [];
   let i = 0;
   const n = line.length;
@@ -55,10 +66,10 @@ export function splitQuoted(line: string): string[] | { error: string } {
       }
       out.push(v);
       if (i === n) return out;
-      if (line.charCodeAt(i) !== 44) return { error: `unexpected character after closing quote at position ${i + 1} (expected "," or end of line)` };
+      if (line.charCodeAt(i) !== dc) return { error: `unexpected character after closing quote at position ${i + 1} (expected ${JSON.stringify(delimiter)} or end of line)` };
       i++;
     } else {
-      const c = line.indexOf(',', i);
+      const c = line.indexOf(delimiter, i);
       const end = c < 0 ? n : c;
       const v = line.slice(i, end);
       if (v.includes('"')) return { error: `stray quote in unquoted field ${JSON.stringify(v)}` };
@@ -112,6 +123,7 @@ class CsvRowParser {
   private readonly prevProblem: (string | undefined)[] = [undefined, undefined, undefined];
   private readonly checkers = [new NameChecker('site'), new NameChecker('site'), new NameChecker('asset'), new NameChecker('signal')];
   private readonly defaultSite: number;
+  private readonly local: LocalTimeZone | undefined;
   line = 1;
 
   constructor(
@@ -125,6 +137,7 @@ class CsvRowParser {
     this.col = new Int32Array(6).fill(-1);
     roles.forEach((role, idx) => (this.col[role] = idx));
     this.defaultSite = -1;
+    this.local = opts.timezone === undefined ? undefined : new LocalTimeZone(opts.timezone, opts.ambiguous);
     if (this.col[ROLE.site] < 0) {
       const p = new NameChecker('site').problem(opts.site ?? '');
       if (p) throw new MillwrightError('BAD_INPUT', `--site: ${p}`);
@@ -266,9 +279,11 @@ class CsvRowParser {
     const ends = this.ends;
 
     const tc = col[ROLE.ts];
-    const ts = parseTimestamp(text, starts[tc], ends[tc]);
+    if (this.local) this.local.problem = '';
+    const ts = parseTimestamp(text, starts[tc], ends[tc], this.local);
     if (ts !== ts) {
       if (starts[tc] === ends[tc]) this.reject('missing field "ts"');
+      else if (this.local?.problem) this.reject(this.local.problem);
       else
         this.reject(
           `unparseable timestamp ${JSON.stringify(text.slice(starts[tc], ends[tc]))} (expected ISO-8601 with a zone, e.g. 2024-03-01T12:00:00Z, or epoch milliseconds >= 1e11, between 1900 and 9999)`,

@@ -1,5 +1,5 @@
 /**
- * Ingestion: streaming CSV / NDJSON readers of readings (columnar batches, bad rows to a
+ * Ingestion: streaming CSV / NDJSON readers (long and wide), Parquet from other writers of readings (columnar batches, bad rows to a
  * rejects file) and the `ingest` pipeline into the store or the spool.
  *
  * @example
@@ -14,6 +14,11 @@ export { readNdjson, readNdjsonEncoded } from './ndjson.ts';
 export { parseTimestamp, MIN_TS, MAX_TS } from './timestamp.ts';
 export { parseDecimal } from './number.ts';
 export { nameProblem } from './names.ts';
-export { formatOfPath, openInput, readEncoded, type ReadingsFormat } from './source.ts';
+export { formatOfPath, openInput, readEncoded, readInput, READINGS_FORMATS, type ReadingsFormat } from './source.ts';
+export { readWideCsv, readWideCsvEncoded } from './wide-csv.ts';
+export { readParquetReadings } from './parquet-input.ts';
+export { checkParquetPages, type PagesReport } from './parquet-pages.ts';
+export { LocalTimeZone, type AmbiguousPolicy } from './local-time.ts';
+export { planWideColumns, TIMESTAMP_NAMES, type WideOptions, type ColumnsInfo, type LeftOut, type WidePlan } from './wide-columns.ts';
 export type { Reject } from './reject.ts';
 export type { ParsedBatch, EncodedBatch } from './batch-builder.ts';

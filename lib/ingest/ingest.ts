@@ -8,7 +8,9 @@ import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
 import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 import type { Reject } from './reject.ts';
 import { RejectsFile } from './rejects-file.ts';
-import { openInput, readEncoded, type ReadingsFormat } from './source.ts';
+import { readInput, type ReadingsFormat } from './source.ts';
+import type { AmbiguousPolicy } from './local-time.ts';
+import type { ColumnsInfo, WideOptions } from './wide-columns.ts';
 import { startWorker } from '../workers/index.ts';
 import { WriterPool } from './write-pool.ts';
 
@@ -24,8 +26,14 @@ export interface IngestOptions {
   batchRows?: number;
   /** Rejects file (NDJSON). Default: `<parent of store or spool>/rejects/ingest-<time>-<pid>.ndjson`. */
   rejects?: string;
-  /** Input format (default `auto`: by extension; stdin by its first character). */
+  /** Input format (default `auto`: by extension; stdin by its first character; wide when `wide` is given). */
   format?: ReadingsFormat;
+  /** IANA zone that timestamps without a zone are read in (default: such rows are rejected). */
+  timezone?: string;
+  /** Local times made ambiguous or nonexistent by a DST change: `reject` (default), `earlier` or `later`. */
+  ambiguous?: AmbiguousPolicy;
+  /** Column mapping of wide inputs (time column, asset, skipped columns, strict). */
+  wide?: WideOptions;
   /** Byte stream read for the source `-` (default process.stdin). */
   stdin?: AsyncIterable<Buffer | Uint8Array | string>;
   /**
@@ -75,6 +83,8 @@ export interface SourceSummary {
   rejected: number;
   /** Set when the input could not be read at all (bad header, missing file). */
   error?: string;
+  /** Wide and Parquet inputs: the time column, the signal columns and the columns left out (with why). */
+  columns?: ColumnsInfo;
 }
 
 /** What {@link ingest} did. */
@@ -179,7 +189,17 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
         continue;
       }
       const useWorker = source !== '-' && (opts.worker === true || ((opts.worker ?? 'auto') === 'auto' && (sizes[k] ?? 0) >= WORKER_MIN_BYTES));
-      const readOpts: ReadOptions = { source, batchRows, site: opts.site, onReject, onBytes: (b) => ((bytesNow = b), progress()) };
+      const readOpts: ReadOptions = {
+        source,
+        batchRows,
+        site: opts.site,
+        timezone: opts.timezone,
+        ambiguous: opts.ambiguous,
+        wide: opts.wide,
+        onReject,
+        onBytes: (b) => ((bytesNow = b), progress()),
+        onColumns: (c) => (src.columns = c),
+      };
       const batches = useWorker ? parseInWorker(source, opts.format ?? 'auto', readOpts) : parseInThread(source, opts, readOpts);
       // Writes in flight: one per writer thread (at least one), so parsing the next batch
       // overlaps writing this one. The first failure stops the input after in-flight writes settle.
@@ -229,12 +249,21 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
 type Encoded = { batch: EncodedBatch; dict: readonly string[] };
 
 function parseInThread(source: string, opts: IngestOptions, readOpts: ReadOptions): AsyncGenerator<Encoded> {
-  return readEncoded(openInput(source, opts.stdin), opts.format ?? 'auto', readOpts);
+  return readInput(source, opts.format ?? 'auto', readOpts, opts.stdin);
 }
 
 /** Parses `source` on a worker thread; yields encoded batches, forwards rejects and progress. */
 async function* parseInWorker(source: string, format: ReadingsFormat, readOpts: ReadOptions): AsyncGenerator<Encoded> {
-  const data: WorkerInput = { path: source, format, batchRows: readOpts.batchRows ?? DEFAULT_BATCH_ROWS, site: readOpts.site, credits: 2 };
+  const data: WorkerInput = {
+    path: source,
+    format,
+    batchRows: readOpts.batchRows ?? DEFAULT_BATCH_ROWS,
+    site: readOpts.site,
+    timezone: readOpts.timezone,
+    ambiguous: readOpts.ambiguous,
+    wide: readOpts.wide,
+    credits: 2,
+  };
   const worker = startWorker(new URL('./parse-worker.ts', import.meta.url), data);
   const queue: (WorkerMessage | { type: 'crash'; error: Error })[] = [];
   let wake: (() => void) | undefined;
@@ -253,6 +282,10 @@ async function* parseInWorker(source: string, format: ReadingsFormat, readOpts: 
       if (m.type === 'crash') throw m.error;
       for (const r of 'rejects' in m ? m.rejects : []) readOpts.onReject(r);
       if ('bytes' in m) readOpts.onBytes?.(m.bytes);
+      if (m.type === 'columns') {
+        readOpts.onColumns?.(m.columns);
+        continue;
+      }
       if (m.type === 'error') throw MillwrightError.fromJSON(m.error);
       if (m.type === 'end') return;
       if (m.type === 'batch') {

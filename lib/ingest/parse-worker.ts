@@ -7,19 +7,25 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../errors/index.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import type { Reject } from './reject.ts';
-import { openInput, readEncoded, type ReadingsFormat } from './source.ts';
+import { readInput, type ReadingsFormat } from './source.ts';
+import type { AmbiguousPolicy } from './local-time.ts';
+import type { ColumnsInfo, WideOptions } from './wide-columns.ts';
 
 export interface WorkerInput {
   path: string;
   format: ReadingsFormat;
   batchRows: number;
   site?: string;
+  timezone?: string;
+  ambiguous?: AmbiguousPolicy;
+  wide?: WideOptions;
   credits: number;
 }
 
 export type WorkerMessage =
   | { type: 'batch'; batch: EncodedBatch; dictAdds: string[]; rejects: Reject[]; bytes: number }
   | { type: 'rejects'; rejects: Reject[]; bytes: number }
+  | { type: 'columns'; columns: ColumnsInfo }
   | { type: 'end'; rejects: Reject[]; bytes: number }
   | { type: 'error'; error: MillwrightErrorJSON; rejects: Reject[] };
 
@@ -41,10 +47,14 @@ if (port) {
   const run = async () => {
     let sent = 0;
     try {
-      const batches = readEncoded(openInput(input.path), input.format, {
+      const batches = readInput(input.path, input.format, {
         source: input.path,
         batchRows: input.batchRows,
         site: input.site,
+        timezone: input.timezone,
+        ambiguous: input.ambiguous,
+        wide: input.wide,
+        onColumns: (columns) => post({ type: 'columns', columns }),
         onReject: (r) => {
           rejects.push(r);
           if (rejects.length >= 1000) {

@@ -2,8 +2,10 @@
 export interface Reject {
   /** File path, or `-` for stdin. */
   source: string;
-  /** 1-based line number in the source (the CSV header is line 1). */
+  /** 1-based line number in the source (the CSV header is line 1); for Parquet, the 1-based row. */
   line: number;
+  /** The column at fault, for a wide input (one reject per bad cell) or a Parquet file. */
+  column?: string;
   /** What was wrong and what was expected. */
   reason: string;
   /** The raw line (truncated to 4096 characters). */

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Reject } from './reject.ts';
 
 /**
- * The rejects file: one JSON object per refused row (`{"source","line","reason","raw"}`),
+ * The rejects file: one JSON object per refused row (`{"source","line","reason","raw"}`, plus `"column"` for a bad cell of a wide or Parquet input),
  * created only when the first reject arrives, appended to (never truncated), fsynced on close.
  */
 export class RejectsFile {
@@ -14,7 +14,8 @@ export class RejectsFile {
   constructor(readonly path: string) {}
 
   add(r: Reject): void {
-    const line = `${JSON.stringify({ source: r.source, line: r.line, reason: r.reason, raw: r.raw })}\n`;
+    const obj = r.column === undefined ? { source: r.source, line: r.line, reason: r.reason, raw: r.raw } : { source: r.source, line: r.line, column: r.column, reason: r.reason, raw: r.raw };
+    const line = `${JSON.stringify(obj)}\n`;
     this.buf.push(line);
     this.size += line.length;
     this.count++;

@@ -5,17 +5,46 @@ import { MillwrightError } from '../errors/index.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { readCsvEncoded, type ReadOptions } from './csv.ts';
 import { readNdjsonEncoded } from './ndjson.ts';
+import { readParquetReadings } from './parquet-input.ts';
+import { readWideCsvEncoded } from './wide-csv.ts';
 
-/** Input formats. `auto` picks by file extension, and for stdin by the first character. */
-export type ReadingsFormat = 'csv' | 'ndjson' | 'auto';
+/**
+ * Input formats. `csv`, `ndjson` and `parquet` are the long form (one reading per row);
+ * `wide-csv` and `wide-parquet` have one row per time and one column per signal. `auto` picks by
+ * file extension (and for stdin by the first character), wide when wide options are given.
+ */
+export type ReadingsFormat = 'csv' | 'ndjson' | 'parquet' | 'wide-csv' | 'wide-parquet' | 'auto';
 
-/** Format implied by a file name (`.csv`, `.ndjson`/`.jsonl`/`.json`, optionally `.gz`), if any. */
-export function formatOfPath(path: string): 'csv' | 'ndjson' | undefined {
+/** Every accepted {@link ReadingsFormat}. */
+export const READINGS_FORMATS: readonly ReadingsFormat[] = ['csv', 'ndjson', 'parquet', 'wide-csv', 'wide-parquet', 'auto'];
+
+/** Format implied by a file name (`.csv`, `.ndjson`/`.jsonl`/`.json`, optionally `.gz`; `.parquet`), if any. */
+export function formatOfPath(path: string): 'csv' | 'ndjson' | 'parquet' | undefined {
+  if (path.toLowerCase().endsWith('.parquet')) return 'parquet';
   const p = path.toLowerCase().replace(/\.gz$/, '');
   const ext = extname(p);
   if (ext === '.csv' || ext === '.txt') return 'csv';
   if (ext === '.ndjson' || ext === '.jsonl' || ext === '.json') return 'ndjson';
   return undefined;
+}
+
+/**
+ * Reads one input (a path, or `-` for stdin) in the given format: Parquet from the file itself
+ * (it needs its footer first), everything else as a byte stream.
+ */
+export function readInput(
+  path: string,
+  format: ReadingsFormat,
+  opts: ReadOptions,
+  stdin?: AsyncIterable<Buffer | Uint8Array | string>,
+): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
+  let fmt = format === 'auto' && path !== '-' ? formatOfPath(path) ?? 'auto' : format;
+  if (format === 'auto' && opts.wide) fmt = fmt === 'parquet' ? 'wide-parquet' : fmt === 'csv' || fmt === 'auto' ? 'wide-csv' : fmt;
+  if (fmt === 'parquet' || fmt === 'wide-parquet') {
+    if (path === '-') throw new MillwrightError('USAGE', 'Parquet cannot be read from stdin (the footer comes last): pass the file');
+    return readParquetReadings(path, fmt === 'parquet' ? 'long' : 'wide', opts);
+  }
+  return readEncoded(openInput(path, stdin), fmt, opts);
 }
 
 /** Opens a file (gunzipping `*.gz`) or, for `-`, the given stdin, as a byte stream. */
@@ -65,5 +94,6 @@ export async function* readEncoded(
   }
   if (fmt === 'csv') yield* readCsvEncoded(input, opts);
   else if (fmt === 'ndjson') yield* readNdjsonEncoded(input, opts);
-  else throw new MillwrightError('USAGE', `unknown format ${JSON.stringify(fmt)} (expected csv or ndjson)`);
+  else if (fmt === 'wide-csv') yield* readWideCsvEncoded(input, opts);
+  else throw new MillwrightError('USAGE', `format ${JSON.stringify(fmt)} cannot be read from a stream (expected csv, ndjson or wide-csv; Parquet needs a file)`);
 }

@@ -46,20 +46,29 @@ function two(s: string, i: number): number {
 }
 
 /**
+ * Reads a zoneless ISO time in a time zone (see LocalTimeZone in local-time.ts): wall-clock ms in,
+ * UTC ms out, NaN when the time does not exist or is ambiguous there.
+ */
+export interface WallClock {
+  toUtc(wall: number): number;
+}
+
+/**
  * Parses the timestamp in `s[start, end)` and returns epoch milliseconds (UTC), or NaN when it
- * is not one of the accepted forms or lies outside 1900..9999.
+ * is not one of the accepted forms or lies outside 1900..9999. With `local`, an ISO time without a
+ * zone is read as wall-clock time there instead of refused.
  *
  * @example
  * parseTimestamp('2024-03-01T12:00:00.250+01:00'); // 1709290800250
  * parseTimestamp('1709290800250');                 // 1709290800250
  * parseTimestamp('2024-03-01 12:00:00');           // NaN (no zone)
  */
-export function parseTimestamp(s: string, start = 0, end = s.length): number {
+export function parseTimestamp(s: string, start = 0, end = s.length, local?: WallClock): number {
   const len = end - start;
   if (len <= 0) return NaN;
   const c0 = s.charCodeAt(start);
   // ISO dates have '-' at offset 4; epoch numbers never do.
-  if (len >= 16 && s.charCodeAt(start + 4) === 45) return parseIso(s, start, end);
+  if (len >= 16 && s.charCodeAt(start + 4) === 45) return parseIso(s, start, end, local);
   if ((c0 >= 48 && c0 <= 57) || c0 === 45) return parseEpoch(s, start, end);
   return NaN;
 }
@@ -91,7 +100,7 @@ function parseEpoch(s: string, start: number, end: number): number {
   return t >= MIN_EPOCH_MS && t <= MAX_TS ? t : NaN;
 }
 
-function parseIso(s: string, start: number, end: number): number {
+function parseIso(s: string, start: number, end: number, local: WallClock | undefined): number {
   let i = start;
   const yh = two(s, i);
   const yl = two(s, i + 2);
@@ -130,7 +139,12 @@ function parseIso(s: string, start: number, end: number): number {
       ms = Math.floor(ms + 1e-9);
     }
   }
-  if (i >= end) return NaN; // no zone
+  if (i >= end) {
+    // No zone: refused, unless the caller names the zone these wall-clock times are in.
+    if (!local) return NaN;
+    const t = local.toUtc(daysFromCivil(y, mo, d) * DAY_MS + ((h * 60 + mi) * 60 + sec) * 1000 + ms);
+    return t >= MIN_TS && t <= MAX_TS ? t : NaN;
+  }
   let offsetMin = 0;
   const z = s.charCodeAt(i);
   if (z === 90 || z === 122) {
