@@ -42,7 +42,7 @@ export {
   ingest, defaultRejectsPath, readCsv, readNdjson, parseTimestamp, KNOWN_COLUMNS, DEFAULT_BATCH_ROWS, MIN_TS, MAX_TS,
   type IngestOptions, type IngestSummary, type IngestProgress, type BatchCommit, type SourceSummary, type ReadOptions,
   type ReadingsFormat, type Reject, type ParsedBatch,
-  readWideCsv, readParquetReadings, LocalTimeZone, type AmbiguousPolicy, type WideOptions, type ColumnsInfo, type LeftOut,
+  readWideCsv, readParquetReadings, inspectParquet, type ParquetColumn, LocalTimeZone, type AmbiguousPolicy, type WideOptions, type ColumnsInfo, type LeftOut,
 } from './ingest/index.ts';
 
 /** The local spool of the gateway case: append durably now, move into the store later. */

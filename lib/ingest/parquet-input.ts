@@ -6,7 +6,7 @@ import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
 import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
 import { LocalTimeZone } from './local-time.ts';
 import { NameChecker } from './names.ts';
-import { checkParquetPages, type SchemaNode } from './parquet-pages.ts';
+import { checkParquetPages, type PagesReport, type SchemaNode } from './parquet-pages.ts';
 import { MAX_TS, MIN_EPOCH_MS, MIN_TS, parseTimestamp } from './timestamp.ts';
 import { checkStrict, planWideColumns, type LeftOut } from './wide-columns.ts';
 
@@ -114,10 +114,43 @@ async function decodeFile(path: string, source: string): Promise<{ table: Table;
   try {
     const table = tableFromIPC(pw.readParquet(buf).intoIPCStream());
     if (table.numRows !== report.rows) throw new Error(`decoded ${table.numRows} rows, the footer says ${report.rows}`);
+    checkDictionaryUse(table, report.chunks, source);
     return { table, fields: report.fields };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new MillwrightError('BAD_INPUT', `${source}: cannot decode the Parquet file: ${msg.replace(/^Parquet (argument )?error: /, '')}`);
+  }
+}
+
+/**
+ * A writer adds a dictionary entry only for a value it stores, so a fully dictionary-encoded
+ * chunk whose dictionary has several entries must decode to several distinct values. When it
+ * decodes to one, the indices are corrupt (e.g. RLE with bit width 0, apache/arrow#43605) and
+ * readers silently return the first entry for every row: refuse instead.
+ */
+function checkDictionaryUse(table: Table, chunks: PagesReport['chunks'], source: string): void {
+  for (const c of chunks) {
+    if (c.dictEntries < 2 || !c.allDictionary || c.path.includes('.')) continue;
+    const v = table.getChild(c.path);
+    if (!v) continue;
+    let first: unknown;
+    let seen = false;
+    let distinct = 0;
+    for (let i = c.firstRow; i < c.firstRow + c.rows && distinct < 2; i++) {
+      if (!v.isValid(i)) continue;
+      const x = v.get(i);
+      const key = x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x;
+      if (!seen) {
+        seen = true;
+        first = key;
+        distinct = 1;
+      } else if (key !== first && !(Number.isNaN(key) && Number.isNaN(first))) distinct = 2;
+    }
+    if (distinct < 2) {
+      throw new Error(
+        `column ${JSON.stringify(c.path)} row group ${c.rowGroup}: its dictionary has ${c.dictEntries} entries but every value decodes to ${distinct === 0 ? 'null' : 'the same one'}: the dictionary indices are corrupt (RLE bit width 0?)`,
+      );
+    }
   }
 }
 
@@ -319,4 +352,44 @@ function pushLong(e: Emit, plan: Plan, i: number, ts: number, defaultSite: numbe
     if (q !== 0) e.builder.hasQuality = true;
   }
   e.builder.push(line, ts, site, asset, e.builder.dict.id(g!), v, q);
+}
+
+/** One column of a Parquet file as {@link inspectParquet} reads it. */
+export interface ParquetColumn {
+  name: string;
+  /** The Arrow type parquet-wasm decoded it to, e.g. `Timestamp<NANOSECOND>`, `Decimal[4e+2]`. */
+  type: string;
+  /** What ingest would make of it in a wide file. */
+  kind: 'number' | 'time' | 'text' | 'nested' | 'other';
+  /** Cell `i`: a number (NaN kept) for numbers and booleans, epoch ms for times (wall clock when naive), text, or null. */
+  value(i: number): number | string | null;
+}
+
+/**
+ * Decodes a Parquet file the way ingest does (page CRCs, the decoder, the dictionary check) and
+ * returns its columns without writing anything: to see what a file from another tool holds.
+ *
+ * @example
+ * import { inspectParquet } from 'millwright';
+ * const { rows, columns } = await inspectParquet('export.parquet');
+ * console.log(rows, columns.map((c) => `${c.name}: ${c.kind}`));
+ */
+export async function inspectParquet(path: string, source = path): Promise<{ rows: number; columns: ParquetColumn[] }> {
+  const { table } = await decodeFile(path, source);
+  const columns = table.schema.fields.map((f, idx): ParquetColumn => {
+    const v = table.getChildAt(idx)!;
+    const t = f.type;
+    const base = { name: f.name, type: typeName(f) };
+    if (isNumeric(t)) {
+      const cell = numericCell(v, t);
+      return { ...base, kind: 'number', value: (i) => (v.isValid(i) ? cell(i) : null) };
+    }
+    if (DataType.isTimestamp(t) || DataType.isDate(t)) return { ...base, kind: 'time', value: (i) => (v.isValid(i) ? Math.floor(Number(v.get(i))) : null) };
+    if (DataType.isUtf8(t) || DataType.isLargeUtf8(t)) return { ...base, kind: 'text', value: (i) => v.get(i) as string | null };
+    if (DataType.isBinary(t) || DataType.isLargeBinary(t) || DataType.isFixedSizeBinary(t)) {
+      return { ...base, kind: 'text', value: (i) => (v.isValid(i) ? Buffer.from(v.get(i) as Uint8Array).toString('utf8') : null) };
+    }
+    return { ...base, kind: isNested(t) ? 'nested' : 'other', value: (i) => (v.isValid(i) ? JSON.stringify(v.get(i)) : null) };
+  });
+  return { rows: table.numRows, columns };
 }

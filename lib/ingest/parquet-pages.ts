@@ -15,9 +15,24 @@ export interface SchemaNode {
   children: number;
 }
 
+/** One column chunk as its pages describe it. */
+export interface ChunkReport {
+  /** Dotted column path. */
+  path: string;
+  /** Row group index, and the file rows it covers: [firstRow, firstRow + rows). */
+  rowGroup: number;
+  firstRow: number;
+  rows: number;
+  /** Entries of its dictionary page (0 without one). */
+  dictEntries: number;
+  /** True when every data page is dictionary-encoded (no fallback to plain). */
+  allDictionary: boolean;
+}
+
 /** What {@link checkParquetPages} learnt. */
 export interface PagesReport {
   rows: number;
+  chunks: ChunkReport[];
   /** Top-level schema fields (the root's children). */
   fields: SchemaNode[];
   /** Pages carrying a CRC, all verified. */
@@ -128,6 +143,9 @@ interface Chunk {
   path: string;
   start: number;
   size: number;
+  rowGroup: number;
+  firstRow: number;
+  rows: number;
 }
 
 function readFooter(buf: Buffer): { rows: number; schema: SchemaNode[]; chunks: Chunk[] } {
@@ -156,8 +174,17 @@ function readFooter(buf: Buffer): { rows: number; schema: SchemaNode[]; chunks: 
       });
     } else if (id === 3 && type === 6) rows = r.int();
     else if (id === 4 && type === 9) {
-      r.list(() =>
+      let rowGroup = -1;
+      let firstRow = 0;
+      r.list(() => {
+        rowGroup++;
+        const mine: Chunk[] = [];
+        let groupRows = 0;
         r.struct((rid, rt) => {
+          if (rid === 3 && rt === 6) {
+            groupRows = r.int();
+            return true;
+          }
           if (rid !== 1 || rt !== 9) return false;
           r.list(() =>
             r.struct((cid, ct) => {
@@ -176,13 +203,19 @@ function readFooter(buf: Buffer): { rows: number; schema: SchemaNode[]; chunks: 
               });
               // A dictionary offset of 0 is a known writer bug (it means "none"): start at the data page.
               const first = c.dict > 0 && c.dict < c.data ? c.dict : c.data;
-              chunks.push({ path: c.path, start: first, size: c.size });
+              mine.push({ path: c.path, start: first, size: c.size, rowGroup, firstRow: 0, rows: 0 });
               return true;
             }),
           );
           return true;
-        }),
-      );
+        });
+        for (const c of mine) {
+          c.firstRow = firstRow;
+          c.rows = groupRows;
+          chunks.push(c);
+        }
+        firstRow += groupRows;
+      });
     } else return false;
     return true;
   });
@@ -229,7 +262,10 @@ export function checkParquetPages(buf: Buffer, source: string): PagesReport {
   }
   let pages = 0;
   let checkedPages = 0;
+  const chunks: ChunkReport[] = [];
   for (const chunk of footer.chunks) {
+    const report: ChunkReport = { path: chunk.path, rowGroup: chunk.rowGroup, firstRow: chunk.firstRow, rows: chunk.rows, dictEntries: 0, allDictionary: true };
+    chunks.push(report);
     const end = chunk.start + chunk.size;
     if (chunk.start < 4 || chunk.size < 0 || end > buf.length) {
       throw new MillwrightError('BAD_INPUT', `${source}: column ${JSON.stringify(chunk.path)}: its pages (bytes ${chunk.start}-${end}) lie outside the ${buf.length}-byte file`);
@@ -244,7 +280,18 @@ export function checkParquetPages(buf: Buffer, source: string): PagesReport {
         r.struct((id, type) => {
           if (id === 3 && type === 5) size = r.int();
           else if (id === 4 && type === 5) crc = r.int();
-          else return false;
+          else if (id === 7 && type === 12) {
+            r.struct((f, t) => (f === 1 && t === 5 ? ((report.dictEntries = r.int()), true) : false));
+          } else if ((id === 5 || id === 8) && type === 12) {
+            // DataPageHeader.encoding is field 2, DataPageHeaderV2.encoding field 4.
+            const encField = id === 5 ? 2 : 4;
+            r.struct((f, t) => {
+              if (f !== encField || t !== 5) return false;
+              const enc = r.int();
+              if (enc !== 2 && enc !== 8) report.allDictionary = false; // PLAIN_DICTIONARY, RLE_DICTIONARY
+              return true;
+            });
+          } else return false;
           return true;
         });
       } catch (err) {
@@ -268,5 +315,5 @@ export function checkParquetPages(buf: Buffer, source: string): PagesReport {
       pos = r.pos + size;
     }
   }
-  return { rows: footer.rows, fields, checkedPages, pages };
+  return { rows: footer.rows, fields, chunks, checkedPages, pages };
 }
