@@ -8,6 +8,7 @@ import { LocalTimeZone } from './local-time.ts';
 import { NameChecker } from './names.ts';
 import { checkParquetPages, type PagesReport, type SchemaNode } from './parquet-pages.ts';
 import { MAX_TS, MIN_EPOCH_MS, MIN_TS, parseTimestamp } from './timestamp.ts';
+import { readInt96Columns } from './int96.ts';
 import { checkStrict, planWideColumns, type LeftOut } from './wide-columns.ts';
 
 /**
@@ -56,9 +57,10 @@ function numericCell(v: Vector, t: DataType): Cell {
 }
 
 /** Builds the timestamp reader of a column, or throws BAD_INPUT saying why it cannot be one. */
-function timeCell(v: Vector, f: Field, node: SchemaNode | undefined, local: LocalTimeZone | undefined, source: string): { cell: Cell; problem: () => string } {
+function timeCell(v: Vector, f: Field, node: SchemaNode | undefined, local: LocalTimeZone | undefined, source: string, int96?: Float64Array): { cell: Cell; problem: () => string } {
   const t = f.type;
   const none = () => '';
+  if (int96) return { cell: (i) => Math.floor(int96[i]), problem: none };
   if (DataType.isTimestamp(t) || DataType.isDate(t)) {
     const zoned = DataType.isTimestamp(t) && (t as unknown as { timezone: string | null }).timezone;
     // INT96 carries no zone flag; Spark and Hive write UTC instants in it (Impala's
@@ -102,7 +104,14 @@ function timeCell(v: Vector, f: Field, node: SchemaNode | undefined, local: Loca
   throw new MillwrightError('BAD_INPUT', `${source}: time column ${JSON.stringify(f.name)} has type ${typeName(f)}; expected a timestamp, a date, ISO-8601 text or epoch milliseconds`);
 }
 
-async function decodeFile(path: string, source: string): Promise<{ table: Table; fields: SchemaNode[] }> {
+interface Decoded {
+  table: Table;
+  fields: SchemaNode[];
+  /** INT96 columns' times (epoch ms, NaN for null), read by DuckDB. */
+  int96: Map<string, Float64Array>;
+}
+
+async function decodeFile(path: string, source: string): Promise<Decoded> {
   let buf: Buffer;
   try {
     buf = await readFile(path);
@@ -114,8 +123,10 @@ async function decodeFile(path: string, source: string): Promise<{ table: Table;
   try {
     const table = tableFromIPC(pw.readParquet(buf).intoIPCStream());
     if (table.numRows !== report.rows) throw new Error(`decoded ${table.numRows} rows, the footer says ${report.rows}`);
-    checkDictionaryUse(table, report.chunks, source);
-    return { table, fields: report.fields };
+    checkDictionaryUse(table, report.chunks);
+    const int96Names = report.fields.filter((f) => f.type === INT96 && f.children === 0).map((f) => f.name);
+    const int96 = int96Names.length > 0 ? await readInt96Columns(path, int96Names, table.numRows) : new Map<string, Float64Array>();
+    return { table, fields: report.fields, int96 };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new MillwrightError('BAD_INPUT', `${source}: cannot decode the Parquet file: ${msg.replace(/^Parquet (argument )?error: /, '')}`);
@@ -128,7 +139,7 @@ async function decodeFile(path: string, source: string): Promise<{ table: Table;
  * decodes to one, the indices are corrupt (e.g. RLE with bit width 0, apache/arrow#43605) and
  * readers silently return the first entry for every row: refuse instead.
  */
-function checkDictionaryUse(table: Table, chunks: PagesReport['chunks'], source: string): void {
+function checkDictionaryUse(table: Table, chunks: PagesReport['chunks']): void {
   for (const c of chunks) {
     if (c.dictEntries < 2 || !c.allDictionary || c.path.includes('.')) continue;
     const v = table.getChild(c.path);
@@ -182,10 +193,11 @@ export async function* readParquetReadings(
   mode: 'long' | 'wide',
   opts: ReadOptions,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
-  const { table, fields } = await decodeFile(path, opts.source);
+  const decoded = await decodeFile(path, opts.source);
+  const { table } = decoded;
   const local = opts.timezone === undefined ? undefined : new LocalTimeZone(opts.timezone, opts.ambiguous);
   const rows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
-  const plan = mode === 'wide' ? planWide(table, fields, local, opts) : planLong(table, fields, local, opts);
+  const plan = mode === 'wide' ? planWide(decoded, local, opts) : planLong(decoded, local, opts);
   const nPer = Math.max(1, plan.signals.length);
   const builder = new BatchBuilder(mode === 'wide' ? Math.max(nPer, Math.floor(rows / nPer) * nPer) : rows);
   const e: Emit = { builder, onReject: opts.onReject, source: opts.source };
@@ -199,8 +211,9 @@ export async function* readParquetReadings(
     const ts = plan.ts.cell(i);
     if (!(ts >= MIN_TS && ts <= MAX_TS)) {
       const valid = plan.ts.vector.isValid(i);
-      const reason = !valid ? 'null timestamp' : plan.ts.problem() || `timestamp ${String(plan.ts.vector.get(i))} cannot be read (expected a time between 1900 and 9999)`;
-      opts.onReject({ source: opts.source, line, column: plan.ts.name, reason, raw: valid ? String(plan.ts.vector.get(i)) : 'null' });
+      const shown = Number.isFinite(ts) && Math.abs(ts) <= 8.64e15 ? new Date(ts).toISOString() : String(plan.ts.vector.get(i));
+      const reason = !valid ? 'null timestamp' : plan.ts.problem() || `timestamp ${shown} is outside 1900-9999 or cannot be read as a time`;
+      opts.onReject({ source: opts.source, line, column: plan.ts.name, reason, raw: valid ? shown : 'null' });
       continue;
     }
     let asset = fixedAsset;
@@ -255,12 +268,12 @@ function requireSite(opts: ReadOptions): string {
   return opts.site;
 }
 
-function planWide(table: Table, fields: SchemaNode[], local: LocalTimeZone | undefined, opts: ReadOptions): Plan {
+function planWide({ table, fields, int96 }: Decoded, local: LocalTimeZone | undefined, opts: ReadOptions): Plan {
   const schema = table.schema.fields;
   const p = planWideColumns(schema.map((f) => f.name), opts.source, opts.wide ?? {});
   const col = (i: number) => table.getChildAt(i)!;
   const tf = schema[p.ts];
-  const ts = { name: tf.name, vector: col(p.ts), ...timeCell(col(p.ts), tf, fields[p.ts], local, opts.source) };
+  const ts = { name: tf.name, vector: col(p.ts), ...timeCell(col(p.ts), tf, fields[p.ts], local, opts.source, int96.get(tf.name)) };
   const leftOut: LeftOut[] = [...p.leftOut];
   const signals: ColumnReader[] = [];
   for (const i of p.signals) {
@@ -283,7 +296,7 @@ function planWide(table: Table, fields: SchemaNode[], local: LocalTimeZone | und
   return { site: requireSite(opts), asset: opts.wide?.asset, assetColumn, ts, signals };
 }
 
-function planLong(table: Table, fields: SchemaNode[], local: LocalTimeZone | undefined, opts: ReadOptions): Plan {
+function planLong({ table, fields, int96 }: Decoded, local: LocalTimeZone | undefined, opts: ReadOptions): Plan {
   const schema = table.schema.fields;
   const byName = new Map<string, number>();
   schema.forEach((f, i) => {
@@ -308,7 +321,7 @@ function planLong(table: Table, fields: SchemaNode[], local: LocalTimeZone | und
     return { name: f.name, vector: table.getChildAt(i)!, cell: numericCell(table.getChildAt(i)!, f.type) };
   };
   const ti = need('ts');
-  const ts = { name: schema[ti].name, vector: table.getChildAt(ti)!, ...timeCell(table.getChildAt(ti)!, schema[ti], fields[ti], local, opts.source) };
+  const ts = { name: schema[ti].name, vector: table.getChildAt(ti)!, ...timeCell(table.getChildAt(ti)!, schema[ti], fields[ti], local, opts.source, int96.get(schema[ti].name)) };
   const siteIdx = byName.get('site');
   const qIdx = byName.get('quality');
   const long = {
@@ -375,11 +388,13 @@ export interface ParquetColumn {
  * console.log(rows, columns.map((c) => `${c.name}: ${c.kind}`));
  */
 export async function inspectParquet(path: string, source = path): Promise<{ rows: number; columns: ParquetColumn[] }> {
-  const { table } = await decodeFile(path, source);
+  const { table, int96 } = await decodeFile(path, source);
   const columns = table.schema.fields.map((f, idx): ParquetColumn => {
     const v = table.getChildAt(idx)!;
     const t = f.type;
     const base = { name: f.name, type: typeName(f) };
+    const i96 = int96.get(f.name);
+    if (i96) return { ...base, type: 'INT96', kind: 'time', value: (i) => (Number.isNaN(i96[i]) ? null : Math.floor(i96[i])) };
     if (isNumeric(t)) {
       const cell = numericCell(v, t);
       return { ...base, kind: 'number', value: (i) => (v.isValid(i) ? cell(i) : null) };
