@@ -72,3 +72,6 @@ export * from './wire/index.ts';
 
 /** The data-capture record format (SageMaker Model Monitor's JSON Lines layout). */
 export * from './capture/index.ts';
+
+/** The gateway's `files` source: a watched folder of exports (long or wide, local time), each file read once. */
+export { filesSourceType, type FilesSourceConfig } from './gateway/sources/files.ts';

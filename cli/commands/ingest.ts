@@ -147,7 +147,7 @@ function wideOptions(values: InputValues, format: ReadingsFormat): WideOptions |
 
 function inputOptions(io: CliIO, values: InputValues): Partial<IngestOptions> {
   const format = (values.format ?? 'auto') as ReadingsFormat;
-  if (!READINGS_FORMATS.includes(format)) throw usageError(`--format must be one of ${READINGS_FORMATS.join(', ')}, got ${JSON.stringify(values.format)}`);
+  if (!READINGS_FORMATS.includes(format)) throw usageError(`--format must be csv or ndjson (long form), parquet, wide-csv, wide-parquet or auto, got ${JSON.stringify(values.format)}`);
   const ambiguous = values.ambiguous as AmbiguousPolicy | undefined;
   if (ambiguous !== undefined && !['earlier', 'later', 'reject'].includes(ambiguous)) throw usageError(`--ambiguous must be earlier, later or reject, got ${JSON.stringify(values.ambiguous)}`);
   if (ambiguous !== undefined && values.timezone === undefined) throw usageError('--ambiguous needs --timezone (it says how to read local times in that zone)');
