@@ -5,6 +5,7 @@ import { lineChunks, MAX_LINE_BYTES } from './line-chunks.ts';
 import { NameChecker, type NameKind } from './names.ts';
 import { rawLine } from './reject.ts';
 import { MAX_TS, MIN_EPOCH_MS, parseTimestamp } from './timestamp.ts';
+import { LocalTimeZone } from './local-time.ts';
 
 const KNOWN = new Set<string>(KNOWN_COLUMNS);
 
@@ -35,6 +36,7 @@ export async function* readNdjsonEncoded(
   const reject = (reason: string) => opts.onReject({ source: opts.source, line, reason, raw: rawLine(text, ls, le) });
   const name = nameResolver(builder, opts.site, reject);
   const fields: LineFields = { ts: 0, value: 0, quality: 0 };
+  const local = opts.timezone === undefined ? undefined : new LocalTimeZone(opts.timezone, opts.ambiguous);
 
   for await (const run of lineChunks(stream)) {
     opts.onBytes?.(run.bytesRead);
@@ -61,7 +63,7 @@ export async function* readNdjsonEncoded(
         reject(o);
         continue;
       }
-      const problem = checkFields(o, fields);
+      const problem = checkFields(o, fields, local);
       if (problem !== undefined) {
         reject(problem);
         continue;
@@ -106,14 +108,16 @@ function parseObject(src: string): Record<string, unknown> | string {
 }
 
 /** Checks keys, `ts`, `value` and `quality` of one object: fills `out`, or returns why the line is rejected. */
-function checkFields(o: Record<string, unknown>, out: LineFields): string | undefined {
+function checkFields(o: Record<string, unknown>, out: LineFields, local?: LocalTimeZone): string | undefined {
   for (const k in o) {
     if (!KNOWN.has(k)) return `unknown column ${JSON.stringify(k)} (expected keys ${KNOWN_COLUMNS.join(', ')})`;
   }
   const rawTs = o.ts;
   if (rawTs === undefined || rawTs === null || rawTs === '') return 'missing field "ts"';
-  const ts = timestampOf(rawTs);
+  if (local) local.problem = '';
+  const ts = timestampOf(rawTs, local);
   if (ts !== ts) {
+    if (local?.problem) return local.problem;
     return `unparseable timestamp ${JSON.stringify(rawTs)} (expected ISO-8601 with a zone, e.g. "2024-03-01T12:00:00Z", or epoch milliseconds >= 1e11, between 1900 and 9999)`;
   }
   const value = o.value;
@@ -132,9 +136,9 @@ function checkFields(o: Record<string, unknown>, out: LineFields): string | unde
 }
 
 /** Epoch ms of a `ts` field (ISO text or epoch milliseconds), NaN when it is neither. */
-function timestampOf(raw: unknown): number {
+function timestampOf(raw: unknown, local?: LocalTimeZone): number {
   if (typeof raw === 'number') return raw >= MIN_EPOCH_MS && raw <= MAX_TS ? raw : NaN;
-  if (typeof raw === 'string') return parseTimestamp(raw);
+  if (typeof raw === 'string') return parseTimestamp(raw, 0, raw.length, local);
   return NaN;
 }
 

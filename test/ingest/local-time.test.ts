@@ -61,3 +61,28 @@ test('zoneless ISO timestamps are read in the zone; zoned ones keep their own of
   assert.ok(Number.isNaN(parseTimestamp('2024-03-01 12:00:00')), 'still refused without a zone');
   assert.throws(() => new LocalTimeZone('Mars/Olympus'), (e: unknown) => e instanceof MillwrightError && e.code === 'USAGE' && /unknown time zone "Mars\/Olympus"/.test(e.message));
 });
+
+test('long CSV and NDJSON with --timezone: naive times read in the zone, a skipped time rejected with its reason', async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { ingest } = await import('../../lib/ingest/index.ts');
+  const { readStore } = await import('./store-reader.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'mw-local-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a.csv'), 'ts,asset,signal,value\n2024-03-10 01:30:00,kiln,temp,1\n2024-03-10 02:30:00,kiln,temp,2\n2024-03-10T03:30:00Z,kiln,temp,3\n');
+  writeFileSync(join(dir, 'b.ndjson'), '{"ts":"2024-03-10 03:30:00","asset":"kiln","signal":"temp","value":4}\n{"ts":"2024-03-10 02:15:00","asset":"kiln","signal":"temp","value":5}\n');
+  const s = await ingest([join(dir, 'a.csv'), join(dir, 'b.ndjson')], { store: join(dir, 'store'), site: 'p', timezone: 'America/Chicago', rejects: join(dir, 'r.ndjson') });
+  assert.equal(s.rowsAccepted, 3);
+  const r = readFileSync(join(dir, 'r.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(r.map((x) => [x.line, x.reason.slice(0, 61)]), [
+    [3, 'nonexistent local time 2024-03-10 02:30:00 in America/Chicago'],
+    [2, 'nonexistent local time 2024-03-10 02:15:00 in America/Chicago'],
+  ]);
+  const stored = (await readStore(join(dir, 'store'))).sort((a, b) => a.value - b.value);
+  assert.deepEqual(stored.map((x) => [x.value, new Date(x.ts).toISOString()]), [
+    [1, '2024-03-10T07:30:00.000Z'], // CST, -06:00
+    [3, '2024-03-10T03:30:00.000Z'], // its own zone
+    [4, '2024-03-10T08:30:00.000Z'], // CDT, -05:00
+  ]);
+});
