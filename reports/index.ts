@@ -27,11 +27,17 @@ export {
 export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
 export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
+export { EnergyPerformanceMetric, type EnergyPerformanceOptions, type EnergyPerformanceResult, type EnergyPerformancePeriod, type StaticFactorAdjustment } from './metrics/energy-performance.ts';
+export type { RollUpRow } from './energy-performance/roll-up.ts';
+export type { Granularity } from './energy-performance/periods.ts';
+export type { Shift } from './energy-performance/baseline-model.ts';
+export { savingsUncertainty, lag1Autocorrelation, type SavingsUncertainty, type UncertaintyInputs } from './energy-performance/savings.ts';
+export { studentTCdf, studentTCritical } from './stats/student-t.ts';
 export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.ts';
 export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';
 export { chi2Sf, kolmogorovSf } from './stats/special.ts';
 export { sortedFinite } from './stats/sort.ts';
-export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
+export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, energyPerformanceReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
 export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
 export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
