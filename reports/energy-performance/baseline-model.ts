@@ -2,7 +2,8 @@
  * The energy baseline (ISO 50006's EnB): energy per period as a linear function of its relevant
  * variables, with the degree-day balance points searched the way CalTRACK does it: every
  * candidate balance point on a grid, a degree-day term kept only when its coefficient is positive
- * and significant (p < 0.1), and the candidate with the best adjusted R² chosen.
+ * and significant (p < 0.1) with enough periods behind it (at least 10 with non-zero degree-days,
+ * 20 degree-days in all), and the candidate with the best adjusted R² chosen.
  */
 import { degreeDays, type Granularity, type Period } from './periods.ts';
 import { ols, type OlsFit, type Regressor } from './ols.ts';
@@ -75,10 +76,29 @@ export function regressorsFor(periods: Period[], spec: BaselineSpec, balance: Ba
   return out;
 }
 
-function qualifies(fit: OlsFit, terms: string[], pMax: number): boolean {
+/**
+ * CalTRACK's sufficiency rule for a degree-day term: at least 10 periods with non-zero degree-days
+ * and at least 20 degree-days in all, so a balance point at the edge of the data (a handful of hot
+ * days) cannot fit noise with a steep slope.
+ */
+const MIN_NONZERO_PERIODS = 10;
+const MIN_TOTAL_DEGREE_DAYS = 20;
+
+function sufficient(regressors: Regressor[], term: string): boolean {
+  const values = regressors.find((r) => r.name === term)?.values ?? new Float64Array();
+  let nonzero = 0;
+  let total = 0;
+  for (const v of values) {
+    if (v > 0) nonzero++;
+    total += v;
+  }
+  return nonzero >= MIN_NONZERO_PERIODS && total >= MIN_TOTAL_DEGREE_DAYS;
+}
+
+function qualifies(fit: OlsFit, regressors: Regressor[], terms: string[], pMax: number): boolean {
   return terms.every((t) => {
     const j = fit.terms.indexOf(t);
-    return j >= 0 && fit.coefficients[j]! > 0 && fit.pValues[j]! < pMax;
+    return j >= 0 && fit.coefficients[j]! > 0 && fit.pValues[j]! < pMax && sufficient(regressors, t);
   });
 }
 
@@ -102,9 +122,11 @@ export function selectBaselineModel(periods: Period[], spec: BaselineSpec): Base
   let best: { fit: OlsFit; balance: BalancePoints } | undefined;
   let qualifying = 0;
   for (const balance of candidates) {
-    const fit = ols(regressorsFor(periods, spec, balance), y);
+    const regressors = regressorsFor(periods, spec, balance);
     const dd = [...(balance.heating !== undefined ? ['hdd'] : []), ...(balance.cooling !== undefined ? ['cdd'] : [])];
-    if (dd.length && !qualifies(fit, dd, spec.pMax)) continue;
+    if (dd.length && !dd.every((t) => sufficient(regressors, t))) continue;
+    const fit = ols(regressors, y);
+    if (dd.length && !qualifies(fit, regressors, dd, spec.pMax)) continue;
     qualifying++;
     if (!best || fit.adjustedR2 > best.fit.adjustedR2) best = { fit, balance };
   }
@@ -114,6 +136,6 @@ export function selectBaselineModel(periods: Period[], spec: BaselineSpec): Base
     ? 'no temperature given: no degree-day terms'
     : chosen.balance.heating === undefined && chosen.balance.cooling === undefined
       ? `no degree-day term was positive and significant (p < ${spec.pMax}) at any balance point: none used`
-      : `best adjusted R² among ${qualifying} qualifying candidates (degree-day coefficients positive, p < ${spec.pMax})`;
+      : `best adjusted R² among ${qualifying} qualifying candidates (degree-day coefficients positive, p < ${spec.pMax}, at least ${MIN_NONZERO_PERIODS} periods and ${MIN_TOTAL_DEGREE_DAYS} degree-days behind each)`;
   return { ...chosen, candidates: candidates.length, qualifying, selection };
 }

@@ -63,7 +63,8 @@ export interface SavingsUncertainty {
  * Guideline 14's savings uncertainty at `confidence` (e.g. 0.68, 0.9).
  *
  * @example
- * savingsUncertainty({ cv: 0.1, n: 365, p: 4, rho: 0.3, m: 92, savings: 5e4, adjustedBaseline: 1e6 }, 0.9).fractional; // ≈ 0.31
+ * import { savingsUncertainty } from 'millwright/reports';
+ * savingsUncertainty({ cv: 0.1, n: 365, p: 4, rho: 0.3, m: 92, savings: 5e4, adjustedBaseline: 1e6 }, 0.9).fractional; // ≈ 0.59
  */
 export function savingsUncertainty(x: UncertaintyInputs, confidence: number): SavingsUncertainty {
   const t = studentTCritical(confidence, Math.max(1, x.n - x.p));

@@ -55,6 +55,7 @@ export function betainc(a: number, b: number, x: number): number {
  * CDF of Student's t with `df` degrees of freedom (scipy `stats.t.cdf`).
  *
  * @example
+ * import { studentTCdf } from 'millwright/reports';
  * studentTCdf(2.228, 10); // ≈ 0.975
  */
 export function studentTCdf(t: number, df: number): number {
@@ -76,6 +77,7 @@ export function studentTTwoSidedP(t: number, df: number): number {
  * `stats.t.ppf(0.5 + confidence / 2, df)`): 1.0 at 68 % and 1.645 at 90 % for large df.
  *
  * @example
+ * import { studentTCritical } from 'millwright/reports';
  * studentTCritical(0.9, 30); // ≈ 1.697
  */
 export function studentTCritical(confidence: number, df: number): number {
