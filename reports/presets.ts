@@ -103,7 +103,7 @@ export function energyReport(current: TableInput, reference: TableInput | undefi
  *
  * @example
  * import { energyPerformanceReport } from 'millwright/reports';
- * const report = energyPerformanceReport(octToDec, janToSep, { energy: 'usage_kwh', categorical: ['load_type'], utcOffsetMinutes: 540 });
+ * const report = energyPerformanceReport(octToDec, janToSep, { energy: 'usage_kwh', production: 'tonnes', temperature: 't_out' });
  * report.metrics[0]; // { type: 'energy-performance', savings: { savings, uncertainty: [...] }, ... }
  */
 export function energyPerformanceReport(reporting: TableInput, baseline: TableInput, options: EnergyPerformanceOptions & RunReportOptions = {}): ReportResult {

@@ -31,8 +31,8 @@ export const ENERGY_PERFORMANCE_USAGE = `energy-performance: ISO 50006 energy ba
   --out DIR, --title, --store, --fail-on warn|fail as above
   Dates (FROM..TO, TO exclusive) are plant-local days, e.g. 2018-01-01..2018-10-01.
 
-  millwright report energy-performance steel.csv --energy usage_kwh --categorical load_type \\
-    --baseline-period 2018-01-01..2018-10-01 --reporting-period 2018-10-01..2019-01-01 --utc-offset 540 --interval-end`;
+  millwright report energy-performance plant.csv --energy kwh --production tonnes --temperature t_out \\
+    --baseline-period 2021-01-01..2022-01-01 --reporting-period 2022-01-01..2023-01-01 --utc-offset 60`;
 
 const adjustmentSchema = z.array(
   z.object({
