@@ -44,3 +44,4 @@ export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './
 export { loadSource, readBaselineDir } from './load.ts';
 export { addPredictions } from './predict.ts';
 export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';
+export { renderBoard, type BoardRow } from './board.ts';
