@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { CliIO } from '../command.ts';
 import { usageError } from '../command.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
-import { listGroups, listVersions, promoteVersion, readStages, rollbackStage, setTestPayloads, STAGES, type RegistryOptions } from '../../lib/model/index.ts';
+import { listGroups, listVersions, promoteVersion, readLineage, readStages, rollbackStage, setTestPayloads, STAGES, type RegistryOptions } from '../../lib/model/index.ts';
 import { httpFunctionalCheck } from '../../serve/functional-check.ts';
 import { renderBoard, type BoardRow } from '../../reports/board.ts';
 
@@ -17,6 +17,8 @@ export const STAGE_USAGE = `  promote G VERSION --to DEV|TEST|PROD [--note TEXT]
   stages G                          what each stage holds, with its history
   payloads G FILE                   record the group's functional-check payloads (JSON list of
                                     {name, contentType, body, expected, tolerance?, maxLatencyMs?})
+  lineage G VERSION                 the pipeline that produced a version: prepare -> train -> evaluate
+                                    -> register, inputs and outputs by content hash
   board [--out FILE] [--reports DIR]  HTML status board of every group (DIR/<group>/<kind>/report.json
                                     adds the latest report verdicts)`;
 
@@ -111,6 +113,15 @@ export async function runStageVerb(verb: string | undefined, rest: string[], fla
       }
       const payloads = await setTestPayloads(rest[0]!, value, opts);
       io.out(`${rest[0]}: ${payloads.length} test payload(s) recorded\n`);
+      return 0;
+    }
+    case 'lineage': {
+      if (rest.length !== 2) throw usageError('lineage expects GROUP VERSION');
+      const l = await readLineage(rest[0]!, rest[1]!, opts);
+      if (flags.json) return print(l);
+      io.out(`${l.group} version ${l.version}: inputs ${l.inputsSha256.slice(0, 12)}…, model files ${l.modelFilesSha256.slice(0, 12)}…\n`);
+      for (const step of l.steps) io.out(`  ${step.name.padEnd(9)} ${step.start} -> ${step.end}\n    in:  ${JSON.stringify(step.inputs).slice(0, 300)}\n    out: ${JSON.stringify(step.outputs).slice(0, 300)}\n`);
+      if (l.reproduces) io.out(l.reproduces.identical ? `  same inputs as version ${l.reproduces.version}: identical model bytes (reproduced)\n` : `  same inputs as version ${l.reproduces.version} but different model bytes: training is not deterministic (seed?)\n`);
       return 0;
     }
     case 'board':
