@@ -11,7 +11,7 @@
  */
 export { catalogue, getDataset, toReadings, type DatasetInfo, type ColumnInfo } from './catalogue.ts';
 export { resolveDataDir, datasetPath, DATA_DIR_ENV } from './data-dir.ts';
-export { loadSteel, steelTimestamp, STEEL_UTC_OFFSET_MINUTES } from './steel.ts';
+export { loadSteel, steelTimestamp, STEEL_UTC_OFFSET_MINUTES, STEEL_HOLIDAYS_2018 } from './steel.ts';
 export { loadNab, loadNabWindows, type NabOptions, type NabSeries, type AnomalyWindow } from './nab.ts';
 export { loadSkab, SKAB_GROUPS, SKAB_SIGNALS, type SkabGroup, type SkabOptions } from './skab.ts';
 export { loadCwru, CWRU_FILES, CWRU_SAMPLE_RATE, type CwruFault, type CwruOptions } from './cwru.ts';

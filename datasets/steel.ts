@@ -8,6 +8,13 @@ import { parseDelimited } from './parse-delimited.ts';
 /** Asia/Seoul is UTC+9 all year (no DST since 1988): the steel plant's clock. */
 export const STEEL_UTC_OFFSET_MINUTES = 540;
 
+/** Korean public holidays of 2018 (substitute days and the 13 June local election included): the plant's calendar. */
+export const STEEL_HOLIDAYS_2018 = [
+  '2018-01-01', '2018-02-15', '2018-02-16', '2018-02-17', '2018-03-01', '2018-05-05', '2018-05-07', '2018-05-22',
+  '2018-06-06', '2018-06-13', '2018-08-15', '2018-09-23', '2018-09-24', '2018-09-25', '2018-09-26', '2018-10-03',
+  '2018-10-09', '2018-12-25',
+];
+
 const SOURCE_COLUMNS: Record<string, string> = {
   date: 'date',
   Usage_kWh: 'usage_kwh',

@@ -31,7 +31,7 @@ export interface Metric<R extends MetricResult = MetricResult> {
   checks?(result: R): CheckResult[];
 }
 
-export type ReportKind = 'quality' | 'drift' | 'model' | 'energy';
+export type ReportKind = 'quality' | 'drift' | 'model' | 'energy' | 'energy-performance';
 
 /** A report as JSON: everything the HTML and CSV renderers need. */
 export interface ReportResult {
@@ -67,6 +67,7 @@ const DEFAULT_TITLES: Record<ReportKind, string> = {
   drift: 'Data drift',
   model: 'Model quality',
   energy: 'Energy deviation (hourly)',
+  'energy-performance': 'Energy performance (ISO 50006)',
 };
 
 /**

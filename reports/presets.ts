@@ -14,6 +14,7 @@ import { DataDriftMetric, type DataDriftOptions } from './metrics/drift.ts';
 import { MultivariateDriftMetric, type MultivariateDriftOptions } from './metrics/multivariate.ts';
 import { ModelQualityMetric, type ModelQualityOptions } from './metrics/model-quality.ts';
 import { EnergyDeviationMetric, type EnergyDeviationOptions } from './metrics/energy.ts';
+import { EnergyPerformanceMetric, type EnergyPerformanceOptions } from './metrics/energy-performance.ts';
 import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
 import { renderHtml } from './render/html.ts';
 import { renderCsv } from './render/csv.ts';
@@ -93,6 +94,20 @@ export function modelReport(joined: TableInput, options: ModelQualityOptions & R
  */
 export function energyReport(current: TableInput, reference: TableInput | undefined, options: EnergyDeviationOptions & RunReportOptions = {}): ReportResult {
   return runReport('energy', [new EnergyDeviationMetric(options)], current, reference, options);
+}
+
+/**
+ * ISO 50006-style energy performance report: the energy baseline fitted on `baseline` (with
+ * CalTRACK's balance-point search when a temperature is given), EnPIs, and the savings over
+ * `reporting` with CUSUM and ASHRAE Guideline 14 uncertainty at 68 % and 90 %.
+ *
+ * @example
+ * import { energyPerformanceReport } from 'millwright/reports';
+ * const report = energyPerformanceReport(octToDec, janToSep, { energy: 'usage_kwh', production: 'tonnes', temperature: 't_out' });
+ * report.metrics[0]; // { type: 'energy-performance', savings: { savings, uncertainty: [...] }, ... }
+ */
+export function energyPerformanceReport(reporting: TableInput, baseline: TableInput, options: EnergyPerformanceOptions & RunReportOptions = {}): ReportResult {
+  return runReport('energy-performance', [new EnergyPerformanceMetric(options)], reporting, baseline, options);
 }
 
 export interface WrittenReport {

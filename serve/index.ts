@@ -15,3 +15,5 @@ export { listReports, reportsIndexHtml, type ReportEntry } from './reports-route
 export { healthCheck, probeRow } from './health-check.ts';
 export { resolveSettings } from './options.ts';
 export { ModelPool, type ModelInfo } from './pool.ts';
+export { httpFunctionalCheck, type HttpCheckOptions } from './functional-check.ts';
+export { registrySource } from './registry-source.ts';

@@ -3,6 +3,7 @@ import { parseCommandArgs, usageError } from '../command.ts';
 import type { Metrics } from '../../lib/model/contract.ts';
 import { initModel } from '../../lib/model/init-model.ts';
 import { cliLogger } from '../logger.ts';
+import { runStageVerb, STAGE_USAGE } from './registry-stages.ts';
 import {
   approveVersion,
   getVersion,
@@ -147,7 +148,7 @@ function recordLine(r: ModelVersionRecord): string {
 
 const registryCommand: Command = {
   name: 'registry',
-  summary: 'Model registry: list, register, approve, reject, show model versions',
+  summary: 'Model registry: list, register, approve, reject, show versions; stages, promote, rollback, board',
   usage: `millwright registry <verb> [args] [--registry DIR] [--json]
 
   list                              groups with version counts and the approved version
@@ -156,6 +157,7 @@ const registryCommand: Command = {
   approve G VERSION [--note TEXT]   approve (only approved versions can be deployed)
   reject G VERSION [--note TEXT]    reject a pending version, or withdraw an approved one
   show G [VERSION]                  versions of a group, or one version's record and manifest
+${STAGE_USAGE}
 
   --registry DIR   registry folder (default: env MILLWRIGHT_REGISTRY or ./.millwright/registry)
   --json           machine-readable output`,
@@ -166,10 +168,16 @@ const registryCommand: Command = {
         group: { type: 'string' },
         note: { type: 'string' },
         json: { type: 'boolean', default: false },
+        to: { type: 'string' },
+        stage: { type: 'string' },
+        out: { type: 'string' },
+        reports: { type: 'string' },
       },
       allowPositionals: true,
     });
     const [verb, ...rest] = positionals;
+    const staged = await runStageVerb(verb, rest, values, { ...(values.registry ? { registry: values.registry } : {}), env: io.env, cwd: io.cwd }, io);
+    if (staged !== undefined) return staged;
     const opts = { ...(values.registry ? { registry: values.registry } : {}), env: io.env, cwd: io.cwd };
     const note = values.note ? { note: values.note } : {};
     const json = (v: unknown): number => {
@@ -228,9 +236,9 @@ const registryCommand: Command = {
         return 0;
       }
       case undefined:
-        throw usageError('missing verb: list, register, approve, reject or show');
+        throw usageError('missing verb: list, register, approve, reject, show, promote, rollback, stages, payloads or board');
       default:
-        throw usageError(`unknown verb "${verb}": expected list, register, approve, reject or show`);
+        throw usageError(`unknown verb "${verb}": expected list, register, approve, reject, show, promote, rollback, stages, payloads or board`);
     }
   },
 };

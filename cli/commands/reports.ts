@@ -1,7 +1,5 @@
-import { pathToFileURL } from 'node:url';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { MillwrightError } from '../../lib/errors/index.ts';
 import { storeRoot } from '../../lib/config/index.ts';
 import type { Command, CliIO } from '../command.ts';
 import { numberFlag, parseCommandArgs, usageError } from '../command.ts';
@@ -10,11 +8,13 @@ import { readManifest } from '../../lib/model/artifact.ts';
 import { computeBaseline } from '../../reports/monitor-baseline.ts';
 import { loadSource, readBaselineDir } from '../../reports/load.ts';
 import { addPredictions } from '../../reports/predict.ts';
-import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport } from '../../reports/presets.ts';
+import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport } from '../../reports/presets.ts';
 import { joinGroundTruth } from '../../reports/metrics/model-quality.ts';
 import type { DriftTest } from '../../reports/metrics/drift.ts';
 import type { ReportKind, ReportResult } from '../../reports/engine.ts';
 import type { Frame } from '../../reports/data.ts';
+import { ENERGY_PERFORMANCE_USAGE, runEnergyPerformance } from './energy-performance.ts';
+import { finishReport } from './report-output.ts';
 
 function list(s: string | undefined): string[] | undefined {
   return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -65,6 +65,7 @@ Example:
 };
 
 const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [options]
+       millwright report energy-performance <data> [options]   (options below)
 
   <current>              .csv/.parquet file, sql:<query> (store's readings view), or a serving
                          capture directory / .jsonl file (SageMaker data-capture JSON Lines)
@@ -91,13 +92,17 @@ energy:   --actual COL (default: the model's target, else actual)  --expected CO
 Examples:
   millwright report drift oct.parquet --reference train.parquet --state Load_Type --out reports/drift
   millwright report quality /opt/ml/capture --model /opt/ml/model --baseline baseline/
-  millwright report energy oct.csv --model registry/steel/3 --actual usage_kwh --price 0.12 --co2 0.45`;
+  millwright report energy oct.csv --model registry/steel/3 --actual usage_kwh --price 0.12 --co2 0.45
+
+${ENERGY_PERFORMANCE_USAGE}`;
 
 const reportCommand: Command = {
   name: 'report',
-  summary: 'Write a data-quality, drift, model-quality or hourly energy report (HTML, JSON, CSV)',
+  summary: 'Write a data-quality, drift, model-quality, hourly energy or energy-performance report (HTML, JSON, CSV)',
   usage: REPORT_USAGE,
   async run(args, io) {
+    // Its own flags (periods, drivers, adjustments): parsed by its own module.
+    if (args[0] === 'energy-performance') return runEnergyPerformance(args.slice(1), io);
     const { values, positionals } = parseCommandArgs(args, {
       allowPositionals: true,
       options: {
@@ -111,7 +116,7 @@ const reportCommand: Command = {
       },
     });
     const [kind, source, ...extra] = positionals;
-    if (!kind || !['quality', 'drift', 'model', 'energy'].includes(kind)) throw usageError('expected a report kind: quality, drift, model or energy');
+    if (!kind || !['quality', 'drift', 'model', 'energy'].includes(kind)) throw usageError('expected a report kind: quality, drift, model, energy or energy-performance');
     if (!source) throw usageError(`expected the current data source after "${kind}"`);
     if (extra.length) throw usageError(`unexpected argument "${extra[0]}"`);
     const failOn = values['fail-on'];
@@ -129,7 +134,7 @@ const reportCommand: Command = {
       if (!tests.has(v)) throw usageError(`--${name} must be auto, ks, wasserstein, psi, jensenshannon or chisquare, got "${v}"`);
       return v as DriftTest;
     };
-    switch (kind as ReportKind) {
+    switch (kind as Exclude<ReportKind, 'energy-performance'>) {
       case 'quality': {
         const baseline = values.baseline ? await readBaselineDir(resolve(io.cwd, values.baseline)) : undefined;
         const faults = values['no-faults'] ? false : values.stuck || values['gap-factor'] ? { stuckMinReadings: numberFlag('stuck', values.stuck), gapFactor: numberFlag('gap-factor', values['gap-factor']) } : undefined;
@@ -182,17 +187,7 @@ const reportCommand: Command = {
         break;
       }
     }
-    const out = resolve(io.cwd, values.out ?? join('.millwright', 'reports', kind));
-    const w = await writeReport(report, out);
-    io.out(`${report.title}: ${report.status.toUpperCase()}\n`);
-    for (const c of report.checks) io.out(`  [${c.status}] ${c.name}: ${c.reason}\n`);
-    io.out(`wrote\n  ${w.html}\n  ${w.json}\n  ${w.csv}\nopen ${pathToFileURL(w.html).href}\n`);
-    if (failOn && (report.status === 'fail' || (failOn === 'warn' && report.status === 'warn'))) {
-      // Thrown, not printed: the dispatcher prints "millwright report: <message>" and exits with
-      // CHECK_FAILED's code, so a script can tell a failed check from a crash.
-      throw new MillwrightError('CHECK_FAILED', `status ${report.status} (--fail-on ${failOn})`);
-    }
-    return 0;
+    return finishReport(report, kind, values.out, failOn, io);
   },
 };
 

@@ -4,6 +4,7 @@ import { numberFlag, parseCommandArgs, usageError, type Command } from '../comma
 import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
+import { STAGES, type Stage } from '../../lib/model/stages.ts';
 import { startServer, type ModelSource } from '../../serve/server.ts';
 
 const usage = `millwright serve [--model DIR | --registry DIR --group G] [options]
@@ -16,6 +17,8 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --registry DIR         serve the latest Approved version of --group from this registry
                          (default registry: MILLWRIGHT_REGISTRY, else ./.millwright/registry)
   --group G              model group in the registry
+  --stage DEV|TEST|PROD  follow a registry stage instead of the latest Approved version (promotions and
+                         "millwright registry rollback" are served blue/green on the next poll)
   --poll DUR             how often to check the registry for a new Approved version (default 30s; 0 = never)
   --port N               port (default 8080; env SAGEMAKER_BIND_TO_PORT)
   --host ADDR            interface (default 127.0.0.1; env MILLWRIGHT_HOST; the container uses 0.0.0.0)
@@ -44,6 +47,7 @@ export const serveCommand: Command = {
         model: { type: 'string' },
         registry: { type: 'string' },
         group: { type: 'string' },
+        stage: { type: 'string' },
         poll: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -65,11 +69,13 @@ export const serveCommand: Command = {
     const settings = resolveSettings(values, env);
     if (values.model && (values.registry || values.group)) throw usageError('give either --model or --registry/--group, not both');
     if (values.group === undefined && values.registry !== undefined) throw usageError('--registry needs --group');
+    if (values.stage !== undefined && values.group === undefined) throw usageError('--stage needs --group (and --registry or MILLWRIGHT_REGISTRY)');
+    if (values.stage !== undefined && !(STAGES as readonly string[]).includes(values.stage)) throw usageError(`--stage must be one of ${STAGES.join(', ')}, got "${values.stage}"`);
     let source: ModelSource | undefined;
     let modelDir: string | undefined;
     if (values.group !== undefined) {
       const registry = registryDir(values.registry, env, io.cwd);
-      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }));
+      source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }), values.stage as Stage | undefined);
     } else {
       modelDir = servedModelDir(values.model, env, io.cwd);
     }

@@ -37,6 +37,9 @@ export {
   type MetricComparison,
   type RegistryOptions,
 } from './registry.ts';
+export { STAGES, readStages, stageVersion, getStaged, promoteVersion, rollbackStage, setTestPayloads, getTestPayloads, type Stage, type StageAssignment, type StagesRecord, type PromoteOptions } from './stages.ts';
+export { readLineage, type Lineage, type LineageStep, type HashedFile } from './lineage.ts';
+export { parseTestPayloads, compareOutputs, type TestPayload, type CheckCase, type FunctionalCheck, type FunctionalCheckResult } from './functional-check.ts';
 export { retrainOnce, retrainOnSchedule, readRetrainConfig, nextRun, parseWindow, type RetrainConfig, type RetrainOptions, type RetrainResult } from './retrain.ts';
 export { silentLogger } from './logger.ts';
 export { summarizeFeatures, summarizeFeature, SUMMARY_QUANTILES, type FeatureSummaryOptions } from './feature-summary.ts';

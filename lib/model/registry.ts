@@ -59,7 +59,8 @@ export interface RegistryOptions {
 }
 
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const LOCK_FILE = '.lock';
+/** @internal The registry's one lock file (every write takes it). */
+export const LOCK_FILE = '.lock';
 const RECORD_FILE = 'version.json';
 
 /** The registry folder from options/environment. */
@@ -67,13 +68,15 @@ export function resolveRegistry(opts: RegistryOptions = {}): string {
   return registryDir(opts.registry, opts.env ?? process.env, opts.cwd ?? process.cwd());
 }
 
-function checkGroup(group: string): void {
+/** @internal */
+export function checkGroup(group: string): void {
   if (!GROUP.test(group) || group.includes('..')) {
     throw new MillwrightError('BAD_INPUT', `invalid model group "${group}": use letters, digits, ".", "_" or "-" (e.g. a site or asset class such as plant-a)`);
   }
 }
 
-function checkVersion(version: number | string): number {
+/** @internal */
+export function checkVersion(version: number | string): number {
   const n = typeof version === 'number' ? version : Number(version);
   if (!Number.isInteger(n) || n < 1) throw new MillwrightError('BAD_INPUT', `invalid version "${version}": expected a positive integer`);
   return n;
@@ -206,7 +209,8 @@ async function transition(group: string, version: number | string, to: ApprovalS
   );
 }
 
-async function readRecord(root: string, group: string, version: number): Promise<ModelVersionRecord> {
+/** @internal */
+export async function readRecord(root: string, group: string, version: number): Promise<ModelVersionRecord> {
   const path = join(versionDir(root, group, version), RECORD_FILE);
   let text: string;
   try {
@@ -319,7 +323,8 @@ export async function getDeployable(group: string, opts: RegistryOptions & { ver
   return { record, dir, manifest };
 }
 
-async function verifyRegistered(root: string, record: ModelVersionRecord): Promise<{ dir: string; manifest: ModelManifest }> {
+/** @internal Verifies a registered version's files and manifest hash. */
+export async function verifyRegistered(root: string, record: ModelVersionRecord): Promise<{ dir: string; manifest: ModelManifest }> {
   const dir = join(versionDir(root, record.group, record.version), 'model');
   const manifest = await verifyArtifact(dir);
   const actual = sha256(await readFile(join(dir, MANIFEST_FILE)));

@@ -1,13 +1,17 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { MillwrightError } from '../errors/index.ts';
 import { parseDuration } from '../units/index.ts';
 import type { Logger, ModelManifest } from './contract.ts';
 import { silentLogger } from './logger.ts';
-import { registerModel, resolveRegistry, type MetricComparison, type ModelVersionRecord, type RegistryOptions } from './registry.ts';
-import { trainPackage } from './train-package.ts';
+import { compareMetrics, latestApproved, registerModel, resolveRegistry, type MetricComparison, type ModelVersionRecord, type RegistryOptions } from './registry.ts';
+import { STORE_CHANNEL_PREFIX, trainPackage } from './train-package.ts';
+import { materializeStoreQuery } from './store-query.ts';
+import { hashChannel, modelFilesHash, storeSnapshot, writeLineage, type HashedFile, type Lineage, type LineageStep } from './lineage.ts';
+import { sha256 } from './artifact.ts';
+import { storeRoot } from '../config/index.ts';
 
 /**
  * `<registry>/<group>/retrain.json`: how a group is retrained.
@@ -54,6 +58,8 @@ export interface RetrainResult {
   record: ModelVersionRecord;
   manifest: ModelManifest;
   comparison: MetricComparison[];
+  /** The recorded pipeline; `lineage.reproduces` says whether an earlier run on the same inputs gave the same model bytes. */
+  lineage: Lineage;
 }
 
 /** Reads a group's retrain config (see {@link RetrainConfig}); clear errors for a missing or malformed file. */
@@ -97,9 +103,10 @@ function fillPlaceholders(spec: string, cfg: RetrainConfig, now: Date): string {
 }
 
 /**
- * One retraining cycle: trains the group's package on the latest store data (channels from the
- * retrain config) in a scratch SageMaker layout and registers the result as
- * `PendingManualApproval`. A failed cycle registers nothing.
+ * One retraining cycle, run as a recorded pipeline: prepare (channels from the retrain config
+ * materialised and hashed) -> train (the group's package in a scratch SageMaker layout) ->
+ * evaluate (holdout metrics against the approved version) -> register (`PendingManualApproval`),
+ * with `lineage.json` beside the version. A failed cycle registers nothing.
  *
  * @example
  * const { record, comparison } = await retrainOnce({ group: 'plant-a' });
@@ -112,20 +119,55 @@ export async function retrainOnce(opts: RetrainOptions): Promise<RetrainResult> 
   const now = opts.now ?? new Date();
   const channels = Object.fromEntries(Object.entries(cfg.channels).map(([k, v]) => [k, fillPlaceholders(v, cfg, now)]));
   const base = await mkdtemp(join(tmpdir(), 'millwright-retrain-'));
+  const stamp = () => new Date().toISOString();
   try {
+    // prepare: every channel becomes files in the SageMaker layout, hashed, so lineage names the exact data.
+    const prepareStart = stamp();
+    const store = storeRoot(opts.store ?? cfg.store, opts.env ?? process.env, opts.cwd ?? process.cwd());
+    const folders: Record<string, string> = {};
+    const prepared: Record<string, HashedFile[]> = {};
+    for (const [name, spec] of Object.entries(channels)) {
+      const dir = join(base, 'input', 'data', name);
+      if (spec.startsWith(STORE_CHANNEL_PREFIX)) await materializeStoreQuery(spec.slice(STORE_CHANNEL_PREFIX.length).trim(), store, dir);
+      folders[name] = spec.startsWith(STORE_CHANNEL_PREFIX) ? dir : resolve(opts.cwd ?? process.cwd(), spec);
+      prepared[name] = await hashChannel(folders[name]!, spec.startsWith(STORE_CHANNEL_PREFIX) ? base : folders[name]!);
+    }
+    const usesStore = Object.values(channels).some((c) => c.startsWith(STORE_CHANNEL_PREFIX));
+    const prepare: LineageStep = {
+      name: 'prepare', start: prepareStart, end: stamp(),
+      inputs: { channels, window: cfg.window ?? null, now: now.toISOString(), ...(usesStore ? { store, storeSnapshot: await storeSnapshot(store) } : {}) },
+      outputs: prepared,
+    };
+    const trainStart = stamp();
     const { modelDir, manifest } = await trainPackage({
       package: pkg,
       base,
       name: cfg.name ?? opts.group,
-      channels,
+      channels: folders,
+      channelSources: channels,
       ...(cfg.hyperparameters ? { hyperparameters: cfg.hyperparameters } : {}),
-      ...(opts.store ?? cfg.store ? { store: opts.store ?? cfg.store } : {}),
       log: opts.log ?? silentLogger,
       ...(opts.env ? { env: opts.env } : {}),
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
     });
+    const train: LineageStep = {
+      name: 'train', start: trainStart, end: stamp(),
+      inputs: { package: pkg, codeVersion: manifest.codeVersion, hyperparameters: manifest.hyperparameters ?? cfg.hyperparameters ?? {} },
+      outputs: { modelName: manifest.name, modelVersion: manifest.version, files: manifest.files },
+    };
+    const evaluateStart = stamp();
+    const approved = await latestApproved(opts.group, opts);
+    const evaluate: LineageStep = {
+      name: 'evaluate', start: evaluateStart, end: stamp(),
+      inputs: { holdout: manifest.metrics.holdout ?? null, approvedVersion: approved?.version ?? null },
+      outputs: { metrics: manifest.metrics, comparison: compareMetrics(manifest.metrics.holdout, approved?.metrics.holdout) },
+    };
+    const registerStart = stamp();
     const { record, comparison } = await registerModel(modelDir, { ...opts, group: opts.group, note: `retrained ${now.toISOString()}` });
-    return { record, manifest, comparison };
+    const register: LineageStep = { name: 'register', start: registerStart, end: stamp(), inputs: { group: opts.group }, outputs: { version: record.version, status: record.status, manifestSha256: record.manifestSha256 } };
+    const inputsSha256 = sha256(JSON.stringify({ data: prepared, package: pkg, code: manifest.codeVersion, hyperparameters: train.inputs.hyperparameters }));
+    const lineage = await writeLineage({ format: 1, group: opts.group, version: record.version, inputsSha256, modelFilesSha256: modelFilesHash(manifest.files), steps: [prepare, train, evaluate, register] }, opts);
+    return { record, manifest, comparison, lineage };
   } finally {
     await rm(base, { recursive: true, force: true });
   }

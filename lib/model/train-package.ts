@@ -37,6 +37,12 @@ export interface TrainOptions {
    * folder under `<base>/input/data/`.
    */
   channels?: Record<string, string>;
+  /**
+   * What each channel was made from, for the manifest's `trainingData.source` when the channel is
+   * a folder prepared beforehand (a retrain pipeline materialises its store queries first).
+   * Default: the channel spec itself.
+   */
+  channelSources?: Record<string, string>;
   /** Store root for `store:` channels. Default: env `MILLWRIGHT_STORE`, else `./.millwright/store`. */
   store?: string;
   /** Where train's log goes. Default: discarded. */
@@ -128,7 +134,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
       features: output.features,
       ...(output.target ? { target: output.target } : {}),
       hyperparameters,
-      trainingData: trainingData(output, sources, spans),
+      trainingData: trainingData(output, { ...sources, ...opts.channelSources }, spans),
       metrics: output.metrics,
       baseline: summarizeFeatures(output.trainingTable, { columns: profiled }),
       createdAt,

@@ -7,7 +7,8 @@ import { renderMetric } from './sections.ts';
 import { escapeHtml as esc } from './escape-html.ts';
 
 
-const CSS = `
+/** The reports' one stylesheet (also the registry status board's). */
+export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1b1f24;margin:0;background:#f6f7f9}
 main{max-width:960px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d8dde3;padding-bottom:4px} h3{font-size:14px;margin:16px 0 6px}

@@ -13,43 +13,11 @@ import type { MultivariateDriftResult } from '../metrics/multivariate.ts';
 import type { ModelQualityResult } from '../metrics/model-quality.ts';
 import type { EnergyDeviationResult } from '../metrics/energy.ts';
 import { chart, Plot } from './charts.ts';
+import { chartHtml, f, statusBadge, tableHtml, type Table } from './html-parts.ts';
+import { energyPerformanceTable, renderEnergyPerformance } from './energy-performance.ts';
+import type { EnergyPerformanceResult } from '../metrics/energy-performance.ts';
 
-/** A table: header and rows of plain values. */
-export interface Table {
-  columns: string[];
-  rows: (string | number | boolean | null)[][];
-}
-
-/** Compact number formatting for tables (full precision stays in JSON/CSV). */
-export function f(x: unknown, digits = 4): string {
-  if (x === null || x === undefined) return '–';
-  if (typeof x === 'boolean') return x ? 'yes' : 'no';
-  if (typeof x !== 'number') return String(x);
-  if (!Number.isFinite(x)) return '∞';
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  if (a >= 1e6 || a < 1e-3) return x.toExponential(2);
-  // Whole-number part in full (toPrecision would print 6010.2 as "6010" or 12345 as "1.235e+4").
-  if (Number.isInteger(x) || a >= 10 ** (digits - 1)) return Math.round(x).toLocaleString('en');
-  const s = x.toPrecision(digits);
-  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
-}
-
-function tableHtml(t: Table, leftCols = 1, maxRows = 500): string {
-  const head = t.columns.map((c, i) => `<th${i < leftCols ? ' class="l"' : ''}>${esc(c)}</th>`).join('');
-  // Text reads left-aligned, numbers right-aligned.
-  const rows = t.rows.slice(0, maxRows).map((r) => `<tr>${r.map((v, i) => `<td${i < leftCols || typeof v === 'string' ? ' class="l"' : ''}>${esc(f(v))}</td>`).join('')}</tr>`).join('');
-  const more = t.rows.length > maxRows ? `<p class="small">${t.rows.length - maxRows} more rows in report.csv / report.json.</p>` : '';
-  return `<table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>${more}`;
-}
-
-function chartHtml(svg: string, caption?: string): string {
-  return `<div class="chart">${svg}${caption ? `<p class="small">${esc(caption)}</p>` : ''}</div>`;
-}
-
-function statusBadge(s: string): string {
-  return `<span class="badge ${s === 'n/a' ? 'na' : s}">${esc(s)}</span>`;
-}
+export { f, type Table } from './html-parts.ts';
 
 // ---- column summary
 function summaryTable(r: ColumnSummaryResult): Table {
@@ -341,6 +309,7 @@ export function renderMetric(m: MetricResult): string {
     case 'multivariate-drift': return renderMultivariate(m as MultivariateDriftResult);
     case 'model-quality': return renderModel(m as ModelQualityResult);
     case 'energy-deviation': return renderEnergy(m as EnergyDeviationResult);
+    case 'energy-performance': return renderEnergyPerformance(m as EnergyPerformanceResult);
     default: return `<pre>${esc(JSON.stringify(m, null, 2))}</pre>`;
   }
 }
@@ -354,6 +323,7 @@ export function metricTable(m: MetricResult): Table | null {
     case 'data-drift': return driftTable(m as DataDriftResult);
     case 'model-quality': return modelTable(m as ModelQualityResult);
     case 'energy-deviation': return energyTable(m as EnergyDeviationResult);
+    case 'energy-performance': return energyPerformanceTable(m as EnergyPerformanceResult);
     default: return null;
   }
 }

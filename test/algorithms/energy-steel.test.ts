@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ColumnTable } from 'arquero';
-import { loadSteel } from '../../datasets/steel.ts';
+import { loadSteel, STEEL_HOLIDAYS_2018 } from '../../datasets/steel.ts';
 import * as energy from '../../lib/algorithms/energy-load-curve/train.ts';
 import * as energyPredict from '../../lib/algorithms/energy-load-curve/predict.ts';
 import { hourlyTotals } from '../../lib/algorithms/energy-load-curve/hourly.ts';
@@ -18,12 +18,7 @@ import type { ModelManifest } from '../../lib/model/contract.ts';
 import { noRealData, realDataDir } from '../helpers/data.ts';
 import { scratch, trainContext } from './context.ts';
 
-/** Korean public holidays 2018 (incl. substitute days and the 13 June local election). */
-const KOREAN_HOLIDAYS_2018 = [
-  '2018-01-01', '2018-02-15', '2018-02-16', '2018-02-17', '2018-03-01', '2018-05-05', '2018-05-07', '2018-05-22',
-  '2018-06-06', '2018-06-13', '2018-08-15', '2018-09-23', '2018-09-24', '2018-09-25', '2018-09-26', '2018-10-03',
-  '2018-10-09', '2018-12-25',
-];
+
 const SEOUL = 9 * 3_600_000;
 const OCT_1 = Date.UTC(2018, 9, 1) - SEOUL;
 const JAN_1_2019 = Date.UTC(2019, 0, 1) - SEOUL;
@@ -66,7 +61,7 @@ test('steel plant: hourly load curve from exogenous drivers beats the hour-of-we
   const naiveBias = nmbe(actual, naive);
   assert.ok(naiveCv > 55 && naiveCv < 75, `naive hour-of-week CV(RMSE) ${naiveCv}`); // about 65 % on this split
 
-  const hp = { target: 'usage_kwh', timezone: 'Asia/Seoul', holidays: KOREAN_HOLIDAYS_2018, drivers: ['week_status'], seed: 1 };
+  const hp = { target: 'usage_kwh', timezone: 'Asia/Seoul', holidays: STEEL_HOLIDAYS_2018, drivers: ['week_status'], seed: 1 };
   const ctx = await trainContext(s.base, { train, validation: test_ }, hp);
   const out = await energy.train(ctx as never);
   const model = await energyPredict.load(ctx.modelDir, {} as ModelManifest);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/io.ts';
 import { writeReadings } from '../../lib/store/index.ts';
-import { initModel, listVersions, getVersion, retrainOnSchedule, nextRun, trainPackage, type RetrainResult } from '../../lib/model/index.ts';
+import { initModel, listVersions, getVersion, retrainOnSchedule, retrainOnce, readLineage, nextRun, trainPackage, type RetrainResult } from '../../lib/model/index.ts';
 import type { ReadingBatch } from '../../lib/readings/index.ts';
 
 let dir: string;
@@ -125,4 +125,29 @@ test('retrainOnSchedule runs cycles on the cron schedule until aborted', async (
   assert.ok(Date.now() - started >= 1000, 'second cycle waited for the next tick');
   const versions = (await listVersions('plant-a', { registry })).map((r) => r.version);
   assert.ok(versions.length >= 3, `versions ${versions}`);
+});
+
+test('retrain is a recorded pipeline: lineage by content hash, and a re-run on the same inputs reproduces the same model bytes', async () => {
+  await mkdir(join(registry, 'plant-b'), { recursive: true });
+  await writeFile(join(registry, 'plant-b', 'retrain.json'), JSON.stringify({ package: pkg, channels: { train: PIVOT }, window: '7d', hyperparameters: { l2: '0.0001' }, store }));
+  const now = new Date(DAY0 + 8.5 * 86_400_000);
+  const first = await retrainOnce({ group: 'plant-b', registry, now });
+  const again = await retrainOnce({ group: 'plant-b', registry, now });
+  assert.deepEqual(first.lineage.steps.map((s) => s.name), ['prepare', 'train', 'evaluate', 'register']);
+  for (const s of first.lineage.steps) assert.ok(Date.parse(s.end) >= Date.parse(s.start), `${s.name} has a start and an end`);
+  const prepared = (first.lineage.steps[0]!.outputs as Record<string, { path: string; sha256: string; bytes: number }[]>).train!;
+  assert.equal(prepared[0]!.path, 'input/data/train/store-query.parquet');
+  assert.match(prepared[0]!.sha256, /^[0-9a-f]{64}$/);
+  assert.match(JSON.stringify(first.lineage.steps[0]!.inputs), /make_timestamp\(\d+ \* 1000\)/, 'the query as run, placeholders filled');
+  assert.equal(again.lineage.inputsSha256, first.lineage.inputsSha256);
+  assert.deepEqual(again.lineage.reproduces, { version: first.record.version, identical: true });
+  // A day later the window moves: different inputs, nothing claimed.
+  const later = await retrainOnce({ group: 'plant-b', registry, now: new Date(now.getTime() + 86_400_000) });
+  assert.notEqual(later.lineage.inputsSha256, first.lineage.inputsSha256);
+  assert.equal(later.lineage.reproduces, undefined);
+  assert.deepEqual(await readLineage('plant-b', again.record.version, { registry }), again.lineage);
+  const shown = await cli(['registry', 'lineage', 'plant-b', String(again.record.version), '--registry', registry]);
+  assert.equal(shown.code, 0, shown.err);
+  assert.match(shown.out, /same inputs as version 1: identical model bytes \(reproduced\)/);
+  assert.match(shown.out, /prepare .*\n.*\n.*\n {2}train/);
 });
