@@ -8,6 +8,7 @@ import { modelCommands } from './commands/model.ts';
 import { datasetCommands } from './commands/datasets.ts';
 import { serveCommands } from './commands/serve.ts';
 import { reportCommands } from './commands/reports.ts';
+import { plantCommands } from './commands/plant.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   ...modelCommands,
   ...serveCommands,
   ...reportCommands,
+  ...plantCommands,
 ];
 
 /**

@@ -63,6 +63,7 @@ export * from './plot/index.ts';
 
 /** Models: the train/predict contract, training runner, verified artifacts, registry, retraining. */
 export * from './model/index.ts';
+export * from './plant/index.ts';
 
 /** The built-in algorithms (model packages), their metrics and the histogram forest. */
 export * from './algorithms/index.ts';

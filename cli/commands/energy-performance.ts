@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { MillwrightError } from '../../lib/errors/index.ts';
-import { storeRoot } from '../../lib/config/index.ts';
+import { plantsDir, storeRoot } from '../../lib/config/index.ts';
+import { loadPlant } from '../../lib/plant/index.ts';
 import type { CliIO } from '../command.ts';
 import { numberFlag, parseCommandArgs, usageError } from '../command.ts';
 import { loadSource } from '../../reports/load.ts';
@@ -28,6 +29,7 @@ export const ENERGY_PERFORMANCE_USAGE = `energy-performance: ISO 50006 energy ba
   --adjustments FILE     static-factor changes (YAML/JSON list of {from, to?, factor?, perDay?, description})
   --utc-offset MINUTES   plant time offset (periods, weekdays, dates without a zone); --interval-end: stamps close their interval
   --unit kWh             energy unit label; --production-unit t
+  --plant NAME           column names from a plant config's signals (energy, production, temperature roles)
   --out DIR, --title, --store, --fail-on warn|fail as above
   Dates (FROM..TO, TO exclusive) are plant-local days, e.g. 2018-01-01..2018-10-01.
 
@@ -92,9 +94,17 @@ export async function runEnergyPerformance(args: string[], io: CliIO): Promise<n
       'baseline-period': { type: 'string' }, 'reporting-period': { type: 'string' }, ts: { type: 'string' }, energy: { type: 'string' }, production: { type: 'string' },
       temperature: { type: 'string' }, 'temperature-unit': { type: 'string' }, drivers: { type: 'string' }, categorical: { type: 'string' }, granularity: { type: 'string' },
       'no-calendar': { type: 'boolean' }, shifts: { type: 'string' }, adjustments: { type: 'string' }, 'utc-offset': { type: 'string' }, 'interval-end': { type: 'boolean' },
-      unit: { type: 'string' }, 'production-unit': { type: 'string' },
+      unit: { type: 'string' }, 'production-unit': { type: 'string' }, plant: { type: 'string' }, plants: { type: 'string' },
     },
   });
+  if (values.plant) {
+    // A plant's data pivoted by role (as its retrain query does) has one column per role.
+    const plant = await loadPlant(values.plant, { dir: plantsDir(values.plants, io.env, io.cwd) });
+    values.energy ??= plant.signals.energy ? 'energy' : undefined;
+    values.production ??= plant.signals.production ? 'production' : undefined;
+    values.temperature ??= plant.signals.temperature ? 'temperature' : undefined;
+    values.granularity ??= plant.reports.granularity;
+  }
   if (positionals.length !== 1) throw usageError('energy-performance expects one data source (the reporting period, or all data with --baseline-period/--reporting-period)');
   const failOn = values['fail-on'];
   if (failOn !== undefined && failOn !== 'warn' && failOn !== 'fail') throw usageError(`--fail-on must be warn or fail, got "${failOn}"`);

@@ -4,6 +4,8 @@ import type { Metrics } from '../../lib/model/contract.ts';
 import { initModel } from '../../lib/model/init-model.ts';
 import { cliLogger } from '../logger.ts';
 import { runStageVerb, STAGE_USAGE } from './registry-stages.ts';
+import { loadPlant, plantRetrainConfig } from '../../lib/plant/index.ts';
+import { plantsDir } from '../../lib/config/index.ts';
 import {
   approveVersion,
   getVersion,
@@ -247,13 +249,16 @@ const retrainCommand: Command = {
   name: 'retrain',
   summary: 'Retrain a model group on the latest store data (cron schedule) and register it as pending',
   usage: `millwright retrain --group G [--package P] [--schedule CRON] [--once] [options]
+       millwright retrain --plant NAME [--once]     (group, config and schedule from the plant config)
 
 Trains the group's package on channels from its retrain config (default
 <registry>/<group>/retrain.json: {"package", "channels": {"train": "store:<sql>"}, "window",
 "hyperparameters", "schedule"}) and registers the result as PendingManualApproval.
 Without --once it runs on the cron schedule (UTC) until interrupted.
 
-  --group G          model group (required)
+  --group G          model group (required unless --plant)
+  --plant NAME       a plant config (<plants>/<NAME>/plant.yaml, or a path): its group, store query, package and schedule
+  --plants DIR       plant configs (default: env MILLWRIGHT_PLANTS or ./plants)
   --package P        package folder or built-in name (default: "package" in the config)
   --schedule CRON    cron expression, e.g. "0 */2 * * *" (default: "schedule" in the config)
   --once             run one cycle now and exit
@@ -264,6 +269,8 @@ Without --once it runs on the cron schedule (UTC) until interrupted.
     const { values } = parseCommandArgs(args, {
       options: {
         group: { type: 'string' },
+        plant: { type: 'string' },
+        plants: { type: 'string' },
         package: { type: 'string' },
         schedule: { type: 'string' },
         once: { type: 'boolean', default: false },
@@ -272,9 +279,14 @@ Without --once it runs on the cron schedule (UTC) until interrupted.
         store: { type: 'string' },
       },
     });
-    if (!values.group) throw usageError('--group is required');
+    if (values.plant && (values.group || values.config)) throw usageError('--plant gives the group and the config: leave out --group and --config');
+    const plant = values.plant ? await loadPlant(values.plant, { dir: plantsDir(values.plants, io.env, io.cwd) }) : undefined;
+    const group = plant?.model.group ?? values.group;
+    if (!group) throw usageError('--group (or --plant) is required');
+    const retrainConfig = plant ? plantRetrainConfig(plant) : undefined;
     const opts = {
-      group: values.group,
+      group,
+      ...(retrainConfig ? { retrainConfig } : {}),
       ...(values.package ? { package: values.package } : {}),
       ...(values.config ? { config: values.config } : {}),
       ...(values.registry ? { registry: values.registry } : {}),
@@ -289,7 +301,7 @@ Without --once it runs on the cron schedule (UTC) until interrupted.
         io.out(`  ${c.metric}: ${fmt(c.candidate)} vs approved ${fmt(c.approved)}${c.better === undefined ? '' : c.better ? ' (better)' : ' (worse)'}\n`);
       }
     };
-    const schedule = values.schedule ?? (values.once ? undefined : (await readRetrainConfig(values.config ?? join(resolveRegistry(opts), values.group, 'retrain.json'))).schedule);
+    const schedule = values.schedule ?? (values.once ? undefined : (retrainConfig ?? (await readRetrainConfig(values.config ?? join(resolveRegistry(opts), group, 'retrain.json')))).schedule);
     if (schedule) nextRun(schedule); // a bad expression is an error even with --once
     if (values.once) {
       report(await retrainOnce(opts));
@@ -300,7 +312,7 @@ Without --once it runs on the cron schedule (UTC) until interrupted.
     const stop = () => abort.abort();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    io.err(`[retrain] ${values.group}: schedule "${schedule}", next run ${nextRun(schedule).toISOString()}\n`);
+    io.err(`[retrain] ${group}: schedule "${schedule}", next run ${nextRun(schedule).toISOString()}\n`);
     let failures = 0;
     try {
       await retrainOnSchedule({

@@ -1,10 +1,11 @@
 import { resolve } from 'node:path';
-import { readEnv, registryDir, servedModelDir } from '../../lib/config/index.ts';
+import { plantsDir, readEnv, registryDir, servedModelDir } from '../../lib/config/index.ts';
 import { numberFlag, parseCommandArgs, usageError, type Command } from '../command.ts';
 import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
 import { STAGES, type Stage } from '../../lib/model/stages.ts';
+import { loadPlant } from '../../lib/plant/index.ts';
 import { startServer, type ModelSource } from '../../serve/server.ts';
 
 const usage = `millwright serve [--model DIR | --registry DIR --group G] [options]
@@ -17,6 +18,7 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --registry DIR         serve the latest Approved version of --group from this registry
                          (default registry: MILLWRIGHT_REGISTRY, else ./.millwright/registry)
   --group G              model group in the registry
+  --plant NAME           a plant config (<plants>/<NAME>/plant.yaml): its model group, stage and port
   --stage DEV|TEST|PROD  follow a registry stage instead of the latest Approved version (promotions and
                          "millwright registry rollback" are served blue/green on the next poll)
   --poll DUR             how often to check the registry for a new Approved version (default 30s; 0 = never)
@@ -48,6 +50,8 @@ export const serveCommand: Command = {
         registry: { type: 'string' },
         group: { type: 'string' },
         stage: { type: 'string' },
+        plant: { type: 'string' },
+        plants: { type: 'string' },
         poll: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -66,6 +70,13 @@ export const serveCommand: Command = {
       },
     });
     const env = io.env;
+    if (values.plant) {
+      if (values.model || values.group) throw usageError('--plant gives the model group: leave out --model and --group');
+      const plant = await loadPlant(values.plant, { dir: plantsDir(values.plants, env, io.cwd) });
+      values.group = plant.model.group;
+      values.stage ??= plant.serve.stage;
+      values.port ??= String(plant.serve.port);
+    }
     const settings = resolveSettings(values, env);
     if (values.model && (values.registry || values.group)) throw usageError('give either --model or --registry/--group, not both');
     if (values.group === undefined && values.registry !== undefined) throw usageError('--registry needs --group');

@@ -9,4 +9,4 @@
  * @packageDocumentation
  */
 export { CONFIG_VARS, configurationMarkdown, firstEnv, readEnv, type ConfigVar, type Env } from './variables.ts';
-export { dataDir, mlBase, processStartDir, registryDir, servedModelDir, spoolDir, storeRoot } from './paths.ts';
+export { dataDir, mlBase, plantsDir, processStartDir, registryDir, servedModelDir, spoolDir, storeRoot } from './paths.ts';

@@ -103,3 +103,14 @@ export function dataDir(dir?: string, env: Env = process.env): string {
   }
   return abs;
 }
+
+/**
+ * The folder of plant configs: `flag`, else `MILLWRIGHT_PLANTS`, else `./plants`.
+ *
+ * @example
+ * import { plantsDir } from 'millwright';
+ * plantsDir(undefined, { MILLWRIGHT_PLANTS: '/etc/millwright/plants' }); // '/etc/millwright/plants'
+ */
+export function plantsDir(flag?: string, env: Env = process.env, cwd = process.cwd()): string {
+  return resolve(cwd, flag ?? readEnv('MILLWRIGHT_PLANTS', env) ?? './plants');
+}

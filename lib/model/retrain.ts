@@ -47,6 +47,8 @@ export interface RetrainOptions extends RegistryOptions {
   package?: string;
   /** Config file. Default `<registry>/<group>/retrain.json`. */
   config?: string;
+  /** The config itself (e.g. derived from a plant config); wins over `config`. */
+  retrainConfig?: RetrainConfig;
   /** Overrides the config's store root. */
   store?: string;
   log?: Logger;
@@ -113,7 +115,7 @@ function fillPlaceholders(spec: string, cfg: RetrainConfig, now: Date): string {
  */
 export async function retrainOnce(opts: RetrainOptions): Promise<RetrainResult> {
   const root = resolveRegistry(opts);
-  const cfg = await readRetrainConfig(opts.config ?? join(root, opts.group, 'retrain.json'));
+  const cfg = opts.retrainConfig ?? (await readRetrainConfig(opts.config ?? join(root, opts.group, 'retrain.json')));
   const pkg = opts.package ?? cfg.package;
   if (!pkg) throw new MillwrightError('BAD_INPUT', `no package to retrain ${opts.group} with: pass --package or set "package" in the retrain config`);
   const now = opts.now ?? new Date();
