@@ -12,6 +12,7 @@ import { parseHyperparameters, readHyperparametersFile } from './hyperparameters
 import { silentLogger } from './logger.ts';
 import { importTrainModule, resolvePackage } from './packages.ts';
 import { materializeStoreQuery } from './store-query.ts';
+import { aliasChannels, planInput, readInputDataConfig, readResourceConfig } from './sagemaker-input.ts';
 import { mlBase, storeRoot } from '../config/index.ts';
 
 /** Prefix marking a channel given as a store query instead of a folder. */
@@ -85,9 +86,19 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
     // Overrides apply to this run only (the manifest records the parsed result); writing them
     // back into the input config would make a bad --hp value stick to every later run.
     if (opts.hyperparameters) raw = { ...raw, ...opts.hyperparameters };
-    const hyperparameters = parseHyperparameters(mod.hyperparameters, raw);
+    const resources = await readResourceConfig(base);
+    const dataConfig = await readInputDataConfig(base);
 
-    const { channels, sources } = await openChannels(base, opts, env, cwd);
+    const opened = await openChannels(base, opts, env, cwd);
+    const sources = opened.sources;
+    // SageMaker's CSV convention and channel names are settled before the schema sees the
+    // hyperparameters: a headerless label-first file supplies the target itself.
+    const plan = await planInput(opened.channels, raw, mod.hyperparameters, dataConfig, log);
+    const channels: Record<string, Channel> = {};
+    for (const [name, ch] of Object.entries(opened.channels)) channels[name] = plan.layouts[name]?.header === false ? await openChannel(name, ch.dir, { csv: plan.layouts[name] }) : ch;
+    Object.assign(channels, aliasChannels(channels, mod.channels ?? ['train']));
+    const hyperparameters = parseHyperparameters(mod.hyperparameters, plan.raw);
+    if (resources) log.info('resource config', { ...resources });
     const spans: Record<string, { from?: string; to?: string }> = {};
     for (const ch of Object.values(channels)) {
       const load = ch.load.bind(ch);
@@ -107,7 +118,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
     }
 
     await mkdir(tmpDir, { recursive: true });
-    log.info('training', { package: ref.algorithm, channels: Object.keys(channels), hyperparameters });
+    log.info('training', { package: ref.algorithm, channels: Object.keys(channels), hyperparameters, layouts: plan.layouts });
     const output = await mod.train({ hyperparameters, channels, modelDir: tmpDir, log });
     checkOutput(output, ref.algorithm);
 
@@ -127,7 +138,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
       task: output.task,
       features: output.features,
       ...(output.target ? { target: output.target } : {}),
-      hyperparameters,
+      hyperparameters: { ...hyperparameters, ...plan.runner },
       trainingData: trainingData(output, sources, spans),
       metrics: output.metrics,
       baseline: summarizeFeatures(output.trainingTable, { columns: profiled }),
