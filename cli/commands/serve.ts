@@ -5,6 +5,7 @@ import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
 import { startServer, type ModelSource } from '../../serve/server.ts';
+import { parseVersionPolicy } from '../../serve/v2/repository.ts';
 
 const usage = `millwright serve [--model DIR | --registry DIR --group G] [options]
 
@@ -32,6 +33,15 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --reports-every DUR    how often to regenerate them (default 1h; 0 = only on demand)
   --reports-window DUR   how much recent traffic each regeneration reads (default 24h)
   --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
+  --model-repository DIR also serve every model of DIR/<name>/<version>/ over the Open Inference
+                         Protocol (/v2/models/<name>/infer); with it, --model is optional
+  --version-policy P     versions of each repository model to load: latest (default), latest:N,
+                         specific:V1,V2 or all
+
+Open Inference Protocol (KServe V2): GET /v2, /v2/health/live, /v2/health/ready,
+/v2/models/<name>[/versions/<v>][/ready], POST .../infer; the default model is served under its
+manifest name too. POST /v2/repository/index and /v2/repository/models/<name>/load|unload need
+MILLWRIGHT_ADMIN_TOKEN.
 `;
 
 export const serveCommand: Command = {
@@ -59,6 +69,8 @@ export const serveCommand: Command = {
         'reports-every': { type: 'string' },
         'reports-window': { type: 'string' },
         loader: { type: 'string' },
+        'model-repository': { type: 'string' },
+        'version-policy': { type: 'string' },
       },
     });
     const env = io.env;
@@ -70,9 +82,13 @@ export const serveCommand: Command = {
     if (values.group !== undefined) {
       const registry = registryDir(values.registry, env, io.cwd);
       source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }));
-    } else {
+    } else if (values.model !== undefined || values['model-repository'] === undefined || readEnv('SM_MODEL_DIR', env) !== undefined) {
       modelDir = servedModelDir(values.model, env, io.cwd);
     }
+    if (values['version-policy'] !== undefined && values['model-repository'] === undefined) throw usageError('--version-policy needs --model-repository');
+    const repository = values['model-repository'] !== undefined
+      ? { dir: resolve(io.cwd, values['model-repository']), policy: values['version-policy'] === undefined ? undefined : parseVersionPolicy(values['version-policy']) }
+      : undefined;
     const sample = numberFlag('capture-sample', values['capture-sample'], { min: 0, max: 1 }) ?? 0.1;
     const maxFiles = numberFlag('capture-max-files', values['capture-max-files'], { integer: true, min: 1 });
 
@@ -117,6 +133,7 @@ export const serveCommand: Command = {
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),
       },
       adminToken: readEnv('MILLWRIGHT_ADMIN_TOKEN', env),
+      repository,
       log,
     });
     const stop = () => void server.close();

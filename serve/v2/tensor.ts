@@ -22,6 +22,9 @@ export interface V2Tensor {
 /** Most elements one request may carry: far more than a 6 MB body can hold, small enough to refuse a hostile shape before any allocation. */
 export const MAX_ELEMENTS = 10_000_000;
 
+/** Most dimensions a tensor may have. */
+export const MAX_RANK = 16;
+
 const INT_RANGE: Record<string, [number, number]> = {
   INT8: [-128, 127],
   INT16: [-32768, 32767],
@@ -46,6 +49,8 @@ function bad(message: string): MillwrightError {
 /** Checks a shape: an array of non-negative integers whose product is at most {@link MAX_ELEMENTS}; returns the element count. */
 export function checkShape(shape: unknown, where: string): number {
   if (!Array.isArray(shape)) throw bad(`${where}: "shape" must be an array of dimension sizes, got ${describeValue(shape)}`);
+  // Nested data is walked one level per dimension: bounding the rank bounds that recursion.
+  if (shape.length > MAX_RANK) throw bad(`${where}: shape has ${shape.length} dimensions; at most ${MAX_RANK} are supported`);
   let count = 1;
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i];
