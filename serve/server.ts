@@ -134,26 +134,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           log,
         })
       : undefined;
-  const hasDefault = Boolean(options.modelDir || options.source || !options.repository);
-  const repository = options.repository
-    ? new ModelRepository({ dir: resolve(options.repository.dir), policy: options.repository.policy, newPool, log })
-    : undefined;
-  const v2 = createV2Handler({
-    defaultPool: () => state.current,
-    hasDefault,
-    repository,
-    shuttingDown: () => state.shuttingDown,
-    timeoutMs,
-    maxBodyBytes,
-    adminToken: options.adminToken || undefined,
-    metrics,
-    log,
-    readBody,
-    serverVersion: serverVersion(),
-  });
+  const hasDefault = needsDefaultModel(options);
+  const { repository, v2, ready } = openInference(options, state, { hasDefault, newPool, timeoutMs, maxBodyBytes, metrics, log });
   const handler = createHandler({
     v2,
-    ready: hasDefault ? undefined : () => Boolean(repository && !repository.loading && repository.readyModels().length > 0),
+    ready,
     regenerateReports: reports?.runNow,
     pool: () => state.current,
     shuttingDown: () => state.shuttingDown,
@@ -175,26 +160,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
   try {
-    if (hasDefault) {
-      const initial = await initialModel(options);
-      const pool = newPool(initial.dir);
-      setInfo(await pool.start());
-      state.current = pool;
-      state.servingKey = initial.servingKey;
-      const info = pool.info!;
-      log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers });
-    }
-    if (repository) {
-      await repository.loadAll();
-      log({ level: 'info', msg: 'model repository loaded', dir: repository.options.dir, ready: repository.readyModels() });
-    }
+    await loadModels(options, state, repository, { hasDefault, newPool, setInfo, log, workers });
   } catch (err) {
-    await repository?.close();
     state.shuttingDown = true;
-    await new Promise<void>((r) => server.close(() => r()));
-    server.closeAllConnections();
-    await reports?.stop();
-    await capture?.close();
+    await abandonStart(server, [repository, reports, capture]);
     throw err;
   }
 
@@ -223,6 +192,67 @@ interface ServerState {
   servingKey: string | undefined;
   shuttingDown: boolean;
   reloading: Promise<unknown>;
+}
+
+/** A repository alone needs no default model for /invocations; anything else does. */
+function needsDefaultModel(options: ServeOptions): boolean {
+  return !options.repository || options.modelDir !== undefined || options.source !== undefined;
+}
+
+/** A start whose model failed to load: stop listening and release what was started. */
+async function abandonStart(server: Server, parts: ({ close?(): Promise<void>; stop?(): Promise<void> } | undefined)[]): Promise<void> {
+  await new Promise<void>((r) => server.close(() => r()));
+  server.closeAllConnections();
+  for (const p of parts) await (p?.close ?? p?.stop)?.call(p);
+}
+
+/** Loads the default model (when there is one), then the repository's models; the listener is already up. */
+async function loadModels(
+  options: ServeOptions,
+  state: ServerState,
+  repository: ModelRepository | undefined,
+  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; log: (fields: Record<string, unknown>) => void; workers: number },
+): Promise<void> {
+  if (deps.hasDefault) {
+    const initial = await initialModel(options);
+    const pool = deps.newPool(initial.dir);
+    deps.setInfo(await pool.start());
+    state.current = pool;
+    state.servingKey = initial.servingKey;
+    const info = pool.info!;
+    deps.log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers: deps.workers });
+  }
+  if (repository) {
+    await repository.loadAll();
+    deps.log({ level: 'info', msg: 'model repository loaded', dir: repository.options.dir, ready: repository.readyModels() });
+  }
+}
+
+/** The Open Inference Protocol routes and the model repository they serve (serve/v2). */
+function openInference(
+  options: ServeOptions,
+  state: ServerState,
+  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; timeoutMs: number; maxBodyBytes: number; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void },
+): { repository?: ModelRepository; v2: ReturnType<typeof createV2Handler>; ready?: () => boolean } {
+  const repository = options.repository
+    ? new ModelRepository({ dir: resolve(options.repository.dir), policy: options.repository.policy, newPool: deps.newPool, log: deps.log })
+    : undefined;
+  const v2 = createV2Handler({
+    defaultPool: () => state.current,
+    hasDefault: deps.hasDefault,
+    repository,
+    shuttingDown: () => state.shuttingDown,
+    timeoutMs: deps.timeoutMs,
+    maxBodyBytes: deps.maxBodyBytes,
+    adminToken: options.adminToken || undefined,
+    metrics: deps.metrics,
+    log: deps.log,
+    readBody,
+    serverVersion: serverVersion(),
+  });
+  // Without a default model, /ping follows the repository: up once it has loaded a model.
+  const ready = deps.hasDefault || !repository ? undefined : () => !repository.loading && repository.readyModels().length > 0;
+  return { repository, v2, ready };
 }
 
 /** The model directory to start with: the given one, else the source's latest version. */

@@ -193,15 +193,7 @@ export async function planInput(
   dataConfig: Record<string, InputDataChannel>,
   log: Logger,
 ): Promise<InputPlan> {
-  const rest: Record<string, unknown> = {};
-  const runner: Record<string, unknown> = {};
-  const reserved: string[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    if (Object.hasOwn(RUNNER_HYPERPARAMETERS, k) && !Object.hasOwn(schema, k)) runner[k] = v;
-    else if (isSageMakerReserved(k) && !Object.hasOwn(schema, k)) reserved.push(k);
-    else rest[k] = v;
-  }
-  if (reserved.length > 0) log.info('ignoring SageMaker job settings passed as hyperparameters', { keys: reserved });
+  const { rest, runner } = splitRunnerKeys(raw, schema, log);
   const labelColumn = runner.label_column === undefined ? undefined : parseLabelColumn(runner.label_column);
   if (runner.content_type !== undefined && typeof runner.content_type !== 'string') {
     throw new MillwrightError('BAD_INPUT', `invalid hyperparameters: hyperparameter "content_type": got ${JSON.stringify(runner.content_type)}, expected a string such as "text/csv"`);
@@ -210,26 +202,49 @@ export async function planInput(
   const headers: Record<string, string[] | undefined> = {};
   for (const [name, ch] of Object.entries(channels)) {
     const declared = (runner.content_type as string | undefined) ?? dataConfig[name]?.ContentType ?? aliasConfig(name, dataConfig);
-    let layout = declared !== undefined ? csvLayoutOf(declared, labelColumn) : undefined;
-    const first = await firstCsvLine(ch);
-    if (layout === undefined) layout = first !== undefined && looksLikeData(first) ? { header: false, labelColumn: labelColumn ?? 0 } : { header: true };
-    if (!layout.header && first !== undefined && layout.labelColumn !== undefined && layout.labelColumn >= first.length) {
-      throw new MillwrightError('BAD_INPUT', `channel "${name}": label column ${layout.labelColumn} does not exist (the first row has ${first.length} columns)`);
-    }
-    layouts[name] = layout;
-    headers[name] = first;
+    headers[name] = await firstCsvLine(ch);
+    layouts[name] = channelLayout(name, declared, headers[name], labelColumn);
   }
   const train = channels.train ? 'train' : channels.training ? 'training' : Object.keys(channels)[0];
-  const trainLayout = train === undefined ? undefined : layouts[train];
-  if (Object.hasOwn(schema, 'target') && rest.target === undefined && trainLayout) {
-    if (!trainLayout.header && trainLayout.labelColumn !== undefined) rest.target = HEADERLESS_LABEL;
-    else if (trainLayout.header && labelColumn !== undefined) {
-      const name = headers[train!]?.[labelColumn];
-      if (name === undefined) throw new MillwrightError('BAD_INPUT', `label_column ${labelColumn}: channel "${train}" has no such column`);
-      rest.target = name;
-    }
+  if (Object.hasOwn(schema, 'target') && rest.target === undefined && train !== undefined) {
+    const target = defaultTarget(train, layouts[train]!, headers[train], labelColumn);
+    if (target !== undefined) rest.target = target;
   }
   return { layouts, raw: rest, runner };
+}
+
+/** Separates the runner's own keys and SageMaker's reserved ones from the package's hyperparameters. */
+function splitRunnerKeys(raw: Record<string, unknown>, schema: HyperparameterSchema, log: Logger): { rest: Record<string, unknown>; runner: Record<string, unknown> } {
+  const rest: Record<string, unknown> = {};
+  const runner: Record<string, unknown> = {};
+  const reserved: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    if (Object.hasOwn(schema, k)) rest[k] = v;
+    else if (Object.hasOwn(RUNNER_HYPERPARAMETERS, k)) runner[k] = v;
+    else if (isSageMakerReserved(k)) reserved.push(k);
+    else rest[k] = v;
+  }
+  if (reserved.length > 0) log.info('ignoring SageMaker job settings passed as hyperparameters', { keys: reserved });
+  return { rest, runner };
+}
+
+/** The declared layout, else the file's own (a first line with a number in it is data). */
+function channelLayout(name: string, declared: string | undefined, first: string[] | undefined, labelColumn: number | undefined): CsvLayout {
+  let layout = declared !== undefined ? csvLayoutOf(declared, labelColumn) : undefined;
+  if (layout === undefined) layout = first !== undefined && looksLikeData(first) ? { header: false, labelColumn: labelColumn ?? 0 } : { header: true };
+  if (!layout.header && first !== undefined && layout.labelColumn !== undefined && layout.labelColumn >= first.length) {
+    throw new MillwrightError('BAD_INPUT', `channel "${name}": label column ${layout.labelColumn} does not exist (the first row has ${first.length} columns)`);
+  }
+  return layout;
+}
+
+/** `label` for a headerless file with a label; the header name at `label_column` otherwise. */
+function defaultTarget(train: string, layout: CsvLayout, header: string[] | undefined, labelColumn: number | undefined): string | undefined {
+  if (!layout.header) return layout.labelColumn !== undefined ? HEADERLESS_LABEL : undefined;
+  if (labelColumn === undefined) return undefined;
+  const name = header?.[labelColumn];
+  if (name === undefined) throw new MillwrightError('BAD_INPUT', `label_column ${labelColumn}: channel "${train}" has no such column`);
+  return name;
 }
 
 function aliasConfig(name: string, dataConfig: Record<string, InputDataChannel>): string | undefined {
