@@ -65,6 +65,12 @@ export interface ServeOptions {
    * With a repository, `modelDir`/`source` (the default model of /invocations) are optional.
    */
   repository?: { dir: string; policy?: VersionPolicy };
+  /**
+   * Aborting it while the model is still loading (the listener is already up) stops the start:
+   * the loading workers are ended, the listener closes, and `startServer` rejects with UNAVAILABLE.
+   * This is how the CLI honours a SIGTERM that arrives during a long load.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunningServer {
@@ -159,13 +165,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
-  try {
-    await loadModels(options, state, repository, { hasDefault, newPool, setInfo, log, workers });
-  } catch (err) {
-    state.shuttingDown = true;
-    await abandonStart(server, [repository, reports, capture]);
-    throw err;
-  }
+  await loadOrAbandon(options, state, server, { repository, reports, capture }, { hasDefault, newPool, setInfo, log, workers });
 
   const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
   const { close, closed } = closer(state, server, poll, options, { reports, capture, log, repository });
@@ -188,6 +188,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 interface ServerState {
   /** Undefined until the first model has loaded (the listener is up before that). */
   current: ModelPool | undefined;
+  /** The first model's pool while it loads (ended if the start is aborted). */
+  loading?: ModelPool;
   /** What the source said we are serving; a poll reloads only when this changes. */
   servingKey: string | undefined;
   shuttingDown: boolean;
@@ -197,6 +199,36 @@ interface ServerState {
 /** A repository alone needs no default model for /invocations; anything else does. */
 function needsDefaultModel(options: ServeOptions): boolean {
   return !options.repository || options.modelDir !== undefined || options.source !== undefined;
+}
+
+/**
+ * Loads the models with the listener already up; if loading fails or `options.signal` aborts it,
+ * stops listening, releases what was started and rejects.
+ */
+async function loadOrAbandon(
+  options: ServeOptions,
+  state: ServerState,
+  server: Server,
+  parts: { repository?: ModelRepository; reports?: { stop(): Promise<void> }; capture?: CaptureWriter },
+  deps: Parameters<typeof loadModels>[3],
+): Promise<void> {
+  const abortLoad = () => {
+    state.shuttingDown = true;
+    void state.loading?.terminate();
+    void parts.repository?.close();
+  };
+  options.signal?.addEventListener('abort', abortLoad, { once: true });
+  try {
+    if (options.signal?.aborted) throw new MillwrightError('UNAVAILABLE', 'stopped before the model was loaded (shutdown requested)');
+    await loadModels(options, state, parts.repository, deps);
+  } catch (err) {
+    state.shuttingDown = true;
+    await abandonStart(server, [parts.repository, parts.reports, parts.capture]);
+    if (options.signal?.aborted) throw new MillwrightError('UNAVAILABLE', 'stopped while loading the model (shutdown requested)', { cause: err });
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', abortLoad);
+  }
 }
 
 /** A start whose model failed to load: stop listening and release what was started. */
@@ -216,7 +248,9 @@ async function loadModels(
   if (deps.hasDefault) {
     const initial = await initialModel(options);
     const pool = deps.newPool(initial.dir);
+    state.loading = pool;
     deps.setInfo(await pool.start());
+    state.loading = undefined;
     state.current = pool;
     state.servingKey = initial.servingKey;
     const info = pool.info!;

@@ -4,7 +4,7 @@ import { numberFlag, parseCommandArgs, usageError, type Command } from '../comma
 import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
-import { startServer, type ModelSource } from '../../serve/server.ts';
+import { startServer, type ModelSource, type RunningServer, type ServeOptions } from '../../serve/server.ts';
 import { parseVersionPolicy } from '../../serve/v2/repository.ts';
 
 const usage = `millwright serve [--model DIR | --registry DIR --group G] [options]
@@ -82,13 +82,10 @@ export const serveCommand: Command = {
     if (values.group !== undefined) {
       const registry = registryDir(values.registry, env, io.cwd);
       source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }));
-    } else if (values.model !== undefined || values['model-repository'] === undefined || readEnv('SM_MODEL_DIR', env) !== undefined) {
-      modelDir = servedModelDir(values.model, env, io.cwd);
+    } else {
+      modelDir = defaultModelDir(values, env, io.cwd);
     }
-    if (values['version-policy'] !== undefined && values['model-repository'] === undefined) throw usageError('--version-policy needs --model-repository');
-    const repository = values['model-repository'] !== undefined
-      ? { dir: resolve(io.cwd, values['model-repository']), policy: values['version-policy'] === undefined ? undefined : parseVersionPolicy(values['version-policy']) }
-      : undefined;
+    const repository = repositoryOption(values, io.cwd);
     const sample = numberFlag('capture-sample', values['capture-sample'], { min: 0, max: 1 }) ?? 0.1;
     const maxFiles = numberFlag('capture-max-files', values['capture-max-files'], { integer: true, min: 1 });
 
@@ -109,7 +106,7 @@ export const serveCommand: Command = {
         setImmediate(flushLog);
       }
     };
-    const server = await startServer({
+    const server = await startAbortable({
       modelDir,
       source,
       loader: values.loader ? resolve(io.cwd, values.loader) : undefined,
@@ -136,6 +133,11 @@ export const serveCommand: Command = {
       repository,
       log,
     });
+    if (!server) {
+      log({ level: 'info', msg: 'stopped', reason: 'shutdown requested while loading the model' });
+      flushLog();
+      return 0;
+    }
     const stop = () => void server.close();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -149,6 +151,41 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** `--model`, SM_MODEL_DIR or /opt/ml/model; none when only a model repository is served. */
+function defaultModelDir(values: { model?: string; 'model-repository'?: string }, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  if (values.model === undefined && values['model-repository'] !== undefined && readEnv('SM_MODEL_DIR', env) === undefined) return undefined;
+  return servedModelDir(values.model, env, cwd);
+}
+
+function repositoryOption(values: { 'model-repository'?: string; 'version-policy'?: string }, cwd: string): ServeOptions['repository'] {
+  const policy = values['version-policy'];
+  if (values['model-repository'] === undefined) {
+    if (policy !== undefined) throw usageError('--version-policy needs --model-repository');
+    return undefined;
+  }
+  return { dir: resolve(cwd, values['model-repository']), policy: policy === undefined ? undefined : parseVersionPolicy(policy) };
+}
+
+/**
+ * Starts the server with SIGTERM/SIGINT honoured while the model is still loading (the listener
+ * is already up then): resolves undefined when a signal stopped the start.
+ */
+async function startAbortable(options: ServeOptions): Promise<RunningServer | undefined> {
+  const starting = new AbortController();
+  const abort = () => starting.abort();
+  process.once('SIGTERM', abort);
+  process.once('SIGINT', abort);
+  try {
+    return await startServer({ ...options, signal: starting.signal });
+  } catch (err) {
+    if (starting.signal.aborted) return undefined;
+    throw err;
+  } finally {
+    process.off('SIGTERM', abort);
+    process.off('SIGINT', abort);
+  }
+}
 
 /** CLI subcommands of this module, registered by cli/main.ts. */
 export const serveCommands: Command[] = [serveCommand];

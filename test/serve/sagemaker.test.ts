@@ -153,3 +153,24 @@ test('GET /ping answers 503 while the model is still loading, 200 once it is rea
     await srv.close();
   }
 });
+
+test('SIGTERM while the model is still loading: the container `serve` stops cleanly with exit 0', async () => {
+  const model = join(dir, 'slow', 'opt', 'ml', 'model');
+  const serve = container(['serve', '--loader', join(repoRoot, 'test/serve/fixtures/slow-loader.ts')], { SM_MODEL_DIR: model, SAGEMAKER_BIND_TO_PORT: '0', SAGEMAKER_MODEL_SERVER_WORKERS: '2' });
+  try {
+    let url: string | undefined;
+    for (let i = 0; i < 300 && !url; i++) {
+      url = /"msg":"listening","url":"(http:\/\/[^"]+)"/.exec(serve.out())?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(url, `server did not start: ${serve.err()}`);
+    assert.equal((await http(`${url}/ping`)).status, 503);
+    serve.child.kill('SIGTERM');
+    assert.equal(await serve.exit, 0, serve.err());
+    assert.match(serve.out(), /"msg":"stopped","reason":"shutdown requested while loading the model"/);
+    assert.doesNotMatch(serve.out(), /"msg":"model loaded"/);
+    await assert.rejects(fetch(`${url}/ping`));
+  } finally {
+    serve.child.kill('SIGKILL');
+  }
+});
