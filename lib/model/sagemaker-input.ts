@@ -80,6 +80,7 @@ async function readJsonIfPresent(path: string, expected: string): Promise<unknow
  * `TrainingInputMode` `Pipe` is refused (millwright reads files).
  *
  * @example
+ * import { readInputDataConfig } from 'millwright';
  * await readInputDataConfig('/opt/ml'); // => { training: { ContentType: 'text/csv' } }
  */
 export async function readInputDataConfig(base: string): Promise<Record<string, InputDataChannel>> {
@@ -111,6 +112,7 @@ export interface ResourceConfig {
  * job spread over several hosts is refused (each would train the full model on its own).
  *
  * @example
+ * import { readResourceConfig } from 'millwright';
  * await readResourceConfig('/opt/ml'); // => { current_host: 'algo-1', hosts: ['algo-1'] }
  */
 export async function readResourceConfig(base: string): Promise<ResourceConfig | undefined> {
@@ -132,6 +134,7 @@ export async function readResourceConfig(base: string): Promise<ResourceConfig |
  * (`label_size=0` for no label column, `header=present` for a header row). Undefined for other types.
  *
  * @example
+ * import { csvLayoutOf } from 'millwright';
  * csvLayoutOf('text/csv;label_size=1'); // => { header: false, labelColumn: 0 }
  */
 export function csvLayoutOf(contentType: string, labelColumn?: number): CsvLayout | undefined {

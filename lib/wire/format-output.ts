@@ -28,6 +28,7 @@ export const OUTPUT_CONTENT_TYPE: Record<OutputFormat, string> = {
  * UNSUPPORTED_MEDIA_TYPE when nothing acceptable is supported.
  *
  * @example
+ * import { outputFormat } from 'millwright';
  * outputFormat(undefined, 'csv'); // 'csv'
  * outputFormat('application/json', 'csv'); // 'json'
  */

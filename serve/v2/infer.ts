@@ -29,7 +29,13 @@ export interface V2TensorMetadata {
   shape: number[];
 }
 
-/** `{"error": "..."}` with the status of the error's code (400 bad request, 404 unknown model, 503 not ready, ...). */
+/**
+ * `{"error": "..."}` with the status of the error's code (400 bad request, 404 unknown model, 503 not ready, ...).
+ *
+ * @example
+ * import { v2ErrorResponse } from 'millwright/serve';
+ * v2ErrorResponse(new MillwrightError('NOT_FOUND', 'unknown model "x"')); // { status: 404, body: '{"error":"unknown model \\"x\\""}', ... }
+ */
 export function v2ErrorResponse(err: unknown): HttpResult {
   const e = toMillwrightError(err);
   const status = httpStatusFor(e.code);
@@ -42,7 +48,13 @@ function datatypeFor(f: FeatureSpec): V2Datatype {
   return f.type === 'number' ? 'FP64' : f.type === 'integer' ? 'INT64' : f.type === 'boolean' ? 'BOOL' : 'BYTES';
 }
 
-/** Outputs a model produces, from its task (records such as energy's expected/best become one output each). */
+/**
+ * Outputs a model produces, from its task (records such as energy's expected/best become one output each).
+ *
+ * @example
+ * import { outputMetadata } from 'millwright/serve';
+ * outputMetadata({ name: 'm', algorithm: 'threshold', task: 'anomaly', features: [] }).map((o) => o.name); // ['alarm', 'score', 'signal']
+ */
 export function outputMetadata(info: V2ModelInfo): V2TensorMetadata[] {
   switch (info.task) {
     case 'classification':
@@ -71,6 +83,7 @@ export function outputMetadata(info: V2ModelInfo): V2TensorMetadata[] {
  * the outputs of {@link outputMetadata}, and the versions that may be requested.
  *
  * @example
+ * import { modelMetadata } from 'millwright/serve';
  * modelMetadata({ name: 'press', algorithm: 'random-forest-regression', task: 'regression', features: [{ name: 'speed', type: 'number' }] }, ['3']);
  * // => { name: 'press', versions: ['3'], platform: 'millwright/random-forest-regression', inputs: [{ name: 'speed', datatype: 'FP64', shape: [-1] }], outputs: [...] }
  */
@@ -96,6 +109,10 @@ export interface ParsedInferRequest {
 /**
  * Parses and checks an inference request body into a table with exactly the model's features:
  * one input per feature (shape `[N]` or `[N, 1]`) or a single `[N, F]` tensor in feature order.
+ *
+ * @example
+ * import { parseInferRequest } from 'millwright/serve';
+ * parseInferRequest('{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,2]}]}', [{ name: 'x', type: 'number' }]).rows; // 2
  */
 export function parseInferRequest(text: string, features: FeatureSpec[]): ParsedInferRequest {
   let doc: unknown;
@@ -123,7 +140,13 @@ export function parseInferRequest(text: string, features: FeatureSpec[]): Parsed
   return { ...(req.id !== undefined ? { id: req.id as string } : {}), table, rows, outputs };
 }
 
-/** Input tensors -> a feature table (see {@link parseInferRequest}). */
+/**
+ * Input tensors -> a feature table (see {@link parseInferRequest}).
+ *
+ * @example
+ * import { tensorsToTable } from 'millwright/serve';
+ * tensorsToTable([{ name: 'm', datatype: 'FP64', shape: [1, 2], data: [[1, 2]] }], [{ name: 'a', type: 'number' }, { name: 'b', type: 'number' }]).rows; // 1
+ */
 export function tensorsToTable(inputs: unknown[], features: FeatureSpec[]): { table: ColumnTable; rows: number } {
   const heads = inputs.map((t, i) => checkTensorHeader(t, i));
   const names = new Set(features.map((f) => f.name));
@@ -211,6 +234,11 @@ function featureList(features: FeatureSpec[]): string {
 /**
  * Predictions -> output tensors: one value per row becomes `predict` (FP64 or BYTES, `[N]`); a
  * classifier's probabilities `predict_proba` (`[N, classes]`); record predictions one output per key.
+ *
+ * @example
+ * import { predictionsToOutputs } from 'millwright/serve';
+ * predictionsToOutputs([1.5, 2], { name: 'm', algorithm: 'a', task: 'regression', features: [] });
+ * // [{ name: 'predict', datatype: 'FP64', shape: [2], data: [1.5, 2] }]
  */
 export function predictionsToOutputs(predictions: Prediction[], info: V2ModelInfo): V2Tensor[] {
   const n = predictions.length;
@@ -259,6 +287,7 @@ export interface V2InferRequest {
  * `{"error": "..."}` with the status of their code.
  *
  * @example
+ * import { inferV2 } from 'millwright/serve';
  * const res = await inferV2(model, { body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP64', data: [1, 2] }] }), modelName: 'press', modelVersion: '1' });
  * // => { status: 200, body: '{"model_name":"press","model_version":"1","outputs":[{"name":"predict",...}]}' }
  */

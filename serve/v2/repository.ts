@@ -22,6 +22,7 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * Parses a version policy: `latest` / `latest:N`, `specific:1,3`, `all`.
  *
  * @example
+ * import { parseVersionPolicy } from 'millwright/serve';
  * parseVersionPolicy('latest:2'); // { latest: 2 }
  * parseVersionPolicy('specific:1,3'); // { specific: ['1', '3'] }
  */
@@ -39,13 +40,25 @@ export function parseVersionPolicy(text: string): VersionPolicy {
   throw new MillwrightError('USAGE', `version policy "${text}" is not valid; expected latest, latest:N (N >= 1), specific:V1,V2 or all`);
 }
 
-/** Versions oldest first: numerically when every name is a number (Triton's layout), else by name (timestamps sort). */
+/**
+ * Versions oldest first: numerically when every name is a number (Triton's layout), else by name (timestamps sort).
+ *
+ * @example
+ * import { sortVersions } from 'millwright/serve';
+ * sortVersions(['10', '2', '1']); // ['1', '2', '10']
+ */
 export function sortVersions(versions: string[]): string[] {
   const numeric = versions.every((v) => /^\d+$/.test(v));
   return [...versions].sort((a, b) => (numeric ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The versions a policy selects from those present, oldest first. */
+/**
+ * The versions a policy selects from those present, oldest first.
+ *
+ * @example
+ * import { selectVersions } from 'millwright/serve';
+ * selectVersions(['1', '2', '10'], { latest: 2 }); // ['2', '10']
+ */
 export function selectVersions(available: string[], policy: VersionPolicy): string[] {
   const sorted = sortVersions(available);
   if ('all' in policy) return sorted;
@@ -82,6 +95,7 @@ export interface RepositoryOptions {
  * The models of a repository folder and the pools serving their versions.
  *
  * @example
+ * import { ModelRepository } from 'millwright/serve';
  * const repo = new ModelRepository({ dir: '/srv/models', policy: { latest: 2 }, newPool });
  * await repo.loadAll();
  * const { pool, version } = repo.resolve('press-energy');

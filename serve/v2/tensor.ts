@@ -46,7 +46,14 @@ function bad(message: string): MillwrightError {
   return new MillwrightError('BAD_INPUT', message);
 }
 
-/** Checks a shape: an array of non-negative integers whose product is at most {@link MAX_ELEMENTS}; returns the element count. */
+/**
+ * Checks a shape: at most {@link MAX_RANK} non-negative integers whose product is at most
+ * {@link MAX_ELEMENTS}; returns the element count.
+ *
+ * @example
+ * import { checkShape } from 'millwright/serve';
+ * checkShape([2, 3], 'input "x"'); // 6
+ */
 export function checkShape(shape: unknown, where: string): number {
   if (!Array.isArray(shape)) throw bad(`${where}: "shape" must be an array of dimension sizes, got ${describeValue(shape)}`);
   // Nested data is walked one level per dimension: bounding the rank bounds that recursion.
@@ -66,6 +73,10 @@ export function checkShape(shape: unknown, where: string): number {
 /**
  * Flattens `data` (row-major, flat or nested to exactly `shape`) into one array of `count`
  * elements, each checked against `datatype`. Errors name the input and the element's index.
+ *
+ * @example
+ * import { flattenData } from 'millwright/serve';
+ * flattenData([[1, 2], [4, 5]], [2, 2], 4, 'UINT32', 'input "m"'); // [1, 2, 4, 5]
  */
 export function flattenData(data: unknown, shape: number[], count: number, datatype: V2Datatype, where: string): unknown[] {
   if (!Array.isArray(data)) throw bad(`${where}: "data" must be an array (row-major, flat or nested), got ${describeValue(data)}`);
