@@ -5,7 +5,7 @@
 // Request and response shapes follow the protocol's own examples:
 // https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
 import assert from 'node:assert/strict';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as aq from 'arquero';
@@ -18,6 +18,41 @@ import { RF_FEATURES, trainEnergyForest } from './fixtures/rf-model.ts';
 import { http, invoke, labelFirstRows, REAL_LOADER, scratch, type Reply } from './helpers.ts';
 
 const TOKEN = 'v2-admin-token-456';
+
+/**
+ * The response schema of the protocol document: `$inference_response` has model_name,
+ * model_version (optional), id, parameters (optional) and outputs; each `$response_output` has
+ * name, shape, datatype, parameters (optional) and data, whose flat length is the product of the shape.
+ */
+function checkInferenceResponse(doc: Record<string, unknown>): void {
+  for (const k of Object.keys(doc)) assert.ok(['model_name', 'model_version', 'id', 'parameters', 'outputs'].includes(k), `unexpected key ${k}`);
+  assert.ok(Array.isArray(doc.outputs) && doc.outputs.length > 0, 'outputs');
+  for (const o of doc.outputs as Record<string, unknown>[]) {
+    for (const k of Object.keys(o)) assert.ok(['name', 'shape', 'datatype', 'parameters', 'data'].includes(k), `unexpected output key ${k}`);
+    assert.equal(typeof o.name, 'string');
+    assert.ok(['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'].includes(o.datatype as string));
+    const shape = o.shape as number[];
+    assert.ok(shape.every((d) => Number.isInteger(d) && d >= 0));
+    assert.equal((o.data as unknown[]).flat(shape.length).length, shape.reduce((a, b) => a * b, 1), `output ${String(o.name)} data/shape`);
+  }
+}
+
+/** Same keys and JSON types as the spec's schema example (`$string` = a string, arrays by their first element). */
+function sameSchema(got: unknown, schema: unknown, where = '$'): void {
+  if (schema === '$string') return assert.equal(typeof got, 'string', where);
+  if (Array.isArray(schema)) {
+    assert.ok(Array.isArray(got), where);
+    for (const [i, g] of (got as unknown[]).entries()) sameSchema(g, schema[0], `${where}[${i}]`);
+    return;
+  }
+  if (schema !== null && typeof schema === 'object') {
+    assert.ok(got !== null && typeof got === 'object' && !Array.isArray(got), where);
+    for (const k of Object.keys(got as object)) assert.ok(k in schema, `${where}.${k} is not in the spec`);
+    for (const [k, v] of Object.entries(schema)) if (k !== 'reason' && k !== 'versions') sameSchema((got as Record<string, unknown>)[k], v, `${where}.${k}`);
+    return;
+  }
+  assert.equal(typeof got, typeof schema, where);
+}
 let srv: RunningServer;
 let cleanup: () => Promise<void>;
 let energyRows: number[][];
@@ -169,13 +204,31 @@ describe('inference', () => {
     near(classic.json<{ predictions: number[] }>().predictions, energyWant);
   });
 
+  test('responses, metadata and the repository index have the shapes of the spec\'s own examples (fixture)', async () => {
+    const spec = JSON.parse(await readFile(new URL('./fixtures/v2-spec-examples.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+    checkInferenceResponse(spec.inferenceResponse as Record<string, unknown>); // the checker accepts the spec's example
+    for (const [path, body] of [
+      ['/v2/models/energy/infer', { id: 'a', inputs: perFeature(energyRows, RF_FEATURES) }],
+      ['/v2/models/iris/infer', { inputs: [{ name: 'x', datatype: 'FP64', shape: [2, 4], data: [iris[0]!.x, iris[1]!.x] }] }],
+    ] as const) {
+      const r = await infer(path, body);
+      assert.equal(r.status, 200, r.text);
+      checkInferenceResponse(r.json());
+    }
+    sameSchema((await http(`${srv.url}/v2`)).json(), spec.serverMetadata);
+    sameSchema((await http(`${srv.url}/v2/models/iris`)).json(), spec.modelMetadata);
+    const index = await http(`${srv.url}/v2/repository/index`, { method: 'POST', body: '', headers: { authorization: `Bearer ${TOKEN}` } });
+    sameSchema(index.json(), [spec.repositoryIndexEntry]);
+  });
+
   test("the spec's example request (input1 shape [3] with one element) is refused as the shape/data mismatch it is", async () => {
-    // Verbatim from required_api.md "Inference Request Examples".
-    const example = { id: '42', inputs: [{ name: 'input0', shape: [2, 2], datatype: 'UINT32', data: [1, 2, 3, 4] }, { name: 'input1', shape: [3], datatype: 'BOOL', data: [true] }], outputs: [{ name: 'output0' }] };
+    // Verbatim from required_api.md "Inference Request Examples" (test/serve/fixtures/v2-spec-examples.json).
+    const spec = JSON.parse(await readFile(new URL('./fixtures/v2-spec-examples.json', import.meta.url), 'utf8')) as { inferenceRequest: unknown; matrixNested: number[][]; matrixFlat: number[] };
+    const example = spec.inferenceRequest;
     assert.throws(() => parseInferRequest(JSON.stringify(example), [{ name: 'input0', type: 'number' }, { name: 'input1', type: 'boolean' }]), /input "input0": shape \[2, 2\] must be \[N\] or \[N, 1\]/);
     assert.throws(() => flattenData([true], [3], 3, 'BOOL', 'input "input1"'), /input "input1": "data" has 1 element\(s\) but shape \[3\] needs 3/);
     // The matrix example: [[1, 2], [4, 5]] and [1, 2, 4, 5] are the same tensor.
-    assert.deepEqual(flattenData([[1, 2], [4, 5]], [2, 2], 4, 'UINT32', 'm'), flattenData([1, 2, 4, 5], [2, 2], 4, 'UINT32', 'm'));
+    assert.deepEqual(flattenData(spec.matrixNested, [2, 2], 4, 'UINT32', 'm'), flattenData(spec.matrixFlat, [2, 2], 4, 'UINT32', 'm'));
     // The example response's shape: model_name, model_version, id, outputs[{name, shape, datatype, data}].
     const outputs = predictionsToOutputs([1, 1.1, 2], { name: 'm', algorithm: 'a', task: 'regression', features: [] });
     assert.deepEqual(outputs, [{ name: 'predict', datatype: 'FP64', shape: [3], data: [1, 1.1, 2] }]);
