@@ -28,6 +28,7 @@ import { parseArgs, promisify } from 'node:util';
 import { SERVE_DURATION } from '../serve/options.ts';
 import { parseDuration } from '../lib/units/index.ts';
 import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../test/serve/fixtures/rf-model.ts';
+import { benchV2 } from './serve-v2.ts';
 
 const run = promisify(execFile);
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -76,7 +77,7 @@ async function wrk(url: string, bodyFile: string, contentType: string, seconds: 
   const script = join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`);
   await writeFile(
     script,
-    `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "${contentType}"\n`,
+    `local f = io.open(${JSON.stringify(bodyFile)}, "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "${contentType}"\nwrk.headers["Accept"] = "application/json"\n`,
   );
   const { stdout } = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '10s', '-s', script, `${url}/invocations`], { maxBuffer: 1 << 20 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
@@ -100,7 +101,7 @@ async function cpuSeconds(pid: number): Promise<number> {
 async function fixedRate(url: string, body: string, contentType: string, rate: number, seconds: number): Promise<Load & { loaderCpu: number; p999: number; max: number }> {
   const { stdout, stderr } = await run(
     '/usr/bin/time',
-    ['-f', 'cpu %U %S', process.execPath, join(root, 'node_modules/autocannon/autocannon.js'), '-c', '20', '-R', String(rate), '-d', String(seconds), '-m', 'POST', '-H', `content-type=${contentType}`, '-b', body, '--json', `${url}/invocations`],
+    ['-f', 'cpu %U %S', process.execPath, join(root, 'node_modules/autocannon/autocannon.js'), '-c', '20', '-R', String(rate), '-d', String(seconds), '-m', 'POST', '-H', `content-type=${contentType}`, '-H', 'accept=application/json', '-b', body, '--json', `${url}/invocations`],
     { maxBuffer: 1 << 22 },
   );
   const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number; p99_9: number; max: number }; non2xx: number; errors: number; timeouts: number };
@@ -171,7 +172,7 @@ async function batchLatency(url: string, body: string, n: number): Promise<{ p50
   let ok = true;
   for (let i = 0; i < n + 3; i++) {
     const t = performance.now();
-    const r = await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'text/csv' } });
+    const r = await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'text/csv', accept: 'application/json' } });
     const text = await r.text();
     if (r.status !== 200 || (JSON.parse(text) as { predictions: number[] }).predictions.length !== 10_000) ok = false;
     if (i >= 3) times.push(performance.now() - t);
@@ -287,7 +288,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     await Promise.all([waitReady(mwUrl, mw, 'millwright serve'), waitReady(refUrl, ref, 'gunicorn reference')]);
 
     // Same answers from both (different RNGs, so close but not identical): sanity, not a target.
-    const a = (await (await fetch(`${mwUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv' } })).json()) as { predictions: number[] };
+    const a = (await (await fetch(`${mwUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv', accept: 'application/json' } })).json()) as { predictions: number[] };
     const b = (await (await fetch(`${refUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv' } })).json()) as { predictions: number[] };
     const actual = data.slice(7, 1007).map((r) => r[RF_FEATURES.length]!);
     const rmse = (p: number[]) => Math.sqrt(p.reduce((s, y, i) => s + (y - actual[i]!) ** 2, 0) / p.length);
@@ -312,6 +313,9 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       console.log(`${''.padEnd(19)} reference  ${fmt(r.rps).padStart(9)} ${fmt(r.p50, 2).padStart(9)} ${fmt(r.p99, 2).padStart(8)} ${String(r.errors).padStart(7)}`);
       console.log(`${''.padEnd(19)} ratio      ${fmt(m.rps / r.rps, 2).padStart(8)}x`);
     }
+
+    // Open Inference Protocol section (bench/serve-v2.ts): same server, model and rows.
+    await benchV2({ url: mwUrl, modelName: (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { name: string }).name, rows: features, seconds: Math.min(seconds, 5), connections: conns, dir });
 
     console.log(`\nlatency at a fixed 1,000 req/s (autocannon, single-row CSV, ${seconds} s)`);
     const rateMw = await fixedRate(mwUrl, bodies.csv1, 'text/csv', 1000, seconds);

@@ -13,9 +13,6 @@
 import { readEnv } from '../lib/config/index.ts';
 import { processIO, type Command, type CliIO } from './command.ts';
 import { dispatch, runIfMain } from './dispatch.ts';
-import { modelCommands } from './commands/model.ts';
-import { serveCommands } from './commands/serve.ts';
-import { reportCommands } from './commands/reports.ts';
 
 /** Adds the default package to a bare `train` (no positional argument). */
 export function containerArgs(argv: string[], env: NodeJS.ProcessEnv): string[] {
@@ -36,12 +33,24 @@ export function containerArgs(argv: string[], env: NodeJS.ProcessEnv): string[] 
   return hasPositional ? argv : ['train', pkg, ...rest];
 }
 
-/** What the serving image runs: training, the registry, serving and reports; no datasets or demo. */
-export const containerCommands: Command[] = [...modelCommands, ...serveCommands, ...reportCommands];
+/**
+ * What the serving image runs: training, the registry, serving and reports; no datasets or demo.
+ * Imported on demand, and `serve` alone for a `serve`: SageMaker expects GET /ping to answer
+ * within seconds of the container start, and the training and report modules take about as long
+ * again to load as the server itself.
+ */
+export async function loadContainerCommands(only?: string): Promise<Command[]> {
+  const serve = (await import('./commands/serve.ts')).serveCommands;
+  if (only === 'serve') return serve;
+  const [{ modelCommands }, { reportCommands }] = await Promise.all([import('./commands/model.ts'), import('./commands/reports.ts')]);
+  return [...modelCommands, ...serve, ...reportCommands];
+}
 
 /** Runs one container invocation (tests drive it in-process). */
-export function containerMain(argv: string[], io: CliIO = processIO(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return dispatch(containerCommands, containerArgs(argv, env), io);
+export async function containerMain(argv: string[], io: CliIO = processIO(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const args = containerArgs(argv, env);
+  const only = args[0] === 'serve' && !args.includes('--help') && !args.includes('-h') ? 'serve' : undefined;
+  return dispatch(await loadContainerCommands(only), args, io);
 }
 
 runIfMain(import.meta.url, (argv) => containerMain(argv));

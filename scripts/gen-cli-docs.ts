@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { commands } from '../cli/main.ts';
-import { containerCommands } from '../cli/container.ts';
+import { loadContainerCommands } from '../cli/container.ts';
 import { dispatch } from '../cli/dispatch.ts';
 import type { Command, CliIO } from '../cli/command.ts';
 
@@ -33,7 +33,7 @@ export async function renderCliDocs(list: Command[] = commands): Promise<string>
     'development run it as `npm run millwright -- <command>`; `millwright <command> --help` prints',
     'the same text as below. Exit codes: 0 ok, 1 failure, 2 usage error.',
     '',
-    `The container entry (\`cli/container.ts\`, built: \`dist/cli/container.js\`) accepts ${containerCommands
+    `The container entry (\`cli/container.ts\`, built: \`dist/cli/container.js\`) accepts ${(await loadContainerCommands())
       .map((c) => `[\`${c.name}\`](#millwright-${c.name})`)
       .join(', ')}; a bare \`train\` trains \`$MILLWRIGHT_PACKAGE\`.`,
     '',

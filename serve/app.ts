@@ -26,6 +26,10 @@ export interface AppState {
   regenerateReports?: () => Promise<ReportRun>;
   /** Loads `dir` (or the registry's latest approved version) beside the current model and swaps. */
   reload(dir?: string): Promise<{ previous?: ModelInfo; current: ModelInfo }>;
+  /** The Open Inference Protocol routes (`/v2/...`, serve/v2/http.ts); 404 when absent. */
+  v2?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Readiness for /ping when there is no default model (a model repository only). */
+  ready?: () => boolean;
 }
 
 function send(res: Response, r: HttpResult): void {
@@ -60,7 +64,7 @@ export function createApp(state: AppState): Express {
   });
 
   app.get('/ping', (_req, res) => {
-    res.status(state.pool()?.healthy && !state.shuttingDown() ? 200 : 503).end();
+    res.status((state.ready ? state.ready() : state.pool()?.healthy) && !state.shuttingDown() ? 200 : 503).end();
   });
   app.get('/health/live', (_req, res) => {
     res.json({ status: 'live' });
@@ -276,6 +280,7 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
 export function createHandler(state: AppState, app: Express = createApp(state)): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const url = req.url ?? '';
+    if (state.v2 && (url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?'))) return state.v2(req, res);
     const encoding = req.headers['content-encoding'];
     if (req.method !== 'POST' || !(url === '/invocations' || url.startsWith('/invocations?')) || (encoding !== undefined && encoding.toLowerCase() !== 'identity')) {
       app(req, res);
@@ -298,7 +303,7 @@ export function createHandler(state: AppState, app: Express = createApp(state)):
 }
 
 /** Reads a request body up to `limit` bytes, checking the declared length first (body-parser's rules). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) : undefined;
     if (declared !== undefined && declared > limit) {

@@ -45,7 +45,8 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength;
     if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
     const inFormat = inputFormat(req.contentType);
-    const outFormat = outputFormat(req.accept);
+    // No Accept (or */*): answer in the request's format, as SageMaker's built-in algorithms do.
+    const outFormat = outputFormat(req.accept, inFormat);
     let text: string;
     try {
       text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);

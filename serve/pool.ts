@@ -18,10 +18,12 @@ export interface WorkerRequest {
   body: Uint8Array;
   contentType?: string;
   accept?: string;
+  /** `v2`: an Open Inference Protocol request for this model (serve/v2), answered under `v2.modelName`/`modelVersion`. */
+  v2?: { modelName: string; modelVersion: string };
 }
 
 /** The part of the manifest the HTTP layer needs (metrics, logs, capture paths, /health/ready). */
-export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | 'task'> & { features: FeatureSpec[]; dir: string };
+export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | 'task' | 'target'> & { features: FeatureSpec[]; dir: string };
 
 export type WorkerReply =
   | { type: 'ready'; manifest: Omit<ModelInfo, 'dir'> }

@@ -6,6 +6,7 @@ import { MillwrightError } from '../lib/errors/index.ts';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { healthCheck } from './health-check.ts';
 import { invocations } from './invocations.ts';
+import { inferV2 } from './v2/infer.ts';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './pool.ts';
 
 const init = workerData as WorkerInit;
@@ -24,12 +25,13 @@ async function start(): Promise<void> {
   }
   const m = model.manifest;
   port.on('message', (msg: WorkerRequest) => {
-    void invocations(model, msg, { maxBodyBytes: init.maxBodyBytes }).then((res) => {
+    const answer = msg.v2 ? inferV2(model, { body: msg.body, contentType: msg.contentType, ...msg.v2 }) : invocations(model, msg, { maxBodyBytes: init.maxBodyBytes });
+    void answer.then((res) => {
       const reply: WorkerReply = { type: 'result', id: msg.id, ...res };
       port.postMessage(reply);
     });
   });
-  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features } };
+  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features, target: m.target } };
   port.postMessage(ready);
 }
 

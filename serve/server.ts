@@ -10,6 +10,12 @@ import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';
 import { scheduleReports } from './report-schedule.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { millwrightRoot } from '../lib/model/code-version.ts';
+import { readBody } from './app.ts';
+import { createV2Handler } from './v2/http.ts';
+import { ModelRepository, type VersionPolicy } from './v2/repository.ts';
 
 /** Where new model versions come from when serving from a registry. */
 export interface ModelSource {
@@ -53,6 +59,18 @@ export interface ServeOptions {
   shutdownTimeoutMs?: number;
   /** Structured log sink (default: one JSON line on stdout). */
   log?: (fields: Record<string, unknown>) => void;
+  /**
+   * A model repository served over the Open Inference Protocol (`/v2/models/<name>/...`):
+   * `<dir>/<name>/<version>/` artifact dirs, the versions chosen by `policy` (default: the latest).
+   * With a repository, `modelDir`/`source` (the default model of /invocations) are optional.
+   */
+  repository?: { dir: string; policy?: VersionPolicy };
+  /**
+   * Aborting it while the model is still loading (the listener is already up) stops the start:
+   * the loading workers are ended, the listener closes, and `startServer` rejects with UNAVAILABLE.
+   * This is how the CLI honours a SIGTERM that arrives during a long load.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RunningServer {
@@ -65,6 +83,8 @@ export interface RunningServer {
   model(): ModelInfo | undefined;
   /** Blue/green: load `dir` (default: the source's latest or the same dir) beside the current model, health-check, swap. */
   reload(dir?: string): Promise<{ previous?: ModelInfo; current: ModelInfo }>;
+  /** The model repository served over V2, when one was given. */
+  repository?: ModelRepository;
   /** Stop accepting, finish in-flight requests, release everything. Idempotent. */
   close(): Promise<void>;
   /** Resolves once the server has fully stopped. */
@@ -99,15 +119,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const onEvent = (event: string, fields: Record<string, unknown>) => log({ level: 'warn', msg: event, ...fields });
   const newPool = (modelDir: string) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent });
 
-  const initial = await initialModel(options);
-  const state: ServerState = { current: newPool(initial.dir), servingKey: initial.servingKey, shuttingDown: false, reloading: Promise.resolve() };
+  const state: ServerState = { current: undefined, servingKey: undefined, shuttingDown: false, reloading: Promise.resolve() };
   const setInfo = (info: ModelInfo) => {
     metrics.modelInfo.reset();
     metrics.modelInfo.set({ name: info.name, version: info.version, algorithm: info.algorithm }, 1);
   };
-  setInfo(await state.current.start());
-  const info = state.current.info!;
-  log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers });
 
   const reload = reloader(state, options.source, { newPool, setInfo, metrics, log });
 
@@ -119,12 +135,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           reportsDir: options.reportsDir,
           everyMs: options.reportSchedule?.everyMs,
           windowMs: options.reportSchedule?.windowMs,
-          model: () => state.current.info,
+          model: () => state.current?.info,
           flush: () => capture.flush(),
           log,
         })
       : undefined;
+  const hasDefault = needsDefaultModel(options);
+  const { repository, v2, ready } = openInference(options, state, { hasDefault, newPool, timeoutMs, maxBodyBytes, metrics, log });
   const handler = createHandler({
+    v2,
+    ready,
     regenerateReports: reports?.runNow,
     pool: () => state.current,
     shuttingDown: () => state.shuttingDown,
@@ -139,13 +159,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     reload,
   });
 
+  // Listen before loading: a large model can take a while to verify and load, and SageMaker (and
+  // any orchestrator) must see GET /ping answer (503 until the model is ready) within seconds.
   const server = createServer(handler);
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
+  await loadOrAbandon(options, state, server, { repository, reports, capture }, { hasDefault, newPool, setInfo, log, workers });
 
   const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
-  const { close, closed } = closer(state, server, poll, options, { reports, capture, log });
+  const { close, closed } = closer(state, server, poll, options, { reports, capture, log, repository });
 
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
@@ -153,7 +176,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     server,
     metrics,
     capture,
-    model: () => state.current.info,
+    model: () => state.current?.info,
+    repository,
     reload,
     close,
     closed,
@@ -162,11 +186,107 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
 /** What the server's steps share and change: the pool being served and the reload / shutdown flags. */
 interface ServerState {
-  current: ModelPool;
+  /** Undefined until the first model has loaded (the listener is up before that). */
+  current: ModelPool | undefined;
+  /** The first model's pool while it loads (ended if the start is aborted). */
+  loading?: ModelPool;
   /** What the source said we are serving; a poll reloads only when this changes. */
   servingKey: string | undefined;
   shuttingDown: boolean;
   reloading: Promise<unknown>;
+}
+
+/** A repository alone needs no default model for /invocations; anything else does. */
+function needsDefaultModel(options: ServeOptions): boolean {
+  return !options.repository || options.modelDir !== undefined || options.source !== undefined;
+}
+
+/**
+ * Loads the models with the listener already up; if loading fails or `options.signal` aborts it,
+ * stops listening, releases what was started and rejects.
+ */
+async function loadOrAbandon(
+  options: ServeOptions,
+  state: ServerState,
+  server: Server,
+  parts: { repository?: ModelRepository; reports?: { stop(): Promise<void> }; capture?: CaptureWriter },
+  deps: Parameters<typeof loadModels>[3],
+): Promise<void> {
+  const abortLoad = () => {
+    state.shuttingDown = true;
+    void state.loading?.terminate();
+    void parts.repository?.close();
+  };
+  options.signal?.addEventListener('abort', abortLoad, { once: true });
+  try {
+    if (options.signal?.aborted) throw new MillwrightError('UNAVAILABLE', 'stopped before the model was loaded (shutdown requested)');
+    await loadModels(options, state, parts.repository, deps);
+  } catch (err) {
+    state.shuttingDown = true;
+    await abandonStart(server, [parts.repository, parts.reports, parts.capture]);
+    if (options.signal?.aborted) throw new MillwrightError('UNAVAILABLE', 'stopped while loading the model (shutdown requested)', { cause: err });
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', abortLoad);
+  }
+}
+
+/** A start whose model failed to load: stop listening and release what was started. */
+async function abandonStart(server: Server, parts: ({ close?(): Promise<void>; stop?(): Promise<void> } | undefined)[]): Promise<void> {
+  await new Promise<void>((r) => server.close(() => r()));
+  server.closeAllConnections();
+  for (const p of parts) await (p?.close ?? p?.stop)?.call(p);
+}
+
+/** Loads the default model (when there is one), then the repository's models; the listener is already up. */
+async function loadModels(
+  options: ServeOptions,
+  state: ServerState,
+  repository: ModelRepository | undefined,
+  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; log: (fields: Record<string, unknown>) => void; workers: number },
+): Promise<void> {
+  if (deps.hasDefault) {
+    const initial = await initialModel(options);
+    const pool = deps.newPool(initial.dir);
+    state.loading = pool;
+    deps.setInfo(await pool.start());
+    state.loading = undefined;
+    state.current = pool;
+    state.servingKey = initial.servingKey;
+    const info = pool.info!;
+    deps.log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers: deps.workers });
+  }
+  if (repository) {
+    await repository.loadAll();
+    deps.log({ level: 'info', msg: 'model repository loaded', dir: repository.options.dir, ready: repository.readyModels() });
+  }
+}
+
+/** The Open Inference Protocol routes and the model repository they serve (serve/v2). */
+function openInference(
+  options: ServeOptions,
+  state: ServerState,
+  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; timeoutMs: number; maxBodyBytes: number; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void },
+): { repository?: ModelRepository; v2: ReturnType<typeof createV2Handler>; ready?: () => boolean } {
+  const repository = options.repository
+    ? new ModelRepository({ dir: resolve(options.repository.dir), policy: options.repository.policy, newPool: deps.newPool, log: deps.log })
+    : undefined;
+  const v2 = createV2Handler({
+    defaultPool: () => state.current,
+    hasDefault: deps.hasDefault,
+    repository,
+    shuttingDown: () => state.shuttingDown,
+    timeoutMs: deps.timeoutMs,
+    maxBodyBytes: deps.maxBodyBytes,
+    adminToken: options.adminToken || undefined,
+    metrics: deps.metrics,
+    log: deps.log,
+    readBody,
+    serverVersion: serverVersion(),
+  });
+  // Without a default model, /ping follows the repository: up once it has loaded a model.
+  const ready = deps.hasDefault || !repository ? undefined : () => !repository.loading && repository.readyModels().length > 0;
+  return { repository, v2, ready };
 }
 
 /** The model directory to start with: the given one, else the source's latest version. */
@@ -193,7 +313,8 @@ function reloader(
     // One reload at a time; a second request waits for the first.
     const run = state.reloading.then(async () => {
       if (state.shuttingDown) throw new MillwrightError('UNAVAILABLE', 'server is shutting down');
-      let target = dir ?? state.current.options.modelDir;
+      if (!state.current && dir === undefined && !source) throw new MillwrightError('UNAVAILABLE', 'the model is still loading; retry later');
+      let target = dir ?? state.current?.options.modelDir ?? '';
       let sourceKey: string | undefined;
       if (dir === undefined && source) {
         const latest = await source.latest();
@@ -201,7 +322,7 @@ function reloader(
         sourceKey = latest.version;
       }
       const candidate = newPool(target);
-      const previous = state.current.info;
+      const previous = state.current?.info;
       try {
         await candidate.start();
       } catch (err) {
@@ -216,7 +337,7 @@ function reloader(
       setInfo(candidate.info!);
       metrics.reloads.inc({ result: 'swapped' });
       log({ level: 'info', msg: 'model swapped', from: previous?.version, to: candidate.info!.version, dir: target });
-      void old.drain();
+      void old?.drain();
       return { previous, current: candidate.info! };
     });
     state.reloading = run.catch(() => undefined);
@@ -272,9 +393,9 @@ function closer(
   server: Server,
   poll: NodeJS.Timeout | undefined,
   options: ServeOptions,
-  deps: { reports: { stop(): Promise<void> } | undefined; capture: CaptureWriter | undefined; log: (fields: Record<string, unknown>) => void },
+  deps: { reports: { stop(): Promise<void> } | undefined; capture: CaptureWriter | undefined; log: (fields: Record<string, unknown>) => void; repository?: ModelRepository },
 ): { close: () => Promise<void>; closed: Promise<void> } {
-  const { reports, capture, log } = deps;
+  const { reports, capture, log, repository } = deps;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | undefined;
@@ -282,7 +403,7 @@ function closer(
     closing ??= (async () => {
       state.shuttingDown = true;
       if (poll) clearInterval(poll);
-      log({ level: 'info', msg: 'shutting down', inFlight: state.current.pending });
+      log({ level: 'info', msg: 'shutting down', inFlight: state.current?.pending ?? 0 });
       const limit = options.shutdownTimeoutMs ?? 30_000;
       const stopped = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
@@ -294,7 +415,8 @@ function closer(
       clearTimeout(timer);
       await state.reloading;
       await reports?.stop();
-      await state.current.drain();
+      await state.current?.drain();
+      await repository?.close();
       await capture?.close();
       log({ level: 'info', msg: 'stopped' });
       resolveClosed();
@@ -302,6 +424,14 @@ function closer(
     return closing;
   };
   return { close, closed };
+}
+
+function serverVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(millwrightRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
 }
 
 function loaderUrl(loader: string): string {

@@ -6,7 +6,8 @@ import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
 import { STAGES, type Stage } from '../../lib/model/stages.ts';
 import { loadPlant } from '../../lib/plant/index.ts';
-import { startServer, type ModelSource } from '../../serve/server.ts';
+import { startServer, type ModelSource, type RunningServer, type ServeOptions } from '../../serve/server.ts';
+import { parseVersionPolicy } from '../../serve/v2/repository.ts';
 
 const usage = `millwright serve [--model DIR | --registry DIR --group G] [options]
 
@@ -37,6 +38,15 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --reports-every DUR    how often to regenerate them (default 1h; 0 = only on demand)
   --reports-window DUR   how much recent traffic each regeneration reads (default 24h)
   --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
+  --model-repository DIR also serve every model of DIR/<name>/<version>/ over the Open Inference
+                         Protocol (/v2/models/<name>/infer); with it, --model is optional
+  --version-policy P     versions of each repository model to load: latest (default), latest:N,
+                         specific:V1,V2 or all
+
+Open Inference Protocol (KServe V2): GET /v2, /v2/health/live, /v2/health/ready,
+/v2/models/<name>[/versions/<v>][/ready], POST .../infer; the default model is served under its
+manifest name too. POST /v2/repository/index and /v2/repository/models/<name>/load|unload need
+MILLWRIGHT_ADMIN_TOKEN.
 `;
 
 export const serveCommand: Command = {
@@ -67,6 +77,8 @@ export const serveCommand: Command = {
         'reports-every': { type: 'string' },
         'reports-window': { type: 'string' },
         loader: { type: 'string' },
+        'model-repository': { type: 'string' },
+        'version-policy': { type: 'string' },
       },
     });
     const env = io.env;
@@ -88,8 +100,9 @@ export const serveCommand: Command = {
       const registry = registryDir(values.registry, env, io.cwd);
       source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }), values.stage as Stage | undefined);
     } else {
-      modelDir = servedModelDir(values.model, env, io.cwd);
+      modelDir = defaultModelDir(values, env, io.cwd);
     }
+    const repository = repositoryOption(values, io.cwd);
     const sample = numberFlag('capture-sample', values['capture-sample'], { min: 0, max: 1 }) ?? 0.1;
     const maxFiles = numberFlag('capture-max-files', values['capture-max-files'], { integer: true, min: 1 });
 
@@ -110,7 +123,7 @@ export const serveCommand: Command = {
         setImmediate(flushLog);
       }
     };
-    const server = await startServer({
+    const server = await startAbortable({
       modelDir,
       source,
       loader: values.loader ? resolve(io.cwd, values.loader) : undefined,
@@ -134,8 +147,14 @@ export const serveCommand: Command = {
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),
       },
       adminToken: readEnv('MILLWRIGHT_ADMIN_TOKEN', env),
+      repository,
       log,
     });
+    if (!server) {
+      log({ level: 'info', msg: 'stopped', reason: 'shutdown requested while loading the model' });
+      flushLog();
+      return 0;
+    }
     const stop = () => void server.close();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -149,6 +168,41 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** `--model`, SM_MODEL_DIR or /opt/ml/model; none when only a model repository is served. */
+function defaultModelDir(values: { model?: string; 'model-repository'?: string }, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  if (values.model === undefined && values['model-repository'] !== undefined && readEnv('SM_MODEL_DIR', env) === undefined) return undefined;
+  return servedModelDir(values.model, env, cwd);
+}
+
+function repositoryOption(values: { 'model-repository'?: string; 'version-policy'?: string }, cwd: string): ServeOptions['repository'] {
+  const policy = values['version-policy'];
+  if (values['model-repository'] === undefined) {
+    if (policy !== undefined) throw usageError('--version-policy needs --model-repository');
+    return undefined;
+  }
+  return { dir: resolve(cwd, values['model-repository']), policy: policy === undefined ? undefined : parseVersionPolicy(policy) };
+}
+
+/**
+ * Starts the server with SIGTERM/SIGINT honoured while the model is still loading (the listener
+ * is already up then): resolves undefined when a signal stopped the start.
+ */
+async function startAbortable(options: ServeOptions): Promise<RunningServer | undefined> {
+  const starting = new AbortController();
+  const abort = () => starting.abort();
+  process.once('SIGTERM', abort);
+  process.once('SIGINT', abort);
+  try {
+    return await startServer({ ...options, signal: starting.signal });
+  } catch (err) {
+    if (starting.signal.aborted) return undefined;
+    throw err;
+  } finally {
+    process.off('SIGTERM', abort);
+    process.off('SIGINT', abort);
+  }
+}
 
 /** CLI subcommands of this module, registered by cli/main.ts. */
 export const serveCommands: Command[] = [serveCommand];

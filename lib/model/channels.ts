@@ -5,6 +5,7 @@ import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { entryDir } from './artifact.ts';
 import type { Channel } from './contract.ts';
+import { headerlessNames, type CsvLayout } from './sagemaker-input.ts';
 
 /** File extensions a channel directory may hold; anything else (README, _SUCCESS, dotfiles) is ignored. */
 export const CHANNEL_EXTENSIONS = ['.csv', '.parquet', '.pq'] as const;
@@ -19,7 +20,7 @@ export const CHANNEL_EXTENSIONS = ['.csv', '.parquet', '.pq'] as const;
  * const ch = await openChannel('train', '/opt/ml/input/data/train');
  * const table = await ch.load();
  */
-export async function openChannel(name: string, dir: string): Promise<Channel> {
+export async function openChannel(name: string, dir: string, options: { csv?: CsvLayout } = {}): Promise<Channel> {
   let info;
   try {
     info = await stat(dir);
@@ -34,7 +35,7 @@ export async function openChannel(name: string, dir: string): Promise<Channel> {
     name,
     dir,
     files,
-    load: () => loadFiles(name, dir, files),
+    load: () => loadFiles(name, dir, files, options.csv),
   };
 }
 
@@ -50,13 +51,13 @@ async function listDataFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-async function loadFiles(name: string, dir: string, files: string[]): Promise<ColumnTable> {
+async function loadFiles(name: string, dir: string, files: string[], csv: CsvLayout | undefined): Promise<ColumnTable> {
   if (files.length === 0) {
     throw new MillwrightError('BAD_INPUT', `channel "${name}" is empty: no .csv or .parquet files in ${dir}`);
   }
   let table: ColumnTable | undefined;
   for (const file of files) {
-    const t = await readTableFile(file);
+    const t = await readTableFile(file, csv);
     if (table === undefined) {
       table = t;
       continue;
@@ -72,16 +73,25 @@ async function loadFiles(name: string, dir: string, files: string[]): Promise<Co
 }
 
 /**
- * Reads one CSV (header row, types inferred) or Parquet file into an arquero table.
+ * Reads one CSV (header row, types inferred) or Parquet file into an arquero table. With
+ * `csv.header === false` (SageMaker's headerless CSV) the columns are named `label` (at
+ * `csv.labelColumn`) and `f0`, `f1`, ... in file order.
  *
  * @example
  * const t = await readTableFile('data/train.parquet');
+ * const s = await readTableFile('training/iris.csv', { header: false, labelColumn: 0 }); // label, f0..f3
  */
-export async function readTableFile(file: string): Promise<ColumnTable> {
+export async function readTableFile(file: string, csv?: CsvLayout): Promise<ColumnTable> {
   const ext = extname(file).toLowerCase();
   try {
     // Spreadsheet exports often start with a BOM, which would otherwise end up in the first column name.
-    if (ext === '.csv') return aq.fromCSV((await readFile(file, 'utf8')).replace(/^\uFEFF/, ''));
+    if (ext === '.csv') {
+      const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+      if (csv === undefined || csv.header) return aq.fromCSV(text);
+      const first = text.split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+      const width = aq.fromCSV(first, { header: false }).numCols();
+      return aq.fromCSV(text, { header: false, names: headerlessNames(width, csv) });
+    }
     if (ext === '.parquet' || ext === '.pq') {
       const { readParquet } = await import('parquet-wasm/node');
       const bytes = await readFile(file);

@@ -18,6 +18,7 @@ export { coerceFeatureValue, CoercionProblem, type FeatureValue, type MissingVal
 export { verifyArtifact, readManifest, validateManifest, checksumDir, sha256File, MANIFEST_FILE } from './artifact.ts';
 export { parseHyperparameters, readHyperparametersFile } from './hyperparameters.ts';
 export { openChannel, readTableFile, checkTable, CHANNEL_EXTENSIONS } from './channels.ts';
+export { readInputDataConfig, readResourceConfig, csvLayoutOf, HEADERLESS_LABEL, type CsvLayout, type InputDataChannel, type ResourceConfig } from './sagemaker-input.ts';
 export { resolvePackage, listBuiltinAlgorithms, builtinAlgorithmsDir, type PackageRef, type TrainModule, type PredictModule } from './packages.ts';
 export { initModel, type InitModelOptions } from './init-model.ts';
 export {

@@ -7,11 +7,12 @@ import { fsyncDir, uniqueId, writeFileAtomic } from '../durable/index.ts';
 import { checksumDir, MANIFEST_FILE, sha256 } from './artifact.ts';
 import { openChannel } from './channels.ts';
 import { codeVersion } from './code-version.ts';
-import type { Channel, Logger, ModelManifest, TrainOutput } from './contract.ts';
+import type { Channel, HyperparameterSchema, Logger, ModelManifest, TrainOutput } from './contract.ts';
 import { parseHyperparameters, readHyperparametersFile } from './hyperparameters.ts';
 import { silentLogger } from './logger.ts';
 import { importTrainModule, resolvePackage } from './packages.ts';
 import { materializeStoreQuery } from './store-query.ts';
+import { aliasChannels, planInput, readInputDataConfig, readResourceConfig, type InputDataChannel, type InputPlan } from './sagemaker-input.ts';
 import { mlBase, storeRoot } from '../config/index.ts';
 
 /** Prefix marking a channel given as a store query instead of a folder. */
@@ -91,9 +92,11 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
     // Overrides apply to this run only (the manifest records the parsed result); writing them
     // back into the input config would make a bad --hp value stick to every later run.
     if (opts.hyperparameters) raw = { ...raw, ...opts.hyperparameters };
-    const hyperparameters = parseHyperparameters(mod.hyperparameters, raw);
+    const resources = await readResourceConfig(base);
+    const dataConfig = await readInputDataConfig(base);
 
-    const { channels, sources } = await openChannels(base, opts, env, cwd);
+    const { channels, sources, plan } = await plannedChannels(base, opts, raw, mod, dataConfig, { env, cwd, log });
+    const hyperparameters = parseHyperparameters(mod.hyperparameters, plan.raw);
     const spans: Record<string, { from?: string; to?: string }> = {};
     for (const ch of Object.values(channels)) {
       const load = ch.load.bind(ch);
@@ -113,7 +116,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
     }
 
     await mkdir(tmpDir, { recursive: true });
-    log.info('training', { package: ref.algorithm, channels: Object.keys(channels), hyperparameters });
+    log.info('training', { package: ref.algorithm, channels: Object.keys(channels), hyperparameters, layouts: plan.layouts, resources });
     const output = await mod.train({ hyperparameters, channels, modelDir: tmpDir, log });
     checkOutput(output, ref.algorithm);
 
@@ -133,7 +136,7 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
       task: output.task,
       features: output.features,
       ...(output.target ? { target: output.target } : {}),
-      hyperparameters,
+      hyperparameters: { ...hyperparameters, ...plan.runner },
       trainingData: trainingData(output, { ...sources, ...opts.channelSources }, spans),
       metrics: output.metrics,
       baseline: summarizeFeatures(output.trainingTable, { columns: profiled }),
@@ -156,6 +159,27 @@ export async function trainPackage(opts: TrainOptions): Promise<TrainResult> {
     }
     throw err;
   }
+}
+
+/**
+ * Opens the channels with SageMaker's CSV convention and channel names settled before the schema
+ * sees the hyperparameters: a headerless label-first file supplies the target itself.
+ */
+async function plannedChannels(
+  base: string,
+  opts: TrainOptions,
+  raw: Record<string, unknown>,
+  mod: { hyperparameters: HyperparameterSchema; channels?: readonly string[] },
+  dataConfig: Record<string, InputDataChannel>,
+  ctx: { env: NodeJS.ProcessEnv; cwd: string; log: Logger },
+): Promise<{ channels: Record<string, Channel>; sources: Record<string, string>; plan: InputPlan }> {
+  const opened = await openChannels(base, opts, ctx.env, ctx.cwd);
+  const plan = await planInput(opened.channels, raw, mod.hyperparameters, dataConfig, ctx.log);
+  const channels: Record<string, Channel> = {};
+  for (const [name, ch] of Object.entries(opened.channels)) {
+    channels[name] = plan.layouts[name]?.header === false ? await openChannel(name, ch.dir, { csv: plan.layouts[name] }) : ch;
+  }
+  return { channels: aliasChannels(channels, mod.channels ?? ['train']), sources: opened.sources, plan };
 }
 
 async function openChannels(

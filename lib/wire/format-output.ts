@@ -22,18 +22,25 @@ export const OUTPUT_CONTENT_TYPE: Record<OutputFormat, string> = {
 };
 
 /**
- * Picks the output format from an Accept header: the supported type with the highest q
- * (JSON when absent or a wildcard). Throws UNSUPPORTED_MEDIA_TYPE when nothing acceptable is supported.
+ * Picks the output format from an Accept header: the supported type with the highest q.
+ * When Accept is absent or `*\/*`, the answer is `fallback`: the server passes the request's own
+ * format, so CSV in gives CSV out as SageMaker's built-in algorithms answer. Throws
+ * UNSUPPORTED_MEDIA_TYPE when nothing acceptable is supported.
+ *
+ * @example
+ * import { outputFormat } from 'millwright';
+ * outputFormat(undefined, 'csv'); // 'csv'
+ * outputFormat('application/json', 'csv'); // 'json'
  */
-export function outputFormat(accept: string | undefined): OutputFormat {
-  if (accept === undefined || accept.trim() === '') return 'json';
+export function outputFormat(accept: string | undefined, fallback: OutputFormat = 'json'): OutputFormat {
+  if (accept === undefined || accept.trim() === '') return fallback;
   let best: { format: OutputFormat; q: number } | undefined;
   for (const part of accept.split(',')) {
     const base = baseMediaType(part);
     const qm = /;\s*q=([0-9.]+)/i.exec(part);
     const q = qm ? Number(qm[1]) : 1;
     if (!(q > 0)) continue;
-    const format: OutputFormat | undefined = base === '*/*' || base === 'application/*' ? 'json' : base === 'text/*' ? 'csv' : OUTPUT_TYPES[base];
+    const format: OutputFormat | undefined = base === '*/*' ? fallback : base === 'application/*' ? (fallback === 'csv' ? 'json' : fallback) : base === 'text/*' ? 'csv' : OUTPUT_TYPES[base];
     if (format && (best === undefined || q > best.q)) best = { format, q };
   }
   if (!best) {

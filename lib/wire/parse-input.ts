@@ -28,6 +28,10 @@ export function baseMediaType(header: string | undefined): string {
 export function inputFormat(contentType: string | undefined): InputFormat {
   const base = baseMediaType(contentType);
   const format = INPUT_ALIASES[base];
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (format && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+    throw new MillwrightError('UNSUPPORTED_MEDIA_TYPE', `charset "${charset}" is not supported; send the body as UTF-8 (e.g. Content-Type: ${base}; charset=utf-8)`);
+  }
   if (format) return format;
   const got = base === '' ? 'no Content-Type header' : `Content-Type "${base}"`;
   throw new MillwrightError('UNSUPPORTED_MEDIA_TYPE', `${got} is not supported; send one of: ${INPUT_TYPES.join(', ')}`);

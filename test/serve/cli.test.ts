@@ -8,7 +8,7 @@ import { main } from '../../cli/main.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { captureIO } from '../helpers/io.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
-import { http, invoke, LINEAR_LOADER, scratch } from './helpers.ts';
+import { http, invoke, LINEAR_LOADER, scratch, waitReady } from './helpers.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -51,6 +51,7 @@ test('serve honours SageMaker env settings, answers, and on SIGTERM finishes in-
   });
   try {
     const url = await Promise.race([p.url, p.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${p.stderr()}`)))]);
+    await waitReady(url);
     assert.equal((await http(`${url}/ping`)).status, 200);
     assert.deepEqual((await http(`${url}/execution-parameters`)).json(), { MaxConcurrentTransforms: 2, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 1 });
     assert.deepEqual((await invoke(url, '1,1\n', 'text/csv')).json(), { predictions: [5] });

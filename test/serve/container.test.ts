@@ -13,7 +13,7 @@ import { serveCommand } from '../../cli/commands/serve.ts';
 import { containerArgs } from '../../cli/container.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { RF_FEATURES, writeEnergyCsv } from './fixtures/rf-model.ts';
-import { csv, invoke, scratch } from './helpers.ts';
+import { csv, invoke, scratch, waitReady } from './helpers.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -65,6 +65,7 @@ test('`train` then `serve` in the SageMaker /opt/ml layout, as the container run
       if (!url) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(url, `server did not start: ${serve.err()}`);
+    await waitReady(url);
     const rows = data.slice(0, 5).map((r) => r.slice(0, RF_FEATURES.length));
     const r = await invoke(url, csv(rows), 'text/csv');
     assert.equal(r.status, 200, r.text);

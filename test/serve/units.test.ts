@@ -27,8 +27,15 @@ after(async () => cleanup?.());
 
 describe('invocations (pure)', () => {
   test('CSV in, JSON/CSV/JSON Lines out; header row used when present', async () => {
-    const json = await invocations(model, { body: new TextEncoder().encode('2,1\n4,0\n'), contentType: 'text/csv' });
+    const json = await invocations(model, { body: new TextEncoder().encode('2,1\n4,0\n'), contentType: 'text/csv', accept: 'application/json' });
     assert.deepEqual([json.status, JSON.parse(json.body)], [200, { predictions: [4, 3] }]);
+    // No Accept, or */*: the request's own format (SageMaker's built-ins answer CSV with CSV).
+    for (const accept of [undefined, '*/*']) {
+      const same = await invocations(model, { body: '2,1\n4,0\n', contentType: 'text/csv; charset=utf-8', accept });
+      assert.deepEqual([same.status, same.headers['content-type'], same.body], [200, 'text/csv', '4\n3\n']);
+    }
+    const fromJson = await invocations(model, { body: '[[2,1]]', contentType: 'application/json', accept: '*/*' });
+    assert.equal(fromJson.body, '{"predictions":[4]}');
     const c = await invocations(model, { body: 'load,speed\n1,2\n', contentType: 'text/csv', accept: 'text/csv' });
     assert.deepEqual([c.status, c.headers['content-type'], c.body], [200, 'text/csv', '4\n']);
     const jl = await invocations(model, { body: '{"speed":2,"load":1}\n[4,0]\n', contentType: 'application/jsonlines', accept: 'application/jsonlines;q=0.9, text/csv;q=0.1' });

@@ -1,0 +1,156 @@
+/**
+ * Open Inference Protocol (KServe V2) tensors in their JSON form: datatypes, shapes and the
+ * row-major `data` array (flat or nested), checked element by element. Pure: no I/O.
+ * Spec: https://github.com/kserve/kserve/blob/master/docs/predict-api/v2/required_api.md
+ */
+import { MillwrightError } from '../../lib/errors/index.ts';
+import { describeValue } from '../../lib/model/coerce-feature.ts';
+
+/** The protocol's tensor datatypes (FP16 is accepted as a JSON number in FP16's range). */
+export const V2_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
+export type V2Datatype = (typeof V2_DATATYPES)[number];
+
+/** A `$request_input` / `$response_output` tensor. */
+export interface V2Tensor {
+  name: string;
+  datatype: V2Datatype;
+  shape: number[];
+  parameters?: Record<string, string | number | boolean>;
+  data: unknown[];
+}
+
+/** Most elements one request may carry: far more than a 6 MB body can hold, small enough to refuse a hostile shape before any allocation. */
+export const MAX_ELEMENTS = 10_000_000;
+
+/** Most dimensions a tensor may have. */
+export const MAX_RANK = 16;
+
+const INT_RANGE: Record<string, [number, number]> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  INT64: [-(2 ** 63), 2 ** 63 - 1],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+  UINT64: [0, 2 ** 64 - 1],
+};
+const FP_MAX: Record<string, number> = { FP16: 65504, FP32: 3.4028234663852886e38, FP64: Number.MAX_VALUE };
+
+/** True for the numeric datatypes (integers and floats). */
+export function isNumericDatatype(d: V2Datatype): boolean {
+  return d !== 'BOOL' && d !== 'BYTES';
+}
+
+function bad(message: string): MillwrightError {
+  return new MillwrightError('BAD_INPUT', message);
+}
+
+/**
+ * Checks a shape: at most {@link MAX_RANK} non-negative integers whose product is at most
+ * {@link MAX_ELEMENTS}; returns the element count.
+ *
+ * @example
+ * import { checkShape } from 'millwright/serve';
+ * checkShape([2, 3], 'input "x"'); // 6
+ */
+export function checkShape(shape: unknown, where: string): number {
+  if (!Array.isArray(shape)) throw bad(`${where}: "shape" must be an array of dimension sizes, got ${describeValue(shape)}`);
+  // Nested data is walked one level per dimension: bounding the rank bounds that recursion.
+  if (shape.length > MAX_RANK) throw bad(`${where}: shape has ${shape.length} dimensions; at most ${MAX_RANK} are supported`);
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw bad(`${where}: shape[${i}] is ${describeValue(d)}; every dimension must be an integer >= 0`);
+    }
+    count *= d;
+    if (count > MAX_ELEMENTS) throw bad(`${where}: shape [${shape.join(', ')}] has more than ${MAX_ELEMENTS} elements`);
+  }
+  return count;
+}
+
+/**
+ * Flattens `data` (row-major, flat or nested to exactly `shape`) into one array of `count`
+ * elements, each checked against `datatype`. Errors name the input and the element's index.
+ *
+ * @example
+ * import { flattenData } from 'millwright/serve';
+ * flattenData([[1, 2], [4, 5]], [2, 2], 4, 'UINT32', 'input "m"'); // [1, 2, 4, 5]
+ */
+export function flattenData(data: unknown, shape: number[], count: number, datatype: V2Datatype, where: string): unknown[] {
+  if (!Array.isArray(data)) throw bad(`${where}: "data" must be an array (row-major, flat or nested), got ${describeValue(data)}`);
+  let flat: unknown[];
+  if (data.length === count && (count === 0 || !Array.isArray(data[0]))) flat = data;
+  else if (data.length > 0 && Array.isArray(data[0])) {
+    flat = [];
+    flattenNested(data, shape, 0, flat, where);
+  } else {
+    throw bad(`${where}: "data" has ${data.length} element(s) but shape [${shape.join(', ')}] needs ${count}`);
+  }
+  const check = elementCheck(datatype);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i];
+    const problem = check(v);
+    if (problem !== undefined) throw bad(`${where}: element ${i} is ${describeValue(v)}; ${datatype} expects ${problem}`);
+  }
+  return flat;
+}
+
+function flattenNested(level: unknown[], shape: number[], depth: number, out: unknown[], where: string): void {
+  if (depth >= shape.length || level.length !== shape[depth]) {
+    throw bad(`${where}: nested "data" does not match shape [${shape.join(', ')}] (dimension ${depth} has ${level.length} element(s), expected ${shape[depth] ?? 'none'})`);
+  }
+  const last = depth === shape.length - 1;
+  for (const item of level) {
+    if (last) {
+      if (Array.isArray(item)) throw bad(`${where}: nested "data" is deeper than shape [${shape.join(', ')}]`);
+      out.push(item);
+    } else {
+      if (!Array.isArray(item)) throw bad(`${where}: nested "data" is shallower than shape [${shape.join(', ')}] at dimension ${depth + 1}`);
+      flattenNested(item, shape, depth + 1, out, where);
+    }
+  }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function elementCheck(datatype: V2Datatype): (v: unknown) => string | undefined {
+  if (datatype === 'BOOL') return (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+  // Lone surrogates (e.g. "\ud800") are how invalid UTF-8 survives JSON escaping: refuse them.
+  if (datatype === 'BYTES') return (v) => (typeof v === 'string' && !LONE_SURROGATE.test(v) ? undefined : 'a well-formed (UTF-8) string');
+  const range = INT_RANGE[datatype];
+  if (range) {
+    const [lo, hi] = range;
+    return (v) => (typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? undefined : `an integer in [${lo}, ${hi}]`);
+  }
+  const max = FP_MAX[datatype]!;
+  return (v) => (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= max ? undefined : `a finite number with |x| <= ${max}`);
+}
+
+/** Validates one `$request_input` object's fields (not yet its data). */
+export function checkTensorHeader(t: unknown, index: number): { name: string; datatype: V2Datatype; shape: number[]; count: number; data: unknown } {
+  if (t === null || typeof t !== 'object' || Array.isArray(t)) throw bad(`inputs[${index}] must be an object {name, shape, datatype, data}, got ${describeValue(t)}`);
+  const o = t as Record<string, unknown>;
+  if (typeof o.name !== 'string' || o.name === '') throw bad(`inputs[${index}]: "name" must be a non-empty string`);
+  const where = `input "${o.name}"`;
+  if (typeof o.datatype !== 'string' || !(V2_DATATYPES as readonly string[]).includes(o.datatype)) {
+    throw bad(`${where}: datatype ${describeValue(o.datatype)} is not one of ${V2_DATATYPES.join(', ')}`);
+  }
+  const count = checkShape(o.shape, where);
+  if (o.parameters !== undefined) checkParameters(o.parameters, `${where} parameters`);
+  if (o.data === undefined) {
+    const binary = (o.parameters as Record<string, unknown> | undefined)?.binary_data_size !== undefined;
+    throw bad(`${where}: "data" is missing${binary ? ' (the binary tensor extension is not supported; send JSON data)' : ''}`);
+  }
+  return { name: o.name, datatype: o.datatype as V2Datatype, shape: o.shape as number[], count, data: o.data };
+}
+
+/** `$parameters`: an object of string, number or boolean values. */
+export function checkParameters(p: unknown, where: string): Record<string, string | number | boolean> {
+  if (p === null || typeof p !== 'object' || Array.isArray(p)) throw bad(`${where} must be an object of name -> string | number | boolean`);
+  for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw bad(`${where}: "${k}" is ${describeValue(v)}; a parameter is a string, number or boolean`);
+  }
+  return p as Record<string, string | number | boolean>;
+}
