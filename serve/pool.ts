@@ -18,6 +18,8 @@ export interface WorkerRequest {
   body: Uint8Array;
   contentType?: string;
   accept?: string;
+  /** Answer TreeSHAP attributions with the predictions (`?explain=true`). */
+  explain?: boolean;
 }
 
 /** The part of the manifest the HTTP layer needs (metrics, logs, capture paths, /health/ready). */
@@ -132,7 +134,8 @@ export class ModelPool {
    * name the right row.
    */
   async invoke(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
-    const parts = this.info ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
+    // explained answers are not split: their JSON is not a plain list of predictions to concatenate
+    const parts = this.info && req.explain !== true ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
     if (!parts) return this.run(req, deadlineAt);
     if (this.closed) throw new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry');
     this.inFlight++; // held across both steps, so a drain waits for the fallback too
