@@ -24,6 +24,10 @@ export {
   DataDriftMetric, chooseTest, runningState, DEFAULT_THRESHOLDS,
   type DataDriftOptions, type DataDriftResult, type ColumnDrift, type DriftStats, type DriftTest, type StateSpec,
 } from './metrics/drift.ts';
+export {
+  AttributionDriftMetric, attributionAnalysis, attributionNdcg, checkAttributionDrift, ATTRIBUTION_NDCG_THRESHOLD,
+  type AttributionAnalysis, type AttributionViolation, type AttributionDriftOptions, type AttributionDriftResult,
+} from './metrics/attribution-drift.ts';
 export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
 export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
