@@ -28,6 +28,12 @@ export {
   AttributionDriftMetric, attributionAnalysis, attributionNdcg, checkAttributionDrift, ATTRIBUTION_NDCG_THRESHOLD,
   type AttributionAnalysis, type AttributionViolation, type AttributionDriftOptions, type AttributionDriftResult,
 } from './metrics/attribution-drift.ts';
+export {
+  sensorDrift, effectiveSampleSize, integratedEffectiveSize, lag1Autocorrelation,
+  type SensorDriftOptions, type SensorDriftResult, type ChunkDrift, type ChunkSpec,
+} from './metrics/sensor-drift.ts';
+export { kstwoSf } from './stats/kstwo.ts';
+export { fillEmptyShares } from './stats/distances.ts';
 export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
 export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
