@@ -144,6 +144,19 @@ function groups(ts: ArrayLike<number>, spec: ChunkSpec): { key: number; idx: num
   return [...map.entries()].sort((a, b) => a[0] - b[0]).map(([key, idx]) => ({ key, idx }));
 }
 
+/** Mean ± sigmas x std of the reference chunks' means (chunks with fewer than `minRows` readings skipped). */
+function referenceBand(reference: { ts: ArrayLike<number>; value: ArrayLike<number> }, chunk: ChunkSpec, minRows: number, sigmas: number): SensorDriftResult['band'] {
+  const refMeans: number[] = [];
+  for (const g of groups(reference.ts, chunk)) {
+    const vals = g.idx.map((i) => reference.value[i]!).filter(Number.isFinite);
+    if (vals.length >= minRows) refMeans.push(vals.reduce((s, v) => s + v, 0) / vals.length);
+  }
+  if (refMeans.length < 2) throw new MillwrightError('BAD_INPUT', `sensor drift: the reference spans ${refMeans.length} usable chunk(s) (expected at least 2 to learn a band)`);
+  const mean = refMeans.reduce((s, v) => s + v, 0) / refMeans.length;
+  const std = Math.sqrt(refMeans.reduce((s, v) => s + (v - mean) ** 2, 0) / (refMeans.length - 1)) || 1e-12;
+  return { mean, std, lower: mean - sigmas * std, upper: mean + sigmas * std, referenceChunks: refMeans.length };
+}
+
 /**
  * Chunked, autocorrelation-aware drift of one sensor column against its reference.
  *
@@ -172,16 +185,8 @@ export function sensorDrift(
   // `rows` readings counts rows / tau effective ones, tau measured on the (longer) reference.
   const tau = refAll.length / refEff;
 
-  // the band: the chunk mean of each reference chunk
-  const refMeans: number[] = [];
-  for (const g of groups(reference.ts, options.chunk)) {
-    const vals = finite(reference.value, g.idx);
-    if (vals.length >= minRows) refMeans.push(vals.reduce((s, v) => s + v, 0) / vals.length);
-  }
-  if (refMeans.length < 2) throw new MillwrightError('BAD_INPUT', `sensor drift: the reference spans ${refMeans.length} usable chunk(s) (expected at least 2 to learn a band)`);
-  const mean = refMeans.reduce((s, v) => s + v, 0) / refMeans.length;
-  const std = Math.sqrt(refMeans.reduce((s, v) => s + (v - mean) ** 2, 0) / (refMeans.length - 1)) || 1e-12;
-  const band = { mean, std, lower: mean - sigmas * std, upper: mean + sigmas * std, referenceChunks: refMeans.length };
+  const band = referenceBand(reference, options.chunk, minRows, sigmas);
+  const { mean, std } = band;
 
   const chunks: ChunkDrift[] = [];
   let up = 0;
