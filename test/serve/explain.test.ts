@@ -13,6 +13,10 @@ import { startServer, type RunningServer } from '../../serve/index.ts';
 import { trainEnergyForest, RF_FEATURES } from './fixtures/rf-model.ts';
 import { csv, http, REAL_LOADER, scratch } from './helpers.ts';
 import { runCli } from '../helpers/io.ts';
+import { listCaptureFiles } from '../../lib/capture/index.ts';
+import { generateReports } from '../../reports/generate.ts';
+import { attributionAnalysis, type AttributionDriftResult } from '../../reports/metrics/attribution-drift.ts';
+import { globalAttribution } from '../../lib/algorithms/explain.ts';
 
 let srv: RunningServer;
 let cleanup: () => Promise<void>;
@@ -27,7 +31,7 @@ before(async () => {
   const t = await trainEnergyForest(join(s.dir, 'ml'), { trees: 15, maxDepth: 8, rows: 2000 });
   modelDir = t.modelDir;
   rows = t.data.slice(0, 40).map((r) => r.slice(0, RF_FEATURES.length));
-  srv = await startServer({ modelDir, loader: REAL_LOADER, port: 0, workers: 2, reportSchedule: { everyMs: 0 }, log: () => undefined });
+  srv = await startServer({ modelDir, loader: REAL_LOADER, port: 0, workers: 2, capture: { dir: join(s.dir, 'capture'), sampleRate: 1, flushIntervalMs: 50 }, reportSchedule: { everyMs: 0 }, log: () => undefined });
 });
 
 after(async () => {
@@ -84,6 +88,25 @@ test('millwright explain writes per-row attributions (CSV) and prints the global
     const sum = cells.slice(2).reduce((s, v) => s + v, 0);
     assert.ok(Math.abs(sum - preds[i]!) < 1e-9, `row ${i}`);
   }
+});
+
+test('the drift report generated from captured traffic carries attribution drift against the training attributions', async () => {
+  const captureDir = join(dir, 'capture');
+  for (let i = 0; i < 50 && (await listCaptureFiles(captureDir).catch(() => [])).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok((await listCaptureFiles(captureDir)).length > 0, 'capture written');
+  const model = await loadModel(modelDir);
+  const train = await readFile(join(dir, 'ml', 'input', 'data', 'train', 'train.csv'), 'utf8');
+  const table = aq.fromCSV(train).slice(0, 400).reify();
+  const ex = await explainModel(model, table);
+  const baseline = attributionAnalysis(globalAttribution(ex), { prediction: ex.baseValue[0]! });
+  const out = join(dir, 'reports-out');
+  const res = await generateReports({ captureDir, modelDir, outDir: out, attributions: { baseline } });
+  const drift = JSON.parse(await readFile(res.reports.find((r) => r.kind === 'drift')!.json, 'utf8')) as { metrics: { type: string }[] };
+  const a = drift.metrics.find((m) => m.type === 'attribution-drift') as AttributionDriftResult;
+  assert.ok(a !== undefined, 'attribution section');
+  assert.equal(a.labels[0]!.label, 'prediction');
+  assert.ok(a.labels[0]!.ndcg > 0 && a.labels[0]!.ndcg <= 1, String(a.labels[0]!.ndcg));
+  assert.deepEqual(a.labels[0]!.baselineRanking.slice().sort(), [...RF_FEATURES].sort());
 });
 
 test('an artifact without covers (trained before attributions) fails with a clear error naming the fix', async () => {
