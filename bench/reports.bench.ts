@@ -5,7 +5,14 @@
  * numeric column (the floor for exact KS/Wasserstein/quantiles), and an arquero hourly rollup.
  */
 import * as aq from 'arquero';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { qualityReport, driftReport, energyReport, renderHtml, renderCsv, computeBaseline } from '../reports/index.ts';
+import { fitForest } from '../lib/algorithms/forest/forest.ts';
+import { forestCover } from '../lib/algorithms/forest/tree-cover.ts';
+import { forestShap } from '../lib/algorithms/forest/tree-shap.ts';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -144,7 +151,70 @@ async function energy(): Promise<void> {
   console.log(`reference: arquero hourly rollup of the same rows ${refMs.toFixed(0)} ms   report / rollup = ${(computeMs / refMs).toFixed(2)}`);
 }
 
+/**
+ * TreeSHAP rows/s for 100 trees of depth 10 on 20 features (target >= 20,000 rows/s, one core).
+ * Reference in the same run on the same rows: xgboost's pred_contribs (Debian python3-xgboost,
+ * C++, nthread=1), the same path-dependent algorithm, on 100 boosted trees of depth 10 trained on
+ * the same training rows. Cost is O(trees x leaves x depth^2) per row, so leaves per tree are
+ * printed for both.
+ */
+export async function treeShap(): Promise<void> {
+  const F = 20;
+  const n = 20_000;
+  const m = 300;
+  const trees = 100;
+  const depth = 10;
+  const r = rng(11);
+  const make = (rows: number) => {
+    const X = new Float32Array(rows * F);
+    const y = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      for (let f = 0; f < F; f++) X[i * F + f] = r.u();
+      y[i] = 10 * Math.sin(Math.PI * X[i * F]! * X[i * F + 1]!) + 20 * (X[i * F + 2]! - 0.5) ** 2 + 10 * X[i * F + 3]! + 5 * X[i * F + 4]! + r.normal();
+    }
+    return { X, y };
+  };
+  const train = make(n);
+  const test = make(m);
+  const Xc = new Float32Array(n * F);
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) Xc[f * n + i] = train.X[i * F + f]!;
+  const opts = { nEstimators: trees, maxDepth: depth, minSamplesLeaf: 5, maxFeatures: 7, maxSamples: 1, bins: 255, seed: 1 };
+  const forest = fitForest(Xc, n, F, { kind: 'regression', y: train.y }, opts);
+  const cover = forestCover(forest, Xc, n, opts);
+  const leaves = forest.trees.reduce((s, t) => s + t.left.filter((l) => l < 0).length, 0) / trees;
+  let best = Infinity;
+  for (let run = 0; run < 2; run++) {
+    const t = performance.now();
+    forestShap(forest, cover, test.X, m);
+    best = Math.min(best, performance.now() - t);
+  }
+  const rowsPerS = m / (best / 1000);
+  console.log(`TreeSHAP: ${trees} trees depth ${depth}, ${F} features, ${leaves.toFixed(0)} leaves/tree (trained on ${n.toLocaleString('en')} rows), ${m} rows explained`);
+  console.log(`millwright forestShap   ${rowsPerS.toFixed(0)} rows/s   ratio to 20,000 rows/s target ${(rowsPerS / 20_000).toFixed(3)}`);
+  const dir = mkdtempSync(join(tmpdir(), 'mw-bench-shap-'));
+  try {
+    const csv = (d: { X: Float32Array; y: Float64Array }, rows: number) => {
+      const lines = [[...Array.from({ length: F }, (_, f) => `x${f}`), 'y'].join(',')];
+      for (let i = 0; i < rows; i++) lines.push([...d.X.subarray(i * F, (i + 1) * F), d.y[i]].join(','));
+      return lines.join('\n') + '\n';
+    };
+    writeFileSync(join(dir, 'train.csv'), csv(train, n));
+    writeFileSync(join(dir, 'explain.csv'), csv(test, m));
+    const ref = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'tree_shap_reference.py'), join(dir, 'train.csv'), join(dir, 'explain.csv'), String(trees), String(depth)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    if (ref.status !== 0) {
+      console.log(`reference: xgboost pred_contribs not run (${(ref.stderr || ref.error?.message || '').trim().split('\n').pop()})`);
+      return;
+    }
+    const out = JSON.parse(ref.stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; leaves_per_tree: number; xgboost: string };
+    const refRate = out.rows / out.seconds;
+    console.log(`reference: xgboost ${out.xgboost} pred_contribs (1 thread) ${refRate.toFixed(0)} rows/s on ${out.leaves_per_tree.toFixed(0)} leaves/tree   millwright / xgboost = ${(rowsPerS / refRate).toFixed(2)}; per leaf ${((rowsPerS * leaves) / (refRate * out.leaves_per_tree)).toFixed(2)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export default async function (): Promise<void> {
+  await treeShap();
   await energy();
   await qualityAndDrift();
 }

@@ -16,6 +16,10 @@ import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport,
 import { joinGroundTruth } from './metrics/model-quality.ts';
 import type { EnergyDeviationOptions } from './metrics/energy.ts';
 import type { DataDriftOptions } from './metrics/drift.ts';
+import * as aq from 'arquero';
+import { loadModel } from '../lib/model/load-model.ts';
+import { explainModel, globalAttribution } from '../lib/algorithms/explain.ts';
+import { attributionAnalysis, type AttributionAnalysis } from './metrics/attribution-drift.ts';
 
 export interface GenerateReportsOptions {
   /** Capture directory (SageMaker data-capture JSON Lines, as written by the server). */
@@ -37,6 +41,12 @@ export interface GenerateReportsOptions {
   groundTruth?: { source: TableInput | string; on: string; toleranceMs?: number; target?: string };
   /** Drift options (thresholds, state, ...). */
   drift?: DataDriftOptions;
+  /**
+   * Feature attribution drift in the drift report: the baseline analysis (the constraints, e.g.
+   * `attributionAnalysis` of the training rows' global attributions); the current analysis is
+   * computed by TreeSHAP over the captured rows with the model in `modelDir` unless given.
+   */
+  attributions?: { baseline: AttributionAnalysis; current?: AttributionAnalysis; threshold?: number };
   /** Energy report options; used when the model's task is `energy` and actual energy is known (ground truth). */
   energy?: EnergyDeviationOptions;
   /** Fixed clock for reproducible output. */
@@ -61,6 +71,15 @@ export interface GenerateReportsResult {
   /** Reports not produced and why (e.g. no ground truth yet). */
   notProduced: { kind: ReportKind; reason: string }[];
   summary: string;
+}
+
+/** TreeSHAP global attributions of the captured rows with the served model. */
+async function captureAttributions(modelDir: string | undefined, features: Frame): Promise<AttributionAnalysis> {
+  if (modelDir === undefined) throw new MillwrightError('BAD_INPUT', 'generateReports: attributions without a current analysis need modelDir (the model to explain the captured rows with)');
+  const model = await loadModel(modelDir);
+  const table = aq.table(Object.fromEntries(features.names.map((n) => [n, features.columns.get(n)!.values])));
+  const ex = await explainModel(model, table);
+  return attributionAnalysis(globalAttribution(ex), Object.fromEntries(ex.outputs.map((o, k) => [o, ex.baseValue[k]!])));
 }
 
 async function asFrame(x: TableInput | string): Promise<Frame> {
@@ -93,11 +112,16 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
       result.reports.push({ kind, status: report.status, html: w.html, json: w.json, csv: w.csv });
     };
     await add('quality', qualityReport(features, undefined, { baseline, faults: false, source, now }));
+    const attributions = options.attributions === undefined ? undefined : {
+      baseline: options.attributions.baseline,
+      current: options.attributions.current ?? (await captureAttributions(options.modelDir, features)),
+      ...(options.attributions.threshold !== undefined ? { threshold: options.attributions.threshold } : {}),
+    };
     if (options.reference !== undefined) {
       const ref = await asFrame(options.reference);
-      await add('drift', driftReport(features, ref, { ...options.drift, source, referenceSource: typeof options.reference === 'string' ? options.reference : 'reference table', now }));
+      await add('drift', driftReport(features, ref, { ...options.drift, ...(attributions ? { attributions } : {}), source, referenceSource: typeof options.reference === 'string' ? options.reference : 'reference table', now }));
     } else if (manifest?.baseline?.length) {
-      await add('drift', driftReportFromFeatureSummary(features, manifest.baseline, { ...options.drift, source, referenceSource: `baseline of ${manifest.name} ${manifest.version}`, now }));
+      await add('drift', driftReportFromFeatureSummary(features, manifest.baseline, { ...options.drift, ...(attributions ? { attributions } : {}), source, referenceSource: `baseline of ${manifest.name} ${manifest.version}`, now }));
     } else {
       result.notProduced.push({ kind: 'drift', reason: 'no reference data and no model baseline' });
     }

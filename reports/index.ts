@@ -24,6 +24,16 @@ export {
   DataDriftMetric, chooseTest, runningState, DEFAULT_THRESHOLDS,
   type DataDriftOptions, type DataDriftResult, type ColumnDrift, type DriftStats, type DriftTest, type StateSpec,
 } from './metrics/drift.ts';
+export {
+  AttributionDriftMetric, attributionAnalysis, attributionNdcg, checkAttributionDrift, ATTRIBUTION_NDCG_THRESHOLD,
+  type AttributionAnalysis, type AttributionViolation, type AttributionDriftOptions, type AttributionDriftResult,
+} from './metrics/attribution-drift.ts';
+export {
+  sensorDrift, effectiveSampleSize, integratedEffectiveSize, lag1Autocorrelation,
+  type SensorDriftOptions, type SensorDriftResult, type ChunkDrift, type ChunkSpec,
+} from './metrics/sensor-drift.ts';
+export { kstwoSf } from './stats/kstwo.ts';
+export { fillEmptyShares } from './stats/distances.ts';
 export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
 export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
@@ -31,7 +41,7 @@ export { EnergyPerformanceMetric, type EnergyPerformanceOptions, type EnergyPerf
 export type { RollUpRow } from './energy-performance/roll-up.ts';
 export type { Granularity } from './energy-performance/periods.ts';
 export type { Shift } from './energy-performance/baseline-model.ts';
-export { savingsUncertainty, lag1Autocorrelation, type SavingsUncertainty, type UncertaintyInputs } from './energy-performance/savings.ts';
+export { savingsUncertainty, type SavingsUncertainty, type UncertaintyInputs } from './energy-performance/savings.ts';
 export { studentTCdf, studentTCritical } from './stats/student-t.ts';
 export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.ts';
 export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';

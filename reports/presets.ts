@@ -2,6 +2,7 @@
  * Ready-made reports (lists of metrics with sensible defaults) and writing a report to disk as
  * report.html, report.json and report.csv.
  */
+import { AttributionDriftMetric, type AttributionDriftOptions } from './metrics/attribution-drift.ts';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FeatureSummary } from '../lib/model/contract.ts';
@@ -49,6 +50,8 @@ export function qualityReport(current: TableInput, reference?: TableInput, optio
 export interface DriftReportOptions extends RunReportOptions, DataDriftOptions {
   /** PCA reconstruction drift; default on when both datasets have at least 2 shared numeric columns. `false` skips it. */
   multivariate?: MultivariateDriftOptions | false;
+  /** Feature attribution drift (nDCG of the global attribution ranking, SageMaker's rule): baseline and current analyses. */
+  attributions?: AttributionDriftOptions;
 }
 
 /**
@@ -67,6 +70,7 @@ export function driftReport(current: TableInput, reference: TableInput | undefin
     const shared = cur.names.filter((n) => !exclude.has(n) && cur.columns.get(n)?.kind === 'numeric' && ref.columns.get(n)?.kind === 'numeric' && (!options.columns || options.columns.includes(n)));
     if (shared.length >= 2) metrics.push(new MultivariateDriftMetric({ columns: shared, ...(options.multivariate || {}) }));
   }
+  if (options.attributions !== undefined) metrics.push(new AttributionDriftMetric(options.attributions));
   return runReport('drift', metrics, cur, ref, options);
 }
 

@@ -88,7 +88,8 @@ export function createApp(state: AppState): Express {
   // The deadline covers the whole exchange, body upload included: a slow client or a slow model
   // gets 503 + Retry-After at the deadline, never later. (Plain POST /invocations normally takes
   // the fast path in `createHandler`; this route serves the rest, e.g. compressed bodies.)
-  app.post('/invocations', (_req, res, next) => {
+  app.post('/invocations', (req, res, next) => {
+    if (explainRequested(req.originalUrl)) (res.locals as RequestNotes).explain = true;
     armDeadline(state, res, res.locals as RequestNotes);
     next();
   });
@@ -165,6 +166,16 @@ interface RequestNotes {
   modelVersion?: string;
   errorCode?: string;
   internal?: string;
+  /** `?explain=true`: answer attributions with each prediction. */
+  explain?: boolean;
+}
+
+/** True for `/invocations?explain=true` (also `=1`). */
+function explainRequested(url: string): boolean {
+  const q = url.indexOf('?');
+  if (q < 0) return false;
+  const v = new URLSearchParams(url.slice(q + 1)).get('explain');
+  return v === 'true' || v === '1';
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
@@ -241,7 +252,7 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
   notes.modelVersion = pool.info?.version;
   state.metrics.inFlight.inc();
   try {
-    const result = await pool.invoke({ body, contentType, accept }, notes.deadlineAt ?? Date.now() + state.timeoutMs);
+    const result = await pool.invoke({ body, contentType, accept, ...(notes.explain === true ? { explain: true } : {}) }, notes.deadlineAt ?? Date.now() + state.timeoutMs);
     if (result.rows !== undefined) {
       notes.rows = result.rows;
       state.metrics.rows.inc(result.rows);
@@ -287,7 +298,7 @@ export function createHandler(state: AppState, app: Express = createApp(state)):
       return;
     }
     const start = process.hrtime.bigint();
-    const notes: RequestNotes = { requestId: requestIdOf(req) };
+    const notes: RequestNotes = { requestId: requestIdOf(req), ...(explainRequested(url) ? { explain: true } : {}) };
     res.setHeader('x-request-id', notes.requestId);
     if (state.shuttingDown()) res.setHeader('connection', 'close');
     res.on('finish', () => logRequest(state, req, res, '/invocations', start, notes));

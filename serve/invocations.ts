@@ -3,6 +3,7 @@ import type { LoadedModel } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
 import { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
+import { explainModel, rowAttribution } from '../lib/algorithms/explain.ts';
 
 /** One `POST /invocations` request as the HTTP layer hands it over. */
 export interface InvocationRequest {
@@ -12,6 +13,8 @@ export interface InvocationRequest {
   contentType?: string;
   /** Accept header value (default: JSON). */
   accept?: string;
+  /** Also answer attributions (`?explain=true`): JSON only. */
+  explain?: boolean;
 }
 
 /** Limits checked by `invocations` itself (the HTTP layer enforces the deadline). */
@@ -57,6 +60,14 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     const predictions = await model.predict(table);
     if (!Array.isArray(predictions) || predictions.length !== rows) {
       throw new MillwrightError('INTERNAL', `model returned ${Array.isArray(predictions) ? predictions.length : 'no'} predictions for ${rows} rows`);
+    }
+    if (req.explain === true) {
+      if (outFormat !== 'json') throw new MillwrightError('USAGE', `explain=true answers application/json only; the request accepts ${req.accept}`);
+      const ex = await explainModel(model, table);
+      const explanations = Array.from({ length: rows }, (_, r) => rowAttribution(ex, r));
+      const base = Object.fromEntries(ex.outputs.map((o, k) => [o, ex.baseValue[k]!]));
+      const body = JSON.stringify({ predictions: JSON.parse(formatPredictions(predictions, 'json')).predictions, explanations, base_value: base });
+      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE.json }, body, rows };
     }
     return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body: formatPredictions(predictions, outFormat), rows };
   } catch (err) {

@@ -20,6 +20,8 @@ export interface WorkerRequest {
   accept?: string;
   /** `v2`: an Open Inference Protocol request for this model (serve/v2), answered under `v2.modelName`/`modelVersion`. */
   v2?: { modelName: string; modelVersion: string };
+  /** Answer TreeSHAP attributions with the predictions (`?explain=true`). */
+  explain?: boolean;
 }
 
 /** The part of the manifest the HTTP layer needs (metrics, logs, capture paths, /health/ready). */
@@ -134,7 +136,8 @@ export class ModelPool {
    * name the right row.
    */
   async invoke(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
-    const parts = this.info ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
+    // explained answers are not split: their JSON is not a plain list of predictions to concatenate
+    const parts = this.info && req.explain !== true ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
     if (!parts) return this.run(req, deadlineAt);
     if (this.closed) throw new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry');
     this.inFlight++; // held across both steps, so a drain waits for the fallback too

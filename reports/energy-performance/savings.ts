@@ -12,22 +12,8 @@
  */
 import { studentTCritical } from '../stats/student-t.ts';
 
-/** Lag-1 autocorrelation of residuals in time order (0 for fewer than 3 values). */
-export function lag1Autocorrelation(residuals: ArrayLike<number>): number {
-  const n = residuals.length;
-  if (n < 3) return 0;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += residuals[i]!;
-  mean /= n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    const d = residuals[i]! - mean;
-    den += d * d;
-    if (i > 0) num += d * (residuals[i - 1]! - mean);
-  }
-  return den > 0 ? num / den : 0;
-}
+export { lag1Autocorrelation } from '../stats/autocorrelation.ts';
+
 
 /** Inputs of {@link savingsUncertainty}. */
 export interface UncertaintyInputs {

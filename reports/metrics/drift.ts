@@ -68,8 +68,11 @@ export interface DriftStats {
   referenceRows: number;
   currentRows: number;
   ks: { statistic: number; pValue: number; method: string } | null;
-  /** Wasserstein distance divided by the reference standard deviation (population). */
+  /** Wasserstein distance divided by max(reference population std, 0.001) (Evidently's floor). */
   wassersteinNormed: number | null;
+  /** The divisor used for `wassersteinNormed`; `wassersteinFloored` when the 0.001 floor applied. */
+  wassersteinScale?: number;
+  wassersteinFloored?: boolean;
   psi: number | null;
   jensenShannon: number | null;
   chiSquare: { statistic: number | null; pValue: number; df: number } | null;
@@ -151,34 +154,77 @@ function sharesOf(counts: ArrayLike<number>): number[] {
   return Array.from(counts, (c) => (s ? c / s : 0));
 }
 
+/** Distinct finite values of the union of two sorted samples (pandas `concat(...).nunique()`). */
+function distinctUnion(a: Float64Array, b: Float64Array): number {
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  let last = Number.NaN;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (x !== last) {
+      n++;
+      last = x;
+    }
+  }
+  return n;
+}
+
+/** Wasserstein's divisor, floored like Evidently: max(population std of the reference, 0.001). */
+export const WASSERSTEIN_SCALE_FLOOR = 0.001;
+/** Numeric columns with at most this many distinct reference values are binned per value (Evidently's `n_vals > 20`). */
+export const PER_VALUE_BINS_MAX_DISTINCT = 20;
+/** Numeric columns with at most this many distinct values (reference and current together) are compared as categories. */
+export const CATEGORICAL_MAX_DISTINCT = 5;
+
 /** Compares two numeric samples (sorted). */
 function compareNumeric(ref: Float64Array, cur: Float64Array, o: CompareOptions): { stats: DriftStats; dist: ColumnDrift['distribution'] } {
-  const distinct = distinctSorted(ref);
-  if (distinct <= 5) {
+  const distinct = distinctUnion(ref, cur);
+  if (distinct <= CATEGORICAL_MAX_DISTINCT) {
     // Few distinct values: compare as categories (Evidently does the same).
     const toStrings = (s: Float64Array) => Array.from(s, String);
     return compareCategorical(toStrings(ref), toStrings(cur), o, 'numeric');
   }
-  const edges = sturgesEdges(ref, cur);
-  const rc = histogramSorted(ref, edges);
-  const cc = histogramSorted(cur, edges);
+  let labels: string[];
+  let edges: number[] | null;
+  let rc: ArrayLike<number>;
+  let cc: ArrayLike<number>;
+  if (distinctSorted(ref) <= PER_VALUE_BINS_MAX_DISTINCT) {
+    // Evidently bins a numeric column per value unless its reference has more than 20 values.
+    const rv = valueCounts(Array.from(ref, String));
+    const cv = valueCounts(Array.from(cur, String));
+    const keys = [...new Set([...rv.keys(), ...cv.keys()])].sort((a, b) => Number(a) - Number(b));
+    labels = keys;
+    edges = null;
+    rc = keys.map((k) => rv.get(k) ?? 0);
+    cc = keys.map((k) => cv.get(k) ?? 0);
+  } else {
+    const e = sturgesEdges(ref, cur);
+    edges = e;
+    labels = e.slice(0, -1).map((x) => x.toPrecision(4));
+    rc = histogramSorted(ref, e);
+    cc = histogramSorted(cur, e);
+  }
   const { std } = meanStd(ref);
   const popStd = ref.length > 1 ? std * Math.sqrt((ref.length - 1) / ref.length) : 0;
+  const scale = Math.max(popStd, WASSERSTEIN_SCALE_FLOOR);
   const { ks: d, wasserstein: w } = ksAndWasserstein(ref, cur);
   const ks = ks2samp(ref, cur, 'auto', d);
   const base = {
     referenceRows: ref.length,
     currentRows: cur.length,
     ks: { statistic: ks.statistic, pValue: ks.pValue, method: ks.method },
-    wassersteinNormed: num(popStd > 0 ? w / popStd : w === 0 ? 0 : Infinity),
+    wassersteinNormed: num(w / scale),
+    wassersteinScale: scale,
+    wassersteinFloored: popStd < WASSERSTEIN_SCALE_FLOOR,
     psi: num(psi(rc, cc)),
-    jensenShannon: num(jensenShannon(rc, cc)),
+    jensenShannon: num(jensenShannon(rc, cc, 2)),
     chiSquare: null,
     approximate: false,
   };
   return {
     stats: finish(base, 'numeric', distinct, o),
-    dist: { labels: edges.slice(0, -1).map((e) => e.toPrecision(4)), edges, reference: sharesOf(rc), current: sharesOf(cc) },
+    dist: { labels, edges, reference: sharesOf(rc), current: sharesOf(cc) },
   };
 }
 
@@ -197,7 +243,7 @@ function compareCategorical(ref: ArrayLike<string | null>, cur: ArrayLike<string
     ks: null,
     wassersteinNormed: null,
     psi: nr && nc ? num(psi(r, c)) : null,
-    jensenShannon: nr && nc ? num(jensenShannon(r, c)) : null,
+    jensenShannon: nr && nc ? num(jensenShannon(r, c, 2)) : null,
     chiSquare: chi ? { statistic: num(chi.statistic), pValue: chi.pValue, df: chi.df } : null,
     approximate: false,
   };
@@ -220,7 +266,7 @@ function compareWithBaseline(b: FeatureSummary, col: Column, o: CompareOptions):
     const chi = nr && nc ? chiSquare(c, r) : null;
     const base = {
       referenceRows: nr, currentRows: nc, ks: null, wassersteinNormed: null,
-      psi: nr && nc ? num(psi(r, c)) : null, jensenShannon: nr && nc ? num(jensenShannon(r, c)) : null,
+      psi: nr && nc ? num(psi(r, c)) : null, jensenShannon: nr && nc ? num(jensenShannon(r, c, 2)) : null,
       chiSquare: chi ? { statistic: num(chi.statistic), pValue: chi.pValue, df: chi.df } : null, approximate: false,
     };
     return { stats: finish(base, 'categorical', labels.length, o), dist: { labels, edges: null, reference: sharesOf(r), current: sharesOf(c) } };
@@ -257,7 +303,7 @@ function compareWithBaseline(b: FeatureSummary, col: Column, o: CompareOptions):
     referenceRows: nr, currentRows: nc,
     ks: nc ? { statistic: d, pValue: kolmogorovSf(Math.sqrt(en) * d), method: 'asymp-binned' } : null,
     wassersteinNormed: num(std > 0 ? w / std : w === 0 ? 0 : Infinity),
-    psi: nc ? num(psi(rcExt, ccExt)) : null, jensenShannon: nc ? num(jensenShannon(rcExt, ccExt)) : null, chiSquare: null, approximate: true,
+    psi: nc ? num(psi(rcExt, ccExt)) : null, jensenShannon: nc ? num(jensenShannon(rcExt, ccExt, 2)) : null, chiSquare: null, approximate: true,
   };
   return {
     stats: finish(base, 'numeric', Math.max(6, rc.length), o),
@@ -365,7 +411,7 @@ export class DataDriftMetric implements Metric<DataDriftResult> {
       const c = all.map((s) => ccnt.get(s) ?? 0);
       if (rTot && cTot) {
         const chi = chiSquare(c, r);
-        stateMixShift = { chiSquare: num(chi.statistic), pValue: chi.pValue, jensenShannon: jensenShannon(r, c) };
+        stateMixShift = { chiSquare: num(chi.statistic), pValue: chi.pValue, jensenShannon: jensenShannon(r, c, 2) };
       }
       stateGroups = all
         .filter((s) => (rcnt.get(s) ?? 0) >= minStateRows && (ccnt.get(s) ?? 0) >= minStateRows)

@@ -155,22 +155,46 @@ export function chiSquare(observed: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 /**
- * Population stability index Σ (c - r) ln(c / r) over bin shares. Empty bins get a share of
- * `epsilon` (Evidently's convention, 1e-4) so the log stays finite.
+ * Evidently's empty-bin fill (`get_binned_data(..., feel_zeroes=True)`): per side, an empty bin
+ * gets min(non-empty share) / 1e6 when that minimum is at most 1e-4, else 1e-4. Returns shares.
  */
-export function psi(referenceCounts: ArrayLike<number>, currentCounts: ArrayLike<number>, epsilon = 1e-4): number {
-  let sr = 0;
-  let sc = 0;
-  for (let i = 0; i < referenceCounts.length; i++) {
-    sr += referenceCounts[i]!;
-    sc += currentCounts[i]!;
+export function fillEmptyShares(counts: ArrayLike<number>): number[] {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i]!;
+  const shares = Array.from(counts, (c) => (total ? c / total : 0));
+  let min = Infinity;
+  for (const v of shares) if (v !== 0 && v < min) min = v;
+  const fill = min <= 1e-4 ? min / 1e6 : 1e-4;
+  return shares.map((v) => (v === 0 ? fill : v));
+}
+
+/**
+ * Population stability index Σ (r - c) ln(r / c) over bin shares. Empty bins are filled the way
+ * Evidently fills them ({@link fillEmptyShares}); pass `epsilon` for a fixed share instead.
+ * A bin empty on both sides contributes 0 (both sides get the same fill only if their minima
+ * agree, as in Evidently).
+ *
+ * @example
+ * psi([50, 30, 20, 0], [40, 30, 20, 10]); // 0.83...
+ */
+export function psi(referenceCounts: ArrayLike<number>, currentCounts: ArrayLike<number>, epsilon?: number): number {
+  let r: number[];
+  let c: number[];
+  if (epsilon === undefined) {
+    r = fillEmptyShares(referenceCounts);
+    c = fillEmptyShares(currentCounts);
+  } else {
+    let sr = 0;
+    let sc = 0;
+    for (let i = 0; i < referenceCounts.length; i++) {
+      sr += referenceCounts[i]!;
+      sc += currentCounts[i]!;
+    }
+    r = Array.from(referenceCounts, (v) => v / sr || epsilon);
+    c = Array.from(currentCounts, (v) => v / sc || epsilon);
   }
   let total = 0;
-  for (let i = 0; i < referenceCounts.length; i++) {
-    const r = referenceCounts[i]! / sr || epsilon;
-    const c = currentCounts[i]! / sc || epsilon;
-    total += (c - r) * Math.log(c / r);
-  }
+  for (let i = 0; i < r.length; i++) total += (r[i]! - c[i]!) * Math.log(r[i]! / c[i]!);
   return total;
 }
 

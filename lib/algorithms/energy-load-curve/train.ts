@@ -24,6 +24,7 @@ import { MillwrightError } from '../../errors/index.ts';
 import type { HyperparameterSchema, Metrics, TrainFn, TrainOutput } from '../../model/contract.ts';
 import { fitForest, predictForest, resolveMaxFeatures } from '../forest/forest.ts';
 import { saveForest } from '../forest/io.ts';
+import { forestCover, saveForestCover } from '../forest/tree-cover.ts';
 import { loadChannel, nameList, resolveHyperparameters } from '../hyperparameters.ts';
 import { cvRmse, meetsGuideline14Hourly, nmbe, r2, rmse } from '../metrics.ts';
 import { columnType, numericColumn, requireColumns } from '../table.ts';
@@ -223,6 +224,7 @@ export const train: TrainFn<EnergyHyperparameters> = async (ctx): Promise<TrainO
     onTree: (done, total) => ctx.log.progress(done, total, 'trees'),
   });
   await saveForest(forest, ctx.modelDir);
+  await saveForestCover(forestCover(forest, X, n, { seed: hp.seed, maxSamples: 1 }), ctx.modelDir);
   await writeFile(join(ctx.modelDir, 'energy.json'), JSON.stringify(meta, null, 2) + '\n');
 
   const training: Metrics = { ...curveMetrics(meta, forest, trainTable), train_seconds: (performance.now() - t0) / 1000 };

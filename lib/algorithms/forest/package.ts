@@ -15,6 +15,7 @@ import { fitForest, predictForest, resolveMaxFeatures, type Forest } from './for
 import { loadForest, saveForest } from './io.ts';
 import { forestToOnnx } from './onnx.ts';
 import { mulberry32 } from './rng.ts';
+import { forestCover, saveForestCover } from './tree-cover.ts';
 
 /** Hyperparameters of both random-forest packages (names as in `hyperparameters.json`). */
 export interface ForestHyperparameters {
@@ -182,6 +183,7 @@ export async function trainForestPackage(
 
   const meta: ForestModelMeta = { format: 'millwright-rf', version: 1, kind, features, target: hp.target, ...(classes ? { classes } : {}) };
   await saveForest(forest, ctx.modelDir);
+  await saveForestCover(forestCover(forest, X, n, { seed: hp.seed, maxSamples: hp.max_samples }), ctx.modelDir);
   await writeFile(join(ctx.modelDir, 'rf.json'), JSON.stringify(meta, null, 2) + '\n');
   if (hp.export_onnx) {
     await writeFile(

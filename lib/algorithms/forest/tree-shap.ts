@@ -1,0 +1,249 @@
+/**
+ * Exact path-dependent TreeSHAP (Lundberg, Erion, Lee 2018, "Consistent Individualized Feature
+ * Attribution for Tree Ensembles", Algorithm 2), ported from the reference implementation's
+ * EXTEND / UNWIND / unwound-sum steps. A feature's attribution is its Shapley value for the game
+ * "expected tree output given the features in S", where the expectation over the features not in
+ * S follows each node's cover (training rows that reached it). Attributions of a row add up to
+ * its prediction minus the base value (the cover-weighted expected prediction).
+ */
+import { MillwrightError } from '../../errors/index.ts';
+import type { Forest } from './forest.ts';
+import type { ForestCover } from './tree-cover.ts';
+import type { Tree } from './tree.ts';
+
+/** Attributions of `rows` rows: `values[(r * nFeatures + f) * nOutputs + k]`. */
+export interface TreeShapValues {
+  rows: number;
+  nFeatures: number;
+  nOutputs: number;
+  values: Float64Array;
+  /** Expected prediction per output (the attributions of a row sum to prediction - base). */
+  base: Float64Array;
+}
+
+/** The growing unique path of one recursion, as parallel arrays laid out level after level. */
+interface PathScratch {
+  feat: Int32Array;
+  zero: Float64Array;
+  one: Float64Array;
+  w: Float64Array;
+}
+
+/** Per-tree values TreeSHAP reads at every node: cover and the children's cover shares. */
+interface PreparedTree {
+  tree: Tree;
+  cover: Float64Array;
+  depth: number;
+}
+
+/**
+ * Cover-weighted mean of the leaf values per output for each tree, averaged over the forest:
+ * the prediction expected before any feature is known.
+ *
+ * @example
+ * const base = forestExpectedValue(forest, cover); // Float64Array of nOutputs
+ */
+export function forestExpectedValue(forest: Forest, cover: ForestCover): Float64Array {
+  checkCover(forest, cover);
+  const K = forest.nOutputs;
+  const base = new Float64Array(K);
+  forest.trees.forEach((t, i) => {
+    const e = treeExpectation(t, cover[i]!, K);
+    for (let k = 0; k < K; k++) base[k]! += e[k]!;
+  });
+  for (let k = 0; k < K; k++) base[k]! /= forest.trees.length;
+  return base;
+}
+
+/** Expected value of one tree per output: children have larger indices, so one backward pass. */
+function treeExpectation(t: Tree, cover: Float64Array, K: number): Float64Array {
+  const m = t.feature.length;
+  const e = new Float64Array(m * K);
+  for (let i = m - 1; i >= 0; i--) {
+    const l = t.left[i]!;
+    if (l < 0) {
+      for (let k = 0; k < K; k++) e[i * K + k] = t.value[i * K + k]!;
+    } else {
+      const r = t.right[i]!;
+      const c = cover[i]!;
+      for (let k = 0; k < K; k++) e[i * K + k] = (cover[l]! * e[l * K + k]! + cover[r]! * e[r * K + k]!) / c;
+    }
+  }
+  return e.subarray(0, K);
+}
+
+function checkCover(forest: Forest, cover: ForestCover): void {
+  if (cover.length !== forest.trees.length) {
+    throw new MillwrightError('BAD_INPUT', `TreeSHAP: cover has ${cover.length} trees, the forest ${forest.trees.length}`);
+  }
+  forest.trees.forEach((t, i) => {
+    const c = cover[i]!;
+    if (c.length !== t.feature.length) throw new MillwrightError('BAD_INPUT', `TreeSHAP: cover of tree ${i} has ${c.length} nodes, the tree ${t.feature.length}`);
+    for (let j = 0; j < c.length; j++) {
+      if (!(c[j]! > 0)) throw new MillwrightError('BAD_INPUT', `TreeSHAP: node ${j} of tree ${i} has cover ${c[j]} (expected > 0: every node saw training rows)`);
+    }
+  });
+}
+
+function treeDepth(t: Tree): number {
+  const m = t.feature.length;
+  const d = new Int32Array(m);
+  let max = 0;
+  for (let i = 0; i < m; i++) {
+    const l = t.left[i]!;
+    if (l < 0) continue;
+    d[l] = d[i]! + 1;
+    d[t.right[i]!] = d[i]! + 1;
+    if (d[i]! + 1 > max) max = d[i]! + 1;
+  }
+  return max;
+}
+
+/**
+ * TreeSHAP attributions of every row of a row-major float32 matrix (`r * nFeatures + f`) for
+ * every output of the forest (regression: the prediction; classification: each class
+ * probability). The forest's prediction is the mean of its trees, so are the attributions.
+ *
+ * @example
+ * import { fitForest, forestCover, forestShap } from 'millwright';
+ * const cover = forestCover(forest, Xcol, n, { seed: 42, maxSamples: 1 });
+ * const { values, base } = forestShap(forest, cover, Xrow, rows);
+ * // sum over f of values[(r * F + f) * K + k] === prediction[r * K + k] - base[k]
+ */
+export function forestShap(forest: Forest, cover: ForestCover, X: Float32Array, n: number): TreeShapValues {
+  const F = forest.nFeatures;
+  const K = forest.nOutputs;
+  if (X.length !== n * F) throw new MillwrightError('BAD_INPUT', `TreeSHAP: matrix has ${X.length} values, expected ${n} rows x ${F} features`);
+  checkCover(forest, cover);
+  const prepared: PreparedTree[] = forest.trees.map((t, i) => ({ tree: t, cover: cover[i]!, depth: treeDepth(t) }));
+  const maxDepth = prepared.reduce((s, p) => Math.max(s, p.depth), 0);
+  const size = ((maxDepth + 3) * (maxDepth + 4)) / 2 + 4;
+  const s: PathScratch = { feat: new Int32Array(size), zero: new Float64Array(size), one: new Float64Array(size), w: new Float64Array(size) };
+  const values = new Float64Array(n * F * K);
+  for (let r = 0; r < n; r++) {
+    for (const p of prepared) recurse(p, X, r * F, values, r * F * K, K, 0, 0, 0, 1, 1, -1, s);
+  }
+  const inv = 1 / forest.trees.length;
+  for (let i = 0; i < values.length; i++) values[i]! *= inv;
+  return { rows: n, nFeatures: F, nOutputs: K, values, base: forestExpectedValue(forest, cover) };
+}
+
+/**
+ * One node of Algorithm 2: copy the parent's unique path one level up, extend it with the
+ * feature that led here, then either credit every feature on the path (leaf) or recurse into the
+ * child the row follows ("hot", one fraction 1) and the other ("cold", one fraction 0), undoing
+ * an earlier split on the same feature first so each feature appears once on the path.
+ */
+function recurse(p: PreparedTree, X: Float32Array, xOff: number, phi: Float64Array, phiOff: number, K: number, node: number, depth: number, parentOff: number, pz: number, po: number, pf: number, s: PathScratch): void {
+  const { feat, zero, one, w } = s;
+  const off = parentOff + depth + 1;
+  for (let i = 0; i <= depth; i++) {
+    feat[off + i] = feat[parentOff + i]!;
+    zero[off + i] = zero[parentOff + i]!;
+    one[off + i] = one[parentOff + i]!;
+    w[off + i] = w[parentOff + i]!;
+  }
+  extendPath(s, off, depth, pz, po, pf);
+  const t = p.tree;
+  const left = t.left[node]!;
+  if (left < 0) {
+    const v = node * K;
+    for (let i = 1; i <= depth; i++) {
+      const scale = unwoundPathSum(s, off, depth, i) * (one[off + i]! - zero[off + i]!);
+      const o = phiOff + feat[off + i]! * K;
+      for (let k = 0; k < K; k++) phi[o + k]! += scale * t.value[v + k]!;
+    }
+    return;
+  }
+  const right = t.right[node]!;
+  const f = t.feature[node]!;
+  const goLeft = X[xOff + f]! <= t.threshold[node]!;
+  const hot = goLeft ? left : right;
+  const cold = goLeft ? right : left;
+  const c = p.cover[node]!;
+  let iz = 1;
+  let io = 1;
+  let d = depth;
+  let k = 1;
+  while (k <= d && feat[off + k] !== f) k++;
+  if (k <= d) {
+    iz = zero[off + k]!;
+    io = one[off + k]!;
+    unwindPath(s, off, d, k);
+    d--;
+  }
+  recurse(p, X, xOff, phi, phiOff, K, hot, d + 1, off, (p.cover[hot]! / c) * iz, io, f, s);
+  recurse(p, X, xOff, phi, phiOff, K, cold, d + 1, off, (p.cover[cold]! / c) * iz, 0, f, s);
+}
+
+/** EXTEND: adds one feature to the path and updates the permutation weights of every subset size. */
+function extendPath(s: PathScratch, off: number, depth: number, pz: number, po: number, pf: number): void {
+  const { feat, zero, one, w } = s;
+  feat[off + depth] = pf;
+  zero[off + depth] = pz;
+  one[off + depth] = po;
+  w[off + depth] = depth === 0 ? 1 : 0;
+  const d1 = depth + 1;
+  for (let i = depth - 1; i >= 0; i--) {
+    w[off + i + 1]! += (po * w[off + i]! * (i + 1)) / d1;
+    w[off + i] = (pz * w[off + i]! * (depth - i)) / d1;
+  }
+}
+
+/** UNWIND: removes path element `index`, inverting its EXTEND (used when a feature splits again). */
+function unwindPath(s: PathScratch, off: number, depth: number, index: number): void {
+  const { feat, zero, one, w } = s;
+  const o = one[off + index]!;
+  const z = zero[off + index]!;
+  let next = w[off + depth]!;
+  const d1 = depth + 1;
+  for (let i = depth - 1; i >= 0; i--) {
+    if (o !== 0) {
+      const tmp = w[off + i]!;
+      w[off + i] = (next * d1) / ((i + 1) * o);
+      next = tmp - (w[off + i]! * z * (depth - i)) / d1;
+    } else {
+      w[off + i] = (w[off + i]! * d1) / (z * (depth - i));
+    }
+  }
+  for (let i = index; i < depth; i++) {
+    feat[off + i] = feat[off + i + 1]!;
+    zero[off + i] = zero[off + i + 1]!;
+    one[off + i] = one[off + i + 1]!;
+  }
+}
+
+/** The total permutation weight the path would have without element `index` (UNWIND, summed, not stored). */
+function unwoundPathSum(s: PathScratch, off: number, depth: number, index: number): number {
+  const { zero, one, w } = s;
+  const o = one[off + index]!;
+  const z = zero[off + index]!;
+  let next = w[off + depth]!;
+  let total = 0;
+  const d1 = depth + 1;
+  if (o !== 0) {
+    for (let i = depth - 1; i >= 0; i--) {
+      const tmp = (next * d1) / ((i + 1) * o);
+      total += tmp;
+      next = w[off + i]! - (tmp * z * (depth - i)) / d1;
+    }
+  } else {
+    for (let i = depth - 1; i >= 0; i--) total += (w[off + i]! * d1) / (z * (depth - i));
+  }
+  return total;
+}
+
+/**
+ * Global importance: mean |attribution| over the rows, per feature and output
+ * (`out[f * nOutputs + k]`), the ranking SageMaker Clarify and Model Monitor compare.
+ *
+ * @example
+ * const importance = meanAbsShap(forestShap(forest, cover, X, n));
+ */
+export function meanAbsShap(shap: TreeShapValues): Float64Array {
+  const { rows, nFeatures: F, nOutputs: K, values } = shap;
+  const out = new Float64Array(F * K);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < F * K; j++) out[j]! += Math.abs(values[r * F * K + j]!);
+  if (rows > 0) for (let j = 0; j < F * K; j++) out[j]! /= rows;
+  return out;
+}
