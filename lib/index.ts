@@ -71,3 +71,7 @@ export * from './wire/index.ts';
 
 /** The data-capture record format (SageMaker Model Monitor's JSON Lines layout). */
 export * from './capture/index.ts';
+
+/** Gateway sources: OPC UA (node-opcua subscriptions) and Modbus TCP (modbus-serial polling). */
+export { OpcuaSource, opcuaSource, opcuaSchema, type OpcuaConfig, type OpcuaTag } from './gateway/sources/opcua.ts';
+export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MODBUS_REGISTER_TYPES, type ModbusConfig, type ModbusRegister } from './gateway/sources/modbus.ts';
