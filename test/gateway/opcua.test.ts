@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OPCUACertificateManager, StatusCodes } from 'node-opcua';
+import { DataType, OPCUACertificateManager, StatusCodes, VariantArrayType } from 'node-opcua';
 import { opcuaSchema, opcuaSource, qualityOf, type OpcuaConfig } from '../../lib/gateway/sources/opcua.ts';
+import { BAD_OUT_OF_RANGE, COMM_FAILURE_CODES } from '../../lib/gateway/sources/opcua-values.ts';
 import { QUALITY, type Source } from '../../lib/gateway/source.ts';
 import { TestContext } from './helpers/context.ts';
 import { TestOpcuaServer } from './helpers/opcua-server.ts';
@@ -70,6 +71,16 @@ test('StatusCode severities map to quality codes', () => {
   assert.equal(qualityOf(StatusCodes.BadSensorFailure), QUALITY.bad);
   assert.equal(qualityOf(StatusCodes.BadNoCommunication), QUALITY.commFailure);
   assert.equal(qualityOf(StatusCodes.BadOutOfRange), QUALITY.outOfRange);
+  // The module spells the spec's numbers itself (so it need not load node-opcua): check them.
+  assert.equal(BAD_OUT_OF_RANGE, StatusCodes.BadOutOfRange.value);
+  for (const [name, value] of Object.entries(COMM_FAILURE_CODES)) assert.equal(value, (StatusCodes as unknown as Record<string, { value: number }>)[name].value, name);
+  assert.deepEqual([DataType.Null, DataType.Boolean, DataType.SByte, DataType.Int64, DataType.UInt64, DataType.Double, DataType.String, VariantArrayType.Scalar], [0, 1, 2, 8, 9, 11, 12, 0]);
+});
+
+test('node ids: the string forms of OPC UA Part 6 are accepted, others refused', () => {
+  const parse = (node: string) => opcuaSchema.safeParse({ name: 'p', type: 'opcua', endpoint: 'opc.tcp://h:4840', tags: [{ node, asset: 'a', signal: 's' }] }).success;
+  for (const ok of ['i=2258', 'ns=2;s=Press1.Temperature', 'ns=3;i=1001', 'nsu=urn:plant:press;s=T 1', 'ns=1;g=09087e75-8e5e-499b-954f-f2a9603db28a', 'ns=1;b=M/RbKBsRVkePCePcx24oRA==']) assert.ok(parse(ok), ok);
+  for (const bad of ['ns=2;x=T', 'Press1.Temperature', 'ns=a;i=1', 'ns=2;i=12a', 'ns=1;g=not-a-guid', '']) assert.ok(!parse(bad), bad);
 });
 
 test('values written on the server arrive with their quality and source time stamps; an unknown node is an error event', async () => {

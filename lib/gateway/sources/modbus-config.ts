@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { durationField, sourceBase, tagTarget } from '../config-fields.ts';
 
-/** The numeric register types a Modbus tag can decode as. */
+/**
+ * The numeric register types a Modbus tag can decode as.
+ *
+ * @example
+ * import { MODBUS_REGISTER_TYPES } from 'millwright';
+ * MODBUS_REGISTER_TYPES.includes('float32'); // true
+ */
 export const MODBUS_REGISTER_TYPES = ['int16', 'uint16', 'int32', 'uint32', 'float32', 'float64'] as const;
 export type ModbusRegisterType = (typeof MODBUS_REGISTER_TYPES)[number];
 
@@ -50,13 +56,13 @@ const registerSchema = z
   .transform((reg) => ({ ...reg, type: (reg.kind === 'coil' || reg.kind === 'discrete' ? 'boolean' : reg.type) as ModbusRegisterType | 'boolean' }));
 
 /**
- * One `type: modbus` entry of the gateway config.
+ * One `type: modbus` entry of the gateway config (durations parsed to ms, defaults filled in).
  *
  * @example
- * // gateway.yaml
- * // - { name: pump, type: modbus, host: pump-plc, port: 502, unitId: 1, poll: 1s,
- * //     registers: [ { kind: holding, address: 0, type: float32, wordOrder: big, scale: 0.1,
- * //                    asset: pump1, signal: pressure, unit: bar } ] }
+ * import { modbusSchema } from 'millwright';
+ * const pump = modbusSchema.parse({ name: 'pump', type: 'modbus', host: 'pump-plc', poll: '1s',
+ *   registers: [{ kind: 'holding', address: 0, type: 'float32', scale: 0.1, asset: 'pump1', signal: 'pressure', unit: 'bar' }] });
+ * pump.port; // 502
  */
 export const modbusSchema = z
   .object({

@@ -4,6 +4,10 @@ import { wordsOf, type ModbusKind, type ModbusRegister, type ModbusRegisterType 
  * Decodes one value from its 16-bit words as read from the device. Modbus sends each word high
  * byte first; `wordOrder` says whether the most significant word comes first (`big`, ABCD) or
  * last (`little`, CDAB, the "word-swapped" layout many PLCs use for 32/64-bit values).
+ *
+ * @example
+ * import { decodeWords } from 'millwright';
+ * decodeWords([0x0000, 0x3fc0], 'float32', 'little'); // 1.5
  */
 export function decodeWords(words: ArrayLike<number>, type: ModbusRegisterType, wordOrder: 'big' | 'little'): number {
   const n = wordsOf(type);
@@ -26,6 +30,10 @@ export function decodeWords(words: ArrayLike<number>, type: ModbusRegisterType, 
 /**
  * The words a device must hold so that {@link decodeWords} returns `value` (tests and simulators
  * write registers with it).
+ *
+ * @example
+ * import { encodeWords } from 'millwright';
+ * encodeWords(1.5, 'float32', 'big'); // [0x3fc0, 0x0000]
  */
 export function encodeWords(value: number, type: ModbusRegisterType, wordOrder: 'big' | 'little'): number[] {
   const n = wordsOf(type);

@@ -1,28 +1,42 @@
-import { DataType, StatusCodes, VariantArrayType, type DataValue, type StatusCode } from 'node-opcua-client';
+import type { DataValue } from 'node-opcua-client';
 import { QUALITY, type QualityCode } from '../source.ts';
 
-/** Bad codes that say the link to the value failed rather than the value itself. */
-const COMM_FAILURES = new Set<number>([
-  StatusCodes.BadCommunicationError.value,
-  StatusCodes.BadNoCommunication.value,
-  StatusCodes.BadNotConnected.value,
-  StatusCodes.BadServerNotConnected.value,
-  StatusCodes.BadConnectionClosed.value,
-  StatusCodes.BadTimeout.value,
-  StatusCodes.BadSecureChannelClosed.value,
-]);
+// Numbers fixed by the OPC UA specification (Part 6 built-in type ids, Part 4/6 status codes),
+// spelled here so that this module does not load the OPC UA stack; the tests check them against
+// node-opcua's own tables.
+
+/** Built-in data type ids (Part 6, 5.1.2) and the names a reject message uses. */
+const TYPE_NAMES = ['Null', 'Boolean', 'SByte', 'Byte', 'Int16', 'UInt16', 'Int32', 'UInt32', 'Int64', 'UInt64', 'Float', 'Double', 'String', 'DateTime', 'Guid', 'ByteString', 'XmlElement', 'NodeId', 'ExpandedNodeId', 'StatusCode', 'QualifiedName', 'LocalizedText', 'ExtensionObject', 'DataValue', 'Variant', 'DiagnosticInfo'];
+const TYPE = { Null: 0, Boolean: 1, SByte: 2, Double: 11, Int64: 8, UInt64: 9 } as const;
+/** VariantArrayType.Scalar. */
+const SCALAR = 0;
+
+/** Status codes (high 16 bits) that say the link to the value failed rather than the value itself. */
+export const COMM_FAILURE_CODES: Record<string, number> = {
+  BadTimeout: 0x800a0000,
+  BadServerNotConnected: 0x800d0000,
+  BadCommunicationError: 0x80050000,
+  BadNoCommunication: 0x80310000,
+  BadSecureChannelClosed: 0x80860000,
+  BadNotConnected: 0x808a0000,
+  BadConnectionClosed: 0x80ae0000,
+};
+export const BAD_OUT_OF_RANGE = 0x803c0000;
+const COMM_FAILURES = new Set(Object.values(COMM_FAILURE_CODES));
+
+const typeName = (id: number): string => TYPE_NAMES[id] ?? `data type ${id}`;
 
 /**
  * The quality of an OPC UA status code, by its severity bits (Good / Uncertain / Bad), with the
  * Bad codes that mean a lost link as `commFailure` and BadOutOfRange as `outOfRange`.
  */
-export function qualityOf(status: StatusCode): QualityCode {
+export function qualityOf(status: { value: number }): QualityCode {
   const severity = (status.value >>> 30) & 3;
   if (severity === 0) return QUALITY.good;
   if (severity === 1) return QUALITY.uncertain;
   const code = (status.value & 0xffff0000) >>> 0;
   if (COMM_FAILURES.has(code)) return QUALITY.commFailure;
-  if (code === StatusCodes.BadOutOfRange.value) return QUALITY.outOfRange;
+  if (code === BAD_OUT_OF_RANGE) return QUALITY.outOfRange;
   return QUALITY.bad;
 }
 
@@ -41,20 +55,16 @@ export function timestampOf(dataValue: DataValue, receivedAt: number): number {
  */
 export function numberOf(dataValue: DataValue): number | string {
   const variant = dataValue.value;
-  if (variant.arrayType !== VariantArrayType.Scalar) return `an array (${DataType[variant.dataType]}), not a scalar`;
+  const type = variant.dataType as number;
+  if ((variant.arrayType as number) !== SCALAR) return `an array (${typeName(type)}), not a scalar`;
   const v: unknown = variant.value;
-  switch (variant.dataType) {
-    case DataType.Boolean: return v ? 1 : 0;
-    case DataType.Int64:
-    case DataType.UInt64: {
-      if (!Array.isArray(v) || v.length !== 2) return `a malformed ${DataType[variant.dataType]}`;
-      const big = (BigInt(Number(v[0]) >>> 0) << 32n) | BigInt(Number(v[1]) >>> 0);
-      return Number(variant.dataType === DataType.Int64 ? BigInt.asIntN(64, big) : big);
-    }
-    case DataType.SByte: case DataType.Byte: case DataType.Int16: case DataType.UInt16:
-    case DataType.Int32: case DataType.UInt32: case DataType.Float: case DataType.Double:
-      return typeof v === 'number' ? v : `a ${DataType[variant.dataType]} without a number`;
-    case DataType.Null: return 'no value (Null)';
-    default: return `a ${DataType[variant.dataType]}, not a number`;
+  if (type === TYPE.Boolean) return v ? 1 : 0;
+  if (type === TYPE.Int64 || type === TYPE.UInt64) {
+    if (!Array.isArray(v) || v.length !== 2) return `a malformed ${typeName(type)}`;
+    const big = (BigInt(Number(v[0]) >>> 0) << 32n) | BigInt(Number(v[1]) >>> 0);
+    return Number(type === TYPE.Int64 ? BigInt.asIntN(64, big) : big);
   }
+  if (type >= TYPE.SByte && type <= TYPE.Double) return typeof v === 'number' ? v : `a ${typeName(type)} without a number`;
+  if (type === TYPE.Null) return 'no value (Null)';
+  return `a ${typeName(type)}, not a number`;
 }

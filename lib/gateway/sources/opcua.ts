@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
-import {
-  AttributeIds, ClientSubscription, MessageSecurityMode, OPCUAClient, SecurityPolicy, TimestampsToReturn,
-  type ClientMonitoredItemGroup, type ClientSession, type DataValue,
-} from 'node-opcua-client';
+import type * as CertificateManagerModule from 'node-opcua-certificate-manager';
+import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
+import type * as OpcuaClientModule from 'node-opcua-client';
+import type { ClientMonitoredItemGroup, ClientSession, ClientSubscription, DataValue, OPCUAClient } from 'node-opcua-client';
 import { MillwrightError } from '../../errors/index.ts';
 import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
@@ -13,6 +12,12 @@ import { numberOf, qualityOf, timestampOf } from './opcua-values.ts';
 
 export { opcuaSchema, OPCUA_SECURITY_MODES, OPCUA_SECURITY_POLICIES, type OpcuaConfig, type OpcuaTag } from './opcua-config.ts';
 export { qualityOf } from './opcua-values.ts';
+
+// The OPC UA stack takes seconds to load: it is loaded when the first OPC UA source starts, not
+// whenever millwright is imported.
+type OpcuaStack = typeof OpcuaClientModule;
+let stack: Promise<[OpcuaStack, typeof CertificateManagerModule]> | undefined;
+const loadStack = (): NonNullable<typeof stack> => (stack ??= Promise.all([import('node-opcua-client'), import('node-opcua-certificate-manager')]));
 
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 15_000;
@@ -125,18 +130,19 @@ export class OpcuaSource implements Source {
   private async run(ctx: SourceContext, signal: AbortSignal): Promise<void> {
     const pki = join(ctx.stateDir, 'pki');
     await mkdir(pki, { recursive: true });
+    const [opcua, { OPCUACertificateManager }] = await loadStack();
     // The client's own certificate and the servers it trusts live in the source's state folder,
     // never in the user's home (node-opcua's default).
     const certificateManager = new OPCUACertificateManager({ rootFolder: pki, automaticallyAcceptUnknownCertificate: false });
     await certificateManager.initialize();
     let failures = 0;
     while (!signal.aborted) {
-      const link = this.newLink(certificateManager);
+      const link = this.newLink(opcua, certificateManager);
       this.link = link;
       signal.addEventListener('abort', () => link.lose('stopping'), { once: true });
       let reason: string;
       try {
-        await this.open(ctx, link);
+        await this.open(opcua, ctx, link);
         failures = 0;
         reason = await link.lost;
       } catch (err) {
@@ -151,7 +157,8 @@ export class OpcuaSource implements Source {
     await certificateManager.dispose();
   }
 
-  private newLink(clientCertificateManager: OPCUACertificateManager): Link {
+  private newLink(opcua: OpcuaStack, clientCertificateManager: OPCUACertificateManager): Link {
+    const { OPCUAClient, MessageSecurityMode, SecurityPolicy } = opcua;
     const { mode, policy, certificate, privateKey } = this.config.security;
     const client = OPCUAClient.create({
       applicationName: `millwright-${this.name}`,
@@ -175,7 +182,8 @@ export class OpcuaSource implements Source {
   }
 
   /** Connects, subscribes every tag, reports unusable nodes, then `connected` (and the gap before it). */
-  private async open(ctx: SourceContext, link: Link): Promise<void> {
+  private async open(opcua: OpcuaStack, ctx: SourceContext, link: Link): Promise<void> {
+    const { AttributeIds, ClientSubscription, TimestampsToReturn } = opcua;
     const interval = this.config.samplingInterval;
     await link.client.connect(this.config.endpoint);
     link.session = await link.client.createSession();
