@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataType, OPCUACertificateManager, StatusCodes, VariantArrayType } from 'node-opcua';
@@ -210,7 +210,11 @@ test('SignAndEncrypt with certificate files: refused until the server certificat
   const untrusted = await run(config(port, secure));
   await untrusted.ctx.until('disconnected (server certificate not trusted)', () => untrusted.ctx.eventsOf('disconnected').length === 1, 20_000);
   assert.equal(untrusted.ctx.eventsOf('connected').length, 0);
+  assert.match(untrusted.ctx.eventsOf('disconnected')[0].message ?? '', /BadCertificateUntrusted/);
   await untrusted.source.stop();
+  // The refused certificate is kept for the operator to inspect and trust.
+  const rejected = await readdir(join(untrusted.ctx.stateDir, 'pki', 'rejected'));
+  assert.equal(rejected.filter((f) => f.endsWith('.pem')).length, 1);
 
   const { ctx } = await run(config(port, secure), async (c) => {
     const trusted = join(c.stateDir, 'pki', 'trusted', 'certs');
