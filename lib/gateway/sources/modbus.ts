@@ -27,6 +27,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** `promise`, or undefined as soon as `signal` aborts (the listener is removed either way). */
+async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<undefined>((resolve) => { onAbort = () => resolve(undefined); signal.addEventListener('abort', onAbort, { once: true }); });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 function isSpoolFull(err: unknown): boolean {
   return err instanceof MillwrightError && err.code === 'RESOURCE_EXHAUSTED';
 }
@@ -229,7 +241,7 @@ export class ModbusSource implements Source {
     this.setState('paused');
     ctx.log(`modbus ${this.name}: spool full, polling stopped`);
     await this.safeEvent(ctx, { ts: Date.now(), kind: 'paused', message: 'spool full: polling stopped' });
-    await Promise.race([ctx.waitForSpace(), new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))]);
+    await unlessAborted(ctx.waitForSpace(), signal);
     const to = Date.now();
     this.setState(before);
     await this.safeEvent(ctx, { ts: to, kind: 'gap', from: ts, to, message: `spool full: polls from ${new Date(ts).toISOString()} to ${new Date(to).toISOString()} skipped (${this.config.registers.length} tags)` });

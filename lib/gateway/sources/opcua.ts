@@ -33,6 +33,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** `promise`, or undefined as soon as `signal` aborts (the listener is removed either way). */
+async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return undefined;
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<undefined>((resolve) => { onAbort = () => resolve(undefined); signal.addEventListener('abort', onAbort, { once: true }); });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 function isSpoolFull(err: unknown): boolean {
   return err instanceof MillwrightError && err.code === 'RESOURCE_EXHAUSTED';
 }
@@ -75,6 +87,8 @@ export class OpcuaSource implements Source {
   private readonly config: OpcuaConfig;
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
+  /** Aborted when the gateway or {@link stop} ends the source. */
+  private signal: AbortSignal | undefined;
   private link: Link | undefined;
   private state: SourceState = 'stopped';
   private since = Date.now();
@@ -101,6 +115,7 @@ export class OpcuaSource implements Source {
   start(ctx: SourceContext): Promise<void> {
     this.setState('starting');
     const signal = AbortSignal.any([ctx.signal, this.stopper.signal]);
+    this.signal = signal;
     this.loop = this.run(ctx, signal).catch((err: unknown) => {
       this.lastError = messageOf(err);
       this.setState('error');
@@ -139,12 +154,11 @@ export class OpcuaSource implements Source {
     while (!signal.aborted) {
       const link = this.newLink(opcua, certificateManager);
       this.link = link;
-      signal.addEventListener('abort', () => link.lose('stopping'), { once: true });
       let reason: string;
       try {
         await this.open(opcua, ctx, link);
         failures = 0;
-        reason = await link.lost;
+        reason = (await unlessAborted(link.lost, signal)) ?? 'stopping';
       } catch (err) {
         reason = `cannot connect to ${this.config.endpoint}: ${messageOf(err)}`;
       }
@@ -305,7 +319,7 @@ export class OpcuaSource implements Source {
     const subscription = this.link?.subscription;
     await subscription?.setPublishingMode(false).catch(() => undefined);
     await this.safeEvent(ctx, { ts: Date.now(), kind: 'paused', message: 'spool full: publishing paused' });
-    await Promise.race([ctx.waitForSpace(), new Promise<void>((resolve) => this.stopper.signal.addEventListener('abort', () => resolve(), { once: true }))]);
+    await unlessAborted(ctx.waitForSpace(), this.signal ?? this.stopper.signal);
     const to = Date.now();
     this.paused = false;
     if (this.state === 'paused') this.setState(before);
