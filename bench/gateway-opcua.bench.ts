@@ -74,7 +74,8 @@ async function bareClient(endpoint: string, pki: string, count: { n: number }): 
   const client = OPCUAClient.create({ endpointMustExist: false, clientCertificateManager, connectionStrategy: { maxRetry: 0 } });
   await client.connect(endpoint);
   const session = await client.createSession();
-  const subscription = ClientSubscription.create(session, { requestedPublishingInterval: SAMPLING_MS, requestedLifetimeCount: 1000, requestedMaxKeepAliveCount: 10, maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1 });
+  // The same subscription parameters as the source's (lib/gateway/sources/opcua.ts), so only the code differs.
+  const subscription = ClientSubscription.create(session, { requestedPublishingInterval: SAMPLING_MS, requestedLifetimeCount: Math.max(30, Math.ceil(60_000 / SAMPLING_MS)), requestedMaxKeepAliveCount: Math.max(3, Math.ceil(5_000 / SAMPLING_MS)), maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1 });
   const items = Array.from({ length: TAGS }, (_, i) => ({ nodeId: `ns=1;s=Bench.T${i}`, attributeId: AttributeIds.Value }));
   const group = await subscription.monitorItems(items, { samplingInterval: SAMPLING_MS, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
   group.on('changed', () => { count.n++; });
