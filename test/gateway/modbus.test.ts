@@ -5,6 +5,7 @@ import { modbusSource, modbusSchema, planRequests, type ModbusConfig } from '../
 import { QUALITY, type Source } from '../../lib/gateway/source.ts';
 import { TestContext } from './helpers/context.ts';
 import { startPymodbus, type PymodbusServer, type PymodbusSpec } from '../helpers/pymodbus.ts';
+import { createServer, type Socket } from 'node:net';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 type Reg = ModbusConfig['registers'][number];
@@ -204,4 +205,25 @@ test('contiguous registers of one table share a read; holes and other tables do 
     ['holding', 0, 23, 11],
     ['input', 3, 2, 1],
   ]);
+});
+
+test('a hung device (accepts TCP, never answers) is one commFailure per tag and one disconnected, not a flapping connection', async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => { sockets.add(socket); socket.on('data', () => undefined); socket.on('error', () => undefined); });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  try {
+    const { source, ctx } = await run(config(port, [reg({ address: 1, type: 'uint16', signal: 'u16' }), reg({ address: 2, type: 'uint16', signal: 'u16b' })], { timeout: '200ms' }));
+    await ctx.until('disconnected', () => ctx.eventsOf('disconnected').length >= 1);
+    assert.match(ctx.eventsOf('disconnected')[0].message ?? '', /holding 1\+2: Timed out/);
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // several reconnects and timeouts
+    assert.equal(ctx.eventsOf('disconnected').length, 1);
+    assert.equal(ctx.eventsOf('connected').length, 0, 'TCP accepted is not connected: the device never answered');
+    assert.deepEqual(ctx.readings.map((r) => [r.signal, r.quality]), [['u16', QUALITY.commFailure], ['u16b', QUALITY.commFailure]]);
+    assert.equal(source.status().state, 'disconnected');
+    await source.stop();
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
 });

@@ -125,15 +125,13 @@ export class ModbusSource implements Source {
   private async run(ctx: SourceContext, signal: AbortSignal): Promise<void> {
     let failures = 0;
     let next = Date.now();
+    const backoff = (): Promise<void> => sleep(Math.min(FIRST_BACKOFF_MS * 2 ** (failures++), MAX_BACKOFF_MS), signal);
     while (!signal.aborted) {
       if (this.client === undefined) {
-        const ok = await this.connect(ctx, signal);
-        if (!ok) {
-          failures++;
-          await sleep(Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS), signal);
+        if (!(await this.connect(ctx, signal))) {
+          await backoff();
           continue;
         }
-        failures = 0;
         next = Date.now();
       }
       const ts = Date.now();
@@ -141,10 +139,13 @@ export class ModbusSource implements Source {
       if (signal.aborted) break;
       if (result.commError !== undefined) {
         await this.linkLost(ctx, ts, result.commError);
-        failures = 1;
-        await sleep(FIRST_BACKOFF_MS, signal);
+        await backoff();
         continue;
       }
+      // `connected` means the device answers, not merely that TCP connected: a hung device that
+      // accepts connections and never replies stays disconnected (one event, one gap).
+      if (this.state !== 'connected' && this.state !== 'paused') await this.answered(ctx);
+      failures = 0;
       if (result.readings.length > 0 && !(await this.deliver(ctx, result.readings, ts, signal))) {
         next = Date.now();
         continue;
@@ -169,9 +170,8 @@ export class ModbusSource implements Source {
     } catch (err) {
       clearTimeout(timer);
       client.close(() => undefined);
-      const reason = `cannot connect to ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`;
-      if (this.downSince === undefined) this.downSince = Date.now();
-      if (this.state !== 'disconnected' && !signal.aborted) await this.stateEvent(ctx, 'disconnected', reason);
+      this.downSince ??= Date.now();
+      if (this.state !== 'disconnected' && !signal.aborted) await this.stateEvent(ctx, 'disconnected', `cannot connect to ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
       return false;
     }
     clearTimeout(timer);
@@ -179,19 +179,25 @@ export class ModbusSource implements Source {
     client.setID(this.config.unitId);
     client.setTimeout(this.timeoutMs);
     this.client = client;
-    await this.stateEvent(ctx, 'connected', `connected to ${host}:${port} unit ${this.config.unitId}`);
-    if (this.downSince !== undefined) {
-      const from = this.downSince;
-      this.downSince = undefined;
-      await this.safeEvent(ctx, { ts: Date.now(), kind: 'gap', from, to: Date.now(), message: `device unreachable from ${new Date(from).toISOString()}: no polls in between` });
-    }
     return true;
   }
 
-  /** The link failed mid-poll: every tag gets a commFailure reading, then `disconnected`. */
+  /** The first poll that got answers after start or an outage: `connected`, and the gap before it. */
+  private async answered(ctx: SourceContext): Promise<void> {
+    await this.stateEvent(ctx, 'connected', `connected to ${this.config.host}:${this.config.port} unit ${this.config.unitId}`);
+    if (this.downSince !== undefined) {
+      const from = this.downSince;
+      this.downSince = undefined;
+      const to = Date.now();
+      await this.safeEvent(ctx, { ts: to, kind: 'gap', from, to, message: `device unreachable from ${new Date(from).toISOString()}: no polls in between` });
+    }
+  }
+
+  /** The link failed mid-poll: once per outage, every tag gets a commFailure reading, then `disconnected`. */
   private async linkLost(ctx: SourceContext, ts: number, reason: string): Promise<void> {
     this.closeClient();
-    this.downSince = ts;
+    if (this.state === 'disconnected') return;
+    this.downSince ??= ts;
     const readings = this.config.registers.map((r) => ({ ts, asset: r.asset, signal: r.signal, value: Number.NaN, quality: QUALITY.commFailure }) satisfies SourceReading);
     try {
       await ctx.emit(readings);
