@@ -174,6 +174,25 @@ test('a network cut gives commFailure readings, disconnected, then connected and
   }
 });
 
+test('a silent cut (connection open, nothing carried) is a poll timeout: commFailure, disconnected, then back', async () => {
+  const proxy = await TcpProxy.start(server.port);
+  try {
+    const { ctx } = await run(config(proxy.port, [reg({ address: 1, type: 'uint16', signal: 'u16' })], { timeout: '300ms' }));
+    await ctx.until('readings', () => ctx.readings.length >= 2);
+    proxy.freeze();
+    await ctx.until('disconnected', () => ctx.eventsOf('disconnected').length === 1);
+    assert.match(ctx.eventsOf('disconnected')[0].message ?? '', /Timed out/);
+    assert.equal(ctx.readings.at(-1)?.quality, QUALITY.commFailure);
+    await proxy.cut();
+    await proxy.restore();
+    await ctx.until('reconnected', () => ctx.eventsOf('connected').length === 2, 20_000);
+    await ctx.until('good readings again', () => ctx.readings.at(-1)?.quality === QUALITY.good);
+    assert.equal(ctx.eventsOf('gap').length, 1);
+  } finally {
+    await proxy.stop();
+  }
+});
+
 test('a full spool stops polling; when space returns the skipped interval is one gap event and polling resumes', async () => {
   const { source, ctx } = await run(config(server.port, [reg({ address: 1, type: 'uint16', signal: 'u16' })]));
   await ctx.until('readings', () => ctx.readings.length >= 2);

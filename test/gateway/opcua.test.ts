@@ -165,6 +165,26 @@ test('network cut through a TCP proxy: disconnected, reconnect once the network 
   assert.ok(proxy.accepted >= 2);
 });
 
+test('a silent cut (connections open, nothing carried) is noticed by the keep-alives: disconnected, then back after the cut', async () => {
+  const port = await freePort();
+  const server = await startServer(port);
+  const proxy = await TcpProxy.start(port);
+  cleanups.push(() => proxy.stop());
+  const { ctx } = await run(config(proxy.port));
+  await ctx.until('connected', () => ctx.eventsOf('connected').length === 1);
+  const frozenAt = Date.now();
+  proxy.freeze();
+  await ctx.until('disconnected after the silent cut', () => ctx.eventsOf('disconnected').length === 1, 45_000);
+  assert.ok(Date.now() - frozenAt >= 1000, 'noticed by a timeout, not by a closed socket');
+  await proxy.cut(); // the operator "replugs the cable": the proxy forwards again on new connections
+  await proxy.restore();
+  await ctx.until('reconnected', () => ctx.eventsOf('connected').length === 2, 30_000);
+  const t = new Date(Date.UTC(2026, 0, 6));
+  server.set('Press1.Temperature', 7, StatusCodes.Good, t);
+  await ctx.until('value after the silent cut', () => of(ctx, 'temperature').some((r) => r.ts === t.getTime()));
+  assert.equal(ctx.eventsOf('gap').length, 1);
+});
+
 test('a full spool pauses publishing; when space returns the interval is a gap and changes flow again', async () => {
   const port = await freePort();
   const server = await startServer(port);

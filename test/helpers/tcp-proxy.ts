@@ -22,6 +22,7 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** Connections accepted since start (a reconnect shows as a new one). */
   accepted = 0;
+  private frozen = false;
 
   private constructor(port: number, target: { host: string; port: number }) {
     this.port = port;
@@ -48,7 +49,16 @@ export class TcpProxy {
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+    this.frozen = false;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * A silent failure: open connections stay open but carry nothing more in either direction (a
+   * cable pulled behind a switch), until {@link cut} or {@link stop}.
+   */
+  freeze(): void {
+    this.frozen = true;
   }
 
   async stop(): Promise<void> {
@@ -68,7 +78,7 @@ export class TcpProxy {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', (d: Buffer) => { if (!this.frozen) upstream.write(d); });
+    upstream.on('data', (d: Buffer) => { if (!this.frozen) client.write(d); });
   }
 }
