@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataType, OPCUACertificateManager, StatusCodes, VariantArrayType } from 'node-opcua';
+import { DataType, DataValue, OPCUACertificateManager, StatusCodes, Variant, VariantArrayType } from 'node-opcua';
 import { opcuaSchema, opcuaSource, qualityOf, type OpcuaConfig } from '../../lib/gateway/sources/opcua.ts';
-import { BAD_OUT_OF_RANGE, COMM_FAILURE_CODES } from '../../lib/gateway/sources/opcua-values.ts';
+import { BAD_OUT_OF_RANGE, COMM_FAILURE_CODES, numberOf, timestampOf } from '../../lib/gateway/sources/opcua-values.ts';
 import { QUALITY, type Source } from '../../lib/gateway/source.ts';
 import { TestContext } from './helpers/context.ts';
 import { TestOpcuaServer } from './helpers/opcua-server.ts';
@@ -75,6 +75,22 @@ test('StatusCode severities map to quality codes', () => {
   assert.equal(BAD_OUT_OF_RANGE, StatusCodes.BadOutOfRange.value);
   for (const [name, value] of Object.entries(COMM_FAILURE_CODES)) assert.equal(value, (StatusCodes as unknown as Record<string, { value: number }>)[name].value, name);
   assert.deepEqual([DataType.Null, DataType.Boolean, DataType.SByte, DataType.Int64, DataType.UInt64, DataType.Double, DataType.String, VariantArrayType.Scalar], [0, 1, 2, 8, 9, 11, 12, 0]);
+});
+
+test('variant values become numbers (booleans 0/1, 64-bit integers) or a reason; time stamps fall back source -> server -> receive', () => {
+  const dv = (dataType: DataType, value: unknown, arrayType = VariantArrayType.Scalar) => new DataValue({ value: new Variant({ dataType, value, arrayType }) });
+  assert.equal(numberOf(dv(DataType.Boolean, true)), 1);
+  assert.equal(numberOf(dv(DataType.Int16, -7)), -7);
+  assert.equal(numberOf(dv(DataType.Float, 0.5)), 0.5);
+  assert.equal(numberOf(dv(DataType.Int64, [0xffffffff, 0xfffffffe])), -2);
+  assert.equal(numberOf(dv(DataType.UInt64, [1, 5])), 2 ** 32 + 5);
+  assert.equal(numberOf(dv(DataType.String, 'on')), 'a String, not a number');
+  assert.equal(numberOf(dv(DataType.Double, [1, 2], VariantArrayType.Array)), 'an array (Double), not a scalar');
+  const source = new Date('2026-02-01T00:00:00Z');
+  const server = new Date('2026-02-01T00:00:05Z');
+  assert.equal(timestampOf(new DataValue({ value: new Variant({ dataType: DataType.Double, value: 1 }), sourceTimestamp: source, serverTimestamp: server }), 9), source.getTime());
+  assert.equal(timestampOf(new DataValue({ value: new Variant({ dataType: DataType.Double, value: 1 }), serverTimestamp: server }), 9), server.getTime());
+  assert.equal(timestampOf(new DataValue({ value: new Variant({ dataType: DataType.Double, value: 1 }) }), 9), 9);
 });
 
 test('node ids: the string forms of OPC UA Part 6 are accepted, others refused', () => {
