@@ -76,3 +76,6 @@ export * from './capture/index.ts';
 
 /** The gateway's `files` source: a watched folder of exports (long or wide, local time), each file read once. */
 export { filesSourceType, type FilesSourceConfig } from './gateway/sources/files.ts';
+/** Gateway sources: OPC UA (node-opcua subscriptions) and Modbus TCP (modbus-serial polling). */
+export { OpcuaSource, opcuaSource, opcuaSchema, type OpcuaConfig, type OpcuaTag } from './gateway/sources/opcua.ts';
+export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MODBUS_REGISTER_TYPES, type ModbusConfig, type ModbusRegister } from './gateway/sources/modbus.ts';

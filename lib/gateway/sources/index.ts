@@ -1,11 +1,17 @@
 import type { SourceType } from './registry.ts';
 import { filesSourceType } from './files.ts';
+import { modbusSource } from './modbus.ts';
+import { opcuaSource } from './opcua.ts';
 
 /**
  * Every source type the gateway knows. Each protocol module exports its {@link SourceType} and is
  * listed here (one import, one entry); the config validator builds its discriminated union from
  * this list, so a new protocol needs no change anywhere else.
  */
-export const SOURCE_TYPES: SourceType[] = [filesSourceType];
+export const SOURCE_TYPES: SourceType[] = [
+  filesSourceType,
+  modbusSource,
+  opcuaSource,
+];
 
 export type { SourceType } from './registry.ts';
