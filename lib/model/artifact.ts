@@ -39,7 +39,8 @@ export async function listArtifactFiles(dir: string): Promise<string[]> {
     if (!e.isFile()) {
       throw new MillwrightError('INTEGRITY', `model dir ${dir}: "${rel}" is not a regular file (symlinks and special files are not allowed in an artifact)`);
     }
-    if (rel === MANIFEST_FILE) continue;
+    // The manifest and its signature describe the files; they are not among them.
+    if (rel === MANIFEST_FILE || rel === 'model.sig') continue;
     out.push(rel);
   }
   return out.sort();

@@ -39,6 +39,7 @@ export {
   type RegistryOptions,
 } from './registry.ts';
 export { STAGES, readStages, stageVersion, getStaged, promoteVersion, rollbackStage, setTestPayloads, getTestPayloads, type Stage, type StageAssignment, type StagesRecord, type PromoteOptions } from './stages.ts';
+export { newSigningKey, signModel, loadTrustStore, verifySignedModel, keyIdOf, SIGNATURE_FILE, REVOKED_FILE, type ModelSignature, type TrustStore, type VerifySignedOptions } from './signing.ts';
 export { readLineage, type Lineage, type LineageStep, type HashedFile } from './lineage.ts';
 export { parseTestPayloads, compareOutputs, type TestPayload, type CheckCase, type FunctionalCheck, type FunctionalCheckResult } from './functional-check.ts';
 export { retrainOnce, retrainOnSchedule, readRetrainConfig, nextRun, parseWindow, type RetrainConfig, type RetrainOptions, type RetrainResult } from './retrain.ts';
