@@ -115,7 +115,14 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.ZodTyp
         if (i.discriminator !== undefined && Array.isArray(i.options)) {
           const got = valueAt(data, issue.path);
           lines.push(`${path}: ${got === undefined ? 'missing; ' : ''}expected one of ${(i.options as unknown[]).map(String).join(', ')}`);
-        } else lines.push(`${path}: ${issue.message}`);
+        } else {
+          // A plain union (e.g. a size: string or number): name what each branch expected.
+          const got = valueAt(data, issue.path);
+          const branches = (i.errors as { code: string; expected?: string }[][] | undefined) ?? [];
+          const expected = [...new Set(branches.flatMap((b) => b.filter((x) => x.code === 'invalid_type').map((x) => String(x.expected))))];
+          const want = expected.length > 0 ? expected.join(' or ') : 'another value';
+          lines.push(`${path}: ${got === undefined ? `missing (expected ${want})` : `expected ${want}, got ${kindOf(got)}`}`);
+        }
         break;
       case 'invalid_type': {
         const got = valueAt(data, issue.path);
