@@ -117,10 +117,11 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     dir: config.spool.dir, site: config.site, maxBytes: config.spool.maxBytes, linger: config.spool.linger,
     onAlarm: (a) => {
       log(`spool alarm: ${a.message}`);
-      void record('gateway', { ts: Date.now(), kind: a.reason === 'disk-full' ? 'error' : 'paused', message: a.message }, a.reason);
+      void record('gateway', { ts: Date.now(), kind: a.reason === 'disk-full' ? 'error' : 'paused', message: a.message }, a.reason).catch(() => {});
       wakeFlush?.();
     },
   });
+  await writer.reserve();
   await writer.recount();
   const flushState: GatewayStatus['flush'] = { failures: 0, readings: 0, events: 0 };
   const tracked = new Map<string, Tracked>();

@@ -1,11 +1,13 @@
-import { stat } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 import { appendToSpool, listSegments } from '../spool/index.ts';
 import type { EventRow } from '../store/index.ts';
 import { appendEvents, listEventFiles } from './event-spool.ts';
 
 /** Why the spool refuses data. */
-export type SpoolAlarm = { reason: 'spool-full' | 'disk-full'; since: number; message: string };
+export type SpoolAlarm = { reason: 'spool-full' | 'disk-full'; since: number; message: string; /** Estimated bytes of the refused emit. */ needed: number };
 
 interface Waiter {
   resolve: () => void;
@@ -28,8 +30,17 @@ function empty(): Pending {
   return { ts: [], value: [], asset: [], signal: [], quality: [], bySource: new Map(), waiters: [], events: [], eventWaiters: [] };
 }
 
-/** Estimated bytes of a segment holding `n` readings (the encoded size is 33 bytes per reading + header and names). */
-const segmentBytes = (n: number) => 33 * n + 512;
+/** Estimated bytes of a segment holding `n` readings (29 bytes per reading, plus header and the names' dictionary). */
+const segmentBytes = (n: number) => 29 * n + 384;
+
+/** How long a disk-full alarm stays when no flush frees anything, before sources may try again. */
+export const DISK_RETRY_MS = 30_000;
+
+/**
+ * Bytes kept free on the spool's disk as a `.reserve` file: when the disk fills, it is deleted so
+ * the flush can still take its lock and the events saying what happened can still be written.
+ */
+export const RESERVE_BYTES = 64 * 1024;
 
 /** Options of {@link SpoolWriter}. */
 export interface SpoolWriterOptions {
@@ -68,6 +79,23 @@ export class SpoolWriter {
     this.maxRows = opts.maxRows ?? 100_000;
   }
 
+  /** Creates the `.reserve` file if it is missing (failures are ignored: the disk may be full now). */
+  async reserve(): Promise<void> {
+    const path = join(this.opts.dir, '.reserve');
+    if ((await stat(path).catch(() => undefined))?.size === RESERVE_BYTES) return;
+    try {
+      const fh = await open(path, 'w');
+      try {
+        await fh.writeFile(Buffer.alloc(RESERVE_BYTES, 0x2e));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      rmSync(path, { force: true });
+    }
+  }
+
   /** Counts what the spool already holds (segments of an earlier run are kept and counted). */
   async recount(): Promise<void> {
     let total = 0;
@@ -90,9 +118,9 @@ export class SpoolWriter {
     return out;
   }
 
-  private refuse(message: string, reason: SpoolAlarm['reason']): MillwrightError {
+  private refuse(message: string, reason: SpoolAlarm['reason'], needed = 0): MillwrightError {
     if (!this.alarm) {
-      this.alarm = { reason, since: Date.now(), message };
+      this.alarm = { reason, since: Date.now(), message, needed };
       this.opts.onAlarm?.(this.alarm);
     }
     return new MillwrightError('RESOURCE_EXHAUSTED', this.alarm.message, { details: { reason: this.alarm.reason } });
@@ -104,7 +132,7 @@ export class SpoolWriter {
     if (this.alarm) return Promise.reject(this.refuse(this.alarm.message, this.alarm.reason));
     const add = segmentBytes(rows.length);
     if (this.bytes + this.pendingBytes + add > this.opts.maxBytes) {
-      return Promise.reject(this.refuse(`spool ${this.opts.dir} is full (${this.bytes + this.pendingBytes} of ${this.opts.maxBytes} bytes); new data is refused until the flush frees space`, 'spool-full'));
+      return Promise.reject(this.refuse(`spool ${this.opts.dir} is full (${this.bytes + this.pendingBytes} of ${this.opts.maxBytes} bytes); new data is refused until the flush frees space`, 'spool-full', add));
     }
     this.pendingBytes += add;
     const p = this.pending;
@@ -188,6 +216,7 @@ export class SpoolWriter {
   private writeError(err: unknown): Error {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC' || code === 'EDQUOT') {
+      rmSync(join(this.opts.dir, '.reserve'), { force: true });
       return this.refuse(`disk of spool ${this.opts.dir} is full (${code}); new data is refused until the flush frees space`, 'disk-full');
     }
     return err as Error;
@@ -197,10 +226,14 @@ export class SpoolWriter {
   async afterFlush(freed: boolean): Promise<void> {
     await this.recount();
     if (!this.alarm) return;
-    const room = this.bytes + this.pendingBytes <= 0.9 * this.opts.maxBytes;
-    // A full disk may have been freed by anything; a flush that deleted segments is the usual cause, else try again each cycle.
-    if (room && (this.alarm.reason === 'spool-full' || freed || this.alarm.reason === 'disk-full')) {
+    const used = this.bytes + this.pendingBytes;
+    const room = used <= 0.9 * this.opts.maxBytes && used + this.alarm.needed <= this.opts.maxBytes;
+    // A full disk is usually freed by a flush that deleted spool files; something else may free it
+    // too, so without a flush that freed anything the sources are let to try again every 30 s.
+    const retry = this.alarm.reason === 'spool-full' || freed || Date.now() - this.alarm.since >= DISK_RETRY_MS;
+    if (room && retry) {
       this.alarm = undefined;
+      await this.reserve();
       const ws = this.spaceWaiters;
       this.spaceWaiters = [];
       for (const w of ws) w();
