@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadGatewayConfig, parseGatewayConfig, SOURCE_TYPES, sourceBase, tagTarget, durationField, type SourceType } from '../../lib/gateway/index.ts';
-import { isErrorCode, MillwrightError } from '../../lib/errors/index.ts';
+import type { MillwrightError } from '../../lib/errors/index.ts';
+import { isErrorCode } from '../../lib/errors/index.ts';
 import { tempDir } from './helpers.ts';
 
 async function issuesOf(p: Promise<unknown>): Promise<string[]> {
