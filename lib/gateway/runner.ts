@@ -5,12 +5,13 @@ import { MillwrightError } from '../errors/index.ts';
 import { mkdirDurable } from '../durable/index.ts';
 import { flushSpool } from '../spool/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
-import { assetRows, closestName } from './assets.ts';
-import { unknownAssets, type GatewayConfig } from './config.ts';
+import { assetRows } from './assets.ts';
+import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
 import { flushEvents } from './event-spool.ts';
 import { SOURCE_TYPES, type SourceType } from './sources/index.ts';
 import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState } from './source.ts';
 import { SpoolWriter, type SpoolAlarm } from './spool-writer.ts';
+import { screenReadings } from './screen.ts';
 import { startStatusServer, type StatusServer } from './status-server.ts';
 
 /** Per-source figures of {@link GatewayStatus}. */
@@ -64,8 +65,11 @@ export interface StartOptions {
 
 const SEVERITY: Record<string, EventSeverity> = {
   connected: 'info', resumed: 'info', disconnected: 'warning', paused: 'warning', gap: 'warning', reject: 'warning', error: 'error',
-  'spool-full': 'error', 'disk-full': 'error', 'spool-ok': 'info', started: 'info', stopped: 'info',
+  'spool-full': 'error', 'disk-full': 'error', 'spool-ok': 'info',
 };
+
+/** The state a source's event puts it in. */
+const STATE_OF: Partial<Record<SourceEvent['kind'], SourceState>> = { connected: 'connected', resumed: 'connected', disconnected: 'disconnected', error: 'error', paused: 'paused' };
 
 interface Tracked {
   source: Source;
@@ -82,7 +86,215 @@ interface Tracked {
   samples: { at: number; readings: number }[];
 }
 
-const MIN_TS = Date.UTC(1900, 0, 1);
+/** One running gateway: the sources, the spool writer, the flush loop, heartbeats and status. */
+class Gateway implements GatewayHandle {
+  readonly tracked = new Map<string, Tracked>();
+  readonly writer: SpoolWriter;
+  private readonly stopper = new AbortController();
+  private readonly startedAt = Date.now();
+  private readonly flushState: GatewayStatus['flush'] = { failures: 0, readings: 0, events: 0 };
+  private readonly knownAssets: Set<string> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private wakeFlush: (() => void) | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private loop: Promise<void> = Promise.resolve();
+  private server: StatusServer | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly config: GatewayConfig, private readonly types: readonly SourceType[], private readonly log: (line: string) => void) {
+    this.knownAssets = config.assetModel ? new Set(assetRows(config.assetModel, config.site).map((r) => r.asset)) : undefined;
+    this.writer = new SpoolWriter({
+      dir: config.spool.dir, site: config.site, maxBytes: config.spool.maxBytes, linger: config.spool.linger,
+      onAlarm: (a) => {
+        log(`spool alarm: ${a.message}`);
+        this.record('gateway', { ts: Date.now(), kind: a.reason === 'disk-full' ? 'error' : 'paused', message: a.message }, a.reason).catch(() => {});
+        this.wakeFlush?.();
+      },
+    });
+  }
+
+  get url(): string | undefined {
+    return this.server?.url;
+  }
+
+  /** Queues one event row (durable when the promise resolves). */
+  record(source: string, ev: SourceEvent, kindOverride?: string): Promise<void> {
+    const kind = kindOverride ?? ev.kind;
+    const row: EventRow = {
+      ts: ev.ts, site: this.config.site, source, kind, asset: ev.asset, signal: ev.signal, from: ev.from, to: ev.to,
+      severity: SEVERITY[kind] ?? 'info', message: ev.message, id: randomUUID(),
+    };
+    const t = this.tracked.get(source);
+    if (t) t.events[kind] = (t.events[kind] ?? 0) + 1;
+    return this.writer.event(row);
+  }
+
+  private async emit(name: string, t: Tracked, readings: SourceReading[]): Promise<void> {
+    const now = Date.now();
+    const { good, rejects } = screenReadings(readings, { now, maxFutureSkew: this.config.maxFutureSkew, knownAssets: this.knownAssets });
+    for (const g of rejects) {
+      t.rejected += g.n;
+      this.record(name, { ts: now, kind: 'reject', asset: g.asset, signal: g.signal, message: `${g.n} reading(s) rejected: ${g.why}` }).catch(() => {});
+    }
+    await this.writer.emit(name, good);
+    t.readings += good.length;
+    t.sinceHeartbeat += good.length;
+    for (const r of good) if (t.lastValueTs === undefined || r.ts > t.lastValueTs) t.lastValueTs = r.ts;
+  }
+
+  private async onEvent(name: string, t: Tracked, ev: SourceEvent): Promise<void> {
+    const s = STATE_OF[ev.kind];
+    if (s && s !== t.state) {
+      t.state = s;
+      t.since = ev.ts;
+    }
+    if (ev.kind === 'error' || ev.kind === 'disconnected') t.lastError = ev.message;
+    this.log(`${name}: ${ev.kind}${ev.message ? `: ${ev.message}` : ''}`);
+    await this.record(name, ev);
+  }
+
+  /** Builds each configured source and its context (nothing is started yet). */
+  build(): void {
+    for (const entry of this.config.sources) this.buildOne(entry);
+  }
+
+  private buildOne(entry: SourceConfig): void {
+    const type = this.types.find((x) => x.type === entry.type);
+    if (!type) throw new MillwrightError('BAD_INPUT', `source ${entry.name}: unknown type ${JSON.stringify(entry.type)} (expected one of ${this.types.map((x) => x.type).join(', ')})`);
+    const name = entry.name;
+    const t: Tracked = { source: type.create(entry), type: entry.type, readings: 0, rejected: 0, sinceHeartbeat: 0, state: 'starting', since: Date.now(), events: {}, samples: [], ctx: undefined as unknown as SourceContext };
+    t.ctx = {
+      site: this.config.site,
+      signal: this.stopper.signal,
+      stateDir: join(this.config.spool.dir, '.sources', name),
+      log: (line) => this.log(`${name}: ${line}`),
+      waitForSpace: () => this.writer.waitForSpace(this.stopper.signal),
+      emit: (readings) => this.emit(name, t, readings),
+      event: (ev) => this.onEvent(name, t, ev),
+    };
+    this.tracked.set(name, t);
+  }
+
+  /** Starts every source (a failing one is recorded as an error and the rest run), heartbeats, the flush loop, the server. */
+  async start(): Promise<void> {
+    for (const [name, t] of this.tracked) {
+      try {
+        await t.source.start(t.ctx);
+      } catch (err) {
+        t.state = 'error';
+        t.lastError = (err as Error).message;
+        this.log(`${name}: failed to start: ${(err as Error).message}`);
+        await this.record(name, { ts: Date.now(), kind: 'error', message: `failed to start: ${(err as Error).message}` });
+      }
+    }
+    this.timers.push(setInterval(() => this.heartbeat(), this.config.heartbeat), setInterval(() => this.sample(), 1000));
+    for (const t of this.timers) t.unref();
+    this.loop = this.flushLoop();
+    if (this.config.http) this.server = await startStatusServer({ host: this.config.http.host, port: this.config.http.port, status: () => this.status() });
+  }
+
+  private heartbeat(): void {
+    const now = Date.now();
+    for (const [name, t] of this.tracked) {
+      const n = t.sinceHeartbeat;
+      t.sinceHeartbeat = 0;
+      const quality = t.state === 'connected' ? QUALITY.good : QUALITY.commFailure;
+      this.writer.emit(name, [{ ts: now, asset: name, signal: '_heartbeat', value: n, quality }]).catch(() => {
+        t.sinceHeartbeat += n; // refused (spool full): the count carries over
+      });
+    }
+  }
+
+  private sample(): void {
+    const at = Date.now();
+    for (const t of this.tracked.values()) {
+      t.samples.push({ at, readings: t.readings });
+      if (t.samples.length > 11) t.samples.shift();
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const { spool, store } = { spool: this.config.spool.dir, store: this.config.store };
+    const fs = this.flushState;
+    let freed = false;
+    try {
+      const r = await flushSpool({ spool, store, log: this.log });
+      const e = await flushEvents(spool, store, this.log);
+      freed = r.segments > 0 || e.files > 0;
+      fs.readings += r.rows;
+      fs.events += e.rows;
+      fs.lastAt = Date.now();
+      if (fs.failures > 0) this.log(`store ${store} writable again after ${fs.failures} failed attempt(s)`);
+      fs.failures = 0;
+      fs.lastError = undefined;
+    } catch (err) {
+      fs.failures++;
+      fs.lastError = (err as Error).message;
+      this.log(`flush failed (attempt ${fs.failures}): ${(err as Error).message}`);
+    }
+    const wasFull = this.writer.alarm;
+    await this.writer.afterFlush(freed).catch(() => {});
+    if (wasFull && !this.writer.alarm) {
+      this.log('spool has room again');
+      this.record('gateway', { ts: Date.now(), kind: 'resumed', message: `spool has room again (${this.writer.bytes} bytes)` }, 'spool-ok').catch(() => {});
+    }
+  }
+
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce());
+    return this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    const every = this.config.spool.flushEvery;
+    while (!this.stopper.signal.aborted) {
+      await this.flush();
+      const failures = this.flushState.failures;
+      const wait = failures > 0 ? Math.min(300_000, every * 2 ** Math.min(failures, 10)) : every;
+      const woken = new Promise<void>((resolve) => (this.wakeFlush = resolve));
+      await Promise.race([sleep(wait, undefined, { signal: this.stopper.signal }).catch(() => {}), woken]);
+      this.wakeFlush = undefined;
+    }
+  }
+
+  private report(name: string, t: Tracked, now: number, bytes: Map<string, number>): SourceReport {
+    const first = t.samples[0];
+    const rate = first && now > first.at ? ((t.readings - first.readings) * 1000) / (now - first.at) : 0;
+    const s = t.source.status();
+    return {
+      name, type: t.type, state: t.state === 'starting' ? s.state : t.state, since: t.since, readings: t.readings, rejected: t.rejected,
+      readingsPerSec: Math.round(rate * 10) / 10, lastValueTs: t.lastValueTs, lagMs: t.lastValueTs === undefined ? undefined : now - t.lastValueTs,
+      spoolBytes: bytes.get(name) ?? 0, lastError: t.lastError ?? s.lastError, events: { ...t.events },
+    };
+  }
+
+  status(): GatewayStatus {
+    const now = Date.now();
+    const bytes = this.writer.sourceBytes();
+    const { site, store, spool } = this.config;
+    return {
+      site, startedAt: this.startedAt, now, store,
+      spool: { dir: spool.dir, bytes: this.writer.bytes, maxBytes: spool.maxBytes, full: this.writer.alarm !== undefined, alarm: this.writer.alarm },
+      flush: { ...this.flushState },
+      sources: [...this.tracked].map(([name, t]) => this.report(name, t, now, bytes)),
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.stopper.abort();
+      this.writer.release();
+      for (const t of this.timers) clearInterval(t);
+      await Promise.all([...this.tracked.values()].map((t) => t.source.stop().catch((err) => this.log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
+      await this.writer.drain();
+      await this.loop;
+      await this.flush();
+      await this.server?.close();
+      this.log('stopped');
+    })();
+    return this.stopped;
+  }
+}
 
 /**
  * Starts the gateway a config describes: one {@link Source} per entry, all writing through one
@@ -105,215 +317,14 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
     const bad = unknownAssets(config, config.assetModel, types);
     if (bad.length > 0) throw new MillwrightError('BAD_INPUT', `gateway config is invalid (${bad.length} problem${bad.length === 1 ? '' : 's'}):\n  ${bad.join('\n  ')}`, { details: { issues: bad } });
   }
-  const knownAssets = config.assetModel ? new Set(assetRows(config.assetModel, config.site).map((r) => r.asset)) : undefined;
   await mkdirDurable(config.spool.dir);
   await mkdirDurable(config.store);
   if (config.assetModel) await writeAssets(config.store, config.site, assetRows(config.assetModel, config.site));
-
-  const stopper = new AbortController();
-  const startedAt = Date.now();
-  let wakeFlush: (() => void) | undefined;
-  const writer = new SpoolWriter({
-    dir: config.spool.dir, site: config.site, maxBytes: config.spool.maxBytes, linger: config.spool.linger,
-    onAlarm: (a) => {
-      log(`spool alarm: ${a.message}`);
-      void record('gateway', { ts: Date.now(), kind: a.reason === 'disk-full' ? 'error' : 'paused', message: a.message }, a.reason).catch(() => {});
-      wakeFlush?.();
-    },
-  });
-  await writer.reserve();
-  await writer.recount();
-  const flushState: GatewayStatus['flush'] = { failures: 0, readings: 0, events: 0 };
-  const tracked = new Map<string, Tracked>();
-
-  function record(source: string, ev: SourceEvent, kindOverride?: string): Promise<void> {
-    const kind = kindOverride ?? ev.kind;
-    const row: EventRow = {
-      ts: ev.ts, site: config.site, source, kind, asset: ev.asset, signal: ev.signal, from: ev.from, to: ev.to,
-      severity: SEVERITY[kind] ?? 'info', message: ev.message, id: randomUUID(),
-    };
-    const t = tracked.get(source);
-    if (t) t.events[kind] = (t.events[kind] ?? 0) + 1;
-    return writer.event(row);
-  }
-
-  /** Splits readings into accepted and rejected (with one reject event per asset, signal and reason). */
-  function screen(t: Tracked, name: string, readings: SourceReading[]): SourceReading[] {
-    const now = Date.now();
-    const limit = now + config.maxFutureSkew;
-    const good: SourceReading[] = [];
-    const rejects = new Map<string, { asset?: string; signal?: string; why: string; n: number; first: number }>();
-    for (const r of readings) {
-      let why: string | undefined;
-      if (typeof r.asset !== 'string' || r.asset === '' || typeof r.signal !== 'string' || r.signal === '') why = 'asset and signal must be non-empty names';
-      else if (typeof r.value !== 'number' || !Number.isFinite(r.value)) why = `value ${String(r.value)} is not a finite number`;
-      else if (typeof r.ts !== 'number' || !Number.isFinite(r.ts) || r.ts < MIN_TS) why = `time stamp ${String(r.ts)} is not epoch milliseconds after 1900`;
-      else if (r.ts > limit) why = `time stamp ${new Date(r.ts).toISOString()} is more than ${config.maxFutureSkew} ms ahead of the gateway clock (clock skew)`;
-      else if (knownAssets && !knownAssets.has(r.asset)) {
-        const hint = closestName(r.asset, knownAssets);
-        why = `asset "${r.asset}" is not in the asset model${hint ? ` (did you mean ${hint}?)` : ''}`;
-      }
-      if (why === undefined) {
-        good.push(r);
-        continue;
-      }
-      const key = `${r.asset}\u0000${r.signal}\u0000${why.replace(/[-\d.:TZ]+/g, '#')}`;
-      const e = rejects.get(key);
-      if (e) e.n++;
-      else rejects.set(key, { asset: typeof r.asset === 'string' && r.asset ? r.asset : undefined, signal: typeof r.signal === 'string' && r.signal ? r.signal : undefined, why, n: 1, first: r.ts });
-    }
-    for (const e of rejects.values()) {
-      t.rejected += e.n;
-      void record(name, { ts: now, kind: 'reject', asset: e.asset, signal: e.signal, message: `${e.n} reading(s) rejected: ${e.why}` }).catch(() => {});
-    }
-    return good;
-  }
-
-  for (const entry of config.sources) {
-    const type = types.find((t) => t.type === entry.type);
-    if (!type) throw new MillwrightError('BAD_INPUT', `source ${entry.name}: unknown type ${JSON.stringify(entry.type)} (expected one of ${types.map((t) => t.type).join(', ')})`);
-    const source = type.create(entry);
-    const name = entry.name;
-    const stateDir = join(config.spool.dir, '.sources', name);
-    const t: Tracked = { source, type: entry.type, readings: 0, rejected: 0, sinceHeartbeat: 0, state: 'starting', since: Date.now(), events: {}, samples: [], ctx: undefined as unknown as SourceContext };
-    t.ctx = {
-      site: config.site,
-      signal: stopper.signal,
-      stateDir,
-      log: (line) => log(`${name}: ${line}`),
-      waitForSpace: () => writer.waitForSpace(stopper.signal),
-      emit: async (readings) => {
-        const good = screen(t, name, readings);
-        await writer.emit(name, good);
-        t.readings += good.length;
-        t.sinceHeartbeat += good.length;
-        for (const r of good) if (t.lastValueTs === undefined || r.ts > t.lastValueTs) t.lastValueTs = r.ts;
-      },
-      event: async (ev) => {
-        const next: Partial<Record<SourceEvent['kind'], SourceState>> = { connected: 'connected', resumed: 'connected', disconnected: 'disconnected', error: 'error', paused: 'paused' };
-        const s = next[ev.kind];
-        if (s && s !== t.state) {
-          t.state = s;
-          t.since = ev.ts;
-        }
-        if (ev.kind === 'error' || ev.kind === 'disconnected') t.lastError = ev.message;
-        log(`${name}: ${ev.kind}${ev.message ? `: ${ev.message}` : ''}`);
-        await record(name, ev);
-      },
-    };
-    tracked.set(name, t);
-  }
-
-  for (const [name, t] of tracked) {
-    try {
-      await t.source.start(t.ctx);
-    } catch (err) {
-      t.state = 'error';
-      t.lastError = (err as Error).message;
-      log(`${name}: failed to start: ${(err as Error).message}`);
-      await record(name, { ts: Date.now(), kind: 'error', message: `failed to start: ${(err as Error).message}` });
-    }
-  }
-
-  const heartbeat = setInterval(() => {
-    const now = Date.now();
-    for (const [name, t] of tracked) {
-      const up = t.state === 'connected';
-      const n = t.sinceHeartbeat;
-      t.sinceHeartbeat = 0;
-      writer.emit(name, [{ ts: now, asset: name, signal: '_heartbeat', value: n, quality: up ? QUALITY.good : QUALITY.commFailure }]).catch(() => {
-        t.sinceHeartbeat += n; // refused (spool full): the count carries over
-      });
-    }
-  }, config.heartbeat);
-  const sampler = setInterval(() => {
-    const at = Date.now();
-    for (const t of tracked.values()) {
-      t.samples.push({ at, readings: t.readings });
-      if (t.samples.length > 11) t.samples.shift();
-    }
-  }, 1000);
-  heartbeat.unref();
-  sampler.unref();
-
-  async function flushOnce(): Promise<void> {
-    let freed = false;
-    try {
-      const r = await flushSpool({ spool: config.spool.dir, store: config.store, log });
-      const e = await flushEvents(config.spool.dir, config.store, log);
-      freed = r.segments > 0 || e.files > 0;
-      flushState.readings += r.rows;
-      flushState.events += e.rows;
-      flushState.lastAt = Date.now();
-      if (flushState.failures > 0) log(`store ${config.store} writable again after ${flushState.failures} failed attempt(s)`);
-      flushState.failures = 0;
-      flushState.lastError = undefined;
-    } catch (err) {
-      flushState.failures++;
-      flushState.lastError = (err as Error).message;
-      log(`flush failed (attempt ${flushState.failures}): ${(err as Error).message}`);
-    }
-    const wasFull = writer.alarm;
-    await writer.afterFlush(freed).catch(() => {});
-    if (wasFull && !writer.alarm) {
-      log('spool has room again');
-      void record('gateway', { ts: Date.now(), kind: 'resumed', message: `spool has room again (${writer.bytes} bytes)` }, 'spool-ok').catch(() => {});
-    }
-  }
-
-  let flushing: Promise<void> = Promise.resolve();
-  const runFlush = () => (flushing = flushing.then(flushOnce));
-  const loop = (async () => {
-    while (!stopper.signal.aborted) {
-      await runFlush();
-      const wait = flushState.failures > 0 ? Math.min(300_000, config.spool.flushEvery * 2 ** Math.min(flushState.failures, 10)) : config.spool.flushEvery;
-      const woken = new Promise<void>((resolve) => (wakeFlush = resolve));
-      await Promise.race([sleep(wait, undefined, { signal: stopper.signal }).catch(() => {}), woken]);
-      wakeFlush = undefined;
-    }
-  })();
-
-  function status(): GatewayStatus {
-    const now = Date.now();
-    const bytes = writer.sourceBytes();
-    return {
-      site: config.site, startedAt, now, store: config.store,
-      spool: { dir: config.spool.dir, bytes: writer.bytes, maxBytes: config.spool.maxBytes, full: writer.alarm !== undefined, alarm: writer.alarm },
-      flush: { ...flushState },
-      sources: [...tracked].map(([name, t]) => {
-        const first = t.samples[0];
-        const rate = first && now > first.at ? ((t.readings - first.readings) * 1000) / (now - first.at) : 0;
-        const s = t.source.status();
-        return {
-          name, type: t.type, state: t.state === 'starting' ? s.state : t.state, since: t.since, readings: t.readings, rejected: t.rejected,
-          readingsPerSec: Math.round(rate * 10) / 10, lastValueTs: t.lastValueTs, lagMs: t.lastValueTs === undefined ? undefined : now - t.lastValueTs,
-          spoolBytes: bytes.get(name) ?? 0, lastError: t.lastError ?? s.lastError, events: { ...t.events },
-        };
-      }),
-    };
-  }
-
-  let server: StatusServer | undefined;
-  if (config.http) server = await startStatusServer({ host: config.http.host, port: config.http.port, status });
-  log(`started: ${tracked.size} source(s), spool ${config.spool.dir} (${writer.bytes} of ${config.spool.maxBytes} bytes) -> store ${config.store}${server ? `, status on ${server.url}` : ''}`);
-
-  let stopped: Promise<void> | undefined;
-  return {
-    status,
-    url: server?.url,
-    flush: () => runFlush(),
-    stop: () =>
-      (stopped ??= (async () => {
-        stopper.abort();
-        writer.release();
-        clearInterval(heartbeat);
-        clearInterval(sampler);
-        await Promise.all([...tracked.values()].map((t) => t.source.stop().catch((err) => log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
-        await writer.drain();
-        await loop;
-        await runFlush();
-        await server?.close();
-        log('stopped');
-      })()),
-  };
+  const gw = new Gateway(config, types, log);
+  gw.build();
+  await gw.writer.reserve();
+  await gw.writer.recount();
+  await gw.start();
+  log(`started: ${gw.tracked.size} source(s), spool ${config.spool.dir} (${gw.writer.bytes} of ${config.spool.maxBytes} bytes) -> store ${config.store}${gw.url ? `, status on ${gw.url}` : ''}`);
+  return gw;
 }

@@ -139,8 +139,8 @@ export class WindowPollSource implements Source {
     this.client?.close();
   }
 
-  /** Emits the new part of one poll; false when the spool refused it (after waiting for space). */
-  private async deliver(ctx: SourceContext, data: WpReadResponse): Promise<boolean> {
+  /** The new readings of one poll and the gaps it reveals (a tag whose cursor is older than the device's window). */
+  private async collect(ctx: SourceContext, data: WpReadResponse): Promise<{ readings: SourceReading[]; gaps: SourceEvent[] }> {
     const readings: SourceReading[] = [];
     const gaps: SourceEvent[] = [];
     for (const t of data.tags) {
@@ -150,19 +150,24 @@ export class WindowPollSource implements Source {
         await ctx.event({ ts: Date.now(), kind: 'error', asset: tag.asset, signal: tag.signal, message: `device has no tag ${t.tagId}` });
         continue;
       }
-      const cursor = this.cursors.tags[t.tagId];
-      if (cursor !== undefined && cursor < data.heldAfter) {
+      const cursor = this.cursors.tags[t.tagId] ?? -Infinity;
+      if (cursor !== -Infinity && cursor < data.heldAfter) {
         gaps.push({
           ts: Date.now(), kind: 'gap', asset: tag.asset, signal: tag.signal, from: cursor + 1, to: data.heldAfter,
           message: `poll came ${data.heldAfter - cursor} ms too late: the device had already discarded readings up to ${new Date(data.heldAfter).toISOString()}`,
         });
       }
+      // Drop what an earlier window delivered, and what is not final yet.
       for (const r of t.readings) {
-        if (cursor !== undefined && r.ts <= cursor) continue; // seen in an earlier window
-        if (r.ts > data.deviceNow) continue; // not final yet
-        readings.push({ ts: r.ts, asset: tag.asset, signal: tag.signal, value: r.value, quality: qualityOf(r.quality) });
+        if (r.ts > cursor && r.ts <= data.deviceNow) readings.push({ ts: r.ts, asset: tag.asset, signal: tag.signal, value: r.value, quality: qualityOf(r.quality) });
       }
     }
+    return { readings, gaps };
+  }
+
+  /** Emits the new part of one poll; false when the spool refused it (after waiting for space). */
+  private async deliver(ctx: SourceContext, data: WpReadResponse): Promise<boolean> {
+    const { readings, gaps } = await this.collect(ctx, data);
     try {
       if (readings.length > 0) await ctx.emit(readings);
     } catch (err) {
