@@ -167,6 +167,14 @@ export class WindowPollSource implements Source {
 
   /** Emits the new part of one poll; false when the spool refused it (after waiting for space). */
   private async deliver(ctx: SourceContext, data: WpReadResponse): Promise<boolean> {
+    // First contact with a tag: take responsibility from the start of the device's window, durably,
+    // before anything is emitted, so a crash before the first acknowledgement still leaves a cursor
+    // and the next run records what the device discarded in between as a gap.
+    const fresh = data.tags.filter((t) => this.byId.has(t.tagId) && t.status === WP_TAG_STATUS.ok && this.cursors.tags[t.tagId] === undefined);
+    if (fresh.length > 0) {
+      for (const t of fresh) this.cursors.tags[t.tagId] = data.heldAfter;
+      await writeFileAtomic(join(ctx.stateDir, 'cursors.json'), JSON.stringify(this.cursors));
+    }
     const { readings, gaps } = await this.collect(ctx, data);
     try {
       if (readings.length > 0) await ctx.emit(readings);
