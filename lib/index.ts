@@ -51,6 +51,19 @@ export {
   type SpoolAck, type SpoolStatus, type FlushOptions, type FlushResult, type GatewayOptions,
 } from './spool/index.ts';
 
+/** The gateway: protocol sources into a bounded spool, heartbeats and events, the asset model, the status server. */
+export {
+  startGateway, loadGatewayConfig, parseGatewayConfig, gatewayConfigSchema, loadAssetModel, assetModelSchema, closestName,
+  formatIssues, SOURCE_TYPES, QUALITY, durationField, sizeField, tagTarget, sourceBase, flushEvents,
+  WindowPollSimulator, WindowPollSource, windowPollType,
+  type GatewayConfig, type SourceConfig, type GatewayHandle, type GatewayStatus, type SourceReport, type StartOptions, type AssetModel,
+  type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus, type QualityCode, type SourceType,
+  type WindowPollConfig, type SimulatorOptions, type SimTag, type SpoolAlarm,
+} from './gateway/index.ts';
+
+/** The store's events table (gateway events, alarms) and asset model, beside the readings. */
+export { writeEvents, writeAssets, EVENT_SEVERITIES, type EventRow, type EventSeverity, type AssetRow } from './store/index.ts';
+
 /** Feature engineering: typed-array fast paths and long-form arquero tables. */
 export * from './features/index.ts';
 

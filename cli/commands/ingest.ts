@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import { numberFlag, parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
-import { flushSpool, runGateway } from '../../lib/spool/index.ts';
+import { flushSpool } from '../../lib/spool/index.ts';
 import { spoolDir, storeRoot } from '../../lib/config/index.ts';
-import { parseDuration, type DurationOptions } from '../../lib/units/index.ts';
 import { DEFAULT_BATCH_ROWS } from '../../lib/ingest/csv.ts';
 import { ingest, type IngestOptions, type IngestProgress, type IngestSummary } from '../../lib/ingest/ingest.ts';
 import { READINGS_FORMATS, type ReadingsFormat } from '../../lib/ingest/source.ts';
@@ -316,59 +315,5 @@ Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwis
   },
 };
 
-/** The gateway's flags: a bare number is seconds, zero is refused (a flush loop needs a pause). */
-const GATEWAY_DURATION: DurationOptions = { bareNumber: 's', positive: true, code: 'USAGE' };
-
-const gatewayCommand: Command = {
-  name: 'gateway',
-  summary: 'Flush the spool into the store on an interval; survives an unreachable store',
-  usage: `millwright gateway [--spool DIR] [--store DIR] [--every 10s] [--max-backoff 5m] [--max-rows N]
-
-Long-running: flushes the spool into the store every --every (see "millwright flush"). When the
-store cannot be written (unmounted, permissions, a file where the directory should be) it logs
-the error and how many readings the spool holds, keeps everything in the spool and retries with
-exponential backoff (doubling from --every up to --max-backoff); the first success resets the
-pace. Feed it with "millwright spool" from any number of producers. Stop with SIGINT/SIGTERM
-(the flush in progress completes first). Restarting resumes from whatever the spool holds:
-nothing acknowledged is lost, and a crash mid-flush at worst writes a batch twice, which
-"millwright compact" removes. Logs go to stderr, one line per event.
-
-Options:
-  --spool DIR        spool directory (default: $MILLWRIGHT_SPOOL or ./.millwright/spool)
-  --store DIR        store root (default: $MILLWRIGHT_STORE or ./.millwright/store)
-  --every D          flush interval: 500ms, 10s, 5m, 1h (default 10s)
-  --max-backoff D    longest retry wait after failures (default 5m)
-  --max-rows N       readings per store write (default 1,000,000)`,
-  async run(args, io) {
-    const { values } = parseCommandArgs(args, {
-      options: {
-        spool: { type: 'string' },
-        store: { type: 'string' },
-        every: { type: 'string', default: '10s' },
-        'max-backoff': { type: 'string', default: '5m' },
-        'max-rows': { type: 'string' },
-      },
-    });
-    const every = parseDuration(values.every, { ...GATEWAY_DURATION, what: '--every' });
-    const maxBackoff = parseDuration(values['max-backoff'], { ...GATEWAY_DURATION, what: '--max-backoff' });
-    const spool = spoolDir(values.spool, io.env, io.cwd);
-    const store = storeRoot(values.store, io.env, io.cwd);
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const log = (line: string) => io.err(`${new Date().toISOString()} gateway: ${line}\n`);
-    log(`started: spool ${spool} -> store ${store}, every ${values.every}`);
-    try {
-      await runGateway({ spool, store, every, maxBackoff, maxRows: (numberFlag('max-rows', values['max-rows'], POSITIVE_INT) ?? 1_000_000), signal: stop.signal, log });
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    log('stopped');
-    return 0;
-  },
-};
-
 /** CLI subcommands of this module, registered by cli/main.ts. */
-export const ingestCommands: Command[] = [ingestCommand, spoolCommand, flushCommand, gatewayCommand];
+export const ingestCommands: Command[] = [ingestCommand, spoolCommand, flushCommand];

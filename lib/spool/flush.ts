@@ -37,7 +37,8 @@ export interface FlushResult {
 function concat(batches: ReadingBatch[]): ReadingBatch {
   if (batches.length === 1) return batches[0];
   const n = batches.reduce((s, b) => s + b.ts.length, 0);
-  const out: ReadingBatch = { ts: new Float64Array(n), value: new Float64Array(n), site: [], asset: [], signal: [] };
+  // Preallocated and filled by index: pushing 3 strings per reading cost ~1 s per 1M readings.
+  const out: ReadingBatch = { ts: new Float64Array(n), value: new Float64Array(n), site: new Array<string>(n), asset: new Array<string>(n), signal: new Array<string>(n) };
   const anyQuality = batches.some((b) => b.quality);
   if (anyQuality) out.quality = new Uint8Array(n);
   let o = 0;
@@ -46,9 +47,9 @@ function concat(batches: ReadingBatch[]): ReadingBatch {
     out.value.set(b.value, o);
     if (out.quality && b.quality) out.quality.set(b.quality, o);
     for (let i = 0; i < b.ts.length; i++) {
-      out.site.push(b.site[i]);
-      out.asset.push(b.asset[i]);
-      out.signal.push(b.signal[i]);
+      out.site[o + i] = b.site[i];
+      out.asset[o + i] = b.asset[i];
+      out.signal[o + i] = b.signal[i];
     }
     o += b.ts.length;
   }

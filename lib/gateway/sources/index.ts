@@ -2,6 +2,7 @@ import type { SourceType } from './registry.ts';
 import { filesSourceType } from './files.ts';
 import { modbusSource } from './modbus.ts';
 import { opcuaSource } from './opcua.ts';
+import { windowPollType } from '../window-poll/source.ts';
 
 /**
  * Every source type the gateway knows. Each protocol module exports its {@link SourceType} and is
@@ -12,6 +13,7 @@ export const SOURCE_TYPES: SourceType[] = [
   filesSourceType,
   modbusSource,
   opcuaSource,
+  windowPollType as unknown as SourceType,
 ];
 
 export type { SourceType } from './registry.ts';
