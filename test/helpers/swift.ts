@@ -109,7 +109,7 @@ use = egg:swift#dlo
 }
 
 async function waitHealthy(port: number, proc: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`swift proxy exited with ${proc.exitCode}: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
     try {
@@ -120,7 +120,7 @@ async function waitHealthy(port: number, proc: ChildProcess, logFile: string): P
     }
     await sleep(100);
   }
-  throw new Error(`swift proxy on port ${port} not healthy after 30 s: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
+  throw new Error(`swift proxy on port ${port} not healthy after 120 s: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
 }
 
 async function stopProc(p: ChildProcess | undefined): Promise<void> {

@@ -241,14 +241,26 @@ test('SIGKILL of the uploader at random points (24 trials): every batch in the b
   const rng = mulberry32(Number(process.env.MILLWRIGHT_CRASH_SEED ?? 20261201));
   const ids = await spoolBatches(spool, 24, 120);
   const env = { ...process.env, ...swift.env, MILLWRIGHT_S3_ENDPOINT: swift.endpoint };
-  const args = ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'flush', '--spool', spool, '--store', store, '--to', `s3://${b}/k`, '--max-rows', '240'];
-  const run = (killAfter: number | undefined) =>
+  const args = ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'flush', '--spool', spool, '--store', store, '--to', `s3://${b}/k`, '--max-rows', '120', '--verbose'];
+  // Kill points: after the child printed `lines` progress lines (each after a batch was landed
+  // and its segment deleted), plus 0-400 ms, so kills land inside uploads, journal appends and
+  // deletes; lines = 0 means a plain delay from the spawn (startup, the store write).
+  const run = (kill: { lines: number; ms: number } | undefined) =>
     new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, args, { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d));
+      let seen = 0;
+      let t: NodeJS.Timeout | undefined;
+      const arm = () => {
+        t ??= setTimeout(() => child.kill('SIGKILL'), kill!.ms);
+      };
+      if (kill && kill.lines === 0) arm();
+      child.stdout.on('data', (d: Buffer) => {
+        out += d;
+        seen += String(d).split('\n').filter((l) => l.startsWith('landed')).length;
+        if (kill && kill.lines > 0 && seen >= kill.lines) arm();
+      });
       child.stderr.on('data', (d: Buffer) => (out += d));
-      const t = killAfter === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfter);
       child.on('exit', (code, signal) => {
         clearTimeout(t);
         resolve({ code, signal, out });
@@ -256,12 +268,12 @@ test('SIGKILL of the uploader at random points (24 trials): every batch in the b
     });
   let killed = 0;
   for (let trial = 0; trial < 24; trial++) {
-    // Startup of a tsx child takes ~1-2 s on these machines; kills land before, during and after uploads.
-    const r = await run(700 + Math.floor(rng() * 2600));
+    const lines = Math.floor(rng() * 3);
+    const r = await run({ lines, ms: lines === 0 ? 500 + Math.floor(rng() * 4000) : Math.floor(rng() * 400) });
     if (r.signal === 'SIGKILL') killed++;
     else assert.equal(r.code, 0, r.out);
     assert.ok(!r.out.includes(SWIFT_SECRET_KEY));
-    ids.push(...(await spoolBatches(spool, 1, 120)));
+    ids.push(...(await spoolBatches(spool, 3, 120)));
   }
   assert.ok(killed >= 12, `most trials were killed mid-run (${killed} of 24)`);
   const final = await run(undefined);
