@@ -200,7 +200,7 @@ Options:
                      checked). Confirmations are journaled in <spool>/.landing/, so after an outage
                      or a crash the next flush resumes the same batch: confirmed objects are not
                      sent again, the rest go under the same names (no duplicates)
-  --endpoint URL     S3-compatible endpoint (default: $MILLWRIGHT_S3_ENDPOINT, else AWS S3)
+  --endpoint URL     S3-compatible endpoint (default: $MILLWRIGHT_OBJECT_STORE_ENDPOINT, else AWS S3)
   --region R         region (default: the AWS SDK's chain, else us-east-1)
   --verbose          print one line per durable store write ("wrote N readings from K segment(s) ...")
                      and per landed batch ("landed N file(s) at s3://...")
@@ -223,7 +223,7 @@ written (the spool keeps everything), 0 otherwise.`,
       },
     });
     for (const t of values.to ?? []) if (!isS3Url(t)) throw usageError(`--to must be an s3://bucket/prefix URL, got ${JSON.stringify(t)}`);
-    const endpoint = values.endpoint ?? readEnv('MILLWRIGHT_S3_ENDPOINT', io.env);
+    const endpoint = values.endpoint ?? readEnv('MILLWRIGHT_OBJECT_STORE_ENDPOINT', io.env);
     const destinations = (values.to ?? []).map((t) => {
       const loc = parseS3Url(t);
       return forwardToS3({ bucket: loc.bucket, prefix: loc.prefix, endpoint, region: values.region });

@@ -24,10 +24,10 @@ const S3_FLAGS = {
 const S3_HELP = `  --store s3://B/P read-only, straight from object storage: partitions are pruned by listing
                    (--site, --from, --to), then only the files needed are fetched, verified,
                    into a bounded local cache (LRU by bytes) that DuckDB reads
-  --endpoint URL   S3-compatible endpoint (default: $MILLWRIGHT_S3_ENDPOINT, else AWS S3)
+  --endpoint URL   S3-compatible endpoint (default: $MILLWRIGHT_OBJECT_STORE_ENDPOINT, else AWS S3)
   --region R       region (default: the AWS SDK's chain, else us-east-1)
-  --cache-dir DIR  cache folder (default: $MILLWRIGHT_S3_CACHE or ./.millwright/cache/s3)
-  --cache-size S   cache bound, e.g. 512mb, 2gb (default: $MILLWRIGHT_S3_CACHE_SIZE or 1gb)
+  --cache-dir DIR  cache folder (default: $MILLWRIGHT_OBJECT_CACHE or ./.millwright/cache/s3)
+  --cache-size S   cache bound, e.g. 512mb, 2gb (default: $MILLWRIGHT_OBJECT_CACHE_SIZE or 1gb)
   --verbose        print the cache's hits, misses and evictions on stderr`;
 
 interface StoreFlags {
@@ -46,9 +46,9 @@ async function openStore(values: StoreFlags, io: CliIO, prune: { sites?: string[
     return { root: storeRoot(values.store, io.env, io.cwd), close: async () => {} };
   }
   const location = parseS3Url(values.store);
-  const maxBytes = parseSize(values['cache-size'] ?? readEnv('MILLWRIGHT_S3_CACHE_SIZE', io.env) ?? '1gb', { what: '--cache-size' });
-  const cacheDir = resolve(io.cwd, values['cache-dir'] ?? readEnv('MILLWRIGHT_S3_CACHE', io.env) ?? './.millwright/cache/s3');
-  const client = await createS3Client({ endpoint: values.endpoint ?? readEnv('MILLWRIGHT_S3_ENDPOINT', io.env), region: values.region });
+  const maxBytes = parseSize(values['cache-size'] ?? readEnv('MILLWRIGHT_OBJECT_CACHE_SIZE', io.env) ?? '1gb', { what: '--cache-size' });
+  const cacheDir = resolve(io.cwd, values['cache-dir'] ?? readEnv('MILLWRIGHT_OBJECT_CACHE', io.env) ?? './.millwright/cache/s3');
+  const client = await createS3Client({ endpoint: values.endpoint ?? readEnv('MILLWRIGHT_OBJECT_STORE_ENDPOINT', io.env), region: values.region });
   try {
     const view = await openS3Store({ client, location, cacheDir, maxBytes, sites: prune.sites, from: prune.from, to: prune.to });
     const st = view.stats;
@@ -263,7 +263,7 @@ never written (exit 1 after the rest is synced). Pull only: nothing local is del
   --site S          only this site (repeatable)
   --from-date D     first UTC date, YYYY-MM-DD (inclusive)
   --to-date D       last UTC date, YYYY-MM-DD (inclusive)
-  --endpoint URL    S3-compatible endpoint (default: $MILLWRIGHT_S3_ENDPOINT, else AWS S3)
+  --endpoint URL    S3-compatible endpoint (default: $MILLWRIGHT_OBJECT_STORE_ENDPOINT, else AWS S3)
   --region R        region (default: the AWS SDK's chain, else us-east-1)
   --concurrency N   downloads in flight (default 4)
   --verbose         one line per downloaded or refused object
@@ -284,7 +284,7 @@ Example:
     if (!isS3Url(values.from)) throw usageError(`--from must be an s3://bucket/prefix URL${values.from === undefined ? '' : `, got ${JSON.stringify(values.from)}`}`);
     const from = parseS3Url(values.from);
     const concurrency = numberFlag('concurrency', values.concurrency, { integer: true, min: 1, max: 64 });
-    const client = await createS3Client({ endpoint: values.endpoint ?? readEnv('MILLWRIGHT_S3_ENDPOINT', io.env), region: values.region });
+    const client = await createS3Client({ endpoint: values.endpoint ?? readEnv('MILLWRIGHT_OBJECT_STORE_ENDPOINT', io.env), region: values.region });
     const started = performance.now();
     let r;
     try {

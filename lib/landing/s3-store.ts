@@ -76,7 +76,7 @@ export async function openS3Store(opts: S3StoreOptions): Promise<S3StoreView> {
   });
   const need = listing.parts.reduce((s, p) => s + p.size, 0);
   if (need > opts.maxBytes) {
-    throw new MillwrightError('RESOURCE_EXHAUSTED', `the query needs ${listing.parts.length} object(s), ${need} bytes, more than the cache bound of ${opts.maxBytes} bytes; narrow it (--site, --from, --to) or raise --cache-size / MILLWRIGHT_S3_CACHE_SIZE`);
+    throw new MillwrightError('RESOURCE_EXHAUSTED', `the query needs ${listing.parts.length} object(s), ${need} bytes, more than the cache bound of ${opts.maxBytes} bytes; narrow it (--site, --from, --to) or raise --cache-size / MILLWRIGHT_OBJECT_CACHE_SIZE`);
   }
   const cacheDir = resolve(opts.cacheDir);
   const objects = join(cacheDir, 'objects');

@@ -240,7 +240,7 @@ test('SIGKILL of the uploader at random points (24 trials): every batch in the b
   const store = tmp('store');
   const rng = mulberry32(Number(process.env.MILLWRIGHT_CRASH_SEED ?? 20261201));
   const ids = await spoolBatches(spool, 24, 120);
-  const env = { ...process.env, ...swift.env, MILLWRIGHT_S3_ENDPOINT: swift.endpoint };
+  const env = { ...process.env, ...swift.env, MILLWRIGHT_OBJECT_STORE_ENDPOINT: swift.endpoint };
   const args = ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'flush', '--spool', spool, '--store', store, '--to', `s3://${b}/k`, '--max-rows', '120', '--verbose'];
   // Kill points: after the child printed `lines` progress lines (each after a batch was landed
   // and its segment deleted), plus 0-400 ms, so kills land inside uploads, journal appends and
