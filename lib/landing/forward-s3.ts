@@ -79,6 +79,8 @@ export function forwardToS3(opts: ForwardS3Options): Destination {
       const s3 = await client;
       const done = await journal.confirmed();
       const result: DeliveryResult = { sent: 0, skipped: 0, bytes: 0 };
+      // The journal's fsync overlaps the next upload; deliver resolves only once every line is durable.
+      const journaled: Promise<void>[] = [];
       await mapLimit(batch.files, concurrency, async (f) => {
         if (done.has(f.rel)) {
           result.skipped++;
@@ -86,10 +88,13 @@ export function forwardToS3(opts: ForwardS3Options): Destination {
         }
         const body = await readFile(f.path);
         const { md5 } = await putVerified(s3, loc.bucket, `${loc.prefix}${f.rel}`, body);
-        await journal.confirm({ rel: f.rel, size: body.length, md5 });
+        const line = journal.confirm({ rel: f.rel, size: body.length, md5 });
+        line.catch(() => undefined); // awaited below; this keeps an early failure from going unhandled
+        journaled.push(line);
         result.sent++;
         result.bytes += body.length;
       });
+      await Promise.all(journaled);
       return result;
     },
   };
