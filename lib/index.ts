@@ -53,7 +53,7 @@ export {
 /** Raw landing in S3-compatible object storage: a flush destination, sync into a local store, a read-only cached s3 store. */
 export {
   forwardToS3, syncFromS3, openS3Store, createS3Client, parseS3Url,
-  type Destination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
+  type LandingDestination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
   type ForwardS3Options, type SyncOptions, type SyncResult, type S3StoreOptions, type S3StoreView, type CacheStats,
   type S3Location, type S3ConnectOptions,
 } from './landing/index.ts';

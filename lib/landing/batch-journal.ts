@@ -2,7 +2,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
-import { fsyncDir, mkdirDurable, readdirIfExists, uniqueId, writeFileAtomic } from '../durable/index.ts';
+import { mkdirDurable, readdirIfExists, uniqueId, writeFileAtomic } from '../durable/index.ts';
 
 /** One store file of a batch and its path relative to the store root (`site=a/date=2024-03-01/part-….parquet`). */
 export interface LandingFile {
@@ -54,7 +54,7 @@ export interface ConfirmJournal {
  * {@link forwardToS3}. `deliver` is retried with the same batch after a failure or a crash, so it
  * must be idempotent per file: skip what `journal` holds, overwrite the same name otherwise.
  */
-export interface Destination {
+export interface LandingDestination {
   /** For messages and the journal's name (`s3://bucket/prefix at http://host:port`); never holds a credential. */
   readonly name: string;
   deliver(batch: LandingBatch, journal: ConfirmJournal): Promise<DeliveryResult>;
@@ -66,7 +66,7 @@ function landingDir(spool: string): string {
   return join(resolve(spool), DIR);
 }
 
-function destKey(d: Destination): string {
+function destKey(d: LandingDestination): string {
   return createHash('sha256').update(d.name).digest('hex').slice(0, 16);
 }
 
@@ -108,7 +108,7 @@ export async function pendingBatches(spool: string): Promise<LandingBatch[]> {
   return out;
 }
 
-function journalOf(spool: string, batch: LandingBatch, d: Destination): ConfirmJournal {
+function journalOf(spool: string, batch: LandingBatch, d: LandingDestination): ConfirmJournal {
   const file = join(landingDir(spool), `${batch.id}.${destKey(d)}.ok`);
   // Group commit: confirmations that arrive while an fsync is in flight are written and fsynced
   // together by the next round, so N uploads in flight cost far fewer than N fsyncs.
@@ -164,7 +164,7 @@ function journalOf(spool: string, batch: LandingBatch, d: Destination): ConfirmJ
  * file. A destination that fails makes this reject with UNAVAILABLE naming it; what the others
  * confirmed stays recorded, so the retry sends only the rest.
  */
-export async function deliverBatch(spool: string, batch: LandingBatch, destinations: readonly Destination[]): Promise<{ name: string; result: DeliveryResult }[]> {
+export async function deliverBatch(spool: string, batch: LandingBatch, destinations: readonly LandingDestination[]): Promise<{ name: string; result: DeliveryResult }[]> {
   const settled = await Promise.allSettled(destinations.map((d) => d.deliver(batch, journalOf(spool, batch, d))));
   const failed = settled.map((s, i) => ({ s, d: destinations[i] })).filter((x) => x.s.status === 'rejected');
   if (failed.length > 0) {
@@ -183,6 +183,7 @@ export async function settleBatch(spool: string, batch: LandingBatch): Promise<v
     if (name.startsWith(`${batch.id}.`) && name !== `${batch.id}.batch.json`) await unlink(join(dir, name)).catch(() => undefined);
   }
   // The record goes last: while it exists, a crash here is resumed (and finds nothing to send).
+  // No fsync: a record that comes back after a power cut names deleted segments only, and the
+  // next flush settles it again without sending anything.
   await unlink(join(dir, `${batch.id}.batch.json`)).catch(() => undefined);
-  await fsyncDir(dir);
 }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MillwrightError } from '../errors/index.ts';
-import type { ConfirmJournal, DeliveryResult, Destination, LandingBatch } from './batch-journal.ts';
+import type { ConfirmJournal, DeliveryResult, LandingDestination, LandingBatch } from './batch-journal.ts';
 import { createS3Client, parseS3Url, s3Error, s3Url, safeEndpoint, type S3ConnectOptions } from './s3-client.ts';
 import { mapLimit } from './map-limit.ts';
 
@@ -67,7 +67,7 @@ export async function putVerified(client: S3Client, bucket: string, key: string,
  * const s3 = forwardToS3({ endpoint: 'http://127.0.0.1:8080', bucket: 'plant-lake', prefix: 'raw' });
  * await flushSpool({ spool: '.millwright/spool', store: '.millwright/store', destinations: [s3] });
  */
-export function forwardToS3(opts: ForwardS3Options): Destination {
+export function forwardToS3(opts: ForwardS3Options): LandingDestination {
   const loc = parseS3Url(`s3://${opts.bucket}/${opts.prefix ?? ''}`);
   const concurrency = opts.concurrency ?? 4;
   let client: Promise<S3Client> | undefined = opts.client ? Promise.resolve(opts.client) : undefined;

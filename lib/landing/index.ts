@@ -9,7 +9,7 @@
 export { createS3Client, parseS3Url, s3Url, isS3Url, safeEndpoint, s3Error, type S3Location, type S3ConnectOptions } from './s3-client.ts';
 export {
   recordBatch, pendingBatches, deliverBatch, settleBatch,
-  type Destination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
+  type LandingDestination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
 } from './batch-journal.ts';
 export { forwardToS3, putVerified, etagOf, type ForwardS3Options } from './forward-s3.ts';
 export { listParts, type RemotePart, type PartFilter, type PartListing } from './list-parts.ts';

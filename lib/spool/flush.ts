@@ -6,7 +6,7 @@ import { writeReadings } from '../store/index.ts';
 import { decodeSegment } from './format.ts';
 import { fsyncDir } from '../durable/index.ts';
 import { listSegments, lockSpool, recoverSpool } from './spool.ts';
-import { deliverBatch, pendingBatches, recordBatch, settleBatch, type Destination, type LandingBatch } from '../landing/index.ts';
+import { deliverBatch, pendingBatches, recordBatch, settleBatch, type LandingDestination, type LandingBatch } from '../landing/index.ts';
 
 /** Options of {@link flushSpool}. */
 export interface FlushOptions {
@@ -26,7 +26,7 @@ export interface FlushOptions {
    * outage or a crash the next flush resumes the same batch (same files, same object names)
    * before taking new segments, and sends only what was not confirmed.
    */
-  destinations?: readonly Destination[];
+  destinations?: readonly LandingDestination[];
   /** Called after a batch was confirmed by every destination. */
   onDeliver?: (info: { batch: LandingBatch; results: { name: string; sent: number; skipped: number; bytes: number }[] }) => void;
 }
