@@ -68,6 +68,13 @@ function batch(n: number): ReadingBatch {
   return b;
 }
 
+/** Moves the next ids so the next `before` readings end at a UTC midnight (the data then spans two dates). */
+function straddleMidnight(before: number): void {
+  const perDay = 86_400_000 / 15_000;
+  const firstMidnight = (Date.parse('2024-03-10T00:00:00Z') - BASE) / 15_000;
+  nextId = firstMidnight + Math.ceil((nextId + before - firstMidnight) / perDay) * perDay - before;
+}
+
 async function spoolBatches(spool: string, count: number, rows: number): Promise<number[]> {
   const ids: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -204,21 +211,27 @@ test('resume after the server stopped mid-upload: confirmed objects are not sent
   const store = tmp('store');
   const ids = await spoolBatches(spool, 8, 200);
   const c = await createS3Client({ endpoint: swift.endpoint });
-  // The 5th PUT finds the server gone: batch 1's files (2 sites x 2 dates) landed, batch 2 broke mid-way.
-  const { puts } = instrument(c, async (n) => {
-    if (n === 6) await swift.stopProxy();
+  // The server goes away at the 2nd PUT of the 2nd batch: batch 1 landed whole, batch 2 broke mid-way.
+  let batchesDone = 0;
+  let putsInBatch = 0;
+  const { puts } = instrument(c, async () => {
+    putsInBatch++;
+    if (batchesDone === 1 && putsInBatch === 2) await swift.stopProxy();
   });
+  const onDeliver = () => {
+    batchesDone++;
+    putsInBatch = 0;
+  };
   const dest = forwardToS3({ bucket: b, prefix: 'raw', client: c, concurrency: 1 });
   try {
-    await assert.rejects(flushSpool({ spool, store, maxRows: 400, destinations: [dest] }), (err: Error & { code?: string }) => {
+    await assert.rejects(flushSpool({ spool, store, maxRows: 400, destinations: [dest], onDeliver }), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'UNAVAILABLE');
       assert.match(err.message, /not confirmed by s3:\/\/landing-resume\/raw\/ .*the spool keeps every reading/);
       return true;
     });
     const left = await listSegments(spool);
-    assert.ok(left.length === 6, `the first batch's 2 segments deleted, the rest kept (${left.length})`);
-    const landedBefore = [...puts.keys()];
-    assert.ok(landedBefore.length >= 5, `PUTs confirmed before the outage: ${landedBefore.length}`);
+    assert.equal(left.length, 6, `the first batch's 2 segments deleted, the rest kept (${left.length})`);
+    assert.equal(batchesDone, 1);
   } finally {
     await swift.startProxy();
   }
@@ -287,6 +300,7 @@ test('sync pulls only what is missing, verified; sync again downloads nothing; a
   const b = await bucket('landing-sync');
   const spool = tmp('spool');
   const store = tmp('store');
+  straddleMidnight(600);
   const ids = await spoolBatches(spool, 4, 300);
   await flushSpool({ spool, store, maxRows: 600, destinations: [forwardToS3({ bucket: b, prefix: 'lake', endpoint: swift.endpoint })] });
   const objects = await listKeys(b, 'lake/');
@@ -308,9 +322,11 @@ test('sync pulls only what is missing, verified; sync again downloads nothing; a
   assert.deepEqual([r3.downloaded, r3.present, counter.gets()], [0, objects.length, 0]);
   // Pruning: a site and a date range list and fetch only those partitions.
   const one = tmp('one');
-  const r4 = await syncFromS3({ client: c, from: parseS3Url(`s3://${b}/lake`), store: one, sites: ['south'], fromDate: '2024-03-10', toDate: '2024-03-10' });
+  const day = /date=(\d{4}-\d{2}-\d{2})\//.exec(objects.find((o) => o.key.includes('site=south/'))!.key)![1];
+  const r4 = await syncFromS3({ client: c, from: parseS3Url(`s3://${b}/lake`), store: one, sites: ['south'], fromDate: day, toDate: day });
+  assert.ok(r4.partitionsTotal >= 4, `several partitions to prune from (${r4.partitionsTotal})`);
   assert.equal(r4.partitionsListed, 1);
-  assert.equal(r4.downloaded, objects.filter((o) => o.key.includes('site=south/date=2024-03-10/')).length);
+  assert.equal(r4.downloaded, objects.filter((o) => o.key.includes(`site=south/date=${day}/`)).length);
 
   // Bit rot on the server: the newest object's bytes change, its ETag does not.
   const late = await bucket('landing-rot');
