@@ -63,9 +63,9 @@ export default async function landingBench(): Promise<void> {
     client = await createS3Client({ endpoint: swift.endpoint });
     await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
 
-    const ours = async (round: number): Promise<number> => {
-      const spool = join(work, `spool-${round}`);
-      const dest = forwardToS3({ bucket: 'bench', prefix: `ours-${round}`, client: client!, concurrency: 4 });
+    const ours = async (round: number, headCheck = true): Promise<number> => {
+      const spool = join(work, `spool-${round}-${headCheck}`);
+      const dest = forwardToS3({ bucket: 'bench', prefix: `ours-${round}-${headCheck}`, client: client!, concurrency: 4, headCheck });
       const t0 = performance.now();
       const batch = await recordBatch(spool, store, [], files, readings);
       await deliverBatch(spool, batch, [dest]);
@@ -92,11 +92,12 @@ export default async function landingBench(): Promise<void> {
       });
       return performance.now() - t0;
     };
-    const t = { ours: [] as number[], batches: [] as number[], seq: [] as number[], par: [] as number[] };
+    const t = { ours: [] as number[], noHead: [] as number[], batches: [] as number[], seq: [] as number[], par: [] as number[] };
     await plain(-1, 4); // warm-up: connections, the container's first writes
     for (let r = 0; r < rounds; r++) {
       t.seq.push(await plain(r, 1));
       t.ours.push(await ours(r));
+      t.noHead.push(await ours(r, false));
       t.batches.push(await oursByBatch(r));
       t.par.push(await plain(r, 4));
     }
@@ -105,11 +106,13 @@ export default async function landingBench(): Promise<void> {
     const line = (name: string, ms: number) => console.log(`  ${name.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(6)} s  ${mbps(ms).toFixed(1).padStart(6)} MB/s  ${fps(ms).toFixed(1).padStart(6)} files/s`);
     console.log(`upload, median of ${rounds} rounds:`);
     line('millwright (MD5+SHA-256, PUT, ETag, HEAD, journal; 4 in flight)', median(t.ours));
+    line('millwright without the HeadObject read-back (headCheck: false)', median(t.noHead));
     line(`millwright, batch by batch as flush sends (${groups.length} batches)`, median(t.batches));
     line('plain PutObject per file, sequential', median(t.seq));
     line('plain PutObject per file, 4 in flight', median(t.par));
     console.log(`  ratio vs plain sequential:   ${(median(t.seq) / median(t.ours)).toFixed(2)}x (target >= 0.9x)`);
     console.log(`  ratio vs plain, same 4 in flight: ${(median(t.par) / median(t.ours)).toFixed(2)}x`);
+    console.log(`  without HeadObject vs plain, same 4 in flight: ${(median(t.par) / median(t.noHead)).toFixed(2)}x`);
     console.log(`  batch by batch vs plain sequential: ${(median(t.seq) / median(t.batches)).toFixed(2)}x`);
   } finally {
     client?.destroy();

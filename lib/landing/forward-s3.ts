@@ -15,6 +15,12 @@ export interface ForwardS3Options extends S3ConnectOptions {
   concurrency?: number;
   /** A client to use instead of making one (tests, a shared pool). */
   client?: S3Client;
+  /**
+   * Read each object back with HeadObject after the PUT (default true). Off, a file is confirmed
+   * by the server's Content-MD5 check and the answered ETag alone: one request per file instead
+   * of two (see the landing benchmark), for servers whose PUT answer you trust.
+   */
+  headCheck?: boolean;
 }
 
 /** Unquoted, lower-case ETag. */
@@ -27,7 +33,7 @@ export function etagOf(etag: string | undefined): string {
  * that does not match it), the answered ETag compared with the MD5, then a HeadObject whose size
  * and ETag must match too. The SHA-256 goes along as `x-amz-meta-sha256` for readers that check it.
  */
-export async function putVerified(client: S3Client, bucket: string, key: string, body: Uint8Array): Promise<{ md5: string }> {
+export async function putVerified(client: S3Client, bucket: string, key: string, body: Uint8Array, opts: { head?: boolean } = {}): Promise<{ md5: string }> {
   const md5 = createHash('md5').update(body);
   const md5Hex = md5.copy().digest('hex');
   const sha256 = createHash('sha256').update(body).digest('hex');
@@ -42,6 +48,7 @@ export async function putVerified(client: S3Client, bucket: string, key: string,
     throw await s3Error(client, `PUT ${where}`, err);
   }
   if (etagOf(put.ETag) !== md5Hex) throw new MillwrightError('INTEGRITY', `PUT ${where} answered ETag ${put.ETag ?? '(none)'}, expected the MD5 ${md5Hex} of the ${body.length} bytes sent`);
+  if (opts.head === false) return { md5: md5Hex };
   let head;
   try {
     head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -87,7 +94,7 @@ export function forwardToS3(opts: ForwardS3Options): LandingDestination {
           return;
         }
         const body = await readFile(f.path);
-        const { md5 } = await putVerified(s3, loc.bucket, `${loc.prefix}${f.rel}`, body);
+        const { md5 } = await putVerified(s3, loc.bucket, `${loc.prefix}${f.rel}`, body, { head: opts.headCheck });
         const line = journal.confirm({ rel: f.rel, size: body.length, md5 });
         line.catch(() => undefined); // awaited below; this keeps an early failure from going unhandled
         journaled.push(line);
