@@ -1,4 +1,4 @@
-import { link, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { link, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -82,6 +82,7 @@ export async function openS3Store(opts: S3StoreOptions): Promise<S3StoreView> {
   const objects = join(cacheDir, 'objects');
   await mkdirDurable(objects);
   const stats: CacheStats = { files: listing.parts.length, partitionsTotal: listing.partitionsTotal, partitionsListed: listing.partitionsListed, hits: 0, misses: 0, bytesDownloaded: 0, evicted: 0, cachedBytes: 0 };
+  await removeStaleViews(join(cacheDir, 'views'));
   const view = join(cacheDir, 'views', uniqueId());
   const idFor = (p: RemotePart) => createHash('sha256').update(`${s3Url(opts.location)}\n${p.key}\n${p.etag}\n${p.size}`).digest('hex').slice(0, 32);
   await withLock(join(cacheDir, '.cache.lock'), async () => {
@@ -121,4 +122,15 @@ export async function openS3Store(opts: S3StoreOptions): Promise<S3StoreView> {
   }, { timeoutMs: 120_000 });
   await mkdirDurable(view);
   return { root: view, stats, close: () => rm(view, { recursive: true, force: true }) };
+}
+
+// A view whose query was killed is never closed; its hard links would pin evicted bytes on disk.
+const STALE_VIEW_MS = 6 * 3_600_000;
+
+async function removeStaleViews(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const st = await stat(join(dir, name)).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_VIEW_MS) await rm(join(dir, name), { recursive: true, force: true });
+  }
 }
