@@ -64,6 +64,14 @@ export {
 /** The store's events table (gateway events, alarms) and asset model, beside the readings. */
 export { writeEvents, writeAssets, EVENT_SEVERITIES, type EventRow, type EventSeverity, type AssetRow } from './store/index.ts';
 
+/** Raw landing in S3-compatible object storage: a flush destination, sync into a local store, a read-only cached s3 store. */
+export {
+  forwardToS3, syncFromS3, openS3Store, createS3Client, parseS3Url,
+  type LandingDestination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
+  type ForwardS3Options, type SyncOptions, type SyncResult, type S3StoreOptions, type S3StoreView, type CacheStats,
+  type S3Location, type S3ConnectOptions,
+} from './landing/index.ts';
+
 /** Feature engineering: typed-array fast paths and long-form arquero tables. */
 export * from './features/index.ts';
 
