@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MillwrightError } from '../errors/index.ts';
 import { mkdirDurable } from '../durable/index.ts';
 import { flushSpool } from '../spool/index.ts';
+import { forwardToS3, type LandingDestination } from '../landing/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
 import { assetRows } from './assets.ts';
 import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
@@ -95,6 +96,8 @@ class Gateway implements GatewayHandle {
   private readonly flushState: GatewayStatus['flush'] = { failures: 0, readings: 0, events: 0 };
   private readonly knownAssets: Set<string> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Raw landing (`forward.s3`): a flushed batch leaves the spool only once every destination confirmed it. */
+  private readonly destinations: LandingDestination[];
   private wakeFlush: (() => void) | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private loop: Promise<void> = Promise.resolve();
@@ -102,6 +105,7 @@ class Gateway implements GatewayHandle {
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly config: GatewayConfig, private readonly types: readonly SourceType[], private readonly log: (line: string) => void) {
+    this.destinations = config.forward?.s3 ? [forwardToS3(config.forward.s3)] : [];
     this.knownAssets = config.assetModel ? new Set(assetRows(config.assetModel, config.site).map((r) => r.asset)) : undefined;
     this.writer = new SpoolWriter({
       dir: config.spool.dir, site: config.site, maxBytes: config.spool.maxBytes, linger: config.spool.linger,
@@ -218,7 +222,7 @@ class Gateway implements GatewayHandle {
     const fs = this.flushState;
     let freed = false;
     try {
-      const r = await flushSpool({ spool, store, log: this.log });
+      const r = await flushSpool({ spool, store, log: this.log, ...(this.destinations.length ? { destinations: this.destinations } : {}) });
       const e = await flushEvents(spool, store, this.log);
       freed = r.segments > 0 || e.files > 0;
       fs.readings += r.rows;
