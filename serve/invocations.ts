@@ -1,7 +1,8 @@
 import { MillwrightError } from '../lib/errors/index.ts';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
-import { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
+import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
+import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 
 /** One `POST /invocations` request as the HTTP layer hands it over. */
@@ -51,6 +52,13 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
       text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);
     } catch {
       throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8 text; expected CSV or JSON');
+    }
+    const fast = inFormat === 'csv' && model.predictMatrix ? parseNumericCsv(text, model.manifest.features) : undefined;
+    if (fast && model.predictMatrix) {
+      // numeric CSV batch: body text -> Float64Array -> model -> text, no table and no per-cell strings
+      const out = await model.predictMatrix(fast.X, fast.rows);
+      const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
+      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: fast.rows };
     }
     const { table, rows } = parseInput(text, inFormat, model.manifest.features);
     const predictions = await model.predict(table);

@@ -29,7 +29,7 @@ async function start(): Promise<void> {
       port.postMessage(reply);
     });
   });
-  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features } };
+  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features, ...(model.notes ? { notes: model.notes } : {}) } };
   port.postMessage(ready);
 }
 

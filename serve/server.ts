@@ -107,7 +107,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
   setInfo(await state.current.start());
   const info = state.current.info!;
-  log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers });
+  log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers, ...(info.notes ? { notes: info.notes } : {}) });
 
   const reload = reloader(state, options.source, { newPool, setInfo, metrics, log });
 

@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../../errors/index.ts';
-import type { FeatureSpec, HyperparameterSchema, Metrics, TrainContext, TrainOutput } from '../../model/contract.ts';
+import type { FeatureSpec, HyperparameterSchema, Metrics, ModelManifest, Prediction, TrainContext, TrainOutput } from '../../model/contract.ts';
 import { loadChannel, nameList, resolveHyperparameters } from '../hyperparameters.ts';
 import { accuracy, mae, r2, rmse } from '../metrics.ts';
 import { chooseFeatures, featureMatrix, requireColumns } from '../table.ts';
-import { fitForest, predictForest, resolveMaxFeatures, type Forest } from './forest.ts';
+import { compileForest, predictCompiled, type CompiledForest } from './compiled-forest.ts';
+import { chooseForestEngine, predictOnnxForest, type ForestEngineChoice, type ForestOnnx } from './engine.ts';
+import { fitForest, resolveMaxFeatures, type Forest } from './forest.ts';
 import { loadForest, saveForest } from './io.ts';
 import { forestToOnnx } from './onnx.ts';
 import { mulberry32 } from './rng.ts';
@@ -84,7 +86,14 @@ export interface ForestModelMeta {
 
 export interface LoadedForestModel {
   meta: ForestModelMeta;
+  /** The trees as trained (what forest.bin holds; TreeSHAP and the ONNX export read these). */
   forest: Forest;
+  /** The prediction layout built from `forest` at load (same predictions, bit for bit). */
+  compiled?: CompiledForest;
+  /** Set when the load-time calibration chose onnxruntime on model.onnx. */
+  onnx?: ForestOnnx;
+  /** What the calibration measured and chose (absent when the model was not loaded for serving). */
+  engine?: ForestEngineChoice;
 }
 
 function splitRows(n: number, fraction: number, seed: number): { train: number[]; holdout: number[] } {
@@ -190,7 +199,7 @@ export async function trainForestPackage(
     );
   }
 
-  const model: LoadedForestModel = { meta, forest };
+  const model: LoadedForestModel = { meta, forest, compiled: compileForest(forest) };
   const score = (table: ColumnTable): Metrics => {
     const preds = predictForestTable(model, table, {});
     const actual = table.array(hp.target) as ArrayLike<unknown>;
@@ -229,7 +238,62 @@ export async function loadForestPackage(modelDir: string, kind: 'regression' | '
   if (forest.nFeatures !== meta.features.length) {
     throw new MillwrightError('INTEGRITY', `random forest: forest has ${forest.nFeatures} features but rf.json lists ${meta.features.length}`);
   }
-  return { meta, forest };
+  return { meta, forest, compiled: compileForest(forest) };
+}
+
+/**
+ * Loads a forest package for serving: the compiled JS forest, and onnxruntime on model.onnx when
+ * the load-time calibration finds it faster (see `chooseForestEngine`).
+ */
+export async function loadForestForServing(modelDir: string, kind: 'regression' | 'classification', baseline?: ModelManifest['baseline']): Promise<LoadedForestModel> {
+  const model = await loadForestPackage(modelDir, kind);
+  const { choice, onnx } = await chooseForestEngine(model.compiled!, modelDir, model.meta.features, baseline);
+  return { ...model, engine: choice, ...(onnx ? { onnx } : {}) };
+}
+
+/** Raw forest outputs (`nOutputs` per row) for a row-major matrix, on the engine the model serves with. */
+export function forestOutputs(model: LoadedForestModel, X: Float32Array | Float64Array, n: number): Float64Array | Promise<Float64Array> {
+  if (model.onnx) {
+    const X32 = X instanceof Float32Array ? X : Float32Array.from(X);
+    return predictOnnxForest(model.onnx, X32, n, model.forest.nFeatures);
+  }
+  return predictCompiled(model.compiled ?? compileForest(model.forest), X, n);
+}
+
+/** Predictions from raw outputs: numbers (regression), labels, or records of class probabilities. */
+export function forestPredictions(meta: ForestModelMeta, out: Float64Array, n: number, params: ForestPredictParams): Prediction[] {
+  if (meta.kind === 'regression') return Array.from(out.subarray(0, n));
+  const classes = meta.classes!;
+  const K = classes.length;
+  const res: (string | Record<string, number | string>)[] = new Array(n);
+  for (let r = 0; r < n; r++) {
+    let best = 0;
+    for (let k = 1; k < K; k++) if (out[r * K + k]! > out[r * K + best]!) best = k;
+    if (params.output === 'probabilities') {
+      const rec: Record<string, number | string> = { label: classes[best]! };
+      for (let k = 0; k < K; k++) rec[classes[k]!] = out[r * K + k]!;
+      res[r] = rec;
+    } else res[r] = classes[best]!;
+  }
+  return res;
+}
+
+/**
+ * Serving predict on a numeric row-major matrix (features in `meta.features` order, float64):
+ * regression gives the outputs themselves (one float per row), classification its labels or
+ * probability records. The request parser's CSV fast path calls this without building a table.
+ */
+export async function predictForestMatrix(model: LoadedForestModel, X: Float64Array, n: number, params: ForestPredictParams): Promise<Float64Array | Prediction[]> {
+  const out = await forestOutputs(model, X, n);
+  return model.meta.kind === 'regression' ? out : forestPredictions(model.meta, out, n, params);
+}
+
+/** Serving predict on a table: {@link forestOutputs} on the feature matrix, then {@link forestPredictions}. */
+export async function predictForestServing(model: LoadedForestModel, table: ColumnTable, params: ForestPredictParams): Promise<Prediction[]> {
+  const n = table.numRows();
+  if (n === 0) return [];
+  const X = featureMatrix(table, model.meta.features, { layout: 'row', allowMissing: false, what: 'prediction input' });
+  return forestPredictions(model.meta, await forestOutputs(model, X, n), n, params);
 }
 
 /** Options of `predict` for the forest packages. */
@@ -246,21 +310,8 @@ export function predictForestTable(
 ): (number | string | Record<string, number | string>)[] {
   const n = table.numRows();
   if (n === 0) return [];
-  const { meta, forest } = model;
+  const { meta } = model;
   const X = featureMatrix(table, meta.features, { layout: 'row', allowMissing: false, what: 'prediction input' });
-  const out = predictForest(forest, X, n);
-  if (meta.kind === 'regression') return Array.from(out);
-  const classes = meta.classes!;
-  const K = classes.length;
-  const res: (string | Record<string, number | string>)[] = new Array(n);
-  for (let r = 0; r < n; r++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (out[r * K + k]! > out[r * K + best]!) best = k;
-    if (params.output === 'probabilities') {
-      const rec: Record<string, number | string> = { label: classes[best]! };
-      for (let k = 0; k < K; k++) rec[classes[k]!] = out[r * K + k]!;
-      res[r] = rec;
-    } else res[r] = classes[best]!;
-  }
-  return res;
+  const out = predictCompiled(model.compiled ?? compileForest(model.forest), X, n);
+  return forestPredictions(meta, out, n, params) as (number | string | Record<string, number | string>)[];
 }
