@@ -283,17 +283,22 @@ export function forestPredictions(meta: ForestModelMeta, out: Float64Array, n: n
  * regression gives the outputs themselves (one float per row), classification its labels or
  * probability records. The request parser's CSV fast path calls this without building a table.
  */
-export async function predictForestMatrix(model: LoadedForestModel, X: Float64Array, n: number, params: ForestPredictParams): Promise<Float64Array | Prediction[]> {
-  const out = await forestOutputs(model, X, n);
-  return model.meta.kind === 'regression' ? out : forestPredictions(model.meta, out, n, params);
+export function predictForestMatrix(model: LoadedForestModel, X: Float64Array, n: number, params: ForestPredictParams): Float64Array | Prediction[] | Promise<Float64Array | Prediction[]> {
+  const post = (out: Float64Array) => (model.meta.kind === 'regression' ? out : forestPredictions(model.meta, out, n, params));
+  const out = forestOutputs(model, X, n);
+  return out instanceof Float64Array ? post(out) : out.then(post);
 }
 
-/** Serving predict on a table: {@link forestOutputs} on the feature matrix, then {@link forestPredictions}. */
-export async function predictForestServing(model: LoadedForestModel, table: ColumnTable, params: ForestPredictParams): Promise<Prediction[]> {
+/**
+ * Serving predict on a table: {@link forestOutputs} on the feature matrix, then
+ * {@link forestPredictions}. Synchronous on the JS engine (errors throw at the call, as before).
+ */
+export function predictForestServing(model: LoadedForestModel, table: ColumnTable, params: ForestPredictParams): Prediction[] | Promise<Prediction[]> {
   const n = table.numRows();
   if (n === 0) return [];
   const X = featureMatrix(table, model.meta.features, { layout: 'row', allowMissing: false, what: 'prediction input' });
-  return forestPredictions(model.meta, await forestOutputs(model, X, n), n, params);
+  const out = forestOutputs(model, X, n);
+  return out instanceof Float64Array ? forestPredictions(model.meta, out, n, params) : out.then((o) => forestPredictions(model.meta, o, n, params));
 }
 
 /** Options of `predict` for the forest packages. */
@@ -302,7 +307,7 @@ export interface ForestPredictParams {
   output?: 'label' | 'probabilities';
 }
 
-/** One prediction per row: a number (regression), a label or a record of class probabilities. */
+/** One prediction per row on the compiled JS forest (training metrics, in-process use): a number, a label or a record of class probabilities. */
 export function predictForestTable(
   model: LoadedForestModel,
   table: ColumnTable,
