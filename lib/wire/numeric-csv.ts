@@ -40,7 +40,8 @@ interface Cursor {
 /**
  * Reads one cell at `c.i` (spaces and tabs around it allowed) into `c.value` and leaves `c.i`
  * on the byte after it (a comma, a line end or the end). Returns false when the cell is not a
- * plain finite decimal number.
+ * plain finite decimal number. Kept whole (one pass over the characters, no helper calls) because
+ * it runs once per cell: 200,000 times for a 10,000-row batch of 20 features.
  */
 function readNumber(c: Cursor): boolean {
   const s = c.text;
