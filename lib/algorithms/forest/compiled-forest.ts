@@ -67,11 +67,17 @@ export interface CompiledForest {
   readonly nFeatures: number;
   readonly nOutputs: number;
   readonly nTrees: number;
-  /** Node visits a row costs (sum of tree depths for the complete layout; average path for sparse is data-dependent). */
+  /** The node arrays: complete (depth <= COMPLETE_MAX_DEPTH) or sparse; see the module comment. */
   readonly layout: CompleteLayout | SparseLayout;
 }
 
-/** Depth of the deepest leaf (0 for a single-leaf tree). */
+/**
+ * Depth of the deepest leaf (0 for a single-leaf tree).
+ *
+ * @example
+ * import { treeDepth } from 'millwright';
+ * Math.max(...forest.trees.map(treeDepth)); // 10 for a max_depth 10 forest
+ */
 export function treeDepth(t: Tree): number {
   const m = t.feature.length;
   const depth = new Int32Array(m);
@@ -196,6 +202,10 @@ let slots = new Int32Array(0);
  * `nOutputs` values per row, the tree average, exactly as {@link predictForest} computes it.
  * Float64 input is rounded to float32 first (the trees compare in float32, like ONNX).
  * `out`, when given, must hold `n * nOutputs` values and is overwritten.
+ *
+ * @example
+ * import { compileForest, predictCompiled } from 'millwright';
+ * const y = predictCompiled(compileForest(forest), Float64Array.of(0.1, 0.7), 1);
  */
 export function predictCompiled(forest: CompiledForest, X: Float32Array | Float64Array, n: number, out?: Float64Array): Float64Array {
   const F = forest.nFeatures;

@@ -41,6 +41,10 @@ export interface ForestOnnx {
 /**
  * Realistic input rows for calibration: each feature drawn from the training data's summary
  * (piecewise-linear between its quantiles), or, without one, near the forest's own thresholds.
+ *
+ * @example
+ * import { calibrationRows, compileForest } from 'millwright';
+ * const X = calibrationRows(compileForest(forest), featureNames, manifest.baseline, 1000);
  */
 export function calibrationRows(forest: CompiledForest, features: readonly string[], baseline: readonly FeatureSummary[] | undefined, n: number, seed = 1): Float32Array {
   const F = forest.nFeatures;
@@ -106,6 +110,11 @@ async function bestRate(rows: number, runs: number, fn: () => unknown): Promise<
 /**
  * Times the compiled JS forest and, when `<modelDir>/model.onnx` exists, onnxruntime on the same
  * calibration rows, and returns the faster (ONNX only when it also agrees to float32 rounding).
+ *
+ * @example
+ * import { chooseForestEngine, compileForest } from 'millwright';
+ * const { choice } = await chooseForestEngine(compileForest(forest), '/opt/ml/model', featureNames, manifest.baseline);
+ * console.log(choice.engine, choice.jsRowsPerSecond, choice.onnxRowsPerSecond);
  */
 export async function chooseForestEngine(
   forest: CompiledForest,
