@@ -47,18 +47,19 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
     const inFormat = inputFormat(req.contentType);
     const outFormat = outputFormat(req.accept);
+    // Numeric CSV batch: body bytes -> Float64Array -> model -> text, no table and no per-cell
+    // strings. It accepts only ASCII, so the UTF-8 check below cannot disagree with it.
+    const fast = inFormat === 'csv' && model.predictMatrix ? parseNumericCsv(req.body, model.manifest.features) : undefined;
+    if (fast && model.predictMatrix) {
+      const out = await model.predictMatrix(fast.X, fast.rows);
+      const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
+      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: fast.rows };
+    }
     let text: string;
     try {
       text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);
     } catch {
       throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8 text; expected CSV or JSON');
-    }
-    const fast = inFormat === 'csv' && model.predictMatrix ? parseNumericCsv(text, model.manifest.features) : undefined;
-    if (fast && model.predictMatrix) {
-      // numeric CSV batch: body text -> Float64Array -> model -> text, no table and no per-cell strings
-      const out = await model.predictMatrix(fast.X, fast.rows);
-      const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
-      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: fast.rows };
     }
     const { table, rows } = parseInput(text, inFormat, model.manifest.features);
     const predictions = await model.predict(table);

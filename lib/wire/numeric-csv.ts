@@ -1,5 +1,5 @@
 /**
- * The fast path for numeric CSV batches: straight from the body text to a row-major Float64Array,
+ * The fast path for numeric CSV batches: straight from the body bytes to a row-major Float64Array,
  * no string per cell, no table. It takes only the plain case — ASCII, no quotes, decimal numbers
  * (optionally signed, with a fraction and an exponent) separated by commas, an optional header
  * row naming the features — and gives up (returns undefined) on anything else, so the general
@@ -32,7 +32,8 @@ const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 /** Where the cursor is and the last number read; one object per parse, reused for every cell. */
 interface Cursor {
-  text: string;
+  /** The body as bytes (checked ASCII). */
+  text: Uint8Array;
   i: number;
   value: number;
 }
@@ -47,13 +48,13 @@ function readNumber(c: Cursor): boolean {
   const s = c.text;
   const n = s.length;
   let i = c.i;
-  let ch = i < n ? s.charCodeAt(i) : -1;
-  while (ch === SPACE || ch === TAB) ch = ++i < n ? s.charCodeAt(i) : -1;
+  let ch = i < n ? s[i]! : -1;
+  while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
   const start = i;
   let neg = false;
   if (ch === MINUS || ch === PLUS) {
     neg = ch === MINUS;
-    ch = ++i < n ? s.charCodeAt(i) : -1;
+    ch = ++i < n ? s[i]! : -1;
   }
   let m = 0;
   let digits = 0; // significant digits in m (leading zeros not counted)
@@ -65,10 +66,10 @@ function readNumber(c: Cursor): boolean {
       m = m * 10 + (ch - ZERO);
       digits++;
     }
-    ch = ++i < n ? s.charCodeAt(i) : -1;
+    ch = ++i < n ? s[i]! : -1;
   }
   if (ch === DOT) {
-    ch = ++i < n ? s.charCodeAt(i) : -1;
+    ch = ++i < n ? s[i]! : -1;
     while (ch >= ZERO && ch <= ZERO + 9) {
       any = true;
       if (m !== 0 || ch !== ZERO) {
@@ -76,37 +77,37 @@ function readNumber(c: Cursor): boolean {
         digits++;
       }
       scale--;
-      ch = ++i < n ? s.charCodeAt(i) : -1;
+      ch = ++i < n ? s[i]! : -1;
     }
   }
   if (!any) return false;
   if (ch === 101 || ch === 69) {
     // e / E
-    ch = ++i < n ? s.charCodeAt(i) : -1;
+    ch = ++i < n ? s[i]! : -1;
     let eneg = false;
     if (ch === MINUS || ch === PLUS) {
       eneg = ch === MINUS;
-      ch = ++i < n ? s.charCodeAt(i) : -1;
+      ch = ++i < n ? s[i]! : -1;
     }
     let e = 0;
     let edigits = 0;
     while (ch >= ZERO && ch <= ZERO + 9) {
       if (e < 100_000) e = e * 10 + (ch - ZERO);
       edigits++;
-      ch = ++i < n ? s.charCodeAt(i) : -1;
+      ch = ++i < n ? s[i]! : -1;
     }
     if (edigits === 0) return false;
     scale += eneg ? -e : e;
   }
   const end = i;
-  while (ch === SPACE || ch === TAB) ch = ++i < n ? s.charCodeAt(i) : -1;
+  while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
   if (ch !== COMMA && ch !== NL && ch !== CR && ch !== -1) return false;
   let v: number;
   if (m === 0) v = 0;
   else if (digits <= 15 && scale >= -22 && scale <= 22) v = scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
   else {
     // long mantissas (e.g. 17-digit doubles printed by JS) or big exponents: let Number() round
-    v = Number(s.slice(neg || s.charCodeAt(start) === PLUS ? start + 1 : start, end));
+    v = Number(String.fromCharCode(...s.subarray(neg || s[start] === PLUS ? start + 1 : start, end)));
     if (!Number.isFinite(v)) return false;
   }
   c.value = neg ? -v : v;
@@ -120,7 +121,7 @@ function skipCell(c: Cursor): void {
   const n = s.length;
   let i = c.i;
   while (i < n) {
-    const ch = s.charCodeAt(i);
+    const ch = s[i]!;
     if (ch === COMMA || ch === NL || ch === CR) break;
     i++;
   }
@@ -135,11 +136,11 @@ function endLine(c: Cursor): boolean {
   const s = c.text;
   const n = s.length;
   if (c.i >= n) return true;
-  let ch = s.charCodeAt(c.i);
+  let ch = s[c.i]!;
   if (ch === CR) {
     c.i++;
     if (c.i >= n) return true;
-    ch = s.charCodeAt(c.i);
+    ch = s[c.i]!;
   }
   if (ch !== NL) return false;
   c.i++;
@@ -152,9 +153,9 @@ function skipBlankLines(c: Cursor): void {
   const n = s.length;
   for (;;) {
     let i = c.i;
-    let ch = i < n ? s.charCodeAt(i) : -1;
-    while (ch === SPACE || ch === TAB) ch = ++i < n ? s.charCodeAt(i) : -1;
-    if (ch === CR && i + 1 < n && s.charCodeAt(i + 1) === NL) {
+    let ch = i < n ? s[i]! : -1;
+    while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
+    if (ch === CR && i + 1 < n && s[i + 1] === NL) {
       i++;
       ch = NL;
     }
@@ -174,13 +175,15 @@ function skipBlankLines(c: Cursor): void {
  * parseNumericCsv('1,2\n3.5,4e1\n', [{ name: 'a', type: 'number' }, { name: 'b', type: 'number' }]);
  * // => { X: Float64Array [1, 2, 3.5, 40], rows: 2 }
  */
-export function parseNumericCsv(text: string, features: readonly FeatureSpec[]): NumericBatch | undefined {
+export function parseNumericCsv(body: string | Uint8Array, features: readonly FeatureSpec[]): NumericBatch | undefined {
   const F = features.length;
   if (F === 0 || !features.every((f) => f.type === 'number' || f.type === 'integer')) return undefined;
+  const text = typeof body === 'string' ? asciiBytes(body) : body;
+  if (text === undefined) return undefined;
   const n = text.length;
   let lines = 1;
   for (let i = 0; i < n; i++) {
-    const ch = text.charCodeAt(i);
+    const ch = text[i]!;
     if (ch === NL) lines++;
     else if (ch === QUOTE || ch > 127) return undefined;
   }
@@ -200,7 +203,7 @@ export function parseNumericCsv(text: string, features: readonly FeatureSpec[]):
     const o = rows * F;
     for (let k = 0; k < width; k++) {
       if (k > 0) {
-        if (text.charCodeAt(c.i) !== COMMA) return undefined;
+        if (text[c.i] !== COMMA) return undefined;
         c.i++;
       }
       const f = headerMap ? headerMap[k]! : k;
@@ -228,6 +231,12 @@ function wholeIntegers(X: Float64Array, rows: number, features: readonly Feature
   return true;
 }
 
+/** The text as bytes, or undefined when it has a non-ASCII character (left to the general parser). */
+function asciiBytes(text: string): Uint8Array | undefined {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return undefined;
+  return Buffer.from(text, 'latin1');
+}
+
 /**
  * If the record at the cursor is a header row naming every feature, consumes it and returns,
  * per cell, the feature index it holds (-1: not a feature, or a repeated name). Returns
@@ -235,19 +244,19 @@ function wholeIntegers(X: Float64Array, rows: number, features: readonly Feature
  */
 function headerColumns(c: Cursor, features: readonly FeatureSpec[]): number[] | undefined | null {
   const text = c.text;
-  let end = text.indexOf('\n', c.i);
+  let end = text.indexOf(NL, c.i);
   if (end === -1) end = text.length;
   const probe: Cursor = { text, i: c.i, value: 0 };
   let numeric = true;
   for (let k = 0; numeric && k < features.length; k++) {
     if (k > 0) {
-      if (text.charCodeAt(probe.i) !== COMMA) numeric = false;
+      if (text[probe.i] !== COMMA) numeric = false;
       else probe.i++;
     }
     if (numeric && !readNumber(probe)) numeric = false;
   }
   if (numeric) return undefined;
-  const record = parseCsv(text.slice(c.i, end))[0];
+  const record = parseCsv(Buffer.from(text.buffer, text.byteOffset + c.i, end - c.i).toString('latin1'))[0];
   if (!record || !isHeaderRow(record.cells, features as FeatureSpec[])) return null;
   const cells = record.cells;
   if (features.some((f) => !cells.includes(f.name))) return null;

@@ -102,6 +102,9 @@ test('declined bodies are those parseInput answers differently or rejects, with 
   assert.deepEqual(fast('3\n-4\n', ints), [3, -4]);
   assert.equal(fast('3.5\n', ints), undefined);
   assert.match(String(general('3.5\n', ints)), /expected an integer/);
+  // bytes as the server hands them over: the same values; non-ASCII bytes are declined
+  assert.deepEqual(Array.from(parseNumericCsv(Buffer.from('a,b,c\r\n1,2.5,-3e2\n'), feats)!.X), [1, 2.5, -300]);
+  assert.equal(parseNumericCsv(Buffer.from('1,2,3\n4,5,6\u00e9\n'), feats), undefined);
   // non-numeric features never take the fast path
   assert.equal(fast('x\n', [{ name: 's', type: 'string' }]), undefined);
 });
