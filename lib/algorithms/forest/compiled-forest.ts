@@ -258,10 +258,18 @@ function addLeaves(leaf: Float64Array, slot: Int32Array, rows: number, K: number
 
 /** Leaf-value offsets (into `leaf`) of tree `t` for each row of the block, complete layout. */
 function walkComplete(L: CompleteLayout, t: number, xs: Float32Array, rows: number, F: number, K: number, slot: Int32Array): void {
-  const { feature: fe, threshold: th } = L;
   const d = L.depth[t]!;
   const no = L.nodeOffset[t]!;
   const lo = L.leafOffset[t]! - ((1 << d) - 1) * K;
+  if (d === 0) {
+    slot.fill(lo, 0, rows);
+    return;
+  }
+  // views of this tree's nodes (no offset add per step); the root's test needs no node loads
+  const fe = L.feature.subarray(no, no + (1 << d) - 1);
+  const th = L.threshold.subarray(no, no + (1 << d) - 1);
+  const f0 = fe[0]!;
+  const t0 = th[0]!;
   let r = 0;
   for (; r + 8 <= rows; r += 8) {
     const b0 = r * F;
@@ -272,16 +280,23 @@ function walkComplete(L: CompleteLayout, t: number, xs: Float32Array, rows: numb
     const b5 = b4 + F;
     const b6 = b5 + F;
     const b7 = b6 + F;
-    let i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0; // prettier-ignore
-    for (let l = 0; l < d; l++) {
-      i0 = 2 * i0 + 2 - +(xs[b0 + fe[no + i0]!]! <= th[no + i0]!);
-      i1 = 2 * i1 + 2 - +(xs[b1 + fe[no + i1]!]! <= th[no + i1]!);
-      i2 = 2 * i2 + 2 - +(xs[b2 + fe[no + i2]!]! <= th[no + i2]!);
-      i3 = 2 * i3 + 2 - +(xs[b3 + fe[no + i3]!]! <= th[no + i3]!);
-      i4 = 2 * i4 + 2 - +(xs[b4 + fe[no + i4]!]! <= th[no + i4]!);
-      i5 = 2 * i5 + 2 - +(xs[b5 + fe[no + i5]!]! <= th[no + i5]!);
-      i6 = 2 * i6 + 2 - +(xs[b6 + fe[no + i6]!]! <= th[no + i6]!);
-      i7 = 2 * i7 + 2 - +(xs[b7 + fe[no + i7]!]! <= th[no + i7]!);
+    let i0 = 2 - +(xs[b0 + f0]! <= t0);
+    let i1 = 2 - +(xs[b1 + f0]! <= t0);
+    let i2 = 2 - +(xs[b2 + f0]! <= t0);
+    let i3 = 2 - +(xs[b3 + f0]! <= t0);
+    let i4 = 2 - +(xs[b4 + f0]! <= t0);
+    let i5 = 2 - +(xs[b5 + f0]! <= t0);
+    let i6 = 2 - +(xs[b6 + f0]! <= t0);
+    let i7 = 2 - +(xs[b7 + f0]! <= t0);
+    for (let l = 1; l < d; l++) {
+      i0 = 2 * i0 + 2 - +(xs[b0 + fe[i0]!]! <= th[i0]!);
+      i1 = 2 * i1 + 2 - +(xs[b1 + fe[i1]!]! <= th[i1]!);
+      i2 = 2 * i2 + 2 - +(xs[b2 + fe[i2]!]! <= th[i2]!);
+      i3 = 2 * i3 + 2 - +(xs[b3 + fe[i3]!]! <= th[i3]!);
+      i4 = 2 * i4 + 2 - +(xs[b4 + fe[i4]!]! <= th[i4]!);
+      i5 = 2 * i5 + 2 - +(xs[b5 + fe[i5]!]! <= th[i5]!);
+      i6 = 2 * i6 + 2 - +(xs[b6 + fe[i6]!]! <= th[i6]!);
+      i7 = 2 * i7 + 2 - +(xs[b7 + fe[i7]!]! <= th[i7]!);
     }
     slot[r] = lo + i0 * K;
     slot[r + 1] = lo + i1 * K;
@@ -294,8 +309,8 @@ function walkComplete(L: CompleteLayout, t: number, xs: Float32Array, rows: numb
   }
   for (; r < rows; r++) {
     const b = r * F;
-    let i = 0;
-    for (let l = 0; l < d; l++) i = 2 * i + 2 - +(xs[b + fe[no + i]!]! <= th[no + i]!);
+    let i = 2 - +(xs[b + f0]! <= t0);
+    for (let l = 1; l < d; l++) i = 2 * i + 2 - +(xs[b + fe[i]!]! <= th[i]!);
     slot[r] = lo + i * K;
   }
 }
