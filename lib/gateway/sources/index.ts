@@ -1,10 +1,13 @@
 import type { SourceType } from './registry.ts';
+import { mqttSourceType } from './mqtt.ts';
 
 /**
  * Every source type the gateway knows. Each protocol module exports its {@link SourceType} and is
  * listed here (one import, one entry); the config validator builds its discriminated union from
  * this list, so a new protocol needs no change anywhere else.
  */
-export const SOURCE_TYPES: SourceType[] = [];
+export const SOURCE_TYPES: SourceType[] = [
+  mqttSourceType as unknown as SourceType,
+];
 
 export type { SourceType } from './registry.ts';
