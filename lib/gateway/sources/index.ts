@@ -1,5 +1,6 @@
 import type { SourceType } from './registry.ts';
 import { mqttSourceType } from './mqtt.ts';
+import { sparkplugSourceType } from './sparkplug.ts';
 
 /**
  * Every source type the gateway knows. Each protocol module exports its {@link SourceType} and is
@@ -8,6 +9,7 @@ import { mqttSourceType } from './mqtt.ts';
  */
 export const SOURCE_TYPES: SourceType[] = [
   mqttSourceType as unknown as SourceType,
+  sparkplugSourceType as unknown as SourceType,
 ];
 
 export type { SourceType } from './registry.ts';
