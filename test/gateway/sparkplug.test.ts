@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import type * as SparkplugPayload from 'sparkplug-payload';
 import { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from '../../lib/gateway/sources/sparkplug.ts';
 import { SparkplugState } from '../../lib/gateway/sources/sparkplug-state.ts';
 import { SOURCE_TYPES } from '../../lib/gateway/sources/index.ts';
@@ -14,7 +15,7 @@ import { QUALITY, type Source } from '../../lib/gateway/source.ts';
 import { Mosquitto, Publisher, mqttClient } from '../helpers/mosquitto.ts';
 import { MemoryContext, tempDir, waitFor } from './helpers/mqtt-context.ts';
 
-type Codec = typeof import('sparkplug-payload/lib/sparkplugbpayload');
+type Codec = NonNullable<ReturnType<typeof SparkplugPayload.get>>;
 const spB = (createRequire(import.meta.url)('sparkplug-payload') as { get(ns: string): Codec }).get('spBv1.0');
 const enc = (p: Parameters<Codec['encodePayload']>[0]): Buffer => Buffer.from(spB.encodePayload(p));
 

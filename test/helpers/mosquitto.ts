@@ -82,7 +82,6 @@ export class Mosquitto {
       `persistence_location ${dir}/`,
       'autosave_interval 0',
       'max_queued_messages 0',
-      'max_inflight_messages 0',
       'log_dest stderr',
       'log_type error',
       'log_type warning',

@@ -158,26 +158,29 @@ function itemsOf(t: CompiledTopic, doc: unknown): unknown[] | string {
  * batched payload, one event per message listing the first bad items), so a bad publisher can
  * never stop the gateway, and the message is still acknowledged once the event is durable.
  */
+function matchTopic(topics: CompiledTopic[], topic: string): { t: CompiledTopic; captures: string[] } | undefined {
+  for (const t of topics) {
+    const captures = t.pattern.match(topic);
+    if (captures) return { t, captures };
+  }
+  return undefined;
+}
+
+function decodeText(t: CompiledTopic, captures: string[], topic: string, text: string, receivedAt: number): Decoded {
+  const value = numberOf(text.trim());
+  if (value === undefined) return { readings: [], events: [reject(topic, receivedAt, `payload ${describe(text)} is not a number (format: text)`)] };
+  const asset = nameOf(t.asset(captures, undefined));
+  const signal = nameOf(t.signal(captures, undefined));
+  if (asset === undefined || signal === undefined) return { readings: [], events: [reject(topic, receivedAt, 'format text needs asset and signal templates over the topic (not JSON paths)')] };
+  return { readings: [{ ts: receivedAt, asset, signal, value, quality: QUALITY.good }], events: [] };
+}
+
 export function decodeMessage(topics: CompiledTopic[], topic: string, payload: Buffer, receivedAt: number): Decoded {
-  let t: CompiledTopic | undefined;
-  let captures: string[] | undefined;
-  for (const candidate of topics) {
-    captures = candidate.pattern.match(topic);
-    if (captures) {
-      t = candidate;
-      break;
-    }
-  }
-  if (!t || !captures) return { readings: [], events: [reject(topic, receivedAt, `no topics[] entry matches (subscribed: ${topics.map((c) => c.pattern.filter).join(', ')})`)] };
+  const found = matchTopic(topics, topic);
+  if (!found) return { readings: [], events: [reject(topic, receivedAt, `no topics[] entry matches (subscribed: ${topics.map((c) => c.pattern.filter).join(', ')})`)] };
+  const { t, captures } = found;
   const text = payload.toString('utf8');
-  if (t.config.format === 'text') {
-    const value = numberOf(text.trim());
-    if (value === undefined) return { readings: [], events: [reject(topic, receivedAt, `payload ${describe(text)} is not a number (format: text)`)] };
-    const asset = nameOf(t.asset(captures, undefined));
-    const signal = nameOf(t.signal(captures, undefined));
-    if (asset === undefined || signal === undefined) return { readings: [], events: [reject(topic, receivedAt, 'format text needs asset and signal templates over the topic (not JSON paths)')] };
-    return { readings: [{ ts: receivedAt, asset, signal, value, quality: QUALITY.good }], events: [] };
-  }
+  if (t.config.format === 'text') return decodeText(t, captures, topic, text, receivedAt);
   let doc: unknown;
   try {
     doc = JSON.parse(text);

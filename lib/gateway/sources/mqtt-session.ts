@@ -48,6 +48,9 @@ export interface MqttSessionOptions {
   onAck?(arrivals: number[], ackedAt: number): void;
 }
 
+/** Readings (plus messages) decoded between yields to the event loop. */
+const YIELD_EVERY = 2000;
+
 /** Largest group commit, in readings (a ~3 MB spool segment). */
 const MAX_BATCH_READINGS = 100_000;
 
@@ -87,6 +90,7 @@ export class MqttSession {
   private haltedPromise: Promise<void> = Promise.resolve();
   private paused = false;
   private droppedQos0 = 0;
+  private sinceYield = 0;
   private wasConnected = false;
   private lastErrorEvent = '';
   private st: SourceStatus;
@@ -214,8 +218,18 @@ export class MqttSession {
       decoded = { readings: [], events: [{ ts: receivedAt, kind: 'reject', message: `topic ${packet.topic}: ${(err as Error).message}` }] };
     }
     this.queue.push({ messageId: packet.qos > 0 ? packet.messageId : undefined, gen: this.gen, decoded, arrival });
-    done(packet.qos > 0 ? ACK_LATER : undefined);
     this.kick();
+    const result = packet.qos > 0 ? ACK_LATER : undefined;
+    // mqtt.js works through a socket chunk's packets on process.nextTick, which starves I/O
+    // callbacks: without a yield now and then, the spool's fsync completes (and PUBACKs go out)
+    // only once the whole backlog is parsed, and the ack latency grows with the backlog.
+    this.sinceYield += decoded.readings.length + 1;
+    if (this.sinceYield >= YIELD_EVERY) {
+      this.sinceYield = 0;
+      setImmediate(() => done(result));
+    } else {
+      done(result);
+    }
   }
 
   private kick(): void {
@@ -237,8 +251,17 @@ export class MqttSession {
 
   private async commitLoop(): Promise<void> {
     while (!this.stopping && this.queue.length > 0) {
-      const batch = this.takeBatch();
-      if (!(await this.commit(batch))) return;
+      let batch = this.takeBatch();
+      let result = await this.commit(batch);
+      // Refused by a full spool: retry with the first half, so a batch larger than what the spool
+      // can take at once never blocks the source (the rest goes back, in order, to the queue head).
+      while (result === 'smaller' && batch.length > 1) {
+        const keep = Math.ceil(batch.length / 2);
+        this.queue.unshift(...batch.slice(keep));
+        batch = batch.slice(0, keep);
+        result = await this.commit(batch);
+      }
+      if (result === 'stopped') return;
       if (this.opts.beforeAck) await this.opts.beforeAck();
       this.acknowledge(batch);
     }
@@ -260,10 +283,13 @@ export class MqttSession {
     this.opts.onAck?.(batch.map((p) => p.arrival), performance.now());
   }
 
-  /** Makes a batch durable; retries until it is or the source stops. False when stopped first. */
-  private async commit(batch: Pending[]): Promise<boolean> {
+  /**
+   * Makes a batch durable; retries until it is or the source stops. 'smaller' when a full spool
+   * refused the readings of a batch of several messages (after waiting for space).
+   */
+  private async commit(batch: Pending[]): Promise<'done' | 'stopped' | 'smaller'> {
     const ctx = this.ctx;
-    if (!ctx) return false;
+    if (!ctx) return 'stopped';
     let readings: SourceReading[] = [];
     const events: SourceEvent[] = [];
     for (const p of batch) {
@@ -281,11 +307,13 @@ export class MqttSession {
         }
         for (; eventsDone < events.length; eventsDone++) await ctx.event(events[eventsDone]);
         if (this.paused) this.resume();
-        return true;
+        return 'done';
       } catch (err) {
-        if (this.stopping) return false;
+        if (this.stopping) return 'stopped';
         if (isErrorCode(err, 'RESOURCE_EXHAUSTED')) {
           await this.pauseUntilSpace(err.message);
+          if (this.stopping) return 'stopped';
+          if (!readingsDone && batch.length > 1) return 'smaller';
         } else {
           // Not a full spool (an I/O error, a bug): say so, back off, try the same batch again.
           const message = `could not spool ${readings.length} readings: ${(err as Error).message}`;
@@ -293,7 +321,7 @@ export class MqttSession {
           if (attempt === 0) this.note({ ts: Date.now(), kind: 'error', message });
           await this.sleep(Math.min(30_000, 500 * 2 ** Math.min(attempt, 6)));
         }
-        if (this.stopping) return false;
+        if (this.stopping) return 'stopped';
       }
     }
   }

@@ -1,8 +1,9 @@
 import { createRequire } from 'node:module';
+import type * as SparkplugPayload from 'sparkplug-payload';
 import { QUALITY, type QualityCode, type SourceEvent, type SourceReading } from '../source.ts';
 import type { Decoded } from './mqtt-mapping.ts';
 
-type SparkplugPayloadModule = typeof import('sparkplug-payload/lib/sparkplugbpayload');
+type SparkplugPayloadModule = NonNullable<ReturnType<typeof SparkplugPayload.get>>;
 type UPayload = ReturnType<SparkplugPayloadModule['decodePayload']>;
 type UMetric = NonNullable<UPayload['metrics']>[number];
 
@@ -61,6 +62,16 @@ function qualityOf(metric: UMetric): QualityCode {
 }
 
 const isControl = (name: string): boolean => name === 'bdSeq' || name.startsWith('Node Control/') || name.startsWith('Device Control/') || name.startsWith('Properties/');
+
+/** A DATA metric's definition by name or alias; else what to call it in the reject ('' for a control metric). */
+function resolve(edge: Edge, m: UMetric): MetricDef | string {
+  const alias = num(m.alias);
+  const name = typeof m.name === 'string' && m.name !== '' ? m.name : alias === undefined ? undefined : edge.aliases.get(alias);
+  const def = name === undefined ? undefined : edge.metrics.get(name);
+  if (def) return def;
+  if (name !== undefined && isControl(name)) return '';
+  return name ?? `alias ${alias ?? '?'}`;
+}
 
 /**
  * The Sparkplug B host-side state machine: BIRTH certificates define metrics and aliases, DATA
@@ -217,11 +228,9 @@ export class SparkplugState {
     this.checkSeq(node, st, msg, ts0, out.events);
     const unknown: string[] = [];
     for (const m of msg.metrics ?? []) {
-      const alias = num(m.alias);
-      const name = typeof m.name === 'string' && m.name !== '' ? m.name : alias === undefined ? undefined : edge.aliases.get(alias);
-      const def = name === undefined ? undefined : edge.metrics.get(name);
-      if (!def) {
-        if (name === undefined || !isControl(name)) unknown.push(name ?? `alias ${alias ?? '?'}`);
+      const def = resolve(edge, m);
+      if (typeof def === 'string') {
+        if (def !== '') unknown.push(def);
         continue;
       }
       if (!NUMERIC.has(def.type)) continue;
