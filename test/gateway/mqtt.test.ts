@@ -245,7 +245,7 @@ describe('mqtt source against mosquitto', () => {
       await waitFor('the spool to stop growing while paused', async () => {
         const n = (await readSpool(spool)).length;
         if (n !== stuck) [stuck, since] = [n, Date.now()];
-        return source.status().state === 'paused' && Date.now() - since > 500;
+        return source?.status().state === 'paused' && Date.now() - since > 500;
       }, 20_000);
       assert.ok(stuck < N / 2, `spool stopped early (${stuck} readings)`);
       assert.ok((await spoolStatus(spool)).bytes <= 24_000, 'maxBytes respected');
