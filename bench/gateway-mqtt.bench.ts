@@ -132,7 +132,9 @@ async function benchStream(broker: Mosquitto, s: Stream): Promise<void> {
     console.log(`\n${s.label}: ${s.messages.toLocaleString()} messages x ${s.perMessage} reading(s) = ${readings.toLocaleString()} readings (published at QoS 1 in ${pubSec.toFixed(1)} s)`);
     console.log(`  broker -> mosquitto_sub -q 1 > /dev/null : ${refSec.toFixed(2)} s, ${Math.round(s.messages / refSec).toLocaleString()} msg/s = ${Math.round(refRate).toLocaleString()} readings/s`);
     console.log(`  broker -> millwright mqtt source -> spool: ${gwSec.toFixed(2)} s, ${Math.round(s.messages / gwSec).toLocaleString()} msg/s = ${Math.round(gwRate).toLocaleString()} readings/s; ${spooled.rows.toLocaleString()} readings in ${spooled.segments} fsynced segments`);
-    console.log(`  ratio gateway / broker: ${(gwRate / refRate).toFixed(2)}x (target >= 0.8x)${s.perMessage > 1 ? `; readings/s target >= 200,000: ${gwRate >= 200_000 ? 'met' : 'NOT met'}` : ''}`);
+    if (s.perMessage === 1) console.log(`  ratio gateway / broker: ${(gwRate / refRate).toFixed(2)}x (target >= 0.8x: ${gwRate >= 0.8 * refRate ? 'met' : 'NOT met'})`);
+    // mosquitto_sub only moves bytes; the gateway parses 1,000 JSON readings per message.
+    else console.log(`  ratio gateway / broker: ${(gwRate / refRate).toFixed(2)}x in messages/s (the reference does not parse payloads); readings/s target >= 200,000: ${gwRate >= 200_000 ? 'met' : 'NOT met'}`);
     console.log(`  ack latency (arrival -> PUBACK after fsync): p50 ${quantileSorted(latencies, 0.5).toFixed(1)} ms, p99 ${quantileSorted(latencies, 0.99).toFixed(1)} ms, max ${latencies[latencies.length - 1].toFixed(1)} ms`);
     console.log(`  gateway CPU: ${cpuSec.toFixed(2)} s = ${((cpuSec / gwSec) * 100).toFixed(0)} % of one core, ${((cpuSec / gwSec) / (gwRate / 10_000) * 100).toFixed(1)} % of a core per 10,000 readings/s`);
     if (spooled.rows !== readings) throw new Error(`spool holds ${spooled.rows} readings, expected ${readings}`);

@@ -71,3 +71,7 @@ export * from './wire/index.ts';
 
 /** The data-capture record format (SageMaker Model Monitor's JSON Lines layout). */
 export * from './capture/index.ts';
+
+/** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
+export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
+export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';
