@@ -100,3 +100,6 @@ export { filesSourceType, type FilesSourceConfig } from './gateway/sources/files
 /** Gateway sources: OPC UA (node-opcua subscriptions) and Modbus TCP (modbus-serial polling). */
 export { OpcuaSource, opcuaSource, opcuaSchema, type OpcuaConfig, type OpcuaTag } from './gateway/sources/opcua.ts';
 export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MODBUS_REGISTER_TYPES, type ModbusConfig, type ModbusRegister } from './gateway/sources/modbus.ts';
+/** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
+export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
+export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';

@@ -3,6 +3,8 @@ import { filesSourceType } from './files.ts';
 import { modbusSource } from './modbus.ts';
 import { opcuaSource } from './opcua.ts';
 import { windowPollType } from '../window-poll/source.ts';
+import { mqttSourceType } from './mqtt.ts';
+import { sparkplugSourceType } from './sparkplug.ts';
 
 /**
  * Every source type the gateway knows. Each protocol module exports its {@link SourceType} and is
@@ -14,6 +16,8 @@ export const SOURCE_TYPES: SourceType[] = [
   modbusSource,
   opcuaSource,
   windowPollType as unknown as SourceType,
+  mqttSourceType as unknown as SourceType,
+  sparkplugSourceType as unknown as SourceType,
 ];
 
 export type { SourceType } from './registry.ts';
