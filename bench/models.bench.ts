@@ -5,6 +5,10 @@
  * same run, accuracy side by side on the same holdout; plus ml-random-forest for the record.
  *
  * Targets: ONNX prediction >= 1M rows/s; training within 5x of scikit-learn at comparable accuracy.
+ * First, prediction alone (issue 15, target 1): the compiled forest vs the trained-tree predictor,
+ * onnxruntime and XGBoost on 100 trees of depth 10 (`BENCH_PREDICT_ROWS` training rows, default
+ * 80,000; `BENCH_RF_ONLY_PREDICT=1` stops after it). The training sections' "JS" figures are the
+ * compiled forest.
  * Env: BENCH_RF_TREES (default 50), BENCH_RF_SKIP_MLRF=1 to skip ml-random-forest.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,7 +18,8 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import * as ort from 'onnxruntime-node';
 import { RandomForestRegression } from 'ml-random-forest';
-import { fitForest, nodeCount, predictForest } from '../lib/algorithms/forest/forest.ts';
+import { compileForest, predictCompiled, treeDepth } from '../lib/algorithms/forest/compiled-forest.ts';
+import { fitForest, nodeCount, predictForest, type Forest } from '../lib/algorithms/forest/forest.ts';
 import { forestToOnnx } from '../lib/algorithms/forest/onnx.ts';
 import { r2, rmse } from '../lib/algorithms/metrics.ts';
 import { featureMatrix } from '../lib/algorithms/table.ts';
@@ -68,9 +73,125 @@ async function bestOf(k: number, fn: () => Promise<number> | number): Promise<nu
   return best;
 }
 
+const XGBOOST = String.raw`
+import sys, json, time
+import numpy as np, pandas as pd, xgboost as xgb
+train = pd.read_csv(sys.argv[1]); test = pd.read_csv(sys.argv[2]); cfg = json.loads(sys.argv[3])
+X = train.drop(columns=['y']).to_numpy(np.float32); y = train['y'].to_numpy()
+Xt = test.drop(columns=['y']).to_numpy(np.float32)
+m = xgb.XGBRFRegressor(n_estimators=cfg['trees'], max_depth=cfg['depth'], min_child_weight=cfg['leaf'], colsample_bynode=1.0,
+                       tree_method='hist', n_jobs=1, random_state=0)
+m.fit(X, y)
+b = m.get_booster(); b.set_param({'nthread': 1})
+big = np.ascontiguousarray(np.tile(Xt, (cfg['reps'], 1)))
+b.inplace_predict(big[:1000])
+best = 1e9
+for _ in range(3):
+    t = time.perf_counter(); b.inplace_predict(big); best = min(best, time.perf_counter() - t)
+dump = b.get_dump()
+print(json.dumps({'rows_s': len(big) / best, 'leaves': sum(d.count('leaf=') for d in dump), 'trees': len(dump), 'version': xgb.__version__}))
+`;
+
+/** Node visits per row of the trained trees (root to leaf, counting the leaf), averaged over the rows. */
+function visitsPerRow(forest: Forest, X: Float32Array, n: number): number {
+  const F = forest.nFeatures;
+  let visits = 0;
+  for (const t of forest.trees) {
+    for (let r = 0; r < n; r++) {
+      let i = 0;
+      visits++;
+      while (t.left[i]! >= 0) {
+        i = X[r * F + t.feature[i]!]! <= t.threshold[i]! ? t.left[i]! : t.right[i]!;
+        visits++;
+      }
+    }
+  }
+  return visits / n;
+}
+
+/**
+ * Target 1 of issue 15: the compiled JS forest (100 trees, depth 10, 20 features, Friedman-style
+ * rows) vs the trained-tree predictor, onnxruntime on one thread, and XGBoost's single-thread
+ * predictor on a forest of the same shape (XGBRFRegressor, same CSV, same depth and trees),
+ * all on the same rows in the same run; plus node visits/s of an unlimited-depth forest.
+ */
+async function predictionBench(dir: string): Promise<void> {
+  const nTrain = Number(process.env.BENCH_PREDICT_ROWS ?? 80_000);
+  const nTest = 20_000;
+  const reps = 5;
+  const F = 20;
+  const d = synthetic(nTrain + nTest, 11);
+  const cols = (from: number, to: number): aq.ColumnTable => {
+    const c: Record<string, Float64Array> = {};
+    d.names.forEach((name, f) => (c[name] = d.columns[f]!.slice(from, to)));
+    c.y = d.y.slice(from, to);
+    return aq.table(c);
+  };
+  const trainCsv = join(dir, 'predict-train.csv');
+  const testCsv = join(dir, 'predict-test.csv');
+  await writeFile(trainCsv, cols(0, nTrain).toCSV());
+  await writeFile(testCsv, cols(nTrain, nTrain + nTest).toCSV());
+  const train = aq.fromCSV(await readFile(trainCsv, 'utf8'));
+  const test = aq.fromCSV(await readFile(testCsv, 'utf8'));
+  const X = featureMatrix(train, d.names, { layout: 'column', allowMissing: false, what: 'bench' });
+  const y = Float64Array.from(train.array('y') as ArrayLike<number>);
+  const Xt = featureMatrix(test, d.names, { layout: 'row', allowMissing: false, what: 'bench' });
+  const big = new Float32Array(reps * nTest * F);
+  for (let i = 0; i < reps; i++) big.set(Xt, i * nTest * F);
+  const rows = reps * nTest;
+  const rate = async (fn: () => unknown) => bestOf(3, async () => {
+    const s = performance.now();
+    await fn();
+    return rows / ((performance.now() - s) / 1000);
+  });
+  console.log(`\n-- prediction: 100 trees, max_depth 10, min_samples_leaf 5 on ${nTrain} x ${F} (Friedman-style); ${rows} rows predicted, best of 3, one thread each`);
+  const forest = fitForest(X, nTrain, F, { kind: 'regression', y }, { nEstimators: 100, maxDepth: 10, minSamplesLeaf: 5, maxFeatures: F, maxSamples: 1, bins: 255, seed: 1 });
+  const t0 = performance.now();
+  const compiled = compileForest(forest);
+  const compileMs = performance.now() - t0;
+  const old = predictForest(forest, Xt, nTest);
+  const now = predictCompiled(compiled, Xt, nTest);
+  let maxDiff = 0;
+  for (let i = 0; i < nTest; i++) maxDiff = Math.max(maxDiff, Math.abs(old[i]! - now[i]!));
+  const jsOld = await rate(() => predictForest(forest, big, rows));
+  const jsNew = await rate(() => predictCompiled(compiled, big, rows));
+  const session = await ort.InferenceSession.create(forestToOnnx(forest, { featureNames: d.names }), { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
+  const onnx1 = await rate(() => session.run({ input: new ort.Tensor('float32', big, [rows, F]) }));
+  await session.release();
+  const py = spawnSync('/usr/bin/python3', ['-c', XGBOOST, trainCsv, testCsv, JSON.stringify({ trees: 100, depth: 10, leaf: 5, reps })], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (py.status !== 0) throw new Error(`XGBoost reference failed: ${py.stderr}`);
+  const xgb = JSON.parse(py.stdout.trim().split('\n').pop()!) as { rows_s: number; leaves: number; trees: number; version: string };
+  const leaves = forest.trees.reduce((s, t) => s + t.left.filter((l) => l < 0).length, 0);
+  const visits = forest.trees.reduce((s, t) => s + treeDepth(t), 0); // complete layout: every row takes each tree's full depth
+  console.log(`shape: millwright ${forest.trees.length} trees, ${leaves} leaves, compiled (complete layout, ${visits} node visits per row) in ${compileMs.toFixed(0)} ms; XGBoost ${xgb.version} XGBRFRegressor ${xgb.trees} trees, ${xgb.leaves} leaves`);
+  console.log(`JS trained-tree predictor (old)  ${fmt(jsOld).padStart(7)} rows/s`);
+  console.log(`JS compiled forest (new)         ${fmt(jsNew).padStart(7)} rows/s   = ${(jsNew / jsOld).toFixed(2)}x old, ${((jsNew * visits) / 1e6).toFixed(0)}M node visits/s, max |new - old| ${maxDiff}`);
+  console.log(`ONNX (onnxruntime, 1 thread)     ${fmt(onnx1).padStart(7)} rows/s`);
+  console.log(`XGBoost inplace_predict nthread=1 ${fmt(xgb.rows_s).padStart(6)} rows/s`);
+  console.log(
+    `ratios: JS new / XGBoost ${(jsNew / xgb.rows_s).toFixed(2)}x (target >= 3x), JS new / ONNX ${(jsNew / onnx1).toFixed(2)}x; ` +
+      `JS new ${(jsNew / 1e6).toFixed(2)}M rows/s = ${(jsNew / 1e6).toFixed(2)}x of the 1M rows/s per core target`,
+  );
+
+  console.log('\n-- prediction, unlimited depth: 20 trees, min_samples_leaf 5 (sparse layout)');
+  const deep = fitForest(X, nTrain, F, { kind: 'regression', y }, { nEstimators: 20, maxDepth: 0, minSamplesLeaf: 5, maxFeatures: F, maxSamples: 1, bins: 255, seed: 1 });
+  const deepC = compileForest(deep);
+  const perRow = visitsPerRow(deep, Xt, nTest);
+  const dOld = await rate(() => predictForest(deep, big, rows));
+  const dNew = await rate(() => predictCompiled(deepC, big, rows));
+  const visitRate = dNew * perRow;
+  console.log(`${nodeCount(deep)} nodes, max depth ${Math.max(...deep.trees.map(treeDepth))}, ${perRow.toFixed(0)} node visits per row (trained trees, holdout rows)`);
+  console.log(`JS old ${fmt(dOld)} rows/s, JS new ${fmt(dNew)} rows/s (${(dNew / dOld).toFixed(2)}x) = ${(visitRate / 1e6).toFixed(0)}M node visits/s`);
+  console.log(
+    `ratio: time per node visit, unlimited depth / depth 10 = ${((jsNew * visits) / visitRate).toFixed(2)}x (target <= 3x)`,
+  );
+}
+
 export default async function (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'millwright-bench-models-'));
   try {
+    await predictionBench(dir);
+    if (process.env.BENCH_RF_ONLY_PREDICT === '1') return;
     const trees = Number(process.env.BENCH_RF_TREES ?? 50);
     const d = synthetic(N_TRAIN + N_TEST, 7);
     const cols = (from: number, to: number): aq.ColumnTable => {
@@ -119,10 +240,11 @@ export default async function (): Promise<void> {
       const p = predictForest(forest, Xt, N_TEST);
       const ours: Result = { fitS, fitCpuS, r2: r2(yt, p), rmse: rmse(yt, p), nodes: nodeCount(forest) };
       let jsCpuRate = 0;
+      const compiled = compileForest(forest);
       ours.jsRowsS = await bestOf(3, () => {
         const s = performance.now();
         const c = cpuSeconds();
-        predictForest(forest, big, 5 * N_TEST);
+        predictCompiled(compiled, big, 5 * N_TEST);
         jsCpuRate = Math.max(jsCpuRate, (5 * N_TEST) / (cpuSeconds() - c));
         return (5 * N_TEST) / ((performance.now() - s) / 1000);
       });

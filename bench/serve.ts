@@ -16,7 +16,10 @@
  * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2),
  * --only fixed-rate (just the fixed 1,000 req/s latency run against millwright, --repeat N times,
  * no reference; for iterating on tail latency), --model DIR (serve this model dir instead of training one;
- * with --only fixed-rate), --serve-args "..." (extra `millwright serve` flags).
+ * with --only fixed-rate), --serve-args "..." (extra `millwright serve` flags), --data steel|friedman
+ * (the real steel plant data, 6 features, default; or issue 15's Friedman-style 20 features, 20,000
+ * rows unless --rows). 1,000-row batches are also measured against FastAPI + uvicorn and aiohttp +
+ * gunicorn, and single-row CSV against bare node:http and nginx answering a constant.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,6 +34,22 @@ import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../te
 import { benchV2 } from './serve-v2.ts';
 
 const run = promisify(execFile);
+
+/**
+ * `--data friedman`: the issue's workload, 20 Friedman-style features (test/algorithms/fixtures.ts)
+ * written with 6 significant digits (sensor-like), trained through lib/model trainPackage.
+ */
+async function trainFriedmanForest(base: string, o: { rows: number; trees: number; maxDepth: number }): Promise<{ modelDir: string; data: number[][]; source: string; featureNames: string[]; target: string }> {
+  const { trainPackage } = await import('../lib/model/index.ts');
+  const { synthetic } = await import('../test/algorithms/fixtures.ts');
+  const d = synthetic(o.rows, 7);
+  const data = Array.from({ length: o.rows }, (_, r) => [...d.columns.map((c) => Number(c[r]!.toPrecision(6))), Number(d.y[r]!.toPrecision(6))]);
+  const trainDir = join(base, 'input', 'data', 'train');
+  await run('mkdir', ['-p', trainDir]);
+  await writeFile(join(trainDir, 'train.csv'), `${[...d.names, 'y'].join(',')}\n${data.map((r) => r.join(',')).join('\n')}\n`);
+  const { modelDir } = await trainPackage({ package: 'random-forest-regression', base, name: 'friedman', hyperparameters: { target: 'y', n_estimators: String(o.trees), max_depth: String(o.maxDepth), export_onnx: 'true' } });
+  return { modelDir, data, source: `Friedman-style synthetic data (${d.names.length} features)`, featureNames: d.names, target: 'y' };
+}
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PY = '/usr/bin/python3';
 
@@ -167,6 +186,67 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
   console.log(`floor (node:http answering a constant, no model): p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms, p99.9 ${fmt(f.p999, 2)} ms, max ${fmt(f.max, 2)} ms; autocannon ${fmt(f.loaderCpu * 100, 0)}% of a core`);
 }
 
+/** 1,000-row CSV batches against FastAPI and aiohttp too; returns [reference, ratio, target] for the verdicts. */
+async function batchesVsEveryReference(o: { mwUrl: string; flask: { mw: Load; ref: Load }; others: { name: string; url: string }[]; dir: string; seconds: number; conns: number; workers: string }): Promise<[string, number, number][]> {
+  console.log(`\n1,000-row CSV batches against every reference (wrk, ${o.conns} connections, ${o.seconds} s, ${o.workers} workers each)`);
+  const mw = o.flask.mw;
+  console.log(`millwright          ${fmt(mw.rps).padStart(9)} req/s  p50 ${fmt(mw.p50, 2)} ms  p99 ${fmt(mw.p99, 2)} ms`);
+  console.log(`Flask + gunicorn    ${fmt(o.flask.ref.rps).padStart(9)} req/s  ratio ${fmt(mw.rps / o.flask.ref.rps, 2)}x`);
+  const out: [string, number, number][] = [['Flask + gunicorn', mw.rps / o.flask.ref.rps, 5]];
+  for (const r of o.others) {
+    const l = await wrk(r.url, join(o.dir, 'csv1k.body'), 'text/csv', o.seconds, o.conns, o.dir);
+    console.log(`${r.name.padEnd(19)} ${fmt(l.rps).padStart(9)} req/s  ratio ${fmt(mw.rps / l.rps, 2)}x${l.errors ? ` (${l.errors} errors)` : ''}`);
+    out.push([r.name, mw.rps / l.rps, 3]);
+  }
+  return out;
+}
+
+/**
+ * The HTTP floors under the same closed-loop load as the single-row runs: a bare node:http server
+ * answering a constant (one process, one thread: Node's floor) and nginx answering a constant
+ * (2 worker processes: the machine's).
+ */
+async function httpFloors(dir: string, bodyFile: string, seconds: number, conns: number): Promise<{ node: Load; nginx?: Load }> {
+  console.log(`\nHTTP floors: a constant answer to the single-row CSV POST (wrk, ${conns} connections, ${seconds} s)`);
+  const port = await freePort();
+  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{"predictions":[1]}'); }); }).listen(${port}, '127.0.0.1', () => console.log('up'));`;
+  const p = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let node: Load;
+  try {
+    await new Promise<void>((ok, fail) => {
+      p.stdout!.once('data', () => ok());
+      p.once('exit', (c) => fail(new Error(`floor server exited with ${c}`)));
+    });
+    node = await wrk(`http://127.0.0.1:${port}`, bodyFile, 'text/csv', seconds, conns, dir);
+  } finally {
+    await stop(p);
+  }
+  console.log(`bare node:http      ${fmt(node.rps).padStart(9)} req/s  p50 ${fmt(node.p50, 2)} ms  p99 ${fmt(node.p99, 2)} ms`);
+  let nginx: Load | undefined;
+  const ngPort = await freePort();
+  const prefix = join(dir, 'nginx');
+  await run('mkdir', ['-p', join(prefix, 'logs')]);
+  const conf = join(prefix, 'nginx.conf');
+  await writeFile(conf, `worker_processes 2;\npid ${join(prefix, 'nginx.pid')};\nerror_log ${join(prefix, 'logs', 'error.log')} warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix};\n  server {\n    listen 127.0.0.1:${ngPort};\n    location / { default_type application/json; return 200 '{"predictions":[1]}'; }\n  }\n}\n`);
+  const ng = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; i < 50; i++) {
+      if (ng.exitCode !== null) break;
+      try {
+        await fetch(`http://127.0.0.1:${ngPort}/`);
+        nginx = await wrk(`http://127.0.0.1:${ngPort}`, bodyFile, 'text/csv', seconds, conns, dir);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    await stop(ng);
+  }
+  console.log(nginx ? `nginx (2 workers)   ${fmt(nginx.rps).padStart(9)} req/s  p50 ${fmt(nginx.p50, 2)} ms  p99 ${fmt(nginx.p99, 2)} ms` : 'nginx: could not be started (skipped)');
+  return { node, nginx };
+}
+
 async function batchLatency(url: string, body: string, n: number): Promise<{ p50: number; max: number; ok: boolean }> {
   const times: number[] = [];
   let ok = true;
@@ -231,6 +311,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       repeat: { type: 'string', default: '1' },
       model: { type: 'string' },
       'serve-args': { type: 'string', default: '' },
+      data: { type: 'string', default: 'steel' },
     },
   });
   const seconds = Math.max(1, Math.round(parseDuration(values.duration!, { ...SERVE_DURATION, what: '--duration' }) / 1000));
@@ -247,18 +328,17 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     }
     // --- the same model twice: millwright (lib/model trainPackage) and scikit-learn, same CSV ---
     const t0 = performance.now();
-    const { modelDir, data, source } = await trainEnergyForest(join(dir, 'ml'), {
-      rows: values.rows ? Number(values.rows) : 1_000_000,
-      trees: Number(values.trees),
-      maxDepth: Number(values.depth),
-    });
+    if (values.data !== 'steel' && values.data !== 'friedman') throw new Error(`--data: expected steel or friedman, got ${JSON.stringify(values.data)}`);
+    const trainOpts = { rows: values.rows ? Number(values.rows) : values.data === 'friedman' ? 20_000 : 1_000_000, trees: Number(values.trees), maxDepth: Number(values.depth) };
+    const { modelDir, data, source, featureNames, target } = values.data === 'friedman' ? await trainFriedmanForest(join(dir, 'ml'), trainOpts) : { ...(await trainEnergyForest(join(dir, 'ml'), trainOpts)), featureNames: [...RF_FEATURES], target: RF_TARGET };
     const trainCsv = join(dir, 'ml', 'input', 'data', 'train', 'train.csv');
     const tJs = performance.now() - t0;
     const t1 = performance.now();
-    await run(PY, [join(root, 'bench/serve_reference.py'), 'train', trainCsv, RF_TARGET, join(dir, 'ref.pkl'), values.trees!, values.depth!, '5']);
+    await run(PY, [join(root, 'bench/serve_reference.py'), 'train', trainCsv, target, join(dir, 'ref.pkl'), values.trees!, values.depth!, '5']);
     const tPy = performance.now() - t1;
-    const features = data.map((r) => r.slice(0, RF_FEATURES.length));
-    console.log(`model: random forest regression, ${values.trees} trees, max depth ${values.depth}, min leaf 5, ${data.length} rows of ${source} (${RF_FEATURES.length} features -> ${RF_TARGET})`);
+    const nF = featureNames.length;
+    const features = data.map((r) => r.slice(0, nF));
+    console.log(`model: random forest regression, ${values.trees} trees, max depth ${values.depth}, min leaf 5, ${data.length} rows of ${source} (${nF} features -> ${target})`);
     console.log(`training: millwright ${fmt(tJs / 1000, 2)} s, scikit-learn ${fmt(tPy / 1000, 2)} s (reference only; not a target)`);
 
     const rowsCsv = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => features[(offset + i) % features.length]!.join(',')).join('\n') + '\n';
@@ -285,14 +365,27 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     procs.push(ref);
     const mwUrl = `http://127.0.0.1:${mwPort}`;
     const refUrl = `http://127.0.0.1:${refPort}`;
-    await Promise.all([waitReady(mwUrl, mw, 'millwright serve'), waitReady(refUrl, ref, 'gunicorn reference')]);
+    // Issue 15's other Python references: the same model and predict code behind FastAPI under
+    // uvicorn and aiohttp under gunicorn, same worker count (bench/serve_reference.py).
+    const refEnv = (framework: string) => ({ ...process.env, REF_MODEL: join(dir, 'ref.pkl'), REF_FRAMEWORK: framework });
+    const fastPort = await freePort();
+    const fast = spawn('uvicorn', ['--workers', workers, '--host', '127.0.0.1', '--port', String(fastPort), '--app-dir', join(root, 'bench'), '--log-level', 'warning', 'serve_reference:fastapi_app'], { env: refEnv('fastapi'), stdio: ['ignore', 'ignore', 'inherit'] });
+    procs.push(fast);
+    const aioPort = await freePort();
+    const aio = spawn('gunicorn', ['-w', workers, '-k', 'aiohttp.GunicornWebWorker', '-b', `127.0.0.1:${aioPort}`, '--chdir', join(root, 'bench'), '--log-level', 'warning', 'serve_reference:aiohttp_app'], { env: refEnv('aiohttp'), stdio: ['ignore', 'ignore', 'inherit'] });
+    procs.push(aio);
+    const otherRefs = [
+      { name: 'FastAPI + uvicorn', url: `http://127.0.0.1:${fastPort}` },
+      { name: 'aiohttp + gunicorn', url: `http://127.0.0.1:${aioPort}` },
+    ];
+    await Promise.all([waitReady(mwUrl, mw, 'millwright serve'), waitReady(refUrl, ref, 'gunicorn reference'), waitReady(otherRefs[0]!.url, fast, 'uvicorn reference'), waitReady(otherRefs[1]!.url, aio, 'aiohttp reference')]);
 
     // Same answers from both (different RNGs, so close but not identical): sanity, not a target.
     const a = (await (await fetch(`${mwUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv', accept: 'application/json' } })).json()) as { predictions: number[] };
     const b = (await (await fetch(`${refUrl}/invocations`, { method: 'POST', body: bodies.csv1k, headers: { 'content-type': 'text/csv' } })).json()) as { predictions: number[] };
-    const actual = data.slice(7, 1007).map((r) => r[RF_FEATURES.length]!);
+    const actual = data.slice(7, 1007).map((r) => r[nF]!);
     const rmse = (p: number[]) => Math.sqrt(p.reduce((s, y, i) => s + (y - actual[i]!) ** 2, 0) / p.length);
-    console.log(`sanity (1,000 training rows): RMSE millwright ${fmt(rmse(a.predictions), 3)} kWh, scikit-learn ${fmt(rmse(b.predictions), 3)} kWh`);
+    console.log(`sanity (1,000 training rows): RMSE millwright ${fmt(rmse(a.predictions), 3)}, scikit-learn ${fmt(rmse(b.predictions), 3)} (${target})`);
 
     // Warm both (JIT, caches) before measuring.
     await wrk(mwUrl, join(dir, 'csv1.body'), 'text/csv', 2, conns, dir);
@@ -314,6 +407,10 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       console.log(`${''.padEnd(19)} ratio      ${fmt(m.rps / r.rps, 2).padStart(8)}x`);
     }
 
+    const batch = await batchesVsEveryReference({ mwUrl, flask: results['1,000-row CSV']!, others: otherRefs, dir, seconds, conns, workers });
+    const floors = await httpFloors(dir, join(dir, 'csv1.body'), seconds, conns);
+    const singleMw = results['single-row CSV']!.mw.rps;
+    console.log(`single-row CSV: millwright ${fmt(singleMw)} req/s = ${fmt((100 * singleMw) / floors.node.rps, 1)}% of bare node:http${floors.nginx ? `, ${fmt((100 * singleMw) / floors.nginx.rps, 1)}% of nginx` : ''} (issue 15 target 3: >= 50% of node:http)`);
     // Open Inference Protocol section (bench/serve-v2.ts): same server, model and rows.
     await benchV2({ url: mwUrl, modelName: (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { name: string }).name, rows: features, seconds: Math.min(seconds, 5), connections: conns, dir });
 
@@ -335,7 +432,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       const aq = await import('arquero');
       const model = await loadModel(modelDir);
       const rows10k = Array.from({ length: 10_000 }, (_, i) => features[(13 + i) % features.length]!);
-      const table = aq.table(Object.fromEntries(RF_FEATURES.map((f, j) => [f, Float64Array.from(rows10k, (r) => r[j]!)])));
+      const table = aq.table(Object.fromEntries(featureNames.map((f, j) => [f, Float64Array.from(rows10k, (r) => r[j]!)])));
       const times: number[] = [];
       for (let i = 0; i < 6; i++) {
         const t = performance.now();
@@ -346,6 +443,10 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       console.log(`            (of which lib/model predict alone, 10,000 rows on one thread, in-process: p50 ${fmt(times[2]!)} ms; the server splits the batch over ${workers} workers)`);
     }
     console.log(`reference:  p50 ${fmt(bRef.p50)} ms, max ${fmt(bRef.max)} ms${bRef.ok ? '' : ' (ERRORS)'}  ratio ${fmt(bRef.p50 / bMw.p50, 2)}x`);
+    for (const o of otherRefs) {
+      const b10 = await batchLatency(o.url, bodies.csv10k, 10);
+      console.log(`${o.name}: p50 ${fmt(b10.p50)} ms, max ${fmt(b10.max)} ms${b10.ok ? '' : ' (ERRORS)'}  ratio ${fmt(b10.p50 / bMw.p50, 2)}x`);
+    }
 
     console.log(`\nmemory soak: single-row CSV under wrk load for ${soakSeconds} s (RSS of the whole server process, all worker threads)`);
     const samples: number[] = [];
@@ -378,6 +479,8 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     console.log(`  ${verdict(singleJson.mw.rps >= 3 * singleJson.ref.rps)} single-row JSON throughput >= 3x reference: ${fmt(singleJson.mw.rps / singleJson.ref.rps, 2)}x`);
     console.log(`  ${verdict(rateMw.p99 < 10 && rateMw.errors === 0)} p99 < 10 ms at 1,000 req/s: ${fmt(rateMw.p99, 2)} ms (floor on this machine now: ${fmt(floor.p99, 2)} ms)`);
     console.log(`  ${verdict(bMw.p50 < 150 && bMw.ok)} 10,000-row CSV batch < 150 ms: p50 ${fmt(bMw.p50)} ms`);
+    console.log(`  ${verdict(bMw.p50 < 20 && bMw.ok)} 10,000-row CSV batch < 20 ms end to end (issue 15): p50 ${fmt(bMw.p50)} ms`);
+    for (const [name, ratio, target] of batch) console.log(`  ${verdict(ratio >= target)} 1,000-row CSV >= ${target}x ${name} (issue 15): ${fmt(ratio, 2)}x`);
     console.log(`  ${verdict(growth < 0.1 && soak.errors === 0)} memory growth < 10% over the soak: ${fmt(growth * 100)}% (${soakSeconds} s${values.full ? '' : '; --full for 5 min'})`);
   } finally {
     await Promise.all(procs.map(stop));

@@ -3,6 +3,7 @@ import { processIO, type Command, type CliIO } from './command.ts';
 import { dispatch, runIfMain } from './dispatch.ts';
 import { storeCommands } from './commands/store.ts';
 import { ingestCommands } from './commands/ingest.ts';
+import { gatewayCommands } from './commands/gateway.ts';
 import { featureCommands } from './commands/features.ts';
 import { modelCommands } from './commands/model.ts';
 import { datasetCommands } from './commands/datasets.ts';
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   ...demoCommands,
   ...datasetCommands,
   ...ingestCommands,
+  ...gatewayCommands,
   ...storeCommands,
   ...featureCommands,
   ...modelCommands,

@@ -51,6 +51,27 @@ export {
   type SpoolAck, type SpoolStatus, type FlushOptions, type FlushResult, type GatewayOptions,
 } from './spool/index.ts';
 
+/** The gateway: protocol sources into a bounded spool, heartbeats and events, the asset model, the status server. */
+export {
+  startGateway, loadGatewayConfig, parseGatewayConfig, gatewayConfigSchema, loadAssetModel, assetModelSchema, closestName,
+  formatIssues, SOURCE_TYPES, QUALITY, durationField, sizeField, tagTarget, sourceBase, flushEvents,
+  WindowPollSimulator, WindowPollSource, windowPollType,
+  type GatewayConfig, type SourceConfig, type GatewayHandle, type GatewayStatus, type SourceReport, type StartOptions, type AssetModel,
+  type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus, type QualityCode, type SourceType,
+  type WindowPollConfig, type SimulatorOptions, type SimTag, type SpoolAlarm,
+} from './gateway/index.ts';
+
+/** The store's events table (gateway events, alarms) and asset model, beside the readings. */
+export { writeEvents, writeAssets, EVENT_SEVERITIES, type EventRow, type EventSeverity, type AssetRow } from './store/index.ts';
+
+/** Raw landing in S3-compatible object storage: a flush destination, sync into a local store, a read-only cached s3 store. */
+export {
+  forwardToS3, syncFromS3, openS3Store, createS3Client, parseS3Url,
+  type LandingDestination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
+  type ForwardS3Options, type SyncOptions, type SyncResult, type S3StoreOptions, type S3StoreView, type CacheStats,
+  type S3Location, type S3ConnectOptions,
+} from './landing/index.ts';
+
 /** Feature engineering: typed-array fast paths and long-form arquero tables. */
 export * from './features/index.ts';
 
@@ -79,3 +100,6 @@ export { filesSourceType, type FilesSourceConfig } from './gateway/sources/files
 /** Gateway sources: OPC UA (node-opcua subscriptions) and Modbus TCP (modbus-serial polling). */
 export { OpcuaSource, opcuaSource, opcuaSchema, type OpcuaConfig, type OpcuaTag } from './gateway/sources/opcua.ts';
 export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MODBUS_REGISTER_TYPES, type ModbusConfig, type ModbusRegister } from './gateway/sources/modbus.ts';
+/** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
+export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
+export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';

@@ -1,7 +1,8 @@
 import { MillwrightError } from '../lib/errors/index.ts';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
-import { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
+import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
+import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 import { explainModel, rowAttribution } from '../lib/algorithms/explain.ts';
 
@@ -50,6 +51,14 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     const inFormat = inputFormat(req.contentType);
     // No Accept (or */*): answer in the request's format, as SageMaker's built-in algorithms do.
     const outFormat = outputFormat(req.accept, inFormat);
+    // Numeric CSV batch: body bytes -> Float64Array -> model -> text, no table and no per-cell
+    // strings. It accepts only ASCII, so the UTF-8 check below cannot disagree with it.
+    const fast = inFormat === 'csv' && model.predictMatrix && req.explain !== true ? parseNumericCsv(req.body, model.manifest.features) : undefined;
+    if (fast && model.predictMatrix) {
+      const out = await model.predictMatrix(fast.X, fast.rows);
+      const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
+      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: fast.rows };
+    }
     let text: string;
     try {
       text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);

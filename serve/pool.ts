@@ -25,7 +25,12 @@ export interface WorkerRequest {
 }
 
 /** The part of the manifest the HTTP layer needs (metrics, logs, capture paths, /health/ready). */
-export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | 'task' | 'target'> & { features: FeatureSpec[]; dir: string };
+export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | 'task' | 'target'> & {
+  features: FeatureSpec[];
+  dir: string;
+  /** What the model's package reported at load in the first worker (e.g. the forest engine it chose). */
+  notes?: Record<string, unknown>;
+};
 
 export type WorkerReply =
   | { type: 'ready'; manifest: Omit<ModelInfo, 'dir'> }

@@ -254,7 +254,7 @@ async function loadModels(
     state.current = pool;
     state.servingKey = initial.servingKey;
     const info = pool.info!;
-    deps.log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers: deps.workers });
+    deps.log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers: deps.workers, ...(info.notes ? { notes: info.notes } : {}) });
   }
   if (repository) {
     await repository.loadAll();

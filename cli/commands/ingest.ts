@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { numberFlag, parseCommandArgs, usageError, type CliIO, type Command } from '../command.ts';
-import { flushSpool, runGateway } from '../../lib/spool/index.ts';
-import { spoolDir, storeRoot } from '../../lib/config/index.ts';
-import { parseDuration, type DurationOptions } from '../../lib/units/index.ts';
+import { flushSpool } from '../../lib/spool/index.ts';
+import { readEnv, spoolDir, storeRoot } from '../../lib/config/index.ts';
+import { forwardToS3, isS3Url, parseS3Url } from '../../lib/landing/index.ts';
 import { DEFAULT_BATCH_ROWS } from '../../lib/ingest/csv.ts';
 import { ingest, type IngestOptions, type IngestProgress, type IngestSummary } from '../../lib/ingest/ingest.ts';
 import { READINGS_FORMATS, type ReadingsFormat } from '../../lib/ingest/source.ts';
@@ -269,7 +269,7 @@ Example:
 const flushCommand: Command = {
   name: 'flush',
   summary: 'Move spooled readings into the store; delete segments only once the store write is durable',
-  usage: `millwright flush [--spool DIR] [--store DIR] [--max-rows N] [--verbose] [--json]
+  usage: `millwright flush [--spool DIR] [--store DIR] [--to s3://BUCKET/PREFIX]... [--endpoint URL] [--max-rows N] [--verbose] [--json]
 
 Reads acknowledged spool segments (oldest first), writes them to the store with the store's
 atomic writer and deletes each segment only after its store write is durable (fsynced file and
@@ -283,22 +283,48 @@ Options:
   --spool DIR        spool directory (default: $MILLWRIGHT_SPOOL or ./.millwright/spool)
   --store DIR        store root (default: $MILLWRIGHT_STORE or ./.millwright/store)
   --max-rows N       readings per store write; small segments are merged up to this (default 1,000,000)
+  --to s3://B/P      also land every batch's store files in object storage as
+                     P/site=<s>/date=<d>/part-<id>.parquet (repeatable); a segment is deleted only
+                     once every destination confirmed (PUT with Content-MD5, ETag and HeadObject
+                     checked). Confirmations are journaled in <spool>/.landing/, so after an outage
+                     or a crash the next flush resumes the same batch: confirmed objects are not
+                     sent again, the rest go under the same names (no duplicates)
+  --endpoint URL     S3-compatible endpoint (default: $MILLWRIGHT_OBJECT_STORE_ENDPOINT, else AWS S3)
+  --region R         region (default: the AWS SDK's chain, else us-east-1)
   --verbose          print one line per durable store write ("wrote N readings from K segment(s) ...")
+                     and per landed batch ("landed N file(s) at s3://...")
   --json             print the result as JSON
 
-Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwise.`,
+Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
+AWS_PROFILE, roles) and are never printed. Exit 1 when the store or a destination cannot be
+written (the spool keeps everything), 0 otherwise.`,
   async run(args, io) {
     const { values } = parseCommandArgs(args, {
       options: {
         spool: { type: 'string' },
         store: { type: 'string' },
         'max-rows': { type: 'string' },
+        to: { type: 'string', multiple: true },
+        endpoint: { type: 'string' },
+        region: { type: 'string' },
         verbose: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
+    for (const t of values.to ?? []) if (!isS3Url(t)) throw usageError(`--to must be an s3://bucket/prefix URL, got ${JSON.stringify(t)}`);
+    const endpoint = values.endpoint ?? readEnv('MILLWRIGHT_OBJECT_STORE_ENDPOINT', io.env);
+    const destinations = (values.to ?? []).map((t) => {
+      const loc = parseS3Url(t);
+      return forwardToS3({ bucket: loc.bucket, prefix: loc.prefix, endpoint, region: values.region });
+    });
     const started = performance.now();
     const r = await flushSpool({
+      destinations,
+      onDeliver: values.verbose
+        ? (d) => {
+            for (const x of d.results) io.out(`landed ${x.sent} file(s) (${x.skipped} confirmed earlier, ${x.bytes} bytes) of batch ${d.batch.id} at ${x.name}\n`);
+          }
+        : undefined,
       spool: spoolDir(values.spool, io.env, io.cwd),
       store: storeRoot(values.store, io.env, io.cwd),
       maxRows: (numberFlag('max-rows', values['max-rows'], POSITIVE_INT) ?? 1_000_000),
@@ -316,59 +342,5 @@ Exit 1 when the store cannot be written (the spool keeps everything), 0 otherwis
   },
 };
 
-/** The gateway's flags: a bare number is seconds, zero is refused (a flush loop needs a pause). */
-const GATEWAY_DURATION: DurationOptions = { bareNumber: 's', positive: true, code: 'USAGE' };
-
-const gatewayCommand: Command = {
-  name: 'gateway',
-  summary: 'Flush the spool into the store on an interval; survives an unreachable store',
-  usage: `millwright gateway [--spool DIR] [--store DIR] [--every 10s] [--max-backoff 5m] [--max-rows N]
-
-Long-running: flushes the spool into the store every --every (see "millwright flush"). When the
-store cannot be written (unmounted, permissions, a file where the directory should be) it logs
-the error and how many readings the spool holds, keeps everything in the spool and retries with
-exponential backoff (doubling from --every up to --max-backoff); the first success resets the
-pace. Feed it with "millwright spool" from any number of producers. Stop with SIGINT/SIGTERM
-(the flush in progress completes first). Restarting resumes from whatever the spool holds:
-nothing acknowledged is lost, and a crash mid-flush at worst writes a batch twice, which
-"millwright compact" removes. Logs go to stderr, one line per event.
-
-Options:
-  --spool DIR        spool directory (default: $MILLWRIGHT_SPOOL or ./.millwright/spool)
-  --store DIR        store root (default: $MILLWRIGHT_STORE or ./.millwright/store)
-  --every D          flush interval: 500ms, 10s, 5m, 1h (default 10s)
-  --max-backoff D    longest retry wait after failures (default 5m)
-  --max-rows N       readings per store write (default 1,000,000)`,
-  async run(args, io) {
-    const { values } = parseCommandArgs(args, {
-      options: {
-        spool: { type: 'string' },
-        store: { type: 'string' },
-        every: { type: 'string', default: '10s' },
-        'max-backoff': { type: 'string', default: '5m' },
-        'max-rows': { type: 'string' },
-      },
-    });
-    const every = parseDuration(values.every, { ...GATEWAY_DURATION, what: '--every' });
-    const maxBackoff = parseDuration(values['max-backoff'], { ...GATEWAY_DURATION, what: '--max-backoff' });
-    const spool = spoolDir(values.spool, io.env, io.cwd);
-    const store = storeRoot(values.store, io.env, io.cwd);
-    const stop = new AbortController();
-    const onSignal = () => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const log = (line: string) => io.err(`${new Date().toISOString()} gateway: ${line}\n`);
-    log(`started: spool ${spool} -> store ${store}, every ${values.every}`);
-    try {
-      await runGateway({ spool, store, every, maxBackoff, maxRows: (numberFlag('max-rows', values['max-rows'], POSITIVE_INT) ?? 1_000_000), signal: stop.signal, log });
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    log('stopped');
-    return 0;
-  },
-};
-
 /** CLI subcommands of this module, registered by cli/main.ts. */
-export const ingestCommands: Command[] = [ingestCommand, spoolCommand, flushCommand, gatewayCommand];
+export const ingestCommands: Command[] = [ingestCommand, spoolCommand, flushCommand];

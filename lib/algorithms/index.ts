@@ -35,6 +35,8 @@ export type BuiltinName = keyof typeof builtins;
 export { rmse, mae, r2, cvRmse, nmbe, meetsGuideline14Hourly, accuracy } from './metrics.ts';
 export { fitForest, predictForest, resolveMaxFeatures, nodeCount, type Forest, type ForestOptions } from './forest/forest.ts';
 export { saveForest, loadForest } from './forest/io.ts';
+export { compileForest, predictCompiled, treeDepth, COMPLETE_MAX_DEPTH, type CompiledForest } from './forest/compiled-forest.ts';
+export { chooseForestEngine, calibrationRows, type ForestEngineChoice } from './forest/engine.ts';
 export { forestToOnnx, type OnnxExportOptions } from './forest/onnx.ts';
 export { fitBins, applyBins, binOf, type BinEdges } from './forest/binning.ts';
 export type { Tree, TreeOptions, Target } from './forest/tree.ts';

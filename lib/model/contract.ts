@@ -5,7 +5,8 @@
  *
  * A model package is a folder with:
  * - `train.ts`: `export const hyperparameters: HyperparameterSchema` and `export const train: TrainFn`
- * - `predict.ts`: `export const load: LoadFn` and `export const predict: PredictFn`
+ * - `predict.ts`: `export const load: LoadFn` and `export const predict: PredictFn`; optionally
+ *   `export const predictMatrix: PredictMatrixFn` (numeric fast path) and `describe` (load notes)
  * - optional `features.ts`: feature engineering shared by both.
  *
  * Shared by lib/model (runner, artifacts, registry), lib/algorithms (built-in packages),
@@ -97,6 +98,19 @@ export type PredictFn<M = unknown, P = Record<string, unknown>> = (
   params: P,
 ) => Prediction[] | Promise<Prediction[]>;
 
+/**
+ * Optional fast path of a predict module whose features are all numeric: the rows as one
+ * row-major float64 matrix (`r * features + f`, schema order, every value finite), no table.
+ * Returns one float per row (a numeric prediction each) or the predictions themselves. The
+ * server's CSV parser uses it for numeric batches; it must predict what `predict` would.
+ */
+export type PredictMatrixFn<M = unknown, P = Record<string, unknown>> = (
+  model: M,
+  X: Float64Array,
+  n: number,
+  params: P,
+) => Float64Array | Prediction[] | Promise<Float64Array | Prediction[]>;
+
 /** Per-feature statistics of the training data: the reference for drift and data-quality reports. */
 export interface FeatureSummary {
   name: string;
@@ -150,4 +164,11 @@ export interface LoadedModel {
   /** Directory it was loaded from. */
   dir: string;
   predict(table: ColumnTable, params?: Record<string, unknown>): Promise<Prediction[]>;
+  /**
+   * Present when the package exports `predictMatrix` and every feature is a number or integer:
+   * `n` rows as a row-major float64 matrix in feature order (see {@link PredictMatrixFn}).
+   */
+  predictMatrix?(X: Float64Array, n: number, params?: Record<string, unknown>): Promise<Float64Array | Prediction[]>;
+  /** What the package reported about how it loaded (e.g. the forest engine chosen at load), for the log. */
+  notes?: Record<string, unknown>;
 }

@@ -43,9 +43,26 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
       cause: err,
     });
   }
+  const numeric = manifest.features.every((f) => f.type === 'number' || f.type === 'integer');
+  const matrixFn = numeric ? mod.predictMatrix : undefined;
+  const notes = mod.describe?.(model);
   return {
     manifest,
     dir: absDir,
+    ...(notes ? { notes } : {}),
+    ...(matrixFn
+      ? {
+          async predictMatrix(X: Float64Array, n: number, params: Record<string, unknown> = {}): Promise<Float64Array | Prediction[]> {
+            const F = manifest.features.length;
+            if (X.length < n * F) throw new MillwrightError('BAD_INPUT', `predictMatrix: ${X.length} values for ${n} rows x ${F} features`);
+            const out = await matrixFn(model, X, n, params);
+            if (out.length !== n) {
+              throw new MillwrightError('INTERNAL', `model ${manifest.name}@${manifest.version}: predictMatrix returned ${out.length} predictions for ${n} rows`);
+            }
+            return out;
+          },
+        }
+      : {}),
     async predict(table: ColumnTable, params: Record<string, unknown> = {}): Promise<Prediction[]> {
       const input = prepareInput(table, manifest.features);
       const out = await mod.predict(model, input, params);

@@ -2,7 +2,7 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MillwrightError } from '../errors/index.ts';
-import type { HyperparameterSchema, LoadFn, PredictFn, TrainFn } from './contract.ts';
+import type { HyperparameterSchema, LoadFn, PredictFn, PredictMatrixFn, TrainFn } from './contract.ts';
 
 /** A model package resolved on disk: a built-in algorithm or a user folder. */
 export interface PackageRef {
@@ -24,6 +24,9 @@ export interface TrainModule {
 export interface PredictModule {
   load: LoadFn;
   predict: PredictFn;
+  predictMatrix?: PredictMatrixFn;
+  /** Notes about a loaded model for the operator's log (engine chosen, calibration figures). */
+  describe?: (model: unknown) => Record<string, unknown> | undefined;
 }
 
 const BUILTIN_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -130,7 +133,12 @@ export async function importPredictModule(ref: PackageRef): Promise<PredictModul
   if (typeof mod.load !== 'function' || typeof mod.predict !== 'function') {
     throw new MillwrightError('BAD_INPUT', `${file} must export functions "load" (LoadFn) and "predict" (PredictFn)`);
   }
-  return { load: mod.load as LoadFn, predict: mod.predict as PredictFn };
+  return {
+    load: mod.load as LoadFn,
+    predict: mod.predict as PredictFn,
+    ...(typeof mod.predictMatrix === 'function' ? { predictMatrix: mod.predictMatrix as PredictMatrixFn } : {}),
+    ...(typeof mod.describe === 'function' ? { describe: mod.describe as PredictModule['describe'] } : {}),
+  };
 }
 
 /**

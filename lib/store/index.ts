@@ -16,3 +16,5 @@ export { resample, RESAMPLE_AGGS, type ResampleAgg, type ResampleOptions } from 
 export { resampleStore, resampleSql, type ResampleStoreOptions } from './resample-store.ts';
 export { parseEvery } from './every.ts';
 export { compact, type CompactOptions, type CompactResult } from './compact.ts';
+export { writeEvents, EVENTS_DIR, EVENT_SEVERITIES, type EventRow, type EventSeverity } from './write-events.ts';
+export { writeAssets, ASSETS_DIR, type AssetRow } from './write-assets.ts';

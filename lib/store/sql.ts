@@ -7,6 +7,7 @@ import { DuckDBTypeId, type DuckDBConnection, type DuckDBResultReader, type Duck
 import { MillwrightError } from '../errors/index.ts';
 import { withConnection, sqlString } from './duckdb.ts';
 import { createReadingsView } from './readings-view.ts';
+import { createEventViews } from './events-view.ts';
 
 /** A JS value of a SQL result cell: timestamps are epoch ms, dates `YYYY-MM-DD`, big integers strings. */
 export type SqlValue = null | boolean | number | string | Uint8Array | SqlValue[] | { [key: string]: SqlValue };
@@ -38,7 +39,7 @@ export interface SqlOptions {
 
 /**
  * Runs SQL (DuckDB dialect) over the store, which appears as the view `readings(ts, asset, signal,
- * value, quality, date, site)` with Hive partitioning: filters on `site` and `date` skip whole
+ * value, quality, date, site)` with Hive partitioning (plus the gateway's `events` and `assets` views): filters on `site` and `date` skip whole
  * directories, filters on asset/signal/ts skip row groups. The session time zone is UTC.
  *
  * @example
@@ -58,6 +59,7 @@ export async function sql(query: string, opts: SqlOptions): Promise<SqlRows | Co
   }
   return withConnection(async (conn) => {
     await createReadingsView(conn, opts.root);
+    await createEventViews(conn, opts.root);
     if (format === 'parquet') {
       if (!opts.out) throw new MillwrightError('BAD_INPUT', 'sql: format "parquet" needs an output file (out)');
       const file = resolve(opts.out);

@@ -77,3 +77,31 @@ function clean(p: Prediction): Prediction | null {
   if (typeof p === 'number' && !Number.isFinite(p)) return null;
   return p;
 }
+
+/**
+ * {@link formatPredictions} for one number per row held in a Float64Array (what numeric models'
+ * matrix fast path returns), without an array of boxed numbers: the same text, byte for byte.
+ *
+ * @example
+ * import { formatNumbers } from 'millwright';
+ * formatNumbers(Float64Array.of(1.5, NaN), 'json'); // '{"predictions":[1.5,null]}'
+ */
+export function formatNumbers(values: Float64Array, format: OutputFormat): string {
+  const n = values.length;
+  if (format === 'json') {
+    let out = '{"predictions":[';
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      const s = Number.isFinite(v) ? String(v) : 'null';
+      out += i === 0 ? s : `,${s}`;
+    }
+    return `${out}]}`;
+  }
+  const missing = format === 'csv' ? '' : 'null';
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    out += `${Number.isFinite(v) ? String(v) : missing}\n`;
+  }
+  return out;
+}

@@ -10,5 +10,6 @@
  * @packageDocumentation
  */
 export { parseInput, inputFormat, baseMediaType, INPUT_TYPES, type InputFormat, type ParsedInput } from './parse-input.ts';
-export { formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE, type OutputFormat } from './format-output.ts';
+export { formatPredictions, formatNumbers, outputFormat, OUTPUT_CONTENT_TYPE, type OutputFormat } from './format-output.ts';
 export { parseCsv, csvCell, type CsvRecord } from './csv.ts';
+export { parseNumericCsv, type NumericBatch } from './numeric-csv.ts';

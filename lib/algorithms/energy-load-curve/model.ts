@@ -4,6 +4,7 @@
  */
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../../errors/index.ts';
+import type { CompiledForest } from '../forest/compiled-forest.ts';
 import type { Forest } from '../forest/forest.ts';
 import { numericColumn, requireColumns } from '../table.ts';
 import { calendarColumns, holidaySet, type CalendarFeature } from './calendar.ts';
@@ -28,7 +29,10 @@ export interface EnergyModelMeta {
 
 export interface LoadedEnergyModel {
   meta: EnergyModelMeta;
+  /** The trees as trained. */
   forest: Forest;
+  /** The prediction layout built at load (same predictions as `forest`, bit for bit). */
+  compiled?: CompiledForest;
 }
 
 /** Row-major float32 matrix of the forest inputs (`r * inputs + f`). */

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MillwrightError } from '../../errors/index.ts';
 import type { LoadFn, PredictFn } from '../../model/contract.ts';
+import { compileForest } from '../forest/compiled-forest.ts';
 import { loadForest } from '../forest/io.ts';
 import { energyPredictions } from './train.ts';
 import type { EnergyModelMeta, LoadedEnergyModel } from './model.ts';
@@ -27,11 +28,11 @@ export const load: LoadFn<LoadedEnergyModel> = async (modelDir) => {
   if (forest.nFeatures !== meta.inputs.length || forest.nOutputs !== 2) {
     throw new MillwrightError('INTEGRITY', 'energy-load-curve: forest shape does not match energy.json');
   }
-  return { meta, forest };
+  return { meta, forest, compiled: compileForest(forest) };
 };
 
 export const predict: PredictFn<LoadedEnergyModel> = (model, table) => {
   if (table.numRows() === 0) return [];
-  const { expected, best } = energyPredictions(model.meta, model.forest, table, 'energy-load-curve input');
+  const { expected, best } = energyPredictions(model.meta, model.compiled ?? model.forest, table, 'energy-load-curve input');
   return Array.from(expected, (e, i) => ({ expected: e, best: best[i]! }));
 };

@@ -22,7 +22,8 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../../errors/index.ts';
 import type { HyperparameterSchema, Metrics, TrainFn, TrainOutput } from '../../model/contract.ts';
-import { fitForest, predictForest, resolveMaxFeatures } from '../forest/forest.ts';
+import { compileForest, predictCompiled, type CompiledForest } from '../forest/compiled-forest.ts';
+import { fitForest, predictForest, resolveMaxFeatures, type Forest } from '../forest/forest.ts';
 import { saveForest } from '../forest/io.ts';
 import { forestCover, saveForestCover } from '../forest/tree-cover.ts';
 import { loadChannel, nameList, resolveHyperparameters } from '../hyperparameters.ts';
@@ -109,9 +110,10 @@ function rowsOf(table: ColumnTable, rows: Int32Array | number[]): ColumnTable {
 }
 
 /** Expected and best per row, best clamped to at most expected. */
-export function energyPredictions(meta: EnergyModelMeta, forest: Parameters<typeof predictForest>[0], table: ColumnTable, what: string): { expected: Float64Array; best: Float64Array } {
+export function energyPredictions(meta: EnergyModelMeta, forest: Forest | CompiledForest, table: ColumnTable, what: string): { expected: Float64Array; best: Float64Array } {
   const n = table.numRows();
-  const out = predictForest(forest, energyMatrix(meta, table, what), n);
+  const X = energyMatrix(meta, table, what);
+  const out = 'layout' in forest ? predictCompiled(forest, X, n) : predictForest(forest, X, n);
   const expected = new Float64Array(n);
   const best = new Float64Array(n);
   for (let r = 0; r < n; r++) {
@@ -121,7 +123,7 @@ export function energyPredictions(meta: EnergyModelMeta, forest: Parameters<type
   return { expected, best };
 }
 
-function curveMetrics(meta: EnergyModelMeta, forest: Parameters<typeof predictForest>[0], table: ColumnTable): Metrics {
+function curveMetrics(meta: EnergyModelMeta, forest: Forest | CompiledForest, table: ColumnTable): Metrics {
   const { expected, best } = energyPredictions(meta, forest, table, 'energy metrics');
   const actual = numericColumn(table, meta.target);
   const cv = cvRmse(actual, expected);
@@ -227,9 +229,10 @@ export const train: TrainFn<EnergyHyperparameters> = async (ctx): Promise<TrainO
   await saveForestCover(forestCover(forest, X, n, { seed: hp.seed, maxSamples: 1 }), ctx.modelDir);
   await writeFile(join(ctx.modelDir, 'energy.json'), JSON.stringify(meta, null, 2) + '\n');
 
-  const training: Metrics = { ...curveMetrics(meta, forest, trainTable), train_seconds: (performance.now() - t0) / 1000 };
+  const compiled = compileForest(forest);
+  const training: Metrics = { ...curveMetrics(meta, compiled, trainTable), train_seconds: (performance.now() - t0) / 1000 };
   for (const [d, r] of Object.entries(collinearity)) training[`r_${d}`] = r;
-  const holdout = holdoutTable !== undefined ? curveMetrics(meta, forest, holdoutTable) : undefined;
+  const holdout = holdoutTable !== undefined ? curveMetrics(meta, compiled, holdoutTable) : undefined;
   ctx.log.info('energy load curve trained', { training, holdout });
   const tsCol = numericColumn(trainTable, hp.ts);
   return {

@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../../errors/index.ts';
-import type { FeatureSpec, HyperparameterSchema, Metrics, TrainContext, TrainOutput } from '../../model/contract.ts';
+import type { FeatureSpec, HyperparameterSchema, Metrics, ModelManifest, Prediction, TrainContext, TrainOutput } from '../../model/contract.ts';
 import { loadChannel, nameList, resolveHyperparameters } from '../hyperparameters.ts';
 import { accuracy, mae, r2, rmse } from '../metrics.ts';
 import { chooseFeatures, featureMatrix, requireColumns } from '../table.ts';
-import { fitForest, predictForest, resolveMaxFeatures, type Forest } from './forest.ts';
+import { compileForest, predictCompiled, type CompiledForest } from './compiled-forest.ts';
+import { chooseForestEngine, predictOnnxForest, type ForestEngineChoice, type ForestOnnx } from './engine.ts';
+import { fitForest, resolveMaxFeatures, type Forest } from './forest.ts';
 import { loadForest, saveForest } from './io.ts';
 import { forestToOnnx } from './onnx.ts';
 import { mulberry32 } from './rng.ts';
@@ -85,7 +87,14 @@ export interface ForestModelMeta {
 
 export interface LoadedForestModel {
   meta: ForestModelMeta;
+  /** The trees as trained (what forest.bin holds; TreeSHAP and the ONNX export read these). */
   forest: Forest;
+  /** The prediction layout built from `forest` at load (same predictions, bit for bit). */
+  compiled?: CompiledForest;
+  /** Set when the load-time calibration chose onnxruntime on model.onnx. */
+  onnx?: ForestOnnx;
+  /** What the calibration measured and chose (absent when the model was not loaded for serving). */
+  engine?: ForestEngineChoice;
 }
 
 function splitRows(n: number, fraction: number, seed: number): { train: number[]; holdout: number[] } {
@@ -192,7 +201,7 @@ export async function trainForestPackage(
     );
   }
 
-  const model: LoadedForestModel = { meta, forest };
+  const model: LoadedForestModel = { meta, forest, compiled: compileForest(forest) };
   const score = (table: ColumnTable): Metrics => {
     const preds = predictForestTable(model, table, {});
     const actual = table.array(hp.target) as ArrayLike<unknown>;
@@ -231,27 +240,31 @@ export async function loadForestPackage(modelDir: string, kind: 'regression' | '
   if (forest.nFeatures !== meta.features.length) {
     throw new MillwrightError('INTEGRITY', `random forest: forest has ${forest.nFeatures} features but rf.json lists ${meta.features.length}`);
   }
-  return { meta, forest };
+  return { meta, forest, compiled: compileForest(forest) };
 }
 
-/** Options of `predict` for the forest packages. */
-export interface ForestPredictParams {
-  /** Classification: 'label' (default) or 'probabilities' ({label, <class>: p, ...} per row). */
-  output?: 'label' | 'probabilities';
+/**
+ * Loads a forest package for serving: the compiled JS forest, and onnxruntime on model.onnx when
+ * the load-time calibration finds it faster (see `chooseForestEngine`).
+ */
+export async function loadForestForServing(modelDir: string, kind: 'regression' | 'classification', baseline?: ModelManifest['baseline']): Promise<LoadedForestModel> {
+  const model = await loadForestPackage(modelDir, kind);
+  const { choice, onnx } = await chooseForestEngine(model.compiled!, modelDir, model.meta.features, baseline);
+  return { ...model, engine: choice, ...(onnx ? { onnx } : {}) };
 }
 
-/** One prediction per row: a number (regression), a label or a record of class probabilities. */
-export function predictForestTable(
-  model: LoadedForestModel,
-  table: ColumnTable,
-  params: ForestPredictParams,
-): (number | string | Record<string, number | string>)[] {
-  const n = table.numRows();
-  if (n === 0) return [];
-  const { meta, forest } = model;
-  const X = featureMatrix(table, meta.features, { layout: 'row', allowMissing: false, what: 'prediction input' });
-  const out = predictForest(forest, X, n);
-  if (meta.kind === 'regression') return Array.from(out);
+/** Raw forest outputs (`nOutputs` per row) for a row-major matrix, on the engine the model serves with. */
+export function forestOutputs(model: LoadedForestModel, X: Float32Array | Float64Array, n: number): Float64Array | Promise<Float64Array> {
+  if (model.onnx) {
+    const X32 = X instanceof Float32Array ? X : Float32Array.from(X);
+    return predictOnnxForest(model.onnx, X32, n, model.forest.nFeatures);
+  }
+  return predictCompiled(model.compiled ?? compileForest(model.forest), X, n);
+}
+
+/** Predictions from raw outputs: numbers (regression), labels, or records of class probabilities. */
+export function forestPredictions(meta: ForestModelMeta, out: Float64Array, n: number, params: ForestPredictParams): Prediction[] {
+  if (meta.kind === 'regression') return Array.from(out.subarray(0, n));
   const classes = meta.classes!;
   const K = classes.length;
   const res: (string | Record<string, number | string>)[] = new Array(n);
@@ -265,4 +278,47 @@ export function predictForestTable(
     } else res[r] = classes[best]!;
   }
   return res;
+}
+
+/**
+ * Serving predict on a numeric row-major matrix (features in `meta.features` order, float64):
+ * regression gives the outputs themselves (one float per row), classification its labels or
+ * probability records. The request parser's CSV fast path calls this without building a table.
+ */
+export function predictForestMatrix(model: LoadedForestModel, X: Float64Array, n: number, params: ForestPredictParams): Float64Array | Prediction[] | Promise<Float64Array | Prediction[]> {
+  const post = (out: Float64Array) => (model.meta.kind === 'regression' ? out : forestPredictions(model.meta, out, n, params));
+  const out = forestOutputs(model, X, n);
+  return out instanceof Float64Array ? post(out) : out.then(post);
+}
+
+/**
+ * Serving predict on a table: {@link forestOutputs} on the feature matrix, then
+ * {@link forestPredictions}. Synchronous on the JS engine (errors throw at the call, as before).
+ */
+export function predictForestServing(model: LoadedForestModel, table: ColumnTable, params: ForestPredictParams): Prediction[] | Promise<Prediction[]> {
+  const n = table.numRows();
+  if (n === 0) return [];
+  const X = featureMatrix(table, model.meta.features, { layout: 'row', allowMissing: false, what: 'prediction input' });
+  const out = forestOutputs(model, X, n);
+  return out instanceof Float64Array ? forestPredictions(model.meta, out, n, params) : out.then((o) => forestPredictions(model.meta, o, n, params));
+}
+
+/** Options of `predict` for the forest packages. */
+export interface ForestPredictParams {
+  /** Classification: 'label' (default) or 'probabilities' ({label, <class>: p, ...} per row). */
+  output?: 'label' | 'probabilities';
+}
+
+/** One prediction per row on the compiled JS forest (training metrics, in-process use): a number, a label or a record of class probabilities. */
+export function predictForestTable(
+  model: LoadedForestModel,
+  table: ColumnTable,
+  params: ForestPredictParams,
+): (number | string | Record<string, number | string>)[] {
+  const n = table.numRows();
+  if (n === 0) return [];
+  const { meta } = model;
+  const X = featureMatrix(table, meta.features, { layout: 'row', allowMissing: false, what: 'prediction input' });
+  const out = predictCompiled(model.compiled ?? compileForest(model.forest), X, n);
+  return forestPredictions(meta, out, n, params) as (number | string | Record<string, number | string>)[];
 }

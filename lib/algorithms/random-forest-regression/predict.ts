@@ -1,14 +1,19 @@
 /**
- * Serving side of `random-forest-regression`: loads the forest once, predicts in batch.
+ * Serving side of `random-forest-regression`: loads the forest once (compiled for prediction,
+ * or onnxruntime on model.onnx when the load-time calibration finds it faster), predicts in batch.
  *
  * @example
  * const model = await load(dir, manifest);
- * const predictions = predict(model, aq.table({ x0: [0.1], x1: [0.7] }), {});
+ * const predictions = await predict(model, aq.table({ x0: [0.1], x1: [0.7] }), {});
  */
-import type { LoadFn, PredictFn } from '../../model/contract.ts';
-import { loadForestPackage, predictForestTable, type ForestPredictParams, type LoadedForestModel } from '../forest/package.ts';
+import type { LoadFn, PredictFn, PredictMatrixFn } from '../../model/contract.ts';
+import { loadForestForServing, predictForestMatrix, predictForestServing, type ForestPredictParams, type LoadedForestModel } from '../forest/package.ts';
 
-export const load: LoadFn<LoadedForestModel> = (modelDir) => loadForestPackage(modelDir, 'regression');
+export const load: LoadFn<LoadedForestModel> = (modelDir, manifest) => loadForestForServing(modelDir, 'regression', manifest?.baseline);
 
-export const predict: PredictFn<LoadedForestModel, ForestPredictParams> = (model, table, params) =>
-  predictForestTable(model, table, params ?? {});
+export const predict: PredictFn<LoadedForestModel, ForestPredictParams> = (model, table, params) => predictForestServing(model, table, params ?? {});
+
+export const predictMatrix: PredictMatrixFn<LoadedForestModel, ForestPredictParams> = (model, X, n, params) => predictForestMatrix(model, X, n, params ?? {});
+
+/** The engine the calibration chose, for the server's log. */
+export const describe = (model: LoadedForestModel): Record<string, unknown> | undefined => (model.engine ? { forestEngine: model.engine } : undefined);

@@ -2,6 +2,9 @@ import type { SourceType } from './registry.ts';
 import { filesSourceType } from './files.ts';
 import { modbusSource } from './modbus.ts';
 import { opcuaSource } from './opcua.ts';
+import { windowPollType } from '../window-poll/source.ts';
+import { mqttSourceType } from './mqtt.ts';
+import { sparkplugSourceType } from './sparkplug.ts';
 
 /**
  * Every source type the gateway knows. Each protocol module exports its {@link SourceType} and is
@@ -12,6 +15,9 @@ export const SOURCE_TYPES: SourceType[] = [
   filesSourceType,
   modbusSource,
   opcuaSource,
+  windowPollType as unknown as SourceType,
+  mqttSourceType as unknown as SourceType,
+  sparkplugSourceType as unknown as SourceType,
 ];
 
 export type { SourceType } from './registry.ts';

@@ -1,0 +1,128 @@
+/**
+ * Gateway benchmark (`npm run bench -- gateway [--soak 10m] [--rate 10000]`):
+ * 1. spool -> store: the same 1M readings (time-major, 200 series) flushed from 100 spool segments
+ *    with flushSpool vs written directly with the store's writeReadings (the reference), same run;
+ * 2. a soak of a gateway process (child, via tsx) polling a window-poll simulator at --rate
+ *    readings/s (default 10,000) for --soak (default 60s): RSS at the start and end (growth %) and
+ *    CPU seconds per second per 10,000 readings/s, read from the child's own /metrics.
+ * Prints figures and ratios; no asserts.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ReadingBatch } from '../lib/readings/index.ts';
+import { writeReadings } from '../lib/store/index.ts';
+import { appendToSpool, flushSpool } from '../lib/spool/index.ts';
+import { parseDuration } from '../lib/units/index.ts';
+import { WindowPollSimulator } from '../lib/gateway/index.ts';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+function batch(n: number, t0: number, series: number): ReadingBatch {
+  const b: ReadingBatch = { ts: new Float64Array(n), site: new Array(n).fill('plant-a'), asset: new Array(n), signal: new Array(n), value: new Float64Array(n), quality: new Uint8Array(n) };
+  for (let i = 0; i < n; i++) {
+    const s = i % series;
+    b.ts[i] = t0 + Math.floor(i / series) * 1000;
+    b.asset[i] = `asset-${s % 20}`;
+    b.signal[i] = `signal-${Math.floor(s / 20)}`;
+    b.value[i] = Math.sin(i / 1000) * 10 + s;
+  }
+  return b;
+}
+
+const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} readings/s`;
+
+async function flushVsWrite(dir: string): Promise<void> {
+  const N = 1_000_000;
+  const SEG = 10_000;
+  const t0 = Date.UTC(2024, 2, 1);
+  const all = batch(N, t0, 200);
+  const segments: ReadingBatch[] = [];
+  for (let o = 0; o < N; o += SEG) {
+    segments.push({ ts: all.ts.slice(o, o + SEG), site: all.site.slice(o, o + SEG), asset: all.asset.slice(o, o + SEG), signal: all.signal.slice(o, o + SEG), value: all.value.slice(o, o + SEG), quality: all.quality!.slice(o, o + SEG) });
+  }
+  for (let round = 1; round <= 2; round++) {
+    const ref = join(dir, `ref-${round}`);
+    let t = performance.now();
+    await writeReadings(ref, all);
+    const refMs = performance.now() - t;
+    const spool = join(dir, `spool-${round}`);
+    for (const s of segments) await appendToSpool(spool, s);
+    const store = join(dir, `store-${round}`);
+    t = performance.now();
+    const r = await flushSpool({ spool, store });
+    const flushMs = performance.now() - t;
+    console.log(`round ${round}: writeReadings ${rate(N, refMs)} (${refMs.toFixed(0)} ms) | flushSpool of ${r.segments} segments ${rate(r.rows, flushMs)} (${flushMs.toFixed(0)} ms) | flush/write ${(refMs / flushMs).toFixed(2)}x`);
+  }
+}
+
+async function metricsOf(url: string): Promise<{ rss: number; cpu: number; readings: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  return {
+    rss: num(/^millwright_gateway_process_resident_memory_bytes (\S+)$/m),
+    cpu: num(/^millwright_gateway_process_cpu_seconds_total (\S+)$/m),
+    readings: num(/^millwright_gateway_readings_total\{source="plc"\} (\S+)$/m),
+  };
+}
+
+async function soak(dir: string): Promise<void> {
+  const soakMs = parseDuration(arg('soak', '60s'), { what: '--soak', bareNumber: 's', positive: true });
+  const wanted = Number(arg('rate', '10000'));
+  const tags = 50;
+  const periodMs = Math.max(1, Math.round((tags * 1000) / wanted));
+  const sim = new WindowPollSimulator({ windowMs: 4000, tags: Array.from({ length: tags }, (_, i) => ({ id: i + 1, periodMs })) });
+  const { port } = await sim.listen();
+  const httpPort = 20000 + Math.floor(Math.random() * 20000);
+  const config = join(dir, 'gateway.json');
+  await writeFile(config, JSON.stringify({
+    site: 'plant-a', spool: { dir: 'spool', maxBytes: '2gb', flushEvery: '5s' }, store: 'store', http: { port: httpPort },
+    sources: [{ name: 'plc', type: 'window-poll', host: '127.0.0.1', port, window: '4s', poll: '1s', tags: Array.from({ length: tags }, (_, i) => ({ id: i + 1, asset: `m${i % 10}`, signal: `s${i}` })) }],
+  }));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'gateway', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${httpPort}`;
+  try {
+    let up = false;
+    for (let i = 0; i < 300 && !up; i++) {
+      await sleep(100);
+      up = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    }
+    if (!up) throw new Error('gateway did not start');
+    await sleep(Math.min(10_000, soakMs / 6)); // warm-up: JIT, first flushes
+    const a = await metricsOf(url);
+    const ta = performance.now();
+    const samples: number[] = [a.rss];
+    const step = Math.max(1000, soakMs / 10);
+    while (performance.now() - ta < soakMs) {
+      await sleep(step);
+      samples.push((await metricsOf(url)).rss);
+    }
+    const b = await metricsOf(url);
+    const sec = (performance.now() - ta) / 1000;
+    const rps = (b.readings - a.readings) / sec;
+    const cpu = (b.cpu - a.cpu) / sec;
+    const mb = (x: number) => `${(x / 1024 / 1024).toFixed(1)} MB`;
+    console.log(`soak ${sec.toFixed(0)} s at ${Math.round(rps).toLocaleString('en-US')} readings/s (device makes ${Math.round((tags * 1000) / periodMs).toLocaleString('en-US')}/s; poll 1 s, window 4 s)`);
+    console.log(`RSS start ${mb(a.rss)} -> end ${mb(b.rss)} (growth ${(((b.rss - a.rss) / a.rss) * 100).toFixed(1)} %; min ${mb(Math.min(...samples))}, max ${mb(Math.max(...samples))})`);
+    console.log(`CPU ${(cpu * 100).toFixed(1)} % of one core = ${((cpu * 10_000) / rps).toFixed(3)} CPU-s/s per 10,000 readings/s`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await sim.close();
+  }
+}
+
+export default async function gatewayBench(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'mw-gw-bench-'));
+  try {
+    await flushVsWrite(dir);
+    await soak(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

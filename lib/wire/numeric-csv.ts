@@ -1,0 +1,267 @@
+/**
+ * The fast path for numeric CSV batches: straight from the body bytes to a row-major Float64Array,
+ * no string per cell, no table. It takes only the plain case — ASCII, no quotes, decimal numbers
+ * (optionally signed, with a fraction and an exponent) separated by commas, an optional header
+ * row naming the features — and gives up (returns undefined) on anything else, so the general
+ * parser (`parseInput`) handles that input and produces exactly its usual values and errors.
+ */
+import type { FeatureSpec } from '../model/contract.ts';
+import { parseCsv } from './csv.ts';
+import { isHeaderRow } from './parse-input.ts';
+
+/** A numeric CSV batch: `rows` rows of the features in schema order (`r * features + f`). */
+export interface NumericBatch {
+  X: Float64Array;
+  rows: number;
+}
+
+const COMMA = 44;
+const NL = 10;
+const CR = 13;
+const SPACE = 32;
+const TAB = 9;
+const MINUS = 45;
+const PLUS = 43;
+const DOT = 46;
+const ZERO = 48;
+const QUOTE = 34;
+
+// 10^0 .. 10^22 are exact doubles: m * 10^k and m / 10^k with m < 2^53 are then correctly
+// rounded, i.e. the same double Number() gives (Clinger's fast path).
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/** Where the cursor is and the last number read; one object per parse, reused for every cell. */
+interface Cursor {
+  /** The body as bytes (checked ASCII). */
+  text: Uint8Array;
+  i: number;
+  value: number;
+}
+
+/**
+ * Reads one cell at `c.i` (spaces and tabs around it allowed) into `c.value` and leaves `c.i`
+ * on the byte after it (a comma, a line end or the end). Returns false when the cell is not a
+ * plain finite decimal number. Kept whole (one pass over the characters, no helper calls) because
+ * it runs once per cell: 200,000 times for a 10,000-row batch of 20 features.
+ */
+function readNumber(c: Cursor): boolean {
+  const s = c.text;
+  const n = s.length;
+  let i = c.i;
+  let ch = i < n ? s[i]! : -1;
+  while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
+  const start = i;
+  let neg = false;
+  if (ch === MINUS || ch === PLUS) {
+    neg = ch === MINUS;
+    ch = ++i < n ? s[i]! : -1;
+  }
+  let m = 0;
+  let digits = 0; // significant digits in m (leading zeros not counted)
+  let any = false;
+  let scale = 0; // decimal exponent adjustment from the fraction
+  while (ch >= ZERO && ch <= ZERO + 9) {
+    any = true;
+    if (m !== 0 || ch !== ZERO) {
+      m = m * 10 + (ch - ZERO);
+      digits++;
+    }
+    ch = ++i < n ? s[i]! : -1;
+  }
+  if (ch === DOT) {
+    ch = ++i < n ? s[i]! : -1;
+    while (ch >= ZERO && ch <= ZERO + 9) {
+      any = true;
+      if (m !== 0 || ch !== ZERO) {
+        m = m * 10 + (ch - ZERO);
+        digits++;
+      }
+      scale--;
+      ch = ++i < n ? s[i]! : -1;
+    }
+  }
+  if (!any) return false;
+  if (ch === 101 || ch === 69) {
+    // e / E
+    ch = ++i < n ? s[i]! : -1;
+    let eneg = false;
+    if (ch === MINUS || ch === PLUS) {
+      eneg = ch === MINUS;
+      ch = ++i < n ? s[i]! : -1;
+    }
+    let e = 0;
+    let edigits = 0;
+    while (ch >= ZERO && ch <= ZERO + 9) {
+      if (e < 100_000) e = e * 10 + (ch - ZERO);
+      edigits++;
+      ch = ++i < n ? s[i]! : -1;
+    }
+    if (edigits === 0) return false;
+    scale += eneg ? -e : e;
+  }
+  const end = i;
+  while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
+  if (ch !== COMMA && ch !== NL && ch !== CR && ch !== -1) return false;
+  let v: number;
+  if (m === 0) v = 0;
+  else if (digits <= 15 && scale >= -22 && scale <= 22) v = scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
+  else {
+    // long mantissas (e.g. 17-digit doubles printed by JS) or big exponents: let Number() round
+    v = Number(String.fromCharCode(...s.subarray(neg || s[start] === PLUS ? start + 1 : start, end)));
+    if (!Number.isFinite(v)) return false;
+  }
+  c.value = neg ? -v : v;
+  c.i = i;
+  return true;
+}
+
+/** Skips the rest of a cell the model does not use (header case); false on a quote. */
+function skipCell(c: Cursor): void {
+  const s = c.text;
+  const n = s.length;
+  let i = c.i;
+  while (i < n) {
+    const ch = s[i]!;
+    if (ch === COMMA || ch === NL || ch === CR) break;
+    i++;
+  }
+  c.i = i;
+}
+
+/**
+ * At a line end (or the end): steps past it and returns true. A CR is accepted only as part of
+ * CRLF or at the very end, which is all the general parser strips.
+ */
+function endLine(c: Cursor): boolean {
+  const s = c.text;
+  const n = s.length;
+  if (c.i >= n) return true;
+  let ch = s[c.i]!;
+  if (ch === CR) {
+    c.i++;
+    if (c.i >= n) return true;
+    ch = s[c.i]!;
+  }
+  if (ch !== NL) return false;
+  c.i++;
+  return true;
+}
+
+/** Skips lines holding only spaces and tabs (the general parser skips them too). */
+function skipBlankLines(c: Cursor): void {
+  const s = c.text;
+  const n = s.length;
+  for (;;) {
+    let i = c.i;
+    let ch = i < n ? s[i]! : -1;
+    while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
+    if (ch === CR && i + 1 < n && s[i + 1] === NL) {
+      i++;
+      ch = NL;
+    }
+    if (ch !== NL) return;
+    c.i = i + 1;
+  }
+}
+
+/**
+ * Parses a CSV body of numeric features into a row-major float64 matrix, or returns undefined
+ * when the body is not the plain case (then `parseInput` must handle it: it gives the same
+ * values for anything this accepts, and the errors for what it does not). The row loop stays in
+ * this function: it is the per-row hot path of a batch request.
+ *
+ * @example
+ * import { parseNumericCsv } from 'millwright';
+ * parseNumericCsv('1,2\n3.5,4e1\n', [{ name: 'a', type: 'number' }, { name: 'b', type: 'number' }]);
+ * // => { X: Float64Array [1, 2, 3.5, 40], rows: 2 }
+ */
+export function parseNumericCsv(body: string | Uint8Array, features: readonly FeatureSpec[]): NumericBatch | undefined {
+  const F = features.length;
+  if (F === 0 || !features.every((f) => f.type === 'number' || f.type === 'integer')) return undefined;
+  const text = typeof body === 'string' ? asciiBytes(body) : body;
+  if (text === undefined) return undefined;
+  const n = text.length;
+  let lines = 1;
+  for (let i = 0; i < n; i++) {
+    const ch = text[i]!;
+    if (ch === NL) lines++;
+    else if (ch === QUOTE || ch > 127) return undefined;
+  }
+  const c: Cursor = { text, i: 0, value: 0 };
+  skipBlankLines(c);
+  if (c.i >= n) return undefined;
+  // header row? (a first record that is not all numbers must be one, or it is an error for parseInput)
+  const headerMap = headerColumns(c, features);
+  if (headerMap === null) return undefined;
+  const width = headerMap ? headerMap.length : F;
+  const X = new Float64Array(lines * F);
+  const integer = features.some((f) => f.type === 'integer');
+  let rows = 0;
+  for (;;) {
+    skipBlankLines(c);
+    if (c.i >= n) break;
+    const o = rows * F;
+    for (let k = 0; k < width; k++) {
+      if (k > 0) {
+        if (text[c.i] !== COMMA) return undefined;
+        c.i++;
+      }
+      const f = headerMap ? headerMap[k]! : k;
+      if (f < 0) {
+        skipCell(c);
+        continue;
+      }
+      if (!readNumber(c)) return undefined;
+      X[o + f] = c.value;
+    }
+    if (!endLine(c)) return undefined;
+    rows++;
+  }
+  if (rows === 0 || (integer && !wholeIntegers(X, rows, features))) return undefined;
+  return { X: X.subarray(0, rows * F), rows };
+}
+
+/** True when every integer feature holds whole numbers (else parseInput names the bad cell). */
+function wholeIntegers(X: Float64Array, rows: number, features: readonly FeatureSpec[]): boolean {
+  const F = features.length;
+  for (let f = 0; f < F; f++) {
+    if (features[f]!.type !== 'integer') continue;
+    for (let r = 0; r < rows; r++) if (!Number.isInteger(X[r * F + f]!)) return false;
+  }
+  return true;
+}
+
+/** The text as bytes, or undefined when it has a non-ASCII character (left to the general parser). */
+function asciiBytes(text: string): Uint8Array | undefined {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return undefined;
+  return Buffer.from(text, 'latin1');
+}
+
+/**
+ * If the record at the cursor is a header row naming every feature, consumes it and returns,
+ * per cell, the feature index it holds (-1: not a feature, or a repeated name). Returns
+ * undefined (cursor unchanged) when the record is data, null when neither path can take it.
+ */
+function headerColumns(c: Cursor, features: readonly FeatureSpec[]): number[] | undefined | null {
+  const text = c.text;
+  let end = text.indexOf(NL, c.i);
+  if (end === -1) end = text.length;
+  const probe: Cursor = { text, i: c.i, value: 0 };
+  let numeric = true;
+  for (let k = 0; numeric && k < features.length; k++) {
+    if (k > 0) {
+      if (text[probe.i] !== COMMA) numeric = false;
+      else probe.i++;
+    }
+    if (numeric && !readNumber(probe)) numeric = false;
+  }
+  if (numeric) return undefined;
+  const record = parseCsv(Buffer.from(text.buffer, text.byteOffset + c.i, end - c.i).toString('latin1'))[0];
+  if (!record || !isHeaderRow(record.cells, features as FeatureSpec[])) return null;
+  const cells = record.cells;
+  if (features.some((f) => !cells.includes(f.name))) return null;
+  const map = cells.map(() => -1);
+  features.forEach((f, i) => (map[cells.indexOf(f.name)] = i));
+  c.i = Math.min(text.length, end + 1);
+  return map;
+}

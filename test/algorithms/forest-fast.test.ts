@@ -1,0 +1,245 @@
+// The compiled forest (lib/algorithms/forest/compiled-forest.ts) against the trained-tree
+// predictor it replaces in serving: the same predictions to 1e-12 (in fact bit for bit) on every
+// built-in forest model and on the layouts' edge cases; the ONNX engine within float32 rounding.
+import { test } from 'node:test';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import * as aq from 'arquero';
+import { compileForest, predictCompiled, treeDepth, COMPLETE_MAX_DEPTH } from '../../lib/algorithms/forest/compiled-forest.ts';
+import { calibrationRows, chooseForestEngine, predictOnnxForest } from '../../lib/algorithms/forest/engine.ts';
+import { fitForest, predictForest, type Forest } from '../../lib/algorithms/forest/forest.ts';
+import { featureMatrix } from '../../lib/algorithms/table.ts';
+import * as reg from '../../lib/algorithms/random-forest-regression/train.ts';
+import * as regPredict from '../../lib/algorithms/random-forest-regression/predict.ts';
+import * as cls from '../../lib/algorithms/random-forest-classification/train.ts';
+import * as clsPredict from '../../lib/algorithms/random-forest-classification/predict.ts';
+import * as energy from '../../lib/algorithms/energy-load-curve/train.ts';
+import * as energyPredict from '../../lib/algorithms/energy-load-curve/predict.ts';
+import { energyMatrix } from '../../lib/algorithms/energy-load-curve/model.ts';
+import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
+import { openOnnx } from '../../lib/algorithms/onnx/session.ts';
+import { loadModel, trainPackage } from '../../lib/model/index.ts';
+import type { ModelManifest } from '../../lib/model/contract.ts';
+import { synthetic, syntheticTable } from './fixtures.ts';
+import { scratch, trainContext } from './context.ts';
+
+const features = synthetic(1, 1).names;
+const F = features.length;
+
+/** Row-major float32 matrix of the synthetic features (what predictForest takes). */
+function rowMatrix(n: number, seed: number): Float32Array {
+  const d = synthetic(n, seed);
+  const X = new Float32Array(n * F);
+  for (let f = 0; f < F; f++) for (let r = 0; r < n; r++) X[r * F + f] = d.columns[f]![r]!;
+  return X;
+}
+
+function columnMatrix(n: number, seed: number): { X: Float32Array; y: Float64Array; label: Int32Array } {
+  const d = synthetic(n, seed);
+  const X = new Float32Array(n * F);
+  for (let f = 0; f < F; f++) X.set(Float32Array.from(d.columns[f]!), f * n);
+  const names = ['low', 'normal', 'high'];
+  return { X, y: d.y, label: Int32Array.from(d.label, (l) => names.indexOf(l)) };
+}
+
+function assertSame(a: Float64Array, b: Float64Array, what: string): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= max)) max = Number.isNaN(d) ? Infinity : d;
+  }
+  assert.ok(max <= 1e-12, `${what}: max |fast - old| = ${max}`);
+}
+
+const base = { minSamplesLeaf: 5, maxFeatures: F, maxSamples: 1, bins: 255, seed: 3 };
+const train = columnMatrix(3000, 21);
+const Xtest = rowMatrix(1500, 22);
+
+test('regression forests: complete layout (depth 10) and sparse layout (unlimited) predict what the trained trees predict', () => {
+  for (const maxDepth of [10, 0]) {
+    const forest = fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 25, maxDepth });
+    const c = compileForest(forest);
+    assert.equal(c.layout.kind, maxDepth === 10 ? 'complete' : 'sparse');
+    if (maxDepth === 0) assert.ok(Math.max(...forest.trees.map(treeDepth)) > COMPLETE_MAX_DEPTH, 'unlimited trees are deeper than the complete layout takes');
+    const old = predictForest(forest, Xtest, 1500);
+    assertSame(predictCompiled(c, Xtest, 1500), old, `depth ${maxDepth}`);
+    // float64 input is rounded to float32 first, as the float32 matrix was
+    assertSame(predictCompiled(c, Float64Array.from(Xtest), 1500), old, `depth ${maxDepth}, float64 input`);
+    // row counts that are not a multiple of the 8-row lockstep, and a reused output buffer
+    const out = new Float64Array(13);
+    assertSame(predictCompiled(c, Xtest.subarray(0, 13 * F), 13, out), old.subarray(0, 13), `depth ${maxDepth}, 13 rows`);
+    assert.equal(predictCompiled(c, Xtest, 0).length, 0);
+  }
+});
+
+test('classification (3 classes) and leaf-quantile (2 outputs) forests: every output the same', () => {
+  const clf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 20, maxDepth: 8, minSamplesLeaf: 1, maxFeatures: 4 });
+  assertSame(predictCompiled(compileForest(clf), Xtest, 1500), predictForest(clf, Xtest, 1500), 'classifier');
+  const deepClf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 10, maxDepth: 0, minSamplesLeaf: 1, maxFeatures: 4 });
+  assertSame(predictCompiled(compileForest(deepClf), Xtest, 1500), predictForest(deepClf, Xtest, 1500), 'unlimited classifier');
+  const q = fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 15, maxDepth: 0, leafQuantiles: [0.1] });
+  assert.equal(q.nOutputs, 2);
+  assertSame(predictCompiled(compileForest(q), Xtest, 1500), predictForest(q, Xtest, 1500), 'leaf quantiles');
+});
+
+test('missing values go right like the trained trees; a single-leaf tree and depth-1 stumps work in both layouts', () => {
+  const forest = fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 12, maxDepth: 6 });
+  const X = Xtest.slice();
+  const rng = mulberry32(5);
+  for (let i = 0; i < X.length; i++) if (rng() < 0.2) X[i] = Number.NaN;
+  const old = predictForest(forest, X, 1500);
+  assertSame(predictCompiled(compileForest(forest), X, 1500), old, 'NaN inputs');
+  // the routing is really exercised: an all-NaN row lands on the all-right path of each tree
+  const allNaN = new Float32Array(F).fill(Number.NaN);
+  let expected = 0;
+  for (const t of forest.trees) {
+    let i = 0;
+    while (t.left[i]! >= 0) i = t.right[i]!;
+    expected += t.value[i]!;
+  }
+  assert.equal(predictCompiled(compileForest(forest), allNaN, 1)[0], expected * (1 / forest.trees.length));
+
+  // hand-built trees: a lone leaf, a stump on feature 3, and a stump whose right child is deep
+  const leaf = { feature: Int32Array.of(-1), threshold: Float32Array.of(0), left: Int32Array.of(-1), right: Int32Array.of(-1), value: Float32Array.of(2.5) };
+  const stump = { feature: Int32Array.of(3, -1, -1), threshold: Float32Array.of(0.5), left: Int32Array.of(1, -1, -1), right: Int32Array.of(2, -1, -1), value: Float32Array.of(0, -1, 1) };
+  const chain = deepChain(COMPLETE_MAX_DEPTH + 3);
+  const small: Forest = { kind: 'regression', nFeatures: F, nOutputs: 1, trees: [leaf, stump] };
+  const deep: Forest = { kind: 'regression', nFeatures: F, nOutputs: 1, trees: [leaf, stump, chain] };
+  assert.equal(compileForest(small).layout.kind, 'complete');
+  assert.equal(compileForest(deep).layout.kind, 'sparse');
+  for (const f of [small, deep]) assertSame(predictCompiled(compileForest(f), X, 1500), predictForest(f, X, 1500), `hand-built ${f.trees.length} trees`);
+  const one: Forest = { kind: 'regression', nFeatures: F, nOutputs: 1, trees: [leaf] };
+  assert.deepEqual(Array.from(predictCompiled(compileForest(one), X, 3)), [2.5, 2.5, 2.5]);
+  assert.throws(() => compileForest({ ...one, trees: [] }), /no trees/);
+  assert.throws(() => predictCompiled(compileForest(one), new Float32Array(F), 2), /expected 2 rows x 20 features/);
+});
+
+/** A tree that splits feature (k mod F) at 0.5 down a right-leaning chain of `depth` splits. */
+function deepChain(depth: number): Forest['trees'][number] {
+  const feature: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const threshold: number[] = [];
+  const value: number[] = [];
+  let next = 0;
+  const add = (f: number, v: number) => {
+    feature.push(f);
+    left.push(-1);
+    right.push(-1);
+    threshold.push(0.5);
+    value.push(v);
+    return next++;
+  };
+  let node = add(0, 0);
+  for (let k = 0; k < depth; k++) {
+    const l = add(-1, k);
+    const r = add(k < depth - 1 ? (k + 1) % F : -1, -k);
+    left[node] = l;
+    right[node] = r;
+    node = r;
+  }
+  left[node] = -1;
+  feature[node] = -1;
+  return { feature: Int32Array.from(feature), threshold: Float32Array.from(threshold), left: Int32Array.from(left), right: Int32Array.from(right), value: Float32Array.from(value) };
+}
+
+test('built-in packages serve the compiled forest: same predictions as the trained trees (regression, labels, probabilities, energy)', async (t) => {
+  const s = await scratch();
+  t.after(s.cleanup);
+  const table = syntheticTable(3000, 31);
+  const probe = syntheticTable(700, 32);
+  const X = featureMatrix(probe, features, { layout: 'row', allowMissing: false, what: 'test' });
+
+  const rctx = await trainContext(s.base, { train: table.select([...features, 'y']) }, { target: 'y', features, n_estimators: 20, max_depth: 10, seed: 3 }, 'reg');
+  await reg.train(rctx as never);
+  const rm = await regPredict.load(rctx.modelDir, {} as ModelManifest);
+  assert.ok(rm.engine !== undefined, 'the load-time calibration ran');
+  assert.equal(rm.engine.rows, 1000);
+  const rOld = predictForest(rm.forest, X, 700);
+  const rNew = Float64Array.from((await regPredict.predict(rm, probe, {})) as number[]);
+  if (rm.engine.engine === 'js') assertSame(rNew, rOld, 'random-forest-regression');
+  assertSame(Float64Array.from((await regPredict.predictMatrix!(withJs(rm), Float64Array.from(X), 700, {})) as Float64Array), rOld, 'regression predictMatrix');
+
+  const cctx = await trainContext(s.base, { train: table.select([...features, 'label']) }, { target: 'label', features, n_estimators: 20, seed: 3 }, 'cls');
+  await cls.train(cctx as never);
+  const cm = withJs(await clsPredict.load(cctx.modelDir, {} as ModelManifest));
+  const cOld = predictForest(cm.forest, X, 700);
+  const probs = (await clsPredict.predict(cm, probe, { output: 'probabilities' })) as Record<string, number | string>[];
+  const classes = ['high', 'low', 'normal'];
+  const cNew = new Float64Array(700 * 3);
+  probs.forEach((p, r) => classes.forEach((c, k) => (cNew[r * 3 + k] = p[c] as number)));
+  assertSame(cNew, cOld, 'classification probabilities');
+  const labels = (await clsPredict.predict(cm, probe, {})) as string[];
+  labels.forEach((l, r) => {
+    const row = Array.from(cOld.subarray(r * 3, r * 3 + 3));
+    assert.equal(l, classes[row.indexOf(Math.max(...row))]);
+  });
+
+  const hourly = plantHours(60 * 24);
+  const ectx = await trainContext(s.base, { train: hourly }, { target: 'kwh', timezone: 'Europe/Berlin', drivers: ['production_t'], n_estimators: 20 }, 'energy');
+  await energy.train(ectx as never);
+  const em = await energyPredict.load(ectx.modelDir, {} as ModelManifest);
+  const eOld = predictForest(em.forest, energyMatrix(em.meta, hourly, 'test'), hourly.numRows());
+  const ePreds = (await energyPredict.predict(em, hourly, {})) as { expected: number; best: number }[];
+  assertSame(Float64Array.from(ePreds, (p) => p.expected), Float64Array.from({ length: hourly.numRows() }, (_, r) => eOld[r * 2]!), 'energy expected');
+  assertSame(Float64Array.from(ePreds, (p) => p.best), Float64Array.from({ length: hourly.numRows() }, (_, r) => Math.min(eOld[r * 2 + 1]!, eOld[r * 2]!)), 'energy best');
+});
+
+/** The model with the JS engine forced (the equality checks are about the compiled forest). */
+function withJs<M extends { onnx?: unknown }>(m: M): M {
+  return { ...m, onnx: undefined };
+}
+
+/** Hourly plant consumption with a production driver (a smaller copy of energy.test.ts's plant). */
+function plantHours(hours: number): aq.ColumnTable {
+  const rng = mulberry32(9);
+  const start = Date.UTC(2024, 0, 1) - 3_600_000;
+  const ts: number[] = [];
+  const production: number[] = [];
+  const kwh: number[] = [];
+  for (let i = 0; i < hours; i++) {
+    const h = (i + 1) % 24;
+    const working = h >= 6 && h < 22 && Math.floor(i / 24) % 7 < 5;
+    const tonnes = working ? 10 * (0.9 + 0.2 * rng()) : 0;
+    ts.push(start + i * 3_600_000);
+    production.push(Math.round(tonnes * 100) / 100);
+    kwh.push(120 + 55 * tonnes + 20 * rng());
+  }
+  return aq.table({ ts, production_t: production, kwh });
+}
+
+test('ONNX engine: the exported forest predicts within float32 rounding of the compiled one, and the calibration picks and logs an engine', async (t) => {
+  const s = await scratch();
+  t.after(s.cleanup);
+  const table = syntheticTable(3000, 41);
+  await mkdir(join(s.base, 'input', 'data', 'train'), { recursive: true });
+  await writeFile(join(s.base, 'input', 'data', 'train', 'train.csv'), table.select([...features, 'y']).toCSV());
+  const hyperparameters = { target: 'y', features: JSON.stringify(features), n_estimators: '20', max_depth: '10', seed: '3' };
+  const { modelDir } = await trainPackage({ package: 'random-forest-regression', base: s.base, name: 'fast', hyperparameters });
+  const model = await loadModel(modelDir);
+  const engine = (model.notes?.forestEngine ?? {}) as { engine?: string; jsRowsPerSecond?: number; onnxRowsPerSecond?: number; maxDifference?: number };
+  assert.ok(engine.engine === 'js' || engine.engine === 'onnx', `engine noted: ${JSON.stringify(model.notes)}`);
+  assert.ok(engine.jsRowsPerSecond! > 0 && engine.onnxRowsPerSecond! > 0, 'both paths were timed (model.onnx is exported by default)');
+  t.diagnostic(`calibration: ${JSON.stringify(engine)}`);
+  assert.ok(model.predictMatrix !== undefined, 'numeric forests offer the matrix fast path');
+
+  const loaded = await regPredict.load(modelDir, { baseline: [] } as unknown as ModelManifest);
+  const compiled = loaded.compiled!;
+  const X = calibrationRows(compiled, features, undefined, 2000, 7);
+  const js = predictCompiled(compiled, X, 2000);
+  const { choice, onnx } = await chooseForestEngine(compiled, modelDir, features, undefined);
+  const session = onnx ?? { session: (await openOnnx(join(modelDir, 'model.onnx'), features)).session, input: 'input', output: 'variable' };
+  const o = await predictOnnxForest(session, X, 2000, F);
+  let max = 0;
+  let scale = 0;
+  for (let i = 0; i < js.length; i++) {
+    max = Math.max(max, Math.abs(o[i]! - js[i]!));
+    scale = Math.max(scale, Math.abs(js[i]!));
+  }
+  // identical splits (float32 inputs and thresholds, x <= t); onnxruntime sums 20 leaves in float32
+  assert.ok(max <= 20 * 2 ** -24 * scale * 4, `max |onnx - js| ${max} (scale ${scale})`);
+  assert.ok(choice.maxDifference! <= 20 * 2 ** -24 * scale * 4);
+  await session.session.release();
+});

@@ -1,0 +1,143 @@
+// The numeric CSV fast path (lib/wire/numeric-csv.ts) against the general parser it short-cuts
+// (parseInput): the same values for everything it accepts, and for everything else it declines,
+// so parseInput gives its usual answer or error. Also the server-side route end to end
+// (serve/invocations.ts) on a real forest model: same bodies out of both paths.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseNumericCsv } from '../../lib/wire/numeric-csv.ts';
+import { parseInput } from '../../lib/wire/parse-input.ts';
+import { formatNumbers, formatPredictions } from '../../lib/wire/format-output.ts';
+import type { FeatureSpec, LoadedModel } from '../../lib/model/contract.ts';
+import { loadModel, trainPackage } from '../../lib/model/index.ts';
+import { invocations } from '../../serve/invocations.ts';
+import { syntheticTable, synthetic } from '../algorithms/fixtures.ts';
+
+const feats: FeatureSpec[] = [
+  { name: 'a', type: 'number' },
+  { name: 'b', type: 'number' },
+  { name: 'c', type: 'number' },
+];
+
+/** What parseInput makes of the body: row-major values, or its error message. */
+function general(text: string, features: FeatureSpec[]): number[] | string {
+  try {
+    const { table, rows } = parseInput(text, 'csv', features);
+    const out: number[] = [];
+    for (let r = 0; r < rows; r++) for (const f of features) out.push((table.array(f.name) as Float64Array)[r]!);
+    return out;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function fast(text: string, features: FeatureSpec[]): number[] | undefined {
+  const b = parseNumericCsv(text, features);
+  return b ? Array.from(b.X) : undefined;
+}
+
+test('accepted bodies give exactly the values parseInput gives', () => {
+  const bodies = [
+    '1,2,3\n4,5,6\n',
+    '1,2,3', // no final newline
+    '1,2,3\r\n4,5,6\r\n', // CRLF
+    '\n\n 1 ,\t2, 3 \n   \n4,5,6\n\n', // blank lines, padding
+    '-0,+1.5,.25\n1.,-.5e-3,2E+2\n', // signs, bare fractions, exponents
+    '0.1,0.2,0.30000000000000004\n', // 17 significant digits: Number() decides
+    '12345678901234567890,1e-400,1e-5\n', // long mantissa, underflow to 0
+    '000123.4500,0.000000000000000000000001,9007199254740993\n',
+    'a,b,c\n1,2,3\n', // header in order
+    'c,x,a,b\n3,skip me,1,2\n6,,4,5\n', // header in another order, with an unused column
+    'a,b,c\r\n1,2,3\r\n',
+  ];
+  for (const body of bodies) {
+    const g = general(body, feats);
+    assert.ok(Array.isArray(g), `${JSON.stringify(body)}: parseInput failed: ${String(g)}`);
+    const f = fast(body, feats);
+    assert.ok(f !== undefined, `${JSON.stringify(body)}: the fast path declined`);
+    assert.equal(f.length, g.length);
+    for (let i = 0; i < f.length; i++) assert.ok(Object.is(f[i], g[i]), `${JSON.stringify(body)} value ${i}: fast ${f[i]} vs general ${g[i]}`);
+  }
+});
+
+test('random realistic numbers parse to the same doubles as Number()', () => {
+  const d = synthetic(400, 5);
+  const lines: string[] = [];
+  for (let r = 0; r < 400; r++) {
+    const x = d.columns.slice(0, 3).map((c, f) => (f === 0 ? String(c[r]) : f === 1 ? c[r]!.toPrecision(6) : c[r]!.toExponential(4)));
+    lines.push(x.join(','));
+  }
+  const body = lines.join('\n');
+  assert.deepEqual(fast(body, feats), general(body, feats));
+});
+
+test('declined bodies are those parseInput answers differently or rejects, with its own error', () => {
+  const cases: [string, RegExp | 'ok'][] = [
+    ['"1",2,3\n', 'ok'], // quoted: the general parser takes it
+    ['1,2\n', /expected 3 value/],
+    ['1,2,3,4\n', /expected 3 value/],
+    ['1,,3\n', /feature "b".*empty/],
+    ['1,x,3\n', /feature "b".*"x"/],
+    ['1,Infinity,3\n', /feature "b"/],
+    ['1,0x10,3\n', 'ok'], // Number() reads hex; the fast path leaves it to the general parser
+    ['1,1e999,3\n', /feature "b"/],
+    ['1,2,3\n4,5\n', /row 2 \(line 2\)/],
+    ['a,b\n1,2\n', /missing feature\(s\) c/],
+    ['a,b,c\n', /header row but no data rows/],
+    ['1,2,3,\n', /expected 3 value/],
+    ['1,\u00a02,3\n', 'ok'], // non-ASCII space: trimmed by the general parser only
+    ['1,2\v,3\n', 'ok'],
+    ['   \n', /empty request body/],
+  ];
+  for (const [body, expect] of cases) {
+    assert.equal(fast(body, feats), undefined, `${JSON.stringify(body)}: the fast path should decline`);
+    const g = general(body, feats);
+    if (expect === 'ok') assert.ok(Array.isArray(g), `${JSON.stringify(body)}: ${String(g)}`);
+    else assert.match(String(g), expect, JSON.stringify(body));
+  }
+  // integer features: whole numbers pass, fractions are left to the general parser's error
+  const ints: FeatureSpec[] = [{ name: 'n', type: 'integer' }];
+  assert.deepEqual(fast('3\n-4\n', ints), [3, -4]);
+  assert.equal(fast('3.5\n', ints), undefined);
+  assert.match(String(general('3.5\n', ints)), /expected an integer/);
+  // bytes as the server hands them over: the same values; non-ASCII bytes are declined
+  assert.deepEqual(Array.from(parseNumericCsv(Buffer.from('a,b,c\r\n1,2.5,-3e2\n'), feats)!.X), [1, 2.5, -300]);
+  assert.equal(parseNumericCsv(Buffer.from('1,2,3\n4,5,6\u00e9\n'), feats), undefined);
+  // non-numeric features never take the fast path
+  assert.equal(fast('x\n', [{ name: 's', type: 'string' }]), undefined);
+});
+
+test('formatNumbers writes what formatPredictions writes', () => {
+  const v = Float64Array.of(1.5, -0, 1e21, 0.1 + 0.2, Number.NaN, 123456789.123);
+  for (const format of ['json', 'csv', 'jsonl'] as const) assert.equal(formatNumbers(v, format), formatPredictions(Array.from(v), format), format);
+});
+
+test('served forest: the CSV fast path answers byte for byte what the table path answers', async (t) => {
+  const base = await mkdtemp(join(tmpdir(), 'mw-numeric-csv-'));
+  t.after(() => rm(base, { recursive: true, force: true }));
+  const names = synthetic(1, 1).names;
+  await mkdir(join(base, 'input', 'data', 'train'), { recursive: true });
+  await writeFile(join(base, 'input', 'data', 'train', 'train.csv'), syntheticTable(2000, 3).select([...names, 'y']).toCSV());
+  const { modelDir } = await trainPackage({ package: 'random-forest-regression', base, name: 'csv', hyperparameters: { target: 'y', features: JSON.stringify(names), n_estimators: '15', max_depth: '8' } });
+  const model = await loadModel(modelDir);
+  assert.ok(model.predictMatrix, 'numeric forest offers predictMatrix');
+  const slow: LoadedModel = { ...model, predictMatrix: undefined };
+  const probe = syntheticTable(600, 4);
+  const rows = Array.from({ length: 600 }, (_, r) => names.map((n) => (probe.array(n) as Float64Array)[r]!.toPrecision(7)).join(','));
+  const bodies = [rows.join('\n') + '\n', `${names.join(',')}\n${rows.slice(0, 50).join('\r\n')}`, rows.slice(0, 5).join('\n\n'), `${rows[0]}\n1,2\n`, `${rows[0]!.replace(/^[^,]+/, 'oops')}\n`];
+  for (const body of bodies) {
+    for (const accept of ['application/json', 'text/csv', 'application/jsonlines']) {
+      const a = await invocations(model, { body: Buffer.from(body), contentType: 'text/csv', accept });
+      const b = await invocations(slow, { body: Buffer.from(body), contentType: 'text/csv', accept });
+      assert.deepEqual(a, b, `${accept}: ${body.slice(0, 40)}`);
+    }
+  }
+  const ok = await invocations(model, { body: Buffer.from(bodies[0]!), contentType: 'text/csv' });
+  assert.equal(ok.status, 200);
+  assert.equal((JSON.parse(ok.body) as { predictions: number[] }).predictions.length, 600);
+  const bad = await invocations(model, { body: Buffer.from(bodies[3]!), contentType: 'text/csv' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /row 2 \(line 2\): expected 20 value/);
+});
