@@ -10,6 +10,7 @@ import { datasetCommands } from './commands/datasets.ts';
 import { serveCommands } from './commands/serve.ts';
 import { reportCommands } from './commands/reports.ts';
 import { plantCommands } from './commands/plant.ts';
+import { signingCommands } from './commands/signing.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   ...storeCommands,
   ...featureCommands,
   ...modelCommands,
+  ...signingCommands,
   ...serveCommands,
   ...reportCommands,
   ...plantCommands,

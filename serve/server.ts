@@ -9,6 +9,7 @@ import { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
 import { createMetrics, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';
+import { trustGate, type TrustGate } from './trust-gate.ts';
 import { scheduleReports } from './report-schedule.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +30,12 @@ export interface ModelSource {
 export interface ServeOptions {
   /** Model directory to serve (or use `source`). */
   modelDir?: string;
+  /**
+   * Trust store: every model (at start, on reload, from the source) must be signed by one of its
+   * keys and not older than the one running (unless `allowDowngrade`), checked before its
+   * workers start; a refused reload keeps the running model.
+   */
+  trust?: { dir: string; allowDowngrade?: boolean };
   /** Registry-backed source: serves its latest version and polls for new ones. */
   source?: ModelSource;
   /** Module exporting `loadModel(dir)` (default: lib/model). Loaded inside every worker thread. */
@@ -125,7 +132,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics.modelInfo.set({ name: info.name, version: info.version, algorithm: info.algorithm }, 1);
   };
 
-  const reload = reloader(state, options.source, { newPool, setInfo, metrics, log });
+  const gate = options.trust ? trustGate(options.trust) : undefined;
+  const reload = reloader(state, options.source, { newPool, setInfo, metrics, log, gate });
 
   const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
   const reports =
@@ -165,7 +173,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
-  await loadOrAbandon(options, state, server, { repository, reports, capture }, { hasDefault, newPool, setInfo, log, workers });
+  await loadOrAbandon(options, state, server, { repository, reports, capture }, { hasDefault, newPool, setInfo, log, workers, gate });
 
   const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
   const { close, closed } = closer(state, server, poll, options, { reports, capture, log, repository });
@@ -243,10 +251,11 @@ async function loadModels(
   options: ServeOptions,
   state: ServerState,
   repository: ModelRepository | undefined,
-  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; log: (fields: Record<string, unknown>) => void; workers: number },
+  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; log: (fields: Record<string, unknown>) => void; workers: number; gate?: TrustGate },
 ): Promise<void> {
   if (deps.hasDefault) {
     const initial = await initialModel(options);
+    await deps.gate?.(initial.dir);
     const pool = deps.newPool(initial.dir);
     state.loading = pool;
     deps.setInfo(await pool.start());
@@ -306,7 +315,7 @@ async function initialModel(options: ServeOptions): Promise<{ dir: string; servi
 function reloader(
   state: ServerState,
   source: ModelSource | undefined,
-  deps: { newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void },
+  deps: { newPool: (dir: string) => ModelPool; setInfo: (info: ModelInfo) => void; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void; gate?: TrustGate },
 ): (dir?: string) => Promise<{ previous?: ModelInfo; current: ModelInfo }> {
   const { newPool, setInfo, metrics, log } = deps;
   return (dir?: string) => {
@@ -321,9 +330,11 @@ function reloader(
         target = latest.dir;
         sourceKey = latest.version;
       }
-      const candidate = newPool(target);
       const previous = state.current?.info;
+      let candidate: ModelPool;
       try {
+        await deps.gate?.(target, state.current?.options.modelDir);
+        candidate = newPool(target);
         await candidate.start();
       } catch (err) {
         metrics.reloads.inc({ result: 'rejected' });

@@ -20,6 +20,9 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
                          (default registry: MILLWRIGHT_REGISTRY, else ./.millwright/registry)
   --group G              model group in the registry
   --plant NAME           a plant config (<plants>/<NAME>/plant.yaml): its model group, stage and port
+  --trust DIR            trust store: only models signed by one of its keys load (env MILLWRIGHT_TRUST_DIR);
+                         a model older than the one running is refused unless --allow-downgrade
+  --allow-downgrade      accept an older signed version (a deliberate rollback)
   --stage DEV|TEST|PROD  follow a registry stage instead of the latest Approved version (promotions and
                          "millwright registry rollback" are served blue/green on the next poll)
   --poll DUR             how often to check the registry for a new Approved version (default 30s; 0 = never)
@@ -62,6 +65,8 @@ export const serveCommand: Command = {
         stage: { type: 'string' },
         plant: { type: 'string' },
         plants: { type: 'string' },
+        trust: { type: 'string' },
+        'allow-downgrade': { type: 'boolean' },
         poll: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -123,9 +128,11 @@ export const serveCommand: Command = {
         setImmediate(flushLog);
       }
     };
+    const trustDir = values.trust ?? readEnv('MILLWRIGHT_TRUST_DIR', env);
     const server = await startAbortable({
       modelDir,
       source,
+      ...(trustDir ? { trust: { dir: resolve(io.cwd, trustDir), allowDowngrade: values['allow-downgrade'] ?? false } } : {}),
       loader: values.loader ? resolve(io.cwd, values.loader) : undefined,
       port: settings.port,
       host: settings.host,

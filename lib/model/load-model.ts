@@ -3,7 +3,8 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { verifyArtifact } from './artifact.ts';
-import type { FeatureSpec, LoadedModel, Prediction } from './contract.ts';
+import { loadTrustStore, verifySignedModel, type TrustStore } from './signing.ts';
+import type { FeatureSpec, LoadedModel, ModelManifest, Prediction } from './contract.ts';
 import { CoercionProblem, coerceFeatureValue } from './coerce-feature.ts';
 import { importPredictModule, packageForManifest } from './packages.ts';
 import { readEnv } from '../config/index.ts';
@@ -15,6 +16,14 @@ export interface LoadOptions {
    */
   packages?: string[];
   env?: NodeJS.ProcessEnv;
+  /**
+   * Trust store: the model must be signed by one of its keys (see `verifySignedModel`).
+   * Default: env `MILLWRIGHT_TRUST_DIR`, else none (checksums only).
+   */
+  trust?: TrustStore | string;
+  /** The model running now: loading an older one is refused as a downgrade (with a trust store). */
+  running?: ModelManifest;
+  allowDowngrade?: boolean;
 }
 
 /**
@@ -30,7 +39,10 @@ export interface LoadOptions {
  */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const absDir = resolve(dir);
-  const manifest = await verifyArtifact(absDir);
+  const trustSpec = opts.trust ?? readEnv('MILLWRIGHT_TRUST_DIR', opts.env ?? process.env);
+  const manifest = trustSpec
+    ? (await verifySignedModel(absDir, typeof trustSpec === 'string' ? await loadTrustStore(trustSpec) : trustSpec, { running: opts.running, allowDowngrade: opts.allowDowngrade })).manifest
+    : await verifyArtifact(absDir);
   const allowed = opts.packages ?? (readEnv('MILLWRIGHT_MODEL_PACKAGES', opts.env ?? process.env)?.split(delimiter).filter(Boolean) ?? []);
   const ref = packageForManifest(manifest.algorithm, allowed);
   const mod = await importPredictModule(ref);

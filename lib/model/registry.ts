@@ -5,6 +5,7 @@ import { direntsIfExists, fsyncDir, readdirIfExists, uniqueId, withLock, writeFi
 import { MANIFEST_FILE, sha256, verifyArtifact, listArtifactFiles } from './artifact.ts';
 import type { Metrics, ModelManifest } from './contract.ts';
 import { registryDir } from '../config/index.ts';
+import { SIGNATURE_FILE, verifySignedModel, type TrustStore } from './signing.ts';
 
 /** Approval status of a registered version (SageMaker Model Registry's names). */
 export type ApprovalStatus = 'PendingManualApproval' | 'Approved' | 'Rejected';
@@ -28,6 +29,8 @@ export interface ModelVersionRecord {
   manifestSha256: string;
   /** Folder the artifact was registered from. */
   source: string;
+  /** Key id of the Ed25519 signature the artifact carried (`model.sig`), when it was signed; verified against `trust` when given. */
+  signer?: string;
 }
 
 /** A version with its artifact location. */
@@ -98,7 +101,7 @@ function versionDir(root: string, group: string, version: number): string {
  */
 export async function registerModel(
   modelDir: string,
-  opts: RegistryOptions & { group: string; note?: string },
+  opts: RegistryOptions & { group: string; note?: string; trust?: TrustStore },
 ): Promise<{ record: ModelVersionRecord; comparison: MetricComparison[]; approved?: ModelVersionRecord }> {
   checkGroup(opts.group);
   const root = resolveRegistry(opts);
@@ -112,6 +115,7 @@ export async function registerModel(
     // Verify the copy too: the source could have changed between the check and the copy.
     const copied = await verifyArtifact(join(incoming, 'model'));
     const manifestSha256 = sha256(await readFile(join(incoming, 'model', MANIFEST_FILE)));
+    const signer = await signerOf(join(incoming, 'model'), opts.trust);
     await makeReadOnly(join(incoming, 'model'));
     return await withLock(
       join(root, LOCK_FILE),
@@ -133,6 +137,7 @@ export async function registerModel(
           metrics: copied.metrics,
           manifestSha256,
           source,
+          ...(signer ? { signer } : {}),
         };
         await writeFileAtomic(join(incoming, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
         await rename(incoming, versionDir(root, opts.group, version));
@@ -147,8 +152,22 @@ export async function registerModel(
   }
 }
 
+/** The signer of a signed artifact (verified when a trust store is given), or undefined when unsigned. */
+async function signerOf(dir: string, trust: TrustStore | undefined): Promise<string | undefined> {
+  if (trust) return (await verifySignedModel(dir, trust)).keyId;
+  try {
+    return (JSON.parse(await readFile(join(dir, SIGNATURE_FILE), 'utf8')) as { keyId?: string }).keyId;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new MillwrightError('INTEGRITY', `${join(dir, SIGNATURE_FILE)} is not a valid signature file: ${(err as Error).message}`);
+  }
+}
+
 async function makeReadOnly(dir: string): Promise<void> {
   await chmod(join(dir, MANIFEST_FILE), 0o444);
+  await chmod(join(dir, SIGNATURE_FILE), 0o444).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
   for (const rel of await listArtifactFiles(dir)) await chmod(join(dir, ...rel.split('/')), 0o444);
 }
 
