@@ -1,8 +1,8 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fsyncDir, mkdirDurable, readdirIfExists } from '../durable/index.ts';
-import { lockSpool } from '../spool/index.ts';
+import { lockSpool, publishSpoolFile } from '../spool/index.ts';
 import { writeEvents, type EventRow } from '../store/index.ts';
 
 let counter = 0;
@@ -21,19 +21,7 @@ export async function appendEvents(dir: string, rows: EventRow[]): Promise<{ fil
   const n = ++counter;
   const tmp = join(root, `.tmp-${process.pid}-e${n}-${randomBytes(4).toString('hex')}.part`);
   const name = `evt-${String(Date.now()).padStart(14, '0')}-${String(process.pid).padStart(7, '0')}-${String(n).padStart(8, '0')}-${randomBytes(3).toString('hex')}.events`;
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-  const file = join(root, name);
-  await rename(tmp, file);
-  await fsyncDir(root);
+  const file = await publishSpoolFile(root, tmp, name, bytes);
   return { file, bytes: bytes.length };
 }
 

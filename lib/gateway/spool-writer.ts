@@ -126,12 +126,21 @@ export class SpoolWriter {
     return new MillwrightError('RESOURCE_EXHAUSTED', this.alarm.message, { details: { reason: this.alarm.reason } });
   }
 
+  /**
+   * Readings may fill the spool up to maxBytes minus a reserve for events (1/8 of the bound, at
+   * most 64 KiB): the events that say why data is missing (paused, gap, spool-full) are never
+   * refused, and with the reserve they still fit inside maxBytes.
+   */
+  private readingsBound(): number {
+    return this.opts.maxBytes - Math.min(64 * 1024, Math.floor(this.opts.maxBytes / 8));
+  }
+
   /** Queues readings of one source; resolves when durable. Rejects RESOURCE_EXHAUSTED when full. */
   emit(source: string, rows: { ts: number; asset: string; signal: string; value: number; quality: number }[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     if (this.alarm) return Promise.reject(this.refuse(this.alarm.message, this.alarm.reason));
     const add = segmentBytes(rows.length);
-    if (this.bytes + this.pendingBytes + add > this.opts.maxBytes) {
+    if (this.bytes + this.pendingBytes + add > this.readingsBound()) {
       return Promise.reject(this.refuse(`spool ${this.opts.dir} is full (${this.bytes + this.pendingBytes} of ${this.opts.maxBytes} bytes); new data is refused until the flush frees space`, 'spool-full', add));
     }
     this.pendingBytes += add;
@@ -227,7 +236,7 @@ export class SpoolWriter {
     await this.recount();
     if (!this.alarm) return;
     const used = this.bytes + this.pendingBytes;
-    const room = used <= 0.9 * this.opts.maxBytes && used + this.alarm.needed <= this.opts.maxBytes;
+    const room = used <= 0.9 * this.readingsBound() && used + this.alarm.needed <= this.readingsBound();
     // A full disk is usually freed by a flush that deleted spool files; something else may free it
     // too, so without a flush that freed anything the sources are let to try again every 30 s.
     const retry = this.alarm.reason === 'spool-full' || freed || Date.now() - this.alarm.since >= DISK_RETRY_MS;

@@ -33,6 +33,16 @@ export async function appendToSpool(dir: string, batch: ReadingBatch, meta: Segm
   const tmp = join(root, `.tmp-${process.pid}-${n}-${randomBytes(4).toString('hex')}.part`);
   // Time first (flush order), then pid, counter and randomness: unique across processes and threads.
   const name = `seg-${String(Date.now()).padStart(14, '0')}-${String(process.pid).padStart(7, '0')}-${String(n).padStart(8, '0')}-${randomBytes(3).toString('hex')}.spool`;
+  const segment = await publishSpoolFile(root, tmp, name, bytes);
+  return { segment, rows: batch.ts.length };
+}
+
+/**
+ * Writes `bytes` to the spool temp file `tmp` (exclusive create, fsync), renames it to `name` and
+ * fsyncs the folder: the one way anything enters a spool, so a crash leaves at most a `.tmp-*`
+ * file that {@link recoverSpool} removes, never a half file under its final name.
+ */
+export async function publishSpoolFile(root: string, tmp: string, name: string, bytes: Uint8Array): Promise<string> {
   const fh = await open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(bytes);
@@ -43,10 +53,10 @@ export async function appendToSpool(dir: string, batch: ReadingBatch, meta: Segm
     throw err;
   }
   await fh.close();
-  const segment = join(root, name);
-  await rename(tmp, segment);
+  const file = join(root, name);
+  await rename(tmp, file);
   await fsyncDir(root);
-  return { segment, rows: batch.ts.length };
+  return file;
 }
 
 /** Acknowledged segments in the spool, oldest first (absolute paths). */

@@ -1,9 +1,9 @@
 import modbusSerial from 'modbus-serial';
-import { MillwrightError } from '../../errors/index.ts';
 import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
 import { modbusSchema, wordsOf, type ModbusConfig, type ModbusRegister } from './modbus-config.ts';
 import { planRequests, tagValue, type ModbusRequest } from './modbus-decode.ts';
+import { isSpoolFull, sleep, unlessAborted } from './abortable.ts';
 
 export { modbusSchema, MODBUS_REGISTER_TYPES, MODBUS_KINDS, type ModbusConfig, type ModbusRegister } from './modbus-config.ts';
 export { decodeWords, encodeWords, planRequests } from './modbus-decode.ts';
@@ -17,31 +17,6 @@ type ModbusClient = InstanceType<typeof ModbusRTU>;
 const FIRST_BACKOFF_MS = 200;
 const MAX_BACKOFF_MS = 15_000;
 
-/** Resolves after `ms`, or early when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** `promise`, or undefined as soon as `signal` aborts (the listener is removed either way). */
-async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return undefined;
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<undefined>((resolve) => { onAbort = () => resolve(undefined); signal.addEventListener('abort', onAbort, { once: true }); });
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function isSpoolFull(err: unknown): boolean {
-  return err instanceof MillwrightError && err.code === 'RESOURCE_EXHAUSTED';
-}
 
 /** What one poll produced: readings, per-tag problems, or a failed link. */
 interface PollResult {

@@ -4,11 +4,11 @@ import type * as CertificateManagerModule from 'node-opcua-certificate-manager';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import type * as OpcuaClientModule from 'node-opcua-client';
 import type { ClientMonitoredItemGroup, ClientSession, ClientSubscription, DataValue, OPCUAClient } from 'node-opcua-client';
-import { MillwrightError } from '../../errors/index.ts';
 import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
 import { opcuaSchema, type OpcuaConfig } from './opcua-config.ts';
 import { numberOf, qualityOf, timestampOf } from './opcua-values.ts';
+import { isSpoolFull, sleep, unlessAborted } from './abortable.ts';
 
 export { opcuaSchema, OPCUA_SECURITY_MODES, OPCUA_SECURITY_POLICIES, type OpcuaConfig, type OpcuaTag } from './opcua-config.ts';
 export { qualityOf } from './opcua-values.ts';
@@ -24,30 +24,6 @@ const MAX_BACKOFF_MS = 15_000;
 /** Samples a server may queue per item between two publishes, so a burst is not sampled away. */
 const QUEUE_SIZE = 10;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** `promise`, or undefined as soon as `signal` aborts (the listener is removed either way). */
-async function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return undefined;
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<undefined>((resolve) => { onAbort = () => resolve(undefined); signal.addEventListener('abort', onAbort, { once: true }); });
-  try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function isSpoolFull(err: unknown): boolean {
-  return err instanceof MillwrightError && err.code === 'RESOURCE_EXHAUSTED';
-}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
