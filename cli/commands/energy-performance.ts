@@ -12,6 +12,7 @@ import { filterFrame, type Frame } from '../../reports/data.ts';
 import { energyPerformanceReport } from '../../reports/presets.ts';
 import type { Granularity, Shift, StaticFactorAdjustment } from '../../reports/index.ts';
 import { finishReport } from './report-output.ts';
+import { sql } from '../../lib/store/index.ts';
 
 /** Shown inside `millwright report --help` (and so in docs/cli.md). */
 export const ENERGY_PERFORMANCE_USAGE = `energy-performance: ISO 50006 energy baseline, EnPIs, savings with CUSUM and ASHRAE Guideline 14 uncertainty
@@ -26,7 +27,8 @@ export const ENERGY_PERFORMANCE_USAGE = `energy-performance: ISO 50006 energy ba
   --granularity hour|day|week|month   period the baseline is fitted on (default day)
   --no-calendar          no Saturday/Sunday (and hour-of-day/shift) terms
   --shifts early:6-14,late:14-22,night:22-6   shift terms for hourly models (default: hour of day)
-  --adjustments FILE     static-factor changes (YAML/JSON list of {from, to?, factor?, perDay?, description})
+  --adjustments FILE     static-factor changes (YAML/JSON list of {from, to?, factor?, perDay?, description}),
+                         or "events": the store's events table, kind static-factor (message: JSON {factor?, perDay?, description})
   --utc-offset MINUTES   plant time offset (periods, weekdays, dates without a zone); --interval-end: stamps close their interval
   --unit kWh             energy unit label; --production-unit t
   --plant NAME           column names from a plant config's signals (energy, production, temperature roles)
@@ -56,6 +58,25 @@ async function readAdjustments(path: string): Promise<StaticFactorAdjustment[]> 
     throw new MillwrightError('BAD_INPUT', `--adjustments ${path}: ${issues.join('; ')} (expected a list of {from, to?, factor?, perDay?, description})`);
   }
   return parsed.data;
+}
+
+/**
+ * Static-factor changes recorded in the store's events table (`kind = 'static-factor'`): `from_ts`
+ * (and `to_ts`) bound it, `message` holds `{factor?, perDay?, description}` as JSON.
+ */
+async function adjustmentsFromEvents(root: string): Promise<StaticFactorAdjustment[]> {
+  const { rows } = await sql("SELECT epoch_ms(coalesce(from_ts, ts)) AS from_ms, epoch_ms(to_ts) AS to_ms, message, id FROM events WHERE kind = 'static-factor' ORDER BY 1", { root });
+  return rows.map((r) => {
+    let m: { factor?: number; perDay?: number; description?: string };
+    try {
+      m = JSON.parse(String(r.message ?? '{}')) as typeof m;
+    } catch {
+      throw new MillwrightError('BAD_INPUT', `events table: static-factor event ${String(r.id)} has a message that is not JSON ({factor?, perDay?, description})`);
+    }
+    const parsed = adjustmentSchema.safeParse([{ from: Number(r.from_ms), ...(r.to_ms === null ? {} : { to: Number(r.to_ms) }), ...m, description: m.description ?? `static-factor event ${String(r.id)}` }]);
+    if (!parsed.success) throw new MillwrightError('BAD_INPUT', `events table: static-factor event ${String(r.id)}: ${parsed.error.issues.map((i) => `${i.path.slice(1).join('.')}: ${i.message}`).join('; ')}`);
+    return parsed.data[0]!;
+  });
 }
 
 function parseShifts(text: string): Shift[] {
@@ -134,7 +155,8 @@ export async function runEnergyPerformance(args: string[], io: CliIO): Promise<n
     title: values.title, source: positionals[0], referenceSource: values.reference ?? values['baseline-period'],
     ts, energy: values.energy, production: values.production, temperature: values.temperature, temperatureUnit: unitT,
     drivers: list(values.drivers), categorical: list(values.categorical), granularity: g as Granularity, calendar: !values['no-calendar'],
-    shifts: values.shifts ? parseShifts(values.shifts) : undefined, adjustments: values.adjustments ? await readAdjustments(resolve(io.cwd, values.adjustments)) : undefined,
+    shifts: values.shifts ? parseShifts(values.shifts) : undefined,
+    adjustments: values.adjustments === 'events' ? await adjustmentsFromEvents(root) : values.adjustments ? await readAdjustments(resolve(io.cwd, values.adjustments)) : undefined,
     utcOffsetMinutes: offset, timestampsMarkIntervalEnd: intervalEnd, unit: values.unit, productionUnit: values['production-unit'],
   });
   return finishReport(report, 'energy-performance', values.out, failOn, io);

@@ -15,6 +15,7 @@ import { energyPerformanceReport, writeReport, type EnergyPerformanceResult, stu
 import { renderHtml } from '../../reports/render/html.ts';
 import { loadSteel, STEEL_UTC_OFFSET_MINUTES } from '../../datasets/steel.ts';
 import { runCli } from '../helpers/io.ts';
+import { writeEvents } from '../../lib/store/index.ts';
 import { checkPage, noChromium } from './browser.ts';
 
 const HOUR = 3_600_000;
@@ -214,6 +215,13 @@ test('millwright report energy-performance: one CSV split into periods, adjustme
     const json = JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8')) as { metrics: EnergyPerformanceResult[] };
     const direct = metric(energyPerformanceReport(repRows, baseRows, { ...OPTIONS, adjustments: [{ from: '2022-07-01', perDay: 500, description: 'x' }] }));
     assert.ok(Math.abs(json.metrics[0]!.savings.savings - direct.savings.savings) < 1e-6 * Math.abs(direct.savings.savings), 'the CLI gives the library result');
+    // The same adjustment recorded as a static-factor event in the store's events table.
+    await writeEvents(join(dir, 'store'), [{ ts: Date.UTC(2022, 6, 1), from: Date.UTC(2022, 6, 1), site: 'plant', source: 'energy-team', kind: 'static-factor', severity: 'info', message: JSON.stringify({ perDay: 500, description: 'new compressor' }), id: 'sf-1' }]);
+    const fromEvents = await runCli([...base, '--adjustments', 'events', '--store', 'store', '--out', 'out-events'], dir);
+    assert.equal(fromEvents.code, 0, fromEvents.err);
+    const evJson = JSON.parse(await readFile(join(dir, 'out-events', 'report.json'), 'utf8')) as { metrics: EnergyPerformanceResult[] };
+    assert.ok(Math.abs(evJson.metrics[0]!.savings.savings - direct.savings.savings) < 1e-6 * Math.abs(direct.savings.savings), 'the events table gives the same adjustment');
+    assert.equal(evJson.metrics[0]!.adjustments[0]!.description, 'new compressor');
     await writeFile(join(dir, 'bad.yaml'), '- { from: 2022-07-01, perDay: lots, description: x }\n');
     const bad = await runCli([...base, '--adjustments', 'bad.yaml'], dir);
     assert.equal(bad.code, 1);
