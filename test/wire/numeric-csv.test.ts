@@ -134,9 +134,11 @@ test('served forest: the CSV fast path answers byte for byte what the table path
       assert.deepEqual(a, b, `${accept}: ${body.slice(0, 40)}`);
     }
   }
+  // No Accept: CSV in, CSV out (SageMaker's built-ins' convention), one prediction per line.
   const ok = await invocations(model, { body: Buffer.from(bodies[0]!), contentType: 'text/csv' });
   assert.equal(ok.status, 200);
-  assert.equal((JSON.parse(ok.body) as { predictions: number[] }).predictions.length, 600);
+  assert.equal(ok.body.trim().split('\n').length, 600);
+  assert.deepEqual(ok, await invocations(slow, { body: Buffer.from(bodies[0]!), contentType: 'text/csv' }));
   const bad = await invocations(model, { body: Buffer.from(bodies[3]!), contentType: 'text/csv' });
   assert.equal(bad.status, 400);
   assert.match(bad.body, /row 2 \(line 2\): expected 20 value/);
