@@ -149,7 +149,7 @@ export async function verifyReceived(dir: string, kind: 'model' | 'code', id: st
 async function received(root: string, kind: 'model' | 'code', pkg: string): Promise<{ id: string; manifest: BundleManifest; stored: StoredBundle }[]> {
   const out = [];
   for (const id of await readdirIfExists(kindDir(root, kind))) {
-    if (id.startsWith('.')) continue;
+    if (id.startsWith('.') || id === 'package.json') continue;
     const r = await readStored(root, kind, id).catch(() => undefined);
     if (!r) continue;
     const p = kind === 'model' ? r.manifest.model!.package : r.manifest.code!.package;
@@ -179,6 +179,10 @@ async function receive(root: string, b: OpenedBundle, trust: TrustStore): Promis
     const stored: StoredBundle = { manifestText: b.manifestText, signature: b.signature, manifestSha256: b.manifestSha256, receivedAt: new Date().toISOString() };
     await writeFileAtomic(join(staging, 'bundle.json'), `${JSON.stringify(stored, null, 2)}\n`);
     await mkdirDurable(kindDir(root, b.manifest.kind));
+    // Model packages are ES modules (like millwright); without this, a package with no
+    // package.json of its own would be read as CommonJS in the serving worker threads.
+    const marker = join(kindDir(root, 'code'), 'package.json');
+    if (b.manifest.kind === 'code' && !existsSync(marker)) await writeFileAtomic(marker, '{ "type": "module" }\n');
     await rename(staging, final);
     await fsyncDir(kindDir(root, b.manifest.kind));
   } catch (err) {

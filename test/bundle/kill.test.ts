@@ -92,7 +92,7 @@ test('SIGKILL at 12 points of a deploy leaves either the old pair or the complet
     assert.ok(rec.seq === 1 || (rec.seq === 2 && rec.model.id === 'press-energy@v2'), `trial ${i}: seq ${rec.seq}`);
     // Every visible version is whole, and the running pair answers.
     for (const kind of ['model', 'code'] as const) {
-      for (const id of (await readdir(join(dir, kind === 'model' ? 'models' : 'code'))).filter((n) => !n.startsWith('.'))) await verifyReceived(dir, kind, id);
+      for (const id of (await readdir(join(dir, kind === 'model' ? 'models' : 'code'))).filter((n) => !n.startsWith('.') && n !== 'package.json')) await verifyReceived(dir, kind, id);
     }
     const model = await loadPair(deploymentRecordFile(dir, rec.seq));
     assert.ok(Number.isFinite((await model.predict(row))[0] as number));
