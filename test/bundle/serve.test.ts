@@ -2,7 +2,7 @@
 // blue/green while a client loop keeps posting; not one request fails.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { deployBundle, rollbackDeployment } from '../../lib/bundle/index.ts';
+import { deployBundle } from '../../lib/bundle/index.ts';
 import { DEPLOYMENT_LOADER, deploymentSource, startServer } from '../../serve/index.ts';
 import { healthCheck } from '../../serve/health-check.ts';
 import { runCli } from '../helpers/io.ts';
