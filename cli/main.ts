@@ -11,6 +11,7 @@ import { serveCommands } from './commands/serve.ts';
 import { reportCommands } from './commands/reports.ts';
 import { plantCommands } from './commands/plant.ts';
 import { signingCommands } from './commands/signing.ts';
+import { bundleCommands } from './commands/bundle.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   ...featureCommands,
   ...modelCommands,
   ...signingCommands,
+  ...bundleCommands,
   ...serveCommands,
   ...reportCommands,
   ...plantCommands,

@@ -103,3 +103,6 @@ export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MOD
 /** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
 export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
 export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';
+
+/** Edge bundles: signed model and code bundles, deployed into an edge folder with health-checked atomic switches and rollback. */
+export * from './bundle/index.ts';

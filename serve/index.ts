@@ -17,6 +17,7 @@ export { resolveSettings } from './options.ts';
 export { ModelPool, type ModelInfo } from './pool.ts';
 export { httpFunctionalCheck, type HttpCheckOptions } from './functional-check.ts';
 export { registrySource } from './registry-source.ts';
+export { deploymentSource, DEPLOYMENT_LOADER } from './deployment-source.ts';
 export { inferV2, parseInferRequest, tensorsToTable, predictionsToOutputs, modelMetadata, outputMetadata, v2ErrorResponse, PREDICT_OUTPUT, PROBA_OUTPUT, type V2InferRequest, type V2ModelInfo, type V2TensorMetadata, type ParsedInferRequest } from './v2/infer.ts';
 export { ModelRepository, parseVersionPolicy, selectVersions, sortVersions, type VersionPolicy, type RepositoryIndexEntry, type RepositoryOptions } from './v2/repository.ts';
 export { V2_DATATYPES, MAX_ELEMENTS, checkShape, flattenData, type V2Datatype, type V2Tensor } from './v2/tensor.ts';

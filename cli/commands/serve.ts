@@ -4,6 +4,7 @@ import { numberFlag, parseCommandArgs, usageError, type Command } from '../comma
 import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
+import { DEPLOYMENT_LOADER, deploymentSource } from '../../serve/deployment-source.ts';
 import { STAGES, type Stage } from '../../lib/model/stages.ts';
 import { loadPlant } from '../../lib/plant/index.ts';
 import { startServer, type ModelSource, type RunningServer, type ServeOptions } from '../../serve/server.ts';
@@ -19,6 +20,9 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --registry DIR         serve the latest Approved version of --group from this registry
                          (default registry: MILLWRIGHT_REGISTRY, else ./.millwright/registry)
   --group G              model group in the registry
+  --deployment DIR       serve the pair an edge folder's current pointer names (millwright deploy/rollback),
+                         blue/green when it moves (checked every --poll, default 2s); with --trust the pair's
+                         signatures are checked again
   --plant NAME           a plant config (<plants>/<NAME>/plant.yaml): its model group, stage and port
   --trust DIR            trust store: only models signed by one of its keys load (env MILLWRIGHT_TRUST_DIR);
                          a model older than the one running is refused unless --allow-downgrade
@@ -62,6 +66,7 @@ export const serveCommand: Command = {
         model: { type: 'string' },
         registry: { type: 'string' },
         group: { type: 'string' },
+        deployment: { type: 'string' },
         stage: { type: 'string' },
         plant: { type: 'string' },
         plants: { type: 'string' },
@@ -101,7 +106,11 @@ export const serveCommand: Command = {
     if (values.stage !== undefined && !(STAGES as readonly string[]).includes(values.stage)) throw usageError(`--stage must be one of ${STAGES.join(', ')}, got "${values.stage}"`);
     let source: ModelSource | undefined;
     let modelDir: string | undefined;
-    if (values.group !== undefined) {
+    const trustDir = values.trust ?? readEnv('MILLWRIGHT_TRUST_DIR', env);
+    if (values.deployment !== undefined) {
+      if (values.model || values.group || values['model-repository'] || values.loader) throw usageError('--deployment gives the model and its code: leave out --model, --group, --model-repository and --loader');
+      source = deploymentSource(resolve(io.cwd, values.deployment), { pollMs: values.poll === undefined ? 2000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }), ...(trustDir ? { trust: resolve(io.cwd, trustDir) } : {}) });
+    } else if (values.group !== undefined) {
       const registry = registryDir(values.registry, env, io.cwd);
       source = registrySource(registry, values.group, values.poll === undefined ? 30_000 : values.poll === '0' ? 0 : parseDuration(values.poll, { ...SERVE_DURATION, what: '--poll' }), values.stage as Stage | undefined);
     } else {
@@ -128,12 +137,11 @@ export const serveCommand: Command = {
         setImmediate(flushLog);
       }
     };
-    const trustDir = values.trust ?? readEnv('MILLWRIGHT_TRUST_DIR', env);
     const server = await startAbortable({
       modelDir,
       source,
-      ...(trustDir ? { trust: { dir: resolve(io.cwd, trustDir), allowDowngrade: values['allow-downgrade'] ?? false } } : {}),
-      loader: values.loader ? resolve(io.cwd, values.loader) : undefined,
+      ...(trustDir && values.deployment === undefined ? { trust: { dir: resolve(io.cwd, trustDir), allowDowngrade: values['allow-downgrade'] ?? false } } : {}),
+      loader: values.deployment !== undefined ? DEPLOYMENT_LOADER : values.loader ? resolve(io.cwd, values.loader) : undefined,
       port: settings.port,
       host: settings.host,
       workers: settings.workers,
