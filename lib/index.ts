@@ -103,3 +103,8 @@ export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MOD
 /** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
 export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
 export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';
+/** Maintenance records (failure, repair, inspection) as events: added, imported from a CMMS export, listed; the labels and alarm scores read them. */
+export {
+  addMaintenanceRecord, addMaintenanceRecords, listMaintenanceRecords, importCmmsCsv, recordProblem, MAINTENANCE_KINDS, CMMS_FIELDS,
+  type MaintenanceKind, type MaintenanceRecord, type MaintenanceFilter, type StoredMaintenanceRecord, type CmmsMapping, type CmmsImportOptions, type CmmsImportSummary,
+} from './maintenance/index.ts';
