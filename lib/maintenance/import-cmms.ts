@@ -84,19 +84,20 @@ function csvField(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The kind a row's text names (the export's word mapped, else the word itself), or the mapping's one kind. */
+function kindOf(text: string | undefined, m: CmmsMapping): string | undefined {
+  if (text === undefined || text === '') return m.kind;
+  return Object.entries(m.kinds ?? {}).find(([k]) => k.toLowerCase() === text.toLowerCase())?.[1] ?? text.toLowerCase();
+}
+
 /** Reads one data row into a record, or the reason it cannot be one. */
 function rowToRecord(cells: string[], index: Map<string, number>, m: CmmsMapping, parseDate: (s: string) => number, source: string): MaintenanceRecord | string {
   const cell = (f: (typeof CMMS_FIELDS)[number]) => {
     const i = index.get(f);
     return i === undefined ? undefined : (cells[i] ?? '').trim();
   };
-  const kindText = cell('kind');
-  let kind: string | undefined = m.kind;
-  if (kindText !== undefined && kindText !== '') {
-    const mapped = Object.entries(m.kinds ?? {}).find(([k]) => k.toLowerCase() === kindText.toLowerCase())?.[1];
-    kind = mapped ?? kindText.toLowerCase();
-  }
-  if (!MAINTENANCE_KINDS.includes(kind as MaintenanceKind)) return `kind ${JSON.stringify(kindText ?? kind)} is not one of ${MAINTENANCE_KINDS.join(', ')}${m.kinds ? ` nor ${Object.keys(m.kinds).join(', ')}` : ''}`;
+  const kind = kindOf(cell('kind'), m);
+  if (!MAINTENANCE_KINDS.includes(kind as MaintenanceKind)) return `kind ${JSON.stringify(cell('kind') ?? kind)} is not one of ${MAINTENANCE_KINDS.join(', ')}${m.kinds ? ` nor ${Object.keys(m.kinds).join(', ')}` : ''}`;
   const fromText = cell('from') ?? '';
   const from = parseDate(fromText);
   if (!Number.isFinite(from)) return `from ${JSON.stringify(fromText)} is not a time in ${m.dateFormat ?? 'ISO 8601'}${m.timeZone ? ` (${m.timeZone})` : ''}`;

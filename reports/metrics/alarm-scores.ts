@@ -122,24 +122,30 @@ function downsample(ts: number[], vs: number[], from: number, to: number, maxPoi
   return [...sums.entries()].sort((a, b) => a[0] - b[0]).map(([b, [s, n]]) => [from + (b + 0.5) * width, s / n]);
 }
 
+/** Readings of the wanted (asset, signal) pairs, keyed `asset\0signal`. */
+function collect(ts: Float64Array, asset: (string | null)[], signal: (string | null)[], value: Float64Array, wanted: Map<string, Set<string>>): Map<string, { t: number[]; v: number[] }> {
+  const raw = new Map<string, { t: number[]; v: number[] }>();
+  for (let i = 0; i < ts.length; i++) {
+    const a = asset[i]!;
+    const s = signal[i]!;
+    if (!wanted.get(a)?.has(s)) continue;
+    const k = `${a}\u0000${s}`;
+    const r = raw.get(k) ?? raw.set(k, { t: [], v: [] }).get(k)!;
+    r.t.push(ts[i]!);
+    r.v.push(value[i]!);
+  }
+  return raw;
+}
+
 function timelines(frame: Frame, alarms: readonly AlarmInterval[], failures: readonly FailureMark[], o: AlarmScoreOptions): AssetTimeline[] {
   const c = { ts: o.columns?.ts ?? 'ts', asset: o.columns?.asset ?? 'asset', signal: o.columns?.signal ?? 'signal', value: o.columns?.value ?? 'value' };
   const col = (n: string) => frame.columns.get(n);
   const [ts, asset, signal, value] = [col(c.ts), col(c.asset), col(c.signal), col(c.value)];
   const assets = [...new Set([...alarms.map((a) => a.asset), ...failures.map((f) => f.asset)])].sort();
   const wanted = new Map<string, Set<string>>(assets.map((a) => [a, new Set(alarms.filter((x) => x.asset === a && x.signal).map((x) => x.signal!))]));
-  const raw = new Map<string, { t: number[]; v: number[] }>();
-  if (frame.rows > 0 && ts?.kind === 'numeric' && asset?.kind === 'categorical' && signal?.kind === 'categorical' && value?.kind === 'numeric') {
-    for (let i = 0; i < frame.rows; i++) {
-      const a = asset.values[i]!;
-      const s = signal.values[i]!;
-      if (!wanted.get(a)?.has(s)) continue;
-      const k = `${a}\u0000${s}`;
-      const r = raw.get(k) ?? raw.set(k, { t: [], v: [] }).get(k)!;
-      r.t.push(ts.values[i]!);
-      r.v.push(value.values[i]!);
-    }
-  }
+  const raw = frame.rows > 0 && ts?.kind === 'numeric' && asset?.kind === 'categorical' && signal?.kind === 'categorical' && value?.kind === 'numeric'
+    ? collect(ts.values, asset.values, signal.values, value.values, wanted)
+    : new Map<string, { t: number[]; v: number[] }>();
   return assets.map((a) => ({
     asset: a,
     series: [...(wanted.get(a) ?? [])].sort().flatMap((s) => {
