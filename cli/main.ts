@@ -4,6 +4,7 @@ import { dispatch, runIfMain } from './dispatch.ts';
 import { storeCommands } from './commands/store.ts';
 import { ingestCommands } from './commands/ingest.ts';
 import { gatewayCommands } from './commands/gateway.ts';
+import { eventCommands } from './commands/events.ts';
 import { featureCommands } from './commands/features.ts';
 import { modelCommands } from './commands/model.ts';
 import { datasetCommands } from './commands/datasets.ts';
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   ...datasetCommands,
   ...ingestCommands,
   ...gatewayCommands,
+  ...eventCommands,
   ...storeCommands,
   ...featureCommands,
   ...modelCommands,

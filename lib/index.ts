@@ -106,3 +106,8 @@ export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type Spark
 
 /** Edge bundles: signed model and code bundles, deployed into an edge folder with health-checked atomic switches and rollback. */
 export * from './bundle/index.ts';
+/** Maintenance records (failure, repair, inspection) as events: added, imported from a CMMS export, listed; the labels and alarm scores read them. */
+export {
+  addMaintenanceRecord, addMaintenanceRecords, listMaintenanceRecords, importCmmsCsv, recordProblem, MAINTENANCE_KINDS, CMMS_FIELDS,
+  type MaintenanceKind, type MaintenanceRecord, type MaintenanceFilter, type StoredMaintenanceRecord, type CmmsMapping, type CmmsImportOptions, type CmmsImportSummary,
+} from './maintenance/index.ts';

@@ -31,7 +31,7 @@ export interface Metric<R extends MetricResult = MetricResult> {
   checks?(result: R): CheckResult[];
 }
 
-export type ReportKind = 'quality' | 'drift' | 'model' | 'energy' | 'energy-performance';
+export type ReportKind = 'quality' | 'drift' | 'model' | 'energy' | 'energy-performance' | 'alarms';
 
 /** A report as JSON: everything the HTML and CSV renderers need. */
 export interface ReportResult {
@@ -68,6 +68,7 @@ const DEFAULT_TITLES: Record<ReportKind, string> = {
   model: 'Model quality',
   energy: 'Energy deviation (hourly)',
   'energy-performance': 'Energy performance (ISO 50006)',
+  alarms: 'Alarm rules against recorded failures',
 };
 
 /**

@@ -39,6 +39,8 @@ export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationM
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
 export { EnergyPerformanceMetric, type EnergyPerformanceOptions, type EnergyPerformanceResult, type EnergyPerformancePeriod, type StaticFactorAdjustment } from './metrics/energy-performance.ts';
 export type { RollUpRow } from './energy-performance/roll-up.ts';
+export { AlarmScoresMetric, scoreRule, type AlarmScoreOptions, type AlarmScoresResult, type AlarmInterval, type FailureMark, type RuleScore, type AssetTimeline } from './metrics/alarm-scores.ts';
+export { readAlarmIntervals, readFailures, readAlarmedReadings } from './alarm-store.ts';
 export type { Granularity } from './energy-performance/periods.ts';
 export type { Shift } from './energy-performance/baseline-model.ts';
 export { savingsUncertainty, type SavingsUncertainty, type UncertaintyInputs } from './energy-performance/savings.ts';
@@ -47,7 +49,7 @@ export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.t
 export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';
 export { chi2Sf, kolmogorovSf } from './stats/special.ts';
 export { sortedFinite } from './stats/sort.ts';
-export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, energyPerformanceReport, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
+export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, energyPerformanceReport, alarmsReport, alarmsReportFromStore, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
 export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
 export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';

@@ -16,6 +16,8 @@ import { MultivariateDriftMetric, type MultivariateDriftOptions } from './metric
 import { ModelQualityMetric, type ModelQualityOptions } from './metrics/model-quality.ts';
 import { EnergyDeviationMetric, type EnergyDeviationOptions } from './metrics/energy.ts';
 import { EnergyPerformanceMetric, type EnergyPerformanceOptions } from './metrics/energy-performance.ts';
+import { AlarmScoresMetric, type AlarmScoreOptions } from './metrics/alarm-scores.ts';
+import { readAlarmIntervals, readAlarmedReadings, readFailures } from './alarm-store.ts';
 import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
 import { renderHtml } from './render/html.ts';
 import { renderCsv } from './render/csv.ts';
@@ -142,4 +144,34 @@ export async function writeReport(report: ReportResult, dir: string): Promise<Wr
   await writeAtomic(paths.csv, renderCsv(report));
   await writeAtomic(paths.html, renderHtml(report));
   return paths;
+}
+
+/**
+ * Alarm rules (and models that raise alarms) scored against recorded failures: per rule true and
+ * false alarms, precision, recall, mean lead time, false alarms per asset-week, and a timeline per
+ * asset. `readings` (ts, asset, signal, value) are drawn in the timelines.
+ *
+ * @example
+ * import { alarmsReport } from 'millwright/reports';
+ * const report = alarmsReport(readings, { alarms, failures, leadMs: 72 * 3_600_000, from, to });
+ * report.metrics[0]; // { type: 'alarm-scores', rules: [{ rule, precision, recall, meanLeadHours, ... }], ... }
+ */
+export function alarmsReport(readings: TableInput, options: AlarmScoreOptions & RunReportOptions): ReportResult {
+  return runReport('alarms', [new AlarmScoresMetric(options)], readings, undefined, options);
+}
+
+/**
+ * {@link alarmsReport} over a store: alarm rows of its `events` table, its failure records, and the
+ * alarmed signals' readings in [from, to).
+ *
+ * @example
+ * import { alarmsReportFromStore } from 'millwright/reports';
+ * const report = await alarmsReportFromStore('.millwright/store', { from, to, leadMs: 72 * 3_600_000 });
+ */
+export async function alarmsReportFromStore(root: string, options: Omit<AlarmScoreOptions, 'alarms' | 'failures'> & RunReportOptions): Promise<ReportResult> {
+  const period = { from: options.from, to: options.to };
+  const alarms = await readAlarmIntervals(root, period);
+  const failures = await readFailures(root, period);
+  const readings = await readAlarmedReadings(root, alarms, period);
+  return alarmsReport(readings, { ...options, alarms, failures, source: options.source ?? root });
 }

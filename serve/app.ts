@@ -7,6 +7,7 @@ import { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
 import type { ServeMetrics } from './metrics.ts';
 import type { ModelInfo, ModelPool } from './pool.ts';
 import { reportsRouter } from './reports-route.ts';
+import { eventsRouter } from './events-route.ts';
 import type { ReportRun } from './report-schedule.ts';
 
 /** What the HTTP layer needs from the running server. */
@@ -19,6 +20,8 @@ export interface AppState {
   workers: number;
   adminToken?: string;
   reportsDir?: string;
+  /** Store root that `POST /events` (maintenance records, admin token) writes into; the route is off without it. */
+  eventsStore?: string;
   capture?: CaptureWriter;
   metrics: ServeMetrics;
   log(fields: Record<string, unknown>): void;
@@ -140,6 +143,8 @@ export function createApp(state: AppState): Express {
       sendError(res, err);
     }
   });
+
+  if (state.eventsStore) app.use('/events', requireAdmin, eventsRouter(state.eventsStore));
 
   if (state.reportsDir) {
     const gate = (req: Request, res: Response, next: NextFunction) => (state.adminToken ? requireAdmin(req, res, next) : next());
@@ -361,7 +366,7 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-const ROUTES = new Set(['/ping', '/invocations', '/metrics', '/execution-parameters', '/health/live', '/health/ready', '/admin/reload', '/admin/model', '/admin/reports/regenerate']);
+const ROUTES = new Set(['/ping', '/invocations', '/metrics', '/execution-parameters', '/health/live', '/health/ready', '/admin/reload', '/admin/model', '/admin/reports/regenerate', '/events']);
 function routeOf(path: string): string {
   if (ROUTES.has(path)) return path;
   if (path.startsWith('/reports')) return '/reports';

@@ -62,6 +62,8 @@ export interface ServeOptions {
   reportSchedule?: { everyMs?: number; windowMs?: number };
   /** Bearer token for /admin and /reports; admin routes are off when absent. */
   adminToken?: string;
+  /** Store root that `POST /events` (maintenance records, behind the admin token) writes into; off when absent. */
+  eventsStore?: string;
   /** Longest a graceful shutdown may take before connections are cut (default 30000 ms). */
   shutdownTimeoutMs?: number;
   /** Structured log sink (default: one JSON line on stdout). */
@@ -161,6 +163,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     workers,
     adminToken: options.adminToken || undefined,
     reportsDir: options.reportsDir,
+    eventsStore: options.eventsStore,
     capture,
     metrics,
     log,

@@ -11,8 +11,9 @@ import { dailySummary, dailyRunSummary } from '../../lib/features/daily.ts';
 import { findRuns } from '../../lib/features/runs.ts';
 import { TIME_DOMAIN_FEATURES, vibrationWindows } from '../../lib/features/vibration.ts';
 import { spectrumFeatures } from '../../lib/features/spectrum.ts';
+import { FEATURE_LABELS_USAGE, featureLabels } from './feature-labels.ts';
 
-const USAGE = `millwright features <daily|vibration> [options]
+const USAGE = `millwright features <daily|vibration|labels> [options]
 
 millwright features daily [--store DIR] [--site S]... [--asset A]... [--from T] [--to T]
                           [--utc-offset MIN] [--out FILE] [--format csv|json]
@@ -39,6 +40,8 @@ millwright features vibration FILE --sample-rate HZ [--column NAME]... [--window
   --hop N            samples between windows (default: --window)
   --segment N        Welch segment, power of two (default 4096 or the largest that fits)
   --keep-dc          do not remove the mean before rms/peak (raw figures)
+
+${FEATURE_LABELS_USAGE}
 `;
 
 /** CSV with a header; NaN/null as empty. */
@@ -176,7 +179,8 @@ const featuresCommand: Command = {
     const [verb, ...rest] = args;
     if (verb === 'daily') return daily(rest, io);
     if (verb === 'vibration') return vibration(rest, io);
-    throw usageError(verb === undefined ? 'features needs a sub-command: daily or vibration' : `features: unknown sub-command "${verb}" (expected daily or vibration)`);
+    if (verb === 'labels') return featureLabels(rest, io);
+    throw usageError(verb === undefined ? 'features needs a sub-command: daily, vibration or labels' : `features: unknown sub-command "${verb}" (expected daily, vibration or labels)`);
   },
 };
 

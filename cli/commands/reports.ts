@@ -14,6 +14,7 @@ import type { DriftTest } from '../../reports/metrics/drift.ts';
 import type { ReportKind, ReportResult } from '../../reports/engine.ts';
 import type { Frame } from '../../reports/data.ts';
 import { ENERGY_PERFORMANCE_USAGE, runEnergyPerformance } from './energy-performance.ts';
+import { ALARMS_REPORT_USAGE, runAlarmsReport } from './alarms-report.ts';
 import { finishReport } from './report-output.ts';
 
 function list(s: string | undefined): string[] | undefined {
@@ -66,6 +67,7 @@ Example:
 
 const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [options]
        millwright report energy-performance <data> [options]   (options below)
+       millwright report alarms --from T --to T [options]      (options below)
 
   <current>              .csv/.parquet file, sql:<query> (store's readings view), or a serving
                          capture directory / .jsonl file (SageMaker data-capture JSON Lines)
@@ -94,7 +96,9 @@ Examples:
   millwright report quality /opt/ml/capture --model /opt/ml/model --baseline baseline/
   millwright report energy oct.csv --model registry/steel/3 --actual usage_kwh --price 0.12 --co2 0.45
 
-${ENERGY_PERFORMANCE_USAGE}`;
+${ENERGY_PERFORMANCE_USAGE}
+
+${ALARMS_REPORT_USAGE}`;
 
 const reportCommand: Command = {
   name: 'report',
@@ -103,6 +107,7 @@ const reportCommand: Command = {
   async run(args, io) {
     // Its own flags (periods, drivers, adjustments): parsed by its own module.
     if (args[0] === 'energy-performance') return runEnergyPerformance(args.slice(1), io);
+    if (args[0] === 'alarms') return runAlarmsReport(args.slice(1), io);
     const { values, positionals } = parseCommandArgs(args, {
       allowPositionals: true,
       options: {
@@ -134,7 +139,7 @@ const reportCommand: Command = {
       if (!tests.has(v)) throw usageError(`--${name} must be auto, ks, wasserstein, psi, jensenshannon or chisquare, got "${v}"`);
       return v as DriftTest;
     };
-    switch (kind as Exclude<ReportKind, 'energy-performance'>) {
+    switch (kind as Exclude<ReportKind, 'energy-performance' | 'alarms'>) {
       case 'quality': {
         const baseline = values.baseline ? await readBaselineDir(resolve(io.cwd, values.baseline)) : undefined;
         const faults = values['no-faults'] ? false : values.stuck || values['gap-factor'] ? { stuckMinReadings: numberFlag('stuck', values.stuck), gapFactor: numberFlag('gap-factor', values['gap-factor']) } : undefined;

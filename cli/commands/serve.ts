@@ -44,6 +44,7 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
                          quality and drift reports from captured traffic (POST /admin/reports/regenerate runs one now)
   --reports-every DUR    how often to regenerate them (default 1h; 0 = only on demand)
   --reports-window DUR   how much recent traffic each regeneration reads (default 24h)
+  --events-store DIR     accept maintenance records on POST /events (admin token) into this store's events table
   --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
   --model-repository DIR also serve every model of DIR/<name>/<version>/ over the Open Inference
                          Protocol (/v2/models/<name>/infer); with it, --model is optional
@@ -84,6 +85,7 @@ export const serveCommand: Command = {
         'capture-max-total': { type: 'string' },
         'capture-max-files': { type: 'string' },
         reports: { type: 'string' },
+        'events-store': { type: 'string' },
         'reports-every': { type: 'string' },
         'reports-window': { type: 'string' },
         loader: { type: 'string' },
@@ -157,6 +159,7 @@ export const serveCommand: Command = {
           }
         : undefined,
       reportsDir: values.reports ? resolve(io.cwd, values.reports) : undefined,
+      eventsStore: values['events-store'] ? resolve(io.cwd, values['events-store']) : undefined,
       reportSchedule: {
         everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], { ...SERVE_DURATION, what: '--reports-every' }),
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),

@@ -24,3 +24,5 @@ export { hourOfWeekProfile } from './hour-of-week.ts';
 export type { HourOfWeekOptions } from './hour-of-week.ts';
 export { windowFeatures } from './windows.ts';
 export type { WindowStat, WindowFeatureOptions } from './windows.ts';
+export { failureLabels } from './labels.ts';
+export type { FailureLabelOptions, FailureLabels } from './labels.ts';

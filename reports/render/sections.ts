@@ -15,6 +15,8 @@ import type { EnergyDeviationResult } from '../metrics/energy.ts';
 import { chart, Plot } from './charts.ts';
 import { chartHtml, f, statusBadge, tableHtml, type Table } from './html-parts.ts';
 import { energyPerformanceTable, renderEnergyPerformance } from './energy-performance.ts';
+import { alarmScoresTable, renderAlarmScores } from './alarm-scores.ts';
+import type { AlarmScoresResult } from '../metrics/alarm-scores.ts';
 import type { EnergyPerformanceResult } from '../metrics/energy-performance.ts';
 
 export { f, type Table } from './html-parts.ts';
@@ -310,6 +312,7 @@ export function renderMetric(m: MetricResult): string {
     case 'model-quality': return renderModel(m as ModelQualityResult);
     case 'energy-deviation': return renderEnergy(m as EnergyDeviationResult);
     case 'energy-performance': return renderEnergyPerformance(m as EnergyPerformanceResult);
+    case 'alarm-scores': return renderAlarmScores(m as AlarmScoresResult);
     default: return `<pre>${esc(JSON.stringify(m, null, 2))}</pre>`;
   }
 }
@@ -324,6 +327,7 @@ export function metricTable(m: MetricResult): Table | null {
     case 'model-quality': return modelTable(m as ModelQualityResult);
     case 'energy-deviation': return energyTable(m as EnergyDeviationResult);
     case 'energy-performance': return energyPerformanceTable(m as EnergyPerformanceResult);
+    case 'alarm-scores': return alarmScoresTable(m as AlarmScoresResult);
     default: return null;
   }
 }

@@ -71,7 +71,7 @@ test('features vibration: per-window features of a gzipped CSV recording', async
 test('features: usage errors exit 2, bad files exit 1 with a clear message', async () => {
   const io = captureIO();
   assert.equal(await main(['features'], io), 2);
-  assert.match(io.stderr, /sub-command: daily or vibration/);
+  assert.match(io.stderr, /sub-command: daily, vibration or labels/);
   const io2 = captureIO();
   assert.equal(await main(['features', 'vibration', 'x.csv'], io2), 2);
   assert.match(io2.stderr, /--sample-rate HZ is required/);
