@@ -32,6 +32,7 @@ import { SERVE_DURATION } from '../serve/options.ts';
 import { parseDuration } from '../lib/units/index.ts';
 import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../test/serve/fixtures/rf-model.ts';
 import { benchV2 } from './serve-v2.ts';
+import { benchTensor } from './serve-tensor.ts';
 
 const run = promisify(execFile);
 
@@ -413,6 +414,8 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     console.log(`single-row CSV: millwright ${fmt(singleMw)} req/s = ${fmt((100 * singleMw) / floors.node.rps, 1)}% of bare node:http${floors.nginx ? `, ${fmt((100 * singleMw) / floors.nginx.rps, 1)}% of nginx` : ''} (issue 15 target 3: >= 50% of node:http)`);
     // Open Inference Protocol section (bench/serve-v2.ts): same server, model and rows.
     await benchV2({ url: mwUrl, modelName: (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { name: string }).name, rows: features, seconds: Math.min(seconds, 5), connections: conns, dir });
+    // Tensor and image section (bench/serve-tensor.ts): its own server, onnxruntime in-process as the reference.
+    await benchTensor({ dir: join(dir, 'tensor'), workers });
 
     console.log(`\nlatency at a fixed 1,000 req/s (autocannon, single-row CSV, ${seconds} s)`);
     const rateMw = await fixedRate(mwUrl, bodies.csv1, 'text/csv', 1000, seconds);

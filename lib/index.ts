@@ -92,6 +92,9 @@ export * from './algorithms/index.ts';
 /** Request wire formats (CSV, MLflow JSON, JSON Lines) shared by the server and the reports. */
 export * from './wire/index.ts';
 
+/** Vision models: image bodies into input tensors (sharp), detector output into labelled boxes. */
+export * from './vision/index.ts';
+
 /** The data-capture record format (SageMaker Model Monitor's JSON Lines layout). */
 export * from './capture/index.ts';
 

@@ -1,6 +1,6 @@
 import * as aq from 'arquero';
 import { MillwrightError } from '../lib/errors/index.ts';
-import type { LoadedModel, ModelManifest } from '../lib/model/contract.ts';
+import type { LoadedModel, ModelManifest, TensorSpec, TensorValue } from '../lib/model/contract.ts';
 
 /**
  * A typical input row built from the training baseline (median of numeric features, most
@@ -29,6 +29,7 @@ export function probeRow(manifest: ModelManifest): Record<string, unknown> {
  * a finite number for regression. Throws UNAVAILABLE otherwise, so a broken version is never swapped in.
  */
 export async function healthCheck(model: LoadedModel): Promise<void> {
+  if (model.tensors && model.predictTensors) return tensorHealthCheck(model);
   const row = probeRow(model.manifest);
   const cols: Record<string, unknown[]> = {};
   for (const [k, v] of Object.entries(row)) cols[k] = [v];
@@ -46,4 +47,25 @@ export async function healthCheck(model: LoadedModel): Promise<void> {
     throw new MillwrightError('UNAVAILABLE', `health check failed: regression model returned ${JSON.stringify(p)} for a typical row (expected a finite number)`);
   }
   if (p === undefined || p === null) throw new MillwrightError('UNAVAILABLE', 'health check failed: model returned an empty prediction');
+}
+
+/** A tensor model's probe: zeros of every input's shape (dynamic dimensions 1); every output must come back. */
+async function tensorHealthCheck(model: LoadedModel): Promise<void> {
+  const inputs = Object.fromEntries(model.tensors!.inputs.map((s) => [s.name, zeroTensor(s)]));
+  let out: Record<string, TensorValue>;
+  try {
+    out = await model.predictTensors!(inputs);
+  } catch (err) {
+    throw new MillwrightError('UNAVAILABLE', `health check failed: the model threw on zero inputs (${(err as Error).message})`, { cause: err });
+  }
+  const missing = model.tensors!.outputs.filter((o) => !(o.name in out)).map((o) => o.name);
+  if (missing.length > 0) throw new MillwrightError('UNAVAILABLE', `health check failed: output(s) ${missing.join(', ')} missing`);
+}
+
+function zeroTensor(s: TensorSpec): TensorValue {
+  const dims = s.shape.map((d) => (d < 0 ? 1 : d));
+  const n = dims.reduce((a, d) => a * d, 1);
+  const data: TensorValue['data'] =
+    s.type === 'string' ? new Array<string>(n).fill('') : s.type === 'int64' ? new BigInt64Array(n) : s.type === 'uint64' ? new BigUint64Array(n) : s.type === 'float64' ? new Float64Array(n) : s.type === 'float32' ? new Float32Array(n) : s.type === 'int32' ? new Int32Array(n) : s.type === 'uint32' ? new Uint32Array(n) : s.type === 'int16' ? new Int16Array(n) : s.type === 'uint16' || s.type === 'float16' ? new Uint16Array(n) : s.type === 'int8' ? new Int8Array(n) : new Uint8Array(n);
+  return { type: s.type, dims, data };
 }

@@ -5,6 +5,7 @@ import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } f
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 import { explainModel, rowAttribution } from '../lib/algorithms/explain.ts';
+import { tensorInvocations } from './tensors.ts';
 
 /** One `POST /invocations` request as the HTTP layer hands it over. */
 export interface InvocationRequest {
@@ -48,6 +49,10 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     const max = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength;
     if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
+    if (model.tensors && model.predictTensors) {
+      const out = await tensorInvocations(model, req.body, req.contentType, req.accept);
+      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE.json }, body: out.body, rows: out.rows };
+    }
     const inFormat = inputFormat(req.contentType);
     // No Accept (or */*): answer in the request's format, as SageMaker's built-in algorithms do.
     const outFormat = outputFormat(req.accept, inFormat);

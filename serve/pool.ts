@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
-import type { FeatureSpec, ModelManifest } from '../lib/model/contract.ts';
+import type { FeatureSpec, ModelManifest, TensorSignature } from '../lib/model/contract.ts';
 import type { InvocationResult } from './invocations.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
 import { startWorker } from '../lib/workers/index.ts';
@@ -30,6 +30,8 @@ export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | '
   dir: string;
   /** What the model's package reported at load in the first worker (e.g. the forest engine it chose). */
   notes?: Record<string, unknown>;
+  /** Tensor models: inputs, outputs (real shapes, -1 dynamic) and the image/detection steps. */
+  tensors?: TensorSignature;
 };
 
 export type WorkerReply =

@@ -31,7 +31,7 @@ async function start(): Promise<void> {
       port.postMessage(reply);
     });
   });
-  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features, target: m.target, ...(model.notes ? { notes: model.notes } : {}) } };
+  const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features, target: m.target, ...(model.notes ? { notes: model.notes } : {}), ...(model.tensors ? { tensors: model.tensors } : {}) } };
   port.postMessage(ready);
 }
 

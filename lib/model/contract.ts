@@ -111,6 +111,68 @@ export type PredictMatrixFn<M = unknown, P = Record<string, unknown>> = (
   params: P,
 ) => Float64Array | Prediction[] | Promise<Float64Array | Prediction[]>;
 
+/** Element types of the tensor path, as onnxruntime names them. */
+export type TensorType = 'float32' | 'float64' | 'float16' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool' | 'string';
+
+/** One input or output of a tensor model: its element type and shape (-1 for a dynamic dimension). */
+export interface TensorSpec {
+  name: string;
+  type: TensorType;
+  shape: number[];
+}
+
+/** A tensor on the tensor path: row-major `data` of `dims` (int64 as BigInt64Array, bool as Uint8Array 0/1, string as string[]). */
+export interface TensorValue {
+  type: TensorType;
+  dims: number[];
+  data: Float32Array | Float64Array | Uint16Array | Int8Array | Uint8Array | Int16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | string[];
+}
+
+/** How an image body becomes a model input (see `imageToTensor`): resize, channel order and normalisation. */
+export interface ImageInputConfig {
+  /** Input the image feeds (default: the model's first input). */
+  input?: string;
+  /** Channel order of the model's input (default RGB). */
+  channels?: 'RGB' | 'BGR' | 'GRAY';
+  /** Per-channel mean subtracted after scaling (default [0, 0, 0]). */
+  mean?: number[];
+  /** Per-channel divisor applied after the mean (default [1, 1, 1]). */
+  std?: number[];
+  /** Pixel values are multiplied by this first (default 1/255: 0..1). */
+  scale?: number;
+  /** How the image is fitted to the input's height and width (default `fill`: stretch). */
+  fit?: 'fill' | 'cover' | 'contain';
+  /** Largest decoded image accepted, in pixels (default 40,000,000). */
+  maxPixels?: number;
+}
+
+/** Detector post-processing: raw boxes and scores -> `[{label, score, box}]` (see `postprocessDetections`). */
+export interface DetectionConfig {
+  /** Output with boxes `[N, B, 4]` (x1, y1, x2, y2). */
+  boxes: string;
+  /** Output with class scores `[N, B, C]`. */
+  scores: string;
+  /** Keep detections scoring at least this (default 0.5). */
+  scoreThreshold?: number;
+  /** Suppress a box overlapping a better one of the same class by more than this IoU (default 0.5). */
+  iouThreshold?: number;
+  /** Class names by index (default the index as text). */
+  labels?: string[];
+  /** At most this many detections per image (default 100). */
+  maxDetections?: number;
+}
+
+/** What a tensor model takes and gives, and the optional image and detection steps around it. */
+export interface TensorSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  image?: ImageInputConfig;
+  detection?: DetectionConfig;
+}
+
+/** Optional tensor path of a predict module: named input tensors in, named output tensors out (real shapes). */
+export type PredictTensorsFn<M = unknown> = (model: M, inputs: Record<string, TensorValue>) => Promise<Record<string, TensorValue>>;
+
 /** Per-feature statistics of the training data: the reference for drift and data-quality reports. */
 export interface FeatureSummary {
   name: string;
@@ -169,6 +231,10 @@ export interface LoadedModel {
    * `n` rows as a row-major float64 matrix in feature order (see {@link PredictMatrixFn}).
    */
   predictMatrix?(X: Float64Array, n: number, params?: Record<string, unknown>): Promise<Float64Array | Prediction[]>;
+  /** Present for tensor models (any-shape ONNX inputs): the signature, image and detection steps. */
+  tensors?: TensorSignature;
+  /** Present with `tensors`: runs the model on named input tensors, answering every output with its real shape. */
+  predictTensors?(inputs: Record<string, TensorValue>): Promise<Record<string, TensorValue>>;
   /** What the package reported about how it loaded (e.g. the forest engine chosen at load), for the log. */
   notes?: Record<string, unknown>;
 }

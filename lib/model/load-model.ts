@@ -4,7 +4,7 @@ import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { verifyArtifact } from './artifact.ts';
 import { loadTrustStore, verifySignedModel, type TrustStore } from './signing.ts';
-import type { FeatureSpec, LoadedModel, ModelManifest, Prediction } from './contract.ts';
+import type { FeatureSpec, LoadedModel, ModelManifest, Prediction, TensorValue } from './contract.ts';
 import { CoercionProblem, coerceFeatureValue } from './coerce-feature.ts';
 import { importPredictModule, packageForManifest } from './packages.ts';
 import { readEnv } from '../config/index.ts';
@@ -58,10 +58,13 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
   const numeric = manifest.features.every((f) => f.type === 'number' || f.type === 'integer');
   const matrixFn = numeric ? mod.predictMatrix : undefined;
   const notes = mod.describe?.(model);
+  const tensors = mod.predictTensors ? mod.tensorSignature?.(model) : undefined;
+  const tensorFn = mod.predictTensors;
   return {
     manifest,
     dir: absDir,
     ...(notes ? { notes } : {}),
+    ...(tensors && tensorFn ? { tensors, predictTensors: (inputs: Record<string, TensorValue>) => tensorFn(model, inputs) } : {}),
     ...(matrixFn
       ? {
           async predictMatrix(X: Float64Array, n: number, params: Record<string, unknown> = {}): Promise<Float64Array | Prediction[]> {

@@ -2,7 +2,7 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MillwrightError } from '../errors/index.ts';
-import type { HyperparameterSchema, LoadFn, PredictFn, PredictMatrixFn, TrainFn } from './contract.ts';
+import type { HyperparameterSchema, LoadFn, PredictFn, PredictMatrixFn, PredictTensorsFn, TensorSignature, TrainFn } from './contract.ts';
 
 /** A model package resolved on disk: a built-in algorithm or a user folder. */
 export interface PackageRef {
@@ -25,6 +25,10 @@ export interface PredictModule {
   load: LoadFn;
   predict: PredictFn;
   predictMatrix?: PredictMatrixFn;
+  /** Tensor path (with `tensorSignature`): models whose inputs are tensors of any shape, e.g. images. */
+  predictTensors?: PredictTensorsFn;
+  /** The loaded model's tensor signature, or undefined when it is a tabular model. */
+  tensorSignature?: (model: unknown) => TensorSignature | undefined;
   /** Notes about a loaded model for the operator's log (engine chosen, calibration figures). */
   describe?: (model: unknown) => Record<string, unknown> | undefined;
 }
@@ -138,6 +142,9 @@ export async function importPredictModule(ref: PackageRef): Promise<PredictModul
     predict: mod.predict as PredictFn,
     ...(typeof mod.predictMatrix === 'function' ? { predictMatrix: mod.predictMatrix as PredictMatrixFn } : {}),
     ...(typeof mod.describe === 'function' ? { describe: mod.describe as PredictModule['describe'] } : {}),
+    ...(typeof mod.predictTensors === 'function' && typeof mod.tensorSignature === 'function'
+      ? { predictTensors: mod.predictTensors as PredictTensorsFn, tensorSignature: mod.tensorSignature as PredictModule['tensorSignature'] }
+      : {}),
   };
 }
 

@@ -8,11 +8,12 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError, httpStatusFor } from '../../lib/errors/index.ts';
 import { CoercionProblem, coerceFeatureValue, describeValue } from '../../lib/model/coerce-feature.ts';
-import type { FeatureSpec, LoadedModel, ModelManifest, Prediction } from '../../lib/model/contract.ts';
+import type { FeatureSpec, LoadedModel, ModelManifest, Prediction, TensorSignature } from '../../lib/model/contract.ts';
 import { baseMediaType } from '../../lib/wire/parse-input.ts';
 import { toMillwrightError, RETRY_AFTER_SECONDS, type HttpResult } from '../errors.ts';
 import type { InvocationResult } from '../invocations.ts';
-import { checkParameters, checkTensorHeader, flattenData, isNumericDatatype, type V2Datatype, type V2Tensor } from './tensor.ts';
+import { inferTensors, tensorMetadata } from './infer-tensors.ts';
+import { checkParameters, checkTensorHeader, flattenData, isNumericDatatype, type V2Datatype, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
 
 /** Output name of the single prediction per row (label or number), as MLServer's scikit-learn runtime names it. */
 export const PREDICT_OUTPUT = 'predict';
@@ -20,14 +21,9 @@ export const PREDICT_OUTPUT = 'predict';
 export const PROBA_OUTPUT = 'predict_proba';
 
 /** What the protocol layer needs to know about a model (a subset of the manifest). */
-export type V2ModelInfo = Pick<ModelManifest, 'name' | 'algorithm' | 'task' | 'features' | 'target'>;
+export type V2ModelInfo = Pick<ModelManifest, 'name' | 'algorithm' | 'task' | 'features' | 'target'> & { tensors?: TensorSignature };
 
-/** A `$metadata_tensor`. */
-export interface V2TensorMetadata {
-  name: string;
-  datatype: V2Datatype;
-  shape: number[];
-}
+export type { V2TensorMetadata } from './tensor.ts';
 
 /**
  * `{"error": "..."}` with the status of the error's code (400 bad request, 404 unknown model, 503 not ready, ...).
@@ -88,6 +84,7 @@ export function outputMetadata(info: V2ModelInfo): V2TensorMetadata[] {
  * // => { name: 'press', versions: ['3'], platform: 'millwright/random-forest-regression', inputs: [{ name: 'speed', datatype: 'FP64', shape: [-1] }], outputs: [...] }
  */
 export function modelMetadata(info: V2ModelInfo, versions: string[]): Record<string, unknown> {
+  if (info.tensors) return { name: info.name, versions, platform: `millwright/${info.algorithm}`, ...tensorMetadata(info.tensors) };
   return {
     name: info.name,
     versions,
@@ -115,6 +112,13 @@ export interface ParsedInferRequest {
  * parseInferRequest('{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,2]}]}', [{ name: 'x', type: 'number' }]).rows; // 2
  */
 export function parseInferRequest(text: string, features: FeatureSpec[]): ParsedInferRequest {
+  const env = parseRequestEnvelope(text);
+  const { table, rows } = tensorsToTable(env.inputs, features);
+  return { ...(env.id !== undefined ? { id: env.id } : {}), table, rows, outputs: env.outputs };
+}
+
+/** The parts of an `$inference_request` every model reads: id, parameters, the input list and the requested outputs. */
+export function parseRequestEnvelope(text: string): { id?: string; inputs: unknown[]; outputs?: string[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -136,8 +140,7 @@ export function parseInferRequest(text: string, features: FeatureSpec[]): Parsed
       return name;
     });
   }
-  const { table, rows } = tensorsToTable(req.inputs, features);
-  return { ...(req.id !== undefined ? { id: req.id as string } : {}), table, rows, outputs };
+  return { ...(req.id !== undefined ? { id: req.id as string } : {}), inputs: req.inputs, outputs };
 }
 
 /**
@@ -304,6 +307,7 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
       throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8; expected a JSON inference request');
     }
     const m = model.manifest;
+    if (model.tensors && model.predictTensors) return await answerTensors(model, text, req);
     const parsed = parseInferRequest(text, m.features);
     const known = outputMetadata(m).map((o) => o.name);
     const wantsProba = m.task === 'classification' && (parsed.outputs === undefined || parsed.outputs.includes(PROBA_OUTPUT));
@@ -325,4 +329,20 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
     if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return res;
   }
+}
+
+/** V2 inference of a tensor model: the request's tensors as the model's inputs, outputs with their real shapes. */
+async function answerTensors(model: LoadedModel, text: string, req: V2InferRequest): Promise<InvocationResult> {
+  const env = parseRequestEnvelope(text);
+  const heads = env.inputs.map((t, i) => checkTensorHeader(t, i));
+  const { outputs: all, rows } = await inferTensors(model, heads);
+  let outputs = all;
+  if (env.outputs !== undefined) {
+    const have = new Map(all.map((o) => [o.name, o]));
+    const unknown = env.outputs.filter((o) => !have.has(o));
+    if (unknown.length > 0) throw new MillwrightError('BAD_INPUT', `unknown output${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; this model produces ${[...have.keys()].join(', ')}`);
+    outputs = env.outputs.map((o) => have.get(o)!);
+  }
+  const response = { model_name: req.modelName, model_version: req.modelVersion, ...(env.id !== undefined ? { id: env.id } : {}), outputs };
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(response), rows };
 }

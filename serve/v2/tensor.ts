@@ -5,6 +5,7 @@
  */
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { describeValue } from '../../lib/model/coerce-feature.ts';
+import type { TensorType } from '../../lib/model/contract.ts';
 
 /** The protocol's tensor datatypes (FP16 is accepted as a JSON number in FP16's range). */
 export const V2_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
@@ -17,6 +18,13 @@ export interface V2Tensor {
   shape: number[];
   parameters?: Record<string, string | number | boolean>;
   data: unknown[];
+}
+
+/** A `$metadata_tensor`. */
+export interface V2TensorMetadata {
+  name: string;
+  datatype: V2Datatype;
+  shape: number[];
 }
 
 /** Most elements one request may carry: far more than a 6 MB body can hold, small enough to refuse a hostile shape before any allocation. */
@@ -154,3 +162,20 @@ export function checkParameters(p: unknown, where: string): Record<string, strin
   }
   return p as Record<string, string | number | boolean>;
 }
+
+/** V2 datatype of each tensor element type (onnxruntime's names). */
+export const V2_OF_TENSOR_TYPE: Record<TensorType, V2Datatype> = {
+  bool: 'BOOL',
+  uint8: 'UINT8',
+  uint16: 'UINT16',
+  uint32: 'UINT32',
+  uint64: 'UINT64',
+  int8: 'INT8',
+  int16: 'INT16',
+  int32: 'INT32',
+  int64: 'INT64',
+  float16: 'FP16',
+  float32: 'FP32',
+  float64: 'FP64',
+  string: 'BYTES',
+};

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../../errors/index.ts';
-import type { LoadFn, Prediction, PredictFn } from '../../model/contract.ts';
+import type { LoadFn, Prediction, PredictFn, PredictTensorsFn, TensorSignature, TensorType, TensorValue } from '../../model/contract.ts';
 import { featureMatrix, numericColumn } from '../table.ts';
 import { openOnnx, type OnnxModelInfo } from './session.ts';
 import type { OnnxModelMeta } from './train.ts';
@@ -20,6 +20,8 @@ import type { OnnxModelMeta } from './train.ts';
 export interface LoadedOnnxModel {
   session: ort.InferenceSession;
   info: OnnxModelInfo;
+  /** Tensor models only: the signature with the image and detection steps from onnx.json. */
+  tensors?: TensorSignature;
 }
 
 export interface OnnxPredictParams {
@@ -33,13 +35,42 @@ export const load: LoadFn<LoadedOnnxModel> = async (modelDir) => {
   } catch (err) {
     throw new MillwrightError('INTEGRITY', `onnx: cannot read onnx.json in ${modelDir}: ${(err as Error).message}`, { cause: err });
   }
-  const { session, info } = await openOnnx(join(modelDir, 'model.onnx'), meta.features);
-  return { session, info };
+  const tensor = meta.inputMode.kind === 'tensor';
+  const { session, info } = await openOnnx(join(modelDir, 'model.onnx'), tensor ? undefined : meta.features, tensor);
+  if (!tensor) return { session, info };
+  const tensors: TensorSignature = { ...info.signature, ...(meta.image ? { image: meta.image } : {}), ...(meta.detection ? { detection: meta.detection } : {}) };
+  return { session, info, tensors };
+};
+
+/** The tensor signature of a tensor model (undefined for a tabular one): what the server's tensor routes read. */
+export const tensorSignature = (model: unknown): TensorSignature | undefined => (model as LoadedOnnxModel).tensors;
+
+/**
+ * Runs a tensor model on named inputs (already checked against the signature by the caller);
+ * answers every output with its real shape.
+ *
+ * @example
+ * const out = await predictTensors(model, { image: { type: 'float32', dims: [1, 3, 8, 8], data: new Float32Array(192) } });
+ * out.logits.dims; // [1, 4]
+ */
+export const predictTensors: PredictTensorsFn<LoadedOnnxModel> = async (model, inputs) => {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
+  let result: ort.InferenceSession.OnnxValueMapType;
+  try {
+    result = await model.session.run(feeds);
+  } catch (err) {
+    throw new MillwrightError('BAD_INPUT', `onnx: onnxruntime refused the inputs: ${(err as Error).message}`, { cause: err });
+  }
+  const out: Record<string, TensorValue> = {};
+  for (const [name, v] of Object.entries(result)) out[name] = { type: v.type as TensorType, dims: v.dims.map(Number), data: v.data as TensorValue['data'] };
+  return out;
 };
 
 function feeds(info: OnnxModelInfo, table: ColumnTable): Record<string, ort.Tensor> {
   const n = table.numRows();
   const mode = info.inputMode;
+  if (mode.kind === 'tensor') throw new MillwrightError('INTERNAL', 'onnx: a tensor model has no table feeds');
   if (mode.kind === 'matrix') {
     const X = featureMatrix(table, info.features, { layout: 'row', allowMissing: true, what: 'onnx input' });
     const data = mode.type === 'float32' ? X : Float64Array.from(X);
@@ -58,6 +89,9 @@ export const predict: PredictFn<LoadedOnnxModel, OnnxPredictParams> = async (mod
   const n = table.numRows();
   if (n === 0) return [];
   const { info, session } = model;
+  if (info.inputMode.kind === 'tensor') {
+    throw new MillwrightError('BAD_INPUT', `onnx: this model takes tensors (${info.signature.inputs.map((i) => `${i.name} [${i.shape.join(', ')}] ${i.type}`).join('; ')}), not table rows; send V2 tensors, JSON {"instances": [...]} nested arrays or an image`);
+  }
   const result = await session.run(feeds(info, table));
   const preds: Prediction[] = new Array<Prediction>(n);
   if (result.label !== undefined) {

@@ -8,9 +8,10 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { MillwrightError } from '../../errors/index.ts';
 import { readEnv } from '../../config/index.ts';
+import type { TensorSpec, TensorType } from '../../model/contract.ts';
 
 /** How columns feed the model: one [N, F] matrix input, or one input per column. */
-export type InputMode = { kind: 'matrix'; input: string; type: 'float32' | 'float64' } | { kind: 'columns'; types: ('float32' | 'float64')[] };
+export type InputMode = { kind: 'matrix'; input: string; type: 'float32' | 'float64' } | { kind: 'columns'; types: ('float32' | 'float64')[] } | { kind: 'tensor' };
 
 export interface OnnxModelInfo {
   inputMode: InputMode;
@@ -18,6 +19,29 @@ export interface OnnxModelInfo {
   features: string[];
   outputs: string[];
   metadata: Record<string, string>;
+  /** Every input and output with its element type and shape (-1 = dynamic). */
+  signature: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+}
+
+const TENSOR_TYPES: readonly string[] = ['float32', 'float64', 'float16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string'];
+
+/** The tensor inputs/outputs (a classifier's ZipMap output, a sequence of maps, is left out: the tabular path reads it). */
+function specs(meta: readonly ort.InferenceSession.ValueMetadata[]): TensorSpec[] {
+  const out: TensorSpec[] = [];
+  for (const m of meta) {
+    if (!m.isTensor || !TENSOR_TYPES.includes(m.type)) continue;
+    out.push({ name: m.name, type: m.type as TensorType, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) });
+  }
+  return out;
+}
+
+/**
+ * True when the model's inputs are not a table: an input of rank other than 2, or of a type that
+ * is not float32/float64 (an image's uint8, token ids). `force` (the `tensor` hyperparameter) wins.
+ */
+export function isTensorModel(inputs: TensorSpec[], force?: boolean): boolean {
+  if (force !== undefined) return force;
+  return inputs.some((i) => i.shape.length !== 2 || (i.type !== 'float32' && i.type !== 'float64'));
 }
 
 /** Custom metadata_props of an ONNX file. */
@@ -57,6 +81,7 @@ export function sessionOptions(env: NodeJS.ProcessEnv = process.env): ort.Infere
 export async function openOnnx(
   file: string,
   declared?: readonly string[],
+  tensor?: boolean,
 ): Promise<{ session: ort.InferenceSession; info: OnnxModelInfo; bytes: Uint8Array }> {
   const bytes = new Uint8Array(await readFile(file));
   const metadata = onnxMetadata(bytes);
@@ -67,6 +92,13 @@ export async function openOnnx(
     throw new MillwrightError('BAD_INPUT', `onnx: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err });
   }
   const inputs = session.inputMetadata;
+  const signature = { inputs: specs(inputs), outputs: specs(session.outputMetadata) };
+  if (isTensorModel(signature.inputs, tensor)) {
+    const odd = inputs.find((m) => !signature.inputs.some((i) => i.name === m.name));
+    if (odd) throw new MillwrightError('BAD_INPUT', `onnx: input ${JSON.stringify(odd.name)} is not a tensor of a supported type (${TENSOR_TYPES.join(', ')})`);
+    const names = signature.inputs.map((i) => i.name);
+    return { session, info: { inputMode: { kind: 'tensor' }, features: names, outputs: [...session.outputNames], metadata, signature }, bytes };
+  }
   let inputMode: InputMode;
   let features: string[];
   const only = inputs.length === 1 ? inputs[0]! : undefined;
@@ -96,5 +128,5 @@ export async function openOnnx(
       throw new MillwrightError('BAD_INPUT', `onnx: the model's inputs are ${features.join(', ')}; "features" says ${declared.join(', ')}`);
     }
   }
-  return { session, info: { inputMode, features, outputs: [...session.outputNames], metadata }, bytes };
+  return { session, info: { inputMode, features, outputs: [...session.outputNames], metadata, signature }, bytes };
 }

@@ -16,12 +16,17 @@ import type { HyperparameterSchema, TrainFn, TrainOutput } from '../../model/con
 import { loadChannel, nameList, resolveHyperparameters } from '../hyperparameters.ts';
 import { requireColumns } from '../table.ts';
 import { openOnnx, type InputMode } from './session.ts';
+import type { DetectionConfig, ImageInputConfig } from '../../model/contract.ts';
+import { checkDetectionConfig, checkImageConfig } from '../../vision/index.ts';
 
 export interface OnnxHyperparameters {
   model_file?: string;
   features?: string[] | string;
   task: 'regression' | 'classification' | 'anomaly' | 'energy';
   target?: string;
+  tensor?: boolean;
+  image?: ImageInputConfig;
+  detection?: DetectionConfig;
 }
 
 export const hyperparameters: HyperparameterSchema = {
@@ -35,6 +40,18 @@ export const hyperparameters: HyperparameterSchema = {
   },
   task: { type: 'string', default: 'regression', enum: ['regression', 'classification', 'anomaly', 'energy'], description: 'What the model predicts.' },
   target: { type: 'string', description: 'Name of the predicted quantity (for the manifest).' },
+  tensor: {
+    type: 'boolean',
+    description: 'Serve the inputs as tensors of any shape (V2 tensors, JSON nested arrays, images). Default: yes when an input is not an [N, F] float matrix.',
+  },
+  image: {
+    type: 'json',
+    description: 'Image bodies (image/jpeg, image/png) for a tensor model: {"input", "channels": "RGB"|"BGR"|"GRAY", "mean": [...], "std": [...], "scale": 1/255, "fit": "fill"|"cover"|"contain", "maxPixels"}.',
+  },
+  detection: {
+    type: 'json',
+    description: 'Detector post-processing: {"boxes": output, "scores": output, "scoreThreshold": 0.5, "iouThreshold": 0.5, "labels": [...], "maxDetections": 100}.',
+  },
 };
 
 /** Contents of onnx.json. */
@@ -44,6 +61,8 @@ export interface OnnxModelMeta {
   features: string[];
   inputMode: InputMode;
   outputs: string[];
+  image?: ImageInputConfig;
+  detection?: DetectionConfig;
 }
 
 async function findModelFile(ctx: Parameters<TrainFn>[0], given: string | undefined): Promise<string> {
@@ -65,13 +84,27 @@ export const channels: string[] = [];
 export const train: TrainFn<OnnxHyperparameters> = async (ctx): Promise<TrainOutput> => {
   const hp = resolveHyperparameters<OnnxHyperparameters>(hyperparameters, ctx.hyperparameters as unknown as Record<string, unknown>);
   const file = await findModelFile(ctx as never, hp.model_file);
-  const { session, info } = await openOnnx(file, nameList(hp.features, 'features'));
+  const { session, info } = await openOnnx(file, nameList(hp.features, 'features'), hp.tensor);
   await session.release();
+  const tensor = info.inputMode.kind === 'tensor';
+  if (!tensor && (hp.image !== undefined || hp.detection !== undefined)) {
+    throw new MillwrightError('BAD_INPUT', 'onnx: "image" and "detection" need a tensor model (set "tensor": true, or give the model a non-[N, F] input)');
+  }
+  const image = hp.image !== undefined ? checkImageConfig(hp.image, info.signature.inputs) : undefined;
+  const detection = hp.detection !== undefined ? checkDetectionConfig(hp.detection, info.signature.outputs) : undefined;
   await copyFile(file, join(ctx.modelDir, 'model.onnx'));
-  const meta: OnnxModelMeta = { format: 'millwright-onnx', version: 1, features: info.features, inputMode: info.inputMode, outputs: info.outputs };
+  const meta: OnnxModelMeta = {
+    format: 'millwright-onnx',
+    version: 1,
+    features: info.features,
+    inputMode: info.inputMode,
+    outputs: info.outputs,
+    ...(image ? { image } : {}),
+    ...(detection ? { detection } : {}),
+  };
   await writeFile(join(ctx.modelDir, 'onnx.json'), JSON.stringify(meta, null, 2) + '\n');
   let trainingTable = aq.table(Object.fromEntries(info.features.map((f) => [f, [] as number[]])));
-  if (ctx.channels.train !== undefined) {
+  if (ctx.channels.train !== undefined && !tensor) {
     const t = await loadChannel(ctx as never, 'train');
     requireColumns(t, info.features, 'onnx baseline data');
     trainingTable = t.select(info.features);

@@ -1,0 +1,86 @@
+/**
+ * Open Inference Protocol inference for tensor models (any-shape ONNX inputs): each request
+ * tensor is checked against the model input of its name (datatype, rank, fixed dimensions, data
+ * length and element values) and fed as is; every output comes back with its real shape. An image
+ * model also takes a BYTES input of base64-encoded JPEG/PNG images, one per element; a model with a
+ * detection step adds a `detections` BYTES output (one JSON `[{label, score, box}]` per image).
+ */
+import { MillwrightError } from '../../lib/errors/index.ts';
+import type { LoadedModel, TensorSignature, TensorValue } from '../../lib/model/contract.ts';
+import { checkTensorDims, tensorElements, toTensorData } from '../../lib/wire/tensor-json.ts';
+import { imagesToInputs, runTensors } from '../tensors.ts';
+import { flattenData, V2_OF_TENSOR_TYPE, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
+
+/** Name of the extra output of a model with a detection step. */
+export const DETECTIONS_OUTPUT = 'detections';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Inputs and outputs of a tensor model as `$metadata_tensor`s (dynamic dimensions as -1). */
+export function tensorMetadata(sig: TensorSignature): { inputs: V2TensorMetadata[]; outputs: V2TensorMetadata[] } {
+  const meta = (s: TensorSignature['inputs'][number]): V2TensorMetadata => ({ name: s.name, datatype: V2_OF_TENSOR_TYPE[s.type], shape: [...s.shape] });
+  return {
+    inputs: sig.inputs.map(meta),
+    outputs: [...sig.outputs.map(meta), ...(sig.detection ? [{ name: DETECTIONS_OUTPUT, datatype: 'BYTES' as const, shape: [-1] }] : [])],
+  };
+}
+
+type Header = { name: string; datatype: V2Tensor['datatype']; shape: number[]; count: number; data: unknown };
+
+function decodeImages(h: Header): Uint8Array[] {
+  const where = `input "${h.name}"`;
+  if (!(h.shape.length === 1 || (h.shape.length === 2 && h.shape[1] === 1)) || h.count === 0) {
+    throw new MillwrightError('BAD_INPUT', `${where}: an image input in BYTES has shape [N] (one base64 image per element), got [${h.shape.join(', ')}]`);
+  }
+  const flat = flattenData(h.data, h.shape, h.count, 'BYTES', where) as string[];
+  return flat.map((s, i) => {
+    const t = s.replace(/\s+/g, '');
+    if (t.length === 0 || t.length % 4 !== 0 || !BASE64.test(t)) throw new MillwrightError('BAD_INPUT', `${where}: element ${i} is not base64 (an image input in BYTES carries each JPEG/PNG base64-encoded)`);
+    return Buffer.from(t, 'base64');
+  });
+}
+
+/** Request tensors -> the model's input tensors. */
+export async function tensorsToInputs(heads: Header[], sig: TensorSignature): Promise<Record<string, TensorValue>> {
+  const names = sig.inputs.map((i) => i.name);
+  const seen = new Set<string>();
+  for (const h of heads) {
+    if (seen.has(h.name)) throw new MillwrightError('BAD_INPUT', `input "${h.name}" is given twice`);
+    seen.add(h.name);
+  }
+  const unknown = heads.filter((h) => !names.includes(h.name)).map((h) => h.name);
+  if (unknown.length > 0) throw new MillwrightError('BAD_INPUT', `unknown input(s) ${unknown.map((u) => `"${u}"`).join(', ')}; the model takes ${sig.inputs.map((i) => `${i.name} ${V2_OF_TENSOR_TYPE[i.type]} [${i.shape.join(', ')}]`).join('; ')}`);
+  const missing = names.filter((n) => !seen.has(n));
+  if (missing.length > 0) throw new MillwrightError('BAD_INPUT', `missing input(s) ${missing.map((m) => `"${m}"`).join(', ')}; the model takes ${names.join(', ')}`);
+  const out: Record<string, TensorValue> = {};
+  for (const h of heads) {
+    const spec = sig.inputs.find((i) => i.name === h.name)!;
+    const want = V2_OF_TENSOR_TYPE[spec.type];
+    const where = `input "${h.name}"`;
+    if (h.datatype === 'BYTES' && want !== 'BYTES' && spec.shape.length === 4) {
+      return imagesToInputs(decodeImages(h), sig);
+    }
+    if (h.datatype !== want) throw new MillwrightError('BAD_INPUT', `${where}: datatype ${h.datatype} does not match the model's ${want}${spec.shape.length === 4 ? ' (or BYTES: base64 images)' : ''}`);
+    checkTensorDims(h.shape, spec, where);
+    const flat = flattenData(h.data, h.shape, h.count, h.datatype, where);
+    out[h.name] = { type: spec.type, dims: [...h.shape], data: toTensorData(flat, spec.type, where) };
+  }
+  const n = new Set(Object.values(out).map((t) => t.dims[0]));
+  if (n.size > 1) throw new MillwrightError('BAD_INPUT', `the inputs have different batch sizes (${[...n].join(', ')}); dimension 0 must agree`);
+  return out;
+}
+
+/** Runs a tensor model on parsed request tensors; returns the response outputs and the batch size. */
+export async function inferTensors(model: LoadedModel, heads: Header[]): Promise<{ outputs: V2Tensor[]; rows: number }> {
+  const sig = model.tensors!;
+  const inputs = await tensorsToInputs(heads, sig);
+  const { outputs, rows, detections } = await runTensors(model, inputs);
+  const list: V2Tensor[] = sig.outputs
+    .filter((o) => o.name in outputs)
+    .map((o) => {
+      const t = outputs[o.name]!;
+      return { name: o.name, datatype: V2_OF_TENSOR_TYPE[t.type] ?? V2_OF_TENSOR_TYPE[o.type], shape: [...t.dims], data: tensorElements(t) };
+    });
+  if (detections) list.push({ name: DETECTIONS_OUTPUT, datatype: 'BYTES', shape: [detections.length], data: detections.map((d) => JSON.stringify(d)) });
+  return { outputs: list, rows };
+}
