@@ -11,6 +11,7 @@ import { serveCommands } from './commands/serve.ts';
 import { reportCommands } from './commands/reports.ts';
 import { plantCommands } from './commands/plant.ts';
 import { signingCommands } from './commands/signing.ts';
+import { alarmsCommands } from './commands/alarms.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -19,6 +20,7 @@ export const commands: Command[] = [
   ...datasetCommands,
   ...ingestCommands,
   ...gatewayCommands,
+  ...alarmsCommands,
   ...storeCommands,
   ...featureCommands,
   ...modelCommands,
