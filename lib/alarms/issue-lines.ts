@@ -34,7 +34,7 @@ export function issueLines(issues: readonly z.core.$ZodIssue[], data: unknown): 
         lines.push(`${path}: expected one of ${(i.values as unknown[]).map(String).join(', ')}, got ${JSON.stringify(got)}`);
         break;
       case 'invalid_union':
-        if (Array.isArray(i.options) && i.discriminator !== undefined) lines.push(`${path}: ${got === undefined ? 'missing; ' : `unknown ${String(i.discriminator)} ${JSON.stringify(valueAt(data, [...issue.path, String(i.discriminator)]))}; `}expected one of ${(i.options as unknown[]).map(String).join(', ')}`);
+        if (Array.isArray(i.options) && i.discriminator !== undefined) lines.push(`${path}: ${got === undefined ? 'missing; ' : `unknown ${String(i.discriminator)} ${JSON.stringify(got)}; `}expected one of ${(i.options as unknown[]).map(String).join(', ')}`);
         else lines.push(`${path}: ${issue.message}${got === undefined ? ' (missing)' : ` (got ${JSON.stringify(got)})`}`);
         break;
       case 'invalid_type':
