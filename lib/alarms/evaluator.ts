@@ -83,6 +83,8 @@ export class AlarmEvaluator {
   private rows: EventRow[] = [];
   readonly counts: EvaluatorCounts = { readings: 0, late: 0, rows: 0, floods: 0 };
   private readonly ruleByName = new Map<string, CompiledRule>();
+  /** Per stream (not persisted): its threshold bands by state and its operating-state key, so a reading builds no strings. */
+  private readonly bandCache = new Map<Stream, { bands: Map<string, [number, number]>; key: string }>();
 
   constructor(private readonly rules: AlarmRules, private readonly opts: { site: string; snapshot?: EvaluatorSnapshot }) {
     this.snap = opts.snapshot ?? { version: 1, clock: -Infinity, streams: {}, opStates: {}, flood: {}, flooded: [], late: 0 };
@@ -200,12 +202,25 @@ export class AlarmEvaluator {
     }
   }
 
-  /** The operating state of an asset for a threshold rule at `ts` (undefined when unknown or stale). */
-  private opState(r: CompiledRule, asset: string, ts: number): string | undefined {
-    if (!r.perState) return 'all';
-    const st = this.snap.opStates[opKey(r, asset)];
+  private bandsOf(r: CompiledRule, s: Stream): { bands: Map<string, [number, number]>; key: string } {
+    let c = this.bandCache.get(s);
+    if (!c) {
+      const prefix = `${r.perAsset ? s.alarm.asset : 'all'}\u0000${s.alarm.signal}\u0000`;
+      const bands = new Map<string, [number, number]>();
+      for (const [k, b] of r.bands!) if (k.startsWith(prefix)) bands.set(k.slice(prefix.length), b);
+      c = { bands, key: opKey(r, s.alarm.asset) };
+      this.bandCache.set(s, c);
+    }
+    return c;
+  }
+
+  /** The band of a threshold stream at `ts` (undefined when the state is unknown or stale). */
+  private band(r: CompiledRule, s: Stream, ts: number): [number, number] | undefined {
+    const c = this.bandsOf(r, s);
+    if (!r.perState) return c.bands.get('all');
+    const st = this.snap.opStates[c.key];
     const maxAge = r.spec.kind === 'threshold' ? (r.spec.state?.maxAge ?? Infinity) : Infinity;
-    return st && ts - st[1] <= maxAge ? st[0] : undefined;
+    return st && ts - st[1] <= maxAge ? c.bands.get(st[0]) : undefined;
   }
 
   private step(s: Stream, ts: number, value: number): void {
@@ -234,8 +249,7 @@ export class AlarmEvaluator {
         e = { excess: value - spec.above, value, limit: spec.above };
         break;
       case 'threshold': {
-        const state = this.opState(r, s.alarm.asset, ts);
-        const band = state === undefined ? undefined : r.bands!.get(`${r.perAsset ? s.alarm.asset : 'all'}\u0000${s.alarm.signal}\u0000${state}`);
+        const band = this.band(r, s, ts);
         if (!band) {
           e = NO_LIMIT;
           break;
@@ -309,8 +323,7 @@ export class AlarmEvaluator {
     if (typeof d === 'number') return d;
     const pct = Number(d.slice(0, -1)) / 100;
     if (r.spec.kind === 'threshold') {
-      const state = this.opState(r, s.alarm.asset, s.lastTs);
-      const band = state === undefined ? undefined : r.bands!.get(`${r.perAsset ? s.alarm.asset : 'all'}\u0000${s.alarm.signal}\u0000${state}`);
+      const band = this.band(r, s, s.lastTs);
       return band ? pct * (band[1] - band[0]) : 0;
     }
     return pct * Math.abs(e.limit);
