@@ -13,6 +13,7 @@ import { reportCommands } from './commands/reports.ts';
 import { plantCommands } from './commands/plant.ts';
 import { signingCommands } from './commands/signing.ts';
 import { bundleCommands } from './commands/bundle.ts';
+import { alarmsCommands } from './commands/alarms.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   ...ingestCommands,
   ...gatewayCommands,
   ...eventCommands,
+  ...alarmsCommands,
   ...storeCommands,
   ...featureCommands,
   ...modelCommands,

@@ -64,6 +64,14 @@ export {
 /** The store's events table (gateway events, alarms) and asset model, beside the readings. */
 export { writeEvents, writeAssets, EVENT_SEVERITIES, type EventRow, type EventSeverity, type AssetRow } from './store/index.ts';
 
+/** Alarms on readings: rule files, the ISA-18.2 evaluator (gateway and `alarms run`), ack/shelve, flood summaries, ISO 20816-3 zones. */
+export {
+  loadAlarmRules, parseAlarmRules, ruleFileSchema, RULE_KINDS, AlarmEvaluator, AlarmSession, AlarmStateDir, runAlarms, ALARM_STATES,
+  ISO_20816_3_ZONES, VIBRATION_ZONES, vibrationZone, velocityRms,
+  type AlarmRules, type RuleSpec, type AlarmState, type AlarmRecord, type ReadingColumns, type EvaluatorSnapshot, type OperatorAction,
+  type RunAlarmsOptions, type RunAlarmsResult, type VibrationZone,
+} from './alarms/index.ts';
+
 /** Raw landing in S3-compatible object storage: a flush destination, sync into a local store, a read-only cached s3 store. */
 export {
   forwardToS3, syncFromS3, openS3Store, createS3Client, parseS3Url,

@@ -5,8 +5,9 @@ import { MillwrightError } from '../errors/index.ts';
 import { validatePartitionValue } from '../store/index.ts';
 import { durationField, sizeField } from './config-fields.ts';
 import { formatIssues, formatPath } from './config-issues.ts';
-import { closestName, loadAssetModel, parseDocument, type AssetModel } from './assets.ts';
+import { assetRows, closestName, loadAssetModel, parseDocument, type AssetModel } from './assets.ts';
 import { SOURCE_TYPES, type SourceType } from './sources/index.ts';
+import { loadAlarmRules, type AlarmRules } from '../alarms/index.ts';
 
 const siteField = z.string().superRefine((v, ctx) => {
   try {
@@ -42,6 +43,8 @@ export function gatewayConfigSchema(types: readonly SourceType[] = SOURCE_TYPES)
       })
       .optional(),
     assets: pathField.optional(),
+    /** Alarm rule file (docs/alarms.md): evaluated on every batch the spool acknowledged. */
+    alarms: pathField.optional(),
     http: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().min(1).default('127.0.0.1') }).optional(),
     /** Heartbeat interval of every source (default 10s). */
     heartbeat: durationField.optional(),
@@ -66,6 +69,9 @@ export interface GatewayConfig {
   /** Absolute path of the asset model file, and the model read from it. */
   assets?: string;
   assetModel?: AssetModel;
+  /** Absolute path of the alarm rule file, and the rules read from it. */
+  alarms?: string;
+  alarmRules?: AlarmRules;
   http?: { port: number; host: string };
   heartbeat: number;
   maxFutureSkew: number;
@@ -111,6 +117,18 @@ export async function parseGatewayConfig(data: unknown, baseDir: string, what = 
     if (config.assets) {
       config.assetModel = await loadAssetModel(config.assets);
       lines.push(...unknownAssets(config, config.assetModel, types));
+    }
+    if (c.alarms !== undefined) {
+      const site = config.site;
+      config.alarms = resolve(baseDir, c.alarms);
+      try {
+        config.alarmRules = await loadAlarmRules(config.alarms, {
+          assets: config.assetModel ? assetRows(config.assetModel, site) : undefined,
+          loadAssets: async (p) => assetRows(await loadAssetModel(p), site),
+        });
+      } catch (err) {
+        lines.push(`alarms: ${(err as Error).message.replace(/\n/g, '\n  ')}`);
+      }
     }
   }
   if (lines.length > 0 || !config) {

@@ -6,6 +6,7 @@ import { mkdirDurable } from '../durable/index.ts';
 import { flushSpool } from '../spool/index.ts';
 import { forwardToS3, type LandingDestination } from '../landing/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
+import { AlarmSession } from '../alarms/index.ts';
 import { assetRows } from './assets.ts';
 import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
 import { flushEvents } from './event-spool.ts';
@@ -103,6 +104,9 @@ class Gateway implements GatewayHandle {
   private loop: Promise<void> = Promise.resolve();
   private server: StatusServer | undefined;
   private stopped: Promise<void> | undefined;
+  /** Alarm rules (`alarms` key): evaluated on each acknowledged batch, one batch at a time. */
+  alarms: AlarmSession | undefined;
+  private alarmChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly config: GatewayConfig, private readonly types: readonly SourceType[], private readonly log: (line: string) => void) {
     this.destinations = config.forward?.s3 ? [forwardToS3(config.forward.s3)] : [];
@@ -141,9 +145,21 @@ class Gateway implements GatewayHandle {
       this.record(name, { ts: now, kind: 'reject', asset: g.asset, signal: g.signal, message: `${g.n} reading(s) rejected: ${g.why}` }).catch(() => {});
     }
     await this.writer.emit(name, good);
+    if (this.alarms && good.length > 0) this.alarmChain = this.alarmChain.then(() => this.evaluate(good)).catch((err) => this.log(`alarms: ${(err as Error).message}`));
     t.readings += good.length;
     t.sinceHeartbeat += good.length;
     for (const r of good) if (t.lastValueTs === undefined || r.ts > t.lastValueTs) t.lastValueTs = r.ts;
+  }
+
+  /** Alarm rows of one acknowledged batch, through the spool into the events table (as every gateway event). */
+  private async evaluate(good: SourceReading[]): Promise<void> {
+    const session = this.alarms!;
+    const rows = await session.process(
+      { ts: good.map((r) => r.ts), asset: good.map((r) => r.asset), signal: good.map((r) => r.signal), value: good.map((r) => r.value), quality: good.map((r) => r.quality) },
+      this.log,
+    );
+    await Promise.all(rows.map((r) => this.writer.event(r)));
+    await session.commit();
   }
 
   private async onEvent(name: string, t: Tracked, ev: SourceEvent): Promise<void> {
@@ -290,6 +306,7 @@ class Gateway implements GatewayHandle {
       this.writer.release();
       for (const t of this.timers) clearInterval(t);
       await Promise.all([...this.tracked.values()].map((t) => t.source.stop().catch((err) => this.log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
+      await this.alarmChain;
       await this.writer.drain();
       await this.loop;
       await this.flush();
@@ -325,6 +342,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   await mkdirDurable(config.store);
   if (config.assetModel) await writeAssets(config.store, config.site, assetRows(config.assetModel, config.site));
   const gw = new Gateway(config, types, log);
+  if (config.alarmRules) gw.alarms = await AlarmSession.open(config.alarmRules, { site: config.site, stateDir: join(config.spool.dir, '.alarms') });
   gw.build();
   await gw.writer.reserve();
   await gw.writer.recount();

@@ -1,0 +1,62 @@
+import { MillwrightError } from '../errors/index.ts';
+import type { EventRow } from '../store/index.ts';
+import { AlarmEvaluator, type ReadingColumns } from './evaluator.ts';
+import type { AlarmRules } from './load-rules.ts';
+import { AlarmStateDir } from './state-dir.ts';
+
+/**
+ * An evaluator bound to a state directory: restores the snapshot, applies queued operator
+ * actions before each batch, and saves the snapshot after the caller has made the batch's rows
+ * durable ({@link AlarmSession.commit}). The gateway and `alarms run` both use it.
+ *
+ * @example
+ * import { AlarmSession, loadAlarmRules } from 'millwright';
+ * const s = await AlarmSession.open(await loadAlarmRules('rules.yaml'), { site: 'plant-a', stateDir: '.millwright/alarms' });
+ * const rows = await s.process(batch); // write rows, then:
+ * await s.commit();
+ */
+export class AlarmSession {
+  private applied: string[] = [];
+  private constructor(readonly evaluator: AlarmEvaluator, readonly state: AlarmStateDir | undefined) {}
+
+  static async open(rules: AlarmRules, opts: { site: string; stateDir?: string }): Promise<AlarmSession> {
+    const state = opts.stateDir ? new AlarmStateDir(opts.stateDir) : undefined;
+    const snapshot = await state?.load();
+    return new AlarmSession(new AlarmEvaluator(rules, { site: opts.site, snapshot }), state);
+  }
+
+  /** Rows of queued operator actions (ack, shelve), applied now. Unknown alarm ids are skipped with a note. */
+  async actions(log?: (line: string) => void): Promise<EventRow[]> {
+    if (!this.state) return [];
+    const rows: EventRow[] = [];
+    for (const { file, action } of await this.state.pending()) {
+      try {
+        if (action.action === 'ack') rows.push(...this.evaluator.ack(action.id, action.at, action.note));
+        else {
+          const base = Math.max(this.evaluator.clock, action.at);
+          rows.push(...this.evaluator.shelve(action.id, base, base + (action.forMs ?? 0), action.note));
+        }
+      } catch (err) {
+        if (!(err instanceof MillwrightError)) throw err;
+        log?.(`alarm action ${action.action} ${action.id} skipped: ${err.message}`);
+      }
+      this.applied.push(file);
+    }
+    return rows;
+  }
+
+  /** Operator actions first, then the readings: the rows to write. */
+  async process(batch: ReadingColumns, log?: (line: string) => void): Promise<EventRow[]> {
+    const rows = await this.actions(log);
+    rows.push(...this.evaluator.process(batch));
+    return rows;
+  }
+
+  /** Saves the snapshot and deletes the applied action files; call once the rows are durable. */
+  async commit(): Promise<void> {
+    if (!this.state) return;
+    await this.state.save(this.evaluator.snapshot());
+    await this.state.done(this.applied);
+    this.applied = [];
+  }
+}
