@@ -67,11 +67,6 @@ export interface PerformanceEstimationResult extends MetricResult {
   alerts: number;
 }
 
-interface Pair {
-  ts: Float64Array;
-  n: number;
-}
-
 function numCol(frame: Frame, name: string, what: string): Float64Array {
   const c = frame.columns.get(name);
   if (!c) throw new MillwrightError('BAD_INPUT', `performance estimation: ${what} column "${name}" not found (columns: ${frame.names.join(', ')})`);
@@ -223,6 +218,106 @@ function regMetric(m: EstimatedMetric, loss: ArrayLike<number>, rows: number[]):
   return m === 'rmse' ? Math.sqrt(Math.max(0, s / n)) : s / n;
 }
 
+/** The four chunk measures and the standard error of a chunk of n rows, for one method. */
+interface Estimator {
+  refEst: (rows: number[]) => number | null;
+  curEst: (rows: number[]) => number | null;
+  refReal: (rows: number[]) => number | null;
+  curReal?: (rows: number[]) => number | null;
+  se: (n: number) => number;
+}
+
+interface Setup {
+  o: PerformanceEstimationOptions;
+  metric: EstimatedMetric;
+  tsName: string;
+  target: string;
+  prediction: string;
+  minRows: number;
+  refChunks: Map<number, number[]>;
+}
+
+/** DLE: a forest learns each reference row's loss from its features and prediction (out of fold for the reference). */
+function dle(current: Frame, reference: Frame, { o, metric, tsName, target, prediction }: Setup): Estimator {
+  let curReal: Estimator['curReal'];
+  if (!['mae', 'mse', 'rmse'].includes(metric)) throw new MillwrightError('BAD_INPUT', `DLE estimates mae, mse or rmse, not ${metric}`);
+  const features = o.features ?? reference.names.filter((n) => n !== tsName && n !== target && n !== prediction && reference.columns.get(n)!.kind === 'numeric' && current.columns.get(n)?.kind === 'numeric');
+  const lossOf = (y: Float64Array, p: Float64Array) => Float64Array.from(y, (a, i) => (metric === 'mae' ? Math.abs(a - p[i]!) : (a - p[i]!) ** 2));
+  const refLoss = lossOf(numCol(reference, target, 'target'), numCol(reference, prediction, 'prediction'));
+  const ref = lossInputs(reference, features, prediction);
+  const ok = Array.from({ length: ref.n }, (_, i) => i).filter((i) => Number.isFinite(refLoss[i]!));
+  if (ok.length < 20) throw new MillwrightError('BAD_INPUT', `DLE: the reference has ${ok.length} labelled rows; at least 20 are needed to learn the loss`);
+  // Out of fold for the reference, so its thresholds are not flattered by in-sample fit.
+  const seed = o.seed ?? 7;
+  const refPred = new Float64Array(ref.n).fill(Number.NaN);
+  const folds = [ok.filter((_, k) => k % 2 === 0), ok.filter((_, k) => k % 2 === 1)];
+  for (let k = 0; k < 2; k++) {
+    const f = fitLoss(ref.X, folds[1 - k]!, ref.F, refLoss, seed + k);
+    const p = predictForest(f, subRows(ref.X, folds[k]!, ref.F), folds[k]!.length);
+    folds[k]!.forEach((r, i) => (refPred[r] = Math.max(0, p[i]!)));
+  }
+  const full = fitLoss(ref.X, ok, ref.F, refLoss, seed + 2);
+  const cur = lossInputs(current, features, prediction);
+  const curPred = predictForest(full, cur.X, cur.n).map((v) => Math.max(0, v));
+  const refEst = (rows: number[]) => regMetric(metric, refPred, rows);
+  const curEst = (rows: number[]) => regMetric(metric, curPred, rows);
+  const refReal = (rows: number[]) => regMetric(metric, refLoss, rows);
+  const ct = current.columns.get(target);
+  if (ct?.kind === 'numeric') {
+    const curLoss = lossOf(ct.values, numCol(current, prediction, 'prediction'));
+    curReal = (rows) => regMetric(metric, curLoss, rows);
+  }
+  // The residual spread the loss model cannot explain sets the band: sd of (loss - estimate).
+  const resid = ok.map((r) => refLoss[r]! - refPred[r]!).filter(Number.isFinite);
+  const { sd } = meanSd(resid);
+  const meanLoss = meanSd(ok.map((r) => refLoss[r]!)).mean;
+  const se = (n: number) => (metric === 'rmse' ? sd / Math.sqrt(n) / (2 * Math.sqrt(Math.max(meanLoss, 1e-300))) : sd / Math.sqrt(n));
+  return { refEst, curEst, refReal, curReal, se };
+}
+
+/** CBPE: isotonic-calibrated probabilities give each chunk's expected confusion matrix. */
+function cbpe(current: Frame, reference: Frame, { o, metric, target, prediction, minRows, refChunks }: Setup): Estimator {
+  let curReal: Estimator['curReal'];
+  if (!['accuracy', 'precision', 'recall', 'f1'].includes(metric)) throw new MillwrightError('BAD_INPUT', `CBPE estimates accuracy, precision, recall or f1, not ${metric}`);
+  const pos = o.positiveLabel ?? '1';
+  const scoreName = o.score ?? 'score';
+  const refY = labelCol(reference, target);
+  if (!refY) throw new MillwrightError('BAD_INPUT', `CBPE: reference target column "${target}" not found`);
+  const refPredL = labelCol(reference, prediction);
+  const curPredL = labelCol(current, prediction);
+  if (!refPredL || !curPredL) throw new MillwrightError('BAD_INPUT', `CBPE: prediction column "${prediction}" must be in both tables`);
+  const refScore = numCol(reference, scoreName, 'score');
+  const curScore = numCol(current, scoreName, 'score');
+  const refPos = refY.map((v) => v === pos);
+  const calibrate = isotonicCalibration(refScore, refPos);
+  const refP = Float64Array.from(refScore, (s, i) => (refY[i] === null ? Number.NaN : calibrate(s)));
+  const curP = Float64Array.from(curScore, calibrate);
+  const refPredPos = refPredL.map((v) => v === pos);
+  const curPredPos = curPredL.map((v) => v === pos);
+  const refEst = (rows: number[]) => classMetric(metric, classCounts(refP, refPredPos, rows));
+  const curEst = (rows: number[]) => classMetric(metric, classCounts(curP, curPredPos, rows));
+  const realCounts = (y: (string | null)[], pp: boolean[], rows: number[]) => {
+    const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
+    for (const r of rows) {
+      if (y[r] === null || y[r] === undefined) continue;
+      const a = y[r] === pos;
+      if (pp[r]) c[a ? 'tp' : 'fp']++;
+      else c[a ? 'fn' : 'tn']++;
+    }
+    return c;
+  };
+  const refReal = (rows: number[]) => classMetric(metric, realCounts(refY, refPredPos, rows));
+  const curY = labelCol(current, target);
+  if (curY) curReal = (rows) => classMetric(metric, realCounts(curY, curPredPos, rows));
+  // Standard error of a chunk of n rows: the reference chunks' realised spread scaled by sqrt(size).
+  const refVals = [...refChunks.values()].filter((r) => r.length >= minRows).map((r) => ({ v: refReal(r), n: r.length })).filter((x) => x.v !== null);
+  const all = [...refChunks.values()].flat();
+  const p0 = refReal(all) ?? 0.5;
+  const unit = refVals.length >= 3 ? meanSd(refVals.map((x) => x.v!)).sd * Math.sqrt(refVals.reduce((s, x) => s + x.n, 0) / refVals.length) : Math.sqrt(p0 * (1 - p0));
+  const se = (n: number) => unit / Math.sqrt(n);
+  return { refEst, curEst, refReal, curReal, se };
+}
+
 /**
  * Estimated model performance per time chunk without labels: DLE (regression; a forest trained
  * on the reference predicts each row's absolute or squared error from its features and
@@ -255,84 +350,8 @@ export class PerformanceEstimationMetric implements Metric<PerformanceEstimation
     const curTs = numCol(current, tsName, 'time');
     const refChunks = chunkIndex(refTs, chunkMs);
     const curChunks = chunkIndex(curTs, chunkMs);
-    // Per row: the estimated loss contribution (reference out of fold, analysis from the full model).
-    let refEst: (rows: number[]) => number | null;
-    let curEst: (rows: number[]) => number | null;
-    let refReal: (rows: number[]) => number | null;
-    let curReal: ((rows: number[]) => number | null) | undefined;
-    let se: (n: number) => number;
-    if (o.task === 'regression') {
-      if (!['mae', 'mse', 'rmse'].includes(metric)) throw new MillwrightError('BAD_INPUT', `DLE estimates mae, mse or rmse, not ${metric}`);
-      const features = o.features ?? reference.names.filter((n) => n !== tsName && n !== target && n !== prediction && reference.columns.get(n)!.kind === 'numeric' && current.columns.get(n)?.kind === 'numeric');
-      const lossOf = (y: Float64Array, p: Float64Array) => Float64Array.from(y, (a, i) => (metric === 'mae' ? Math.abs(a - p[i]!) : (a - p[i]!) ** 2));
-      const refLoss = lossOf(numCol(reference, target, 'target'), numCol(reference, prediction, 'prediction'));
-      const ref = lossInputs(reference, features, prediction);
-      const ok = Array.from({ length: ref.n }, (_, i) => i).filter((i) => Number.isFinite(refLoss[i]!));
-      if (ok.length < 20) throw new MillwrightError('BAD_INPUT', `DLE: the reference has ${ok.length} labelled rows; at least 20 are needed to learn the loss`);
-      // Out of fold for the reference, so its thresholds are not flattered by in-sample fit.
-      const seed = o.seed ?? 7;
-      const refPred = new Float64Array(ref.n).fill(Number.NaN);
-      const folds = [ok.filter((_, k) => k % 2 === 0), ok.filter((_, k) => k % 2 === 1)];
-      for (let k = 0; k < 2; k++) {
-        const f = fitLoss(ref.X, folds[1 - k]!, ref.F, refLoss, seed + k);
-        const p = predictForest(f, subRows(ref.X, folds[k]!, ref.F), folds[k]!.length);
-        folds[k]!.forEach((r, i) => (refPred[r] = Math.max(0, p[i]!)));
-      }
-      const full = fitLoss(ref.X, ok, ref.F, refLoss, seed + 2);
-      const cur = lossInputs(current, features, prediction);
-      const curPred = predictForest(full, cur.X, cur.n).map((v) => Math.max(0, v));
-      refEst = (rows) => regMetric(metric, refPred, rows);
-      curEst = (rows) => regMetric(metric, curPred, rows);
-      refReal = (rows) => regMetric(metric, refLoss, rows);
-      const ct = current.columns.get(target);
-      if (ct?.kind === 'numeric') {
-        const curLoss = lossOf(ct.values, numCol(current, prediction, 'prediction'));
-        curReal = (rows) => regMetric(metric, curLoss, rows);
-      }
-      // The residual spread the loss model cannot explain sets the band: sd of (loss - estimate).
-      const resid = ok.map((r) => refLoss[r]! - refPred[r]!).filter(Number.isFinite);
-      const { sd } = meanSd(resid);
-      const meanLoss = meanSd(ok.map((r) => refLoss[r]!)).mean;
-      se = (n) => (metric === 'rmse' ? sd / Math.sqrt(n) / (2 * Math.sqrt(Math.max(meanLoss, 1e-300))) : sd / Math.sqrt(n));
-    } else {
-      if (!['accuracy', 'precision', 'recall', 'f1'].includes(metric)) throw new MillwrightError('BAD_INPUT', `CBPE estimates accuracy, precision, recall or f1, not ${metric}`);
-      const pos = o.positiveLabel ?? '1';
-      const scoreName = o.score ?? 'score';
-      const refY = labelCol(reference, target);
-      if (!refY) throw new MillwrightError('BAD_INPUT', `CBPE: reference target column "${target}" not found`);
-      const refPredL = labelCol(reference, prediction);
-      const curPredL = labelCol(current, prediction);
-      if (!refPredL || !curPredL) throw new MillwrightError('BAD_INPUT', `CBPE: prediction column "${prediction}" must be in both tables`);
-      const refScore = numCol(reference, scoreName, 'score');
-      const curScore = numCol(current, scoreName, 'score');
-      const refPos = refY.map((v) => v === pos);
-      const calibrate = isotonicCalibration(refScore, refPos);
-      const refP = Float64Array.from(refScore, (s, i) => (refY[i] === null ? Number.NaN : calibrate(s)));
-      const curP = Float64Array.from(curScore, calibrate);
-      const refPredPos = refPredL.map((v) => v === pos);
-      const curPredPos = curPredL.map((v) => v === pos);
-      refEst = (rows) => classMetric(metric, classCounts(refP, refPredPos, rows));
-      curEst = (rows) => classMetric(metric, classCounts(curP, curPredPos, rows));
-      const realCounts = (y: (string | null)[], pp: boolean[], rows: number[]) => {
-        const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
-        for (const r of rows) {
-          if (y[r] === null || y[r] === undefined) continue;
-          const a = y[r] === pos;
-          if (pp[r]) a ? c.tp++ : c.fp++;
-          else a ? c.fn++ : c.tn++;
-        }
-        return c;
-      };
-      refReal = (rows) => classMetric(metric, realCounts(refY, refPredPos, rows));
-      const curY = labelCol(current, target);
-      if (curY) curReal = (rows) => classMetric(metric, realCounts(curY, curPredPos, rows));
-      // Standard error of a chunk of n rows: the reference chunks' realised spread scaled by sqrt(size).
-      const refVals = [...refChunks.values()].filter((r) => r.length >= minRows).map((r) => ({ v: refReal(r), n: r.length })).filter((x) => x.v !== null);
-      const all = [...refChunks.values()].flat();
-      const p0 = refReal(all) ?? 0.5;
-      const unit = refVals.length >= 3 ? meanSd(refVals.map((x) => x.v!)).sd * Math.sqrt(refVals.reduce((s, x) => s + x.n, 0) / refVals.length) : Math.sqrt(p0 * (1 - p0));
-      se = (n) => unit / Math.sqrt(n);
-    }
+    const setup: Setup = { o, metric, tsName, target, prediction, minRows, refChunks };
+    const { refEst, curEst, refReal, curReal, se } = o.task === 'regression' ? dle(current, reference, setup) : cbpe(current, reference, setup);
     const refEstimates = [...refChunks.values()].filter((r) => r.length >= minRows).map((r) => refEst(r)).filter((v): v is number => v !== null);
     if (refEstimates.length < 2) throw new MillwrightError('BAD_INPUT', `performance estimation: the reference has ${refEstimates.length} chunks of at least ${minRows} rows; at least 2 are needed for thresholds (use a shorter chunkMs)`);
     const { mean, sd } = meanSd(refEstimates);
