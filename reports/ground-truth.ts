@@ -53,7 +53,8 @@ function stringsOf(frame: Frame, name: string, what: string): (string | null)[] 
  * Joins stored labels to captured rows; see the module comment for the rules.
  *
  * @example
- * import { mergeGroundTruth, readCapture, readGroundTruth } from 'millwright';
+ * import { readGroundTruth } from 'millwright';
+ * import { mergeGroundTruth, readCapture } from 'millwright/reports';
  * const { frame } = await readCapture('/var/lib/millwright/capture/press', { features });
  * const merged = mergeGroundTruth(frame, await readGroundTruth('/var/lib/millwright/ground-truth/press'));
  */

@@ -327,7 +327,7 @@ function cbpe(current: Frame, reference: Frame, { o, metric, target, prediction,
  * (mean +/- 3 standard deviations of the reference chunks' out-of-fold estimates).
  *
  * @example
- * import { PerformanceEstimationMetric, runReport } from 'millwright';
+ * import { PerformanceEstimationMetric, runReport } from 'millwright/reports';
  * const metric = new PerformanceEstimationMetric({ task: 'regression', ts: 'capturedAt', chunkMs: 3_600_000, features: ['load', 'speed'] });
  * const result = metric.compute(captured, reference); // reference has `target`
  */

@@ -74,7 +74,7 @@ function regression(a: Float64Array, p: Float64Array, idx: ArrayLike<number>): [
  * Regression statistics on the finite (actual, predicted) pairs.
  *
  * @example
- * import { regressionStatistics } from 'millwright';
+ * import { regressionStatistics } from 'millwright/reports';
  * regressionStatistics([1, 2, 3, 4], [1, 2, 3, 8]).mse; // { value: 4, standard_deviation: null }
  */
 export function regressionStatistics(actual: ArrayLike<number>, predicted: ArrayLike<number>, seed = 1): RegressionStatistics {
@@ -125,7 +125,7 @@ function binary(y: Uint8Array, yhat: Uint8Array, score: Float64Array | undefined
  * F1 of always answering `positive` (the constant that maximises F1); AUC 0.5.
  *
  * @example
- * import { binaryClassificationStatistics } from 'millwright';
+ * import { binaryClassificationStatistics } from 'millwright/reports';
  * binaryClassificationStatistics(['1', '0', '1'], ['1', '1', '1'], '1').precision.value; // 0.666...
  */
 export function binaryClassificationStatistics(actual: ArrayLike<string | null>, predicted: ArrayLike<string | null>, positive: string, score?: ArrayLike<number>, seed = 1): BinaryClassificationStatistics {
