@@ -106,6 +106,9 @@ export * from './vision/index.ts';
 /** The data-capture record format (SageMaker Model Monitor's JSON Lines layout). */
 export * from './capture/index.ts';
 
+/** Late ground truth: SageMaker's merge layout or CSV, stored durably in arrival order. */
+export * from './ground-truth/index.ts';
+
 /** The gateway's `files` source: a watched folder of exports (long or wide, local time), each file read once. */
 export { filesSourceType, type FilesSourceConfig } from './gateway/sources/files.ts';
 /** Gateway sources: OPC UA (node-opcua subscriptions) and Modbus TCP (modbus-serial polling). */

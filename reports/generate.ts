@@ -14,6 +14,8 @@ import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline
 import type { CheckStatus, ReportKind } from './engine.ts';
 import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport } from './presets.ts';
 import { joinGroundTruth } from './metrics/model-quality.ts';
+import { mergeGroundTruth, type MergeGroundTruthOptions, type MergeGroundTruthResult } from './ground-truth.ts';
+import { readGroundTruth } from '../lib/ground-truth/index.ts';
 import type { EnergyDeviationOptions } from './metrics/energy.ts';
 import type { DataDriftOptions } from './metrics/drift.ts';
 import * as aq from 'arquero';
@@ -39,6 +41,13 @@ export interface GenerateReportsOptions {
   since?: Date;
   /** Ground truth that arrived later (table or file), joined to captured rows for the model-quality report. */
   groundTruth?: { source: TableInput | string; on: string; toleranceMs?: number; target?: string };
+  /**
+   * Label store written by `POST /ground-truth` and the watched folder (lib/ground-truth), merged
+   * with the capture by inference id or business key; used when `groundTruth` is not given.
+   */
+  groundTruthDir?: string;
+  /** Capture columns for labels keyed by a business key (asset + time, lot). */
+  groundTruthKeys?: Omit<MergeGroundTruthOptions, 'target'>;
   /** Drift options (thresholds, state, ...). */
   drift?: DataDriftOptions;
   /**
@@ -68,6 +77,8 @@ export interface GenerateReportsResult {
   /** Capture lines that could not be parsed (also listed in summary.json). */
   skipped: { file: string; line: number; reason: string }[];
   reports: GeneratedReport[];
+  /** How the label store merged with the capture (when groundTruthDir is given). */
+  groundTruth?: Omit<MergeGroundTruthResult, 'frame' | 'mismatched'> & { mismatched: number };
   /** Reports not produced and why (e.g. no ground truth yet). */
   notProduced: { kind: ReportKind; reason: string }[];
   summary: string;
@@ -125,12 +136,20 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
     } else {
       result.notProduced.push({ kind: 'drift', reason: 'no reference data and no model baseline' });
     }
+    let merged: { joined: Frame; target: string; on: string } | undefined;
     if (options.groundTruth) {
       const truth = await asFrame(options.groundTruth.source);
-      const joined = joinGroundTruth(cap.frame, truth, { on: options.groundTruth.on, toleranceMs: options.groundTruth.toleranceMs });
-      const target = options.groundTruth.target ?? manifest?.target?.name ?? 'target';
+      merged = { joined: joinGroundTruth(cap.frame, truth, { on: options.groundTruth.on, toleranceMs: options.groundTruth.toleranceMs }), target: options.groundTruth.target ?? manifest?.target?.name ?? 'target', on: options.groundTruth.on };
+    } else if (options.groundTruthDir !== undefined) {
+      const m = mergeGroundTruth(cap.frame, await readGroundTruth(options.groundTruthDir), { ...options.groundTruthKeys, target: 'target' });
+      const { frame: _f, ...counts } = m;
+      result.groundTruth = { ...counts, mismatched: m.mismatched.length };
+      if (m.labels > 0) merged = { joined: m.frame, target: 'target', on: 'the inference id or business key' };
+    }
+    if (merged) {
+      const { joined, target } = merged;
       if (joined.rows === 0) {
-        result.notProduced.push({ kind: 'model', reason: `no captured row matched the ground truth on "${options.groundTruth.on}"` });
+        result.notProduced.push({ kind: 'model', reason: `no captured row matched the ground truth on ${merged.on}` });
       } else if (manifest?.task === 'energy' || joined.columns.has('prediction_expected')) {
         // The model's own interval timestamp when it has one, else the time of the request.
         const ts = joined.columns.has('ts') ? 'ts' : 'capturedAt';

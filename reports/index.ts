@@ -35,7 +35,11 @@ export {
 export { kstwoSf } from './stats/kstwo.ts';
 export { fillEmptyShares } from './stats/distances.ts';
 export { MultivariateDriftMetric, type MultivariateDriftOptions, type MultivariateDriftResult } from './metrics/multivariate.ts';
-export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, rocAuc, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
+export { rocAuc } from './metrics/quality-statistics.ts';
+export { PerformanceEstimationMetric, isotonicCalibration, type PerformanceEstimationOptions, type PerformanceEstimationResult, type EstimatedChunk, type EstimatedMetric } from './metrics/performance-estimation.ts';
+export { regressionStatistics, binaryClassificationStatistics, type RegressionStatistics, type BinaryClassificationStatistics, type QualityValue } from './metrics/quality-statistics.ts';
+export { mergeGroundTruth, type MergeGroundTruthOptions, type MergeGroundTruthResult } from './ground-truth.ts';
+export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationMetrics, type ModelQualityOptions, type ModelQualityResult, type JoinOptions } from './metrics/model-quality.ts';
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
 export { EnergyPerformanceMetric, type EnergyPerformanceOptions, type EnergyPerformanceResult, type EnergyPerformancePeriod, type StaticFactorAdjustment } from './metrics/energy-performance.ts';
 export type { RollUpRow } from './energy-performance/roll-up.ts';

@@ -3,6 +3,9 @@ import { toFrame } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { num } from '../engine.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
+import { binaryClassificationStatistics, regressionStatistics, rocAuc, type BinaryClassificationStatistics, type RegressionStatistics } from './quality-statistics.ts';
+
+export { rocAuc };
 
 export interface ModelQualityOptions {
   task: 'regression' | 'classification';
@@ -38,6 +41,8 @@ export interface ModelQualityResult extends MetricResult {
   /** Up to 2000 (actual, predicted) pairs for the chart (regression) or the confusion matrix (classification). */
   sample: { actual: number; predicted: number }[] | null;
   confusion: { labels: string[]; counts: number[][] } | null;
+  /** SageMaker Model Monitor's statistics (with bootstrap standard deviations from 200 pairs; best constant classifier). */
+  statistics: { regression_metrics: RegressionStatistics } | { binary_classification_metrics: BinaryClassificationStatistics };
 }
 
 const LOWER_IS_BETTER = new Set(['mae', 'rmse', 'mape', 'mse']);
@@ -76,33 +81,6 @@ export function regressionMetrics(actual: ArrayLike<number>, predicted: ArrayLik
     if (Number.isFinite(a) && Number.isFinite(predicted[i]!)) sst += (a - mean) ** 2;
   }
   return { mae: sae / n, rmse: Math.sqrt(sse / n), r2: num(sst > 0 ? 1 - sse / sst : Number.NaN), mape: nape ? (100 * sape) / nape : null, n };
-}
-
-/**
- * ROC AUC by the rank-sum (Mann-Whitney) formula, ties averaged.
- *
- * @example
- * rocAuc([true, false, true, false], [0.9, 0.1, 0.4, 0.6]); // 0.75
- */
-export function rocAuc(positive: ArrayLike<boolean>, score: ArrayLike<number>): number | null {
-  const idx: number[] = [];
-  for (let i = 0; i < score.length; i++) if (Number.isFinite(score[i]!)) idx.push(i);
-  idx.sort((a, b) => score[a]! - score[b]!);
-  let rankSum = 0;
-  let np = 0;
-  for (let k = 0; k < idx.length; ) {
-    let e = k;
-    while (e + 1 < idx.length && score[idx[e + 1]!] === score[idx[k]!]) e++;
-    const rank = (k + e) / 2 + 1;
-    for (let t = k; t <= e; t++) if (positive[idx[t]!]) {
-      rankSum += rank;
-      np++;
-    }
-    k = e + 1;
-  }
-  const nn = idx.length - np;
-  if (np === 0 || nn === 0) return null;
-  return (rankSum - (np * (np + 1)) / 2) / (np * nn);
 }
 
 /**
@@ -166,10 +144,12 @@ export class ModelQualityMetric implements Metric<ModelQualityResult> {
     let metrics: Record<string, number | null>;
     let sample: ModelQualityResult['sample'] = null;
     let confusion: ModelQualityResult['confusion'] = null;
+    let statistics: ModelQualityResult['statistics'];
     if (o.task === 'regression') {
       const a = numbers(current, target);
       const p = numbers(current, prediction);
       metrics = regressionMetrics(a, p);
+      statistics = { regression_metrics: regressionStatistics(a, p) };
       sample = [];
       const step = Math.max(1, current.rows / 2000);
       for (let x = 0; x < current.rows; x += step) {
@@ -184,6 +164,7 @@ export class ModelQualityMetric implements Metric<ModelQualityResult> {
       const positive = o.positiveLabel ?? [...counts].sort((x, y) => x[1] - y[1])[0]?.[0] ?? '1';
       const score = o.score ? numbers(current, o.score) : undefined;
       metrics = classificationMetrics(a, p, positive, score);
+      statistics = { binary_classification_metrics: binaryClassificationStatistics(a, p, positive, score) };
       const ls = [...new Set([...a, ...p].filter((v): v is string => v !== null))].sort();
       const pos = new Map(ls.map((l, i) => [l, i]));
       const m = ls.map(() => new Array<number>(ls.length).fill(0));
@@ -203,7 +184,7 @@ export class ModelQualityMetric implements Metric<ModelQualityResult> {
         const status = degradation === null ? 'n/a' : degradation > tol.fail ? 'fail' : degradation > tol.warn ? 'warn' : 'pass';
         return { metric, current: value, training, degradation, status };
       });
-    return { type: 'model-quality', title: 'Model quality', task: o.task, rows: current.rows, metrics, comparison, sample, confusion };
+    return { type: 'model-quality', title: 'Model quality', task: o.task, rows: current.rows, metrics, comparison, sample, confusion, statistics };
   }
 
   checks(r: ModelQualityResult): CheckResult[] {

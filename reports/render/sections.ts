@@ -18,6 +18,8 @@ import { energyPerformanceTable, renderEnergyPerformance } from './energy-perfor
 import { alarmScoresTable, renderAlarmScores } from './alarm-scores.ts';
 import type { AlarmScoresResult } from '../metrics/alarm-scores.ts';
 import type { EnergyPerformanceResult } from '../metrics/energy-performance.ts';
+import type { PerformanceEstimationResult } from '../metrics/performance-estimation.ts';
+import { estimationTable, renderEstimation, statisticsTable } from './performance-estimation.ts';
 
 export { f, type Table } from './html-parts.ts';
 
@@ -206,7 +208,7 @@ function renderModel(r: ModelQualityResult): string {
       marks: [Plot.cell(cells, { x: 'predicted', y: 'actual', fill: 'n' }), Plot.text(cells, { x: 'predicted', y: 'actual', text: (d: { n: number }) => String(d.n), fill: (d: { n: number }) => (d.n > maxCell / 2 ? 'white' : 'black') })],
     }), 'Confusion matrix.');
   }
-  return `<p>${r.task}, ${f(r.metrics.n ?? r.rows)} rows with ground truth.</p><table><thead><tr>${t.columns.map((c, i) => `<th${i === 0 || i === 4 ? ' class="l"' : ''}>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>${chartPart}`;
+  return `<p>${r.task}, ${f(r.metrics.n ?? r.rows)} rows with ground truth.</p><table><thead><tr>${t.columns.map((c, i) => `<th${i === 0 || i === 4 ? ' class="l"' : ''}>${esc(c)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>${r.statistics ? tableHtml(statisticsTable(r)) : ''}${chartPart}`;
 }
 
 // ---- energy
@@ -313,6 +315,7 @@ export function renderMetric(m: MetricResult): string {
     case 'energy-deviation': return renderEnergy(m as EnergyDeviationResult);
     case 'energy-performance': return renderEnergyPerformance(m as EnergyPerformanceResult);
     case 'alarm-scores': return renderAlarmScores(m as AlarmScoresResult);
+    case 'performance-estimation': return renderEstimation(m as PerformanceEstimationResult);
     default: return `<pre>${esc(JSON.stringify(m, null, 2))}</pre>`;
   }
 }
@@ -328,6 +331,7 @@ export function metricTable(m: MetricResult): Table | null {
     case 'energy-deviation': return energyTable(m as EnergyDeviationResult);
     case 'energy-performance': return energyPerformanceTable(m as EnergyPerformanceResult);
     case 'alarm-scores': return alarmScoresTable(m as AlarmScoresResult);
+    case 'performance-estimation': return estimationTable(m as PerformanceEstimationResult);
     default: return null;
   }
 }

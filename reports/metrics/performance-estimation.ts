@@ -1,0 +1,390 @@
+/**
+ * Performance without labels: direct loss estimation (DLE) for regression and confidence-based
+ * performance estimation (CBPE) for classification, per time chunk, the methods NannyML names
+ * DLE and CBPE, implemented here.
+ *
+ * Both learn on a labelled reference set how wrong the model is where, then read that off the
+ * unlabelled analysis rows. They see covariate shift (traffic moving to where the model is worse)
+ * and cannot see a pure concept shift (the same inputs now meaning another outcome): that needs
+ * ground truth, which the model-quality report uses once it arrives.
+ */
+import { MillwrightError } from '../../lib/errors/index.ts';
+import { fitForest, predictForest, type Forest } from '../../lib/algorithms/forest/forest.ts';
+import type { Frame } from '../data.ts';
+import type { CheckResult, Metric, MetricResult } from '../engine.ts';
+
+export type EstimatedMetric = 'mae' | 'mse' | 'rmse' | 'accuracy' | 'precision' | 'recall' | 'f1';
+
+export interface PerformanceEstimationOptions {
+  task: 'regression' | 'classification';
+  /** Time column (epoch ms, or Date-like numbers). Default `capturedAt`. */
+  ts?: string;
+  /** Chunk length in ms (a shift: 8 h, a day: 24 h). Default 1 h. */
+  chunkMs?: number;
+  /** Input features the loss model sees (regression). Default: every numeric column but ts, target and prediction. */
+  features?: string[];
+  /** Prediction column. Default `prediction`. */
+  prediction?: string;
+  /** Ground truth, needed in the reference; used in the analysis for the realised metric when present. Default `target`. */
+  target?: string;
+  /** Classification: probability of the positive class. Default `score`. */
+  score?: string;
+  /** Classification: the positive label. Default `1`. */
+  positiveLabel?: string;
+  /** Metric to estimate. Default `mae` (regression) / `accuracy` (classification). */
+  metric?: EstimatedMetric;
+  /** Width of the band, in standard errors (default 3). */
+  sigmas?: number;
+  /** Chunks with fewer rows are reported but not judged. Default 30. */
+  minChunkRows?: number;
+  /** Seed of the DLE forest. */
+  seed?: number;
+}
+
+export interface EstimatedChunk {
+  /** Chunk start (epoch ms). */
+  start: number;
+  end: number;
+  rows: number;
+  period: 'reference' | 'analysis';
+  estimate: number | null;
+  /** Sampling band of the estimate: estimate +/- sigmas standard errors. */
+  lower: number | null;
+  upper: number | null;
+  /** The realised metric when the chunk has labels. */
+  realised: number | null;
+  /** Estimate outside the reference thresholds. */
+  alert: boolean;
+}
+
+export interface PerformanceEstimationResult extends MetricResult {
+  type: 'performance-estimation';
+  method: 'DLE' | 'CBPE';
+  metric: EstimatedMetric;
+  /** Thresholds from the reference chunks' estimates: mean +/- sigmas standard deviations. */
+  thresholds: { lower: number; upper: number };
+  chunks: EstimatedChunk[];
+  alerts: number;
+}
+
+function numCol(frame: Frame, name: string, what: string): Float64Array {
+  const c = frame.columns.get(name);
+  if (!c) throw new MillwrightError('BAD_INPUT', `performance estimation: ${what} column "${name}" not found (columns: ${frame.names.join(', ')})`);
+  if (c.kind !== 'numeric') throw new MillwrightError('BAD_INPUT', `performance estimation: ${what} column "${name}" must be numeric`);
+  return c.values;
+}
+
+function labelCol(frame: Frame, name: string): (string | null)[] | undefined {
+  const c = frame.columns.get(name);
+  if (!c) return undefined;
+  return c.kind === 'categorical' ? c.values : Array.from(c.values, (v) => (Number.isFinite(v) ? String(v) : null));
+}
+
+function chunkIndex(ts: Float64Array, chunkMs: number): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i]!;
+    if (!Number.isFinite(t)) continue;
+    const k = Math.floor(t / chunkMs) * chunkMs;
+    let a = out.get(k);
+    if (!a) out.set(k, (a = []));
+    a.push(i);
+  }
+  return new Map([...out].sort((a, b) => a[0] - b[0]));
+}
+
+function meanSd(xs: number[]): { mean: number; sd: number } {
+  const n = xs.length;
+  const mean = xs.reduce((s, x) => s + x, 0) / Math.max(1, n);
+  const v = n > 1 ? xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, sd: Math.sqrt(v) };
+}
+
+/** Row-major float32 matrix of the loss model's inputs: the features and the prediction. */
+function lossInputs(frame: Frame, features: string[], prediction: string): { X: Float32Array; n: number; F: number } {
+  const cols = [...features, prediction].map((f) => numCol(frame, f, 'feature'));
+  const n = frame.rows;
+  const F = cols.length;
+  const X = new Float32Array(n * F);
+  for (let f = 0; f < F; f++) {
+    const c = cols[f]!;
+    for (let r = 0; r < n; r++) X[r * F + f] = Number.isFinite(c[r]!) ? c[r]! : 0;
+  }
+  return { X, n, F };
+}
+
+function toColumnMajor(X: Float32Array, rows: number[], F: number): Float32Array {
+  const n = rows.length;
+  const out = new Float32Array(n * F);
+  for (let i = 0; i < n; i++) for (let f = 0; f < F; f++) out[f * n + i] = X[rows[i]! * F + f]!;
+  return out;
+}
+
+function subRows(X: Float32Array, rows: number[], F: number): Float32Array {
+  const out = new Float32Array(rows.length * F);
+  for (let i = 0; i < rows.length; i++) out.set(X.subarray(rows[i]! * F, rows[i]! * F + F), i * F);
+  return out;
+}
+
+function fitLoss(X: Float32Array, rows: number[], F: number, loss: Float64Array, seed: number): Forest {
+  const y = Float64Array.from(rows, (r) => loss[r]!);
+  return fitForest(toColumnMajor(X, rows, F), rows.length, F, { kind: 'regression', y }, {
+    nEstimators: 30, maxDepth: 10, minSamplesLeaf: 20, maxFeatures: F, maxSamples: 1, bins: 64, seed,
+  });
+}
+
+/**
+ * Isotonic calibration (pool adjacent violators) of scores against 0/1 outcomes: a step function
+ * that maps a raw score to the observed positive rate of its neighbourhood.
+ */
+export function isotonicCalibration(score: ArrayLike<number>, positive: ArrayLike<boolean>): (s: number) => number {
+  const idx = Array.from({ length: score.length }, (_, i) => i).filter((i) => Number.isFinite(score[i]!)).sort((a, b) => score[a]! - score[b]!);
+  if (idx.length === 0) throw new MillwrightError('BAD_INPUT', 'CBPE: the reference has no finite scores to calibrate');
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const ws: number[] = [];
+  for (const i of idx) {
+    let y = positive[i] ? 1 : 0;
+    let w = 1;
+    let x = score[i]!;
+    while (ys.length && ys[ys.length - 1]! >= y) {
+      const pw = ws.pop()!;
+      const py = ys.pop()!;
+      xs.pop();
+      y = (py * pw + y * w) / (pw + w);
+      w += pw;
+      x = score[i]!;
+    }
+    // Equal-valued blocks merge too, so each block's upper score is the next block's lower bound.
+    xs.push(x);
+    ys.push(y);
+    ws.push(w);
+  }
+  return (s: number) => {
+    if (!Number.isFinite(s)) return Number.NaN;
+    let lo = 0;
+    let hi = xs.length - 1;
+    if (s >= xs[hi]!) return ys[hi]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid]! < s) lo = mid + 1;
+      else hi = mid;
+    }
+    return ys[lo]!;
+  };
+}
+
+function classCounts(pPos: ArrayLike<number>, predPos: ArrayLike<boolean>, rows: number[]): { tp: number; fp: number; fn: number; tn: number } {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  let tn = 0;
+  for (const r of rows) {
+    const p = pPos[r]!;
+    if (!Number.isFinite(p)) continue;
+    if (predPos[r]) {
+      tp += p;
+      fp += 1 - p;
+    } else {
+      fn += p;
+      tn += 1 - p;
+    }
+  }
+  return { tp, fp, fn, tn };
+}
+
+function classMetric(m: EstimatedMetric, c: { tp: number; fp: number; fn: number; tn: number }): number | null {
+  const n = c.tp + c.fp + c.fn + c.tn;
+  if (n === 0) return null;
+  switch (m) {
+    case 'accuracy': return (c.tp + c.tn) / n;
+    case 'precision': return c.tp + c.fp > 0 ? c.tp / (c.tp + c.fp) : null;
+    case 'recall': return c.tp + c.fn > 0 ? c.tp / (c.tp + c.fn) : null;
+    case 'f1': return 2 * c.tp + c.fp + c.fn > 0 ? (2 * c.tp) / (2 * c.tp + c.fp + c.fn) : null;
+    default: throw new MillwrightError('BAD_INPUT', `CBPE estimates accuracy, precision, recall or f1, not ${m}`);
+  }
+}
+
+function regMetric(m: EstimatedMetric, loss: ArrayLike<number>, rows: number[]): number | null {
+  let s = 0;
+  let n = 0;
+  for (const r of rows) {
+    const v = loss[r]!;
+    if (!Number.isFinite(v)) continue;
+    s += v;
+    n++;
+  }
+  if (n === 0) return null;
+  return m === 'rmse' ? Math.sqrt(Math.max(0, s / n)) : s / n;
+}
+
+/** The four chunk measures and the standard error of a chunk of n rows, for one method. */
+interface Estimator {
+  refEst: (rows: number[]) => number | null;
+  curEst: (rows: number[]) => number | null;
+  refReal: (rows: number[]) => number | null;
+  curReal?: (rows: number[]) => number | null;
+  se: (n: number) => number;
+}
+
+interface Setup {
+  o: PerformanceEstimationOptions;
+  metric: EstimatedMetric;
+  tsName: string;
+  target: string;
+  prediction: string;
+  minRows: number;
+  refChunks: Map<number, number[]>;
+}
+
+/** DLE: a forest learns each reference row's loss from its features and prediction (out of fold for the reference). */
+function dle(current: Frame, reference: Frame, { o, metric, tsName, target, prediction }: Setup): Estimator {
+  let curReal: Estimator['curReal'];
+  if (!['mae', 'mse', 'rmse'].includes(metric)) throw new MillwrightError('BAD_INPUT', `DLE estimates mae, mse or rmse, not ${metric}`);
+  const features = o.features ?? reference.names.filter((n) => n !== tsName && n !== target && n !== prediction && reference.columns.get(n)!.kind === 'numeric' && current.columns.get(n)?.kind === 'numeric');
+  const lossOf = (y: Float64Array, p: Float64Array) => Float64Array.from(y, (a, i) => (metric === 'mae' ? Math.abs(a - p[i]!) : (a - p[i]!) ** 2));
+  const refLoss = lossOf(numCol(reference, target, 'target'), numCol(reference, prediction, 'prediction'));
+  const ref = lossInputs(reference, features, prediction);
+  const ok = Array.from({ length: ref.n }, (_, i) => i).filter((i) => Number.isFinite(refLoss[i]!));
+  if (ok.length < 20) throw new MillwrightError('BAD_INPUT', `DLE: the reference has ${ok.length} labelled rows; at least 20 are needed to learn the loss`);
+  // Out of fold for the reference, so its thresholds are not flattered by in-sample fit.
+  const seed = o.seed ?? 7;
+  const refPred = new Float64Array(ref.n).fill(Number.NaN);
+  const folds = [ok.filter((_, k) => k % 2 === 0), ok.filter((_, k) => k % 2 === 1)];
+  for (let k = 0; k < 2; k++) {
+    const f = fitLoss(ref.X, folds[1 - k]!, ref.F, refLoss, seed + k);
+    const p = predictForest(f, subRows(ref.X, folds[k]!, ref.F), folds[k]!.length);
+    folds[k]!.forEach((r, i) => (refPred[r] = Math.max(0, p[i]!)));
+  }
+  const full = fitLoss(ref.X, ok, ref.F, refLoss, seed + 2);
+  const cur = lossInputs(current, features, prediction);
+  const curPred = predictForest(full, cur.X, cur.n).map((v) => Math.max(0, v));
+  const refEst = (rows: number[]) => regMetric(metric, refPred, rows);
+  const curEst = (rows: number[]) => regMetric(metric, curPred, rows);
+  const refReal = (rows: number[]) => regMetric(metric, refLoss, rows);
+  const ct = current.columns.get(target);
+  if (ct?.kind === 'numeric') {
+    const curLoss = lossOf(ct.values, numCol(current, prediction, 'prediction'));
+    curReal = (rows) => regMetric(metric, curLoss, rows);
+  }
+  // The residual spread the loss model cannot explain sets the band: sd of (loss - estimate).
+  const resid = ok.map((r) => refLoss[r]! - refPred[r]!).filter(Number.isFinite);
+  const { sd } = meanSd(resid);
+  const meanLoss = meanSd(ok.map((r) => refLoss[r]!)).mean;
+  const se = (n: number) => (metric === 'rmse' ? sd / Math.sqrt(n) / (2 * Math.sqrt(Math.max(meanLoss, 1e-300))) : sd / Math.sqrt(n));
+  return { refEst, curEst, refReal, curReal, se };
+}
+
+/** CBPE: isotonic-calibrated probabilities give each chunk's expected confusion matrix. */
+function cbpe(current: Frame, reference: Frame, { o, metric, target, prediction, minRows, refChunks }: Setup): Estimator {
+  let curReal: Estimator['curReal'];
+  if (!['accuracy', 'precision', 'recall', 'f1'].includes(metric)) throw new MillwrightError('BAD_INPUT', `CBPE estimates accuracy, precision, recall or f1, not ${metric}`);
+  const pos = o.positiveLabel ?? '1';
+  const scoreName = o.score ?? 'score';
+  const refY = labelCol(reference, target);
+  if (!refY) throw new MillwrightError('BAD_INPUT', `CBPE: reference target column "${target}" not found`);
+  const refPredL = labelCol(reference, prediction);
+  const curPredL = labelCol(current, prediction);
+  if (!refPredL || !curPredL) throw new MillwrightError('BAD_INPUT', `CBPE: prediction column "${prediction}" must be in both tables`);
+  const refScore = numCol(reference, scoreName, 'score');
+  const curScore = numCol(current, scoreName, 'score');
+  const refPos = refY.map((v) => v === pos);
+  const calibrate = isotonicCalibration(refScore, refPos);
+  const refP = Float64Array.from(refScore, (s, i) => (refY[i] === null ? Number.NaN : calibrate(s)));
+  const curP = Float64Array.from(curScore, calibrate);
+  const refPredPos = refPredL.map((v) => v === pos);
+  const curPredPos = curPredL.map((v) => v === pos);
+  const refEst = (rows: number[]) => classMetric(metric, classCounts(refP, refPredPos, rows));
+  const curEst = (rows: number[]) => classMetric(metric, classCounts(curP, curPredPos, rows));
+  const realCounts = (y: (string | null)[], pp: boolean[], rows: number[]) => {
+    const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
+    for (const r of rows) {
+      if (y[r] === null || y[r] === undefined) continue;
+      const a = y[r] === pos;
+      if (pp[r]) c[a ? 'tp' : 'fp']++;
+      else c[a ? 'fn' : 'tn']++;
+    }
+    return c;
+  };
+  const refReal = (rows: number[]) => classMetric(metric, realCounts(refY, refPredPos, rows));
+  const curY = labelCol(current, target);
+  if (curY) curReal = (rows) => classMetric(metric, realCounts(curY, curPredPos, rows));
+  // Standard error of a chunk of n rows: the reference chunks' realised spread scaled by sqrt(size).
+  const refVals = [...refChunks.values()].filter((r) => r.length >= minRows).map((r) => ({ v: refReal(r), n: r.length })).filter((x) => x.v !== null);
+  const all = [...refChunks.values()].flat();
+  const p0 = refReal(all) ?? 0.5;
+  const unit = refVals.length >= 3 ? meanSd(refVals.map((x) => x.v!)).sd * Math.sqrt(refVals.reduce((s, x) => s + x.n, 0) / refVals.length) : Math.sqrt(p0 * (1 - p0));
+  const se = (n: number) => unit / Math.sqrt(n);
+  return { refEst, curEst, refReal, curReal, se };
+}
+
+/**
+ * Estimated model performance per time chunk without labels: DLE (regression; a forest trained
+ * on the reference predicts each row's absolute or squared error from its features and
+ * prediction) or CBPE (classification; isotonic-calibrated probabilities give the expected
+ * confusion matrix). Each chunk gets a band (estimate +/- 3 standard errors of a chunk of its
+ * size, from the reference rows) and an alert when the estimate leaves the reference thresholds
+ * (mean +/- 3 standard deviations of the reference chunks' out-of-fold estimates).
+ *
+ * @example
+ * import { PerformanceEstimationMetric, runReport } from 'millwright/reports';
+ * const metric = new PerformanceEstimationMetric({ task: 'regression', ts: 'capturedAt', chunkMs: 3_600_000, features: ['load', 'speed'] });
+ * const result = metric.compute(captured, reference); // reference has `target`
+ */
+export class PerformanceEstimationMetric implements Metric<PerformanceEstimationResult> {
+  readonly type = 'performance-estimation';
+  constructor(readonly options: PerformanceEstimationOptions) {}
+
+  compute(current: Frame, reference?: Frame): PerformanceEstimationResult {
+    if (!reference) throw new MillwrightError('BAD_INPUT', 'performance estimation needs a labelled reference table (the rows the model was validated on, with their targets)');
+    const o = this.options;
+    const metric = o.metric ?? (o.task === 'regression' ? 'mae' : 'accuracy');
+    const tsName = o.ts ?? 'capturedAt';
+    const chunkMs = o.chunkMs ?? 3_600_000;
+    if (!(chunkMs > 0)) throw new MillwrightError('BAD_INPUT', `performance estimation: chunkMs must be > 0 (got ${chunkMs})`);
+    const sigmas = o.sigmas ?? 3;
+    const minRows = o.minChunkRows ?? 30;
+    const target = o.target ?? 'target';
+    const prediction = o.prediction ?? 'prediction';
+    const refTs = numCol(reference, tsName, 'time');
+    const curTs = numCol(current, tsName, 'time');
+    const refChunks = chunkIndex(refTs, chunkMs);
+    const curChunks = chunkIndex(curTs, chunkMs);
+    const setup: Setup = { o, metric, tsName, target, prediction, minRows, refChunks };
+    const { refEst, curEst, refReal, curReal, se } = o.task === 'regression' ? dle(current, reference, setup) : cbpe(current, reference, setup);
+    const refEstimates = [...refChunks.values()].filter((r) => r.length >= minRows).map((r) => refEst(r)).filter((v): v is number => v !== null);
+    if (refEstimates.length < 2) throw new MillwrightError('BAD_INPUT', `performance estimation: the reference has ${refEstimates.length} chunks of at least ${minRows} rows; at least 2 are needed for thresholds (use a shorter chunkMs)`);
+    const { mean, sd } = meanSd(refEstimates);
+    const thresholds = { lower: mean - sigmas * sd, upper: mean + sigmas * sd };
+    const chunks: EstimatedChunk[] = [];
+    const add = (period: 'reference' | 'analysis', start: number, rows: number[], est: (r: number[]) => number | null, real?: (r: number[]) => number | null) => {
+      const estimate = est(rows);
+      const band = estimate !== null ? sigmas * se(rows.length) : null;
+      const judged = estimate !== null && rows.length >= minRows;
+      chunks.push({
+        start, end: start + chunkMs, rows: rows.length, period, estimate,
+        lower: band === null ? null : estimate! - band, upper: band === null ? null : estimate! + band,
+        realised: real ? real(rows) : null,
+        alert: period === 'analysis' && judged && (estimate! < thresholds.lower || estimate! > thresholds.upper),
+      });
+    };
+    for (const [start, rows] of refChunks) add('reference', start, rows, refEst, refReal);
+    for (const [start, rows] of curChunks) add('analysis', start, rows, curEst, curReal);
+    return {
+      type: 'performance-estimation', title: `Estimated ${metric} (${o.task === 'regression' ? 'DLE' : 'CBPE'})`,
+      method: o.task === 'regression' ? 'DLE' : 'CBPE', metric, thresholds, chunks, alerts: chunks.filter((c) => c.alert).length,
+    };
+  }
+
+  checks(r: PerformanceEstimationResult): CheckResult[] {
+    const analysis = r.chunks.filter((c) => c.period === 'analysis');
+    const bad = analysis.filter((c) => c.alert);
+    return [{
+      name: `estimated ${r.metric}`,
+      status: bad.length ? 'fail' : 'pass',
+      reason: bad.length
+        ? `${r.method} estimate outside the reference band [${r.thresholds.lower.toPrecision(4)}, ${r.thresholds.upper.toPrecision(4)}] in ${bad.length} of ${analysis.length} chunks, first at ${new Date(bad[0]!.start).toISOString()}`
+        : `${r.method} estimate inside the reference band [${r.thresholds.lower.toPrecision(4)}, ${r.thresholds.upper.toPrecision(4)}] in all ${analysis.length} chunks`,
+    }];
+  }
+}
