@@ -103,3 +103,11 @@ export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MOD
 /** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
 export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
 export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';
+
+/** Scheduled predictions into the store's `predictions` table, and results back to the plant (MQTT, Sparkplug B, OPC UA). */
+export {
+  runPredictions, SlotLedger, WriteBack, MqttWriteBack, OpcuaWriteBack, sparkplugQuality,
+  type PredictionScheduleOptions, type SlotResult, type ModelSpec, type PredictSource, type LedgerRecord, type SlotEntry, type SlotStatus,
+  type WriteBackMessage, type WriteBackSink, type WriteBackUpdate, type WriteBackOptions, type MqttWriteBackOptions, type OpcuaWriteBackOptions, type OpcuaTagNodes,
+} from './predict/index.ts';
+export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/index.ts';
