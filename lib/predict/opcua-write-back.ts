@@ -1,4 +1,6 @@
 import { mkdir } from 'node:fs/promises';
+import type * as OpcuaClientModule from 'node-opcua-client';
+import type * as CertificateManagerModule from 'node-opcua-certificate-manager';
 import type { ClientSession, OPCUAClient } from 'node-opcua-client';
 import { MillwrightError } from '../errors/index.ts';
 import type { WriteBackMessage, WriteBackSink } from './write-back.ts';
@@ -25,8 +27,8 @@ export interface OpcuaWriteBackOptions {
   timeoutMs?: number;
 }
 
-type Stack = typeof import('node-opcua-client');
-let stack: Promise<[Stack, typeof import('node-opcua-certificate-manager')]> | undefined;
+type Stack = typeof OpcuaClientModule;
+let stack: Promise<[Stack, typeof CertificateManagerModule]> | undefined;
 // The OPC UA stack takes seconds to load: only when a write-back to OPC UA is configured.
 const loadStack = () => (stack ??= Promise.all([import('node-opcua-client'), import('node-opcua-certificate-manager')]));
 
