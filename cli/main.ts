@@ -14,6 +14,7 @@ import { plantCommands } from './commands/plant.ts';
 import { signingCommands } from './commands/signing.ts';
 import { bundleCommands } from './commands/bundle.ts';
 import { alarmsCommands } from './commands/alarms.ts';
+import { predictCommands } from './commands/predict.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -32,6 +33,7 @@ export const commands: Command[] = [
   ...serveCommands,
   ...reportCommands,
   ...plantCommands,
+  ...predictCommands,
 ];
 
 /**

@@ -125,3 +125,10 @@ export {
   addMaintenanceRecord, addMaintenanceRecords, listMaintenanceRecords, importCmmsCsv, recordProblem, MAINTENANCE_KINDS, CMMS_FIELDS,
   type MaintenanceKind, type MaintenanceRecord, type MaintenanceFilter, type StoredMaintenanceRecord, type CmmsMapping, type CmmsImportOptions, type CmmsImportSummary,
 } from './maintenance/index.ts';
+/** Scheduled predictions into the store's `predictions` table, and results back to the plant (MQTT, Sparkplug B, OPC UA). */
+export {
+  runPredictions, SlotLedger, WriteBack, MqttWriteBack, OpcuaWriteBack, sparkplugQuality,
+  type PredictionScheduleOptions, type SlotResult, type ModelSpec, type PredictSource, type LedgerRecord, type SlotEntry, type SlotStatus,
+  type WriteBackMessage, type WriteBackSink, type WriteBackUpdate, type WriteBackOptions, type MqttWriteBackOptions, type OpcuaWriteBackOptions, type OpcuaTagNodes,
+} from './predict/index.ts';
+export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/index.ts';

@@ -18,3 +18,5 @@ export { parseEvery } from './every.ts';
 export { compact, type CompactOptions, type CompactResult } from './compact.ts';
 export { writeEvents, EVENTS_DIR, EVENT_SEVERITIES, type EventRow, type EventSeverity } from './write-events.ts';
 export { writeAssets, ASSETS_DIR, type AssetRow } from './write-assets.ts';
+export { writePredictions, predictionsFile, predictionsFileExists, type PredictionRow } from './write-predictions.ts';
+export { PREDICTIONS_DIR } from './predictions-view.ts';

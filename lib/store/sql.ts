@@ -8,6 +8,7 @@ import { MillwrightError } from '../errors/index.ts';
 import { withConnection, sqlString } from './duckdb.ts';
 import { createReadingsView } from './readings-view.ts';
 import { createEventViews } from './events-view.ts';
+import { createPredictionsView } from './predictions-view.ts';
 
 /** A JS value of a SQL result cell: timestamps are epoch ms, dates `YYYY-MM-DD`, big integers strings. */
 export type SqlValue = null | boolean | number | string | Uint8Array | SqlValue[] | { [key: string]: SqlValue };
@@ -60,6 +61,7 @@ export async function sql(query: string, opts: SqlOptions): Promise<SqlRows | Co
   return withConnection(async (conn) => {
     await createReadingsView(conn, opts.root);
     await createEventViews(conn, opts.root);
+    await createPredictionsView(conn, opts.root);
     if (format === 'parquet') {
       if (!opts.out) throw new MillwrightError('BAD_INPUT', 'sql: format "parquet" needs an output file (out)');
       const file = resolve(opts.out);
