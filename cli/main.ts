@@ -11,6 +11,7 @@ import { serveCommands } from './commands/serve.ts';
 import { reportCommands } from './commands/reports.ts';
 import { plantCommands } from './commands/plant.ts';
 import { signingCommands } from './commands/signing.ts';
+import { notifyCommands } from './commands/notify.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -26,6 +27,7 @@ export const commands: Command[] = [
   ...serveCommands,
   ...reportCommands,
   ...plantCommands,
+  ...notifyCommands,
 ];
 
 /**

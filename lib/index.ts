@@ -103,3 +103,11 @@ export { ModbusSource, modbusSource, modbusSchema, decodeWords, encodeWords, MOD
 /** Gateway sources for MQTT (JSON by topic pattern) and Sparkplug B; the gateway builds them from its config file. */
 export { createMqttSource, mqttSchema, mqttSourceType, type MqttSourceConfig } from './gateway/sources/mqtt.ts';
 export { createSparkplugSource, sparkplugSchema, sparkplugSourceType, type SparkplugSourceConfig } from './gateway/sources/sparkplug.ts';
+
+/** Notifications with a durable outbox: webhook, e-mail (SMTP) and MQTT channels, templates, routing, idempotency keys. */
+export {
+  createOutbox, outboxStatus, deadLetters, alarmToNotification, notificationKey, parseNotifyConfig, loadNotifyConfig,
+  renderEmail, renderJson, DeliveryFailure,
+  type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
+  type NotifyConfig, type ChannelConfig, type WebhookConfig, type EmailConfig, type MqttConfig, type Route, type RetryOptions, type Channel,
+} from './notify/index.ts';
