@@ -34,6 +34,8 @@ export class WebhookReceiver {
   /** Status to answer with (200 unless a test sets it), or a function of the body. */
   status: (body: Record<string, unknown>) => number = () => 200;
   delayMs = 0;
+  /** Called when a request's body has arrived, before it is answered. */
+  onRequest: (() => void) | undefined;
   private server: Server | undefined;
   private constructor(readonly port: number) {}
 
@@ -53,6 +55,7 @@ export class WebhookReceiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        this.onRequest?.();
         const code = this.status(body);
         const answer = () => {
           if (code >= 200 && code < 300) this.received.push({ key: String(req.headers['idempotency-key']), body, headers: req.headers, at: performance.now() });
