@@ -15,6 +15,7 @@ import { signingCommands } from './commands/signing.ts';
 import { bundleCommands } from './commands/bundle.ts';
 import { alarmsCommands } from './commands/alarms.ts';
 import { predictCommands } from './commands/predict.ts';
+import { notifyCommands } from './commands/notify.ts';
 import { demoCommands } from './demo.ts';
 
 /** Every subcommand, in the order `millwright --help` lists them. */
@@ -34,6 +35,7 @@ export const commands: Command[] = [
   ...reportCommands,
   ...plantCommands,
   ...predictCommands,
+  ...notifyCommands,
 ];
 
 /**

@@ -132,3 +132,10 @@ export {
   type WriteBackMessage, type WriteBackSink, type WriteBackUpdate, type WriteBackOptions, type MqttWriteBackOptions, type OpcuaWriteBackOptions, type OpcuaTagNodes,
 } from './predict/index.ts';
 export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/index.ts';
+/** Notifications with a durable outbox: webhook, e-mail (SMTP) and MQTT channels, templates, routing, idempotency keys. */
+export {
+  createOutbox, outboxStatus, deadLetters, alarmToNotification, notificationKey, parseNotifyConfig, loadNotifyConfig,
+  renderEmail, renderJson, DeliveryFailure,
+  type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
+  type NotifyConfig, type ChannelConfig, type WebhookConfig, type EmailConfig, type MqttConfig, type Route, type RetryOptions, type Channel,
+} from './notify/index.ts';
