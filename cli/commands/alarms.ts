@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { parseCommandArgs, usageError, type Command } from '../command.ts';
-import { storeRoot } from '../../lib/config/index.ts';
+import { loadPlant } from '../../lib/plant/index.ts';
+import { plantsDir, storeRoot } from '../../lib/config/index.ts';
 import { parseDuration } from '../../lib/units/index.ts';
 import { AlarmStateDir, loadAlarmRules, runAlarms } from '../../lib/alarms/index.ts';
 import { assetRows, loadAssetModel } from '../../lib/gateway/index.ts';
@@ -29,6 +30,7 @@ alarms:), whose state dir is <spool>/.alarms. ack and shelve queue the operator'
 state dir; the evaluator that owns it applies it before its next batch (ID is rule/asset/signal).
 
   --rules FILE   rule file (YAML, or JSON by extension)
+  --plant NAME   a plant config (<plants>/<NAME>/plant.yaml): its site and its "alarms" rule file
   --store DIR    store root (default: $MILLWRIGHT_STORE or ./.millwright/store)
   --site S       site (default: the store's only site)
   --from/--to T  range (ISO 8601 or epoch ms; to exclusive; default: all readings)
@@ -45,6 +47,7 @@ Example:
       allowPositionals: true,
       options: {
         rules: { type: 'string' }, store: { type: 'string' }, site: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+        plant: { type: 'string' }, plants: { type: 'string' },
         state: { type: 'string' }, 'dry-run': { type: 'boolean' }, for: { type: 'string' }, note: { type: 'string' }, all: { type: 'boolean' },
       },
     });
@@ -53,7 +56,13 @@ Example:
     const stateDir = new AlarmStateDir(resolve(io.cwd, values.state ?? '.millwright/alarms'));
     switch (verb) {
       case 'run': {
-        if (!values.rules) throw usageError('alarms run needs --rules FILE');
+        if (values.plant) {
+          const plant = await loadPlant(values.plant, { dir: plantsDir(values.plants, io.env, io.cwd) });
+          if (!plant.alarms) throw usageError(`plant ${plant.name} has no "alarms" rule file: add one (millwright plant new ... --set alarms=rules.yaml) or pass --rules`);
+          values.rules ??= plant.alarms;
+          values.site ??= plant.site;
+        }
+        if (!values.rules) throw usageError('alarms run needs --rules FILE (or --plant NAME)');
         const store = storeRoot(values.store, io.env, io.cwd);
         const rules = await loadAlarmRules(resolve(io.cwd, values.rules), { loadAssets: async (p) => assetRows(await loadAssetModel(p), values.site ?? '') });
         const dry = values['dry-run'] === true;

@@ -4,7 +4,7 @@
  * report commands read it with `--plant NAME`, so onboarding a plant is writing this one file.
  */
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { z } from 'zod';
 import { MillwrightError } from '../errors/index.ts';
@@ -49,6 +49,8 @@ const schema = z.object({
   serve: z.object({ stage: z.enum(['DEV', 'TEST', 'PROD']), port: z.number().int().min(0).max(65535) }).strict(),
   thresholds: z.object({ cvRmsePct: z.number().positive().optional(), driftShare: z.number().min(0).max(1).optional() }).strict(),
   reports: z.object({ every: duration, granularity: z.enum(['hour', 'day', 'week', 'month']) }).strict(),
+  /** Alarm rule file (relative to the plant's folder), read by `millwright alarms run --plant`. */
+  alarms: z.string().min(1).optional(),
   notifications: z.array(z.object({ type: z.enum(['email', 'webhook', 'mqtt']), to: z.string().min(1) }).strict()),
 }).strict();
 
@@ -148,5 +150,7 @@ export async function loadPlant(nameOrPath: string, opts: { dir: string }): Prom
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `${path} is not valid YAML: ${(err as Error).message}`);
   }
-  return parsePlantConfig(value, path);
+  const plant = parsePlantConfig(value, path);
+  // The rule file sits beside plant.yaml unless the config gives an absolute path.
+  return plant.alarms ? { ...plant, alarms: resolve(dirname(path), plant.alarms) } : plant;
 }

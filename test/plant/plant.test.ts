@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/io.ts';
 import { loadPlant, plantRetrainConfig, listVersions, readLineage } from '../../lib/index.ts';
-import { writeReadings } from '../../lib/store/index.ts';
+import { sql, writeReadings } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 
 let dir: string;
@@ -100,4 +100,22 @@ test('retrain --plant: the plant config gives the group, the store query and the
   assert.equal(both.code, 2);
   assert.match(both.err, /--plant gives the group and the config/);
   assert.ok((await readFile(join(dir, 'plants', 'plant-x', 'plant.yaml'), 'utf8')).startsWith('# onboarded from the energy template'));
+});
+
+test('alarms run --plant: the plant config gives the site and the alarm rule file', async () => {
+  const r = await cli(['plant', 'new', 'plant-al', '--template', 'pdm', '--site', 'al-site', '--set', 'alarms=rules.yaml']);
+  assert.equal(r.code, 0, r.err);
+  await writeFile(join(dir, 'plants', 'plant-al', 'rules.yaml'), 'rules:\n  - { name: hot, kind: limit, signals: bearing_temp_c, hi: 80, severity: warning }\n');
+  const t0 = Date.UTC(2026, 10, 2);
+  const ts = Array.from({ length: 120 }, (_, i) => t0 + i * 60_000);
+  await writeReadings(join(dir, 'store'), { ts: Float64Array.from(ts), site: ts.map(() => 'al-site'), asset: ts.map(() => 'pump-3'), signal: ts.map(() => 'bearing_temp_c'), value: Float64Array.from(ts, (_, i) => (i >= 60 && i < 90 ? 85 : 60)) });
+  const run = await cli(['alarms', 'run', '--plant', 'plant-al', '--state', 'alarm-state']);
+  assert.equal(run.code, 0, run.err);
+  assert.match(run.out, /^al-site /);
+  const { rows } = await sql("SELECT asset, message FROM events WHERE kind = 'alarm' AND source = 'hot' ORDER BY ts", { root: join(dir, 'store') });
+  assert.ok(rows.length >= 2 && rows.every((x) => x.asset === 'pump-3'), `alarm rows: ${JSON.stringify(rows)}`);
+  assert.equal(JSON.parse(String(rows[0]!.message)).state, 'unack-active');
+  const none = await cli(['alarms', 'run', '--plant', 'plant-x']);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /plant plant-x has no "alarms" rule file/);
 });
