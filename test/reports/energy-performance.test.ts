@@ -15,6 +15,7 @@ import { energyPerformanceReport, writeReport, type EnergyPerformanceResult, stu
 import { renderHtml } from '../../reports/render/html.ts';
 import { loadSteel, STEEL_UTC_OFFSET_MINUTES } from '../../datasets/steel.ts';
 import { runCli } from '../helpers/io.ts';
+import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 import { writeEvents } from '../../lib/store/index.ts';
 import { checkPage, noChromium } from './browser.ts';
 
@@ -22,16 +23,6 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const FIX = JSON.parse(readFileSync(new URL('./fixtures/student-t.json', import.meta.url), 'utf8')) as { critical: Record<string, Record<string, number>>; cdf: [number, number, number, number][] };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const Y0 = Date.UTC(2021, 0, 1);
 const Y1 = Date.UTC(2022, 0, 1);
@@ -39,7 +30,7 @@ const Y2 = Date.UTC(2023, 0, 1);
 
 /** Hourly rows for 2021-2022: day energy = 1000 + 2.5 · production + 40 · HDD(15 °C) + noise, × 0.95 in 2022. */
 function plant(): Record<string, number[]> {
-  const rand = rng(7);
+  const rand = mulberry32(7);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const rows: Record<string, number[]> = { ts: [], energy: [], production: [], temperature: [] };
   for (let d = Y0; d < Y2; d += DAY) {
