@@ -212,6 +212,9 @@ test('a full spool pauses publishing; when space returns the interval is a gap a
   await ctx.until('a refused emit', () => ctx.refused >= 1);
   await ctx.until('paused', () => ctx.eventsOf('paused').length === 1);
   assert.equal(source.status().state, 'paused');
+  // In-flight notifications may still be refused just after the pause; after that, none.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const refusedAtPause = ctx.refused;
   for (let i = 0; i < 5; i++) {
     server.set('Press1.Temperature', 11 + i);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -221,9 +224,9 @@ test('a full spool pauses publishing; when space returns the interval is a gap a
   ctx.freeSpace();
   await ctx.until('gap', () => ctx.eventsOf('gap').length === 1);
   const gap = ctx.eventsOf('gap')[0];
-  assert.ok((gap.from ?? 0) >= fullAt && (gap.from ?? Infinity) <= freedAt && (gap.to ?? 0) >= freedAt);
+  assert.ok((gap.from ?? 0) >= fullAt && (gap.from ?? Infinity) <= freedAt && (gap.to ?? 0) >= freedAt, `gap ${gap.from}..${gap.to} should start between ${fullAt} and ${freedAt} and end after ${freedAt}`);
   assert.match(gap.message ?? '', /spool full/);
-  assert.ok(refused <= 2, `publishing paused: emit refused ${refused} times`);
+  assert.ok(refused - refusedAtPause <= 1, `publishing paused: ${refused - refusedAtPause} more emits refused after the pause (${refused} in all)`);
   const t = new Date(Date.UTC(2026, 0, 4));
   server.set('Press1.Temperature', 99, StatusCodes.Good, t);
   await ctx.until('value after the pause', () => of(ctx, 'temperature').some((r) => r.ts === t.getTime()));
