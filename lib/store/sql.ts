@@ -58,6 +58,22 @@ export async function sql(query: string, opts: SqlOptions): Promise<SqlRows | Co
   if (!['rows', 'table', 'csv', 'text', 'parquet'].includes(format)) {
     throw new MillwrightError('BAD_INPUT', `sql: unknown format ${JSON.stringify(format)} (expected rows, table, csv, text or parquet)`);
   }
+  // A compaction replaces part files (new file first, then the old ones deleted): a query planned
+  // on the old list can meet a deleted file. Nothing is lost, so plan again on a fresh listing.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runOnce(query, opts, format);
+    } catch (err) {
+      if (attempt >= 4 || !isVanishedFile(err)) throw err;
+    }
+  }
+}
+
+function isVanishedFile(err: unknown): boolean {
+  return err instanceof MillwrightError && /Cannot open file .*No such file or directory|No files found that match the pattern/.test(err.message);
+}
+
+function runOnce(query: string, opts: SqlOptions, format: SqlFormat): Promise<SqlRows | ColumnTable | string | { file: string; rows: number }> {
   return withConnection(async (conn) => {
     await createReadingsView(conn, opts.root);
     await createEventViews(conn, opts.root);
