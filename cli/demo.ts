@@ -61,35 +61,51 @@ export async function runDemo(options: DemoOptions, io: CliIO): Promise<DemoResu
   const store = join(dir, 'store');
   const registry = join(dir, 'registry');
   const say = (text: string) => io.out(`${text}\n`);
-  const step = (n: number, text: string) => say(`\n[${n}/6] ${text}`);
+  // Wall time per step is printed at the end: the performance issue tracks the demo's wall time.
+  const started = performance.now();
+  const times: { name: string; ms: number }[] = [];
+  let stepStart = started;
+  let stepName = '';
+  const endStep = () => { if (stepName) times.push({ name: stepName, ms: performance.now() - stepStart }); };
+  const step = (n: number, text: string, name: string) => {
+    endStep();
+    stepName = name;
+    stepStart = performance.now();
+    say(`\n[${n}/6] ${text}`);
+  };
   const ctx: DemoContext = { dir, io, say, store, registry };
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'incoming'), { recursive: true });
 
-  step(1, 'Generate a synthetic plant (as a gateway would export it: CSV readings)');
+  step(1, 'Generate a synthetic plant (as a gateway would export it: CSV readings)', 'generate');
   const { truth, site, csv, lateCsv } = await generateStep(ctx, options, days);
 
-  step(2, 'Ingest into the store (Hive-partitioned Parquet), then compact away duplicates');
+  step(2, 'Ingest into the store (Hive-partitioned Parquet), then compact away duplicates', 'ingest');
   const summary = await ingest([csv, lateCsv], { store, rejects: join(dir, 'rejects.ndjson') });
   say(`  accepted ${summary.rowsAccepted.toLocaleString('en')} readings, rejected ${summary.rowsRejected} (reasons in ${rel(io, join(dir, 'rejects.ndjson'))}), ${summary.filesWritten} files, ${Math.round(summary.rowsPerSecond).toLocaleString('en')} readings/s`);
   const compacted = await compact(store);
   say(`  compact: ${compacted.duplicatesRemoved} duplicate readings removed, ${compacted.filesAfter} files now`);
 
-  step(3, 'Query the store with SQL');
+  step(3, 'Query the store with SQL', 'sql');
   const hourly = await queryStep(ctx, site);
 
-  step(4, 'Train the energy load-curve model (SageMaker layout), register and approve it');
+  step(4, 'Train the energy load-curve model (SageMaker layout), register and approve it', 'train');
   const cut = truth.options.to - reportDays * DAY;
   const history = hourly.filter(aq.escape((r: { ts: number }) => r.ts < cut)).reify();
   const unseen = hourly.filter(aq.escape((r: { ts: number }) => r.ts >= cut)).reify();
   const { trained, group } = await trainStep(ctx, history, site);
 
-  step(5, 'Serve the approved model and ask it about the unseen days');
+  step(5, 'Serve the approved model and ask it about the unseen days', 'serve');
   const capture = join(dir, 'capture');
   const predictions = await serveStep(ctx, { group, capture, features: trained.manifest.features.map((f) => f.name), unseen, cut, to: truth.options.to });
 
-  step(6, 'Reports from the captured traffic: data quality, drift, energy deviation');
+  step(6, 'Reports from the captured traffic: data quality, drift, energy deviation', 'reports');
   const generated = await reportsStep(ctx, { capture, modelDir: trained.modelDir, unseen, truth });
+  endStep();
+  const seconds = (ms: number) => (ms / 1000).toFixed(1);
+  say(`\nWall time ${seconds(performance.now() - started)} s (${times.map((t) => `${t.name} ${seconds(t.ms)}`).join(', ')})`);
+  say(`\nDone. Open the reports in a browser, e.g.\n  ${rel(io, join(dir, 'reports', 'energy', 'report.html'))}`);
+  say(`Query the store yourself:\n  npm run millwright -- sql --store ${rel(io, store)} "SELECT signal, count(*) FROM readings GROUP BY 1"`);
 
   return {
     dir,
@@ -210,7 +226,7 @@ async function serveStep(ctx: DemoContext, x: { group: string; capture: string; 
 
 /** Step 6: the reports from the captured traffic, and how many flagged hours fall in the known waste periods. */
 async function reportsStep(ctx: DemoContext, x: { capture: string; modelDir: string; unseen: ColumnTable; truth: PlantTruth }): Promise<Awaited<ReturnType<typeof generateReports>>> {
-  const { dir, io, store, say } = ctx;
+  const { dir, io, say } = ctx;
   const { truth } = x;
   const actuals = join(dir, 'actual-energy.csv');
   await writeFile(actuals, x.unseen.select('ts', 'energy_kwh').toCSV());
@@ -228,8 +244,6 @@ async function reportsStep(ctx: DemoContext, x: { capture: string; modelDir: str
   const flagged = await flaggedHours(join(reportsDir, 'energy', 'report.json'));
   const inWaste = flagged.filter((h) => truth.waste.some((w) => h + HOUR > w.start && h < w.end));
   say(`  energy: ${flagged.length} hours flagged above the best-achievable curve; ${inWaste.length} of them fall in the plant's known idle-running waste periods`);
-  say(`\nDone. Open the reports in a browser, e.g.\n  ${rel(io, join(reportsDir, 'energy', 'report.html'))}`);
-  say(`Query the store yourself:\n  npm run millwright -- sql --store ${rel(io, store)} "SELECT signal, count(*) FROM readings GROUP BY 1"`);
   return generated;
 }
 

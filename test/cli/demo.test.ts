@@ -29,6 +29,11 @@ test('millwright demo runs end to end and writes the quality, drift and energy r
     assert.match(io.stdout, /\[6\/6\]/);
     assert.match(io.stdout, /Approved/);
     assert.match(io.stdout, /hours flagged above the best-achievable curve/);
+    // The wall time is printed with every step named, and the steps add up to no more than the total.
+    const wall = /Wall time ([\d.]+) s \(generate ([\d.]+), ingest ([\d.]+), sql ([\d.]+), train ([\d.]+), serve ([\d.]+), reports ([\d.]+)\)/.exec(io.stdout);
+    assert.ok(wall, io.stdout);
+    const [total, ...steps] = wall.slice(1).map(Number);
+    assert.ok(steps.reduce((a, b) => a + b, 0) <= total + 0.1 * steps.length, wall[0]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
