@@ -112,11 +112,13 @@ export async function* readWideNdjsonEncoded(
     const keys = new Map<string, number>();
     const sampler = new ColumnSampler();
     let pos = 0;
+    let looked = 0;
     while (pos < first.length && sampler.rows < SAMPLE_ROWS) {
       let nl = first.indexOf('\n', pos);
       if (nl < 0) nl = first.length;
       const src = first.slice(pos, nl);
       pos = nl + 1;
+      looked++;
       if (src.trim() === '') continue;
       const o = parseLine(src);
       if (typeof o === 'string') continue;
@@ -133,7 +135,7 @@ export async function* readWideNdjsonEncoded(
     }
     const names = [...keys.keys()];
     if (names.length === 0) {
-      throw new MillwrightError('BAD_INPUT', `${opts.source}: no JSON object in the first ${SAMPLE_ROWS} lines; expected one object per line with a time key and one key per signal, e.g. {"timestamp":"2024-03-01 12:00:00","pressure":7.1}`);
+      throw new MillwrightError('BAD_INPUT', `${opts.source}: no JSON object in the first ${looked} line(s); expected one object per line with a time key and one key per signal, e.g. {"timestamp":"2024-03-01 12:00:00","pressure":7.1}`);
     }
     const p = planWideColumns(names, opts.source, opts.wide ?? {});
     target = new WideTarget(opts, p.signals.length);

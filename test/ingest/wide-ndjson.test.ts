@@ -185,4 +185,16 @@ test('wide NDJSON: --strict refuses a text field before writing; a late key; ski
   const e = captureIO();
   assert.equal(await main(['ingest', join(dir, 'empty.ndjson'), '--store', join(dir, 's4'), '--site', 's', '--asset', 'a'], e), 1);
   assert.match(e.stderr, /empty\.ndjson: no JSON object \(the input is empty\)/);
+  writeFileSync(join(dir, 'garbage.ndjson'), 'timestamp,pressure\n2024-05-01 00:00:00,1\n');
+  const g = await ingest([join(dir, 'garbage.ndjson')], { store: join(dir, 's5'), rejects: join(dir, 'r5'), site: 's', wide: { asset: 'a' } });
+  assert.match(g.sources[0].error!, /garbage\.ndjson: no JSON object in the first 2 line\(s\)/);
+  assert.deepEqual(partFiles(join(dir, 's5')), []);
+
+  // stdin: "{" first and a wide option given -> wide NDJSON.
+  const stdin = (async function* () {
+    yield Buffer.from('{"time":1714521600000,"temp":21.5}\n{"time":1714521610000,"temp":true}\n');
+  })();
+  const si = await ingest(['-'], { store: join(dir, 's6'), rejects: join(dir, 'r6'), site: 's', wide: { asset: 'a' }, stdin });
+  assert.equal(si.rowsAccepted, 2);
+  assert.deepEqual((await readStore(join(dir, 's6'))).map((r) => [r.ts, r.value]), [[1714521600000, 21.5], [1714521610000, 1]]);
 });
