@@ -171,6 +171,21 @@ test('wide NDJSON: --strict refuses a text field before writing; a late key; ski
   const stored = await readStore(join(dir, 's2'));
   assert.equal(stored.filter((r) => r.signal === 'vib').length, 100);
   assert.equal(stored.filter((r) => r.signal === 'level' && r.ts === Date.parse('2024-05-01T00:00:00Z') + 1199 * 10_000)[0].value, 119.9);
+  // The same on the parse worker thread (the late key's summary comes as a second columns message).
+  const w = await ingest([join(dir, 'in.jsonl')], { store: join(dir, 's2w'), rejects: join(dir, 'r2w'), site: 's', wide: { asset: 'a', skipColumns: ['idx'] }, batchRows: 256, worker: true });
+  assert.deepEqual([w.rowsAccepted, w.rowsRejected], [s.rowsAccepted, 0]);
+  assert.deepEqual(w.sources[0].columns, s.sources[0].columns);
+  // Under --strict a late text key rejects each line carrying it, with none of that line's readings kept.
+  const late = lines.slice(0, 1000).map((l) => l.replace(/,"batch":"[^"]*"/, '')).concat(lines.slice(1000).map((l) => l.replace(/,"batch":"[^"]*"/, '')));
+  writeFileSync(join(dir, 'late.jsonl'), `${late.join('\n')}\n`);
+  const ls = await ingest([join(dir, 'late.jsonl')], { store: join(dir, 's2s'), rejects: join(dir, 'r2s'), site: 's', wide: { asset: 'a', skipColumns: ['idx'], strict: true } });
+  assert.equal(ls.sources[0].error, undefined);
+  assert.equal(ls.rowsAccepted, 1100, 'lines 1-1100: level only; lines 1101-1200 refused whole');
+  const lr = readFileSync(join(dir, 'r2s'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lr.length, 100);
+  assert.deepEqual([lr[0].line, lr[0].column], [1101, 'note']);
+  assert.match(lr[0].reason, /^--strict: text field first seen on line 1101, after the first 1000 lines were sampled .*; the line is refused/);
+  assert.equal((await readStore(join(dir, 's2s'))).filter((r) => r.signal === 'vib').length, 0);
 
   // Asset and time from named keys; a line without its asset key is a reject naming the key.
   writeFileSync(join(dir, 'u.ndjson'), '{"at":"2024-05-01T00:00:00Z","ts":"not a time","unit":"m-1","t":1}\n{"at":"2024-05-01T00:00:10Z","ts":"x","t":2}\n{"at":"2024-05-01T00:00:20+02:00","ts":"y","unit":"m/2","t":3}\n');
