@@ -137,6 +137,8 @@ export async function* readWideNdjsonEncoded(
     if (names.length === 0) {
       throw new MillwrightError('BAD_INPUT', `${opts.source}: no JSON object in the first ${looked} line(s); expected one object per line with a time key and one key per signal, e.g. {"timestamp":"2024-03-01 12:00:00","pressure":7.1}`);
     }
+    // A key may be absent from the sampled lines (sparse exports): --skip-columns may name one.
+    for (const k of opts.wide?.skipColumns ?? []) if (!keys.has(k) && !names.some((n) => n.trim() === k.trim())) names.push(k);
     const p = planWideColumns(names, opts.source, opts.wide ?? {});
     target = new WideTarget(opts, p.signals.length);
     const { keep, leftOut } = sampler.decide(p, opts, 'field', 'lines');
@@ -166,7 +168,7 @@ export async function* readWideNdjsonEncoded(
       role = { role: SIGNAL, id: target!.builder.dict.id(name) };
       info!.signals.push(name);
     } else {
-      if (opts.wide?.strict && problem === undefined) return `--strict: ${why}; the line is refused (readings before it were already handed on)`;
+      if (opts.wide?.strict) return `--strict: ${why}; the line is refused (readings before it were already handed on)`;
       role = { role: LEFT_OUT, id: -1 };
       info!.leftOut.push({ column: name, reason: why });
     }

@@ -179,6 +179,9 @@ test('wide NDJSON: --strict refuses a text field before writing; a late key; ski
   const late = lines.slice(0, 1000).map((l) => l.replace(/,"batch":"[^"]*"/, '')).concat(lines.slice(1000).map((l) => l.replace(/,"batch":"[^"]*"/, '')));
   writeFileSync(join(dir, 'late.jsonl'), `${late.join('\n')}\n`);
   const ls = await ingest([join(dir, 'late.jsonl')], { store: join(dir, 's2s'), rejects: join(dir, 'r2s'), site: 's', wide: { asset: 'a', skipColumns: ['idx'], strict: true } });
+  // --skip-columns may name a key the sampled lines do not have (a sparse export): it is skipped when it comes.
+  const sk = await ingest([join(dir, 'late.jsonl')], { store: join(dir, 's2k'), rejects: join(dir, 'r2k'), site: 's', wide: { asset: 'a', skipColumns: ['idx', 'note'], strict: true } });
+  assert.deepEqual([sk.sources[0].error, sk.rowsAccepted, sk.rowsRejected, sk.sources[0].columns!.signals], [undefined, 1300, 0, ['level', 'vib']]);
   assert.equal(ls.sources[0].error, undefined);
   assert.equal(ls.rowsAccepted, 1100, 'lines 1-1100: level only; lines 1101-1200 refused whole');
   const lr = readFileSync(join(dir, 'r2s'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
