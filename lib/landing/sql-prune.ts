@@ -72,7 +72,7 @@ function columnOf(n: Node | undefined, alias: string): string | undefined {
 }
 
 /** SQL text of a literal the pruning accepts, or undefined. */
-function literal(n: Node | undefined): { sql: string; text: string; cast?: string } | undefined {
+function literal(n: Node | undefined): Literal | undefined {
   if (!n) return undefined;
   if (n.class === 'CONSTANT') {
     const v = n.value as { type: { id: string }; is_null: boolean; value: unknown };
@@ -117,37 +117,41 @@ async function scalar(conn: DuckDBConnection, sql: string): Promise<number | und
   }
 }
 
+type Literal = { sql: string; text: string; cast?: string };
+
+/** Applies `ts op literal` (op oriented column-first) to the bounds. */
+async function compareTs(conn: DuckDBConnection, b: Bounds, op: string, lit: Literal): Promise<boolean> {
+  const us = await scalar(conn, `epoch_us(CAST(${lit.sql} AS TIMESTAMPTZ))`);
+  if (us === undefined || Math.abs(us) > 1e17) return false;
+  const floorDay = Math.floor(us / DAY_US);
+  if (op === 'COMPARE_GREATERTHAN' || op === 'COMPARE_GREATERTHANOREQUALTO' || op === 'COMPARE_EQUAL') lower(b, floorDay);
+  if (op === 'COMPARE_LESSTHAN') upper(b, Math.ceil(us / DAY_US) - 1);
+  if (op === 'COMPARE_LESSTHANOREQUALTO' || op === 'COMPARE_EQUAL') upper(b, floorDay);
+  b.used.push(`ts ${OP_TEXT[op]} ${lit.sql}`);
+  return true;
+}
+
+/** Applies `date op literal`: only a date (a string or a DATE literal), which DuckDB casts to DATE. */
+async function compareDate(conn: DuckDBConnection, b: Bounds, op: string, lit: Literal): Promise<boolean> {
+  if (lit.cast !== undefined && lit.cast !== 'DATE') return false;
+  const day = await scalar(conn, `CAST(${lit.sql} AS DATE) - DATE '1970-01-01'`);
+  if (day === undefined) return false;
+  if (op === 'COMPARE_GREATERTHANOREQUALTO' || op === 'COMPARE_EQUAL') lower(b, day);
+  if (op === 'COMPARE_GREATERTHAN') lower(b, day + 1);
+  if (op === 'COMPARE_LESSTHANOREQUALTO' || op === 'COMPARE_EQUAL') upper(b, day);
+  if (op === 'COMPARE_LESSTHAN') upper(b, day - 1);
+  b.used.push(`date ${OP_TEXT[op]} ${lit.sql}`);
+  return true;
+}
+
 /** Applies `column op literal` (op already oriented column-first) to the bounds; false when it cannot. */
-async function compare(conn: DuckDBConnection, b: Bounds, column: string, op: string, lit: { sql: string; text: string; cast?: string }): Promise<boolean> {
-  if (column === 'site') {
-    if (op !== 'COMPARE_EQUAL' || lit.cast) return false;
-    narrowSites(b, [lit.text]);
-    b.used.push(`site = ${sqlString(lit.text)}`);
-    return true;
-  }
-  if (column === 'ts') {
-    const us = await scalar(conn, `epoch_us(CAST(${lit.sql} AS TIMESTAMPTZ))`);
-    if (us === undefined || Math.abs(us) > 1e17) return false;
-    const floorDay = Math.floor(us / DAY_US);
-    if (op === 'COMPARE_GREATERTHAN' || op === 'COMPARE_GREATERTHANOREQUALTO' || op === 'COMPARE_EQUAL') lower(b, floorDay);
-    if (op === 'COMPARE_LESSTHAN') upper(b, Math.ceil(us / DAY_US) - 1);
-    if (op === 'COMPARE_LESSTHANOREQUALTO' || op === 'COMPARE_EQUAL') upper(b, floorDay);
-    b.used.push(`ts ${OP_TEXT[op]} ${lit.sql}`);
-    return true;
-  }
-  if (column === 'date') {
-    // The date column compared with a date (a string or a DATE literal): DuckDB casts it to DATE.
-    if (lit.cast !== undefined && lit.cast !== 'DATE') return false;
-    const day = await scalar(conn, `CAST(${lit.sql} AS DATE) - DATE '1970-01-01'`);
-    if (day === undefined) return false;
-    if (op === 'COMPARE_GREATERTHANOREQUALTO' || op === 'COMPARE_EQUAL') lower(b, day);
-    if (op === 'COMPARE_GREATERTHAN') lower(b, day + 1);
-    if (op === 'COMPARE_LESSTHANOREQUALTO' || op === 'COMPARE_EQUAL') upper(b, day);
-    if (op === 'COMPARE_LESSTHAN') upper(b, day - 1);
-    b.used.push(`date ${OP_TEXT[op]} ${lit.sql}`);
-    return true;
-  }
-  return false;
+async function compare(conn: DuckDBConnection, b: Bounds, column: string, op: string, lit: Literal): Promise<boolean> {
+  if (column === 'ts') return compareTs(conn, b, op, lit);
+  if (column === 'date') return compareDate(conn, b, op, lit);
+  if (column !== 'site' || op !== 'COMPARE_EQUAL' || lit.cast) return false;
+  narrowSites(b, [lit.text]);
+  b.used.push(`site = ${sqlString(lit.text)}`);
+  return true;
 }
 
 /** One top-level conjunct: narrows the bounds, or does nothing. */
@@ -205,33 +209,42 @@ function conjuncts(n: Node, out: Node[]): Node[] {
  */
 export async function pruneFromSql(query: string): Promise<SqlPruning> {
   return withConnection(async (conn) => {
-    let tree: { error: boolean; error_message?: string; statements?: { node: Node }[] };
+    let tree: Tree;
     try {
       const r = await conn.runAndReadAll('SELECT json_serialize_sql(?::VARCHAR)', [query]);
-      tree = JSON.parse(String(r.getRows()[0][0]));
+      tree = JSON.parse(String(r.getRows()[0][0])) as Tree;
     } catch (err) {
       return { note: `no pruning from the query (it could not be parsed: ${(err as Error).message})` };
     }
-    if (tree.error || !tree.statements) return { note: `no pruning from the query (${tree.error_message ?? 'not a SELECT'})` };
-    if (tree.statements.length !== 1) return { note: 'no pruning from the query (more than one statement)' };
-    const node = tree.statements[0].node;
-    if (node.type !== 'SELECT_NODE') return { note: `no pruning from the query (${String(node.type)}: only a single SELECT is read)` };
-    if (((node.cte_map as { map: unknown[] }).map ?? []).length > 0) return { note: 'no pruning from the query (it has a WITH clause)' };
-    const from = node.from_table as Node;
-    if (from.type !== 'BASE_TABLE' || String(from.table_name).toLowerCase() !== 'readings' || from.schema_name !== '' || from.catalog_name !== '') {
-      return { note: 'no pruning from the query (its FROM is not the readings view alone)' };
-    }
-    const rel: string[] = [];
-    relations(node, rel);
-    if (rel.length !== 1) return { note: `no pruning from the query (it also has ${rel.filter((r) => r !== 'BASE_TABLE').join(', ') || 'another table'})` };
-    if (!node.where_clause) return { note: 'no pruning from the query (no WHERE clause)' };
-    const alias = String(from.alias ?? '').toLowerCase();
+    const shape = prunableSelect(tree);
+    if (typeof shape === 'string') return { note: `no pruning from the query (${shape})` };
+    const { where, alias } = shape;
     const b: Bounds = { used: [] };
-    for (const c of conjuncts(node.where_clause as Node, [])) await conjunct(conn, b, c, alias);
+    for (const c of conjuncts(where, [])) await conjunct(conn, b, c, alias);
     if (b.used.length === 0) return { note: 'no pruning from the query (no top-level AND-ed predicate on site, date or ts with a literal)' };
     const sites = b.sites ? [...b.sites].sort() : undefined;
     const days = b.fromDay === undefined && b.toDay === undefined ? 'any date' : `dates ${b.fromDay === undefined ? '…' : dateOfDay(b.fromDay)} to ${b.toDay === undefined ? '…' : dateOfDay(b.toDay)}`;
     const note = `pruning from the query: ${sites ? `sites ${sites.length ? sites.join(', ') : '(none)'}` : 'any site'}, ${days} (from ${b.used.join(' AND ')})`;
     return { sites, fromDay: b.fromDay, toDay: b.toDay, note };
   });
+}
+
+type Tree = { error: boolean; error_message?: string; statements?: { node: Node }[] };
+
+/** The WHERE clause and table alias of a single SELECT over `readings` alone, or why the query is not one. */
+function prunableSelect(tree: Tree): { where: Node; alias: string } | string {
+  if (tree.error || !tree.statements) return tree.error_message ?? 'not a SELECT';
+  if (tree.statements.length !== 1) return 'more than one statement';
+  const node = tree.statements[0].node;
+  if (node.type !== 'SELECT_NODE') return `${String(node.type)}: only a single SELECT is read`;
+  if (((node.cte_map as { map?: unknown[] }).map ?? []).length > 0) return 'it has a WITH clause';
+  const from = node.from_table as Node;
+  if (from.type !== 'BASE_TABLE' || String(from.table_name).toLowerCase() !== 'readings' || from.schema_name !== '' || from.catalog_name !== '') {
+    return 'its FROM is not the readings view alone';
+  }
+  const rel: string[] = [];
+  relations(node, rel);
+  if (rel.length !== 1) return `it also has ${rel.filter((r) => r !== 'BASE_TABLE').join(', ') || 'another table'}`;
+  if (!node.where_clause) return 'no WHERE clause';
+  return { where: node.where_clause as Node, alias: String(from.alias ?? '').toLowerCase() };
 }
