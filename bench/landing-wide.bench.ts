@@ -4,7 +4,9 @@
  * `ingest` (format wide-csv, local time in Europe/Berlin), against DuckDB reading the same file
  * and unpivoting it into the same Hive layout (`COPY (UNPIVOT ...) TO ... (FORMAT parquet,
  * PARTITION_BY (site, date))`, zstd) in the same run. Target: >= 0.8x DuckDB's readings/s.
- * Rows: MILLWRIGHT_BENCH_WIDE_ROWS (default 1,000,000).
+ * Then the same rows as wide NDJSON (one object per line) through `ingest --format wide-ndjson`,
+ * against DuckDB's `read_json` + the same UNPIVOT, same run (no target set; printed).
+ * Rows: MILLWRIGHT_BENCH_WIDE_ROWS (default 1,000,000); MILLWRIGHT_BENCH_WIDE_NDJSON=0 skips NDJSON.
  */
 import { closeSync, openSync, statSync, writeSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +27,25 @@ function makeWideCsv(path: string, rows: number): void {
     buf += `${wall.slice(0, 10)} ${wall.slice(11, 19)}`;
     for (let k = 0; k < SIGNALS.length; k++) buf += `,${(Math.sin(i * 0.001 + k) * 20 + 50 + k).toFixed(3)}`;
     buf += '\n';
+    if (buf.length > 1 << 20) {
+      writeSync(fd, buf);
+      buf = '';
+    }
+  }
+  writeSync(fd, buf);
+  closeSync(fd);
+}
+
+/** The same rows as {@link makeWideCsv}, one JSON object per line. */
+function makeWideNdjson(path: string, rows: number): void {
+  const fd = openSync(path, 'w');
+  const t0 = Date.UTC(2024, 0, 8);
+  let buf = '';
+  for (let i = 0; i < rows; i++) {
+    const wall = new Date(t0 + i * 1000).toISOString();
+    buf += `{"timestamp":"${wall.slice(0, 10)} ${wall.slice(11, 19)}"`;
+    for (let k = 0; k < SIGNALS.length; k++) buf += `,"${SIGNALS[k]}":${(Math.sin(i * 0.001 + k) * 20 + 50 + k).toFixed(3)}`;
+    buf += '}\n';
     if (buf.length > 1 << 20) {
       writeSync(fd, buf);
       buf = '';
@@ -90,6 +111,28 @@ export default async function (): Promise<void> {
     }
     const best = Math.min(...ours.map((o) => o.seconds));
     console.log(`target >= 0.8x DuckDB readings/s: ${duckS / best >= 0.8 ? 'MET' : 'NOT MET'} (best ${(duckS / best).toFixed(2)}x)`);
+
+    if (process.env.MILLWRIGHT_BENCH_WIDE_NDJSON !== '0') {
+      const nd = join(dir, 'compressor.ndjson');
+      makeWideNdjson(nd, rows);
+      console.log(`wide NDJSON input: ${mb(statSync(nd).size)}`);
+      const s = await ingest([nd], { store: join(dir, 'store-nd'), site: 'plant-1', timezone: 'Europe/Berlin', wide, format: 'wide-ndjson' });
+      if (s.rowsAccepted !== readings || s.rowsRejected !== 0) throw new Error(`wide NDJSON ingest accepted ${s.rowsAccepted}, rejected ${s.rowsRejected}`);
+      const c2 = await db.connect();
+      await c2.run("SET TimeZone = 'Europe/Berlin'");
+      t = performance.now();
+      await c2.run(
+        `COPY (
+           SELECT timezone('UTC', timestamp::TIMESTAMPTZ) AS ts, 'compressor-1' AS asset, signal, value, 'plant-1' AS site,
+                  CAST(timezone('UTC', timestamp::TIMESTAMPTZ) AS DATE) AS date
+           FROM (UNPIVOT (SELECT * FROM read_json('${nd}', format = 'newline_delimited', columns = ${cols})) ON ${SIGNALS.join(', ')} INTO NAME signal VALUE value)
+         ) TO '${join(dir, 'duck-nd')}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (site, date))`,
+      );
+      const duckNd = (performance.now() - t) / 1000;
+      c2.closeSync();
+      console.log(`DuckDB COPY (UNPIVOT read_json) -> Hive parquet: ${duckNd.toFixed(2)} s  ${rate(readings, duckNd)}`);
+      console.log(`ingest wide-ndjson (parse worker): ${s.seconds.toFixed(2)} s  ${rate(s.rowsAccepted, s.seconds)}  (${s.filesWritten} files)  ratio vs DuckDB ${(duckNd / s.seconds).toFixed(2)}x; vs our wide CSV ${(best / s.seconds).toFixed(2)}x`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -42,7 +42,7 @@ export {
   ingest, defaultRejectsPath, readCsv, readNdjson, parseTimestamp, KNOWN_COLUMNS, DEFAULT_BATCH_ROWS, MIN_TS, MAX_TS,
   type IngestOptions, type IngestSummary, type IngestProgress, type BatchCommit, type SourceSummary, type ReadOptions,
   type ReadingsFormat, type Reject, type ParsedBatch,
-  readWideCsv, readParquetReadings, inspectParquet, type ParquetColumn, LocalTimeZone, type AmbiguousPolicy, type WideOptions, type ColumnsInfo, type LeftOut,
+  readWideCsv, readWideNdjson, readParquetReadings, inspectParquet, type ParquetColumn, LocalTimeZone, type AmbiguousPolicy, type WideOptions, type ColumnsInfo, type LeftOut,
 } from './ingest/index.ts';
 
 /** The local spool of the gateway case: append durably now, move into the store later. */
@@ -74,7 +74,7 @@ export {
 
 /** Raw landing in S3-compatible object storage: a flush destination, sync into a local store, a read-only cached s3 store. */
 export {
-  forwardToS3, syncFromS3, openS3Store, createS3Client, parseS3Url,
+  forwardToS3, syncFromS3, openS3Store, createS3Client, parseS3Url, pruneFromSql, type SqlPruning,
   type LandingDestination, type LandingBatch, type LandingFile, type DeliveryResult, type ConfirmJournal, type Confirmation,
   type ForwardS3Options, type SyncOptions, type SyncResult, type S3StoreOptions, type S3StoreView, type CacheStats,
   type S3Location, type S3ConnectOptions,

@@ -67,8 +67,9 @@ Bad rows never stop the batch: unparseable timestamp, non-numeric/NaN/Infinity v
 field, extra field or unknown key, invalid site/asset name. Each goes to the rejects file
 (NDJSON: {"source","line","reason","raw"}) and is counted in the summary.
 
-Wide input (--format wide-csv | wide-parquet, or any of --asset/--asset-column with a .csv or
-.parquet file): one row per time, one column per signal, e.g. a historian export:
+Wide input (--format wide-csv | wide-ndjson | wide-parquet, or any of --asset/--asset-column
+with a .csv, .ndjson or .parquet file): one row per time, one column per signal, e.g. a
+historian export:
   timestamp,pressure,flow,running
   2024-03-01 12:00:00,4.12,37.5,true
 The time column is --timestamp-column or the first named ts, timestamp, time or datetime (any
@@ -78,6 +79,11 @@ first 1,000 values is a number or boolean) is left out and listed in the summary
 refuses the file instead). An empty or unparseable cell is a reject naming its line and column
 ({"source","line","column","reason","raw"}). A duplicated column name refuses the file. CSV
 fields are separated by "," (or ";" / tab when the header has those and no comma; --delimiter).
+Wide NDJSON: one object per line, the time key chosen as the CSV's time column, one key per
+signal ({"timestamp":"2024-03-01 12:00:00","pressure":4.12,"running":true}); the cell rules are
+the CSV's (a numeric string "4.12" is read too); null is a reject naming its line and key, a
+key missing from a line is no reading, a malformed line is a reject; keys are sampled from the
+first 1,000 lines (a later key is a signal when its first value is a number or a boolean).
 Parquet (--format parquet for the long form, wide-parquet for the wide one) from any writer:
 every common codec and encoding, INT96/INT64 timestamps, page CRCs verified; a null or NaN cell
 is a reject; nested columns are left out; a corrupt file is refused whole (nothing written).
@@ -92,8 +98,9 @@ const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV 
   --batch-rows N     readings per batch (default ${fmt(DEFAULT_BATCH_ROWS)})
   --rejects FILE     rejects file, appended to (default: <parent of destination>/rejects/
                      ingest-<time>-<pid>.ndjson, created only when a row is rejected)
-  --format F         csv | ndjson (default: by extension .csv/.ndjson/.jsonl/.json[.gz];
-                     stdin: NDJSON if the first character is "{", else CSV)
+  --format F         csv | ndjson | parquet | wide-csv | wide-ndjson | wide-parquet (default: by
+                     extension .csv/.ndjson/.jsonl/.json[.gz]/.parquet, wide with --asset or
+                     --asset-column; stdin: NDJSON if the first character is "{", else CSV)
   --verbose          print one line per durable batch on stdout
   --json             print the summary as JSON
   --writers N        extra store-writer threads encoding Parquet side by side (default 0: the
@@ -105,7 +112,7 @@ const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV 
   --asset NAME       wide: the asset of every row      --asset-column NAME   wide: per-row asset
   --skip-columns a,b wide: columns to ignore (an index column, a comment)
   --delimiter C      wide CSV field separator (default: from the header)
-  --strict           wide: refuse a file with a column that cannot be a signal (text, nested)`;
+  --strict           wide: refuse a file with a column (key) that cannot be a signal (text, nested)`;
 
 interface InputValues {
   site?: string;
@@ -147,7 +154,7 @@ function wideOptions(values: InputValues, format: ReadingsFormat): WideOptions |
 
 function inputOptions(io: CliIO, values: InputValues): Partial<IngestOptions> {
   const format = (values.format ?? 'auto') as ReadingsFormat;
-  if (!READINGS_FORMATS.includes(format)) throw usageError(`--format must be csv or ndjson (long form), parquet, wide-csv, wide-parquet or auto, got ${JSON.stringify(values.format)}`);
+  if (!READINGS_FORMATS.includes(format)) throw usageError(`--format must be csv or ndjson (long form), parquet, wide-csv, wide-ndjson, wide-parquet or auto, got ${JSON.stringify(values.format)}`);
   const ambiguous = values.ambiguous as AmbiguousPolicy | undefined;
   if (ambiguous !== undefined && !['earlier', 'later', 'reject'].includes(ambiguous)) throw usageError(`--ambiguous must be earlier, later or reject, got ${JSON.stringify(values.ambiguous)}`);
   if (ambiguous !== undefined && values.timezone === undefined) throw usageError('--ambiguous needs --timezone (it says how to read local times in that zone)');
@@ -240,7 +247,8 @@ Examples:
   millwright ingest a.csv b.ndjson --rejects bad-rows.ndjson --json
   millwright ingest export.csv --format wide-csv --site plant-1 --asset compressor \\
     --timezone Europe/Lisbon --skip-columns index
-  millwright ingest spark-out.parquet --format wide-parquet --site plant-1 --asset-column unit`,
+  millwright ingest spark-out.parquet --format wide-parquet --site plant-1 --asset-column unit
+  millwright ingest export.ndjson.gz --format wide-ndjson --site plant-1 --asset kiln-2 --timezone Europe/Berlin`,
   run: (args, io) => runIngest(args, io, 'ingest'),
 };
 

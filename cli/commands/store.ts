@@ -11,7 +11,9 @@ import type { ResampleAgg } from '../../lib/store/resample.ts';
 import { readEnv, storeRoot } from '../../lib/config/index.ts';
 import { parseSize } from '../../lib/units/index.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
-import { createS3Client, isS3Url, openS3Store, parseS3Url, syncFromS3, s3Url } from '../../lib/landing/index.ts';
+import { createS3Client, isS3Url, openS3Store, parseS3Url, pruneFromSql, syncFromS3, s3Url } from '../../lib/landing/index.ts';
+import { toEpochMs } from '../../lib/store/filters.ts';
+import { DAY_MS } from '../../lib/store/partition.ts';
 
 const S3_FLAGS = {
   endpoint: { type: 'string' },
@@ -40,7 +42,7 @@ interface StoreFlags {
 }
 
 /** The store a query reads: a local root, or a cached view of object storage (closed after the query). */
-async function openStore(values: StoreFlags, io: CliIO, prune: { sites?: string[]; from?: string; to?: string }): Promise<{ root: string; close(): Promise<void> }> {
+async function openStore(values: StoreFlags, io: CliIO, prune: { sites?: string[]; from?: string | number; to?: string | number }): Promise<{ root: string; close(): Promise<void> }> {
   if (!isS3Url(values.store)) {
     for (const f of ['endpoint', 'region', 'cache-dir', 'cache-size'] as const) if (values[f] !== undefined) throw usageError(`--${f} applies to an s3:// store only`);
     return { root: storeRoot(values.store, io.env, io.cwd), close: async () => {} };
@@ -54,7 +56,7 @@ async function openStore(values: StoreFlags, io: CliIO, prune: { sites?: string[
     const st = view.stats;
     if (values.verbose) {
       io.err(
-        `s3 store ${s3Url(location)}: ${st.partitionsListed} of ${st.partitionsTotal} partitions after pruning, ${st.files} file(s); ` +
+        `s3 store ${s3Url(location)}: ${st.partitionsListed} of ${st.partitionsTotal} partitions after pruning (${st.partitionsTotal - st.partitionsListed} pruned), ${st.files} file(s); ` +
           `cache: ${st.hits} hit(s), ${st.misses} miss(es), ${st.bytesDownloaded} bytes downloaded, ${st.evicted} evicted, ${st.cachedBytes} of ${maxBytes} bytes held\n`,
       );
     }
@@ -83,11 +85,18 @@ ${S3_HELP}
   --from ISO       s3 store: only fetch dates from this time on
   --to ISO         s3 store: only fetch dates before this time
 
+On an s3:// store the query itself prunes too: top-level AND-ed predicates of its WHERE on site
+(=, IN) and on ts or date (=, <, <=, >, >=, BETWEEN a literal) decide which site=/date=
+partitions are fetched (read from DuckDB's parse tree). OR, NOT, functions of a column,
+subqueries, CTEs, joins and other tables prune nothing (more is fetched, never less); --verbose
+says what was derived and why.
+
 Examples:
   millwright sql "SELECT site, asset, count(*) AS n FROM readings GROUP BY ALL ORDER BY n DESC LIMIT 5"
   millwright sql "SELECT * FROM readings WHERE date = '2024-03-01' AND asset = 'motor-3'" --format csv --out m3.csv
   millwright sql "SELECT asset, time_bucket(INTERVAL 1 HOUR, ts) AS hour, avg(value) FROM readings GROUP BY ALL" --format parquet --out hourly.parquet
-  millwright sql "SELECT asset, count(*) FROM readings GROUP BY ALL" --store s3://plant-lake/raw --site north --from 2024-03-01 --to 2024-03-08 --verbose`,
+  millwright sql "SELECT asset, count(*) FROM readings GROUP BY ALL" --store s3://plant-lake/raw --site north --from 2024-03-01 --to 2024-03-08 --verbose
+  millwright sql "SELECT asset, avg(value) FROM readings WHERE site = 'north' AND ts >= '2024-03-01' AND ts < '2024-03-08' GROUP BY ALL" --store s3://plant-lake/raw --verbose`,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
       options: {
@@ -101,7 +110,7 @@ Examples:
     if (!['table', 'csv', 'parquet'].includes(format)) throw usageError(`--format must be table, csv or parquet, got "${format}"`);
     if (format === 'parquet' && !values.out) throw usageError('--format parquet needs --out FILE');
     if (!isS3Url(values.store) && (values.site || values.from || values.to)) throw usageError('--site, --from and --to select what an s3:// store fetches; on a local store filter in the query');
-    const store = await openStore(values, io, { sites: values.site, from: values.from, to: values.to });
+    const store = await openStore(values, io, isS3Url(values.store) ? await queryPruning(positionals[0], values, io) : {});
     try {
       return await runSql(positionals[0], values, store.root, io);
     } finally {
@@ -109,6 +118,23 @@ Examples:
     }
   },
 };
+
+/**
+ * What an s3:// store fetches for a query: the partitions its WHERE clause can touch (see
+ * pruneFromSql), narrowed further by --site/--from/--to when given.
+ */
+async function queryPruning(query: string, values: { site?: string[]; from?: string; to?: string; verbose?: boolean }, io: CliIO): Promise<{ sites?: string[]; from?: number; to?: number }> {
+  const p = await pruneFromSql(query);
+  if (values.verbose) io.err(`s3 store: ${p.note}\n`);
+  let sites = p.sites;
+  if (values.site) sites = sites ? sites.filter((s) => values.site!.includes(s)) : values.site;
+  const fromFlag = values.from === undefined ? undefined : toEpochMs('--from', values.from);
+  const toFlag = values.to === undefined ? undefined : toEpochMs('--to', values.to);
+  const fromQuery = p.fromDay === undefined ? undefined : p.fromDay * DAY_MS;
+  const toQuery = p.toDay === undefined ? undefined : (p.toDay + 1) * DAY_MS;
+  const pick = (a: number | undefined, b: number | undefined, f: (x: number, y: number) => number) => (a === undefined ? b : b === undefined ? a : f(a, b));
+  return { sites, from: pick(fromFlag, fromQuery, Math.max), to: pick(toFlag, toQuery, Math.min) };
+}
 
 async function runSql(query: string, values: { format?: string; out?: string }, root: string, io: CliIO): Promise<number> {
   const format = values.format ?? 'table';

@@ -1,6 +1,7 @@
 import { MillwrightError } from '../errors/index.ts';
 import { BatchBuilder, decodeBatch, type EncodedBatch, type ParsedBatch } from './batch-builder.ts';
-import { lineChunks, MAX_LINE_BYTES } from './line-chunks.ts';
+import { readHeadered } from './header-lines.ts';
+import { MAX_LINE_BYTES } from './line-chunks.ts';
 import { NameChecker } from './names.ts';
 import { parseDecimal } from './number.ts';
 import { rawLine, type Reject } from './reject.ts';
@@ -125,6 +126,10 @@ class CsvRowParser {
   private readonly defaultSite: number;
   private readonly local: LocalTimeZone | undefined;
   line = 1;
+
+  get full(): boolean {
+    return this.builder.full;
+  }
 
   constructor(
     roles: number[],
@@ -339,48 +344,9 @@ export async function* readCsv(stream: AsyncIterable<Buffer | Uint8Array | strin
 }
 
 /** {@link readCsv} with names as dictionary ids; `dict` is the reader's live dictionary. */
-export async function* readCsvEncoded(
+export function readCsvEncoded(
   stream: AsyncIterable<Buffer | Uint8Array | string>,
   opts: ReadOptions,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
-  let parser: CsvRowParser | undefined;
-  let headerLine = 0;
-  for await (const run of lineChunks(stream)) {
-    opts.onBytes?.(run.bytesRead);
-    if (run.kind === 'long') {
-      if (!parser) throw new MillwrightError('BAD_INPUT', `${opts.source}: the header line is longer than ${MAX_LINE_BYTES} bytes`);
-      parser.line++;
-      opts.onReject({ source: opts.source, line: parser.line, reason: `line longer than ${MAX_LINE_BYTES} bytes`, raw: `${run.head}…` });
-      continue;
-    }
-    const text = run.text;
-    let pos = 0;
-    if (!parser) {
-      // Header: the first non-blank line.
-      while (pos < text.length) {
-        let nl = text.indexOf('\n', pos);
-        if (nl < 0) nl = text.length;
-        let le = nl;
-        if (le > pos && text.charCodeAt(le - 1) === 13) le--;
-        headerLine++;
-        const line = text.slice(pos, le);
-        pos = nl + 1;
-        if (line.trim() === '') continue;
-        parser = new CsvRowParser(parseHeader(line, opts.source, opts.site), opts);
-        parser.line = headerLine;
-        break;
-      }
-      if (!parser) continue;
-    }
-    while (pos < text.length) {
-      pos = parser.parse(text, pos);
-      if (parser.builder.full) {
-        const b = parser.builder.takeEncoded(opts.source);
-        if (b) yield { batch: b, dict: parser.builder.dict.values };
-      }
-    }
-  }
-  if (!parser) throw new MillwrightError('BAD_INPUT', `${opts.source}: no header line (the input is empty); expected a CSV header such as "ts,site,asset,signal,value"`);
-  const last = parser.builder.takeEncoded(opts.source);
-  if (last) yield { batch: last, dict: parser.builder.dict.values };
+  return readHeadered(stream, opts, (line) => new CsvRowParser(parseHeader(line, opts.source, opts.site), opts), 'no header line (the input is empty); expected a CSV header such as "ts,site,asset,signal,value"');
 }

@@ -16,6 +16,7 @@ export { parseDecimal } from './number.ts';
 export { nameProblem } from './names.ts';
 export { formatOfPath, openInput, readEncoded, readInput, READINGS_FORMATS, type ReadingsFormat } from './source.ts';
 export { readWideCsv, readWideCsvEncoded } from './wide-csv.ts';
+export { readWideNdjson, readWideNdjsonEncoded } from './wide-ndjson.ts';
 export { readParquetReadings, inspectParquet, type ParquetColumn } from './parquet-input.ts';
 export { checkParquetPages, type PagesReport } from './parquet-pages.ts';
 export { LocalTimeZone, type AmbiguousPolicy } from './local-time.ts';

@@ -8,7 +8,7 @@ import { LocalTimeZone } from './local-time.ts';
 import { NameChecker } from './names.ts';
 import { checkParquetPages, type PagesReport, type SchemaNode } from './parquet-pages.ts';
 import { MAX_TS, MIN_EPOCH_MS, MIN_TS, parseTimestamp } from './timestamp.ts';
-import { readInt96Columns } from './int96.ts';
+import { readInt96Columns, rewriteWithDuckDb } from './int96.ts';
 import { checkStrict, planWideColumns, type LeftOut } from './wide-columns.ts';
 
 /**
@@ -121,7 +121,7 @@ async function decodeFile(path: string, source: string): Promise<Decoded> {
   }
   const report = checkParquetPages(buf, source);
   try {
-    const table = tableFromIPC(pw.readParquet(buf).intoIPCStream());
+    const table = tableFromIPC((await readWithFallback(buf, path)).intoIPCStream());
     if (table.numRows !== report.rows) throw new Error(`decoded ${table.numRows} rows, the footer says ${report.rows}`);
     checkDictionaryUse(table, report.chunks);
     const int96Names = report.fields.filter((f) => f.type === INT96 && f.children === 0).map((f) => f.name);
@@ -130,6 +130,26 @@ async function decodeFile(path: string, source: string): Promise<Decoded> {
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     throw new MillwrightError('BAD_INPUT', `${source}: cannot decode the Parquet file: ${msg.replace(/^Parquet (argument )?error: /, '')}`);
+  }
+}
+
+/**
+ * arrow-rs refuses some valid footers outright: parquet-mr 1.12.0 pre-release builds wrote a field
+ * id that later parquet.thrift versions gave another type (`dict-page-offset-zero.parquet`: "Expected
+ * list element type of I64 but got I16"). Our own footer reader (parquet-pages.ts) has read the
+ * footer and every page header by then and checked the page CRCs; for exactly this Thrift type
+ * clash, DuckDB (whose Thrift reader skips a field of an unexpected type) rewrites the file and
+ * arrow-rs decodes the rewrite. Any other decoder error still refuses the file.
+ */
+const FOOTER_TYPE_CLASH = /^Parquet error: Expected (list|set|map) (element|key|value) type of \w+ but got \w+$/;
+
+async function readWithFallback(buf: Buffer, path: string): Promise<pw.Table> {
+  try {
+    return pw.readParquet(buf);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (!FOOTER_TYPE_CLASH.test(msg)) throw err;
+    return pw.readParquet(await rewriteWithDuckDb(path));
   }
 }
 

@@ -7,16 +7,18 @@ import { readCsvEncoded, type ReadOptions } from './csv.ts';
 import { readNdjsonEncoded } from './ndjson.ts';
 import { readParquetReadings } from './parquet-input.ts';
 import { readWideCsvEncoded } from './wide-csv.ts';
+import { readWideNdjsonEncoded } from './wide-ndjson.ts';
 
 /**
  * Input formats. `csv`, `ndjson` and `parquet` are the long form (one reading per row);
- * `wide-csv` and `wide-parquet` have one row per time and one column per signal. `auto` picks by
- * file extension (and for stdin by the first character), wide when wide options are given.
+ * `wide-csv`, `wide-ndjson` and `wide-parquet` have one row (object) per time and one column (key)
+ * per signal. `auto` picks by file extension (and for stdin by the first character), wide when
+ * wide options are given.
  */
-export type ReadingsFormat = 'csv' | 'ndjson' | 'parquet' | 'wide-csv' | 'wide-parquet' | 'auto';
+export type ReadingsFormat = 'csv' | 'ndjson' | 'parquet' | 'wide-csv' | 'wide-ndjson' | 'wide-parquet' | 'auto';
 
 /** Every accepted {@link ReadingsFormat}. */
-export const READINGS_FORMATS: readonly ReadingsFormat[] = ['csv', 'ndjson', 'parquet', 'wide-csv', 'wide-parquet', 'auto'];
+export const READINGS_FORMATS: readonly ReadingsFormat[] = ['csv', 'ndjson', 'parquet', 'wide-csv', 'wide-ndjson', 'wide-parquet', 'auto'];
 
 /** Format implied by a file name (`.csv`, `.ndjson`/`.jsonl`/`.json`, optionally `.gz`; `.parquet`), if any. */
 export function formatOfPath(path: string): 'csv' | 'ndjson' | 'parquet' | undefined {
@@ -39,7 +41,7 @@ export function readInput(
   stdin?: AsyncIterable<Buffer | Uint8Array | string>,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
   let fmt = format === 'auto' && path !== '-' ? formatOfPath(path) ?? 'auto' : format;
-  if (format === 'auto' && opts.wide) fmt = fmt === 'parquet' ? 'wide-parquet' : fmt === 'csv' || fmt === 'auto' ? 'wide-csv' : fmt;
+  if (format === 'auto' && opts.wide) fmt = fmt === 'parquet' ? 'wide-parquet' : fmt === 'ndjson' ? 'wide-ndjson' : fmt === 'csv' ? 'wide-csv' : fmt;
   if (fmt === 'parquet' || fmt === 'wide-parquet') {
     if (path === '-') throw new MillwrightError('USAGE', 'Parquet cannot be read from stdin (the footer comes last): pass the file');
     return readParquetReadings(path, fmt === 'parquet' ? 'long' : 'wide', opts);
@@ -82,11 +84,11 @@ export async function* readEncoded(
         .replace(/^\uFEFF/, '')
         .trimStart();
       if (text.length > 0) {
-        fmt = text[0] === '{' ? 'ndjson' : 'csv';
+        fmt = text[0] === '{' ? (opts.wide ? 'wide-ndjson' : 'ndjson') : opts.wide ? 'wide-csv' : 'csv';
         break;
       }
     }
-    fmt ??= 'csv';
+    fmt ??= opts.wide ? 'wide-csv' : 'csv';
     input = (async function* () {
       yield* head;
       if (!done) for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
@@ -95,5 +97,6 @@ export async function* readEncoded(
   if (fmt === 'csv') yield* readCsvEncoded(input, opts);
   else if (fmt === 'ndjson') yield* readNdjsonEncoded(input, opts);
   else if (fmt === 'wide-csv') yield* readWideCsvEncoded(input, opts);
-  else throw new MillwrightError('USAGE', `format ${JSON.stringify(fmt)} cannot be read from a stream (expected csv, ndjson or wide-csv; Parquet needs a file)`);
+  else if (fmt === 'wide-ndjson') yield* readWideNdjsonEncoded(input, opts);
+  else throw new MillwrightError('USAGE', `format ${JSON.stringify(fmt)} cannot be read from a stream (expected csv, ndjson, wide-csv or wide-ndjson; Parquet needs a file)`);
 }

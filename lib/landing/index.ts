@@ -16,3 +16,4 @@ export { listParts, type RemotePart, type PartFilter, type PartListing } from '.
 export { fetchVerified, type Verification } from './fetch-verified.ts';
 export { syncFromS3, type SyncOptions, type SyncResult } from './sync.ts';
 export { openS3Store, type S3StoreOptions, type S3StoreView, type CacheStats } from './s3-store.ts';
+export { pruneFromSql, type SqlPruning } from './sql-prune.ts';

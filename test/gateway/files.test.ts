@@ -155,3 +155,45 @@ test('files source config: the documented example validates; unknown keys and ba
   assert.ok(!dur.success);
   assert.match(JSON.stringify(dur.error.issues), /expected a duration such as 100ms/);
 });
+
+test('files source: a gzipped wide NDJSON export in local time goes in with the wide CSV rules; a malformed line and a text key are reported (the last line has no newline)', async (t) => {
+  const root = scratch(t);
+  const dir = join(root, 'exports');
+  mkdirSync(dir);
+  const tc = testContext(join(root, 'state'));
+  const src = filesSourceType.create(
+    filesSourceType.schema.parse({
+      name: 'exports',
+      type: 'files',
+      dir,
+      format: 'wide-ndjson',
+      timestamp: { column: 'timestamp', timezone: 'Europe/Berlin', ambiguous: 'later' },
+      asset: 'compressor',
+      poll: '100ms',
+      stableFor: '400ms',
+    }),
+  );
+  await src.start(tc.ctx);
+  t.after(() => src.stop());
+  const lines = [
+    '{"timestamp":"2024-10-27 02:30:00","pressure":7.1,"operator":"K. Weber"}',
+    '{"timestamp":"2024-10-27 02:40:00","pressure":',
+    '{"timestamp":"2024-10-27 03:30:00","pressure":"7.3","operator":"K. Weber"}',
+    '{"timestamp":"2024-10-27 03:40:00","pressure":null,"operator":"K. Weber"}',
+  ];
+  const { gzipSync } = await import('node:zlib');
+  writeFileSync(join(dir, 'day.ndjson.gz'), gzipSync(lines.join('\n')));
+  await until('day.ndjson.gz in done/ and its log line', () => existsSync(join(dir, 'done', 'day.ndjson.gz')) && tc.logs.some((l) => l.includes('day.ndjson.gz: ')));
+  assert.deepEqual(
+    tc.readings.map((r) => [new Date(r.ts).toISOString(), r.asset, r.signal, r.value]),
+    [
+      ['2024-10-27T01:30:00.000Z', 'compressor', 'pressure', 7.1], // 02:30 second occurrence (CET)
+      ['2024-10-27T02:30:00.000Z', 'compressor', 'pressure', 7.3],
+    ],
+  );
+  const rejects = tc.events.filter((e) => e.kind === 'reject').map((e) => e.message);
+  assert.equal(rejects.length, 2);
+  assert.match(rejects[0]!, /^day\.ndjson\.gz line 2: invalid JSON/);
+  assert.equal(rejects[1], 'day.ndjson.gz line 4 column "pressure": null value');
+  assert.ok(tc.logs.some((l) => /day\.ndjson\.gz: 2 readings, 2 rejected, moved to .*; left out "operator": text field: none of its values in the first 2 lines is a number or a boolean/.test(l)), tc.logs.join('\n'));
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { fsyncDir, writeFileAtomic } from '../../durable/index.ts';
 import { MillwrightError } from '../../errors/index.ts';
-import { readInput, READINGS_FORMATS, type ReadingsFormat, type Reject } from '../../ingest/index.ts';
+import { readInput, READINGS_FORMATS, type ColumnsInfo, type ReadingsFormat, type Reject } from '../../ingest/index.ts';
 import { durationField, sourceBase } from '../config-fields.ts';
 import { QUALITY, type Source, type SourceContext, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
@@ -53,6 +53,11 @@ const MAX_REJECT_EVENTS = 100;
 
 function isWide(c: FilesSourceConfig): boolean {
   return c.format?.startsWith('wide-') === true || c.asset !== undefined || c.assetColumn !== undefined;
+}
+
+/** The columns a wide file left out, for the source's log line. */
+function leftOutText(columns: ColumnsInfo | undefined): string {
+  return (columns?.leftOut ?? []).map((l) => `; left out ${JSON.stringify(l.column)}: ${l.reason}`).join('');
 }
 
 async function sha256(path: string): Promise<string> {
@@ -225,6 +230,7 @@ class FilesSource implements Source {
       }
     };
     let emitted = 0;
+    let columns: ColumnsInfo | undefined;
     try {
       const batches = readInput(path, c.format ?? 'auto', {
         source: name,
@@ -236,6 +242,7 @@ class FilesSource implements Source {
           ? { asset: c.asset, assetColumn: c.assetColumn, timestampColumn: c.timestamp?.column, skipColumns: c.skipColumns, delimiter: c.delimiter, strict: c.strict }
           : undefined,
         onReject,
+        onColumns: (info) => (columns = info),
       });
       for await (const { batch, dict } of batches) {
         const readings: SourceReading[] = new Array(batch.ts.length);
@@ -265,7 +272,7 @@ class FilesSource implements Source {
     if (rejects > MAX_REJECT_EVENTS) await ctx.event({ ts: Date.now(), kind: 'reject', message: `${name}: ${rejects} rejected rows or cells in all (the first ${MAX_REJECT_EVENTS} reported)` });
     await this.record(ctx, hash, name);
     const dest = await moveInto(dir, 'done', name);
-    ctx.log(`files: ${name}: ${emitted} readings, ${rejects} rejected, moved to ${dest}`);
+    ctx.log(`files: ${name}: ${emitted} readings, ${rejects} rejected, moved to ${dest}${leftOutText(columns)}`);
   }
 }
 
