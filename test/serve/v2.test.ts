@@ -116,7 +116,7 @@ describe('server and model metadata, health', () => {
     const m = meta.json<{ name: string; version: string; extensions: string[] }>();
     assert.equal(m.name, 'millwright');
     assert.match(m.version, /^\d+\.\d+\.\d+/);
-    assert.deepEqual(m.extensions, ['model_repository']);
+    assert.deepEqual(m.extensions, ['binary_tensor_data', 'model_repository']);
     assert.deepEqual((await http(`${srv.url}/v2/health/live`)).json(), { live: true });
     const ready = await http(`${srv.url}/v2/health/ready`);
     assert.equal(ready.status, 200);
