@@ -49,6 +49,8 @@ function write(res: ServerResponse, r: HttpResult & { binary?: Uint8Array }): vo
   const body = Buffer.from(r.body);
   res.setHeader('content-length', body.byteLength + (r.binary?.byteLength ?? 0));
   if (!r.binary) return void res.end(body);
+  // Small answers go out in one write; large binary outputs are not copied again.
+  if (r.binary.byteLength <= 64 * 1024) return void res.end(Buffer.concat([body, r.binary]));
   res.cork();
   res.write(body);
   res.end(r.binary);
