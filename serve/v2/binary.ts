@@ -12,7 +12,7 @@ import { endianness } from 'node:os';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { describeValue } from '../../lib/model/coerce-feature.ts';
 import type { TensorValue } from '../../lib/model/contract.ts';
-import type { V2Datatype } from './tensor.ts';
+import type { V2Datatype } from './datatypes.ts';
 
 /** The request and response header giving the JSON part's length in bytes (lower case, as node:http reads headers). */
 export const HEADER_LENGTH = 'inference-header-content-length';

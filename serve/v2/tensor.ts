@@ -7,10 +7,9 @@ import { MillwrightError } from '../../lib/errors/index.ts';
 import { describeValue } from '../../lib/model/coerce-feature.ts';
 import type { TensorType } from '../../lib/model/contract.ts';
 import { decodeBinaryTensor, type BinaryValues } from './binary.ts';
+import { V2_DATATYPES, type V2Datatype } from './datatypes.ts';
 
-/** The protocol's tensor datatypes (FP16 is accepted as a JSON number in FP16's range). */
-export const V2_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
-export type V2Datatype = (typeof V2_DATATYPES)[number];
+export { V2_DATATYPES, type V2Datatype } from './datatypes.ts';
 
 /** A `$request_input` / `$response_output` tensor. */
 export interface V2Tensor {
