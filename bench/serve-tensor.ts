@@ -3,9 +3,11 @@
  * `onnx` built-in, 3 -> 8 channels, 3x3, then global pooling) behind `millwright serve`, measured
  * sequentially over one keep-alive connection on
  *  - `POST /invocations` with a 224x224 JPEG body (decode, normalise, run), and
- *  - `POST /v2/models/<name>/infer` with an FP32 tensor (1x3x32x32 and 1x3x224x224),
+ *  - `POST /v2/models/<name>/infer` with an FP32 tensor (1x3x32x32 and 1x3x224x224) as JSON and
+ *    in the binary tensor extension, and with the JPEG as a binary BYTES input,
  * and, in the same run on the same inputs, onnxruntime called directly in-process (same session
  * options: one intra-op thread) as the reference; for the JPEG route also decode + run in-process.
+ * Routes and their reference are timed interleaved (one request of each per round).
  * The difference of the p50s is the HTTP overhead (target: under 1 ms on the tensor path).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -44,16 +46,25 @@ interface Timing {
   p99: number;
 }
 
-async function time(n: number, warm: number, fn: () => Promise<unknown>): Promise<Timing> {
-  for (let i = 0; i < warm; i++) await fn();
-  const t: number[] = [];
+/**
+ * Times `fns` interleaved: each round runs every function once, in order, so all of them see the
+ * same load on a shared machine (a block of one route, then a block of the next, did not: the
+ * same route measured 1.0 ms in one run and 3.7 ms in the next at load average 11-17).
+ */
+async function timeRounds(n: number, warm: number, fns: (() => Promise<unknown>)[]): Promise<Timing[]> {
+  for (let i = 0; i < warm; i++) for (const fn of fns) await fn();
+  const t: number[][] = fns.map(() => []);
   for (let i = 0; i < n; i++) {
-    const s = performance.now();
-    await fn();
-    t.push(performance.now() - s);
+    for (const [k, fn] of fns.entries()) {
+      const s = performance.now();
+      await fn();
+      t[k]!.push(performance.now() - s);
+    }
   }
-  t.sort((a, b) => a - b);
-  return { p50: percentile(t, 0.5), p99: percentile(t, 0.99) };
+  return t.map((x) => {
+    x.sort((a, b) => a - b);
+    return { p50: percentile(x, 0.5), p99: percentile(x, 0.99) };
+  });
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -104,7 +115,7 @@ function v2Output(r: { text: string; raw: Buffer; headerLength?: number }, name:
     if (o.name === name) return size === undefined ? Float32Array.from(o.data!) : new Float32Array(new Uint8Array(r.raw.subarray(at, at + size)).buffer);
     at += size ?? 0;
   }
-  throw new Error(`no output ${name}`);
+  throw new Error(`no output ${name} in ${r.raw.subarray(0, Math.min(cut, 300)).toString('utf8')}`);
 }
 
 /** Runs the tensor/JPEG comparison in `dir` (a scratch folder the caller removes); `requests` per route. */
@@ -125,6 +136,10 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
+  // The machine's HTTP floor: a bare node:http server in its own process that reads the body and answers 40 bytes.
+  const floorPort = await freePort();
+  const floorCode = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-length', 40); s.end('x'.repeat(40)); }); }).listen(${floorPort}, '127.0.0.1')`;
+  const floor = spawn(process.execPath, ['-e', floorCode], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitReady(url, proc);
     // A 224x224 photo-like JPEG (gradients and texture), quality 90.
@@ -177,39 +192,36 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
     const row = (name: string, h: Timing, refName: string, r: Timing) =>
       console.log(`${name.padEnd(57)} ${fmt(h.p50).padStart(6)} ${fmt(h.p99).padStart(8)}   ${refName.padEnd(32)} ${fmt(r.p50).padStart(6)} ${fmt(r.p99).padStart(8)}   ${fmt(h.p50 - r.p50).padStart(8)} ms`);
     const t32 = new ort.Tensor('float32', x32, [1, 3, 32, 32]);
-    const r32 = await time(n, 20, () => sSmall.run({ image: t32 }));
-    const h32 = await time(n, 20, () => post(infer('conv32'), j32, 'application/json'));
-    const hb32 = await time(n, 20, () => postBin('conv32', b32));
-    row(`V2 conv32 FP32 [1,3,32,32] JSON (${(j32.byteLength / 1024).toFixed(0)} KiB)`, h32, 'onnxruntime run', r32);
-    row(`V2 conv32 FP32 [1,3,32,32] binary in + out (${(b32.body.byteLength / 1024).toFixed(0)} KiB)`, hb32, 'onnxruntime run', r32);
+    const floorUrl = `http://127.0.0.1:${floorPort}/`;
+    const [r32, h32, hb32, fl] = await timeRounds(n, 20, [() => sSmall.run({ image: t32 }), () => post(infer('conv32'), j32, 'application/json'), () => postBin('conv32', b32), () => post(floorUrl, b32.body, 'application/octet-stream')]);
+    row('HTTP floor: bare node:http, same 12 KiB body, 40-byte answer', fl!, 'onnxruntime run', r32!);
+    row(`V2 conv32 FP32 [1,3,32,32] JSON (${(j32.byteLength / 1024).toFixed(0)} KiB)`, h32!, 'onnxruntime run', r32!);
+    row(`V2 conv32 FP32 [1,3,32,32] binary in + out (${(b32.body.byteLength / 1024).toFixed(0)} KiB)`, hb32!, 'onnxruntime run', r32!);
     const t224 = new ort.Tensor('float32', x224, [1, 3, 224, 224]);
-    const r224 = await time(n224, 5, () => sCls.run({ image: t224 }));
-    const h224 = await time(n224, 5, () => post(infer('cls224'), j224, 'application/json'));
-    const hb224 = await time(n224, 5, () => postBin('cls224', b224));
-    row(`V2 cls224 FP32 [1,3,224,224] JSON (${(j224.byteLength / 2 ** 20).toFixed(1)} MiB)`, h224, 'onnxruntime run', r224);
-    row(`V2 cls224 FP32 [1,3,224,224] binary (${(b224.body.byteLength / 1024).toFixed(0)} KiB)`, hb224, 'onnxruntime run', r224);
-    const rj = await time(n224, 5, () => decodeRun(sCls));
-    const hj = await time(n224, 5, () => post(`${url}/invocations`, jpeg, 'image/jpeg'));
-    const hjv = await time(n224, 5, () => postBin('cls224', jv2));
-    row(`/invocations image/jpeg 224x224 (${(jpeg.byteLength / 1024).toFixed(0)} KiB) -> 8 logits`, hj, 'sharp decode + onnxruntime run', rj);
-    row('V2 cls224 JPEG as binary BYTES -> 8 logits', hjv, 'sharp decode + onnxruntime run', rj);
+    const [r224, h224, hb224] = await timeRounds(n224, 5, [() => sCls.run({ image: t224 }), () => post(infer('cls224'), j224, 'application/json'), () => postBin('cls224', b224)]);
+    row(`V2 cls224 FP32 [1,3,224,224] JSON (${(j224.byteLength / 2 ** 20).toFixed(1)} MiB)`, h224!, 'onnxruntime run', r224!);
+    row(`V2 cls224 FP32 [1,3,224,224] binary (${(b224.body.byteLength / 1024).toFixed(0)} KiB)`, hb224!, 'onnxruntime run', r224!);
+    const [rj, hj, hjv] = await timeRounds(n224, 5, [() => decodeRun(sCls), () => post(`${url}/invocations`, jpeg, 'image/jpeg'), () => postBin('cls224', jv2)]);
+    row(`/invocations image/jpeg 224x224 (${(jpeg.byteLength / 1024).toFixed(0)} KiB) -> 8 logits`, hj!, 'sharp decode + onnxruntime run', rj!);
+    row('V2 cls224 JPEG as binary BYTES -> 8 logits', hjv!, 'sharp decode + onnxruntime run', rj!);
     // What the earlier JPEG figure measured: the test model's 8x224x224 feature map answered as JSON.
     const few = Math.min(n224, 30);
-    const rf = await time(few, 3, () => decodeRun(sFeat));
-    const fAll = await post(infer('conv224'), jv2.body, 'application/octet-stream', { 'inference-header-content-length': String(jv2.headerLength) });
-    const hf = await time(few, 3, () => postBin('conv224', jv2));
-    const hfl = await time(few, 3, () => postBin('conv224', jv2Logits));
-    row(`V2 conv224 JPEG, all outputs as JSON (${(fAll.raw.byteLength / 2 ** 20).toFixed(1)} MB answer)`, hf, 'sharp decode + onnxruntime run', rf);
-    row('V2 conv224 JPEG, outputs: [logits]', hfl, 'sharp decode + onnxruntime run', rf);
+    const fAll = await postBin('conv224', jv2);
+    // Timed apart: interleaved, the 7.5 MB answers' garbage collection also slowed the requests beside them.
+    const [rf, hfl] = await timeRounds(few, 3, [() => decodeRun(sFeat), () => postBin('conv224', jv2Logits)]);
+    const [hf] = await timeRounds(few, 3, [() => postBin('conv224', jv2)]);
+    row(`V2 conv224 JPEG, all outputs as JSON (${(fAll.raw.byteLength / 2 ** 20).toFixed(1)} MB answer)`, hf!, 'sharp decode + onnxruntime run', rf!);
+    row('V2 conv224 JPEG, outputs: [logits]', hfl!, 'sharp decode + onnxruntime run', rf!);
     const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-    console.log(`  ${verdict(h32.p50 - r32.p50 < 1)} V2 tensor route (JSON) HTTP overhead < 1 ms p50 over the direct call: ${fmt(h32.p50 - r32.p50)} ms`);
-    console.log(`  ${verdict(hb32.p50 - r32.p50 < 1)} V2 tensor route (binary extension) HTTP overhead < 1 ms p50 over the direct call: ${fmt(hb32.p50 - r32.p50)} ms`);
-    console.log(`  ${verdict(hj.p50 - rj.p50 < 1)} JPEG route HTTP overhead < 1 ms p50 over decode + run in-process: ${fmt(hj.p50 - rj.p50)} ms`);
+    console.log(`  ${verdict(h32!.p50 - r32!.p50 < 1)} V2 tensor route (JSON) HTTP overhead < 1 ms p50 over the direct call: ${fmt(h32!.p50 - r32!.p50)} ms`);
+    console.log(`  ${verdict(hb32!.p50 - r32!.p50 < 1)} V2 tensor route (binary extension) HTTP overhead < 1 ms p50 over the direct call: ${fmt(hb32!.p50 - r32!.p50)} ms`);
+    console.log(`  ${verdict(hj!.p50 - rj!.p50 < 1)} JPEG route HTTP overhead < 1 ms p50 over decode + run in-process: ${fmt(hj!.p50 - rj!.p50)} ms`);
     await sCls.release();
     await sFeat.release();
     await sSmall.release();
   } finally {
     agent.destroy();
+    floor.kill('SIGTERM');
     await new Promise<void>((ok) => {
       if (proc.exitCode !== null) return ok();
       proc.once('exit', () => ok());
