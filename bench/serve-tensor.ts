@@ -3,9 +3,11 @@
  * `onnx` built-in, 3 -> 8 channels, 3x3, then global pooling) behind `millwright serve`, measured
  * sequentially over one keep-alive connection on
  *  - `POST /invocations` with a 224x224 JPEG body (decode, normalise, run), and
- *  - `POST /v2/models/<name>/infer` with an FP32 tensor (1x3x32x32 and 1x3x224x224),
+ *  - `POST /v2/models/<name>/infer` with an FP32 tensor (1x3x32x32 and 1x3x224x224) as JSON and
+ *    in the binary tensor extension, and with the JPEG as a binary BYTES input,
  * and, in the same run on the same inputs, onnxruntime called directly in-process (same session
  * options: one intra-op thread) as the reference; for the JPEG route also decode + run in-process.
+ * Routes and their reference are timed interleaved (one request of each per round).
  * The difference of the p50s is the HTTP overhead (target: under 1 ms on the tensor path).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -44,26 +46,39 @@ interface Timing {
   p99: number;
 }
 
-async function time(n: number, warm: number, fn: () => Promise<unknown>): Promise<Timing> {
-  for (let i = 0; i < warm; i++) await fn();
-  const t: number[] = [];
+/**
+ * Times `fns` interleaved: each round runs every function once, in order, so all of them see the
+ * same load on a shared machine (a block of one route, then a block of the next, did not: the
+ * same route measured 1.0 ms in one run and 3.7 ms in the next at load average 11-17).
+ */
+async function timeRounds(n: number, warm: number, fns: (() => Promise<unknown>)[]): Promise<Timing[]> {
+  for (let i = 0; i < warm; i++) for (const fn of fns) await fn();
+  const t: number[][] = fns.map(() => []);
   for (let i = 0; i < n; i++) {
-    const s = performance.now();
-    await fn();
-    t.push(performance.now() - s);
+    for (const [k, fn] of fns.entries()) {
+      const s = performance.now();
+      await fn();
+      t[k]!.push(performance.now() - s);
+    }
   }
-  t.sort((a, b) => a - b);
-  return { p50: percentile(t, 0.5), p99: percentile(t, 0.99) };
+  return t.map((x) => {
+    x.sort((a, b) => a - b);
+    return { p50: percentile(x, 0.5), p99: percentile(x, 0.99) };
+  });
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
-function post(url: string, body: Buffer, contentType: string): Promise<{ status: number; text: string }> {
+function post(url: string, body: Buffer, contentType: string, extra: Record<string, string> = {}): Promise<{ status: number; text: string; raw: Buffer; headerLength?: number }> {
   return new Promise((ok, fail) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.byteLength, accept: 'application/json' } }, (res) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': contentType, 'content-length': body.byteLength, accept: 'application/json', ...extra } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        const h = res.headers['inference-header-content-length'];
+        ok({ status: res.statusCode ?? 0, text: h === undefined ? raw.toString('utf8') : '', raw, ...(typeof h === 'string' ? { headerLength: Number(h) } : {}) });
+      });
       res.on('error', fail);
     });
     req.on('error', fail);
@@ -82,70 +97,131 @@ async function waitReady(url: string, proc: ChildProcess): Promise<void> {
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
+/** A V2 request in the binary tensor extension: JSON header, then the tensors' bytes. */
+function binaryRequest(header: unknown, tensors: Uint8Array[]): { body: Buffer; headerLength: number } {
+  const head = Buffer.from(JSON.stringify(header));
+  return { body: Buffer.concat([head, ...tensors]), headerLength: head.byteLength };
+}
+
+const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** The float32 values of output `name` in a V2 answer (JSON `data`, or its slice of the binary part). */
+function v2Output(r: { text: string; raw: Buffer; headerLength?: number }, name: string): Float32Array {
+  const cut = r.headerLength ?? r.raw.byteLength;
+  const doc = JSON.parse(r.raw.subarray(0, cut).toString('utf8')) as { outputs: { name: string; data?: number[]; parameters?: { binary_data_size?: number } }[] };
+  let at = cut;
+  for (const o of doc.outputs) {
+    const size = o.parameters?.binary_data_size;
+    if (o.name === name) return size === undefined ? Float32Array.from(o.data!) : new Float32Array(new Uint8Array(r.raw.subarray(at, at + size)).buffer);
+    at += size ?? 0;
+  }
+  throw new Error(`no output ${name} in ${r.raw.subarray(0, Math.min(cut, 300)).toString('utf8')}`);
+}
+
 /** Runs the tensor/JPEG comparison in `dir` (a scratch folder the caller removes); `requests` per route. */
 export async function benchTensor(o: { dir: string; workers: string; requests?: number }): Promise<void> {
   const n = o.requests ?? 300;
-  const big = await importTensorModel(join(o.dir, 'conv224'), 'conv224', convClassifier({ h: 224, w: 224, classes: 8 }), { image: { mean: MEAN, std: STD } });
+  const n224 = Math.min(n, 100);
+  // The default model: a 224x224 classifier whose answer is its 8 logits (as a deployed classifier's is).
+  const cls = await importTensorModel(join(o.dir, 'cls224'), 'cls224', convClassifier({ h: 224, w: 224, classes: 8, logitsOnly: true }), { image: { mean: MEAN, std: STD } });
+  // The same convolution also answering its 8x224x224 feature map (the test model), to show what that output costs.
+  const feat = await importTensorModel(join(o.dir, 'conv224'), 'conv224', convClassifier({ h: 224, w: 224, classes: 8 }), { image: { mean: MEAN, std: STD } });
   const small = await importTensorModel(join(o.dir, 'conv32'), 'conv32', convClassifier({ h: 32, w: 32, classes: 8 }));
   const repo = join(o.dir, 'tensor-repo');
   await cp(small.modelDir, join(repo, 'conv32', '1'), { recursive: true });
+  await cp(feat.modelDir, join(repo, 'conv224', '1'), { recursive: true });
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', big.modelDir, '--model-repository', repo, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', cls.modelDir, '--model-repository', repo, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
+  // The machine's HTTP floor: a bare node:http server in its own process that reads the body and answers 40 bytes.
+  const floorPort = await freePort();
+  const floorCode = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-length', 40); s.end('x'.repeat(40)); }); }).listen(${floorPort}, '127.0.0.1')`;
+  const floor = spawn(process.execPath, ['-e', floorCode], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitReady(url, proc);
     // A 224x224 photo-like JPEG (gradients and texture), quality 90.
     const px = new Uint8Array(224 * 224 * 3);
     for (let y = 0; y < 224; y++) for (let x = 0; x < 224; x++) for (let c = 0; c < 3; c++) px[(y * 224 + x) * 3 + c] = (x + y * (c + 1) + ((x * y) % 23) * 7) % 256;
     const jpeg = await sharp(px, { raw: { width: 224, height: 224, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-    const sBig = await ort.InferenceSession.create(big.file, sessionOptions());
+    const sCls = await ort.InferenceSession.create(cls.file, sessionOptions());
+    const sFeat = await ort.InferenceSession.create(feat.file, sessionOptions());
     const sSmall = await ort.InferenceSession.create(small.file, sessionOptions());
     const spec224 = { name: 'image', type: 'float32' as const, shape: [1, 3, 224, 224] };
-
-    // Same answers before timing: the server's JPEG route vs decode + run in-process.
-    const pixels = await imageToTensor(jpeg, spec224, { mean: MEAN, std: STD });
-    const ref = (await sBig.run({ image: new ort.Tensor('float32', pixels.data as Float32Array, [1, 3, 224, 224]) })).logits!.data as Float32Array;
-    const got = JSON.parse((await post(`${url}/invocations`, jpeg, 'image/jpeg')).text) as { predictions: { logits: number[] }[] };
-    const same = got.predictions[0]!.logits.every((v, i) => Math.abs(v - ref[i]!) < 1e-5);
+    const decodeRun = async (s: ort.InferenceSession) => {
+      const t = await imageToTensor(jpeg, spec224, { mean: MEAN, std: STD });
+      return s.run({ image: new ort.Tensor('float32', t.data as Float32Array, [1, 3, 224, 224]) });
+    };
 
     const x32 = Float32Array.from(weights(3 * 32 * 32, 11));
     const x224 = Float32Array.from(weights(3 * 224 * 224, 12));
-    const v2Body = (x: Float32Array, side: number) => Buffer.from(JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, side, side], data: Array.from(x) }], outputs: [{ name: 'logits' }] }));
-    const b32 = v2Body(x32, 32);
-    const b224 = v2Body(x224, 224);
-    const check = JSON.parse((await post(`${url}/v2/models/conv32/infer`, b32, 'application/json')).text) as { outputs: { data: number[] }[] };
-    const ref32 = (await sSmall.run({ image: new ort.Tensor('float32', x32, [1, 3, 32, 32]) })).logits!.data as Float32Array;
-    const same32 = check.outputs[0]!.data.every((v, i) => v === ref32[i]);
+    const jsonBody = (x: Float32Array, side: number) => Buffer.from(JSON.stringify({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, side, side], data: Array.from(x) }], outputs: [{ name: 'logits' }] }));
+    const binBody = (x: Float32Array, side: number) =>
+      binaryRequest({ inputs: [{ name: 'image', datatype: 'FP32', shape: [1, 3, side, side], parameters: { binary_data_size: x.byteLength } }], outputs: [{ name: 'logits', parameters: { binary_data: true } }] }, [bytesOf(x)]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(jpeg.byteLength);
+    const jpegV2 = (outputs?: string[]) => binaryRequest({ inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 4 + jpeg.byteLength } }], ...(outputs ? { outputs: outputs.map((name) => ({ name })) } : {}) }, [len, jpeg]);
+    const j32 = jsonBody(x32, 32);
+    const b32 = binBody(x32, 32);
+    const j224 = jsonBody(x224, 224);
+    const b224 = binBody(x224, 224);
+    const jv2 = jpegV2();
+    const jv2Logits = jpegV2(['logits']);
+    const infer = (m: string) => `${url}/v2/models/${m}/infer`;
+    const postBin = (m: string, r: { body: Buffer; headerLength: number }) => post(infer(m), r.body, 'application/octet-stream', { 'inference-header-content-length': String(r.headerLength) });
 
-    console.log(`\ntensor and image inputs: conv 3->8 (3x3) + global pooling, onnx built-in, ${o.workers} workers; ${n} sequential requests per route over one keep-alive connection`);
-    console.log(`answers equal onnxruntime in-process: JPEG route ${same ? 'yes' : 'NO'}, V2 tensor route ${same32 ? 'yes' : 'NO'}`);
-    console.log('route                                              p50 ms   p99 ms   reference (in-process)            p50 ms   p99 ms   overhead p50');
+    // Same answers before timing, on every route, against onnxruntime in-process.
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => Math.abs(v - b[i]!) < 1e-5);
+    const ref32 = (await sSmall.run({ image: new ort.Tensor('float32', x32, [1, 3, 32, 32]) })).logits!.data as Float32Array;
+    const ref224 = (await sCls.run({ image: new ort.Tensor('float32', x224, [1, 3, 224, 224]) })).logits!.data as Float32Array;
+    const refJpeg = (await decodeRun(sCls)).logits!.data as Float32Array;
+    const checks: [string, boolean][] = [
+      ['V2 FP32 JSON', same(v2Output(await post(infer('conv32'), j32, 'application/json'), 'logits'), ref32)],
+      ['V2 FP32 binary', same(v2Output(await postBin('conv32', b32), 'logits'), ref32)],
+      ['V2 FP32 224 JSON', same(v2Output(await post(infer('cls224'), j224, 'application/json'), 'logits'), ref224)],
+      ['V2 FP32 224 binary', same(v2Output(await postBin('cls224', b224), 'logits'), ref224)],
+      ['JPEG /invocations', same((JSON.parse((await post(`${url}/invocations`, jpeg, 'image/jpeg')).text) as { predictions: number[][] }).predictions[0]!, refJpeg)],
+      ['JPEG V2 binary BYTES', same(v2Output(await postBin('cls224', jv2), 'logits'), refJpeg)],
+    ];
+
+    console.log(`\ntensor and image inputs: conv 3->8 (3x3) + global pooling, onnx built-in, ${o.workers} workers; ${n} (224x224: ${n224}) sequential requests per route over one keep-alive connection`);
+    console.log(`answers equal onnxruntime in-process: ${checks.map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}`);
+    console.log('route                                                     p50 ms   p99 ms   reference (in-process)            p50 ms   p99 ms   overhead p50');
     const row = (name: string, h: Timing, refName: string, r: Timing) =>
-      console.log(`${name.padEnd(50)} ${fmt(h.p50).padStart(6)} ${fmt(h.p99).padStart(8)}   ${refName.padEnd(32)} ${fmt(r.p50).padStart(6)} ${fmt(r.p99).padStart(8)}   ${fmt(h.p50 - r.p50).padStart(8)} ms`);
+      console.log(`${name.padEnd(57)} ${fmt(h.p50).padStart(6)} ${fmt(h.p99).padStart(8)}   ${refName.padEnd(32)} ${fmt(r.p50).padStart(6)} ${fmt(r.p99).padStart(8)}   ${fmt(h.p50 - r.p50).padStart(8)} ms`);
     const t32 = new ort.Tensor('float32', x32, [1, 3, 32, 32]);
-    const r32 = await time(n, 20, () => sSmall.run({ image: t32 }));
-    const h32 = await time(n, 20, () => post(`${url}/v2/models/conv32/infer`, b32, 'application/json'));
-    row('POST /v2/models/conv32/infer FP32 [1,3,32,32]', h32, 'onnxruntime run', r32);
+    const floorUrl = `http://127.0.0.1:${floorPort}/`;
+    const [r32, h32, hb32, fl] = await timeRounds(n, 20, [() => sSmall.run({ image: t32 }), () => post(infer('conv32'), j32, 'application/json'), () => postBin('conv32', b32), () => post(floorUrl, b32.body, 'application/octet-stream')]);
+    row('HTTP floor: bare node:http, same 12 KiB body, 40-byte answer', fl!, 'onnxruntime run', r32!);
+    row(`V2 conv32 FP32 [1,3,32,32] JSON (${(j32.byteLength / 1024).toFixed(0)} KiB)`, h32!, 'onnxruntime run', r32!);
+    row(`V2 conv32 FP32 [1,3,32,32] binary in + out (${(b32.body.byteLength / 1024).toFixed(0)} KiB)`, hb32!, 'onnxruntime run', r32!);
     const t224 = new ort.Tensor('float32', x224, [1, 3, 224, 224]);
-    const r224 = await time(Math.min(n, 100), 5, () => sBig.run({ image: t224 }));
-    const h224 = await time(Math.min(n, 100), 5, () => post(`${url}/v2/models/conv224/infer`, b224, 'application/json'));
-    row(`POST /v2/.../infer FP32 [1,3,224,224] (${(b224.byteLength / 2 ** 20).toFixed(1)} MiB JSON)`, h224, 'onnxruntime run', r224);
-    const rj = await time(Math.min(n, 100), 5, async () => {
-      const t = await imageToTensor(jpeg, spec224, { mean: MEAN, std: STD });
-      return sBig.run({ image: new ort.Tensor('float32', t.data as Float32Array, [1, 3, 224, 224]) });
-    });
-    const hj = await time(Math.min(n, 100), 5, () => post(`${url}/invocations`, jpeg, 'image/jpeg'));
-    row(`POST /invocations image/jpeg 224x224 (${(jpeg.byteLength / 1024).toFixed(0)} KiB)`, hj, 'sharp decode + onnxruntime run', rj);
-    row('', hj, 'onnxruntime run alone', r224);
-    console.log(`  ${h32.p50 - r32.p50 < 1 ? 'PASS' : 'MISS'} V2 tensor route HTTP overhead < 1 ms p50 over the direct call: ${fmt(h32.p50 - r32.p50)} ms`);
-    console.log(`  ${hj.p50 - rj.p50 < 1 ? 'PASS' : 'MISS'} JPEG route HTTP overhead < 1 ms p50 over decode + run in-process: ${fmt(hj.p50 - rj.p50)} ms`);
-    await sBig.release();
+    const [r224, h224, hb224] = await timeRounds(n224, 5, [() => sCls.run({ image: t224 }), () => post(infer('cls224'), j224, 'application/json'), () => postBin('cls224', b224)]);
+    row(`V2 cls224 FP32 [1,3,224,224] JSON (${(j224.byteLength / 2 ** 20).toFixed(1)} MiB)`, h224!, 'onnxruntime run', r224!);
+    row(`V2 cls224 FP32 [1,3,224,224] binary (${(b224.body.byteLength / 1024).toFixed(0)} KiB)`, hb224!, 'onnxruntime run', r224!);
+    const [rj, hj, hjv] = await timeRounds(n224, 5, [() => decodeRun(sCls), () => post(`${url}/invocations`, jpeg, 'image/jpeg'), () => postBin('cls224', jv2)]);
+    row(`/invocations image/jpeg 224x224 (${(jpeg.byteLength / 1024).toFixed(0)} KiB) -> 8 logits`, hj!, 'sharp decode + onnxruntime run', rj!);
+    row('V2 cls224 JPEG as binary BYTES -> 8 logits', hjv!, 'sharp decode + onnxruntime run', rj!);
+    // What the earlier JPEG figure measured: the test model's 8x224x224 feature map answered as JSON.
+    const few = Math.min(n224, 30);
+    const fAll = await postBin('conv224', jv2);
+    // Timed apart: interleaved, the 7.5 MB answers' garbage collection also slowed the requests beside them.
+    const [rf, hfl] = await timeRounds(few, 3, [() => decodeRun(sFeat), () => postBin('conv224', jv2Logits)]);
+    const [hf] = await timeRounds(few, 3, [() => postBin('conv224', jv2)]);
+    row(`V2 conv224 JPEG, all outputs as JSON (${(fAll.raw.byteLength / 2 ** 20).toFixed(1)} MB answer)`, hf!, 'sharp decode + onnxruntime run', rf!);
+    row('V2 conv224 JPEG, outputs: [logits]', hfl!, 'sharp decode + onnxruntime run', rf!);
+    const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+    console.log(`  ${verdict(h32!.p50 - r32!.p50 < 1)} V2 tensor route (JSON) HTTP overhead < 1 ms p50 over the direct call: ${fmt(h32!.p50 - r32!.p50)} ms`);
+    console.log(`  ${verdict(hb32!.p50 - r32!.p50 < 1)} V2 tensor route (binary extension) HTTP overhead < 1 ms p50 over the direct call: ${fmt(hb32!.p50 - r32!.p50)} ms`);
+    console.log(`  ${verdict(hj!.p50 - rj!.p50 < 1)} JPEG route HTTP overhead < 1 ms p50 over decode + run in-process: ${fmt(hj!.p50 - rj!.p50)} ms`);
+    await sCls.release();
+    await sFeat.release();
     await sSmall.release();
   } finally {
     agent.destroy();
+    floor.kill('SIGTERM');
     await new Promise<void>((ok) => {
       if (proc.exitCode !== null) return ok();
       proc.once('exit', () => ok());

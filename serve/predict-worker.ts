@@ -28,7 +28,9 @@ async function start(): Promise<void> {
     const answer = msg.v2 ? inferV2(model, { body: msg.body, contentType: msg.contentType, ...msg.v2 }) : invocations(model, msg, { maxBodyBytes: init.maxBodyBytes });
     void answer.then((res) => {
       const reply: WorkerReply = { type: 'result', id: msg.id, ...res };
-      port.postMessage(reply);
+      // Binary V2 outputs are a fresh buffer of their own: moved to the HTTP thread, not copied.
+      const binary = (res as { binary?: Uint8Array }).binary;
+      port.postMessage(reply, binary ? [binary.buffer as ArrayBuffer] : []);
     });
   });
   const ready: WorkerReply = { type: 'ready', manifest: { name: m.name, version: m.version, algorithm: m.algorithm, task: m.task, features: m.features, target: m.target, ...(model.notes ? { notes: model.notes } : {}), ...(model.tensors ? { tensors: model.tensors } : {}) } };

@@ -151,7 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         })
       : undefined;
   const hasDefault = needsDefaultModel(options);
-  const { repository, v2, ready } = openInference(options, state, { hasDefault, newPool, timeoutMs, maxBodyBytes, metrics, log });
+  const { repository, v2, ready } = openInference(options, state, { hasDefault, newPool, timeoutMs, maxBodyBytes, metrics, log, capture });
   const handler = createHandler({
     v2,
     ready,
@@ -278,7 +278,7 @@ async function loadModels(
 function openInference(
   options: ServeOptions,
   state: ServerState,
-  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; timeoutMs: number; maxBodyBytes: number; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void },
+  deps: { hasDefault: boolean; newPool: (dir: string) => ModelPool; timeoutMs: number; maxBodyBytes: number; metrics: ServeMetrics; log: (fields: Record<string, unknown>) => void; capture?: CaptureWriter },
 ): { repository?: ModelRepository; v2: ReturnType<typeof createV2Handler>; ready?: () => boolean } {
   const repository = options.repository
     ? new ModelRepository({ dir: resolve(options.repository.dir), policy: options.repository.policy, newPool: deps.newPool, log: deps.log })
@@ -295,6 +295,7 @@ function openInference(
     log: deps.log,
     readBody,
     serverVersion: serverVersion(),
+    capture: deps.capture,
   });
   // Without a default model, /ping follows the repository: up once it has loaded a model.
   const ready = deps.hasDefault || !repository ? undefined : () => !repository.loading && repository.readyModels().length > 0;

@@ -33,12 +33,17 @@ export async function imagesToInputs(images: Uint8Array[], sig: TensorSignature)
   return { [spec.name]: stackTensors(parts, 'images') };
 }
 
-/** Runs the model and checks it answered every output with the batch size. */
-export async function runTensors(model: LoadedModel, inputs: Record<string, TensorValue>): Promise<{ outputs: Record<string, TensorValue>; rows: number; detections?: Detection[][] }> {
+/**
+ * Runs the model (computing and copying out only the `requested` outputs when given, plus what
+ * the detection step reads) and checks it answered every output with the batch size.
+ */
+export async function runTensors(model: LoadedModel, inputs: Record<string, TensorValue>, requested?: string[]): Promise<{ outputs: Record<string, TensorValue>; rows: number; detections?: Detection[][] }> {
   const sig = model.tensors!;
   const rows = Object.values(inputs)[0]?.dims[0] ?? 0;
-  const outputs = await model.predictTensors!(inputs);
   const det = sig.detection;
+  const fetch = requested === undefined || requested.length === 0 ? undefined : [...new Set([...requested.filter((n) => sig.outputs.some((o) => o.name === n)), ...(det && requested.includes('detections') ? [det.boxes, det.scores] : [])])];
+  const outputs = await model.predictTensors!(inputs, fetch);
+  if (det && fetch !== undefined && !requested!.includes('detections')) return { outputs, rows };
   if (!det) return { outputs, rows };
   const boxes = outputs[det.boxes];
   const scores = outputs[det.scores];

@@ -8,7 +8,7 @@ export interface CaptureEvent {
   inputContentType: string;
   input: Uint8Array | string;
   outputContentType: string;
-  output: string;
+  output: Uint8Array | string;
   eventId?: string;
   inferenceTime?: Date;
 }

@@ -171,7 +171,7 @@ export interface TensorSignature {
 }
 
 /** Optional tensor path of a predict module: named input tensors in, named output tensors out (real shapes). */
-export type PredictTensorsFn<M = unknown> = (model: M, inputs: Record<string, TensorValue>) => Promise<Record<string, TensorValue>>;
+export type PredictTensorsFn<M = unknown> = (model: M, inputs: Record<string, TensorValue>, outputs?: readonly string[]) => Promise<Record<string, TensorValue>>;
 
 /** Per-feature statistics of the training data: the reference for drift and data-quality reports. */
 export interface FeatureSummary {
@@ -233,8 +233,8 @@ export interface LoadedModel {
   predictMatrix?(X: Float64Array, n: number, params?: Record<string, unknown>): Promise<Float64Array | Prediction[]>;
   /** Present for tensor models (any-shape ONNX inputs): the signature, image and detection steps. */
   tensors?: TensorSignature;
-  /** Present with `tensors`: runs the model on named input tensors, answering every output with its real shape. */
-  predictTensors?(inputs: Record<string, TensorValue>): Promise<Record<string, TensorValue>>;
+  /** Present with `tensors`: runs the model on named input tensors, answering every output (or only `outputs`) with its real shape. */
+  predictTensors?(inputs: Record<string, TensorValue>, outputs?: readonly string[]): Promise<Record<string, TensorValue>>;
   /** What the package reported about how it loaded (e.g. the forest engine chosen at load), for the log. */
   notes?: Record<string, unknown>;
 }

@@ -64,7 +64,7 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
     manifest,
     dir: absDir,
     ...(notes ? { notes } : {}),
-    ...(tensors && tensorFn ? { tensors, predictTensors: (inputs: Record<string, TensorValue>) => tensorFn(model, inputs) } : {}),
+    ...(tensors && tensorFn ? { tensors, predictTensors: (inputs: Record<string, TensorValue>, outputs?: readonly string[]) => tensorFn(model, inputs, outputs) } : {}),
     ...(matrixFn
       ? {
           async predictMatrix(X: Float64Array, n: number, params: Record<string, unknown> = {}): Promise<Float64Array | Prediction[]> {

@@ -11,6 +11,9 @@ import type { ServeMetrics } from '../metrics.ts';
 import type { ModelInfo, ModelPool } from '../pool.ts';
 import { modelMetadata, v2ErrorResponse } from './infer.ts';
 import type { ModelRepository } from './repository.ts';
+import { captureInference } from './capture.ts';
+import type { CaptureWriter } from '../capture-writer.ts';
+import { HEADER_LENGTH } from './binary.ts';
 
 export interface V2Deps {
   /** The default model (`--model` / registry), also served over V2 under its manifest name. */
@@ -26,6 +29,8 @@ export interface V2Deps {
   log(fields: Record<string, unknown>): void;
   readBody(req: IncomingMessage, limit: number): Promise<Buffer>;
   serverVersion: string;
+  /** Data capture of inference requests (as for /invocations); off when absent. */
+  capture?: CaptureWriter;
 }
 
 const SEG = '([A-Za-z0-9][A-Za-z0-9._-]*)';
@@ -36,13 +41,19 @@ function json(status: number, value: unknown): HttpResult {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
 }
 
-function write(res: ServerResponse, r: HttpResult): void {
+/** Writes a result; binary V2 outputs (`binary`) follow the JSON body in the same response. */
+function write(res: ServerResponse, r: HttpResult & { binary?: Uint8Array }): void {
   if (res.headersSent) return;
   res.statusCode = r.status;
   for (const [k, v] of Object.entries(r.headers)) res.setHeader(k, v);
   const body = Buffer.from(r.body);
-  res.setHeader('content-length', body.byteLength);
-  res.end(body);
+  res.setHeader('content-length', body.byteLength + (r.binary?.byteLength ?? 0));
+  if (!r.binary) return void res.end(body);
+  // Small answers go out in one write; large binary outputs are not copied again.
+  if (r.binary.byteLength <= 64 * 1024) return void res.end(Buffer.concat([body, r.binary]));
+  res.cork();
+  res.write(body);
+  res.end(r.binary);
 }
 
 /** A served model resolved from a URL: its pool, the version answered under and what it is. */
@@ -151,7 +162,7 @@ async function repositoryRoute(deps: V2Deps, req: IncomingMessage, path: string)
 async function route(deps: V2Deps, req: IncomingMessage, res: ServerResponse, path: string, notes: Notes): Promise<HttpResult> {
   const method = req.method ?? 'GET';
   if (method === 'GET' && path === '/v2') {
-    return json(200, { name: 'millwright', version: deps.serverVersion, extensions: deps.repository ? ['model_repository'] : [] });
+    return json(200, { name: 'millwright', version: deps.serverVersion, extensions: ['binary_tensor_data', ...(deps.repository ? ['model_repository'] : [])] });
   }
   if (method === 'GET' && path === '/v2/health/live') return json(200, { live: true });
   if (method === 'GET' && path === '/v2/health/ready') {
@@ -186,12 +197,18 @@ async function inferRoute(deps: V2Deps, req: IncomingMessage, res: ServerRespons
     notes.modelVersion = t.version;
     deps.metrics.inFlight.inc();
     try {
-      const result = await t.pool.run({ body, contentType: req.headers['content-type'], v2: { modelName: name, modelVersion: t.version } }, deadlineAt);
+      const headerLength = req.headers[HEADER_LENGTH];
+      const v2 = { modelName: name, modelVersion: t.version, ...(typeof headerLength === 'string' ? { headerLength } : {}) };
+      const result = await t.pool.run({ body, contentType: req.headers['content-type'], v2 }, deadlineAt);
       if (result.rows !== undefined) {
         notes.rows = result.rows;
         deps.metrics.rows.inc(result.rows);
       }
       if (result.internal) notes.internal = result.internal;
+      if (result.inferenceId !== undefined) notes.inferenceId = result.inferenceId;
+      if (result.status === 200 && deps.capture) {
+        if (captureInference(deps.capture, { model: name, version: t.version, requestId: String(notes.requestId), contentType: req.headers['content-type'], headerLength: v2.headerLength, body, result })) deps.metrics.captured.inc();
+      }
       return result;
     } finally {
       deps.metrics.inFlight.dec();
@@ -223,7 +240,7 @@ export function createV2Handler(deps: V2Deps): (req: IncomingMessage, res: Serve
     const requestId = typeof given === 'string' && /^[A-Za-z0-9._:-]{1,100}$/.test(given) ? given : randomUUID();
     res.setHeader('x-request-id', requestId);
     if (deps.shuttingDown()) res.setHeader('connection', 'close');
-    const notes: Notes = {};
+    const notes: Notes = { requestId };
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const label = routeLabel(path);

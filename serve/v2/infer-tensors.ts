@@ -7,9 +7,10 @@
  */
 import { MillwrightError } from '../../lib/errors/index.ts';
 import type { LoadedModel, TensorSignature, TensorValue } from '../../lib/model/contract.ts';
-import { checkTensorDims, tensorElements, toTensorData } from '../../lib/wire/tensor-json.ts';
+import { checkTensorDims, toTensorData } from '../../lib/wire/tensor-json.ts';
 import { imagesToInputs, runTensors } from '../tensors.ts';
-import { flattenData, V2_OF_TENSOR_TYPE, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
+import { binaryToElements } from './binary.ts';
+import { flattenData, V2_OF_TENSOR_TYPE, type V2Tensor, type V2TensorHeader, type V2TensorMetadata } from './tensor.ts';
 
 /** Name of the extra output of a model with a detection step. */
 export const DETECTIONS_OUTPUT = 'detections';
@@ -25,13 +26,15 @@ export function tensorMetadata(sig: TensorSignature): { inputs: V2TensorMetadata
   };
 }
 
-type Header = { name: string; datatype: V2Tensor['datatype']; shape: number[]; count: number; data: unknown };
+type Header = V2TensorHeader;
 
 function decodeImages(h: Header): Uint8Array[] {
   const where = `input "${h.name}"`;
   if (!(h.shape.length === 1 || (h.shape.length === 2 && h.shape[1] === 1)) || h.count === 0) {
     throw new MillwrightError('BAD_INPUT', `${where}: an image input in BYTES has shape [N] (one base64 image per element), got [${h.shape.join(', ')}]`);
   }
+  // Binary BYTES elements are the image files themselves.
+  if (h.binary !== undefined) return h.binary as Uint8Array[];
   const flat = flattenData(h.data, h.shape, h.count, 'BYTES', where) as string[];
   return flat.map((s, i) => {
     const t = s.replace(/\s+/g, '');
@@ -62,25 +65,49 @@ export async function tensorsToInputs(heads: Header[], sig: TensorSignature): Pr
     }
     if (h.datatype !== want) throw new MillwrightError('BAD_INPUT', `${where}: datatype ${h.datatype} does not match the model's ${want}${spec.shape.length === 4 ? ' (or BYTES: base64 images)' : ''}`);
     checkTensorDims(h.shape, spec, where);
-    const flat = flattenData(h.data, h.shape, h.count, h.datatype, where);
-    out[h.name] = { type: spec.type, dims: [...h.shape], data: toTensorData(flat, spec.type, where) };
+    out[h.name] = { type: spec.type, dims: [...h.shape], data: h.binary !== undefined ? binaryTensorData(h, where) : toTensorData(flattenData(h.data, h.shape, h.count, h.datatype, where), spec.type, where) };
   }
   const n = new Set(Object.values(out).map((t) => t.dims[0]));
   if (n.size > 1) throw new MillwrightError('BAD_INPUT', `the inputs have different batch sizes (${[...n].join(', ')}); dimension 0 must agree`);
   return out;
 }
 
-/** Runs a tensor model on parsed request tensors; returns the response outputs and the batch size. */
-export async function inferTensors(model: LoadedModel, heads: Header[]): Promise<{ outputs: V2Tensor[]; rows: number }> {
+/** Binary input values as onnxruntime tensor data (typed arrays as they are; BYTES as UTF-8 strings). */
+function binaryTensorData(h: Header, where: string): TensorValue['data'] {
+  if (h.datatype === 'BYTES') return binaryToElements(h.binary!, 'BYTES', where) as string[];
+  return h.binary as TensorValue['data'];
+}
+
+/** A model output on its way into the response: a tensor (sent as JSON `data` or binary), or JSON `data`. */
+export interface TensorOutput {
+  name: string;
+  datatype: V2Tensor['datatype'];
+  shape: number[];
+  data?: unknown[];
+  tensor?: TensorValue;
+}
+
+/**
+ * Runs a tensor model on parsed request tensors; returns the outputs (only `requested` ones,
+ * which are all the model computes and copies out, when given) and the batch size.
+ */
+export async function inferTensors(model: LoadedModel, heads: Header[], requested?: string[]): Promise<{ outputs: TensorOutput[]; rows: number }> {
   const sig = model.tensors!;
+  const known = [...sig.outputs.map((o) => o.name), ...(sig.detection ? [DETECTIONS_OUTPUT] : [])];
+  if (requested !== undefined) {
+    const unknown = requested.filter((o) => !known.includes(o));
+    if (unknown.length > 0) throw new MillwrightError('BAD_INPUT', `unknown output${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; this model produces ${known.join(', ')}`);
+  }
   const inputs = await tensorsToInputs(heads, sig);
-  const { outputs, rows, detections } = await runTensors(model, inputs);
-  const list: V2Tensor[] = sig.outputs
+  const { outputs, rows, detections } = await runTensors(model, inputs, requested);
+  const list: TensorOutput[] = sig.outputs
     .filter((o) => o.name in outputs)
     .map((o) => {
       const t = outputs[o.name]!;
-      return { name: o.name, datatype: V2_OF_TENSOR_TYPE[t.type] ?? V2_OF_TENSOR_TYPE[o.type], shape: [...t.dims], data: tensorElements(t) };
+      return { name: o.name, datatype: V2_OF_TENSOR_TYPE[t.type] ?? V2_OF_TENSOR_TYPE[o.type], shape: [...t.dims], tensor: t };
     });
   if (detections) list.push({ name: DETECTIONS_OUTPUT, datatype: 'BYTES', shape: [detections.length], data: detections.map((d) => JSON.stringify(d)) });
-  return { outputs: list, rows };
+  if (requested === undefined) return { outputs: list, rows };
+  const byName = new Map(list.map((o) => [o.name, o]));
+  return { outputs: requested.map((n) => byName.get(n)!), rows };
 }

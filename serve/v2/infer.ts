@@ -8,11 +8,13 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError, httpStatusFor } from '../../lib/errors/index.ts';
 import { CoercionProblem, coerceFeatureValue, describeValue } from '../../lib/model/coerce-feature.ts';
-import type { FeatureSpec, LoadedModel, ModelManifest, Prediction, TensorSignature } from '../../lib/model/contract.ts';
+import type { FeatureSpec, LoadedModel, ModelManifest, Prediction, TensorSignature, TensorValue } from '../../lib/model/contract.ts';
 import { baseMediaType } from '../../lib/wire/parse-input.ts';
 import { toMillwrightError, RETRY_AFTER_SECONDS, type HttpResult } from '../errors.ts';
 import type { InvocationResult } from '../invocations.ts';
 import { inferTensors, tensorMetadata } from './infer-tensors.ts';
+import { tensorElements } from '../../lib/wire/tensor-json.ts';
+import { BINARY_CONTENT_TYPE, binaryOutputChoice, binaryToElements, encodeBinaryTensor, HEADER_LENGTH, splitBinaryBody, takeBinaryInputs } from './binary.ts';
 import { checkParameters, checkTensorHeader, flattenData, isNumericDatatype, type V2Datatype, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
 
 /** Output name of the single prediction per row (label or number), as MLServer's scikit-learn runtime names it. */
@@ -101,6 +103,8 @@ export interface ParsedInferRequest {
   rows: number;
   /** Names of the requested outputs; undefined = all. */
   outputs?: string[];
+  /** Whether an output goes back in binary. */
+  binaryOutput: (name: string) => boolean;
 }
 
 /**
@@ -111,14 +115,30 @@ export interface ParsedInferRequest {
  * import { parseInferRequest } from 'millwright/serve';
  * parseInferRequest('{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,2]}]}', [{ name: 'x', type: 'number' }]).rows; // 2
  */
-export function parseInferRequest(text: string, features: FeatureSpec[]): ParsedInferRequest {
-  const env = parseRequestEnvelope(text);
-  const { table, rows } = tensorsToTable(env.inputs, features);
-  return { ...(env.id !== undefined ? { id: env.id } : {}), table, rows, outputs: env.outputs };
+export function parseInferRequest(text: string, features: FeatureSpec[], binary?: Uint8Array): ParsedInferRequest {
+  const env = parseRequestEnvelope(text, binary);
+  const { table, rows } = tensorsToTable(env.inputs, features, env.binaryInputs);
+  return { ...(env.id !== undefined ? { id: env.id } : {}), table, rows, outputs: env.outputs, binaryOutput: env.binaryOutput };
 }
 
-/** The parts of an `$inference_request` every model reads: id, parameters, the input list and the requested outputs. */
-export function parseRequestEnvelope(text: string): { id?: string; inputs: unknown[]; outputs?: string[] } {
+/** What every model reads from an `$inference_request`. */
+export interface RequestEnvelope {
+  id?: string;
+  inputs: unknown[];
+  /** Names of the requested outputs; undefined = all. */
+  outputs?: string[];
+  /** Each input's part of the binary body (binary tensor extension), by index; undefined = JSON `data`. */
+  binaryInputs: (Uint8Array | undefined)[];
+  /** Whether an output goes back in binary (`binary_data` / `binary_data_output`). */
+  binaryOutput: (name: string) => boolean;
+}
+
+/**
+ * The parts of an `$inference_request` every model reads: id, parameters, the input list, the
+ * requested outputs and, with `binary` (the body after `Inference-Header-Content-Length`), each
+ * input's binary data.
+ */
+export function parseRequestEnvelope(text: string, binary?: Uint8Array): RequestEnvelope {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -140,7 +160,13 @@ export function parseRequestEnvelope(text: string): { id?: string; inputs: unkno
       return name;
     });
   }
-  return { ...(req.id !== undefined ? { id: req.id as string } : {}), inputs: req.inputs, outputs };
+  return {
+    ...(req.id !== undefined ? { id: req.id as string } : {}),
+    inputs: req.inputs,
+    outputs,
+    binaryInputs: takeBinaryInputs(req.inputs, binary),
+    binaryOutput: binaryOutputChoice(req.parameters, req.outputs),
+  };
 }
 
 /**
@@ -150,8 +176,12 @@ export function parseRequestEnvelope(text: string): { id?: string; inputs: unkno
  * import { tensorsToTable } from 'millwright/serve';
  * tensorsToTable([{ name: 'm', datatype: 'FP64', shape: [1, 2], data: [[1, 2]] }], [{ name: 'a', type: 'number' }, { name: 'b', type: 'number' }]).rows; // 1
  */
-export function tensorsToTable(inputs: unknown[], features: FeatureSpec[]): { table: ColumnTable; rows: number } {
-  const heads = inputs.map((t, i) => checkTensorHeader(t, i));
+export function tensorsToTable(inputs: unknown[], features: FeatureSpec[], binaryInputs: (Uint8Array | undefined)[] = []): { table: ColumnTable; rows: number } {
+  const heads = inputs.map((t, i) => {
+    const h = checkTensorHeader(t, i, binaryInputs[i]);
+    // Binary data becomes the JSON form's elements: a table takes them through the same checks.
+    return h.binary !== undefined ? { ...h, data: binaryToElements(h.binary, h.datatype, `input "${h.name}"`) } : h;
+  });
   const names = new Set(features.map((f) => f.name));
   const seen = new Set<string>();
   for (const h of heads) {
@@ -280,35 +310,93 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export interface V2InferRequest {
   body: Uint8Array | string;
   contentType?: string;
+  /** The `Inference-Header-Content-Length` header (binary tensor extension): the JSON part's length. */
+  headerLength?: string;
   /** The model name and version the URL resolved to (echoed in the response). */
   modelName: string;
   modelVersion: string;
 }
 
+/** A V2 answer: with binary outputs, `body` is the JSON part and `binary` the bytes after it; `inferenceId` is the request's `id`. */
+export interface V2InferResult extends InvocationResult {
+  binary?: Uint8Array;
+  inferenceId?: string;
+}
+
+/** One response output before it is written: JSON `data`, or a model tensor that may go out in binary. */
+interface OutputTensor {
+  name: string;
+  datatype: V2Tensor['datatype'];
+  shape: number[];
+  parameters?: V2Tensor['parameters'];
+  data?: unknown[];
+  tensor?: TensorValue;
+}
+
+/**
+ * The `$inference_response`: outputs asked for in binary go after the JSON part (one buffer, the
+ * JSON part's length in `Inference-Header-Content-Length`), the others as JSON `data`.
+ */
+function inferResponse(req: V2InferRequest, id: string | undefined, outputs: OutputTensor[], binaryOutput: (name: string) => boolean, rows: number): V2InferResult {
+  const parts: Uint8Array[] = [];
+  const list = outputs.map((o) => {
+    const head = { name: o.name, datatype: o.datatype, shape: o.shape };
+    if (binaryOutput(o.name)) {
+      const bytes = encodeBinaryTensor(o.datatype, o.tensor ? (o.tensor.type === 'bool' ? Uint8Array.from(o.tensor.data as Uint8Array, (v) => (v ? 1 : 0)) : o.tensor.data) : o.data!);
+      parts.push(bytes);
+      return { ...head, parameters: { ...o.parameters, binary_data_size: bytes.byteLength } };
+    }
+    return { ...head, ...(o.parameters ? { parameters: o.parameters } : {}), data: o.data ?? tensorElements(o.tensor!) };
+  });
+  const body = JSON.stringify({ model_name: req.modelName, model_version: req.modelVersion, ...(id !== undefined ? { id } : {}), outputs: list });
+  const idField = id !== undefined ? { inferenceId: id } : {};
+  if (parts.length === 0) return { status: 200, headers: { 'content-type': 'application/json' }, body, rows, ...idField };
+  // One fresh buffer: the worker transfers it to the HTTP thread instead of copying.
+  const binary = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    binary.set(p, at);
+    at += p.byteLength;
+  }
+  return { status: 200, headers: { 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH]: String(Buffer.byteLength(body)) }, body, binary, rows, ...idField };
+}
+
+/** The request's JSON text and binary part (binary tensor extension), after the media type checks. */
+function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array | undefined } {
+  const type = baseMediaType(req.contentType);
+  const binaryBody = req.headerLength !== undefined;
+  if (type !== '' && type !== 'application/json' && !(binaryBody && type === BINARY_CONTENT_TYPE)) {
+    throw new MillwrightError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Type "${type}" is not supported for V2 inference; send application/json${binaryBody ? ` or ${BINARY_CONTENT_TYPE}` : ' (or binary tensors with the Inference-Header-Content-Length header)'}`,
+    );
+  }
+  const { json, binary } = splitBinaryBody(typeof req.body === 'string' ? Buffer.from(req.body) : req.body, req.headerLength);
+  let text: string;
+  try {
+    text = decoder.decode(json);
+  } catch {
+    throw new MillwrightError('BAD_INPUT', `${binaryBody ? 'the JSON header (Inference-Header-Content-Length bytes)' : 'request body'} is not valid UTF-8; expected a JSON inference request`);
+  }
+  return { text, binary };
+}
+
 /**
  * The V2 scoring function: request in, response out. Never throws: failures become
- * `{"error": "..."}` with the status of their code.
+ * `{"error": "..."}` with the status of their code. Takes JSON requests and the binary tensor
+ * extension (`headerLength` set: the JSON part, then the binary inputs).
  *
  * @example
  * import { inferV2 } from 'millwright/serve';
  * const res = await inferV2(model, { body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP64', data: [1, 2] }] }), modelName: 'press', modelVersion: '1' });
  * // => { status: 200, body: '{"model_name":"press","model_version":"1","outputs":[{"name":"predict",...}]}' }
  */
-export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<InvocationResult> {
+export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<V2InferResult> {
   try {
-    const type = baseMediaType(req.contentType);
-    if (type !== '' && type !== 'application/json') {
-      throw new MillwrightError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type}" is not supported for V2 inference; send application/json (the binary tensor extension is not supported)`);
-    }
-    let text: string;
-    try {
-      text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);
-    } catch {
-      throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8; expected a JSON inference request');
-    }
+    const { text, binary } = requestParts(req);
     const m = model.manifest;
-    if (model.tensors && model.predictTensors) return await answerTensors(model, text, req);
-    const parsed = parseInferRequest(text, m.features);
+    if (model.tensors && model.predictTensors) return await answerTensors(model, text, binary, req);
+    const parsed = parseInferRequest(text, m.features, binary);
     const known = outputMetadata(m).map((o) => o.name);
     const wantsProba = m.task === 'classification' && (parsed.outputs === undefined || parsed.outputs.includes(PROBA_OUTPUT));
     const predictions = await model.predict(parsed.table, wantsProba ? { output: 'probabilities' } : {});
@@ -322,8 +410,7 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
       if (unknown.length > 0) throw new MillwrightError('BAD_INPUT', `unknown output${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; this model produces ${[...new Set([...known, ...have.keys()])].join(', ')}`);
       outputs = parsed.outputs.map((o) => have.get(o)!);
     }
-    const response = { model_name: req.modelName, model_version: req.modelVersion, ...(parsed.id !== undefined ? { id: parsed.id } : {}), outputs };
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(response), rows: parsed.rows };
+    return inferResponse(req, parsed.id, outputs, parsed.binaryOutput, parsed.rows);
   } catch (err) {
     const res: InvocationResult = v2ErrorResponse(err);
     if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -332,17 +419,9 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
 }
 
 /** V2 inference of a tensor model: the request's tensors as the model's inputs, outputs with their real shapes. */
-async function answerTensors(model: LoadedModel, text: string, req: V2InferRequest): Promise<InvocationResult> {
-  const env = parseRequestEnvelope(text);
-  const heads = env.inputs.map((t, i) => checkTensorHeader(t, i));
-  const { outputs: all, rows } = await inferTensors(model, heads);
-  let outputs = all;
-  if (env.outputs !== undefined) {
-    const have = new Map(all.map((o) => [o.name, o]));
-    const unknown = env.outputs.filter((o) => !have.has(o));
-    if (unknown.length > 0) throw new MillwrightError('BAD_INPUT', `unknown output${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; this model produces ${[...have.keys()].join(', ')}`);
-    outputs = env.outputs.map((o) => have.get(o)!);
-  }
-  const response = { model_name: req.modelName, model_version: req.modelVersion, ...(env.id !== undefined ? { id: env.id } : {}), outputs };
-  return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(response), rows };
+async function answerTensors(model: LoadedModel, text: string, binary: Uint8Array | undefined, req: V2InferRequest): Promise<V2InferResult> {
+  const env = parseRequestEnvelope(text, binary);
+  const heads = env.inputs.map((t, i) => checkTensorHeader(t, i, env.binaryInputs[i]));
+  const { outputs, rows } = await inferTensors(model, heads, env.outputs);
+  return inferResponse(req, env.id, outputs, env.binaryOutput, rows);
 }

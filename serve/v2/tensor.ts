@@ -6,10 +6,10 @@
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { describeValue } from '../../lib/model/coerce-feature.ts';
 import type { TensorType } from '../../lib/model/contract.ts';
+import { decodeBinaryTensor, type BinaryValues } from './binary.ts';
+import { V2_DATATYPES, type V2Datatype } from './datatypes.ts';
 
-/** The protocol's tensor datatypes (FP16 is accepted as a JSON number in FP16's range). */
-export const V2_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
-export type V2Datatype = (typeof V2_DATATYPES)[number];
+export { V2_DATATYPES, type V2Datatype } from './datatypes.ts';
 
 /** A `$request_input` / `$response_output` tensor. */
 export interface V2Tensor {
@@ -136,8 +136,21 @@ function elementCheck(datatype: V2Datatype): (v: unknown) => string | undefined 
   return (v) => (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= max ? undefined : `a finite number with |x| <= ${max}`);
 }
 
-/** Validates one `$request_input` object's fields (not yet its data). */
-export function checkTensorHeader(t: unknown, index: number): { name: string; datatype: V2Datatype; shape: number[]; count: number; data: unknown } {
+/** A checked `$request_input`: `data` as sent in JSON, or `binary` (the binary tensor extension) decoded. */
+export interface V2TensorHeader {
+  name: string;
+  datatype: V2Datatype;
+  shape: number[];
+  count: number;
+  data: unknown;
+  binary?: BinaryValues;
+}
+
+/**
+ * Validates one `$request_input` object's fields (not yet its JSON data); with `binary` (its
+ * part of the body, see binary.ts) decodes that as the tensor's data.
+ */
+export function checkTensorHeader(t: unknown, index: number, binary?: Uint8Array): V2TensorHeader {
   if (t === null || typeof t !== 'object' || Array.isArray(t)) throw bad(`inputs[${index}] must be an object {name, shape, datatype, data}, got ${describeValue(t)}`);
   const o = t as Record<string, unknown>;
   if (typeof o.name !== 'string' || o.name === '') throw bad(`inputs[${index}]: "name" must be a non-empty string`);
@@ -147,11 +160,10 @@ export function checkTensorHeader(t: unknown, index: number): { name: string; da
   }
   const count = checkShape(o.shape, where);
   if (o.parameters !== undefined) checkParameters(o.parameters, `${where} parameters`);
-  if (o.data === undefined) {
-    const binary = (o.parameters as Record<string, unknown> | undefined)?.binary_data_size !== undefined;
-    throw bad(`${where}: "data" is missing${binary ? ' (the binary tensor extension is not supported; send JSON data)' : ''}`);
-  }
-  return { name: o.name, datatype: o.datatype as V2Datatype, shape: o.shape as number[], count, data: o.data };
+  const datatype = o.datatype as V2Datatype;
+  if (binary !== undefined) return { name: o.name, datatype, shape: o.shape as number[], count, data: undefined, binary: decodeBinaryTensor(binary, datatype, count, where) };
+  if (o.data === undefined) throw bad(`${where}: "data" is missing (or give "binary_data_size" in its parameters and send the tensor after the JSON, see the binary tensor extension)`);
+  return { name: o.name, datatype, shape: o.shape as number[], count, data: o.data };
 }
 
 /** `$parameters`: an object of string, number or boolean values. */

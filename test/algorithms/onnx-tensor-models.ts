@@ -30,9 +30,10 @@ function encode(graph: Record<string, unknown>): Uint8Array {
 /**
  * Conv(3 -> K, 3x3, pad 1) + bias -> Relu -> GlobalAveragePool -> Flatten: `features` [N, K, H, W]
  * (the convolution's own output) and `logits` [N, K]. H and W fixed (or named, i.e. dynamic).
- * `nhwc` puts a Transpose in front so the input is [N, H, W, 3].
+ * `nhwc` puts a Transpose in front so the input is [N, H, W, 3]. `logitsOnly` leaves `features`
+ * out of the graph outputs, as a deployed classifier would (its answer is K numbers, not a feature map).
  */
-export function convClassifier(o: { h: number | string; w: number | string; classes?: number; nhwc?: boolean }): Uint8Array {
+export function convClassifier(o: { h: number | string; w: number | string; classes?: number; nhwc?: boolean; logitsOnly?: boolean }): Uint8Array {
   const K = o.classes ?? 4;
   const nodes: Record<string, unknown>[] = [];
   let x = 'image';
@@ -54,7 +55,7 @@ export function convClassifier(o: { h: number | string; w: number | string; clas
       { name: 'B', dims: [K], dataType: FLOAT, floatData: weights(K, 8) },
     ],
     input: [value('image', FLOAT, o.nhwc ? ['N', o.h, o.w, 3] : ['N', 3, o.h, o.w])],
-    output: [value('features', FLOAT, ['N', K, o.h, o.w]), value('logits', FLOAT, ['N', K])],
+    output: [...(o.logitsOnly ? [] : [value('features', FLOAT, ['N', K, o.h, o.w])]), value('logits', FLOAT, ['N', K])],
   });
 }
 

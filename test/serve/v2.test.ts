@@ -116,7 +116,7 @@ describe('server and model metadata, health', () => {
     const m = meta.json<{ name: string; version: string; extensions: string[] }>();
     assert.equal(m.name, 'millwright');
     assert.match(m.version, /^\d+\.\d+\.\d+/);
-    assert.deepEqual(m.extensions, ['model_repository']);
+    assert.deepEqual(m.extensions, ['binary_tensor_data', 'model_repository']);
     assert.deepEqual((await http(`${srv.url}/v2/health/live`)).json(), { live: true });
     const ready = await http(`${srv.url}/v2/health/ready`);
     assert.equal(ready.status, 200);
@@ -187,6 +187,35 @@ describe('inference', () => {
     // the same rows through /invocations on the same model give the same labels
     const only = await infer('/v2/models/iris/infer', { inputs: [{ name: 'x', datatype: 'FP32', shape: [6, 4], data: rows.flat() }], outputs: [{ name: 'predict' }] });
     assert.deepEqual(only.json<{ outputs: { name: string }[] }>().outputs.map((o) => o.name), ['predict']);
+  });
+
+  test('binary tensor extension on a tabular model: FP64 [N, F] in, BYTES labels and FP64 probabilities out, equal to JSON', async () => {
+    const rows = iris.slice(0, 6).map((r) => r.x);
+    const x = Float64Array.from(rows.flat());
+    const head = Buffer.from(JSON.stringify({ id: 'bin-1', inputs: [{ name: 'x', datatype: 'FP64', shape: [6, 4], parameters: { binary_data_size: x.byteLength } }], parameters: { binary_data_output: true } }));
+    const r = await fetch(`${srv.url}/v2/models/iris/infer`, { method: 'POST', body: Buffer.concat([head, Buffer.from(x.buffer)]), headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.byteLength) } });
+    assert.equal(r.status, 200);
+    const bytes = Buffer.from(await r.arrayBuffer());
+    const cut = Number(r.headers.get('inference-header-content-length'));
+    const doc = JSON.parse(bytes.subarray(0, cut).toString()) as { id: string; outputs: { name: string; datatype: string; shape: number[]; data?: unknown; parameters: { binary_data_size: number; classes?: string } }[] };
+    assert.equal(doc.id, 'bin-1');
+    assert.deepEqual(doc.outputs.map((o) => [o.name, o.datatype, o.shape, o.data]), [['predict', 'BYTES', [6], undefined], ['predict_proba', 'FP64', [6, 3], undefined]]);
+    assert.equal(doc.outputs[1]!.parameters.classes, '["setosa","versicolor","virginica"]');
+    // BYTES: 4-byte little-endian length, then the UTF-8 label, per element
+    const labels: string[] = [];
+    let at = cut;
+    for (let i = 0; i < 6; i++) {
+      const n = bytes.readUInt32LE(at);
+      labels.push(bytes.subarray(at + 4, at + 4 + n).toString('utf8'));
+      at += 4 + n;
+    }
+    assert.equal(at - cut, doc.outputs[0]!.parameters.binary_data_size);
+    const proba = new Float64Array(new Uint8Array(bytes.subarray(at)).buffer);
+    assert.equal(proba.byteLength, doc.outputs[1]!.parameters.binary_data_size);
+    const viaJson = await infer('/v2/models/iris/infer', { inputs: [{ name: 'x', datatype: 'FP64', shape: [6, 4], data: rows.flat() }] });
+    const want = viaJson.json<{ outputs: { data: (string | number)[] }[] }>().outputs;
+    assert.deepEqual(labels, want[0]!.data);
+    assert.deepEqual(Array.from(proba), want[1]!.data);
   });
 
   test('requested outputs: only those, in the order asked; an unknown one is 400', async () => {

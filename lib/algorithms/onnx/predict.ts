@@ -47,18 +47,18 @@ export const tensorSignature = (model: unknown): TensorSignature | undefined => 
 
 /**
  * Runs a tensor model on named inputs (already checked against the signature by the caller);
- * answers every output with its real shape.
+ * answers every output (or only the named `outputs`: onnxruntime then copies out just those) with its real shape.
  *
  * @example
  * const out = await predictTensors(model, { image: { type: 'float32', dims: [1, 3, 8, 8], data: new Float32Array(192) } });
  * out.logits.dims; // [1, 4]
  */
-export const predictTensors: PredictTensorsFn<LoadedOnnxModel> = async (model, inputs) => {
+export const predictTensors: PredictTensorsFn<LoadedOnnxModel> = async (model, inputs, outputs) => {
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.type, t.data as never, t.dims);
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
-    result = await model.session.run(feeds);
+    result = outputs !== undefined && outputs.length > 0 ? await model.session.run(feeds, [...outputs]) : await model.session.run(feeds);
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `onnx: onnxruntime refused the inputs: ${(err as Error).message}`, { cause: err });
   }
