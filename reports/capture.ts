@@ -3,7 +3,8 @@
  * `captureData.endpointInput/endpointOutput` + `eventMetadata`) back into a table: the model's
  * input features, its predictions (`prediction`, or `prediction_<key>` for record outputs such as
  * the energy model's expected/best), `capturedAt` (inference time, epoch ms; a feature named `ts`
- * keeps its own values) and `eventId`.
+ * keeps its own values), `eventId` and `inferenceId` (the id late labels name; the eventId when the
+ * record has none).
  */
 import { readFile } from 'node:fs/promises';
 import { captureBody, listCaptureFiles } from '../lib/capture/index.ts';
@@ -89,7 +90,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
       try {
         const rec = JSON.parse(line) as {
           captureData?: { endpointInput?: { observedContentType: string; data: string; encoding: string }; endpointOutput?: { observedContentType: string; data: string; encoding: string } };
-          eventMetadata?: { eventId?: string; inferenceTime?: string };
+          eventMetadata?: { eventId?: string; inferenceId?: string; inferenceTime?: string };
         };
         const input = rec.captureData?.endpointInput;
         const output = rec.captureData?.endpointOutput;
@@ -113,6 +114,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
           else put('prediction', rows + r, p);
           put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
           put('eventId', rows + r, rec.eventMetadata?.eventId ?? null);
+          put('inferenceId', rows + r, rec.eventMetadata?.inferenceId ?? rec.eventMetadata?.eventId ?? null);
         }
         rows += parsed.rows;
         records++;

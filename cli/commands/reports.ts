@@ -191,6 +191,8 @@ const reportCommand: Command = {
         });
         break;
       }
+      default:
+        throw usageError(`no "${kind}" report from the command line (expected quality, drift, model or energy)`);
     }
     return finishReport(report, kind, values.out, failOn, io);
   },

@@ -209,7 +209,7 @@ test('capture JSON Lines from the server are read back and generateReports write
     const read = await readCapture(join(dir, 'capture'), { features });
     assert.equal(read.frame.rows, 400);
     assert.equal(read.skipped.length, 1);
-    assert.deepEqual(read.frame.names.sort(), ['capturedAt', 'eventId', 'power', 'prediction', 'temp']);
+    assert.deepEqual(read.frame.names.sort(), ['capturedAt', 'eventId', 'inferenceId', 'power', 'prediction', 'temp']);
     const ref = plant(3000, 52, 0.6);
     const res = await generateReports({
       captureDir: join(dir, 'capture'), outDir: join(dir, 'reports'),
