@@ -21,7 +21,7 @@ export { ColumnSummaryMetric, summarize, type ColumnSummaryResult, type ColumnSu
 export { ConstraintViolationsMetric, type ConstraintViolationsResult } from './metrics/constraints.ts';
 export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensor-faults.ts';
 export {
-  DataDriftMetric, chooseTest, runningState, DEFAULT_THRESHOLDS,
+  DataDriftMetric, chooseTest, proportionsZTest, runningState, DEFAULT_THRESHOLDS,
   type DataDriftOptions, type DataDriftResult, type ColumnDrift, type DriftStats, type DriftTest, type StateSpec,
 } from './metrics/drift.ts';
 export {

@@ -113,6 +113,8 @@ test('drift: a shifted column drifts, stable ones do not; the default test follo
   assert.equal(cols.find((c) => c.column === 'mode')!.test, 'jensenshannon');
   assert.equal(chooseTest('numeric', 800, 50), 'ks');
   assert.equal(chooseTest('categorical', 800, 3), 'chisquare');
+  assert.equal(chooseTest('categorical', 1000, 2), 'ztest');
+  assert.equal(chooseTest('numeric', 1001, 2), 'jensenshannon');
   const small = driftReport(plant(300, 14, 0.6, { tempShift: 8 }), plant(300, 15, 0.6));
   const t = (small.metrics[0] as unknown as { columns: { column: string; test: string; drifted: boolean }[] }).columns.find((c) => c.column === 'temp')!;
   assert.equal(t.test, 'ks');
