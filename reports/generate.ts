@@ -117,6 +117,23 @@ async function captureAttributions(modelDir: string | undefined, features: Frame
   return attributionAnalysis(globalAttribution(ex), Object.fromEntries(ex.outputs.map((o, k) => [o, ex.baseValue[k]!])));
 }
 
+/** The estimated-performance report, or why not: a reference that cannot calibrate the estimate costs this report, not the run's others. */
+async function estimationReport(
+  capture: Frame,
+  features: string[],
+  options: NonNullable<GenerateReportsOptions['estimation']>,
+  run: { source: string; now: Date },
+): Promise<{ report: ReportResult } | { reason: string }> {
+  const { reference, ...estimation } = options;
+  const ref = await asFrame(reference);
+  try {
+    return { report: performanceReport(capture, ref, { features, ...estimation, source: run.source, referenceSource: typeof reference === 'string' ? reference : 'reference table', now: run.now }) };
+  } catch (err) {
+    if (!(err instanceof MillwrightError) || err.code !== 'BAD_INPUT') throw err;
+    return { reason: err.message };
+  }
+}
+
 async function asFrame(x: TableInput | string): Promise<Frame> {
   return typeof x === 'string' ? loadSource(x) : toFrame(x);
 }
@@ -161,17 +178,9 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
       result.notProduced.push({ kind: 'drift', reason: 'no reference data and no model baseline' });
     }
     if (options.estimation) {
-      const { reference, ...estimation } = options.estimation;
-      const ref = await asFrame(reference);
-      let report: ReturnType<typeof performanceReport> | undefined;
-      try {
-        report = performanceReport(cap.frame, ref, { features: featureNames, ...estimation, source, referenceSource: typeof reference === 'string' ? reference : 'reference table', now });
-      } catch (err) {
-        // A reference that cannot calibrate the estimate costs this report, not the run's others.
-        if (!(err instanceof MillwrightError) || err.code !== 'BAD_INPUT') throw err;
-        result.notProduced.push({ kind: 'performance', reason: err.message });
-      }
-      if (report) await add('performance', report);
+      const est = await estimationReport(cap.frame, featureNames, options.estimation, { source, now });
+      if ('reason' in est) result.notProduced.push({ kind: 'performance', reason: est.reason });
+      else await add('performance', est.report);
     }
     let merged: { joined: Frame; target: string; on: string } | undefined;
     if (options.groundTruth) {

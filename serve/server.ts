@@ -149,35 +149,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
   const gt = options.groundTruth;
-  const labelFolder = gt?.watchDir !== undefined
-    ? watchGroundTruthFolder({
-        dir: gt.watchDir,
-        storeDir: gt.dir,
-        pollMs: gt.pollMs,
-        stableForMs: gt.stableForMs,
-        log: (fields) => {
-          if (fields.msg === 'ground truth file stored') metrics.labels.inc({ source: 'folder' }, Number(fields.labels));
-          log(fields);
-        },
-      })
-    : undefined;
-  const reports =
-    capture && options.reportsDir
-      ? scheduleReports({
-          captureDir: capture.options.dir,
-          reportsDir: options.reportsDir,
-          everyMs: options.reportSchedule?.everyMs,
-          windowMs: options.reportSchedule?.windowMs,
-          model: () => state.current?.info,
-          flush: () => capture.flush(),
-          ...(gt ? { groundTruthDir: gt.dir, groundTruthKeys: gt.keys } : {}),
-          ...(options.reportSchedule?.monitoring ? { monitoring: options.reportSchedule.monitoring } : {}),
-          // Files that are already stable go into this run.
-          before: labelFolder ? () => labelFolder.pass().catch(() => undefined) : undefined,
-          onRun: (run) => setMonitoringGauges(metrics.monitoring, run.monitoring, { ...(run.groundTruth ? { pairs: run.groundTruth.pairs } : {}) }),
-          log,
-        })
-      : undefined;
+  const { labelFolder, reports } = monitoringJob(options, state, capture, metrics, log);
   const hasDefault = needsDefaultModel(options);
   const { repository, v2, ready } = openInference(options, state, { hasDefault, newPool, timeoutMs, maxBodyBytes, metrics, log });
   const handler = createHandler({
@@ -222,6 +194,45 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close,
     closed,
   };
+}
+
+/**
+ * The watched label folder and the report schedule (quality, drift, and with labels and
+ * `reportSchedule.monitoring` model quality, attributions, estimated performance, monitoring rows
+ * and the /metrics gauges they set).
+ */
+function monitoringJob(options: ServeOptions, state: ServerState, capture: CaptureWriter | undefined, metrics: ServeMetrics, log: (fields: Record<string, unknown>) => void) {
+  const gt = options.groundTruth;
+  const labelFolder = gt?.watchDir !== undefined
+    ? watchGroundTruthFolder({
+        dir: gt.watchDir,
+        storeDir: gt.dir,
+        pollMs: gt.pollMs,
+        stableForMs: gt.stableForMs,
+        log: (fields) => {
+          if (fields.msg === 'ground truth file stored') metrics.labels.inc({ source: 'folder' }, Number(fields.labels));
+          log(fields);
+        },
+      })
+    : undefined;
+  const reports =
+    capture && options.reportsDir
+      ? scheduleReports({
+          captureDir: capture.options.dir,
+          reportsDir: options.reportsDir,
+          everyMs: options.reportSchedule?.everyMs,
+          windowMs: options.reportSchedule?.windowMs,
+          model: () => state.current?.info,
+          flush: () => capture.flush(),
+          ...(gt ? { groundTruthDir: gt.dir, groundTruthKeys: gt.keys } : {}),
+          ...(options.reportSchedule?.monitoring ? { monitoring: options.reportSchedule.monitoring } : {}),
+          // Files that are already stable go into this run.
+          before: labelFolder ? () => labelFolder.pass().catch(() => undefined) : undefined,
+          onRun: (run) => setMonitoringGauges(metrics.monitoring, run.monitoring, { ...(run.groundTruth ? { pairs: run.groundTruth.pairs } : {}) }),
+          log,
+        })
+      : undefined;
+  return { labelFolder, reports };
 }
 
 /** What the server's steps share and change: the pool being served and the reload / shutdown flags. */
