@@ -48,6 +48,14 @@ function lit(line: string, i: number, text: string): number {
   return line.startsWith(text, i) ? i + text.length : -1;
 }
 
+/** The string after the literal `text` at `at.end` (moving `at.end` past it), or undefined. */
+function field(line: string, at: { end: number }, text: string): string | undefined {
+  const i = lit(line, at.end, text);
+  if (i < 0) return undefined;
+  at.end = i;
+  return str(line, i, at);
+}
+
 const HEAD = '{"captureData":{"endpointInput":{"observedContentType":"';
 const TAIL = '"eventVersion":"0"}';
 
@@ -61,32 +69,26 @@ const TAIL = '"eventVersion":"0"}';
 export function quickCaptureLine(line: string): CaptureLine | undefined {
   if (!line.startsWith(HEAD) || !line.endsWith(TAIL) || line.charCodeAt(line.length - TAIL.length - 1) !== 44) return undefined;
   const at = { end: HEAD.length };
-  const next = (text: string) => {
-    const i = lit(line, at.end, text);
-    if (i < 0) return undefined;
-    at.end = i;
-    return str(line, i, at);
-  };
   const inCt = str(line, at.end, at);
   if (inCt === undefined) return undefined;
   at.end = lit(line, at.end, ',"mode":"INPUT"');
   if (at.end < 0) return undefined;
-  const inData = next(',"data":"');
-  const inEnc = inData === undefined ? undefined : next(',"encoding":"');
-  const outCt = inEnc === undefined ? undefined : next('},"endpointOutput":{"observedContentType":"');
+  const inData = field(line, at, ',"data":"');
+  const inEnc = inData === undefined ? undefined : field(line, at, ',"encoding":"');
+  const outCt = inEnc === undefined ? undefined : field(line, at, '},"endpointOutput":{"observedContentType":"');
   if (outCt === undefined) return undefined;
   at.end = lit(line, at.end, ',"mode":"OUTPUT"');
   if (at.end < 0) return undefined;
-  const outData = next(',"data":"');
-  const outEnc = outData === undefined ? undefined : next(',"encoding":"');
-  const eventId = outEnc === undefined ? undefined : next('}},"eventMetadata":{"eventId":"');
+  const outData = field(line, at, ',"data":"');
+  const outEnc = outData === undefined ? undefined : field(line, at, ',"encoding":"');
+  const eventId = outEnc === undefined ? undefined : field(line, at, '}},"eventMetadata":{"eventId":"');
   if (eventId === undefined) return undefined;
   let inferenceId: string | undefined;
   if (line.startsWith(',"inferenceId":"', at.end)) {
-    inferenceId = next(',"inferenceId":"');
+    inferenceId = field(line, at, ',"inferenceId":"');
     if (inferenceId === undefined) return undefined;
   }
-  const inferenceTime = next(',"inferenceTime":"');
+  const inferenceTime = field(line, at, ',"inferenceTime":"');
   if (inferenceTime === undefined || line.charCodeAt(at.end) === QUOTE) return undefined;
   return {
     captureData: { endpointInput: { observedContentType: inCt, data: inData!, encoding: inEnc! }, endpointOutput: { observedContentType: outCt, data: outData!, encoding: outEnc! } },

@@ -31,8 +31,16 @@ export interface CaptureReadResult {
   skipped: { file: string; line: number; reason: string }[];
 }
 
+/** A JSON number, exactly (Number() then reads it as JSON.parse does). */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
 function parsePredictions(text: string, contentType: string): unknown[] {
   const ct = contentType.toLowerCase();
+  // The server's own numeric answer, `{"predictions":[1.5,2]}`: numbers without a parse into objects.
+  if (ct === 'application/json' && text.startsWith('{"predictions":[') && text.endsWith(']}')) {
+    const parts = text.slice(16, -2).split(',');
+    if (parts.every((p) => JSON_NUMBER.test(p))) return parts.map(Number);
+  }
   if (ct.includes('json') && !ct.includes('lines') && !ct.includes('ndjson')) {
     const doc = JSON.parse(text) as unknown;
     if (Array.isArray(doc)) return doc;

@@ -69,6 +69,17 @@ test('readCapture: numeric CSV records (fast path) mixed with JSON, BASE64, head
     assert.deepEqual(Array.from(r.frame.columns.get('prediction')!.values as ArrayLike<number>), [10, 20, 30, 40, 50, 60]);
     assert.deepEqual(r.frame.columns.get('inferenceId')!.values, ['n1', 'n1', 'n2', 'j1', 'h1', 'n3']);
     assert.deepEqual(r.skipped.map((s) => s.line), [6, 7]);
+    // Predictions read without JSON.parse are JSON.parse's numbers; a malformed body is still an error.
+    const odd = ['1e-7', '-0', '12345678901234567890', '0.1', '2.5E+3'];
+    await writeFile(join(sub, 'a.jsonl'), `${[
+      ...odd.map((p, i) => rec('1,2', 'text/csv', `{"predictions":[${p}]}`, `p${i}`)),
+      rec('1,2', 'text/csv', '{"predictions":[1,]}', 'bad1'),
+      rec('1,2', 'text/csv', '{"predictions":[01]}', 'bad2'),
+    ].join('\n')}\n`);
+    const p = await readCapture(join(dir, 'm'), { features });
+    assert.deepEqual(Array.from(p.frame.columns.get('prediction')!.values as ArrayLike<number>), odd.map((x) => JSON.parse(x) as number));
+    assert.ok(Object.is((p.frame.columns.get('prediction')!.values as ArrayLike<number>)[1], -0));
+    assert.deepEqual(p.skipped.map((s) => s.line), [6, 7]);
     // Numeric records only: the unboxed columns.
     await writeFile(join(sub, 'a.jsonl'), `${[rec('1,2\n3,4\n', 'text/csv', '{"predictions":[10,20]}', 'n1'), rec('5,6', 'text/csv', '{"predictions":[30]}', 'n2')].join('\n')}\n`);
     const n = await readCapture(join(dir, 'm'), { features });
