@@ -25,6 +25,8 @@ export interface ReportRun {
 export interface MonitoringJobOptions {
   /** Store root whose `monitoring` table receives each run's rows (lib/store `writeMonitoring`). */
   store?: string;
+  /** Baseline dir (statistics.json + constraints.json, `millwright baseline`): the quality report's constraint violations. */
+  baselineDir?: string;
   /** Attribution drift: the baseline analysis file (SageMaker's analysis JSON) and the rows explained per run (default 2000). */
   attributions?: { baseline: string; sampleRows?: number };
   /** Estimated performance (DLE / CBPE): a labelled reference file and the estimation options. */

@@ -17,6 +17,7 @@ async function run() {
     outDir: job.outDir,
     modelDir: job.modelDir,
     since: new Date(job.since),
+    ...(m.baselineDir !== undefined ? { baselineDir: m.baselineDir } : {}),
     ...(job.groundTruthDir !== undefined ? { groundTruthDir: job.groundTruthDir, groundTruthKeys: job.groundTruthKeys } : {}),
     ...(m.attributions ? { attributions: { baseline: JSON.parse(await readFile(m.attributions.baseline, 'utf8')), ...(m.attributions.sampleRows !== undefined ? { sampleRows: m.attributions.sampleRows } : {}) } } : {}),
     ...(m.estimation ? { estimation: m.estimation } : {}),

@@ -51,6 +51,8 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
                          to DIR/store/; each report run merges them with the capture into the model-quality report
   --monitoring-store DIR write each report run's drift, violations, attributions and estimated performance as rows
                          of the monitoring table in this store (SQL: millwright sql "SELECT * FROM monitoring")
+  --baseline DIR         statistics.json + constraints.json (millwright baseline): each report run checks the
+                         captured traffic against them (violations in the quality report, the monitoring table, /metrics)
   --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
   --model-repository DIR also serve every model of DIR/<name>/<version>/ over the Open Inference
                          Protocol (/v2/models/<name>/infer); with it, --model is optional
@@ -94,6 +96,7 @@ export const serveCommand: Command = {
         'events-store': { type: 'string' },
         'ground-truth-dir': { type: 'string' },
         'monitoring-store': { type: 'string' },
+        baseline: { type: 'string' },
         'reports-every': { type: 'string' },
         'reports-window': { type: 'string' },
         loader: { type: 'string' },
@@ -171,9 +174,9 @@ export const serveCommand: Command = {
       reportSchedule: {
         everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], { ...SERVE_DURATION, what: '--reports-every' }),
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),
-        ...(values['monitoring-store'] !== undefined ? { monitoring: { store: resolve(io.cwd, values['monitoring-store']) } } : {}),
+        ...monitoringOptions(values, io.cwd),
       },
-      ...(values['ground-truth-dir'] !== undefined ? { groundTruth: { dir: join(resolve(io.cwd, values['ground-truth-dir']), 'store'), watchDir: resolve(io.cwd, values['ground-truth-dir']) } } : {}),
+      ...groundTruthOption(values, io.cwd),
       adminToken: readEnv('MILLWRIGHT_ADMIN_TOKEN', env),
       repository,
       log,
@@ -196,6 +199,20 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** `--monitoring-store` and `--baseline`: what each scheduled report run adds. */
+function monitoringOptions(values: { 'monitoring-store'?: string; baseline?: string }, cwd: string): { monitoring?: NonNullable<ServeOptions['reportSchedule']>['monitoring'] } {
+  const store = values['monitoring-store'];
+  const baseline = values.baseline;
+  if (store === undefined && baseline === undefined) return {};
+  return { monitoring: { ...(store !== undefined ? { store: resolve(cwd, store) } : {}), ...(baseline !== undefined ? { baselineDir: resolve(cwd, baseline) } : {}) } };
+}
+
+/** `--ground-truth-dir DIR`: the watched label folder, its labels in DIR/store/. */
+function groundTruthOption(values: { 'ground-truth-dir'?: string }, cwd: string): Pick<ServeOptions, 'groundTruth'> {
+  const dir = values['ground-truth-dir'];
+  return dir === undefined ? {} : { groundTruth: { dir: join(resolve(cwd, dir), 'store'), watchDir: resolve(cwd, dir) } };
+}
 
 /** `--model`, SM_MODEL_DIR or /opt/ml/model; none when only a model repository is served. */
 function defaultModelDir(values: { model?: string; 'model-repository'?: string }, env: NodeJS.ProcessEnv, cwd: string): string | undefined {

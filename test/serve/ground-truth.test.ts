@@ -2,7 +2,7 @@
 // and the response, POST /ground-truth and the watched folder, the scheduled run merging labels
 // into the model-quality report, and the run's monitoring rows in the store and on /metrics.
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +15,7 @@ import { sql } from '../../lib/store/index.ts';
 import { startServer, type RunningServer } from '../../serve/index.ts';
 import { attributionAnalysis } from '../../reports/metrics/attribution-drift.ts';
 import { regressionStatistics } from '../../reports/metrics/quality-statistics.ts';
+import { computeBaseline } from '../../reports/monitor-baseline.ts';
 import type { ReportResult } from '../../reports/engine.ts';
 import type { ModelQualityResult } from '../../reports/metrics/model-quality.ts';
 import type { DataDriftResult } from '../../reports/metrics/drift.ts';
@@ -54,6 +55,11 @@ before(async () => {
   const t0 = Date.now() - 3 * 86_400_000;
   const refCsv = [`${RF_FEATURES.join(',')},prediction,target,capturedAt`, ...train.map((r, i) => `${r.slice(0, RF_FEATURES.length).join(',')},${preds[i]},${r[RF_FEATURES.length]},${t0 + i * 60_000}`)].join('\n');
   await writeFile(join(dir, 'reference.csv'), `${refCsv}\n`);
+  // The quality baseline (millwright baseline's files) of the training rows: every feature non-negative.
+  const { statistics, constraints } = computeBaseline(Object.fromEntries(RF_FEATURES.map((f, j) => [f, train.map((r) => r[j]!)])));
+  await mkdir(join(dir, 'baseline'));
+  await writeFile(join(dir, 'baseline', 'statistics.json'), JSON.stringify(statistics));
+  await writeFile(join(dir, 'baseline', 'constraints.json'), JSON.stringify(constraints));
   srv = await startServer({
     modelDir: t.modelDir,
     loader: REAL_LOADER,
@@ -65,6 +71,7 @@ before(async () => {
       everyMs: 0,
       monitoring: {
         store: storeDir,
+        baselineDir: join(dir, 'baseline'),
         attributions: { baseline: join(dir, 'analysis.json'), sampleRows: 100 },
         estimation: { reference: join(dir, 'reference.csv'), task: 'regression', features: [...RF_FEATURES], chunkMs: 3_600_000, minChunkRows: 10 },
       },
@@ -189,6 +196,9 @@ describe('ground truth at the server and the scheduled monitoring run', () => {
       assert.equal((await http(`${srv.url}/ground-truth`, { body: line(s.id, truth(s)), headers: auth })).status, 201);
     }
     for (const s of late) await send(s);
+    // One request breaks the baseline's non-negative constraint on the first feature.
+    const negative = [-5, ...data[700]!.slice(1, 6)];
+    assert.equal((await http(`${srv.url}/invocations`, { body: csv([negative]), headers: { 'content-type': 'text/csv', accept: 'application/json', [HEADER]: 'negative-1' } })).status, 200);
 
     const run = await http(`${srv.url}/admin/reports/regenerate`, { method: 'POST', headers: auth });
     assert.equal(run.status, 200, run.text);
@@ -237,7 +247,9 @@ describe('ground truth at the server and the scheduled monitoring run', () => {
     assert.deepEqual(rows.map((x) => [x.feature, x.metric, x.value, x.threshold, x.alert]), [...drift.columns].sort((a, b) => (a.column < b.column ? -1 : 1)).map((c) => [c.column, c.test, c.value, c.threshold, c.drifted]));
     assert.ok(rows.every((x) => x.model === 'steel-energy'));
     const kinds = (await sql('SELECT kind, count(*)::INTEGER AS n FROM monitoring GROUP BY kind ORDER BY kind', { root: storeDir })).rows;
-    assert.deepEqual(kinds.map((k) => k.kind), ['attribution', 'drift', 'estimated_performance', 'model_quality']);
+    assert.deepEqual(kinds.map((k) => k.kind), ['attribution', 'drift', 'estimated_performance', 'model_quality', 'violation']);
+    const violations = (await sql("SELECT feature, metric FROM monitoring WHERE kind = 'violation' AND metric = 'non_negative_check'", { root: storeDir })).rows;
+    assert.deepEqual(violations.map((v) => v.feature), [RF_FEATURES[0]]);
     const ranks = (await sql("SELECT feature, rank FROM monitoring WHERE kind = 'attribution' AND metric = 'rank:prediction' ORDER BY rank", { root: storeDir })).rows;
     assert.deepEqual(ranks.map((x) => x.rank), RF_FEATURES.map((_, i) => i + 1));
     const mq = (await sql("SELECT value FROM monitoring WHERE kind = 'model_quality' AND metric = 'mae'", { root: storeDir })).rows;
@@ -252,7 +264,10 @@ describe('ground truth at the server and the scheduled monitoring run', () => {
     };
     for (const c of drift.columns) close(gauge('millwright_drift_score', `feature="${c.column}",test="${c.test}"`), c.value ?? Infinity, `drift ${c.column}`);
     close(gauge('millwright_model_quality', 'metric="mae"'), mae, 'gauge mae');
-    assert.match(metrics, /^millwright_violations \d+$/m);
+    const nViolations = Number((await sql("SELECT count(*)::INTEGER AS n FROM monitoring WHERE kind = 'violation'", { root: storeDir })).rows[0]!.n);
+    assert.ok(nViolations >= 1);
+    assert.equal(gauge('millwright_violations', ''), nViolations);
+    assert.equal(gauge('millwright_violations_by_check', 'check="non_negative_check"'), 1);
     const est = (JSON.parse(await readFile(join(reportsDir, 'performance', 'report.json'), 'utf8')) as ReportResult).metrics[0] as PerformanceEstimationResult;
     const lastChunk = est.chunks.filter((c) => c.period === 'analysis' && c.estimate !== null).at(-1)!;
     close(gauge('millwright_estimated_performance', 'metric="mae"'), lastChunk.estimate!, 'estimated mae');
