@@ -3,12 +3,15 @@
  * `captureData.endpointInput/endpointOutput` + `eventMetadata`) back into a table: the model's
  * input features, its predictions (`prediction`, or `prediction_<key>` for record outputs such as
  * the energy model's expected/best), `capturedAt` (inference time, epoch ms; a feature named `ts`
- * keeps its own values) and `eventId`.
+ * keeps its own values), `eventId` and `inferenceId` (the id late labels name; the eventId when the
+ * record has none).
  */
 import { readFile } from 'node:fs/promises';
 import { captureBody, listCaptureFiles } from '../lib/capture/index.ts';
 import type { FeatureSpec } from '../lib/model/contract.ts';
 import { parseInput, inputFormat } from '../lib/wire/parse-input.ts';
+import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
+import { quickCaptureLine } from './capture-line.ts';
 import { toFrame, type Frame } from './data.ts';
 
 export interface CaptureReadOptions {
@@ -28,8 +31,16 @@ export interface CaptureReadResult {
   skipped: { file: string; line: number; reason: string }[];
 }
 
+/** A JSON number, exactly (Number() then reads it as JSON.parse does). */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
 function parsePredictions(text: string, contentType: string): unknown[] {
   const ct = contentType.toLowerCase();
+  // The server's own numeric answer, `{"predictions":[1.5,2]}`: numbers without a parse into objects.
+  if (ct === 'application/json' && text.startsWith('{"predictions":[') && text.endsWith(']}')) {
+    const parts = text.slice(16, -2).split(',');
+    if (parts.every((p) => JSON_NUMBER.test(p))) return parts.map(Number);
+  }
   if (ct.includes('json') && !ct.includes('lines') && !ct.includes('ndjson')) {
     const doc = JSON.parse(text) as unknown;
     if (Array.isArray(doc)) return doc;
@@ -62,6 +73,35 @@ function inferFeatures(text: string, format: string): FeatureSpec[] {
   throw new Error('cannot tell the input columns (pass the model so its features name them)');
 }
 
+/** Unboxed feature columns of the fast path: `data[k]` holds `rows` values of `names[k]`. */
+interface NumericColumns {
+  names: string[];
+  data: Float64Array[];
+  rows: number;
+}
+
+function sameNames(names: string[], features: FeatureSpec[]): boolean {
+  return names.length === features.length && features.every((f, k) => f.name === names[k]);
+}
+
+/** Appends a parsed batch (row-major) to the columns, doubling their capacity as needed. */
+function appendNumeric(c: NumericColumns, batch: { X: Float64Array; rows: number }): void {
+  const F = c.names.length;
+  const at = c.rows;
+  if (at + batch.rows > c.data[0]!.length) {
+    c.data = c.data.map((d) => {
+      const grown = new Float64Array(Math.max(2 * d.length, at + batch.rows));
+      grown.set(d.subarray(0, at));
+      return grown;
+    });
+  }
+  for (let k = 0; k < F; k++) {
+    const d = c.data[k]!;
+    for (let r = 0; r < batch.rows; r++) d[at + r] = batch.X[r * F + k]!;
+  }
+  c.rows = at + batch.rows;
+}
+
 /**
  * Reads capture JSON Lines into one table.
  *
@@ -74,11 +114,23 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
   let rows = 0;
   let records = 0;
   const skipped: CaptureReadResult['skipped'] = [];
-  const put = (name: string, at: number, v: unknown) => {
+  const column = (name: string, at: number): unknown[] => {
     let c = cols.get(name);
     if (!c) cols.set(name, (c = []));
     while (c.length < at) c.push(null);
-    c[at] = v;
+    return c;
+  };
+  const put = (name: string, at: number, v: unknown) => {
+    column(name, at)[at] = v;
+  };
+  // Feature values of fast-path records, unboxed (a day of capture is ~20M numbers; as JS
+  // arrays they were most of the garbage collector's work). Moved into `cols` if a record of
+  // another kind arrives.
+  let numeric: NumericColumns | undefined;
+  const demote = () => {
+    if (!numeric) return;
+    numeric.names.forEach((name, k) => cols.set(name, Array.from(numeric!.data[k]!.subarray(0, numeric!.rows))));
+    numeric = undefined;
   };
   for (const file of files) {
     const text = await readFile(file, 'utf8');
@@ -87,9 +139,9 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
       const line = lines[ln]!.trim();
       if (line === '') continue;
       try {
-        const rec = JSON.parse(line) as {
+        const rec = (quickCaptureLine(line) ?? JSON.parse(line)) as {
           captureData?: { endpointInput?: { observedContentType: string; data: string; encoding: string }; endpointOutput?: { observedContentType: string; data: string; encoding: string } };
-          eventMetadata?: { eventId?: string; inferenceTime?: string };
+          eventMetadata?: { eventId?: string; inferenceId?: string; inferenceTime?: string };
         };
         const input = rec.captureData?.endpointInput;
         const output = rec.captureData?.endpointOutput;
@@ -100,12 +152,28 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
         const inText = captureBody(input);
         const format = inputFormat(input.observedContentType);
         const features = options.features ?? inferFeatures(inText, format);
-        const parsed = parseInput(inText, format, features);
+        // Numeric CSV (what the server captures most): straight to numbers, no table per record;
+        // anything the fast path does not take goes through the general parser, same values.
+        const fast = format === 'csv' ? parseNumericCsv(inText, features) : undefined;
+        const parsed = fast ? { rows: fast.rows } : parseInput(inText, format, features);
         const preds = parsePredictions(captureBody(output), output.observedContentType);
         if (preds.length !== parsed.rows) throw new Error(`${parsed.rows} input rows but ${preds.length} predictions`);
-        for (const f of features) {
-          const vals = parsed.table.array(f.name) as ArrayLike<unknown>;
-          for (let r = 0; r < parsed.rows; r++) put(f.name, rows + r, vals[r]);
+        const F = features.length;
+        if (fast && rows === 0 && cols.size === 0 && !numeric) numeric = { names: features.map((f) => f.name), data: features.map(() => new Float64Array(1024)), rows: 0 };
+        if (fast && numeric && sameNames(numeric.names, features)) {
+          appendNumeric(numeric, fast);
+        } else if (fast) {
+          demote();
+          for (let k = 0; k < F; k++) {
+            const c = column(features[k]!.name, rows);
+            for (let r = 0; r < fast.rows; r++) c[rows + r] = fast.X[r * F + k];
+          }
+        } else {
+          demote();
+          for (const f of features) {
+            const vals = (parsed as ReturnType<typeof parseInput>).table.array(f.name) as ArrayLike<unknown>;
+            for (let r = 0; r < parsed.rows; r++) put(f.name, rows + r, vals[r]);
+          }
         }
         for (let r = 0; r < parsed.rows; r++) {
           const p = preds[r];
@@ -113,6 +181,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
           else put('prediction', rows + r, p);
           put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
           put('eventId', rows + r, rec.eventMetadata?.eventId ?? null);
+          put('inferenceId', rows + r, rec.eventMetadata?.inferenceId ?? rec.eventMetadata?.eventId ?? null);
         }
         rows += parsed.rows;
         records++;
@@ -120,6 +189,13 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
         skipped.push({ file, line: ln + 1, reason: (err as Error).message });
       }
     }
+  }
+  if (numeric) {
+    for (const c of cols.values()) while (c.length < rows) c.push(null);
+    const table: Record<string, ArrayLike<unknown>> = {};
+    numeric.names.forEach((name, k) => (table[name] = numeric!.data[k]!.subarray(0, rows)));
+    for (const [name, c] of cols) table[name] = c;
+    return { frame: toFrame(table), records, files: files.length, skipped };
   }
   const table: Record<string, unknown[]> = {};
   for (const [name, c] of cols) {

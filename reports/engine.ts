@@ -31,7 +31,7 @@ export interface Metric<R extends MetricResult = MetricResult> {
   checks?(result: R): CheckResult[];
 }
 
-export type ReportKind = 'quality' | 'drift' | 'model' | 'energy' | 'energy-performance' | 'alarms';
+export type ReportKind = 'quality' | 'drift' | 'model' | 'performance' | 'energy' | 'energy-performance' | 'alarms';
 
 /** A report as JSON: everything the HTML and CSV renderers need. */
 export interface ReportResult {
@@ -66,6 +66,7 @@ const DEFAULT_TITLES: Record<ReportKind, string> = {
   quality: 'Data quality',
   drift: 'Data drift',
   model: 'Model quality',
+  performance: 'Estimated performance (no labels)',
   energy: 'Energy deviation (hourly)',
   'energy-performance': 'Energy performance (ISO 50006)',
   alarms: 'Alarm rules against recorded failures',

@@ -11,8 +11,9 @@ import { toFrame, type Frame, type TableInput } from './data.ts';
 import { readCapture } from './capture.ts';
 import { loadSource, readBaselineDir } from './load.ts';
 import type { BaselineConstraints, BaselineStatistics } from './monitor-baseline.ts';
-import type { CheckStatus, ReportKind } from './engine.ts';
-import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, writeReport } from './presets.ts';
+import type { CheckStatus, ReportKind, ReportResult } from './engine.ts';
+import { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, performanceReport, energyReport, writeReport } from './presets.ts';
+import type { PerformanceEstimationOptions } from './metrics/performance-estimation.ts';
 import { joinGroundTruth } from './metrics/model-quality.ts';
 import { mergeGroundTruth, type MergeGroundTruthOptions, type MergeGroundTruthResult } from './ground-truth.ts';
 import { readGroundTruth } from '../lib/ground-truth/index.ts';
@@ -53,9 +54,17 @@ export interface GenerateReportsOptions {
   /**
    * Feature attribution drift in the drift report: the baseline analysis (the constraints, e.g.
    * `attributionAnalysis` of the training rows' global attributions); the current analysis is
-   * computed by TreeSHAP over the captured rows with the model in `modelDir` unless given.
+   * computed by TreeSHAP over the captured rows with the model in `modelDir` unless given, on
+   * at most `sampleRows` of them (default 2000: evenly spaced through the window, so every hour
+   * is represented; exact TreeSHAP costs ~50 ms a row on 100 trees of depth 10).
    */
-  attributions?: { baseline: AttributionAnalysis; current?: AttributionAnalysis; threshold?: number };
+  attributions?: { baseline: AttributionAnalysis; current?: AttributionAnalysis; threshold?: number; sampleRows?: number };
+  /**
+   * Estimated performance without labels (DLE / CBPE per chunk, the `performance` report): a
+   * labelled reference (table or file with the features, `prediction`, the target and the time
+   * column) and the estimation options. The captured rows are the analysis data.
+   */
+  estimation?: PerformanceEstimationOptions & { reference: TableInput | string };
   /** Energy report options; used when the model's task is `energy` and actual energy is known (ground truth). */
   energy?: EnergyDeviationOptions;
   /** Fixed clock for reproducible output. */
@@ -65,6 +74,8 @@ export interface GenerateReportsOptions {
 export interface GeneratedReport {
   kind: ReportKind;
   status: CheckStatus;
+  /** The report's JSON (what report.json holds). */
+  report: ReportResult;
   html: string;
   json: string;
   csv: string;
@@ -84,13 +95,43 @@ export interface GenerateReportsResult {
   summary: string;
 }
 
-/** TreeSHAP global attributions of the captured rows with the served model. */
-async function captureAttributions(modelDir: string | undefined, features: Frame): Promise<AttributionAnalysis> {
+/** Rows TreeSHAP explains per run by default (see `attributions.sampleRows`). */
+export const ATTRIBUTION_SAMPLE_ROWS = 2000;
+
+/** `k` row indices evenly spaced over `n` rows (first at 0), or undefined when all `n` fit. */
+function sampleIndices(n: number, k: number): number[] | undefined {
+  if (!(k >= 1) || n <= k) return undefined;
+  return Array.from({ length: Math.floor(k) }, (_, i) => Math.floor((i * n) / Math.floor(k)));
+}
+
+/** TreeSHAP global attributions of (a sample of) the captured rows with the served model. */
+async function captureAttributions(modelDir: string | undefined, features: Frame, sampleRows = ATTRIBUTION_SAMPLE_ROWS): Promise<AttributionAnalysis> {
   if (modelDir === undefined) throw new MillwrightError('BAD_INPUT', 'generateReports: attributions without a current analysis need modelDir (the model to explain the captured rows with)');
   const model = await loadModel(modelDir);
-  const table = aq.table(Object.fromEntries(features.names.map((n) => [n, features.columns.get(n)!.values])));
+  const pick = sampleIndices(features.rows, sampleRows);
+  const table = aq.table(Object.fromEntries(features.names.map((n) => {
+    const v = features.columns.get(n)!.values;
+    return [n, pick ? pick.map((r) => v[r]) : v];
+  })));
   const ex = await explainModel(model, table);
   return attributionAnalysis(globalAttribution(ex), Object.fromEntries(ex.outputs.map((o, k) => [o, ex.baseValue[k]!])));
+}
+
+/** The estimated-performance report, or why not: a reference that cannot calibrate the estimate costs this report, not the run's others. */
+async function estimationReport(
+  capture: Frame,
+  features: string[],
+  options: NonNullable<GenerateReportsOptions['estimation']>,
+  run: { source: string; now: Date },
+): Promise<{ report: ReportResult } | { reason: string }> {
+  const { reference, ...estimation } = options;
+  const ref = await asFrame(reference);
+  try {
+    return { report: performanceReport(capture, ref, { features, ...estimation, source: run.source, referenceSource: typeof reference === 'string' ? reference : 'reference table', now: run.now }) };
+  } catch (err) {
+    if (!(err instanceof MillwrightError) || err.code !== 'BAD_INPUT') throw err;
+    return { reason: err.message };
+  }
 }
 
 async function asFrame(x: TableInput | string): Promise<Frame> {
@@ -115,17 +156,17 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
   if (cap.frame.rows === 0) {
     result.notProduced.push({ kind: 'quality', reason: `no captured rows${cap.skipped.length ? ` (${cap.skipped.length} unreadable lines)` : ''}` });
   } else {
-    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'capturedAt' && n !== 'eventId' && !n.startsWith('prediction'));
+    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'capturedAt' && n !== 'eventId' && n !== 'inferenceId' && !n.startsWith('prediction'));
     const features: Frame = { names: featureNames, columns: new Map(featureNames.map((n) => [n, cap.frame.columns.get(n)!])), rows: cap.frame.rows };
     const baseline = options.baseline ?? (options.baselineDir ? await readBaselineDir(options.baselineDir) : undefined);
     const add = async (kind: ReportKind, report: ReturnType<typeof qualityReport>) => {
       const w = await writeReport(report, join(outDir, kind));
-      result.reports.push({ kind, status: report.status, html: w.html, json: w.json, csv: w.csv });
+      result.reports.push({ kind, status: report.status, report, html: w.html, json: w.json, csv: w.csv });
     };
     await add('quality', qualityReport(features, undefined, { baseline, faults: false, source, now }));
     const attributions = options.attributions === undefined ? undefined : {
       baseline: options.attributions.baseline,
-      current: options.attributions.current ?? (await captureAttributions(options.modelDir, features)),
+      current: options.attributions.current ?? (await captureAttributions(options.modelDir, features, options.attributions.sampleRows)),
       ...(options.attributions.threshold !== undefined ? { threshold: options.attributions.threshold } : {}),
     };
     if (options.reference !== undefined) {
@@ -135,6 +176,11 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
       await add('drift', driftReportFromFeatureSummary(features, manifest.baseline, { ...options.drift, ...(attributions ? { attributions } : {}), source, referenceSource: `baseline of ${manifest.name} ${manifest.version}`, now }));
     } else {
       result.notProduced.push({ kind: 'drift', reason: 'no reference data and no model baseline' });
+    }
+    if (options.estimation) {
+      const est = await estimationReport(cap.frame, featureNames, options.estimation, { source, now });
+      if ('reason' in est) result.notProduced.push({ kind: 'performance', reason: est.reason });
+      else await add('performance', est.report);
     }
     let merged: { joined: Frame; target: string; on: string } | undefined;
     if (options.groundTruth) {
@@ -170,7 +216,7 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
   await mkdir(outDir, { recursive: true });
   const summaryPath = join(outDir, 'summary.json');
   const tmp = `${summaryPath}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify({ generatedAt: now.toISOString(), ...result }, null, 2)}\n`);
+  await writeFile(tmp, `${JSON.stringify({ generatedAt: now.toISOString(), ...result, reports: result.reports.map(({ report: _r, ...rest }) => rest) }, null, 2)}\n`);
   await rename(tmp, summaryPath);
   return result;
 }

@@ -61,7 +61,9 @@ function stringsOf(frame: Frame, name: string, what: string): (string | null)[] 
 export function mergeGroundTruth(capture: Frame, labels: StoredGroundTruth[], options: MergeGroundTruthOptions = {}): MergeGroundTruthResult {
   const n = capture.rows;
   const value: (string | number | undefined)[] = new Array(n);
-  const ids = capture.columns.has('eventId') ? stringsOf(capture, 'eventId', 'inference id') : new Array<null>(n).fill(null);
+  // SageMaker matches a label's eventId against the record's inferenceId, or its eventId when it has none.
+  const idColumn = capture.columns.has('inferenceId') ? 'inferenceId' : 'eventId';
+  const ids = capture.columns.has(idColumn) ? stringsOf(capture, idColumn, 'inference id') : new Array<null>(n).fill(null);
   const byId = new Map<string, number[]>();
   ids.forEach((id, r) => {
     if (id === null) return;

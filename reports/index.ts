@@ -21,7 +21,7 @@ export { ColumnSummaryMetric, summarize, type ColumnSummaryResult, type ColumnSu
 export { ConstraintViolationsMetric, type ConstraintViolationsResult } from './metrics/constraints.ts';
 export { SensorFaultsMetric, type SensorFaultsOptions, type SensorFaultsResult, type FaultEvent, type FaultKind } from './metrics/sensor-faults.ts';
 export {
-  DataDriftMetric, chooseTest, runningState, DEFAULT_THRESHOLDS,
+  DataDriftMetric, chooseTest, proportionsZTest, runningState, DEFAULT_THRESHOLDS,
   type DataDriftOptions, type DataDriftResult, type ColumnDrift, type DriftStats, type DriftTest, type StateSpec,
 } from './metrics/drift.ts';
 export {
@@ -53,7 +53,7 @@ export { ks2samp, ksStatistic, type KsResult, type KsMethod } from './stats/ks.t
 export { wasserstein, jensenShannon, chiSquare, psi, type ChiSquareResult } from './stats/distances.ts';
 export { chi2Sf, kolmogorovSf } from './stats/special.ts';
 export { sortedFinite } from './stats/sort.ts';
-export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, energyReport, energyPerformanceReport, alarmsReport, alarmsReportFromStore, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
+export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport, performanceReport, energyReport, energyPerformanceReport, alarmsReport, alarmsReportFromStore, writeReport, type QualityReportOptions, type DriftReportOptions, type WrittenReport } from './presets.ts';
 export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
 export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
@@ -61,3 +61,4 @@ export { loadSource, readBaselineDir } from './load.ts';
 export { addPredictions } from './predict.ts';
 export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';
 export { renderBoard, type BoardRow } from './board.ts';
+export { monitoringRows, type MonitoringRunInfo } from './monitoring-rows.ts';

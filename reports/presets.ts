@@ -14,6 +14,7 @@ import { SensorFaultsMetric, type SensorFaultsOptions } from './metrics/sensor-f
 import { DataDriftMetric, type DataDriftOptions } from './metrics/drift.ts';
 import { MultivariateDriftMetric, type MultivariateDriftOptions } from './metrics/multivariate.ts';
 import { ModelQualityMetric, type ModelQualityOptions } from './metrics/model-quality.ts';
+import { PerformanceEstimationMetric, type PerformanceEstimationOptions } from './metrics/performance-estimation.ts';
 import { EnergyDeviationMetric, type EnergyDeviationOptions } from './metrics/energy.ts';
 import { EnergyPerformanceMetric, type EnergyPerformanceOptions } from './metrics/energy-performance.ts';
 import { AlarmScoresMetric, type AlarmScoreOptions } from './metrics/alarm-scores.ts';
@@ -89,6 +90,17 @@ export function driftReportFromFeatureSummary(current: TableInput, baseline: Fea
  */
 export function modelReport(joined: TableInput, options: ModelQualityOptions & RunReportOptions): ReportResult {
   return runReport('model', [new ModelQualityMetric(options)], joined, undefined, options);
+}
+
+/**
+ * Estimated-performance report: DLE (regression) or CBPE (classification) per time chunk on
+ * unlabelled traffic, from a labelled reference (see `PerformanceEstimationMetric`).
+ *
+ * @example
+ * performanceReport(captured, validation, { task: 'regression', features: ['load', 'speed'], chunkMs: 3_600_000 })
+ */
+export function performanceReport(current: TableInput, reference: TableInput, options: PerformanceEstimationOptions & RunReportOptions): ReportResult {
+  return runReport('performance', [new PerformanceEstimationMetric(options)], current, reference, options);
 }
 
 /**

@@ -2,12 +2,14 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { MillwrightError } from '../lib/errors/index.ts';
+import { inferenceIdOf, INFERENCE_ID_HEADER } from '../lib/capture/index.ts';
 import type { CaptureWriter } from './capture-writer.ts';
 import { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
 import type { ServeMetrics } from './metrics.ts';
 import type { ModelInfo, ModelPool } from './pool.ts';
 import { reportsRouter } from './reports-route.ts';
 import { eventsRouter } from './events-route.ts';
+import { groundTruthRouter } from './ground-truth-route.ts';
 import type { ReportRun } from './report-schedule.ts';
 
 /** What the HTTP layer needs from the running server. */
@@ -22,6 +24,8 @@ export interface AppState {
   reportsDir?: string;
   /** Store root that `POST /events` (maintenance records, admin token) writes into; the route is off without it. */
   eventsStore?: string;
+  /** Label store that `POST /ground-truth` (admin token) appends to; the route is off without it. */
+  groundTruthStore?: string;
   capture?: CaptureWriter;
   metrics: ServeMetrics;
   log(fields: Record<string, unknown>): void;
@@ -93,6 +97,7 @@ export function createApp(state: AppState): Express {
   // the fast path in `createHandler`; this route serves the rest, e.g. compressed bodies.)
   app.post('/invocations', (req, res, next) => {
     if (explainRequested(req.originalUrl)) (res.locals as RequestNotes).explain = true;
+    if (!takeInferenceId(req, res, res.locals as RequestNotes)) return void req.resume();
     armDeadline(state, res, res.locals as RequestNotes);
     next();
   });
@@ -145,6 +150,7 @@ export function createApp(state: AppState): Express {
   });
 
   if (state.eventsStore) app.use('/events', requireAdmin, eventsRouter(state.eventsStore));
+  if (state.groundTruthStore) app.use('/ground-truth', requireAdmin, groundTruthRouter(state.groundTruthStore, { onStored: (n) => state.metrics.labels.inc({ source: 'http' }, n) }));
 
   if (state.reportsDir) {
     const gate = (req: Request, res: Response, next: NextFunction) => (state.adminToken ? requireAdmin(req, res, next) : next());
@@ -173,6 +179,23 @@ interface RequestNotes {
   internal?: string;
   /** `?explain=true`: answer attributions with each prediction. */
   explain?: boolean;
+  /** The inference id (client's X-Amzn-SageMaker-Inference-Id, else generated), echoed and captured. */
+  inferenceId?: string;
+}
+
+/**
+ * Reads and echoes the request's inference id; false (after answering 400) when the client's
+ * header breaks the rule.
+ */
+function takeInferenceId(req: IncomingMessage, res: ServerResponse, notes: RequestNotes): boolean {
+  try {
+    notes.inferenceId = inferenceIdOf(req.headers[INFERENCE_ID_HEADER]);
+  } catch (err) {
+    sendPlainError(res, err, notes);
+    return false;
+  }
+  res.setHeader(INFERENCE_ID_HEADER, notes.inferenceId);
+  return true;
 }
 
 /** True for `/invocations?explain=true` (also `=1`). */
@@ -211,6 +234,7 @@ function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, 
   if (notes.modelVersion !== undefined) line.modelVersion = notes.modelVersion;
   if (notes.errorCode !== undefined) line.errorCode = notes.errorCode;
   if (notes.internal !== undefined) line.internal = notes.internal;
+  if (notes.inferenceId !== undefined) line.inferenceId = notes.inferenceId;
   state.log(line);
 }
 
@@ -271,6 +295,7 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
         endpoint: pool.info.name,
         modelVersion: pool.info.version,
         eventId: notes.requestId,
+        inferenceId: notes.inferenceId,
         inputContentType: contentType ?? '',
         input: body,
         outputContentType: result.headers['content-type'] ?? 'application/json',
@@ -307,6 +332,10 @@ export function createHandler(state: AppState, app: Express = createApp(state)):
     res.setHeader('x-request-id', notes.requestId);
     if (state.shuttingDown()) res.setHeader('connection', 'close');
     res.on('finish', () => logRequest(state, req, res, '/invocations', start, notes));
+    if (!takeInferenceId(req, res, notes)) {
+      req.resume(); // the body is not read: let it drain so the connection stays usable
+      return;
+    }
     armDeadline(state, res, notes);
     readBody(req, state.maxBodyBytes).then(
       (body) => answerInvocation(state, res, body, req.headers['content-type'], req.headers.accept, notes),
@@ -366,7 +395,7 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-const ROUTES = new Set(['/ping', '/invocations', '/metrics', '/execution-parameters', '/health/live', '/health/ready', '/admin/reload', '/admin/model', '/admin/reports/regenerate', '/events']);
+const ROUTES = new Set(['/ping', '/invocations', '/metrics', '/execution-parameters', '/health/live', '/health/ready', '/admin/reload', '/admin/model', '/admin/reports/regenerate', '/events', '/ground-truth']);
 function routeOf(path: string): string {
   if (ROUTES.has(path)) return path;
   if (path.startsWith('/reports')) return '/reports';

@@ -7,10 +7,12 @@ import { MillwrightError } from '../lib/errors/index.ts';
 import { createHandler } from './app.ts';
 import { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
-import { createMetrics, type ServeMetrics } from './metrics.ts';
+import { createMetrics, setMonitoringGauges, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';
 import { trustGate, type TrustGate } from './trust-gate.ts';
-import { scheduleReports } from './report-schedule.ts';
+import { scheduleReports, type MonitoringJobOptions } from './report-schedule.ts';
+import { watchGroundTruthFolder } from '../lib/ground-truth/index.ts';
+import type { MergeGroundTruthOptions } from '../reports/ground-truth.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { millwrightRoot } from '../lib/model/code-version.ts';
@@ -59,7 +61,15 @@ export interface ServeOptions {
    * traffic every `everyMs` (default 1 h; 0 = only via POST /admin/reports/regenerate), reading
    * the last `windowMs` of traffic (default 24 h).
    */
-  reportSchedule?: { everyMs?: number; windowMs?: number };
+  reportSchedule?: { everyMs?: number; windowMs?: number; monitoring?: MonitoringJobOptions };
+  /**
+   * Late ground truth: `POST /ground-truth` (behind the admin token) and, with `watchDir`, a
+   * watched folder append labels to the label store `dir`; each scheduled report run merges them
+   * with the capture (by inference id, or by the business keys in `keys`) and writes the
+   * model-quality report. The folder's files are read once stable for `stableForMs` (default
+   * 2 s), recorded by content hash and moved to done/ (or failed/ with a reason).
+   */
+  groundTruth?: { dir: string; watchDir?: string; pollMs?: number; stableForMs?: number; keys?: Omit<MergeGroundTruthOptions, 'target'> };
   /** Bearer token for /admin and /reports; admin routes are off when absent. */
   adminToken?: string;
   /** Store root that `POST /events` (maintenance records, behind the admin token) writes into; off when absent. */
@@ -138,18 +148,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const reload = reloader(state, options.source, { newPool, setInfo, metrics, log, gate });
 
   const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
-  const reports =
-    capture && options.reportsDir
-      ? scheduleReports({
-          captureDir: capture.options.dir,
-          reportsDir: options.reportsDir,
-          everyMs: options.reportSchedule?.everyMs,
-          windowMs: options.reportSchedule?.windowMs,
-          model: () => state.current?.info,
-          flush: () => capture.flush(),
-          log,
-        })
-      : undefined;
+  const gt = options.groundTruth;
+  const { labelFolder, reports } = monitoringJob(options, state, capture, metrics, log);
   const hasDefault = needsDefaultModel(options);
   const { repository, v2, ready } = openInference(options, state, { hasDefault, newPool, timeoutMs, maxBodyBytes, metrics, log, capture });
   const handler = createHandler({
@@ -164,6 +164,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     adminToken: options.adminToken || undefined,
     reportsDir: options.reportsDir,
     eventsStore: options.eventsStore,
+    groundTruthStore: gt?.dir,
     capture,
     metrics,
     log,
@@ -176,10 +177,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
-  await loadOrAbandon(options, state, server, { repository, reports, capture }, { hasDefault, newPool, setInfo, log, workers, gate });
+  await loadOrAbandon(options, state, server, { repository, reports, capture, labelFolder }, { hasDefault, newPool, setInfo, log, workers, gate });
 
   const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
-  const { close, closed } = closer(state, server, poll, options, { reports, capture, log, repository });
+  const { close, closed } = closer(state, server, poll, options, { reports, capture, log, repository, labelFolder });
 
   return {
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
@@ -193,6 +194,45 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close,
     closed,
   };
+}
+
+/**
+ * The watched label folder and the report schedule (quality, drift, and with labels and
+ * `reportSchedule.monitoring` model quality, attributions, estimated performance, monitoring rows
+ * and the /metrics gauges they set).
+ */
+function monitoringJob(options: ServeOptions, state: ServerState, capture: CaptureWriter | undefined, metrics: ServeMetrics, log: (fields: Record<string, unknown>) => void) {
+  const gt = options.groundTruth;
+  const labelFolder = gt?.watchDir !== undefined
+    ? watchGroundTruthFolder({
+        dir: gt.watchDir,
+        storeDir: gt.dir,
+        pollMs: gt.pollMs,
+        stableForMs: gt.stableForMs,
+        log: (fields) => {
+          if (fields.msg === 'ground truth file stored') metrics.labels.inc({ source: 'folder' }, Number(fields.labels));
+          log(fields);
+        },
+      })
+    : undefined;
+  const reports =
+    capture && options.reportsDir
+      ? scheduleReports({
+          captureDir: capture.options.dir,
+          reportsDir: options.reportsDir,
+          everyMs: options.reportSchedule?.everyMs,
+          windowMs: options.reportSchedule?.windowMs,
+          model: () => state.current?.info,
+          flush: () => capture.flush(),
+          ...(gt ? { groundTruthDir: gt.dir, groundTruthKeys: gt.keys } : {}),
+          ...(options.reportSchedule?.monitoring ? { monitoring: options.reportSchedule.monitoring } : {}),
+          // Files that are already stable go into this run.
+          before: labelFolder ? () => labelFolder.pass().catch(() => undefined) : undefined,
+          onRun: (run) => setMonitoringGauges(metrics.monitoring, run.monitoring, { ...(run.groundTruth ? { pairs: run.groundTruth.pairs } : {}) }),
+          log,
+        })
+      : undefined;
+  return { labelFolder, reports };
 }
 
 /** What the server's steps share and change: the pool being served and the reload / shutdown flags. */
@@ -220,7 +260,7 @@ async function loadOrAbandon(
   options: ServeOptions,
   state: ServerState,
   server: Server,
-  parts: { repository?: ModelRepository; reports?: { stop(): Promise<void> }; capture?: CaptureWriter },
+  parts: { repository?: ModelRepository; reports?: { stop(): Promise<void> }; capture?: CaptureWriter; labelFolder?: { stop(): Promise<void> } },
   deps: Parameters<typeof loadModels>[3],
 ): Promise<void> {
   const abortLoad = () => {
@@ -234,7 +274,7 @@ async function loadOrAbandon(
     await loadModels(options, state, parts.repository, deps);
   } catch (err) {
     state.shuttingDown = true;
-    await abandonStart(server, [parts.repository, parts.reports, parts.capture]);
+    await abandonStart(server, [parts.repository, parts.reports, parts.capture, parts.labelFolder]);
     if (options.signal?.aborted) throw new MillwrightError('UNAVAILABLE', 'stopped while loading the model (shutdown requested)', { cause: err });
     throw err;
   } finally {
@@ -408,9 +448,9 @@ function closer(
   server: Server,
   poll: NodeJS.Timeout | undefined,
   options: ServeOptions,
-  deps: { reports: { stop(): Promise<void> } | undefined; capture: CaptureWriter | undefined; log: (fields: Record<string, unknown>) => void; repository?: ModelRepository },
+  deps: { reports: { stop(): Promise<void> } | undefined; capture: CaptureWriter | undefined; log: (fields: Record<string, unknown>) => void; repository?: ModelRepository; labelFolder?: { stop(): Promise<void> } },
 ): { close: () => Promise<void>; closed: Promise<void> } {
-  const { reports, capture, log, repository } = deps;
+  const { reports, capture, log, repository, labelFolder } = deps;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | undefined;
@@ -429,6 +469,7 @@ function closer(
       clearInterval(idleSweep);
       clearTimeout(timer);
       await state.reloading;
+      await labelFolder?.stop();
       await reports?.stop();
       await state.current?.drain();
       await repository?.close();

@@ -82,7 +82,7 @@ const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [op
 quality:  --baseline DIR (statistics.json + constraints.json), --no-faults,
           --stuck N (readings, default 30), --gap-factor X (default 3)
 drift:    --columns a,b  --exclude a,b (default ts)  --state COL (compare within operating states)
-          --numeric-test auto|ks|wasserstein|psi|jensenshannon  --categorical-test auto|chisquare|jensenshannon|psi
+          --numeric-test auto|ks|wasserstein|psi|jensenshannon  --categorical-test auto|chisquare|ztest|jensenshannon|psi
           --threshold X (for the chosen tests)  --drift-share X (default 0.5)  --calibrate
 model:    --task regression|classification  --target COL (default target)  --prediction COL (default prediction)
           --truth SRC --on COL [--tolerance-ms N]  (join ground truth that arrived later; also for energy)
@@ -133,10 +133,10 @@ const reportCommand: Command = {
     const reference = values.reference ? await load(values.reference) : undefined;
     const common = { title: values.title, source, referenceSource: values.reference };
     let report: ReportResult;
-    const tests = new Set(['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisquare']);
+    const tests = new Set(['ks', 'wasserstein', 'psi', 'jensenshannon', 'chisquare', 'ztest']);
     const testOpt = (name: string, v: string | undefined): DriftTest | 'auto' | undefined => {
       if (v === undefined || v === 'auto') return v as 'auto' | undefined;
-      if (!tests.has(v)) throw usageError(`--${name} must be auto, ks, wasserstein, psi, jensenshannon or chisquare, got "${v}"`);
+      if (!tests.has(v)) throw usageError(`--${name} must be auto, ks, wasserstein, psi, jensenshannon, chisquare or ztest, got "${v}"`);
       return v as DriftTest;
     };
     switch (kind as Exclude<ReportKind, 'energy-performance' | 'alarms'>) {
@@ -191,6 +191,8 @@ const reportCommand: Command = {
         });
         break;
       }
+      default:
+        throw usageError(`no "${kind}" report from the command line (expected quality, drift, model or energy)`);
     }
     return finishReport(report, kind, values.out, failOn, io);
   },

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { plantsDir, readEnv, registryDir, servedModelDir } from '../../lib/config/index.ts';
 import { numberFlag, parseCommandArgs, usageError, type Command } from '../command.ts';
 import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
@@ -45,6 +45,14 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --reports-every DUR    how often to regenerate them (default 1h; 0 = only on demand)
   --reports-window DUR   how much recent traffic each regeneration reads (default 24h)
   --events-store DIR     accept maintenance records on POST /events (admin token) into this store's events table
+  --ground-truth-dir DIR late labels: files dropped in DIR (JSON Lines in SageMaker's ground-truth layout, or CSV
+                         keyed by inference_id / lot / asset+time) are stored once stable and moved to done/ (or
+                         failed/ with a reason); POST /ground-truth (admin token) takes the same bodies. Labels go
+                         to DIR/store/; each report run merges them with the capture into the model-quality report
+  --monitoring-store DIR write each report run's drift, violations, attributions and estimated performance as rows
+                         of the monitoring table in this store (SQL: millwright sql "SELECT * FROM monitoring")
+  --baseline DIR         statistics.json + constraints.json (millwright baseline): each report run checks the
+                         captured traffic against them (violations in the quality report, the monitoring table, /metrics)
   --loader MODULE        module exporting loadModel(dir) (default: millwright's lib/model)
   --model-repository DIR also serve every model of DIR/<name>/<version>/ over the Open Inference
                          Protocol (/v2/models/<name>/infer); with it, --model is optional
@@ -86,6 +94,9 @@ export const serveCommand: Command = {
         'capture-max-files': { type: 'string' },
         reports: { type: 'string' },
         'events-store': { type: 'string' },
+        'ground-truth-dir': { type: 'string' },
+        'monitoring-store': { type: 'string' },
+        baseline: { type: 'string' },
         'reports-every': { type: 'string' },
         'reports-window': { type: 'string' },
         loader: { type: 'string' },
@@ -163,7 +174,9 @@ export const serveCommand: Command = {
       reportSchedule: {
         everyMs: values['reports-every'] === undefined ? undefined : values['reports-every'] === '0' ? 0 : parseDuration(values['reports-every'], { ...SERVE_DURATION, what: '--reports-every' }),
         windowMs: values['reports-window'] === undefined ? undefined : parseDuration(values['reports-window'], { ...SERVE_DURATION, what: '--reports-window' }),
+        ...monitoringOptions(values, io.cwd),
       },
+      ...groundTruthOption(values, io.cwd),
       adminToken: readEnv('MILLWRIGHT_ADMIN_TOKEN', env),
       repository,
       log,
@@ -186,6 +199,20 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** `--monitoring-store` and `--baseline`: what each scheduled report run adds. */
+function monitoringOptions(values: { 'monitoring-store'?: string; baseline?: string }, cwd: string): { monitoring?: NonNullable<ServeOptions['reportSchedule']>['monitoring'] } {
+  const store = values['monitoring-store'];
+  const baseline = values.baseline;
+  if (store === undefined && baseline === undefined) return {};
+  return { monitoring: { ...(store !== undefined ? { store: resolve(cwd, store) } : {}), ...(baseline !== undefined ? { baselineDir: resolve(cwd, baseline) } : {}) } };
+}
+
+/** `--ground-truth-dir DIR`: the watched label folder, its labels in DIR/store/. */
+function groundTruthOption(values: { 'ground-truth-dir'?: string }, cwd: string): Pick<ServeOptions, 'groundTruth'> {
+  const dir = values['ground-truth-dir'];
+  return dir === undefined ? {} : { groundTruth: { dir: join(resolve(cwd, dir), 'store'), watchDir: resolve(cwd, dir) } };
+}
 
 /** `--model`, SM_MODEL_DIR or /opt/ml/model; none when only a model repository is served. */
 function defaultModelDir(values: { model?: string; 'model-repository'?: string }, env: NodeJS.ProcessEnv, cwd: string): string | undefined {

@@ -10,5 +10,5 @@
  *
  * @packageDocumentation
  */
-export { captureRecord, captureBody, pathSegment, type CaptureEvent, type CaptureRecord } from './record.ts';
+export { captureRecord, captureBody, pathSegment, inferenceIdOf, INFERENCE_ID_HEADER, type CaptureEvent, type CaptureRecord } from './record.ts';
 export { listCaptureFiles, type CaptureFile } from './files.ts';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MillwrightError } from '../errors/index.ts';
 
 /** One captured exchange. */
 export interface CaptureEvent {
@@ -10,6 +11,8 @@ export interface CaptureEvent {
   outputContentType: string;
   output: Uint8Array | string;
   eventId?: string;
+  /** The inference id (client's `X-Amzn-SageMaker-Inference-Id`, or generated): the key late labels name. */
+  inferenceId?: string;
   inferenceTime?: Date;
 }
 
@@ -19,7 +22,7 @@ export interface CaptureRecord {
     endpointInput: { observedContentType: string; mode: 'INPUT'; data: string; encoding: 'CSV' | 'JSON' | 'BASE64' };
     endpointOutput: { observedContentType: string; mode: 'OUTPUT'; data: string; encoding: 'CSV' | 'JSON' | 'BASE64' };
   };
-  eventMetadata: { eventId: string; inferenceTime: string; modelName?: string; modelVersion?: string };
+  eventMetadata: { eventId: string; inferenceId?: string; inferenceTime: string; modelName?: string; modelVersion?: string };
   eventVersion: '0';
 }
 
@@ -36,7 +39,7 @@ export function captureRecord(e: CaptureEvent): CaptureRecord {
       endpointInput: { observedContentType: e.inputContentType, mode: 'INPUT', ...encode(e.input, e.inputContentType) },
       endpointOutput: { observedContentType: e.outputContentType, mode: 'OUTPUT', ...encode(e.output, e.outputContentType) },
     },
-    eventMetadata: { eventId: e.eventId ?? randomUUID(), inferenceTime: at.toISOString(), modelName: e.endpoint, modelVersion: e.modelVersion },
+    eventMetadata: { eventId: e.eventId ?? randomUUID(), ...(e.inferenceId !== undefined ? { inferenceId: e.inferenceId } : {}), inferenceTime: at.toISOString(), modelName: e.endpoint, modelVersion: e.modelVersion },
     eventVersion: '0',
   };
 }
@@ -57,6 +60,30 @@ function encode(body: Uint8Array | string, contentType: string): { data: string;
 /** The body of one side of a record as text (BASE64 bodies decoded as UTF-8). */
 export function captureBody(side: { data: string; encoding: string }): string {
   return side.encoding === 'BASE64' ? Buffer.from(side.data, 'base64').toString('utf8') : side.data;
+}
+
+/** SageMaker's InferenceId rule: 1-64 printable ASCII characters, the first not a space. */
+const INFERENCE_ID = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
+
+/** The request header a client names its inference id in (SageMaker's InvokeEndpoint `InferenceId`). */
+export const INFERENCE_ID_HEADER = 'x-amzn-sagemaker-inference-id';
+
+/**
+ * The inference id of a request: the client's (checked: 1-64 printable ASCII characters, not
+ * starting with a space; BAD_INPUT otherwise, naming the rule), or a new UUID when none is given.
+ *
+ * @example
+ * import { inferenceIdOf } from 'millwright';
+ * inferenceIdOf('order-42/line-3'); // => 'order-42/line-3'
+ * inferenceIdOf(undefined);         // => a random UUID
+ */
+export function inferenceIdOf(given: string | string[] | undefined): string {
+  if (given === undefined) return randomUUID();
+  const v = Array.isArray(given) ? given.join(',') : given;
+  if (!INFERENCE_ID.test(v)) {
+    throw new MillwrightError('BAD_INPUT', `X-Amzn-SageMaker-Inference-Id must be 1-64 printable ASCII characters, not starting with a space; got ${v.length} characters${v.length <= 80 ? ` ${JSON.stringify(v)}` : ''}`);
+  }
+  return v;
 }
 
 /** Filesystem-safe path segment (model names come from manifests). */

@@ -11,4 +11,5 @@
  * @packageDocumentation
  */
 export { uniqueId, fsyncDir, mkdirDurable, writeFileAtomic, readdirIfExists, direntsIfExists } from './atomic-file.ts';
+export { moveInto } from './move-into.ts';
 export { acquireLock, withLock, processAlive, type LockOptions, type LockHolder } from './lock.ts';

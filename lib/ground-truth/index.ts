@@ -11,3 +11,4 @@
  */
 export { parseGroundTruth, groundTruthValues, type GroundTruthRecord } from './record.ts';
 export { appendGroundTruth, readGroundTruth, type StoredGroundTruth } from './store.ts';
+export { watchGroundTruthFolder, GROUND_TRUTH_HASHES, type GroundTruthFolderOptions, type GroundTruthFolderPass } from './folder.ts';

@@ -12,7 +12,8 @@ export interface GroundTruthRecord {
   eventVersion: '0';
 }
 
-const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+/** Same rule as the inference ids labels name (lib/capture `inferenceIdOf`): 1-64 printable ASCII, not starting with a space. */
+const KEY = /^[\x21-\x7e][\x20-\x7e]{0,63}$/;
 
 function check(rec: unknown, where: string): GroundTruthRecord {
   const r = rec as Partial<GroundTruthRecord> | null;
@@ -22,7 +23,7 @@ function check(rec: unknown, where: string): GroundTruthRecord {
   }
   const m = r.eventMetadata ?? {};
   const { eventId, asset, time, lot } = m as GroundTruthRecord['eventMetadata'];
-  if (eventId !== undefined && (typeof eventId !== 'string' || !KEY.test(eventId))) throw new MillwrightError('BAD_INPUT', `${where}: eventMetadata.eventId must be an inference id (1-200 of A-Z a-z 0-9 . _ : -), got ${JSON.stringify(eventId)}`);
+  if (eventId !== undefined && (typeof eventId !== 'string' || !KEY.test(eventId))) throw new MillwrightError('BAD_INPUT', `${where}: eventMetadata.eventId must be an inference id (1-64 printable ASCII characters, not starting with a space), got ${JSON.stringify(eventId)}`);
   if (eventId === undefined && lot === undefined && (asset === undefined || time === undefined)) {
     throw new MillwrightError('BAD_INPUT', `${where}: eventMetadata needs "eventId" (the inference id), or "lot", or "asset" and "time"`);
   }

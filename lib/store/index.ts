@@ -20,3 +20,4 @@ export { writeEvents, EVENTS_DIR, EVENT_SEVERITIES, type EventRow, type EventSev
 export { writeAssets, ASSETS_DIR, type AssetRow } from './write-assets.ts';
 export { writePredictions, predictionsFile, predictionsFileExists, type PredictionRow } from './write-predictions.ts';
 export { PREDICTIONS_DIR } from './predictions-view.ts';
+export { writeMonitoring, MONITORING_DIR, MONITORING_KINDS, type MonitoringRow, type MonitoringKind } from './write-monitoring.ts';

@@ -9,6 +9,7 @@ import { withConnection, sqlString } from './duckdb.ts';
 import { createReadingsView } from './readings-view.ts';
 import { createEventViews } from './events-view.ts';
 import { createPredictionsView } from './predictions-view.ts';
+import { createMonitoringView } from './monitoring-view.ts';
 
 /** A JS value of a SQL result cell: timestamps are epoch ms, dates `YYYY-MM-DD`, big integers strings. */
 export type SqlValue = null | boolean | number | string | Uint8Array | SqlValue[] | { [key: string]: SqlValue };
@@ -40,7 +41,7 @@ export interface SqlOptions {
 
 /**
  * Runs SQL (DuckDB dialect) over the store, which appears as the view `readings(ts, asset, signal,
- * value, quality, date, site)` with Hive partitioning (plus the gateway's `events` and `assets` views): filters on `site` and `date` skip whole
+ * value, quality, date, site)` with Hive partitioning (plus the gateway's `events` and `assets` views, `predictions`, and the scheduled monitoring runs' `monitoring`): filters on `site` and `date` skip whole
  * directories, filters on asset/signal/ts skip row groups. The session time zone is UTC.
  *
  * @example
@@ -78,6 +79,7 @@ function runOnce(query: string, opts: SqlOptions, format: SqlFormat): Promise<Sq
     await createReadingsView(conn, opts.root);
     await createEventViews(conn, opts.root);
     await createPredictionsView(conn, opts.root);
+    await createMonitoringView(conn, opts.root);
     if (format === 'parquet') {
       if (!opts.out) throw new MillwrightError('BAD_INPUT', 'sql: format "parquet" needs an output file (out)');
       const file = resolve(opts.out);

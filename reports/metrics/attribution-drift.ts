@@ -105,7 +105,7 @@ export interface AttributionDriftOptions {
 export interface AttributionDriftResult extends MetricResult {
   type: 'attribution-drift';
   threshold: number;
-  labels: { label: string; ndcg: number; drifted: boolean; baselineRanking: string[]; currentRanking: string[] }[];
+  labels: { label: string; ndcg: number; drifted: boolean; baselineRanking: string[]; currentRanking: string[]; /** The current global attribution (mean abs) per feature. */ current: Record<string, number> }[];
   violations: AttributionViolation[];
 }
 
@@ -124,7 +124,7 @@ export class AttributionDriftMetric implements Metric<AttributionDriftResult> {
     const labels = Object.entries(baseline.explanations.tree_shap).map(([label, b]) => {
       const live = current.explanations.tree_shap[label]?.global_shap_values ?? {};
       const ndcg = current.explanations.tree_shap[label] === undefined ? 0 : attributionNdcg(b.global_shap_values, live);
-      return { label, ndcg, drifted: ndcg < threshold, baselineRanking: ranked(b.global_shap_values), currentRanking: ranked(live) };
+      return { label, ndcg, drifted: ndcg < threshold, baselineRanking: ranked(b.global_shap_values), currentRanking: ranked(live), current: { ...live } };
     });
     return { type: 'attribution-drift', title: 'Feature attribution drift (nDCG)', threshold, labels, violations: checkAttributionDrift(baseline, current, threshold) };
   }

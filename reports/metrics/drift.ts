@@ -3,18 +3,18 @@ import { sortedOf, valueCounts, meanStd, distinctSorted, filterFrame, warmSorted
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { num } from '../engine.ts';
 import { ks2samp } from '../stats/ks.ts';
-import { kolmogorovSf } from '../stats/special.ts';
+import { chi2Sf, kolmogorovSf } from '../stats/special.ts';
 import { ksAndWasserstein, jensenShannon, chiSquare, psi, histogramSorted, sturgesEdges } from '../stats/distances.ts';
 import type { FeatureSummary } from '../../lib/model/contract.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 
-export type DriftTest = 'ks' | 'wasserstein' | 'psi' | 'jensenshannon' | 'chisquare';
+export type DriftTest = 'ks' | 'wasserstein' | 'psi' | 'jensenshannon' | 'chisquare' | 'ztest';
 
 /** p-value tests detect drift when p < threshold; distance tests when distance >= threshold. */
-export const P_VALUE_TESTS: ReadonlySet<DriftTest> = new Set(['ks', 'chisquare']);
+export const P_VALUE_TESTS: ReadonlySet<DriftTest> = new Set(['ks', 'chisquare', 'ztest']);
 
-/** Default thresholds (Evidently's): p < 0.05 for KS and chi-square, 0.1 for the distances. */
-export const DEFAULT_THRESHOLDS: Record<DriftTest, number> = { ks: 0.05, chisquare: 0.05, wasserstein: 0.1, psi: 0.1, jensenshannon: 0.1 };
+/** Default thresholds (Evidently's): p < 0.05 for KS, chi-square and the z-test, 0.1 for the distances. */
+export const DEFAULT_THRESHOLDS: Record<DriftTest, number> = { ks: 0.05, chisquare: 0.05, ztest: 0.05, wasserstein: 0.1, psi: 0.1, jensenshannon: 0.1 };
 
 /** Where the row states come from: a column name, or a function giving one state per row. */
 export type StateSpec = string | ((frame: Frame) => ArrayLike<string | null>);
@@ -76,6 +76,8 @@ export interface DriftStats {
   psi: number | null;
   jensenShannon: number | null;
   chiSquare: { statistic: number | null; pValue: number; df: number } | null;
+  /** Two-proportion z-test (pooled), for columns with at most 2 values: z and its two-sided p-value. */
+  zTest?: { statistic: number; pValue: number } | null;
   /** Computed from a baseline histogram rather than raw rows. */
   approximate: boolean;
   /** The threshold was raised by calibration on the reference (see `calibrate`). */
@@ -104,16 +106,18 @@ export interface DataDriftResult extends MetricResult {
 
 /**
  * The default test for a column, following Evidently: with at most 1000 reference rows, KS for
- * numeric columns (more than 5 distinct values) and chi-square otherwise; with more, normalised
+ * numeric columns (more than 5 distinct values), the two-proportion z-test for columns with at
+ * most 2 values (binary) and chi-square otherwise; with more, normalised
  * Wasserstein (numeric) and Jensen-Shannon (categorical), because p-values of large samples flag
  * differences too small to matter.
  *
  * @example
  * chooseTest('numeric', 50_000, 800); // 'wasserstein'
+ * chooseTest('categorical', 500, 2);   // 'ztest'
  */
 export function chooseTest(kind: 'numeric' | 'categorical', referenceRows: number, distinct: number): DriftTest {
   const numeric = kind === 'numeric' && distinct > 5;
-  if (referenceRows <= 1000) return numeric ? 'ks' : 'chisquare';
+  if (referenceRows <= 1000) return numeric ? 'ks' : distinct <= 2 ? 'ztest' : 'chisquare';
   return numeric ? 'wasserstein' : 'jensenshannon';
 }
 
@@ -132,6 +136,7 @@ function pickValue(test: DriftTest, s: Omit<DriftStats, 'test' | 'value' | 'thre
   switch (test) {
     case 'ks': return s.ks ? s.ks.pValue : null;
     case 'chisquare': return s.chiSquare ? s.chiSquare.pValue : null;
+    case 'ztest': return s.zTest ? s.zTest.pValue : null;
     case 'wasserstein': return s.wassersteinNormed;
     case 'psi': return s.psi;
     case 'jensenshannon': return s.jensenShannon;
@@ -142,6 +147,7 @@ function finish(base: Omit<DriftStats, 'test' | 'value' | 'threshold' | 'drifted
   let test = o.test === 'auto' ? chooseTest(kind, base.referenceRows, distinct) : o.test;
   // A numeric-only test on a column that is effectively categorical falls back to its categorical counterpart.
   if ((test === 'ks' || test === 'wasserstein') && base.ks === null) test = test === 'ks' ? 'chisquare' : 'jensenshannon';
+  if (test === 'ztest' && !base.zTest) test = base.chiSquare ? 'chisquare' : 'ks';
   if (test === 'chisquare' && base.chiSquare === null) test = 'ks';
   const threshold = o.threshold ?? o.thresholds[test];
   const value = pickValue(test, base);
@@ -176,6 +182,28 @@ export const WASSERSTEIN_SCALE_FLOOR = 0.001;
 export const PER_VALUE_BINS_MAX_DISTINCT = 20;
 /** Numeric columns with at most this many distinct values (reference and current together) are compared as categories. */
 export const CATEGORICAL_MAX_DISTINCT = 5;
+
+/**
+ * Two-proportion z-test (pooled), Evidently's `z_stat_test`: with k1 of n1 reference and k2 of n2
+ * current rows taking one of the (at most two) values, z = (p1 - p2) / sqrt(P (1 - P) (1/n1 + 1/n2)),
+ * P = (k1 + k2) / (n1 + n2), and the two-sided p-value 2 sf(|z|) (computed as the chi-square(1)
+ * survival of z², which keeps its precision in the tail where Evidently's `2 (1 - cdf(|z|))`
+ * rounds to 0). Both sides holding the same single value gives p = 1 (Evidently's rule); null
+ * when a side is empty.
+ *
+ * @example
+ * proportionsZTest(30, 100, 45, 100); // { statistic: -2.19..., pValue: 0.0285... }
+ */
+export function proportionsZTest(k1: number, n1: number, k2: number, n2: number): { statistic: number; pValue: number } | null {
+  if (!(n1 > 0) || !(n2 > 0)) return null;
+  const p1 = k1 / n1;
+  const p2 = k2 / n2;
+  const pooled = (k1 + k2) / (n1 + n2);
+  const v = pooled * (1 - pooled) * (1 / n1 + 1 / n2);
+  if (!(v > 0)) return { statistic: 0, pValue: 1 }; // one value on both sides
+  const z = (p1 - p2) / Math.sqrt(v);
+  return { statistic: z, pValue: chi2Sf(z * z, 1) };
+}
 
 /** Compares two numeric samples (sorted). */
 function compareNumeric(ref: Float64Array, cur: Float64Array, o: CompareOptions): { stats: DriftStats; dist: ColumnDrift['distribution'] } {
@@ -245,6 +273,7 @@ function compareCategorical(ref: ArrayLike<string | null>, cur: ArrayLike<string
     psi: nr && nc ? num(psi(r, c)) : null,
     jensenShannon: nr && nc ? num(jensenShannon(r, c, 2)) : null,
     chiSquare: chi ? { statistic: num(chi.statistic), pValue: chi.pValue, df: chi.df } : null,
+    zTest: keys.length <= 2 ? proportionsZTest(r[0] ?? 0, nr, c[0] ?? 0, nc) : null,
     approximate: false,
   };
   return { stats: finish(base, kind === 'numeric' ? 'categorical' : kind, keys.length, o), dist: { labels: keys, edges: null, reference: sharesOf(r), current: sharesOf(c) } };
@@ -267,7 +296,8 @@ function compareWithBaseline(b: FeatureSummary, col: Column, o: CompareOptions):
     const base = {
       referenceRows: nr, currentRows: nc, ks: null, wassersteinNormed: null,
       psi: nr && nc ? num(psi(r, c)) : null, jensenShannon: nr && nc ? num(jensenShannon(r, c, 2)) : null,
-      chiSquare: chi ? { statistic: num(chi.statistic), pValue: chi.pValue, df: chi.df } : null, approximate: false,
+      chiSquare: chi ? { statistic: num(chi.statistic), pValue: chi.pValue, df: chi.df } : null,
+      zTest: labels.length <= 2 ? proportionsZTest(r[0] ?? 0, nr, c[0] ?? 0, nc) : null, approximate: false,
     };
     return { stats: finish(base, 'categorical', labels.length, o), dist: { labels, edges: null, reference: sharesOf(r), current: sharesOf(c) } };
   }

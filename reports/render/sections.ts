@@ -8,7 +8,7 @@ import { escapeHtml as esc } from './escape-html.ts';
 import type { ColumnSummaryResult } from '../metrics/summary.ts';
 import type { ConstraintViolationsResult } from '../metrics/constraints.ts';
 import type { SensorFaultsResult } from '../metrics/sensor-faults.ts';
-import type { DataDriftResult } from '../metrics/drift.ts';
+import { P_VALUE_TESTS, type DataDriftResult } from '../metrics/drift.ts';
 import type { MultivariateDriftResult } from '../metrics/multivariate.ts';
 import type { ModelQualityResult } from '../metrics/model-quality.ts';
 import type { EnergyDeviationResult } from '../metrics/energy.ts';
@@ -113,14 +113,14 @@ function driftTable(r: DataDriftResult): Table {
 
 function severityOf(c: DataDriftResult['columns'][number]): number {
   if (c.value === null) return 10;
-  const s = c.test === 'ks' || c.test === 'chisquare' ? Math.log10(c.threshold) / Math.log10(Math.max(c.value, 1e-300)) : c.value / c.threshold;
+  const s = P_VALUE_TESTS.has(c.test) ? Math.log10(c.threshold) / Math.log10(Math.max(c.value, 1e-300)) : c.value / c.threshold;
   return Math.min(s, 10);
 }
 
 function renderDrift(r: DataDriftResult): string {
-  const data = r.columns.map((c) => ({ column: c.column, severity: c.test === 'ks' || c.test === 'chisquare' ? 1 / Math.max(severityOf(c), 1e-3) : severityOf(c), drifted: c.drifted ? 'drifted' : 'not drifted' }));
+  const data = r.columns.map((c) => ({ column: c.column, severity: P_VALUE_TESTS.has(c.test) ? 1 / Math.max(severityOf(c), 1e-3) : severityOf(c), drifted: c.drifted ? 'drifted' : 'not drifted' }));
   // For p-value tests severity is shown as log(p)/log(threshold): >= 1 means drifted, like distance/threshold.
-  for (const [i, c] of r.columns.entries()) if (c.test === 'ks' || c.test === 'chisquare') data[i]!.severity = c.value === null ? 10 : Math.min(10, Math.log10(Math.max(c.value, 1e-300)) / Math.log10(c.threshold));
+  for (const [i, c] of r.columns.entries()) if (P_VALUE_TESTS.has(c.test)) data[i]!.severity = c.value === null ? 10 : Math.min(10, Math.log10(Math.max(c.value, 1e-300)) / Math.log10(c.threshold));
   const svg = chart({
     height: Math.max(120, 22 * data.length + 50),
     marginLeft: 170,

@@ -194,6 +194,6 @@ test('labels by CSV: inference id, lot, and asset + time within a tolerance; bad
   assert.equal(byAsset.unmatched, 1);
   assert.throws(() => parseGroundTruth('id,value\na,1\n'), (e: Error & { code?: string }) => e.code === 'BAD_INPUT' && /no label column/.test(e.message));
   assert.throws(() => parseGroundTruth('{"groundTruthData":{"data":"1"},"eventMetadata":{"eventId":"a"}}\n'), /encoding/);
-  assert.throws(() => parseGroundTruth('{"groundTruthData":{"data":"1","encoding":"CSV"},"eventMetadata":{"eventId":"../x"},"eventVersion":"0"}\n'), /inference id/);
+  assert.throws(() => parseGroundTruth(`{"groundTruthData":{"data":"1","encoding":"CSV"},"eventMetadata":{"eventId":"${'x'.repeat(65)}"},"eventVersion":"0"}\n`), /inference id/);
   assert.throws(() => mergeGroundTruth(frame, at(parseGroundTruth('lot,label\nL1,1\n'))), /option lot/);
 });

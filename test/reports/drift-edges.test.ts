@@ -7,7 +7,7 @@ import { psi, fillEmptyShares } from '../../reports/stats/distances.ts';
 
 // Written by fixtures/make_drift_edges.py: Evidently's stat-test definitions restated with numpy/scipy.
 const fx = JSON.parse(readFileSync(new URL('./fixtures/drift_edges.json', import.meta.url), 'utf8')) as {
-  cases: { name: string; ref: number[]; cur: number[]; test: string; wasserstein_norm: number; psi: number; jensenshannon: number; chisquare_p: number; ks_p: number }[];
+  cases: { name: string; ref: number[]; cur: number[]; test: string; wasserstein_norm: number; psi: number; jensenshannon: number; chisquare_p: number | null; ks_p: number; z?: number; z_p?: number; z_p_evidently?: number }[];
 };
 
 /** The fixture's column generator, reproduced exactly. */
@@ -37,8 +37,34 @@ test('the default test per column and every statistic agree with Evidently\'s de
     if (col.ks !== null) {
       near(col.wassersteinNormed, c.wasserstein_norm, `${c.name}: wasserstein normed`);
       near(col.ks.pValue, c.ks_p, `${c.name}: ks p`);
-    } else near(col.chiSquare?.pValue, c.chisquare_p, `${c.name}: chi-square p`);
+    } else if (c.test !== 'ztest') near(col.chiSquare?.pValue, c.chisquare_p!, `${c.name}: chi-square p`);
+    if (c.z_p !== undefined) {
+      near(col.zTest?.statistic, c.z!, `${c.name}: z`);
+      near(col.zTest?.pValue, c.z_p, `${c.name}: z-test p (2 sf|z|)`);
+      // Evidently's own 2 (1 - cdf|z|) is the same number up to the rounding of 1 - cdf near 1.
+      assert.ok(Math.abs(col.zTest!.pValue - c.z_p_evidently!) <= 1e-15, `${c.name}: ${col.zTest!.pValue} vs Evidently ${c.z_p_evidently}`);
+    }
   }
+  // The cases cross every switch of the binary rule: 1000 / 1001 reference rows, 1, 2 and 3 values.
+  const tests = new Set(fx.cases.map((c) => c.test));
+  assert.ok(tests.has('ztest') && tests.has('chisquare') && tests.has('jensenshannon'));
+});
+
+test('binary columns: the z-test, not chi-square, decides; a drift chi-square would call is no drift for the two-sample test', () => {
+  const c = fx.cases.find((x) => x.name.startsWith('2 distinct, small reference'))!;
+  const ref = column(c.ref[0]!, c.ref[1]!, c.ref[2]!, c.ref[3]!, c.ref[4]!);
+  const cur = column(c.cur[0]!, c.cur[1]!, c.cur[2]!, c.cur[3]!, c.cur[4]!);
+  const col = ((driftReport({ x: cur }, { x: ref }, { multivariate: false }).metrics[0] as DataDriftResult).columns[0])!;
+  assert.equal(col.test, 'ztest');
+  assert.ok(col.chiSquare!.pValue < 0.05 && col.value! > 0.05 && !col.drifted, `chi-square p ${col.chiSquare!.pValue}, z p ${col.value}`);
+  // Categorical strings behave the same as a 0/1 numeric column.
+  const s = (a: Float64Array) => Array.from(a, (v) => (v === 0 ? 'open' : 'closed'));
+  const cat = ((driftReport({ x: s(cur) }, { x: s(ref) }, { multivariate: false }).metrics[0] as DataDriftResult).columns[0])!;
+  assert.equal(cat.test, 'ztest');
+  near(cat.value, c.z_p!, 'categorical z p');
+  // A p-value exactly at the threshold is no drift, like the other p-value tests.
+  const atThreshold = ((driftReport({ x: cur }, { x: ref }, { multivariate: false, thresholds: { ztest: col.value! } }).metrics[0] as DataDriftResult).columns[0])!;
+  assert.equal(atThreshold.drifted, false);
 });
 
 test('the Wasserstein scale floor is stated in the result, and is what makes a near-constant column unit-dependent', () => {

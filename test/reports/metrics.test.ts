@@ -113,6 +113,8 @@ test('drift: a shifted column drifts, stable ones do not; the default test follo
   assert.equal(cols.find((c) => c.column === 'mode')!.test, 'jensenshannon');
   assert.equal(chooseTest('numeric', 800, 50), 'ks');
   assert.equal(chooseTest('categorical', 800, 3), 'chisquare');
+  assert.equal(chooseTest('categorical', 1000, 2), 'ztest');
+  assert.equal(chooseTest('numeric', 1001, 2), 'jensenshannon');
   const small = driftReport(plant(300, 14, 0.6, { tempShift: 8 }), plant(300, 15, 0.6));
   const t = (small.metrics[0] as unknown as { columns: { column: string; test: string; drifted: boolean }[] }).columns.find((c) => c.column === 'temp')!;
   assert.equal(t.test, 'ks');
@@ -209,7 +211,7 @@ test('capture JSON Lines from the server are read back and generateReports write
     const read = await readCapture(join(dir, 'capture'), { features });
     assert.equal(read.frame.rows, 400);
     assert.equal(read.skipped.length, 1);
-    assert.deepEqual(read.frame.names.sort(), ['capturedAt', 'eventId', 'power', 'prediction', 'temp']);
+    assert.deepEqual(read.frame.names.sort(), ['capturedAt', 'eventId', 'inferenceId', 'power', 'prediction', 'temp']);
     const ref = plant(3000, 52, 0.6);
     const res = await generateReports({
       captureDir: join(dir, 'capture'), outDir: join(dir, 'reports'),

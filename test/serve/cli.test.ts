@@ -2,9 +2,11 @@
 // SageMaker environment variables, graceful SIGTERM with requests in flight, usage errors.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { main } from '../../cli/main.ts';
+import { sql } from '../../lib/store/index.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { captureIO } from '../helpers/io.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
@@ -95,4 +97,40 @@ test('usage errors exit 2; a model that fails verification exits 1 with the reas
   const help = captureIO();
   assert.equal(await main(['serve', '--help'], help), 0);
   assert.match(help.stdout, /--capture-sample P/);
+});
+
+test('serve --ground-truth-dir and --monitoring-store: labels by HTTP and by file reach the scheduled run, whose rows land in the store', async () => {
+  const token = 'cli-gt-token';
+  const gt = join(dir, 'labels');
+  const store = join(dir, 'store');
+  const p = cli([
+    'serve', '--model', join(dir, 'model'), '--loader', LINEAR_LOADER, '--port', '0', '--workers', '1',
+    '--capture', join(dir, 'capture'), '--capture-sample', '1', '--reports', join(dir, 'reports'), '--reports-every', '0',
+    '--ground-truth-dir', gt, '--monitoring-store', store,
+  ], { MILLWRIGHT_ADMIN_TOKEN: token });
+  try {
+    const url = await Promise.race([p.url, p.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${p.stderr()}`)))]);
+    await waitReady(url);
+    const auth = { authorization: `Bearer ${token}` };
+    for (let i = 0; i < 4; i++) {
+      const r = await http(`${url}/invocations`, { body: `${i},1\n`, headers: { 'content-type': 'text/csv', accept: 'application/json', 'x-amzn-sagemaker-inference-id': `cli-${i}` } });
+      assert.equal(r.headers.get('x-amzn-sagemaker-inference-id'), `cli-${i}`);
+    }
+    // predictions 2i + 3; labels 2i + 4 (error 1 each): two by HTTP, two by a file in the folder
+    assert.equal((await http(`${url}/ground-truth`, { body: 'inference_id,label\ncli-0,4\ncli-1,6\n', headers: { ...auth, 'content-type': 'text/csv' } })).status, 201);
+    await mkdir(gt, { recursive: true });
+    await writeFile(join(gt, 'more.csv'), 'inference_id,label\ncli-2,8\ncli-3,10\n');
+    await new Promise((r) => setTimeout(r, 2500)); // the folder's 2 s stability rule
+    const run = await http(`${url}/admin/reports/regenerate`, { method: 'POST', headers: auth });
+    assert.equal(run.status, 200, run.text);
+    assert.equal(run.json<{ groundTruth: { pairs: number } }>().groundTruth.pairs, 4);
+    assert.deepEqual(await readdir(join(gt, 'done')), ['more.csv']);
+    const mae = (await sql("SELECT value FROM monitoring WHERE kind = 'model_quality' AND metric = 'mae'", { root: store })).rows;
+    assert.deepEqual(mae.map((r) => r.value), [1]);
+    assert.match((await http(`${url}/metrics`)).text, /^millwright_model_quality\{metric="mae"\} 1$/m);
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
 });

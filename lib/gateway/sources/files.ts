@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, open, readFile, readdir, rename, stat } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { fsyncDir, writeFileAtomic } from '../../durable/index.ts';
+import { moveInto, writeFileAtomic } from '../../durable/index.ts';
 import { MillwrightError } from '../../errors/index.ts';
 import { readInput, READINGS_FORMATS, type ColumnsInfo, type ReadingsFormat, type Reject } from '../../ingest/index.ts';
 import { durationField, sourceBase } from '../config-fields.ts';
@@ -64,25 +64,6 @@ async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-/** Moves `path` into `sub/` of its folder under a name not taken yet; fsyncs both directories. */
-async function moveInto(dir: string, sub: string, name: string): Promise<string> {
-  const target = join(dir, sub);
-  await mkdir(target, { recursive: true });
-  let dest = join(target, name);
-  for (let k = 1; k <= 1000; k++) {
-    try {
-      await stat(dest);
-      dest = join(target, `${name}.${k}`);
-    } catch {
-      break;
-    }
-  }
-  await rename(join(dir, name), dest);
-  await fsyncDir(target);
-  await fsyncDir(dir);
-  return dest;
 }
 
 class FilesSource implements Source {
