@@ -36,6 +36,8 @@ export function captureInference(capture: CaptureWriter, e: V2Exchange): boolean
     endpoint: e.model,
     modelVersion: e.version,
     eventId: r.inferenceId ?? e.requestId,
+    // Late labels are matched on the inference id, as for /invocations' X-Amzn-SageMaker-Inference-Id.
+    inferenceId: r.inferenceId ?? e.requestId,
     inputContentType: e.headerLength !== undefined ? `${BINARY_CONTENT_TYPE}; ${HEADER_LENGTH}=${e.headerLength}` : (e.contentType ?? ''),
     input: e.body,
     outputContentType: r.binary ? `${BINARY_CONTENT_TYPE}; ${HEADER_LENGTH}=${outputLength}` : (r.headers['content-type'] ?? 'application/json'),
