@@ -44,20 +44,32 @@ export interface FlushResult {
 }
 
 /**
- * Joins checked segments into one encoded batch without touching a name: each column is copied
- * straight from the segment bytes into the joined arrays, the dictionaries are laid end to end
- * and each segment's ids shifted by its dictionary's offset (the store's writer merges equal
- * names across segments by looking at dictionary entries, not at rows).
+ * Joins checked segments into one encoded batch without touching a name per row: each column is
+ * copied straight from the segment bytes, and the segments' dictionaries are merged by name (a
+ * few dozen entries each). A segment whose names already sit at their own ids in the merged
+ * dictionary (the usual case: one gateway writes the same names in the same order) keeps its id
+ * columns as they are; any other gets its ids mapped, an integer lookup per row.
  */
 function concat(segments: OpenSegment[]): { batch: EncodedReadings; dict: string[] } {
   const n = segments.reduce((s, g) => s + g.rows, 0);
   const batch: EncodedReadings = { ts: new Float64Array(n), value: new Float64Array(n), site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
   if (segments.some((g) => g.hasQuality)) batch.quality = new Uint8Array(n);
   const dict: string[] = [];
+  const idOf = new Map<string, number>();
   let o = 0;
   for (const seg of segments) {
-    copySegment(seg, batch, o, dict.length);
-    for (const name of seg.dict) dict.push(name);
+    const ids = new Int32Array(seg.dict.length);
+    let same = true;
+    seg.dict.forEach((name, i) => {
+      let id = idOf.get(name);
+      if (id === undefined) {
+        id = dict.push(name) - 1;
+        idOf.set(name, id);
+      }
+      ids[i] = id;
+      if (id !== i) same = false;
+    });
+    copySegment(seg, batch, o, same ? undefined : ids);
     o += seg.rows;
   }
   return { batch, dict };

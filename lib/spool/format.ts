@@ -119,7 +119,7 @@ export function decodeSegmentEncoded(buf: Buffer): EncodedSegment | TornSegment 
   const n = seg.rows;
   const batch: EncodedReadings = { ts: new Float64Array(n), value: new Float64Array(n), site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
   if (seg.hasQuality) batch.quality = new Uint8Array(n);
-  copySegment(seg, batch, 0, 0);
+  copySegment(seg, batch, 0);
   return { batch, dict: seg.dict, meta: seg.meta };
 }
 
@@ -152,11 +152,11 @@ export function openSegment(buf: Buffer): OpenSegment | TornSegment {
 
 /**
  * Copies an open segment's columns into `out` from row `at` on (one byte copy per column: the
- * file buffer's alignment is not guaranteed), adding `dictBase` to each name id, so segments laid
- * end to end share one dictionary made of theirs in order. A segment without quality leaves
- * `out.quality` as it is (zeros when fresh).
+ * file buffer's alignment is not guaranteed). With `ids`, each name id `i` of the segment becomes
+ * `ids[i]` (segments laid end to end into one dictionary); without, ids are kept as they are. A
+ * segment without quality leaves `out.quality` as it is (zeros when fresh).
  */
-export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number, dictBase: number): void {
+export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number, ids?: Int32Array): void {
   const n = seg.rows;
   let o = seg.columnsAt;
   const put = (a: Float64Array | Int32Array | Uint8Array, width: number) => {
@@ -167,7 +167,7 @@ export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number, 
   put(out.value, 8);
   for (const col of [out.site, out.asset, out.signal]) {
     put(col, 4);
-    if (dictBase !== 0) for (let i = at; i < at + n; i++) col[i] += dictBase;
+    if (ids) for (let i = at; i < at + n; i++) col[i] = ids[col[i]];
   }
   if (seg.hasQuality && out.quality) put(out.quality, 1);
 }
