@@ -5,9 +5,7 @@ import { parseCommandArgs, usageError } from '../command.ts';
 import { alarmsReportFromStore } from '../../reports/presets.ts';
 import { timeFlag } from './events.ts';
 import { finishReport } from './report-output.ts';
-import { resolve } from 'node:path';
-import { assetRows, loadAssetModel } from '../../lib/gateway/index.ts';
-import { ASSET_LEVELS, assetGroups, readAssetPlaces, type AssetGroups, type AssetLevel, type AssetPlace } from '../../reports/asset-groups.ts';
+import { groupsFlag } from './group-by-flag.ts';
 
 /** Shown inside `millwright report --help` (and so in docs/cli.md). */
 export const ALARMS_REPORT_USAGE = `alarms: alarm rules (and models that raise alarms) scored against recorded failures
@@ -45,24 +43,4 @@ export async function runAlarmsReport(args: string[], io: CliIO): Promise<number
     from, to, leadMs, ...(groupBy ? { groupBy } : {}), ...(values.assets ? { assets: values.assets.split(',').map((a) => a.trim()).filter(Boolean) } : {}), ...(values.title ? { title: values.title } : {}),
   });
   return finishReport(report, 'alarms', values.out, failOn, io);
-}
-
-/** `--group-by LEVEL [--asset-model FILE]`: asset -> group at that level, from the file or the store's `assets` table. */
-async function groupsFlag(level: string | undefined, modelFile: string | undefined, root: string, io: CliIO): Promise<AssetGroups | undefined> {
-  if (level === undefined) {
-    if (modelFile !== undefined) throw usageError('--asset-model is only used with --group-by LEVEL');
-    return undefined;
-  }
-  if (!(ASSET_LEVELS as readonly string[]).includes(level)) throw usageError(`--group-by must be one of ${ASSET_LEVELS.join(', ')}, got "${level}"`);
-  let places: AssetPlace[];
-  if (modelFile !== undefined) {
-    const path = resolve(io.cwd, modelFile);
-    places = assetRows(await loadAssetModel(path), '(site not named)');
-  } else {
-    places = await readAssetPlaces(root);
-    if (places.length === 0 && level !== 'asset') {
-      throw usageError(`--group-by ${level} needs the plant's asset model: the store ${root} has no assets table (a gateway with an assets file writes one); give --asset-model FILE`);
-    }
-  }
-  return assetGroups(places, level as AssetLevel);
 }
