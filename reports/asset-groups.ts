@@ -48,12 +48,26 @@ export function assetGroups(places: readonly AssetPlace[], level: AssetLevel): A
   return { level, of };
 }
 
-/** Group of `asset` (assets the model does not list fall into {@link UNASSIGNED_GROUP}, or stand alone at level `asset`). */
+/**
+ * Group of `asset` (assets the model does not list fall into {@link UNASSIGNED_GROUP}, or stand alone at level `asset`).
+ *
+ * @example
+ * import { assetGroups, groupOf } from 'millwright/reports';
+ * const byArea = assetGroups([{ asset: 'press1', area: 'pressing' }], 'area');
+ * groupOf(byArea, 'press1'); // 'pressing'
+ * groupOf(byArea, 'kiln9');  // '(not in the asset model)'
+ */
 export function groupOf(groups: AssetGroups, asset: string): string {
   return groups.of.get(asset) ?? (groups.level === 'asset' ? asset : UNASSIGNED_GROUP);
 }
 
-/** The asset model a gateway wrote into a store (`assets` view); empty when there is none. */
+/**
+ * The asset model a gateway wrote into a store (`assets` view); empty when there is none.
+ *
+ * @example
+ * import { assetGroups, readAssetPlaces } from 'millwright/reports';
+ * const byLine = assetGroups(await readAssetPlaces('.millwright/store'), 'line');
+ */
 export async function readAssetPlaces(root: string): Promise<AssetPlace[]> {
   const { rows } = await sql('SELECT asset, line, area, site FROM assets ORDER BY site, area, line, asset', { root }).catch((err: Error) => {
     if (/assets/i.test(err.message) && /(not exist|not found|No files found)/i.test(err.message)) return { rows: [] };
