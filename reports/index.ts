@@ -43,7 +43,8 @@ export { ModelQualityMetric, joinGroundTruth, regressionMetrics, classificationM
 export { EnergyDeviationMetric, type EnergyDeviationOptions, type EnergyDeviationResult, type EnergyHour } from './metrics/energy.ts';
 export { EnergyPerformanceMetric, type EnergyPerformanceOptions, type EnergyPerformanceResult, type EnergyPerformancePeriod, type StaticFactorAdjustment } from './metrics/energy-performance.ts';
 export type { RollUpRow } from './energy-performance/roll-up.ts';
-export { AlarmScoresMetric, scoreRule, type AlarmScoreOptions, type AlarmScoresResult, type AlarmInterval, type FailureMark, type RuleScore, type AssetTimeline } from './metrics/alarm-scores.ts';
+export { AlarmScoresMetric, scoreRule, type AlarmScoreOptions, type AlarmScoresResult, type AlarmInterval, type FailureMark, type RuleScore, type GroupRuleScore, type AssetTimeline } from './metrics/alarm-scores.ts';
+export { assetGroups, groupOf, readAssetPlaces, ASSET_LEVELS, UNASSIGNED_GROUP, type AssetLevel, type AssetPlace, type AssetGroups } from './asset-groups.ts';
 export { readAlarmIntervals, readFailures, readAlarmedReadings } from './alarm-store.ts';
 export type { Granularity } from './energy-performance/periods.ts';
 export type { Shift } from './energy-performance/baseline-model.ts';

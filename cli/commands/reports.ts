@@ -16,6 +16,8 @@ import type { Frame } from '../../reports/data.ts';
 import { ENERGY_PERFORMANCE_USAGE, runEnergyPerformance } from './energy-performance.ts';
 import { ALARMS_REPORT_USAGE, runAlarmsReport } from './alarms-report.ts';
 import { finishReport } from './report-output.ts';
+import { GROUP_BY_OPTIONS, groupsFlag } from './group-by-flag.ts';
+import type { SensorFaultsOptions } from '../../reports/metrics/sensor-faults.ts';
 
 function list(s: string | undefined): string[] | undefined {
   return s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -24,6 +26,16 @@ function list(s: string | undefined): string[] | undefined {
 
 function src(io: CliIO, s: string): string {
   return s.startsWith('sql:') ? s : resolve(io.cwd, s);
+}
+
+/** The quality report's sensor-fault options: --no-faults, --stuck, --gap-factor, --group-by [--asset-model]. */
+async function faultsOptions(values: Record<string, string | boolean | undefined>, root: string, io: CliIO): Promise<SensorFaultsOptions | false | undefined> {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const groupBy = await groupsFlag(str('group-by'), str('asset-model'), root, io);
+  if (groupBy && values['no-faults']) throw usageError('--group-by groups the sensor-fault counts: it cannot go with --no-faults');
+  if (values['no-faults']) return false;
+  const tuned = str('stuck') || str('gap-factor') ? { stuckMinReadings: numberFlag('stuck', str('stuck')), gapFactor: numberFlag('gap-factor', str('gap-factor')) } : undefined;
+  return tuned || groupBy ? { ...tuned, ...(groupBy ? { groupBy } : {}) } : undefined;
 }
 
 const baselineCommand: Command = {
@@ -80,7 +92,9 @@ const REPORT_USAGE = `millwright report quality|drift|model|energy <current> [op
   --fail-on warn|fail    exit 3 (check failed) when the report's status is at least this (default: exit 0 whatever it found)
 
 quality:  --baseline DIR (statistics.json + constraints.json), --no-faults,
-          --stuck N (readings, default 30), --gap-factor X (default 3)
+          --stuck N (readings, default 30), --gap-factor X (default 3),
+          --group-by site|area|line|asset [--asset-model FILE]: sensor-fault counts per group of the asset model
+          (the store's assets table, or the gateway's assets file)
 drift:    --columns a,b  --exclude a,b (default ts)  --state COL (compare within operating states)
           --numeric-test auto|ks|wasserstein|psi|jensenshannon  --categorical-test auto|chisquare|ztest|jensenshannon|psi
           --threshold X (for the chosen tests)  --drift-share X (default 0.5)  --calibrate
@@ -112,7 +126,7 @@ const reportCommand: Command = {
       allowPositionals: true,
       options: {
         out: { type: 'string' }, reference: { type: 'string' }, model: { type: 'string' }, store: { type: 'string' }, title: { type: 'string' }, 'fail-on': { type: 'string' },
-        baseline: { type: 'string' }, 'no-faults': { type: 'boolean' }, stuck: { type: 'string' }, 'gap-factor': { type: 'string' },
+        baseline: { type: 'string' }, 'no-faults': { type: 'boolean' }, stuck: { type: 'string' }, 'gap-factor': { type: 'string' }, ...GROUP_BY_OPTIONS,
         columns: { type: 'string' }, exclude: { type: 'string' }, state: { type: 'string' }, 'numeric-test': { type: 'string' }, 'categorical-test': { type: 'string' },
         threshold: { type: 'string' }, 'drift-share': { type: 'string' }, calibrate: { type: 'boolean' },
         task: { type: 'string' }, target: { type: 'string' }, prediction: { type: 'string' }, truth: { type: 'string' }, on: { type: 'string' }, 'tolerance-ms': { type: 'string' },
@@ -142,7 +156,7 @@ const reportCommand: Command = {
     switch (kind as Exclude<ReportKind, 'energy-performance' | 'alarms'>) {
       case 'quality': {
         const baseline = values.baseline ? await readBaselineDir(resolve(io.cwd, values.baseline)) : undefined;
-        const faults = values['no-faults'] ? false : values.stuck || values['gap-factor'] ? { stuckMinReadings: numberFlag('stuck', values.stuck), gapFactor: numberFlag('gap-factor', values['gap-factor']) } : undefined;
+        const faults = await faultsOptions(values, root, io);
         report = qualityReport(current, reference, { ...common, baseline, faults });
         break;
       }

@@ -105,7 +105,11 @@ export async function parseGatewayConfig(data: unknown, baseDir: string, what = 
       http: c.http,
       heartbeat: c.heartbeat ?? 10_000,
       maxFutureSkew: c.maxFutureSkew ?? 300_000,
-      sources: c.sources as SourceConfig[],
+      // Paths inside source entries (certificates, watched folders) resolve like the others.
+      sources: (c.sources as SourceConfig[]).map((s) => {
+        const type = types.find((t) => t.type === s.type);
+        return (type?.resolvePaths?.(s, baseDir) ?? s) as SourceConfig;
+      }),
       baseDir,
     };
     const names = new Map<string, number>();

@@ -1,9 +1,8 @@
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError, isErrorCode } from '../errors/index.ts';
-import { writeReadings } from '../store/index.ts';
-import { decodeSegment } from './format.ts';
+import { writeEncodedReadings, type EncodedReadings } from '../store/index.ts';
+import { copySegment, openSegment, type OpenSegment } from './format.ts';
 import { fsyncDir } from '../durable/index.ts';
 import { listSegments, lockSpool, recoverSpool } from './spool.ts';
 import { deliverBatch, pendingBatches, recordBatch, settleBatch, type LandingDestination, type LandingBatch } from '../landing/index.ts';
@@ -44,31 +43,42 @@ export interface FlushResult {
   recovered: number;
 }
 
-function concat(batches: ReadingBatch[]): ReadingBatch {
-  if (batches.length === 1) return batches[0];
-  const n = batches.reduce((s, b) => s + b.ts.length, 0);
-  // Preallocated and filled by index: pushing 3 strings per reading cost ~1 s per 1M readings.
-  const out: ReadingBatch = { ts: new Float64Array(n), value: new Float64Array(n), site: new Array<string>(n), asset: new Array<string>(n), signal: new Array<string>(n) };
-  const anyQuality = batches.some((b) => b.quality);
-  if (anyQuality) out.quality = new Uint8Array(n);
+/**
+ * Joins checked segments into one encoded batch without touching a name per row: each column is
+ * copied straight from the segment bytes, and the segments' dictionaries are merged by name (a
+ * few dozen entries each). A segment whose names already sit at their own ids in the merged
+ * dictionary (the usual case: one gateway writes the same names in the same order) keeps its id
+ * columns as they are; any other gets its ids mapped, an integer lookup per row.
+ */
+function concat(segments: OpenSegment[]): { batch: EncodedReadings; dict: string[] } {
+  const n = segments.reduce((s, g) => s + g.rows, 0);
+  const batch: EncodedReadings = { ts: new Float64Array(n), value: new Float64Array(n), site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
+  if (segments.some((g) => g.hasQuality)) batch.quality = new Uint8Array(n);
+  const dict: string[] = [];
+  const idOf = new Map<string, number>();
   let o = 0;
-  for (const b of batches) {
-    out.ts.set(b.ts, o);
-    out.value.set(b.value, o);
-    if (out.quality && b.quality) out.quality.set(b.quality, o);
-    for (let i = 0; i < b.ts.length; i++) {
-      out.site[o + i] = b.site[i];
-      out.asset[o + i] = b.asset[i];
-      out.signal[o + i] = b.signal[i];
-    }
-    o += b.ts.length;
+  for (const seg of segments) {
+    const ids = new Int32Array(seg.dict.length);
+    let same = true;
+    seg.dict.forEach((name, i) => {
+      let id = idOf.get(name);
+      if (id === undefined) {
+        id = dict.push(name) - 1;
+        idOf.set(name, id);
+      }
+      ids[i] = id;
+      if (id !== i) same = false;
+    });
+    copySegment(seg, batch, o, same ? undefined : ids);
+    o += seg.rows;
   }
-  return out;
+  return { batch, dict };
 }
 
 /**
  * Moves spooled segments into the store: reads up to `maxRows` readings' worth of segments,
- * writes them with `writeReadings` (durable when it resolves), and only then deletes those
+ * writes them with `writeEncodedReadings` (the segments' name dictionaries passed through, no
+ * string per row; durable when it resolves), and only then deletes those
  * segments. Delivery is at-least-once: a crash after the store write and before the deletes
  * writes the same readings again on the next flush, and `millwright compact` removes the
  * duplicates (same site, asset, signal, ts). Torn or corrupt segments are renamed to
@@ -89,7 +99,7 @@ export async function flushSpool(opts: FlushOptions): Promise<FlushResult> {
     if (opts.destinations?.length) segments = await resumePending(opts, segments, result);
     let i = 0;
     while (i < segments.length) {
-      const group: { path: string; batch: ReadingBatch }[] = [];
+      const group: { path: string; seg: OpenSegment }[] = [];
       let rows = 0;
       while (i < segments.length && (group.length === 0 || rows < maxRows)) {
         const path = segments[i++];
@@ -100,15 +110,15 @@ export async function flushSpool(opts: FlushOptions): Promise<FlushResult> {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
           throw err;
         }
-        const seg = decodeSegment(buf);
+        const seg = openSegment(buf);
         if ('torn' in seg) {
           await rename(path, `${path}.corrupt`);
           result.quarantined.push(`${path}.corrupt`);
           opts.log?.(`spool segment ${basename(path)} is damaged (${seg.torn}); set aside as ${basename(path)}.corrupt`);
           continue;
         }
-        group.push({ path, batch: seg.batch });
-        rows += seg.batch.ts.length;
+        group.push({ path, seg });
+        rows += seg.rows;
       }
       if (group.length === 0) continue;
       await writeGroup(opts, group, result);
@@ -120,10 +130,11 @@ export async function flushSpool(opts: FlushOptions): Promise<FlushResult> {
   }
 }
 
-async function writeGroup(opts: FlushOptions, group: { path: string; batch: ReadingBatch }[], result: FlushResult): Promise<void> {
+async function writeGroup(opts: FlushOptions, group: { path: string; seg: OpenSegment }[], result: FlushResult): Promise<void> {
   let written;
   try {
-    written = await writeReadings(opts.store, concat(group.map((g) => g.batch)));
+    const all = concat(group.map((g) => g.seg));
+    written = await writeEncodedReadings(opts.store, all.batch, all.dict, { reuseIds: true });
   } catch (err) {
     if (isErrorCode(err, 'BAD_INPUT')) {
       // Cannot happen for segments spooled by millwright (rows are validated before spooling),
@@ -143,17 +154,28 @@ async function writeGroup(opts: FlushOptions, group: { path: string; batch: Read
   // Every destination confirms before a segment goes (the batch is recorded first, see resumePending).
   const landed = opts.destinations?.length ? await recordBatch(opts.spool, opts.store, group.map((g) => g.path), written.files, written.rows) : undefined;
   if (landed) await deliver(opts, landed);
-  // The store write is durable (fsynced file and directory): now the segments may go.
-  for (const g of group) {
-    await unlink(g.path).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
+  // The store write is durable (fsynced file and directory): now the segments may go, several
+  // unlinks in flight (one at a time, 100 segments cost 0.1-0.5 s of metadata writes under load).
+  await removeSegments(group.map((g) => g.path));
   result.segments += group.length;
   result.rows += written.rows;
   result.files += written.files.length;
   opts.onWrite?.({ segments: group.map((g) => g.path), rows: written.rows, files: written.files });
   if (landed) await settleBatch(opts.spool, landed);
+}
+
+/** Deletes segments (already gone is fine), up to 16 unlinks in flight. */
+async function removeSegments(paths: readonly string[]): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const p = paths[next++];
+      await unlink(p).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, paths.length) }, worker));
 }
 
 async function deliver(opts: FlushOptions, batch: LandingBatch): Promise<void> {
@@ -173,12 +195,8 @@ async function resumePending(opts: FlushOptions, segments: string[], result: Flu
     const left = batch.segments.map((s) => join(opts.spool, s)).filter((p) => present.has(p));
     if (left.length > 0) {
       await deliver(opts, await restoreFiles(opts, batch, left));
-      for (const p of left) {
-        await unlink(p).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-        claimed.add(p);
-      }
+      await removeSegments(left);
+      for (const p of left) claimed.add(p);
       result.segments += left.length;
       result.rows += batch.rows;
       result.files += batch.files.length;
@@ -196,13 +214,14 @@ async function resumePending(opts: FlushOptions, segments: string[], result: Flu
 async function restoreFiles(opts: FlushOptions, batch: LandingBatch, left: string[]): Promise<LandingBatch> {
   const missing = await Promise.all(batch.files.map((f) => readFile(f.path).then(() => false, () => true)));
   if (!missing.some(Boolean) || left.length !== batch.segments.length) return batch;
-  const batches: ReadingBatch[] = [];
+  const segments: OpenSegment[] = [];
   for (const p of left) {
-    const seg = decodeSegment(await readFile(p));
+    const seg = openSegment(await readFile(p));
     if ('torn' in seg) return batch; // cannot rebuild; the delivery reports the missing file
-    batches.push(seg.batch);
+    segments.push(seg);
   }
-  const written = await writeReadings(opts.store, concat(batches));
+  const all = concat(segments);
+  const written = await writeEncodedReadings(opts.store, all.batch, all.dict, { reuseIds: true });
   const byPartition = new Map(written.files.map((f) => [basename(join(f, '..', '..')) + '/' + basename(join(f, '..')), f]));
   const files = batch.files.map((f, i) => (missing[i] ? { ...f, path: byPartition.get(f.rel.split('/').slice(0, 2).join('/')) ?? f.path } : f));
   return { ...batch, files };

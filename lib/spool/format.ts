@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { ReadingBatch } from '../readings/index.ts';
 import type { BatchOrigin } from '../readings/index.ts';
+import type { EncodedReadings } from '../store/index.ts';
 
 /** First 8 bytes of every spool segment. */
 export const SEGMENT_MAGIC = Buffer.from('MWSPOOL1', 'ascii');
@@ -81,43 +82,94 @@ export interface TornSegment {
   torn: string;
 }
 
+/** A segment's readings as written: name columns as ids into the segment's dictionary. */
+export interface EncodedSegment {
+  batch: EncodedReadings;
+  /** The names the ids refer to (site, asset and signal names share one dictionary). */
+  dict: string[];
+  meta: SegmentMeta;
+}
+
 /**
  * Decodes a segment written by {@link encodeSegment}, or explains why it is torn or corrupt
  * (short file, wrong magic, length mismatch, CRC mismatch).
  */
 export function decodeSegment(buf: Buffer): { batch: ReadingBatch; meta: SegmentMeta } | TornSegment {
+  const seg = decodeSegmentEncoded(buf);
+  if ('torn' in seg) return seg;
+  const { batch: enc, dict, meta } = seg;
+  const n = enc.ts.length;
+  const [site, asset, signal] = [enc.site, enc.asset, enc.signal].map((col) => {
+    const out = new Array<string>(n);
+    for (let i = 0; i < n; i++) out[i] = dict[col[i]];
+    return out;
+  });
+  const batch: ReadingBatch = { ts: enc.ts, site, asset, signal, value: enc.value };
+  if (enc.quality) batch.quality = enc.quality;
+  return { batch, meta };
+}
+
+/**
+ * Like {@link decodeSegment}, without turning ids back into names: the columns are the segment's
+ * own bytes (copied into aligned arrays), ready for the store's `writeEncodedReadings`.
+ */
+export function decodeSegmentEncoded(buf: Buffer): EncodedSegment | TornSegment {
+  const seg = openSegment(buf);
+  if ('torn' in seg) return seg;
+  const n = seg.rows;
+  const batch: EncodedReadings = { ts: new Float64Array(n), value: new Float64Array(n), site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
+  if (seg.hasQuality) batch.quality = new Uint8Array(n);
+  copySegment(seg, batch, 0);
+  return { batch, dict: seg.dict, meta: seg.meta };
+}
+
+/** A checked segment (magic, length, CRC) whose columns are still in the file's bytes. */
+export interface OpenSegment {
+  rows: number;
+  hasQuality: boolean;
+  dict: string[];
+  meta: SegmentMeta;
+  /** The payload and where its columns start. */
+  payload: Buffer;
+  columnsAt: number;
+}
+
+/** Checks a segment and reads its header and dictionary, leaving the columns in place. */
+export function openSegment(buf: Buffer): OpenSegment | TornSegment {
   if (buf.length < HEADER_BYTES) return { torn: `only ${buf.length} bytes (a segment header is ${HEADER_BYTES})` };
   if (!buf.subarray(0, 8).equals(SEGMENT_MAGIC)) return { torn: 'wrong magic (not a millwright spool segment)' };
   const payloadLen = buf.readUInt32LE(8);
   if (buf.length !== HEADER_BYTES + payloadLen) return { torn: `length ${buf.length - HEADER_BYTES} bytes, header says ${payloadLen} (torn write)` };
   const payload = buf.subarray(HEADER_BYTES);
   if (crc32(payload) !== buf.readUInt32LE(12)) return { torn: 'CRC-32 mismatch (corrupt or torn write)' };
-  const n = payload.readUInt32LE(0);
+  const rows = payload.readUInt32LE(0);
   const hasQuality = (payload.readUInt32LE(4) & 1) === 1;
   const metaLen = payload.readUInt32LE(8);
-  const meta = JSON.parse(payload.subarray(12, 12 + metaLen).toString('utf8')) as SegmentMeta & { dict: string[] };
-  let o = 12 + metaLen;
-  o += (8 - (o % 8)) % 8;
-  // Copy each column into its own aligned buffer (the file buffer's alignment is not guaranteed).
-  const take = (bytes: number): ArrayBuffer => {
-    const ab = new ArrayBuffer(bytes);
-    new Uint8Array(ab).set(payload.subarray(o, o + bytes));
-    o += bytes;
-    return ab;
+  const { dict, ...meta } = JSON.parse(payload.subarray(12, 12 + metaLen).toString('utf8')) as SegmentMeta & { dict: string[] };
+  const head = 12 + metaLen;
+  return { rows, hasQuality, dict, meta, payload, columnsAt: head + ((8 - (head % 8)) % 8) };
+}
+
+/**
+ * Copies an open segment's columns into `out` from row `at` on (one byte copy per column: the
+ * file buffer's alignment is not guaranteed). With `ids`, each name id `i` of the segment becomes
+ * `ids[i]` (segments laid end to end into one dictionary); without, ids are kept as they are. A
+ * segment without quality leaves `out.quality` as it is (zeros when fresh).
+ */
+export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number, ids?: Int32Array): void {
+  const n = seg.rows;
+  let o = seg.columnsAt;
+  const put = (a: Float64Array | Int32Array | Uint8Array, width: number) => {
+    new Uint8Array(a.buffer, a.byteOffset + at * width, n * width).set(seg.payload.subarray(o, o + n * width));
+    o += n * width;
   };
-  const ts = new Float64Array(take(n * 8));
-  const value = new Float64Array(take(n * 8));
-  const ids = [new Int32Array(take(n * 4)), new Int32Array(take(n * 4)), new Int32Array(take(n * 4))];
-  const dict = meta.dict;
-  const [site, asset, signal] = ids.map((col) => {
-    const out = new Array<string>(n);
-    for (let i = 0; i < n; i++) out[i] = dict[col[i]];
-    return out;
-  });
-  const batch: ReadingBatch = { ts, site, asset, signal, value };
-  if (hasQuality) batch.quality = new Uint8Array(take(n));
-  const { dict: _dict, ...rest } = meta;
-  return { batch, meta: rest };
+  put(out.ts, 8);
+  put(out.value, 8);
+  for (const col of [out.site, out.asset, out.signal]) {
+    put(col, 4);
+    if (ids) for (let i = at; i < at + n; i++) col[i] = ids[col[i]];
+  }
+  if (seg.hasQuality && out.quality) put(out.quality, 1);
 }
 
 /** Rows recorded in a segment header (without decoding the rest), or undefined when too short. */

@@ -76,47 +76,149 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
       throw new MillwrightError('BAD_INPUT', `batch column "${key}" has ${batch[key].length} entries, expected ${n} (the length of "ts")`);
     }
   }
-  if (batch.quality !== undefined && batch.quality.length !== n) {
-    throw new MillwrightError('BAD_INPUT', `batch column "quality" has ${batch.quality.length} entries, expected ${n}`);
-  }
+  checkQuality(batch.quality, n);
   if (n === 0) return { files: [], rows: 0 };
-
-  const sites = new Interner((v) => validatePartitionValue('site', v));
-  const assets = new Interner(checkName('asset'));
-  const signals = new Interner(checkName('signal'));
+  const names = newInterners();
+  const siteId = new Int32Array(n);
   const assetId = new Int32Array(n);
   const signalId = new Int32Array(n);
+  // Consecutive rows usually share site and asset (series-major input): skip the Map then.
+  for (let i = 0; i < n; i++) {
+    const s = batch.site[i];
+    siteId[i] = i > 0 && s === batch.site[i - 1] ? siteId[i - 1] : names.sites.id(s);
+    const a = batch.asset[i];
+    assetId[i] = i > 0 && a === batch.asset[i - 1] ? assetId[i - 1] : names.assets.id(a);
+    const sig = batch.signal[i];
+    signalId[i] = i > 0 && sig === batch.signal[i - 1] ? signalId[i - 1] : names.signals.id(sig);
+  }
+  return writeInterned(root, batch, names, siteId, assetId, signalId, opts);
+}
+
+/**
+ * A batch whose site, asset and signal columns are ids into one dictionary of names (the form
+ * spool segments and parsed ingest chunks already have). Ids may repeat names or leave entries
+ * unused; only the names the rows use are checked and written.
+ */
+export interface EncodedReadings {
+  ts: Float64Array;
+  value: Float64Array;
+  quality?: Uint8Array;
+  site: Int32Array;
+  asset: Int32Array;
+  signal: Int32Array;
+}
+
+/** Options of {@link writeEncodedReadings}. */
+export interface WriteEncodedOptions extends WriteOptions {
+  /**
+   * The batch's site/asset/signal id columns may be overwritten with the store's own ids (saves
+   * a copy of each; for a caller that built the batch for this write and drops it after).
+   */
+  reuseIds?: boolean;
+}
+
+/**
+ * {@link writeReadings} for a batch already encoded against a dictionary of names: no string per
+ * row is built or compared (each row costs an integer lookup per name column), and the store
+ * receives exactly the files `writeReadings` writes for the decoded batch. Throws BAD_INPUT
+ * (and writes nothing) when an id is outside the dictionary or any reading is invalid.
+ *
+ * @example
+ * import { writeEncodedReadings } from 'millwright';
+ * await writeEncodedReadings('./.millwright/store', {
+ *   ts: Float64Array.of(Date.parse('2024-03-01T00:00:00Z'), Date.parse('2024-03-01T00:00:01Z')),
+ *   value: Float64Array.of(41.5, 41.7),
+ *   site: Int32Array.of(0, 0), asset: Int32Array.of(1, 1), signal: Int32Array.of(2, 2),
+ * }, ['plant-1', 'motor-3', 'temperature']); // → { files: [ '/…/date=2024-03-01/part-….parquet' ], rows: 2 }
+ */
+export async function writeEncodedReadings(root: string, batch: EncodedReadings, dict: readonly string[], opts: WriteEncodedOptions = {}): Promise<WriteResult> {
+  const n = batch.ts.length;
+  for (const key of ['site', 'asset', 'signal', 'value'] as const) {
+    if (batch[key].length !== n) {
+      throw new MillwrightError('BAD_INPUT', `batch column "${key}" has ${batch[key].length} entries, expected ${n} (the length of "ts")`);
+    }
+  }
+  checkQuality(batch.quality, n);
+  if (n === 0) return { files: [], rows: 0 };
+  const names = newInterners();
+  // Dictionary entry -> dense id in first-appearance order (what writeReadings' interning gives),
+  // so equal names under different entries become one id and the sort ranks match.
+  const remap = (col: Int32Array, to: Interner, kind: string): Int32Array => {
+    const lookup = new Int32Array(dict.length).fill(-1);
+    const out = opts.reuseIds ? col : new Int32Array(n);
+    let last = -1;
+    let lastId = -1;
+    for (let i = 0; i < n; i++) {
+      const e = col[i];
+      if (e !== last) {
+        if (!(e >= 0 && e < dict.length)) throw new MillwrightError('BAD_INPUT', `reading ${i}: ${kind} id ${e} is outside the dictionary of ${dict.length} names`);
+        let id = lookup[e];
+        if (id < 0) lookup[e] = id = to.id(dict[e]);
+        last = e;
+        lastId = id;
+      }
+      out[i] = lastId;
+    }
+    return out;
+  };
+  const siteId = remap(batch.site, names.sites, 'site');
+  const assetId = remap(batch.asset, names.assets, 'asset');
+  const signalId = remap(batch.signal, names.signals, 'signal');
+  return writeInterned(root, batch, names, siteId, assetId, signalId, opts);
+}
+
+function checkQuality(quality: Uint8Array | undefined, n: number): void {
+  if (quality !== undefined && quality.length !== n) {
+    throw new MillwrightError('BAD_INPUT', `batch column "quality" has ${quality.length} entries, expected ${n}`);
+  }
+}
+
+interface Names {
+  sites: Interner;
+  assets: Interner;
+  signals: Interner;
+}
+
+function newInterners(): Names {
+  return { sites: new Interner((v) => validatePartitionValue('site', v)), assets: new Interner(checkName('asset')), signals: new Interner(checkName('signal')) };
+}
+
+async function writeInterned(
+  root: string,
+  batch: { ts: Float64Array; value: Float64Array; quality?: Uint8Array },
+  names: Names,
+  siteId: Int32Array,
+  assetId: Int32Array,
+  signalId: Int32Array,
+  opts: WriteOptions,
+): Promise<WriteResult> {
+  // Columns as locals: the loops below then index typed arrays directly, whatever the shape of
+  // the caller's batch object (a ReadingBatch or an EncodedReadings: one call site, two shapes).
+  const tsIn = batch.ts;
+  const valueIn = batch.value;
+  const quality = batch.quality;
+  const n = tsIn.length;
+  const { sites, assets, signals } = names;
   const ts = new Float64Array(n);
   // Partition of each row: (site id, day) interned to a dense group id.
   const groupOf = new Int32Array(n);
   const groupKeys: { site: number; day: number }[] = [];
   const groupIds = new Map<number, number>();
-  let lastSite = '';
-  let lastSiteId = -1;
   let lastKey = NaN;
   let lastGroup = -1;
   for (let i = 0; i < n; i++) {
-    const t = Math.round(batch.ts[i]);
+    const t = Math.round(tsIn[i]);
     if (!(t >= MIN_TS && t <= MAX_TS)) {
-      throw new MillwrightError('BAD_INPUT', `reading ${i}: ts ${batch.ts[i]} is not epoch milliseconds between 1900 and 9999`);
+      throw new MillwrightError('BAD_INPUT', `reading ${i}: ts ${tsIn[i]} is not epoch milliseconds between 1900 and 9999`);
     }
     ts[i] = t;
-    const s = batch.site[i];
-    const siteId = s === lastSite && lastSiteId >= 0 ? lastSiteId : sites.id(s);
-    lastSite = s;
-    lastSiteId = siteId;
-    // Consecutive rows usually share asset (series-major input) or at least site: skip the Map then.
-    const a = batch.asset[i];
-    assetId[i] = i > 0 && a === batch.asset[i - 1] ? assetId[i - 1] : assets.id(a);
-    const sig = batch.signal[i];
-    signalId[i] = i > 0 && sig === batch.signal[i - 1] ? signalId[i - 1] : signals.id(sig);
     const day = Math.floor(t / DAY_MS);
-    const key = siteId * 4_194_304 + (day + 30_000);
+    const key = siteId[i] * 4_194_304 + (day + 30_000);
     let g = key === lastKey ? lastGroup : groupIds.get(key);
     if (g === undefined) {
       g = groupKeys.length;
       groupIds.set(key, g);
-      groupKeys.push({ site: siteId, day });
+      groupKeys.push({ site: siteId[i], day });
     }
     lastKey = key;
     lastGroup = g;
@@ -125,7 +227,6 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
 
   const order = sortRows(groupOf, groupKeys.length, assets.sortedRank(), assetId, signals.sortedRank(), signalId, signals.values.length, ts);
   const files: string[] = [];
-  const quality = batch.quality;
   for (let g = 0; g < groupKeys.length; g++) {
     const rows = order.groups[g];
     const m = rows.length;
@@ -143,7 +244,7 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
       cols.ts[k] = ts[r];
       cols.assetIdx[k] = assetId[r];
       cols.signalIdx[k] = signalId[r];
-      cols.value[k] = batch.value[r];
+      cols.value[k] = valueIn[r];
       if (quality) cols.quality[k] = quality[r];
     }
     const { site, day } = groupKeys[g];

@@ -8,6 +8,7 @@
 import type { Frame } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
+import { groupOf, type AssetGroups } from '../asset-groups.ts';
 
 /** One alarm, active from `from` until `to` (null: still active at the end of the period). */
 export interface AlarmInterval {
@@ -39,6 +40,15 @@ export interface AlarmScoreOptions {
   columns?: { ts?: string; asset?: string; signal?: string; value?: string };
   /** Points per signal in a timeline (bucket means; default 600). */
   maxPoints?: number;
+  /** Also score each rule per group of assets at a level of the asset model (see `assetGroups`). */
+  groupBy?: AssetGroups;
+}
+
+/** One rule's scores over the assets of one group (the false alarms per asset-week use the group's assets). */
+export interface GroupRuleScore extends RuleScore {
+  group: string;
+  /** Assets of the group counted in the asset-weeks. */
+  assets: number;
 }
 
 export interface RuleScore {
@@ -73,6 +83,8 @@ export interface AlarmScoresResult extends MetricResult {
   weeks: number;
   failures: FailureMark[];
   rules: RuleScore[];
+  /** With `groupBy`: every (group, rule) with an alarm or a failure in the group, by group then rule. */
+  groups?: { level: string; rows: GroupRuleScore[] };
   timelines: AssetTimeline[];
 }
 
@@ -158,6 +170,35 @@ function timelines(frame: Frame, alarms: readonly AlarmInterval[], failures: rea
 }
 
 /**
+ * Each rule scored on the alarms and failures of each group's assets. The watched assets are
+ * split by group, so the groups' asset counts add up to the report's; a group with neither an
+ * alarm nor a failure of a rule gets no row for it.
+ */
+function groupScores(by: AssetGroups, watched: readonly string[], rules: readonly string[], alarms: readonly AlarmInterval[], failures: readonly FailureMark[], weeks: number, o: AlarmScoreOptions): GroupRuleScore[] {
+  const members = new Map<string, Set<string>>();
+  const add = (asset: string) => {
+    const g = groupOf(by, asset);
+    (members.get(g) ?? members.set(g, new Set()).get(g)!).add(asset);
+  };
+  for (const a of watched) add(a);
+  for (const a of alarms) add(a.asset);
+  for (const f of failures) add(f.asset);
+  const out: GroupRuleScore[] = [];
+  for (const g of [...members.keys()].sort()) {
+    const mine = (x: { asset: string }) => groupOf(by, x.asset) === g;
+    const ga = alarms.filter(mine);
+    const gf = failures.filter(mine);
+    // Assets counted as in the report's total: the watched ones when a list was given, else every asset seen.
+    const n = o.assets ? watched.filter((a) => groupOf(by, a) === g).length : members.get(g)!.size;
+    for (const r of rules) {
+      if (!ga.some((a) => a.rule === r) && gf.length === 0) continue;
+      out.push({ group: g, assets: n, ...scoreRule(r, ga, gf, { leadMs: o.leadMs, to: o.to, assetWeeks: n * weeks }) });
+    }
+  }
+  return out;
+}
+
+/**
  * The `alarm-scores` metric: settings carry the alarm intervals and failures, `current` is the
  * readings (long form) the timelines draw.
  *
@@ -181,6 +222,7 @@ export class AlarmScoresMetric implements Metric<AlarmScoresResult> {
     const assets = o.assets?.length ?? seen.size;
     const weeks = (o.to - o.from) / WEEK;
     const rules = [...new Set(alarms.map((a) => a.rule))].sort();
+    const groups = o.groupBy ? { level: o.groupBy.level, rows: groupScores(o.groupBy, o.assets ?? [...seen], rules, alarms, failures, weeks, o) } : undefined;
     return {
       type: 'alarm-scores',
       title: 'Alarm rules against recorded failures',
@@ -191,6 +233,7 @@ export class AlarmScoresMetric implements Metric<AlarmScoresResult> {
       weeks,
       failures: [...failures].sort((a, b) => a.at - b.at),
       rules: rules.map((r) => scoreRule(r, alarms, failures, { leadMs: o.leadMs, to: o.to, assetWeeks: assets * weeks })),
+      ...(groups ? { groups } : {}),
       timelines: timelines(current, alarms, failures, o),
     };
   }

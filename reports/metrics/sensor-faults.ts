@@ -2,6 +2,7 @@ import type { Frame } from '../data.ts';
 import { numericColumn } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
+import { groupOf, type AssetGroups } from '../asset-groups.ts';
 
 export type FaultKind = 'stuck' | 'gap' | 'out_of_range' | 'duplicate' | 'level_change';
 
@@ -27,13 +28,28 @@ export interface SeriesFaultSummary {
   level_change: number;
 }
 
+/** Fault counts summed over the series of one group of assets (see `groupBy`). */
+export interface GroupFaultSummary {
+  group: string;
+  /** Series (asset, signal) of the group's assets. */
+  series: number;
+  readings: number;
+  stuck: number;
+  gap: number;
+  out_of_range: number;
+  duplicate: number;
+  level_change: number;
+}
+
 export interface SensorFaultsResult extends MetricResult {
   type: 'sensor-faults';
   series: SeriesFaultSummary[];
+  /** With `groupBy`: the per-series counts summed per group, by group name. */
+  groups?: { level: string; rows: GroupFaultSummary[] };
   /** Events by kind, longest/most severe first, at most `maxEvents` per kind. */
   events: FaultEvent[];
   totals: Record<FaultKind, number>;
-  options: Required<Omit<SensorFaultsOptions, 'ranges' | 'keys' | 'stuckIgnoreValues'>> & { keys: string[]; stuckIgnoreValues: number[] };
+  options: Required<Omit<SensorFaultsOptions, 'ranges' | 'keys' | 'stuckIgnoreValues' | 'groupBy'>> & { keys: string[]; stuckIgnoreValues: number[] };
 }
 
 export interface SensorFaultsOptions {
@@ -43,6 +59,8 @@ export interface SensorFaultsOptions {
   value?: string;
   /** Columns identifying one series. Default: whichever of `site`, `asset`, `signal` exist. */
   keys?: string[];
+  /** Also sum the per-series counts per group of assets at a level of the asset model (needs an `asset` column). */
+  groupBy?: AssetGroups;
   /** A run of at least this many identical consecutive readings is "stuck". Default 30. */
   stuckMinReadings?: number;
   /** Readings within this absolute tolerance count as identical. Default 0. */
@@ -303,6 +321,14 @@ function keepWorst(events: FaultEvent[], maxEvents: number): { totals: Record<Fa
   return { totals, kept };
 }
 
+/** Adds one series' counts to its group's row. */
+function addToGroup(byGroup: Map<string, GroupFaultSummary>, g: string, sum: SeriesFaultSummary): void {
+  const row = byGroup.get(g) ?? byGroup.set(g, { group: g, series: 0, readings: 0, stuck: 0, gap: 0, out_of_range: 0, duplicate: 0, level_change: 0 }).get(g)!;
+  row.series++;
+  row.readings += sum.readings;
+  for (const k of ['stuck', 'gap', 'out_of_range', 'duplicate', 'level_change'] as const) row[k] += sum[k];
+}
+
 /**
  * Faults factories actually have, on long-form readings (`ts`, `asset`, `signal`, `value`):
  * stuck (flat-lined) signals, gaps in time, out-of-range values, duplicated readings, and a level
@@ -329,16 +355,22 @@ export class SensorFaultsMetric implements Metric<SensorFaultsResult> {
       : new Map<string, { min: number; max: number }>();
     const events: FaultEvent[] = [];
     const summaries: SeriesFaultSummary[] = [];
+    const assetCol = current.columns.get('asset');
+    if (o.groupBy && assetCol?.kind !== 'categorical') throw new MillwrightError('BAD_INPUT', `sensor faults: grouping by ${o.groupBy.level} needs an asset column (long-form readings)`);
+    const byGroup = new Map<string, GroupFaultSummary>();
     for (const s of groupSeries(current, keys, ts)) {
       const t = s.idx.map((i) => ts[i]!);
       const v = s.idx.map((i) => val[i]!);
       // Out of range: explicit range, else the reference range.
       const signal = s.key.split('/').pop()!;
       const range = o.ranges?.[s.key] ?? o.ranges?.[signal] ?? refRanges.get(s.key);
-      summaries.push(seriesFaults(s.key, t, v, range, opts, events));
+      const sum = seriesFaults(s.key, t, v, range, opts, events);
+      summaries.push(sum);
+      if (o.groupBy && assetCol?.kind === 'categorical') addToGroup(byGroup, groupOf(o.groupBy, assetCol.values[s.idx[0]!] ?? ''), sum);
     }
     const { totals, kept } = keepWorst(events, opts.maxEvents);
-    return { type: 'sensor-faults', title: 'Sensor faults', series: summaries, events: kept, totals, options: opts };
+    const groups = o.groupBy ? { level: o.groupBy.level, rows: [...byGroup.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0)) } : undefined;
+    return { type: 'sensor-faults', title: 'Sensor faults', series: summaries, ...(groups ? { groups } : {}), events: kept, totals, options: opts };
   }
 
   checks(r: SensorFaultsResult): CheckResult[] {

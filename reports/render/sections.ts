@@ -95,7 +95,10 @@ function renderFaults(r: SensorFaultsResult): string {
     columns: ['series', 'readings', 'median interval (s)', ...kinds],
     rows: r.series.map((s) => [s.series, s.readings, s.medianIntervalMs === null ? null : s.medianIntervalMs / 1000, ...kinds.map((k) => s[k])]),
   };
-  return `${chartHtml(svg, 'Fault events per series and kind.')}${tableHtml(seriesTable)}<h3>Events</h3>${r.events.length ? tableHtml(faultsTable(r), 4, 200) : '<p>None.</p>'}`;
+  const grouped = r.groups
+    ? `<h3>By ${esc(r.groups.level)}</h3>${tableHtml({ columns: [r.groups.level, 'series', 'readings', ...kinds], rows: r.groups.rows.map((g) => [g.group, g.series, g.readings, ...kinds.map((k) => g[k])]) })}`
+    : '';
+  return `${chartHtml(svg, 'Fault events per series and kind.')}${grouped}${tableHtml(seriesTable)}<h3>Events</h3>${r.events.length ? tableHtml(faultsTable(r), 4, 200) : '<p>None.</p>'}`;
 }
 
 // ---- data drift

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadGatewayConfig, parseGatewayConfig, SOURCE_TYPES } from '../../lib/gateway/index.ts';
 import type { MillwrightError } from '../../lib/errors/index.ts';
@@ -49,6 +49,42 @@ sources:
     const json = join(dir, 'gw.json');
     await writeFile(json, JSON.stringify({ ...base, sources: [wp] }));
     assert.equal((await loadGatewayConfig(json)).sources[0].name, 'plc7');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('every path in the config resolves against the config file, not the working directory: spool, store, assets, alarms, certificates, watched folders', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const conf = join(dir, 'etc', 'millwright');
+    await mkdir(conf, { recursive: true });
+    await writeFile(join(conf, 'assets.yaml'), 'areas:\n  - name: a\n    lines:\n      - name: l\n        assets: [ { name: press1 }, { name: oven1 } ]\n');
+    await writeFile(join(conf, 'rules.yaml'), 'rules:\n  - { name: hot, kind: limit, signals: temperature, hi: 80 }\n');
+    const file = join(conf, 'gateway.yaml');
+    await writeFile(file, `site: plant-a
+spool: { dir: ../../var/spool, maxBytes: 1gb }
+store: store
+assets: assets.yaml
+alarms: rules.yaml
+sources:
+  - { name: press, type: opcua, endpoint: "opc.tcp://127.0.0.1:4840",
+      security: { mode: SignAndEncrypt, policy: Basic256Sha256, certificate: pki/client.pem, privateKey: pki/own/private/key.pem },
+      tags: [ { node: "ns=2;s=Press1.Temperature", asset: press1, signal: temperature } ] }
+  - { name: exports, type: files, dir: inbox, format: csv }
+  - { name: abs, type: files, dir: /srv/exports, format: csv }
+`);
+    assert.notEqual(process.cwd(), conf);
+    const c = await loadGatewayConfig(file);
+    assert.equal(c.spool.dir, join(dir, 'var', 'spool'));
+    assert.equal(c.store, join(conf, 'store'));
+    assert.equal(c.assets, join(conf, 'assets.yaml'));
+    assert.equal(c.alarms, join(conf, 'rules.yaml'));
+    const [opcua, files, abs] = c.sources as unknown as [{ security: { certificate: string; privateKey: string } }, { dir: string }, { dir: string }];
+    assert.equal(opcua.security.certificate, join(conf, 'pki', 'client.pem'));
+    assert.equal(opcua.security.privateKey, join(conf, 'pki', 'own', 'private', 'key.pem'));
+    assert.equal(files.dir, join(conf, 'inbox'));
+    assert.equal(abs.dir, '/srv/exports');
   } finally {
     await cleanup();
   }

@@ -7,6 +7,7 @@ import { DataType, DataValue, OPCUACertificateManager, StatusCodes, Variant, Var
 import { opcuaSchema, opcuaSource, qualityOf, type OpcuaConfig } from '../../lib/gateway/sources/opcua.ts';
 import { BAD_OUT_OF_RANGE, COMM_FAILURE_CODES, numberOf, timestampOf } from '../../lib/gateway/sources/opcua-values.ts';
 import { QUALITY, type Source } from '../../lib/gateway/source.ts';
+import { parseGatewayConfig } from '../../lib/gateway/config.ts';
 import { TestContext } from './helpers/context.ts';
 import { TestOpcuaServer } from './helpers/opcua-server.ts';
 import { freePort, TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -255,7 +256,14 @@ test('SignAndEncrypt with certificate files: refused until the server certificat
   const rejected = await readdir(join(untrusted.ctx.stateDir, 'pki', 'rejected'));
   assert.equal(rejected.filter((f) => f.endsWith('.pem')).length, 1);
 
-  const { ctx } = await run(config(port, secure), async (c) => {
+  // The trusted run goes through the gateway config with the certificate paths relative to the
+  // config file's folder (`root`), not to the working directory (the repository here).
+  const relative = { security: { mode: 'SignAndEncrypt', policy: 'Basic256Sha256', certificate: 'client-cert/client.pem', privateKey: 'client-cert/own/private/private_key.pem' } };
+  const gw = await parseGatewayConfig({ site: 'plant-a', spool: { dir: 'spool', maxBytes: '1mb' }, store: 'store', sources: [{ ...config(port, relative), samplingInterval: '50ms' }] }, root);
+  const fromConfig = gw.sources[0] as OpcuaConfig;
+  assert.deepEqual([fromConfig.security.certificate, fromConfig.security.privateKey], [certificate, privateKey]);
+  assert.notEqual(process.cwd(), root);
+  const { ctx } = await run(fromConfig, async (c) => {
     const trusted = join(c.stateDir, 'pki', 'trusted', 'certs');
     await mkdir(trusted, { recursive: true });
     await copyFile(server.server.certificateFile, join(trusted, 'server.pem'));

@@ -8,6 +8,7 @@ import { main } from '../../cli/main.ts';
 import { appendToSpool, decodeSegment, encodeSegment, flushSpool, listSegments, spoolStatus } from '../../lib/spool/index.ts';
 import type { ReadingBatch } from '../../lib/readings/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
+import { writeReadings } from '../../lib/store/index.ts';
 import { captureIO } from '../helpers/io.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { readStore } from './store-reader.ts';
@@ -140,6 +141,44 @@ test('spool CLI acknowledges each batch only once durable; flush merges small se
   assert.equal((await readStore(join(dir, 'store'))).length, 25);
   const io2 = captureIO();
   assert.equal(await main(['spool', join(dir, 'poll.csv'), '--store', 'x'], io2), 2);
+});
+
+test('flush writes byte for byte the files writeReadings writes for the same rows (dictionaries passed through)', async (t) => {
+  const dir = scratch(t);
+  // Segments with different dictionaries: names shared between segments under other ids, a name
+  // used as both asset and signal, two sites and two UTC dates, quality in only some segments,
+  // rows out of time order inside a series.
+  const segs: ReadingBatch[] = [];
+  for (let k = 0; k < 5; k++) {
+    const n = 40 + k * 7;
+    const b: ReadingBatch = { ts: new Float64Array(n), site: [], asset: [], signal: [], value: new Float64Array(n) };
+    if (k % 2 === 0) b.quality = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      b.ts[i] = Date.parse('2024-05-01T23:59:00Z') + ((i * 7919 + k * 31) % 120) * 1000;
+      b.site.push(i % 4 === 3 ? 'plant-2' : 'Werk-Süd');
+      b.asset.push(k === 3 && i % 5 === 0 ? 'temperature' : `sorter-${(i + k) % 3}`);
+      b.signal.push(i % 3 ? 'vibration_rms' : 'temperature');
+      b.value[i] = k * 1000 + i + 0.5;
+      if (b.quality) b.quality[i] = i % 6 === 0 ? 2 : 0;
+    }
+    segs.push(b);
+  }
+  const spool = join(dir, 'spool');
+  for (const b of segs) await appendToSpool(spool, b);
+  const all: ReadingBatch = { ts: new Float64Array(segs.flatMap((b) => [...b.ts])), site: segs.flatMap((b) => b.site), asset: segs.flatMap((b) => b.asset),
+    signal: segs.flatMap((b) => b.signal), value: new Float64Array(segs.flatMap((b) => [...b.value])),
+    quality: new Uint8Array(segs.flatMap((b) => (b.quality ? [...b.quality] : new Array<number>(b.ts.length).fill(0)))) };
+  const ref = await writeReadings(join(dir, 'ref'), all);
+  const got = await flushSpool({ spool, store: join(dir, 'store') });
+  assert.equal(got.rows, all.ts.length);
+  const byPartition = (root: string, files: string[]) => new Map(files.map((f) => [f.slice(root.length).replace(/part-.*$/, ''), readFileSync(f)]));
+  const want = byPartition(join(dir, 'ref'), ref.files);
+  assert.deepEqual(await listSegments(spool), []);
+  const stored = readdirSync(join(dir, 'store'), { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
+  const have = byPartition(join(dir, 'store'), stored.map((f) => join(dir, 'store', f)));
+  assert.equal(want.size, 4, 'two sites x two dates');
+  assert.deepEqual([...have.keys()].sort(), [...want.keys()].sort());
+  for (const [part, bytes] of want) assert.ok(bytes.equals(have.get(part)!), `${part}: flushed file differs from writeReadings' file`);
 });
 
 /** Runs the real gateway binary; resolves helpers to wait for log lines. */

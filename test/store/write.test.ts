@@ -4,7 +4,9 @@ import { readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { writeReadings, scanTable, sql, compact } from '../../lib/store/index.ts';
+import { writeReadings, writeEncodedReadings, scanTable, sql, compact } from '../../lib/store/index.ts';
+import { readFile } from 'node:fs/promises';
+import { isErrorCode } from '../../lib/errors/index.ts';
 import { plantBatch, tempDir } from './fixtures.ts';
 
 async function walk(dir: string): Promise<string[]> {
@@ -44,6 +46,44 @@ test('writeReadings writes one sorted part file per (site, UTC date) and no temp
     const { rows: days } = await sql(`SELECT date, min(ts) AS lo, max(ts) AS hi FROM readings GROUP BY date ORDER BY date`, { root: dir });
     assert.equal(days[0].hi, Date.UTC(2024, 2, 1, 23, 59, 50));
     assert.equal(days[1].lo, Date.UTC(2024, 2, 2, 0, 0, 0));
+  } finally {
+    await cleanup();
+  }
+});
+
+test('writeEncodedReadings: a dictionary with repeated and unused names writes the bytes writeReadings writes; a bad id or name is refused', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const batch = plantBatch({ samples: 200, timeMajor: true });
+    // Every name twice (rows alternate between the copies) plus unused entries, one of them invalid.
+    const dict = ['', 'spare'];
+    const ids = new Map<string, number[]>();
+    const idOf = (v: string, i: number) => {
+      if (!ids.has(v)) ids.set(v, [dict.push(v) - 1, dict.push(v) - 1]);
+      return ids.get(v)![i % 2];
+    };
+    const n = batch.ts.length;
+    const enc = { ts: batch.ts, value: batch.value, quality: batch.quality, site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
+    for (let i = 0; i < n; i++) {
+      enc.site[i] = idOf(batch.site[i], i);
+      enc.asset[i] = idOf(batch.asset[i], i);
+      enc.signal[i] = idOf(batch.signal[i], i);
+    }
+    const ref = await writeReadings(join(dir, 'ref'), batch);
+    const got = await writeEncodedReadings(join(dir, 'enc'), enc, dict);
+    assert.equal(got.rows, n);
+    const rel = (root: string, files: string[]) => files.map((f) => relative(root, f).replace(/part-.*$/, '')).sort();
+    assert.deepEqual(rel(join(dir, 'enc'), got.files), rel(join(dir, 'ref'), ref.files));
+    for (const f of ref.files) {
+      const twin = got.files.find((g) => relative(join(dir, 'enc'), g).replace(/part-.*$/, '') === relative(join(dir, 'ref'), f).replace(/part-.*$/, ''))!;
+      assert.ok((await readFile(f)).equals(await readFile(twin)), `${relative(dir, twin)} differs from writeReadings' file`);
+    }
+    const bad = { ...enc, asset: Int32Array.from(enc.asset) };
+    bad.asset[7] = dict.length;
+    await assert.rejects(writeEncodedReadings(join(dir, 'bad'), bad, dict), (e) => isErrorCode(e, 'BAD_INPUT') && /reading 7: asset id \d+ is outside the dictionary/.test((e as Error).message));
+    bad.asset[7] = 0; // the empty name
+    await assert.rejects(writeEncodedReadings(join(dir, 'bad'), bad, dict), (e) => isErrorCode(e, 'BAD_INPUT') && /asset must be a non-empty string/.test((e as Error).message));
+    await assert.rejects(readdir(join(dir, 'bad')), /ENOENT/, 'nothing written');
   } finally {
     await cleanup();
   }

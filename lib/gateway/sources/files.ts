@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { moveInto, writeFileAtomic } from '../../durable/index.ts';
 import { MillwrightError } from '../../errors/index.ts';
@@ -273,4 +273,5 @@ export const filesSourceType: SourceType<typeof schema> = {
   schema,
   create: (config) => new FilesSource(config),
   assets: (config) => (config.asset !== undefined ? [config.asset] : []),
+  resolvePaths: (config, baseDir) => ({ ...config, dir: resolve(baseDir, config.dir) }),
 };

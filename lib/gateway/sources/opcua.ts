@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type * as CertificateManagerModule from 'node-opcua-certificate-manager';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
@@ -333,4 +333,9 @@ export const opcuaSource: SourceType<typeof opcuaSchema> = {
   schema: opcuaSchema,
   create: (config) => new OpcuaSource(config),
   assets: (config) => [...new Set(config.tags.map((t) => t.asset))],
+  resolvePaths: (config, baseDir) => {
+    const { certificate, privateKey } = config.security;
+    if (certificate === undefined || privateKey === undefined) return config;
+    return { ...config, security: { ...config.security, certificate: resolve(baseDir, certificate), privateKey: resolve(baseDir, privateKey) } };
+  },
 };

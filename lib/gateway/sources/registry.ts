@@ -11,4 +11,9 @@ export interface SourceType<S extends z.ZodType = z.ZodType> {
   schema: S;
   create(config: z.output<S>): Source;
   assets(config: z.output<S>): string[];
+  /**
+   * The entry with its file and folder paths made absolute against `baseDir` (the config file's
+   * folder), like every other path of the gateway config. Types without paths leave it out.
+   */
+  resolvePaths?(config: z.output<S>, baseDir: string): z.output<S>;
 }

@@ -123,8 +123,8 @@ export class WindowPollSource implements Source {
           }
           backoff = Math.min(1000, this.config.poll);
         }
-        const data = await this.client.read(tagIds);
-        const acked = await this.deliver(ctx, data);
+        // The response is not kept in this frame while the poll is delivered (see prepare).
+        const acked = await this.deliver(ctx, await this.prepare(ctx, await this.client.read(tagIds)));
         if (!acked) continue; // spool was full: poll again at once now that there is space
       } catch (err) {
         if (signal.aborted) break;
@@ -165,8 +165,14 @@ export class WindowPollSource implements Source {
     return { readings, gaps };
   }
 
-  /** Emits the new part of one poll; false when the spool refused it (after waiting for space). */
-  private async deliver(ctx: SourceContext, data: WpReadResponse): Promise<boolean> {
+  /**
+   * What one poll leaves to deliver: the new readings, the gaps, and the tags whose cursor moves
+   * to the device's time once they are acknowledged. The response itself (every reading of the
+   * window, most of them delivered before) ends with this call, before the fsyncs of the delivery:
+   * kept through them, a poll a second was promoted to the old generation and piled up tens of
+   * MB between major GCs (the RSS sawtooth of the soak).
+   */
+  private async prepare(ctx: SourceContext, data: WpReadResponse): Promise<Poll> {
     // First contact with a tag: take responsibility from the start of the device's window, durably,
     // before anything is emitted, so a crash before the first acknowledgement still leaves a cursor
     // and the next run records what the device discarded in between as a gap.
@@ -176,8 +182,18 @@ export class WindowPollSource implements Source {
       await writeFileAtomic(join(ctx.stateDir, 'cursors.json'), JSON.stringify(this.cursors));
     }
     const { readings, gaps } = await this.collect(ctx, data);
+    const ackedTags = data.tags.filter((t) => this.byId.has(t.tagId) && t.status === WP_TAG_STATUS.ok).map((t) => t.tagId);
+    return { readings, gaps, ackedTags, deviceNow: data.deviceNow };
+  }
+
+  /** Emits the new part of one poll; false when the spool refused it (after waiting for space). */
+  private async deliver(ctx: SourceContext, poll: Poll): Promise<boolean> {
+    const { gaps, ackedTags, deviceNow } = poll;
+    let newest = this.lastValueTs;
+    for (const r of poll.readings) if (newest === undefined || r.ts > newest) newest = r.ts;
+    const count = poll.readings.length;
     try {
-      if (readings.length > 0) await ctx.emit(readings);
+      if (count > 0) await ctx.emit(poll.readings);
     } catch (err) {
       if (!isErrorCode(err, 'RESOURCE_EXHAUSTED')) throw err;
       await this.note(ctx, 'paused', { kind: 'paused', message: `not polling: ${(err as Error).message}` });
@@ -186,12 +202,20 @@ export class WindowPollSource implements Source {
       return false;
     }
     for (const g of gaps) await ctx.event(g);
-    for (const t of data.tags) if (this.byId.has(t.tagId) && t.status === WP_TAG_STATUS.ok) this.cursors.tags[t.tagId] = data.deviceNow;
+    for (const id of ackedTags) this.cursors.tags[id] = deviceNow;
     await writeFileAtomic(join(ctx.stateDir, 'cursors.json'), JSON.stringify(this.cursors));
-    this.readings += readings.length;
-    for (const r of readings) if (this.lastValueTs === undefined || r.ts > this.lastValueTs) this.lastValueTs = r.ts;
+    this.readings += count;
+    this.lastValueTs = newest;
     return true;
   }
+}
+
+/** One poll, ready to deliver (see `prepare`). */
+interface Poll {
+  readings: SourceReading[];
+  gaps: SourceEvent[];
+  ackedTags: number[];
+  deviceNow: number;
 }
 
 function qualityOf(q: number): QualityCode {
