@@ -135,7 +135,7 @@ export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/i
 /** Notifications with a durable outbox: webhook, e-mail (SMTP) and MQTT channels, templates, routing, idempotency keys. */
 export {
   createOutbox, outboxStatus, deadLetters, alarmToNotification, notificationKey, parseNotifyConfig, loadNotifyConfig,
-  renderEmail, renderJson, DeliveryFailure,
-  type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
+  renderEmail, renderJson, DeliveryFailure, AlarmFeed,
+  type AlarmFeedResult, type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
   type NotifyConfig, type ChannelConfig, type WebhookConfig, type EmailConfig, type MqttConfig, type Route, type RetryOptions, type Channel,
 } from './notify/index.ts';

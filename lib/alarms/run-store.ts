@@ -18,6 +18,11 @@ export interface RunAlarmsOptions {
   stateDir?: string;
   /** Write the rows into the store (default true). */
   write?: boolean;
+  /**
+   * Called with each day's rows after they are written and before the state is saved (e.g. an
+   * `AlarmFeed` enqueuing their notifications), so a crash repeats them rather than skips them.
+   */
+  onRows?: (rows: EventRow[]) => Promise<unknown>;
   log?: (line: string) => void;
 }
 
@@ -74,6 +79,7 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
     out.readings += tbl.numRows();
     const rows = await session.process(batch, opts.log);
     if (rows.length > 0 && opts.write !== false) await writeEvents(opts.store, rows);
+    if (rows.length > 0 && opts.onRows) await opts.onRows(rows);
     await session.commit();
     out.rows.push(...rows);
     t = end;

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MillwrightError } from '../errors/index.ts';
+import { MillwrightError, isErrorCode } from '../errors/index.ts';
 import { mkdirDurable } from '../durable/index.ts';
 import { flushSpool } from '../spool/index.ts';
 import { forwardToS3, type LandingDestination } from '../landing/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
 import { AlarmSession } from '../alarms/index.ts';
+import { AlarmFeed, createOutbox } from '../notify/index.ts';
 import { assetRows } from './assets.ts';
 import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
 import { flushEvents } from './event-spool.ts';
@@ -107,6 +108,9 @@ class Gateway implements GatewayHandle {
   /** Alarm rules (`alarms` key): evaluated on each acknowledged batch, one batch at a time. */
   alarms: AlarmSession | undefined;
   private alarmChain: Promise<void> = Promise.resolve();
+  /** With `notify:`: alarm rows go into the outbox; `delivery` is the in-process deliverer (when `deliver` is on). */
+  notifier: AlarmFeed | undefined;
+  private delivery: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: GatewayConfig, private readonly types: readonly SourceType[], private readonly log: (line: string) => void) {
     this.destinations = config.forward?.s3 ? [forwardToS3(config.forward.s3)] : [];
@@ -159,6 +163,9 @@ class Gateway implements GatewayHandle {
       this.log,
     );
     await Promise.all(rows.map((r) => this.writer.event(r)));
+    // The rows are durable in the spool; now their notifications in the outbox, then the state.
+    // A crash in between repeats nothing the outbox lacks: its keys drop what it already has.
+    if (this.notifier && rows.length > 0) await this.notifier.push(rows);
     await session.commit();
   }
 
@@ -210,7 +217,18 @@ class Gateway implements GatewayHandle {
     this.timers.push(setInterval(() => this.heartbeat(), this.config.heartbeat), setInterval(() => this.sample(), 1000));
     for (const t of this.timers) t.unref();
     this.loop = this.flushLoop();
+    if (this.notifier && this.config.notify?.deliver) this.delivery = this.deliver(this.notifier);
     if (this.config.http) this.server = await startStatusServer({ host: this.config.http.host, port: this.config.http.port, status: () => this.status() });
+  }
+
+  /** Delivers the outbox until stop; another deliverer on the same outbox (`notify run`) is left to it. */
+  private async deliver(feed: AlarmFeed): Promise<void> {
+    try {
+      await feed.outbox.run(this.stopper.signal);
+    } catch (err) {
+      if (!isErrorCode(err, 'CONFLICT')) throw err;
+      this.log(`notify: ${(err as Error).message}; this gateway only enqueues`);
+    }
   }
 
   private heartbeat(): void {
@@ -307,6 +325,8 @@ class Gateway implements GatewayHandle {
       for (const t of this.timers) clearInterval(t);
       await Promise.all([...this.tracked.values()].map((t) => t.source.stop().catch((err) => this.log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
       await this.alarmChain;
+      await this.delivery.catch((err) => this.log(`notify: delivery failed: ${(err as Error).message}`));
+      await this.notifier?.outbox.close();
       await this.writer.drain();
       await this.loop;
       await this.flush();
@@ -343,6 +363,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   if (config.assetModel) await writeAssets(config.store, config.site, assetRows(config.assetModel, config.site));
   const gw = new Gateway(config, types, log);
   if (config.alarmRules) gw.alarms = await AlarmSession.open(config.alarmRules, { site: config.site, stateDir: join(config.spool.dir, '.alarms') });
+  if (config.notify && gw.alarms) {
+    const n = config.notify.config;
+    gw.notifier = new AlarmFeed(await createOutbox({ dir: n.outbox, channels: n.channels, routes: n.routes, link: n.link, retry: n.retry, log }));
+  }
   gw.build();
   await gw.writer.reserve();
   await gw.writer.recount();
