@@ -30,9 +30,9 @@ export {
 
 /** The sensor store: write, scan, query with SQL, resample, compact. */
 export {
-  writeReadings, scan, scanTable, scanStream, planScan, sql, resample, resampleStore, resampleSql, parseEvery, compact,
+  writeReadings, scan, scanTable, scanArrays, scanStream, planScan, sql, resample, resampleStore, resampleSql, parseEvery, compact,
   validatePartitionValue, partitionDir, RESAMPLE_AGGS,
-  type WriteOptions, type WriteResult, type PartitionKind, type ScanOptions, type ScanReader, type ScanPlan, type PlannedFile,
+  type WriteOptions, type WriteResult, type PartitionKind, type ScanOptions, type ScanReader, type ScanArrays, type ScanPlan, type PlannedFile,
   type StoreFilter, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat, type ResampleAgg, type ResampleOptions,
   type ResampleStoreOptions, type CompactOptions, type CompactResult,
 } from './store/index.ts';

@@ -15,6 +15,20 @@ export interface ReadingColumns {
   quality?: ArrayLike<number>;
 }
 
+/**
+ * Readings in columns with asset and signal as codes into name lists (a dictionary-encoded scan):
+ * the evaluator resolves each (asset, signal) code pair once per batch instead of per reading.
+ */
+export interface CodedReadingColumns {
+  ts: ArrayLike<number>;
+  assetCode: ArrayLike<number>;
+  signalCode: ArrayLike<number>;
+  assets: readonly string[];
+  signals: readonly string[];
+  value: ArrayLike<number>;
+  quality?: ArrayLike<number>;
+}
+
 /** Per (rule, asset, signal) evaluation state; plain JSON so it survives restarts. */
 interface Stream {
   alarm: AlarmRecord;
@@ -223,13 +237,25 @@ export class AlarmEvaluator {
    * the rows of the state changes they caused, then checks no-data rules and shelve expiry
    * against the readings' clock.
    */
-  process(batch: ReadingColumns): EventRow[] {
+  process(batch: ReadingColumns | CodedReadingColumns): EventRow[] {
     this.rows = [];
     const n = batch.ts.length;
-    const { ts: tsCol, asset: assetCol, signal: signalCol, value: valueCol, quality } = batch;
+    const { ts: tsCol, value: valueCol, quality } = batch;
     if (this.routeBuf.length < n) this.routeBuf = new Array<Route>(n);
     const routes = this.routeBuf;
-    for (let i = 0; i < n; i++) routes[i] = this.routeOf(assetCol[i]!, signalCol[i]!);
+    if ('assetCode' in batch) {
+      const { assetCode, signalCode, assets, signals } = batch;
+      const width = signals.length;
+      const byCode = new Array<Route | undefined>(assets.length * width);
+      for (let i = 0; i < n; i++) {
+        const a = assetCode[i]!;
+        const s = signalCode[i]!;
+        routes[i] = byCode[a * width + s] ??= this.routeOf(assets[a]!, signals[s]!);
+      }
+    } else {
+      const { asset: assetCol, signal: signalCol } = batch;
+      for (let i = 0; i < n; i++) routes[i] = this.routeOf(assetCol[i]!, signalCol[i]!);
+    }
     if (this.ranksStale) this.rerank();
     const order = sortedOrder(tsCol, routes, n);
     for (let k = 0; k < n; k++) {
