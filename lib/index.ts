@@ -128,7 +128,7 @@ export {
 /** Scheduled predictions into the store's `predictions` table, and results back to the plant (MQTT, Sparkplug B, OPC UA). */
 export {
   runPredictions, SlotLedger, WriteBack, MqttWriteBack, OpcuaWriteBack, sparkplugQuality,
-  type PredictionScheduleOptions, type SlotResult, type ModelSpec, type PredictSource, type LedgerRecord, type SlotEntry, type SlotStatus,
+  type ModelChange, type PredictionScheduleOptions, type SlotResult, type ModelSpec, type PredictSource, type LedgerRecord, type SlotEntry, type SlotStatus,
   type WriteBackMessage, type WriteBackSink, type WriteBackUpdate, type WriteBackOptions, type MqttWriteBackOptions, type OpcuaWriteBackOptions, type OpcuaTagNodes,
 } from './predict/index.ts';
 export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/index.ts';
