@@ -68,7 +68,7 @@ export { writeEvents, writeAssets, EVENT_SEVERITIES, type EventRow, type EventSe
 export {
   loadAlarmRules, parseAlarmRules, ruleFileSchema, RULE_KINDS, AlarmEvaluator, AlarmSession, AlarmStateDir, runAlarms, ALARM_STATES,
   ISO_20816_3_ZONES, VIBRATION_ZONES, vibrationZone, velocityRms,
-  type AlarmRules, type RuleSpec, type AlarmState, type AlarmRecord, type ReadingColumns, type EvaluatorSnapshot, type OperatorAction,
+  type AlarmRules, type RuleSpec, type AlarmState, type AlarmRecord, type ReadingColumns, type CodedReadingColumns, type EvaluatorSnapshot, type OperatorAction,
   type RunAlarmsOptions, type RunAlarmsResult, type VibrationZone,
 } from './alarms/index.ts';
 
