@@ -71,27 +71,30 @@ export default async function alarmsBench(): Promise<void> {
       SELECT (SELECT count(*) FROM t WHERE on_ AND NOT coalesce(prev, false)) AS hot, (SELECT count(*) FROM c WHERE n >= 60) AS stuck`;
     const ours: number[] = [];
     const duck: number[] = [];
+    const scans: number[] = [];
+    const WEEK = 7 * 86_400_000;
     let r: Awaited<ReturnType<typeof runAlarms>> | undefined;
     let ref: Record<string, unknown> = {};
     for (let rep = 0; rep < 3; rep++) {
       const t1 = performance.now();
-      r = await runAlarms(run, { store, write: false });
+      const run1 = await runAlarms(run, { store, write: false });
+      r = run1;
       ours.push((performance.now() - t1) / 1000);
       const t2 = performance.now();
       ref = (await sql(q, { root: store })).rows[0]!;
       duck.push((performance.now() - t2) / 1000);
+      // where the time goes: the same time-ordered scans (a week each, as runAlarms reads) without the evaluation
+      const t3 = performance.now();
+      for (let t = run1.from; t < run1.to; t += WEEK) {
+        await scanArrays({ root: store, sites: run1.site, from: t, to: Math.min(run1.to, t + WEEK), columns: ['ts', 'asset', 'signal', 'value', 'quality'], order: 'time', codes: true });
+      }
+      scans.push((performance.now() - t3) / 1000);
     }
-    // where the time goes: the same time-ordered scans (a week each, as runAlarms reads) without the evaluation
-    const t3 = performance.now();
-    const WEEK = 7 * 86_400_000;
-    for (let t = r!.from; t < r!.to; t += WEEK) {
-      await scanArrays({ root: store, sites: r!.site, from: t, to: Math.min(r!.to, t + WEEK), columns: ['ts', 'asset', 'signal', 'value', 'quality'], order: 'time', codes: true });
-    }
-    const scanSec = (performance.now() - t3) / 1000;
+    const scanSec = Math.min(...scans);
     const o = Math.min(...ours);
     const d = Math.min(...duck);
     console.log(`alarms run, 30 days synthetic plant (${plant.readings.toLocaleString()} readings): best of 3 ${o.toFixed(2)} s (${(plant.readings / o / 1e6).toFixed(2)} M readings/s; runs ${ours.map((x) => x.toFixed(2)).join(', ')} s); raised hot ${raisedBy(r!.rows, 'hot')}, stuck ${raisedBy(r!.rows, 'stuck')}`);
-    console.log(`  of which the time-ordered DuckDB scan into typed arrays (5 weekly queries) ${scanSec.toFixed(2)} s, evaluation and the rest ~${Math.max(0, o - scanSec).toFixed(2)} s`);
+    console.log(`  of which the time-ordered DuckDB scan into typed arrays alone (5 weekly queries, best of 3) ${scanSec.toFixed(2)} s = ${((scanSec / o) * 100).toFixed(0)} %; evaluation, state saves and the rest ~${Math.max(0, o - scanSec).toFixed(2)} s`);
     console.log(`  DuckDB SQL window queries, same rules, same store: best of 3 ${d.toFixed(2)} s (runs ${duck.map((x) => x.toFixed(2)).join(', ')} s); raised hot ${String(ref.hot)}, stuck ${String(ref.stuck)}`);
     console.log(`  ratio alarms run / DuckDB = ${(o / d).toFixed(2)}x best of 3 each, alternating (target <= 1.0x: ${o <= d ? 'met' : 'NOT met'}); per pair ${ours.map((x, i) => (x / duck[i]!).toFixed(2)).join(', ')}; load ${loadavg()[0]!.toFixed(2)}`);
   } finally {
