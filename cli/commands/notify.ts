@@ -60,7 +60,7 @@ async function runTest(args: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(args, { options: { config: { type: 'string' }, channel: { type: 'string' } } });
   if (!values.config) throw usageError('notify test needs --config FILE');
   if (!values.channel) throw usageError('notify test needs --channel NAME');
-  const cfg = await loadNotifyConfig(values.config);
+  const cfg = await loadNotifyConfig(resolve(io.cwd, values.config));
   const chCfg = cfg.channels[values.channel];
   if (!chCfg) throw new MillwrightError('NOT_FOUND', `channel "${values.channel}" is not in ${values.config} (defined: ${Object.keys(cfg.channels).join(', ')})`);
   const ts = Date.now();
@@ -85,7 +85,7 @@ async function runDrain(args: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(args, { options: { config: { type: 'string' }, 'give-up-after': { type: 'string' } } });
   if (!values.config) throw usageError('notify drain needs --config FILE');
   const giveUpAfter = numberFlag('give-up-after', values['give-up-after'], { integer: true, min: 1 }) ?? 5;
-  const cfg = await loadNotifyConfig(values.config);
+  const cfg = await loadNotifyConfig(resolve(io.cwd, values.config));
   const outbox = await createOutbox({ dir: cfg.outbox, channels: cfg.channels, routes: cfg.routes, link: cfg.link, retry: cfg.retry, log: (l) => io.err(`${l}\n`) });
   try {
     const r = await outbox.run(undefined, { once: true, giveUpAfter });
@@ -127,7 +127,7 @@ async function runDaemon(args: string[], io: CliIO): Promise<number> {
 async function runStatus(args: string[], io: CliIO): Promise<number> {
   const { values } = parseCommandArgs(args, { options: { config: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' } } });
   if (!values.dir && !values.config) throw usageError('notify status needs --dir OUTBOX or --config FILE');
-  const dir = values.dir ?? (await loadNotifyConfig(values.config!)).outbox;
+  const dir = values.dir ? resolve(io.cwd, values.dir) : (await loadNotifyConfig(resolve(io.cwd, values.config!))).outbox;
   const st = await outboxStatus(dir);
   if (values.json) io.out(JSON.stringify(st, null, 2) + '\n');
   else printStatus(io, st);

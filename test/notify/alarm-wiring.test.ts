@@ -92,6 +92,22 @@ test('gateway with alarms: and notify: delivers each alarm state change to the w
     assert.match(again.out, /notify: 0 notification\(s\) queued .*\(6 already there, 2 inside flood windows\)\nnotify: delivered 0/);
     assert.equal(rx.received.length, 12);
     assert.equal(dedupe(rx.received.map((r) => r.key)).unique.length, 6);
+
+    // deliver: false: the gateway only enqueues; another deliverer (here notify drain) sends it
+    await writeFile(join(dir, 'notify-q.yaml'), `outbox: outbox-q\nchannels:\n  hook: { type: webhook, url: '${rx.url}' }\n`);
+    const push2 = pushType();
+    const quiet = await startGateway(await parseGatewayConfig(
+      { site: 'plant-a', spool: { dir: 'spool-q', maxBytes: '64mb', flushEvery: '1h' }, store: 'store-q', alarms: 'rules.yaml', notify: { config: 'notify-q.yaml', deliver: false }, sources: [{ name: 'p', type: 'push' }] },
+      dir, 'test gateway config', [push2.type],
+    ), { types: [push2.type] });
+    await push2.ctx().emit([{ ts: T0, asset: 'm9', signal: 'temperature', value: 99, quality: 0 }]);
+    await quiet.stop();
+    assert.equal(rx.received.length, 12, 'nothing delivered by the gateway');
+    assert.equal((await outboxStatus(join(dir, 'outbox-q'))).hook!.pending, 1);
+    const drained = await runCli(['notify', 'drain', '--config', 'notify-q.yaml'], dir);
+    assert.equal(drained.code, 0, drained.err);
+    assert.equal(rx.received.length, 13);
+    assert.equal(rx.received[12]!.body.title, 'CRITICAL hot unack-active on m9: temperature 99 (limit 80)');
   } finally {
     await rx.stop();
     await rm(dir, { recursive: true, force: true });
