@@ -3,13 +3,16 @@
  * 1. evaluator throughput: 100 threshold rules with hysteresis over 2M readings, one core
  *    (target >= 2M readings/s);
  * 2. `alarms run` (runAlarms) over a month of the synthetic plant vs the same rules (fixed limit,
- *    stuck sensor) as DuckDB SQL window queries over the same store, same run (target ratio <= 1.0x).
+ *    stuck sensor) as DuckDB SQL window queries over the same store, same run (target ratio <= 1.0x),
+ *    alternating, best of 3 each (the machine is shared), with where our time goes: the
+ *    time-ordered scan alone vs the evaluation.
+ * The notification latency benchmark is alarms-latency.bench.ts (runs with `-- alarms` too).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlarmEvaluator, parseAlarmRules, runAlarms } from '../lib/alarms/index.ts';
-import { sql } from '../lib/store/index.ts';
+import { scanArrays, sql } from '../lib/store/index.ts';
 import { writePlant } from '../datasets/plant/write-plant.ts';
 
 export default async function alarmsBench(): Promise<void> {
@@ -31,16 +34,22 @@ export default async function alarmsBench(): Promise<void> {
       asset[i] = assetNames[i % S]!;
       value[i] = 50 + 25 * Math.sin(i / 5000 + (i % S)) + (((i * 7919) % 13) - 6) / 6;
     }
-    const ev = new AlarmEvaluator(rules, { site: 'bench' });
     const chunk = 65_536;
-    const t0 = performance.now();
+    const rates: number[] = [];
     let rows = 0;
-    for (let i = 0; i < N; i += chunk) {
-      const e = Math.min(N, i + chunk);
-      rows += ev.process({ ts: ts.subarray(i, e), asset: asset.slice(i, e), signal: signal.slice(i, e), value: value.subarray(i, e) }).length;
+    for (let rep = 0; rep < 3; rep++) {
+      const ev = new AlarmEvaluator(rules, { site: 'bench' });
+      const t0 = performance.now();
+      rows = 0;
+      for (let i = 0; i < N; i += chunk) {
+        const e = Math.min(N, i + chunk);
+        rows += ev.process({ ts: ts.subarray(i, e), asset: asset.slice(i, e), signal: signal.slice(i, e), value: value.subarray(i, e) }).length;
+      }
+      rates.push(N / ((performance.now() - t0) / 1000));
     }
-    const sec = (performance.now() - t0) / 1000;
-    console.log(`alarms evaluator: ${S} threshold rules with hysteresis, ${N.toLocaleString()} readings in ${sec.toFixed(2)} s = ${(N / sec / 1e6).toFixed(2)} M readings/s (target >= 2 M/s), ${rows} alarm rows`);
+    const best = Math.max(...rates);
+    const median = rates.slice().sort((a, b) => a - b)[1]!;
+    console.log(`alarms evaluator: ${S} threshold rules with hysteresis, ${N.toLocaleString()} readings (100 assets per instant, chunks of ${chunk.toLocaleString()}), 3 runs: best ${(best / 1e6).toFixed(2)} M readings/s, median ${(median / 1e6).toFixed(2)} M/s (target >= 2 M/s: ${best >= 2e6 ? 'met' : 'NOT met'}), ${rows} alarm rows; load ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
 
     // 2. a month of the synthetic plant: runAlarms vs DuckDB window queries
     const store = join(dir, 'store');
@@ -52,10 +61,7 @@ export default async function alarmsBench(): Promise<void> {
         { name: 'stuck', kind: 'stuck', signals: ['vib_x_rms', 'vib_y_rms', 'vib_z_rms', 'temperature'], readings: 60 },
       ],
     }, dir);
-    const t1 = performance.now();
-    const r = await runAlarms(run, { store, write: false });
-    const ours = (performance.now() - t1) / 1000;
-    const raisedBy = (rule: string) => r.rows.filter((x) => x.source === rule && x.message?.includes('"unack-active"')).length;
+    const raisedBy = (rows: { source: string; message?: string }[], rule: string) => rows.filter((x) => x.source === rule && x.message?.includes('"unack-active"')).length;
     const q = `
       WITH t AS (SELECT asset, signal, value > ${hi} AS on_, lag(value > ${hi}) OVER (PARTITION BY asset, signal ORDER BY ts) AS prev FROM readings WHERE signal = 'temperature' AND quality = 0),
       a AS (SELECT asset, signal, CASE WHEN value = lag(value) OVER (PARTITION BY asset, signal ORDER BY ts) THEN 0 ELSE 1 END AS chg, ts
@@ -63,12 +69,34 @@ export default async function alarmsBench(): Promise<void> {
       b AS (SELECT asset, signal, sum(chg) OVER (PARTITION BY asset, signal ORDER BY ts) AS grp FROM a),
       c AS (SELECT asset, signal, grp, count(*) AS n FROM b GROUP BY ALL)
       SELECT (SELECT count(*) FROM t WHERE on_ AND NOT coalesce(prev, false)) AS hot, (SELECT count(*) FROM c WHERE n >= 60) AS stuck`;
-    const t2 = performance.now();
-    const { rows: ref } = await sql(q, { root: store });
-    const duck = (performance.now() - t2) / 1000;
-    console.log(`alarms run, 30 days synthetic plant (${plant.readings.toLocaleString()} readings): ${ours.toFixed(2)} s (${(plant.readings / ours / 1e6).toFixed(2)} M readings/s); raised hot ${raisedBy('hot')}, stuck ${raisedBy('stuck')}`);
-    console.log(`  DuckDB SQL window queries, same rules, same store: ${duck.toFixed(2)} s; raised hot ${String(ref[0]!.hot)}, stuck ${String(ref[0]!.stuck)}`);
-    console.log(`  ratio alarms run / DuckDB = ${(ours / duck).toFixed(2)}x (target <= 1.0x)`);
+    const ours: number[] = [];
+    const duck: number[] = [];
+    const scans: number[] = [];
+    const WEEK = 7 * 86_400_000;
+    let r: Awaited<ReturnType<typeof runAlarms>> | undefined;
+    let ref: Record<string, unknown> = {};
+    for (let rep = 0; rep < 3; rep++) {
+      const t1 = performance.now();
+      const run1 = await runAlarms(run, { store, write: false });
+      r = run1;
+      ours.push((performance.now() - t1) / 1000);
+      const t2 = performance.now();
+      ref = (await sql(q, { root: store })).rows[0]!;
+      duck.push((performance.now() - t2) / 1000);
+      // where the time goes: the same time-ordered scans (a week each, as runAlarms reads) without the evaluation
+      const t3 = performance.now();
+      for (let t = run1.from; t < run1.to; t += WEEK) {
+        await scanArrays({ root: store, sites: run1.site, from: t, to: Math.min(run1.to, t + WEEK), columns: ['ts', 'asset', 'signal', 'value', 'quality'], order: 'time', codes: true });
+      }
+      scans.push((performance.now() - t3) / 1000);
+    }
+    const scanSec = Math.min(...scans);
+    const o = Math.min(...ours);
+    const d = Math.min(...duck);
+    console.log(`alarms run, 30 days synthetic plant (${plant.readings.toLocaleString()} readings): best of 3 ${o.toFixed(2)} s (${(plant.readings / o / 1e6).toFixed(2)} M readings/s; runs ${ours.map((x) => x.toFixed(2)).join(', ')} s); raised hot ${raisedBy(r!.rows, 'hot')}, stuck ${raisedBy(r!.rows, 'stuck')}`);
+    console.log(`  of which the time-ordered DuckDB scan into typed arrays alone (5 weekly queries, best of 3) ${scanSec.toFixed(2)} s = ${((scanSec / o) * 100).toFixed(0)} %; evaluation, state saves and the rest ~${Math.max(0, o - scanSec).toFixed(2)} s`);
+    console.log(`  DuckDB SQL window queries, same rules, same store: best of 3 ${d.toFixed(2)} s (runs ${duck.map((x) => x.toFixed(2)).join(', ')} s); raised hot ${String(ref.hot)}, stuck ${String(ref.stuck)}`);
+    console.log(`  ratio alarms run / DuckDB = ${(o / d).toFixed(2)}x best of 3 each, alternating (target <= 1.0x: ${o <= d ? 'met' : 'NOT met'}); per pair ${ours.map((x, i) => (x / duck[i]!).toFixed(2)).join(', ')}; load ${loadavg()[0]!.toFixed(2)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

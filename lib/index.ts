@@ -30,9 +30,9 @@ export {
 
 /** The sensor store: write, scan, query with SQL, resample, compact. */
 export {
-  writeReadings, writeEncodedReadings, scan, scanTable, scanStream, planScan, sql, resample, resampleStore, resampleSql, parseEvery, compact,
+  writeReadings, writeEncodedReadings, scan, scanTable, scanArrays, scanStream, planScan, sql, resample, resampleStore, resampleSql, parseEvery, compact,
   validatePartitionValue, partitionDir, RESAMPLE_AGGS,
-  type EncodedReadings, type WriteEncodedOptions, type WriteOptions, type WriteResult, type PartitionKind, type ScanOptions, type ScanReader, type ScanPlan, type PlannedFile,
+  type EncodedReadings, type WriteEncodedOptions, type WriteOptions, type WriteResult, type PartitionKind, type ScanOptions, type ScanReader, type ScanArrays, type ScanPlan, type PlannedFile,
   type StoreFilter, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat, type ResampleAgg, type ResampleOptions,
   type ResampleStoreOptions, type CompactOptions, type CompactResult,
 } from './store/index.ts';
@@ -68,7 +68,7 @@ export { writeEvents, writeAssets, EVENT_SEVERITIES, type EventRow, type EventSe
 export {
   loadAlarmRules, parseAlarmRules, ruleFileSchema, RULE_KINDS, AlarmEvaluator, AlarmSession, AlarmStateDir, runAlarms, ALARM_STATES,
   ISO_20816_3_ZONES, VIBRATION_ZONES, vibrationZone, velocityRms,
-  type AlarmRules, type RuleSpec, type AlarmState, type AlarmRecord, type ReadingColumns, type EvaluatorSnapshot, type OperatorAction,
+  type AlarmRules, type RuleSpec, type AlarmState, type AlarmRecord, type ReadingColumns, type CodedReadingColumns, type EvaluatorSnapshot, type OperatorAction,
   type RunAlarmsOptions, type RunAlarmsResult, type VibrationZone,
 } from './alarms/index.ts';
 
@@ -128,14 +128,14 @@ export {
 /** Scheduled predictions into the store's `predictions` table, and results back to the plant (MQTT, Sparkplug B, OPC UA). */
 export {
   runPredictions, SlotLedger, WriteBack, MqttWriteBack, OpcuaWriteBack, sparkplugQuality,
-  type PredictionScheduleOptions, type SlotResult, type ModelSpec, type PredictSource, type LedgerRecord, type SlotEntry, type SlotStatus,
+  type ModelChange, type PredictionScheduleOptions, type SlotResult, type ModelSpec, type PredictSource, type LedgerRecord, type SlotEntry, type SlotStatus,
   type WriteBackMessage, type WriteBackSink, type WriteBackUpdate, type WriteBackOptions, type MqttWriteBackOptions, type OpcuaWriteBackOptions, type OpcuaTagNodes,
 } from './predict/index.ts';
 export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/index.ts';
 /** Notifications with a durable outbox: webhook, e-mail (SMTP) and MQTT channels, templates, routing, idempotency keys. */
 export {
   createOutbox, outboxStatus, deadLetters, alarmToNotification, notificationKey, parseNotifyConfig, loadNotifyConfig,
-  renderEmail, renderJson, DeliveryFailure,
-  type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
+  renderEmail, renderJson, DeliveryFailure, AlarmFeed,
+  type AlarmFeedResult, type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
   type NotifyConfig, type ChannelConfig, type WebhookConfig, type EmailConfig, type MqttConfig, type Route, type RetryOptions, type Channel,
 } from './notify/index.ts';

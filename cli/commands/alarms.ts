@@ -5,6 +5,8 @@ import { plantsDir, storeRoot } from '../../lib/config/index.ts';
 import { parseDuration } from '../../lib/units/index.ts';
 import { AlarmStateDir, loadAlarmRules, runAlarms } from '../../lib/alarms/index.ts';
 import { assetRows, loadAssetModel } from '../../lib/gateway/index.ts';
+import { AlarmFeed, createOutbox, loadNotifyConfig } from '../../lib/notify/index.ts';
+import { isErrorCode } from '../../lib/errors/index.ts';
 
 function time(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -15,10 +17,23 @@ function time(flag: string, v: string | undefined): number | undefined {
 
 const iso = (t: number | undefined) => (t === undefined || !Number.isFinite(t) ? '-' : new Date(t).toISOString());
 
+/** After `alarms run --notify`: what was queued, then one delivery pass unless a daemon owns the outbox. */
+async function deliverOnce(feed: AlarmFeed, dir: string, out: (s: string) => void): Promise<void> {
+  const t = feed.totals;
+  out(`notify: ${t.queued} notification(s) queued in ${dir} (${t.duplicates} already there, ${t.suppressed} inside flood windows)\n`);
+  try {
+    const d = await feed.outbox.run(undefined, { once: true, giveUpAfter: 5 });
+    out(`notify: delivered ${d.delivered}, dead-lettered ${d.dead}${d.gaveUp.length ? `; ${d.gaveUp.join(', ')} did not answer (backlog kept for notify run/drain)` : ''}\n`);
+  } catch (err) {
+    if (!isErrorCode(err, 'CONFLICT')) throw err;
+    out(`notify: ${err.message}: left to it\n`);
+  }
+}
+
 const alarmsCommand: Command = {
   name: 'alarms',
   summary: 'Evaluate alarm rules over a store range; list, acknowledge and shelve alarms',
-  usage: `millwright alarms run --rules FILE [--store DIR] [--site S] [--from T] [--to T] [--state DIR] [--dry-run]
+  usage: `millwright alarms run --rules FILE [--store DIR] [--site S] [--from T] [--to T] [--state DIR] [--notify FILE] [--dry-run]
 millwright alarms list [--state DIR] [--all]
 millwright alarms ack ID [--state DIR] [--note TEXT]
 millwright alarms shelve ID --for DURATION [--state DIR] [--note TEXT]
@@ -35,6 +50,9 @@ state dir; the evaluator that owns it applies it before its next batch (ID is ru
   --site S       site (default: the store's only site)
   --from/--to T  range (ISO 8601 or epoch ms; to exclusive; default: all readings)
   --state DIR    alarm state dir: continue from it, apply queued acks (default ./.millwright/alarms)
+  --notify FILE  run: a notify config (docs/notifications.md): each alarm state change (and flood
+                 summary) goes into its outbox after its day is written; at the end the outbox is
+                 delivered once (up to 5 attempts per channel) unless a "notify run" delivers it
   --dry-run      run: evaluate and print, write nothing
   --for D        shelve: how long (30m, 2h, 1d), on the readings' clock
   --all          list: also alarms in normal state
@@ -48,7 +66,7 @@ Example:
       options: {
         rules: { type: 'string' }, store: { type: 'string' }, site: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
         plant: { type: 'string' }, plants: { type: 'string' },
-        state: { type: 'string' }, 'dry-run': { type: 'boolean' }, for: { type: 'string' }, note: { type: 'string' }, all: { type: 'boolean' },
+        state: { type: 'string' }, notify: { type: 'string' }, 'dry-run': { type: 'boolean' }, for: { type: 'string' }, note: { type: 'string' }, all: { type: 'boolean' },
       },
     });
     const [verb, id, ...extra] = positionals;
@@ -66,10 +84,20 @@ Example:
         const store = storeRoot(values.store, io.env, io.cwd);
         const rules = await loadAlarmRules(resolve(io.cwd, values.rules), { loadAssets: async (p) => assetRows(await loadAssetModel(p), values.site ?? '') });
         const dry = values['dry-run'] === true;
-        const r = await runAlarms(rules, {
-          store, site: values.site, from: time('from', values.from), to: time('to', values.to),
-          stateDir: dry ? undefined : stateDir.dir, write: !dry, log: (l) => io.err(`${l}\n`),
-        });
+        if (dry && values.notify) throw usageError('--notify and --dry-run exclude each other (a dry run writes nothing, the outbox included)');
+        const log = (l: string) => io.err(`${l}\n`);
+        const ncfg = values.notify ? await loadNotifyConfig(resolve(io.cwd, values.notify)) : undefined;
+        const feed = ncfg ? new AlarmFeed(await createOutbox({ dir: ncfg.outbox, channels: ncfg.channels, routes: ncfg.routes, link: ncfg.link, retry: ncfg.retry, log })) : undefined;
+        let r;
+        try {
+          r = await runAlarms(rules, {
+            store, site: values.site, from: time('from', values.from), to: time('to', values.to),
+            stateDir: dry ? undefined : stateDir.dir, write: !dry, log, onRows: feed ? (rows) => feed.push(rows) : undefined,
+          });
+          if (feed) await deliverOnce(feed, ncfg!.outbox, io.out);
+        } finally {
+          await feed?.outbox.close();
+        }
         const alarms = r.rows.filter((x) => x.kind === 'alarm');
         const raised = alarms.filter((x) => x.message?.includes('"state":"unack-active"'));
         io.out(`${r.site} ${iso(r.from)} .. ${iso(r.to)}: ${r.readings} readings (${r.evaluated} evaluated, ${r.late} late), ${rules.rules.length} rule(s)\n`);

@@ -47,6 +47,7 @@ export const predict: Command = {
         ...(v.every ? { every: v.every } : { cron: v.cron! }),
         registry: registryDir(v.registry, io.env, io.cwd), store: storeRoot(v.store, io.env, io.cwd), site: v.site, window: v.window, horizon: v.horizon,
         once: Boolean(v.once || v['catch-up']), signal: stop.signal,
+        onModelChange: (c) => io.err(c.error ? `predict: ${c.group}: cannot check the promoted version (${c.error.message}); keeping version ${c.from}\n` : `predict: ${c.group}: promoted version changed ${c.from} -> ${c.to}; the next slots use it\n`),
         onSlot: (r) => io.out(`${JSON.stringify({ slot: new Date(r.slot).toISOString(), status: r.status, rows: r.rows.length, modelVersion: r.modelVersion, from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString(), ...(r.error ? { error: r.error.message } : {}), ...(r.recovered ? { recovered: true } : {}) })}\n`),
       });
     } finally {

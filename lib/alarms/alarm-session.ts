@@ -1,6 +1,6 @@
 import { MillwrightError } from '../errors/index.ts';
 import type { EventRow } from '../store/index.ts';
-import { AlarmEvaluator, type ReadingColumns } from './evaluator.ts';
+import { AlarmEvaluator, type CodedReadingColumns, type ReadingColumns } from './evaluator.ts';
 import type { AlarmRules } from './load-rules.ts';
 import { AlarmStateDir } from './state-dir.ts';
 
@@ -46,7 +46,7 @@ export class AlarmSession {
   }
 
   /** Operator actions first, then the readings: the rows to write. */
-  async process(batch: ReadingColumns, log?: (line: string) => void): Promise<EventRow[]> {
+  async process(batch: ReadingColumns | CodedReadingColumns, log?: (line: string) => void): Promise<EventRow[]> {
     const rows = await this.actions(log);
     rows.push(...this.evaluator.process(batch));
     return rows;

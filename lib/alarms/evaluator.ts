@@ -15,6 +15,20 @@ export interface ReadingColumns {
   quality?: ArrayLike<number>;
 }
 
+/**
+ * Readings in columns with asset and signal as codes into name lists (a dictionary-encoded scan):
+ * the evaluator resolves each (asset, signal) code pair once per batch instead of per reading.
+ */
+export interface CodedReadingColumns {
+  ts: ArrayLike<number>;
+  assetCode: ArrayLike<number>;
+  signalCode: ArrayLike<number>;
+  assets: readonly string[];
+  signals: readonly string[];
+  value: ArrayLike<number>;
+  quality?: ArrayLike<number>;
+}
+
 /** Per (rule, asset, signal) evaluation state; plain JSON so it survives restarts. */
 interface Stream {
   alarm: AlarmRecord;
@@ -55,12 +69,32 @@ export interface EvaluatorCounts {
   floods: number;
 }
 
-const NO_LIMIT = { excess: -Infinity, value: NaN, limit: NaN };
-interface Eval {
-  excess: number;
-  value: number;
-  limit: number;
-  zone?: string;
+/**
+ * One stream with what its rule needs at each reading, resolved once (not persisted): the rule,
+ * the threshold bands of the stream by operating state, its operating-state key, the deadband.
+ */
+interface Item {
+  s: Stream;
+  r: CompiledRule;
+  /** threshold: bands of this asset/signal by state, and the operating-state key. */
+  bands?: Map<string, [number, number]>;
+  opKey?: string;
+  maxAge: number;
+  /** Deadband: an absolute amount, or a fraction (of the band width for threshold, of the limit otherwise). */
+  dbAbs: number;
+  dbPct: number;
+}
+
+/** What the readings of one (asset, signal) drive: resolved on first sight, reused for every reading. */
+interface Route {
+  asset: string;
+  signal: string;
+  /** Threshold rules whose operating state this signal sets (null: none). */
+  stateRules: CompiledRule[] | null;
+  /** Streams of this pair: undefined until the first good reading makes them, null when no rule takes it. */
+  items: Item[] | null | undefined;
+  /** Position of (asset, signal) in string order among the routes known: the batch sort key after ts. */
+  rank: number;
 }
 
 /**
@@ -77,14 +111,23 @@ interface Eval {
  */
 export class AlarmEvaluator {
   private snap: EvaluatorSnapshot;
-  private readonly routes = new Map<string, Map<string, Stream[] | null>>();
+  private readonly routes = new Map<string, Map<string, Route>>();
+  private readonly routeList: Route[] = [];
+  private ranksStale = false;
+  /** Per-reading route of the batch being processed (reused between batches). */
+  private routeBuf: Route[] = [];
+  /** The evaluation of the current reading (fields, not an object per reading). */
+  private eExcess = 0;
+  private eValue = 0;
+  private eLimit = 0;
+  private eZone: string | undefined;
+  /** threshold: the width of the band of the current reading (NaN: no band). */
+  private eBandWidth = NaN;
   /** Rules whose operating state a signal sets: signal -> threshold rules with that state signal. */
   private readonly stateRules = new Map<string, CompiledRule[]>();
   private rows: EventRow[] = [];
   readonly counts: EvaluatorCounts = { readings: 0, late: 0, rows: 0, floods: 0 };
   private readonly ruleByName = new Map<string, CompiledRule>();
-  /** Per stream (not persisted): its threshold bands by state and its operating-state key, so a reading builds no strings. */
-  private readonly bandCache = new Map<Stream, { bands: Map<string, [number, number]>; key: string }>();
 
   constructor(private readonly rules: AlarmRules, private readonly opts: { site: string; snapshot?: EvaluatorSnapshot }) {
     this.snap = opts.snapshot ?? { version: 1, clock: -Infinity, streams: {}, opStates: {}, flood: {}, flooded: [], late: 0 };
@@ -123,12 +166,31 @@ export class AlarmEvaluator {
     return this.snap.clock;
   }
 
-  private streamsFor(asset: string, signal: string): Stream[] | null {
+  /** The route of (asset, signal), made on first sight (streams come later, with the first good reading). */
+  private routeOf(asset: string, signal: string): Route {
     let bySignal = this.routes.get(asset);
     if (!bySignal) this.routes.set(asset, (bySignal = new Map()));
-    let list = bySignal.get(signal);
-    if (list !== undefined) return list;
-    const made: Stream[] = [];
+    let route = bySignal.get(signal);
+    if (route === undefined) {
+      route = { asset, signal, stateRules: this.stateRules.get(signal) ?? null, items: undefined, rank: 0 };
+      bySignal.set(signal, route);
+      this.routeList.push(route);
+      this.ranksStale = true;
+    }
+    return route;
+  }
+
+  /** Ranks of every route in (asset, signal) string order, as the batch order compares them. */
+  private rerank(): void {
+    this.ranksStale = false;
+    const list = this.routeList;
+    list.sort((x, y) => (x.asset !== y.asset ? (x.asset < y.asset ? -1 : 1) : x.signal === y.signal ? 0 : x.signal < y.signal ? -1 : 1));
+    for (let i = 0; i < list.length; i++) list[i]!.rank = i;
+  }
+
+  private itemsOf(route: Route): Item[] | null {
+    const { asset, signal } = route;
+    const made: Item[] = [];
     for (const r of this.rules.rules) {
       if (!r.matchAsset(asset) || !r.matchSignal(signal)) continue;
       if (r.spec.kind === 'vibration' && !r.zoneLimits?.has(asset)) continue;
@@ -143,18 +205,26 @@ export class AlarmEvaluator {
         };
         this.snap.streams[id] = s;
       }
-      made.push(s);
+      made.push(this.item(r, s));
     }
-    list = made.length > 0 ? made : null;
-    bySignal.set(signal, list);
-    return list;
+    route.items = made.length > 0 ? made : null;
+    return route.items;
   }
 
-  private ruleOf(s: Stream): CompiledRule {
-    // rule names are unique (validated), so the name finds it
-    return this.ruleByName.get(s.alarm.rule)!;
+  private item(r: CompiledRule, s: Stream): Item {
+    const d = r.spec.deadband;
+    const it: Item = {
+      s, r, maxAge: r.spec.kind === 'threshold' ? (r.spec.state?.maxAge ?? Infinity) : Infinity,
+      dbAbs: typeof d === 'number' ? d : 0, dbPct: typeof d === 'string' ? Number(d.slice(0, -1)) / 100 : NaN,
+    };
+    if (r.spec.kind === 'threshold') {
+      const prefix = `${r.perAsset ? s.alarm.asset : 'all'}\u0000${s.alarm.signal}\u0000`;
+      it.bands = new Map();
+      for (const [k, b] of r.bands!) if (k.startsWith(prefix)) it.bands.set(k.slice(prefix.length), b);
+      it.opKey = opKey(r, s.alarm.asset);
+    }
+    return it;
   }
-
 
   private hasBand(r: CompiledRule, asset: string, signal: string): boolean {
     const a = r.perAsset ? asset : 'all';
@@ -167,25 +237,41 @@ export class AlarmEvaluator {
    * the rows of the state changes they caused, then checks no-data rules and shelve expiry
    * against the readings' clock.
    */
-  process(batch: ReadingColumns): EventRow[] {
+  process(batch: ReadingColumns | CodedReadingColumns): EventRow[] {
     this.rows = [];
     const n = batch.ts.length;
-    const order = sortedOrder(batch);
+    const { ts: tsCol, value: valueCol, quality } = batch;
+    if (this.routeBuf.length < n) this.routeBuf = new Array<Route>(n);
+    const routes = this.routeBuf;
+    if ('assetCode' in batch) {
+      const { assetCode, signalCode, assets, signals } = batch;
+      const width = signals.length;
+      const byCode = new Array<Route | undefined>(assets.length * width);
+      for (let i = 0; i < n; i++) {
+        const a = assetCode[i]!;
+        const s = signalCode[i]!;
+        routes[i] = byCode[a * width + s] ??= this.routeOf(assets[a]!, signals[s]!);
+      }
+    } else {
+      const { asset: assetCol, signal: signalCol } = batch;
+      for (let i = 0; i < n; i++) routes[i] = this.routeOf(assetCol[i]!, signalCol[i]!);
+    }
+    if (this.ranksStale) this.rerank();
+    const order = sortedOrder(tsCol, routes, n);
     for (let k = 0; k < n; k++) {
       const i = order ? order[k]! : k;
-      if (batch.quality && batch.quality[i] !== 0) continue;
-      const ts = batch.ts[i]!;
-      const asset = batch.asset[i]!;
-      const signal = batch.signal[i]!;
-      const value = batch.value[i]!;
+      if (quality && quality[i] !== 0) continue;
+      const ts = tsCol[i]!;
+      const value = valueCol[i]!;
+      const route = routes[i]!;
       if (ts > this.snap.clock) this.snap.clock = ts;
-      const sr = this.stateRules.get(signal);
-      if (sr) this.updateOpState(sr, asset, value, ts);
-      const list = this.streamsFor(asset, signal);
-      if (list === null) continue;
+      if (route.stateRules !== null) this.updateOpState(route.stateRules, route.asset, value, ts);
+      const items = route.items === undefined ? this.itemsOf(route) : route.items;
+      if (items === null) continue;
       this.counts.readings++;
-      for (let j = 0; j < list.length; j++) this.step(list[j]!, ts, value);
+      for (let j = 0; j < items.length; j++) this.step(items[j]!, ts, value);
     }
+    routes.fill(undefined as unknown as Route, 0, n); // hold no routes past the batch
     this.tick();
     this.counts.rows += this.rows.length;
     return this.rows;
@@ -202,70 +288,76 @@ export class AlarmEvaluator {
     }
   }
 
-  private bandsOf(r: CompiledRule, s: Stream): { bands: Map<string, [number, number]>; key: string } {
-    let c = this.bandCache.get(s);
-    if (!c) {
-      const prefix = `${r.perAsset ? s.alarm.asset : 'all'}\u0000${s.alarm.signal}\u0000`;
-      const bands = new Map<string, [number, number]>();
-      for (const [k, b] of r.bands!) if (k.startsWith(prefix)) bands.set(k.slice(prefix.length), b);
-      c = { bands, key: opKey(r, s.alarm.asset) };
-      this.bandCache.set(s, c);
-    }
-    return c;
-  }
-
   /** The band of a threshold stream at `ts` (undefined when the state is unknown or stale). */
-  private band(r: CompiledRule, s: Stream, ts: number): [number, number] | undefined {
-    const c = this.bandsOf(r, s);
-    if (!r.perState) return c.bands.get('all');
-    const st = this.snap.opStates[c.key];
-    const maxAge = r.spec.kind === 'threshold' ? (r.spec.state?.maxAge ?? Infinity) : Infinity;
-    return st && ts - st[1] <= maxAge ? c.bands.get(st[0]) : undefined;
+  private band(it: Item, ts: number): [number, number] | undefined {
+    if (!it.r.perState) return it.bands!.get('all');
+    const st = this.snap.opStates[it.opKey!];
+    return st && ts - st[1] <= it.maxAge ? it.bands!.get(st[0]) : undefined;
   }
 
-  private step(s: Stream, ts: number, value: number): void {
+  private noLimit(): void {
+    this.eExcess = -Infinity;
+    this.eValue = NaN;
+    this.eLimit = NaN;
+  }
+
+  /** Sets the evaluation of a two-sided limit: the side the value is further beyond. */
+  private twoSided(value: number, lo: number, hi: number, loLimit: number, hiLimit: number): void {
+    this.eValue = value;
+    if (hi >= lo) {
+      this.eExcess = hi;
+      this.eLimit = hiLimit;
+    } else {
+      this.eExcess = lo;
+      this.eLimit = loLimit;
+    }
+  }
+
+  private step(it: Item, ts: number, value: number): void {
+    const s = it.s;
     if (ts < s.lastTs) {
       this.counts.late++;
       this.snap.late++;
       return;
     }
-    const r = this.ruleOf(s);
+    const r = it.r;
     if (s.alarm.shelvedUntil !== undefined && ts >= s.alarm.shelvedUntil) this.unshelve(s, s.alarm.shelvedUntil);
     if (ts < r.from || ts >= r.to) {
       s.lastTs = ts;
       s.lastValue = value;
       return;
     }
-    let e: Eval;
+    this.eZone = undefined;
+    this.eBandWidth = NaN;
     const spec = r.spec;
     switch (spec.kind) {
-      case 'limit': {
-        const hi = spec.hi === undefined ? -Infinity : value - spec.hi;
-        const lo = spec.lo === undefined ? -Infinity : spec.lo - value;
-        e = hi >= lo ? { excess: hi, value, limit: spec.hi! } : { excess: lo, value, limit: spec.lo! };
+      case 'limit':
+        this.twoSided(value, spec.lo === undefined ? -Infinity : spec.lo - value, spec.hi === undefined ? -Infinity : value - spec.hi, spec.lo!, spec.hi!);
         break;
-      }
       case 'model-output':
-        e = { excess: value - spec.above, value, limit: spec.above };
+        this.eExcess = value - spec.above;
+        this.eValue = value;
+        this.eLimit = spec.above;
         break;
       case 'threshold': {
-        const band = this.band(r, s, ts);
+        const band = this.band(it, ts);
         if (!band) {
-          e = NO_LIMIT;
+          this.noLimit();
           break;
         }
-        const hi = value - band[1];
-        const lo = band[0] - value;
-        e = hi >= lo ? { excess: hi, value, limit: band[1] } : { excess: lo, value, limit: band[0] };
+        this.eBandWidth = band[1] - band[0];
+        this.twoSided(value, band[0] - value, value - band[1], band[0], band[1]);
         break;
       }
       case 'rate': {
         if (!(ts > s.lastTs) || Number.isNaN(s.lastValue)) {
-          e = NO_LIMIT;
+          this.noLimit();
           break;
         }
         const perMin = ((value - s.lastValue) * 60_000) / (ts - s.lastTs);
-        e = { excess: Math.abs(perMin) - spec.perMinute, value: perMin, limit: spec.perMinute };
+        this.eExcess = Math.abs(perMin) - spec.perMinute;
+        this.eValue = perMin;
+        this.eLimit = spec.perMinute;
         break;
       }
       case 'stuck': {
@@ -275,7 +367,9 @@ export class AlarmEvaluator {
           s.since = ts;
         } else s.count!++;
         const stuck = (spec.readings === undefined || s.count! >= spec.readings) && (spec.for === undefined || ts - s.since! >= spec.for);
-        e = { excess: stuck ? 1 : -Infinity, value: s.count!, limit: spec.readings ?? spec.for! };
+        this.eExcess = stuck ? 1 : -Infinity;
+        this.eValue = s.count!;
+        this.eLimit = spec.readings ?? spec.for!;
         break;
       }
       case 'no-data': {
@@ -308,41 +402,43 @@ export class AlarmEvaluator {
             return;
           }
         }
-        e = { excess: v - limit, value: v, limit, zone: vibrationZone(v, bounds) };
+        this.eExcess = v - limit;
+        this.eValue = v;
+        this.eLimit = limit;
+        this.eZone = vibrationZone(v, bounds);
         break;
       }
     }
     s.lastTs = ts;
     s.lastValue = value;
-    this.decide(s, r, ts, e);
+    this.decide(it, ts);
   }
 
-  private deadbandOf(r: CompiledRule, e: Eval, s: Stream): number {
-    const d = r.spec.deadband;
-    if (d === undefined) return 0;
-    if (typeof d === 'number') return d;
-    const pct = Number(d.slice(0, -1)) / 100;
-    if (r.spec.kind === 'threshold') {
-      const band = this.band(r, s, s.lastTs);
-      return band ? pct * (band[1] - band[0]) : 0;
-    }
-    return pct * Math.abs(e.limit);
+  /** The deadband of the current evaluation: absolute, or a percentage of the band width (threshold) or of the limit. */
+  private deadband(it: Item): number {
+    if (it.r.spec.deadband === undefined) return 0;
+    if (Number.isNaN(it.dbPct)) return it.dbAbs;
+    if (it.r.spec.kind === 'threshold') return Number.isNaN(this.eBandWidth) ? 0 : it.dbPct * this.eBandWidth;
+    return it.dbPct * Math.abs(this.eLimit);
   }
 
-  private decide(s: Stream, r: CompiledRule, ts: number, e: Eval): void {
+  private decide(it: Item, ts: number): void {
+    const s = it.s;
+    const excess = this.eExcess;
     if (!s.cond) {
-      if (e.excess > 0) {
+      if (excess > 0) {
         s.cond = true;
         s.condSince = ts;
       }
-    } else if (e.excess <= -this.deadbandOf(r, e, s)) s.cond = false;
-    if (Number.isFinite(e.value)) {
-      s.alarm.value = e.value;
-      s.alarm.limit = e.limit;
+    } else if (excess <= -this.deadband(it)) s.cond = false;
+    const value = this.eValue;
+    if (Number.isFinite(value)) {
+      s.alarm.value = value;
+      s.alarm.limit = this.eLimit;
     }
-    const want = s.cond && ts - s.condSince >= (r.spec.minDuration ?? 0);
-    if (want && !s.alarm.active) this.transition(s, 'activate', ts, e.value, e.limit, e.zone);
-    else if (!s.cond && s.alarm.active) this.transition(s, 'clear', ts, e.value, e.limit, e.zone);
+    const want = s.cond && ts - s.condSince >= (it.r.spec.minDuration ?? 0);
+    if (want && !s.alarm.active) this.transition(s, 'activate', ts, value, this.eLimit, this.eZone);
+    else if (!s.cond && s.alarm.active) this.transition(s, 'clear', ts, value, this.eLimit, this.eZone);
   }
 
   private transition(s: Stream, event: 'activate' | 'clear', ts: number, value: number, limit: number, zone?: string): void {
@@ -466,23 +562,52 @@ function opKey(r: CompiledRule, asset: string): string {
   return `${r.index}\u0000${r.lineOf?.get(asset) ?? asset}`;
 }
 
-/** The order that sorts a batch by (ts, asset, signal), or undefined when it already is. */
-function sortedOrder(b: ReadingColumns): Uint32Array | undefined {
-  const n = b.ts.length;
-  const cmp = (i: number, j: number): number => {
-    const d = b.ts[i]! - b.ts[j]!;
-    if (d !== 0) return d;
-    const a = b.asset[i]!;
-    const c = b.asset[j]!;
-    if (a !== c) return a < c ? -1 : 1;
-    const s = b.signal[i]!;
-    const t = b.signal[j]!;
-    return s === t ? 0 : s < t ? -1 : 1;
-  };
+/**
+ * The order that sorts a batch by (ts, asset, signal), or undefined when it already is; (asset,
+ * signal) compare by their routes' ranks (string order), so no string is compared per reading.
+ * Batches in time order with readings of one instant in another order (a poll of many tags) sort
+ * run by run; only a batch out of time order sorts whole. Ties keep their batch order.
+ */
+function sortedOrder(ts: ArrayLike<number>, routes: Route[], n: number): Uint32Array | undefined {
+  let timeSorted = true;
   let sorted = true;
-  for (let i = 1; i < n && sorted; i++) if (cmp(i - 1, i) > 0) sorted = false;
+  for (let i = 1; i < n; i++) {
+    const d = ts[i]! - ts[i - 1]!;
+    if (d < 0) {
+      timeSorted = false;
+      sorted = false;
+      break;
+    }
+    if (d === 0 && routes[i]!.rank < routes[i - 1]!.rank) sorted = false;
+  }
   if (sorted) return undefined;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort(cmp);
+  const byRank = (i: number, j: number): number => routes[i]!.rank - routes[j]!.rank || i - j;
+  if (!timeSorted) return order.sort((i, j) => ts[i]! - ts[j]! || byRank(i, j));
+  // A poll delivers the same tags in the same order at every instant: a run whose routes are the
+  // previous unsorted run's, one for one, takes that run's permutation instead of sorting again.
+  let prevLo = -1;
+  let prevLen = 0;
+  for (let lo = 0; lo < n; ) {
+    let hi = lo + 1;
+    let runSorted = true;
+    while (hi < n && ts[hi] === ts[lo]) {
+      if (routes[hi]!.rank < routes[hi - 1]!.rank) runSorted = false;
+      hi++;
+    }
+    if (!runSorted) {
+      const len = hi - lo;
+      let same = len === prevLen;
+      for (let k = 0; same && k < len; k++) same = routes[lo + k] === routes[prevLo + k];
+      if (same) for (let k = 0; k < len; k++) order[lo + k] = order[prevLo + k]! - prevLo + lo;
+      else {
+        order.subarray(lo, hi).sort(byRank);
+        prevLo = lo;
+        prevLen = len;
+      }
+    }
+    lo = hi;
+  }
+  return order;
 }

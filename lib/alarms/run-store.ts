@@ -1,9 +1,11 @@
 import { MillwrightError } from '../errors/index.ts';
-import { scanTable, sql, writeEvents, type EventRow } from '../store/index.ts';
+import { scanArrays, sql, writeEvents, type EventRow } from '../store/index.ts';
 import { AlarmSession } from './alarm-session.ts';
 import type { AlarmRules } from './load-rules.ts';
 
 const DAY = 86_400_000;
+/** Days read by one scan (then evaluated and committed day by day). */
+const SPAN_DAYS = 7;
 
 /** Options of {@link runAlarms}. */
 export interface RunAlarmsOptions {
@@ -18,6 +20,11 @@ export interface RunAlarmsOptions {
   stateDir?: string;
   /** Write the rows into the store (default true). */
   write?: boolean;
+  /**
+   * Called with each day's rows after they are written and before the state is saved (e.g. an
+   * `AlarmFeed` enqueuing their notifications), so a crash repeats them rather than skips them.
+   */
+  onRows?: (rows: EventRow[]) => Promise<unknown>;
   log?: (line: string) => void;
 }
 
@@ -35,8 +42,9 @@ export interface RunAlarmsResult {
 }
 
 /**
- * Evaluates rules over a store range, one UTC day at a time in (ts, asset, signal) order, with the
- * same {@link AlarmEvaluator} the gateway runs on arriving batches, and writes the alarm rows to
+ * Evaluates rules over a store range, one UTC day at a time in (ts, asset, signal) order (read a
+ * week at a time, sorted by DuckDB), with the same {@link AlarmEvaluator} the gateway runs on
+ * arriving batches, and writes the alarm rows to
  * the store's `events` table after each day (then saves the state, so a crash repeats at most
  * one day, with the same row ids).
  *
@@ -61,21 +69,30 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
   if (!(to > from)) throw new MillwrightError('BAD_INPUT', `alarms run: to ${new Date(to).toISOString()} is not after from ${new Date(from).toISOString()}`);
   const session = await AlarmSession.open(rules, { site, stateDir: opts.stateDir });
   const out: RunAlarmsResult = { site, from, to, readings: 0, evaluated: 0, rows: [], floods: 0, late: 0 };
+  // One time-ordered scan (sorted by DuckDB) per week, evaluated and committed one day at a time:
+  // the evaluator gets its batches already in (ts, asset, signal) order and sorts nothing.
   for (let t = from; t < to; ) {
-    const end = Math.min(to, (Math.floor(t / DAY) + 1) * DAY);
-    const tbl = await scanTable({ root: opts.store, sites: site, from: t, to: end, columns: ['ts', 'asset', 'signal', 'value', 'quality'] });
-    const batch = {
-      ts: tbl.array('ts') as ArrayLike<number>,
-      asset: tbl.array('asset') as ArrayLike<string>,
-      signal: tbl.array('signal') as ArrayLike<string>,
-      value: tbl.array('value') as ArrayLike<number>,
-      quality: tbl.array('quality') as ArrayLike<number>,
-    };
-    out.readings += tbl.numRows();
-    const rows = await session.process(batch, opts.log);
-    if (rows.length > 0 && opts.write !== false) await writeEvents(opts.store, rows);
-    await session.commit();
-    out.rows.push(...rows);
+    const end = Math.min(to, (Math.floor(t / DAY) + SPAN_DAYS) * DAY);
+    const c = await scanArrays({ root: opts.store, sites: site, from: t, to: end, columns: ['ts', 'asset', 'signal', 'value', 'quality'], order: 'time', codes: true });
+    const ts = c.ts!;
+    const value = c.value!;
+    const quality = c.quality!;
+    const { assetCode, signalCode, assets, signals } = c as Required<typeof c>;
+    let lo = 0;
+    for (let day = t; day < end; ) {
+      const dayEnd = Math.min(end, (Math.floor(day / DAY) + 1) * DAY);
+      let hi = lo;
+      while (hi < ts.length && ts[hi]! < dayEnd) hi++;
+      const batch = { ts: ts.subarray(lo, hi), assetCode: assetCode.subarray(lo, hi), signalCode: signalCode.subarray(lo, hi), assets, signals, value: value.subarray(lo, hi), quality: quality.subarray(lo, hi) };
+      out.readings += hi - lo;
+      const rows = await session.process(batch, opts.log);
+      if (rows.length > 0 && opts.write !== false) await writeEvents(opts.store, rows);
+      if (rows.length > 0 && opts.onRows) await opts.onRows(rows);
+      await session.commit();
+      out.rows.push(...rows);
+      lo = hi;
+      day = dayEnd;
+    }
     t = end;
   }
   out.evaluated = session.evaluator.counts.readings;

@@ -8,6 +8,7 @@ import { formatIssues, formatPath } from './config-issues.ts';
 import { assetRows, closestName, loadAssetModel, parseDocument, type AssetModel } from './assets.ts';
 import { SOURCE_TYPES, type SourceType } from './sources/index.ts';
 import { loadAlarmRules, type AlarmRules } from '../alarms/index.ts';
+import { loadNotifyConfig, type NotifyConfig } from '../notify/index.ts';
 
 const siteField = z.string().superRefine((v, ctx) => {
   try {
@@ -45,6 +46,11 @@ export function gatewayConfigSchema(types: readonly SourceType[] = SOURCE_TYPES)
     assets: pathField.optional(),
     /** Alarm rule file (docs/alarms.md): evaluated on every batch the spool acknowledged. */
     alarms: pathField.optional(),
+    /**
+     * Notify config file (docs/notifications.md): every alarm state change goes into its outbox;
+     * `deliver: false` leaves delivery to a separate `millwright notify run`.
+     */
+    notify: z.union([pathField, z.strictObject({ config: pathField, deliver: z.boolean().optional() })]).optional(),
     http: z.strictObject({ port: z.number().int().min(0).max(65535), host: z.string().min(1).default('127.0.0.1') }).optional(),
     /** Heartbeat interval of every source (default 10s). */
     heartbeat: durationField.optional(),
@@ -72,6 +78,8 @@ export interface GatewayConfig {
   /** Absolute path of the alarm rule file, and the rules read from it. */
   alarms?: string;
   alarmRules?: AlarmRules;
+  /** The notify config alarm state changes are enqueued with, and whether the gateway delivers them itself. */
+  notify?: { file: string; config: NotifyConfig; deliver: boolean };
   http?: { port: number; host: string };
   heartbeat: number;
   maxFutureSkew: number;
@@ -132,6 +140,16 @@ export async function parseGatewayConfig(data: unknown, baseDir: string, what = 
         });
       } catch (err) {
         lines.push(`alarms: ${(err as Error).message.replace(/\n/g, '\n  ')}`);
+      }
+    }
+    if (c.notify !== undefined) {
+      const n = typeof c.notify === 'string' ? { config: c.notify } : c.notify;
+      const file = resolve(baseDir, n.config);
+      if (c.alarms === undefined) lines.push('notify: needs an alarms rule file (alarms:): only alarm state changes are notified');
+      try {
+        config.notify = { file, config: await loadNotifyConfig(file), deliver: n.deliver ?? true };
+      } catch (err) {
+        lines.push(`notify: ${(err as Error).message.replace(/\n/g, '\n  ')}`);
       }
     }
   }

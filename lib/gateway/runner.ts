@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MillwrightError } from '../errors/index.ts';
+import { MillwrightError, isErrorCode } from '../errors/index.ts';
 import { mkdirDurable } from '../durable/index.ts';
 import { flushSpool } from '../spool/index.ts';
 import { forwardToS3, type LandingDestination } from '../landing/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
 import { AlarmSession } from '../alarms/index.ts';
+import { AlarmFeed, createOutbox } from '../notify/index.ts';
 import { assetRows } from './assets.ts';
 import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
 import { flushEvents } from './event-spool.ts';
@@ -70,6 +71,9 @@ const SEVERITY: Record<string, EventSeverity> = {
   'spool-full': 'error', 'disk-full': 'error', 'spool-ok': 'info',
 };
 
+/** Longest time the gateway's alarm state goes unsaved while readings arrive and no alarm changes. */
+const ALARM_COMMIT_MS = 1000;
+
 /** The state a source's event puts it in. */
 const STATE_OF: Partial<Record<SourceEvent['kind'], SourceState>> = { connected: 'connected', resumed: 'connected', disconnected: 'disconnected', error: 'error', paused: 'paused' };
 
@@ -107,6 +111,13 @@ class Gateway implements GatewayHandle {
   /** Alarm rules (`alarms` key): evaluated on each acknowledged batch, one batch at a time. */
   alarms: AlarmSession | undefined;
   private alarmChain: Promise<void> = Promise.resolve();
+  /** Acknowledged batches waiting for the evaluator: evaluated together when it falls behind. */
+  private alarmQueue: SourceReading[][] = [];
+  private alarmBusy = false;
+  private lastAlarmCommit = 0;
+  /** With `notify:`: alarm rows go into the outbox; `delivery` is the in-process deliverer (when `deliver` is on). */
+  notifier: AlarmFeed | undefined;
+  private delivery: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly config: GatewayConfig, private readonly types: readonly SourceType[], private readonly log: (line: string) => void) {
     this.destinations = config.forward?.s3 ? [forwardToS3(config.forward.s3)] : [];
@@ -151,21 +162,64 @@ class Gateway implements GatewayHandle {
     const n = good.length;
     const forAlarms = this.alarms && n > 0 ? good : undefined;
     await this.writer.emit(name, good);
-    if (forAlarms) this.alarmChain = this.alarmChain.then(() => this.evaluate(forAlarms)).catch((err) => this.log(`alarms: ${(err as Error).message}`));
+    if (forAlarms) {
+      this.alarmQueue.push(forAlarms);
+      if (!this.alarmBusy) this.alarmChain = this.drainAlarms();
+    }
     t.readings += n;
     t.sinceHeartbeat += n;
     if (n > 0 && (t.lastValueTs === undefined || newest > t.lastValueTs)) t.lastValueTs = newest;
   }
 
-  /** Alarm rows of one acknowledged batch, through the spool into the events table (as every gateway event). */
+  /**
+   * Evaluates the queued batches until none is left. Batches that arrived while the evaluator was
+   * busy (with the previous batch's fsyncs) are evaluated as one, so a fast poll does not queue
+   * one evaluation and one state save per batch behind a slow disk: the delay from a reading to
+   * its alarm stays about one evaluation, whatever the batch rate.
+   */
+  private async drainAlarms(): Promise<void> {
+    this.alarmBusy = true;
+    try {
+      while (this.alarmQueue.length > 0) {
+        const batches = this.alarmQueue;
+        this.alarmQueue = [];
+        await this.evaluate(batches.length === 1 ? batches[0]! : batches.flat()).catch((err) => this.log(`alarms: ${(err as Error).message}`));
+      }
+    } finally {
+      this.alarmBusy = false;
+    }
+  }
+
+  /** Alarm rows of acknowledged readings, through the spool into the events table (as every gateway event). */
   private async evaluate(good: SourceReading[]): Promise<void> {
     const session = this.alarms!;
-    const rows = await session.process(
-      { ts: good.map((r) => r.ts), asset: good.map((r) => r.asset), signal: good.map((r) => r.signal), value: good.map((r) => r.value), quality: good.map((r) => r.quality) },
-      this.log,
-    );
+    const n = good.length;
+    const ts = new Float64Array(n);
+    const value = new Float64Array(n);
+    const quality = new Uint8Array(n);
+    const asset = new Array<string>(n);
+    const signal = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const r = good[i]!;
+      ts[i] = r.ts;
+      asset[i] = r.asset;
+      signal[i] = r.signal;
+      value[i] = r.value;
+      quality[i] = r.quality;
+    }
+    const rows = await session.process({ ts, asset, signal, value, quality }, this.log);
     await Promise.all(rows.map((r) => this.writer.event(r)));
-    await session.commit();
+    // The rows are durable in the spool; now their notifications in the outbox, then the state.
+    // A crash in between repeats nothing the outbox lacks: its keys drop what it already has.
+    if (this.notifier && rows.length > 0) await this.notifier.push(rows);
+    // The state is saved with every batch that changed an alarm, else at most once a second
+    // (and at stop): readings are not evaluated again after a crash either way, so a save per
+    // batch would buy nothing but an fsync per poll.
+    const now = Date.now();
+    if (rows.length > 0 || now - this.lastAlarmCommit >= ALARM_COMMIT_MS || this.stopper.signal.aborted) {
+      await session.commit();
+      this.lastAlarmCommit = now;
+    }
   }
 
   private async onEvent(name: string, t: Tracked, ev: SourceEvent): Promise<void> {
@@ -216,7 +270,18 @@ class Gateway implements GatewayHandle {
     this.timers.push(setInterval(() => this.heartbeat(), this.config.heartbeat), setInterval(() => this.sample(), 1000));
     for (const t of this.timers) t.unref();
     this.loop = this.flushLoop();
+    if (this.notifier && this.config.notify?.deliver) this.delivery = this.deliver(this.notifier);
     if (this.config.http) this.server = await startStatusServer({ host: this.config.http.host, port: this.config.http.port, status: () => this.status() });
+  }
+
+  /** Delivers the outbox until stop; another deliverer on the same outbox (`notify run`) is left to it. */
+  private async deliver(feed: AlarmFeed): Promise<void> {
+    try {
+      await feed.outbox.run(this.stopper.signal);
+    } catch (err) {
+      if (!isErrorCode(err, 'CONFLICT')) throw err;
+      this.log(`notify: ${(err as Error).message}; this gateway only enqueues`);
+    }
   }
 
   private heartbeat(): void {
@@ -313,6 +378,9 @@ class Gateway implements GatewayHandle {
       for (const t of this.timers) clearInterval(t);
       await Promise.all([...this.tracked.values()].map((t) => t.source.stop().catch((err) => this.log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
       await this.alarmChain;
+      await this.alarms?.commit();
+      await this.delivery.catch((err) => this.log(`notify: delivery failed: ${(err as Error).message}`));
+      await this.notifier?.outbox.close();
       await this.writer.drain();
       await this.loop;
       await this.flush();
@@ -349,6 +417,10 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   if (config.assetModel) await writeAssets(config.store, config.site, assetRows(config.assetModel, config.site));
   const gw = new Gateway(config, types, log);
   if (config.alarmRules) gw.alarms = await AlarmSession.open(config.alarmRules, { site: config.site, stateDir: join(config.spool.dir, '.alarms') });
+  if (config.notify && gw.alarms) {
+    const n = config.notify.config;
+    gw.notifier = new AlarmFeed(await createOutbox({ dir: n.outbox, channels: n.channels, routes: n.routes, link: n.link, retry: n.retry, log }));
+  }
   gw.build();
   await gw.writer.reserve();
   await gw.writer.recount();

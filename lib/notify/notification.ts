@@ -131,12 +131,15 @@ export function alarmToNotification(row: AlarmEventRow): Notification {
   const where = asset ? ` on ${asset}` : '';
   const what = signal ? `: ${signal} ${fmt(value)} (limit ${fmt(limit)})` : value !== undefined ? `: ${fmt(value)} (limit ${fmt(limit)})` : '';
   const query = readingsQuery(asset, signal, (since ?? ts) - 3_600_000, (until ?? ts) + 600_000);
+  const flood = row.kind === 'alarm-flood' && typeof msg.count === 'number'
+    ? `${row.severity.toUpperCase()} alarm flood: more than ${String(msg.max)} alarms from ${new Date(since ?? ts).toISOString()} to ${new Date(until ?? ts).toISOString()}; further alarms in this window are not notified one by one`
+    : undefined;
   return {
     key: notificationKey([row.source, asset, signal, state, ts]),
     kind: row.kind,
     severity: row.severity as EventSeverity,
     ts,
-    title: `${row.severity.toUpperCase()} ${rule} ${state}${where}${what}`,
+    title: flood ?? `${row.severity.toUpperCase()} ${rule} ${state}${where}${what}`,
     site: row.site ?? undefined,
     asset,
     signal,

@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MillwrightError, isErrorCode } from '../errors/index.ts';
@@ -17,7 +18,7 @@ export interface OutboxOptions {
   /** Link template (base URL or `{asset}`… placeholders) for the rendered messages. */
   link?: string;
   retry?: RetryOptions;
-  /** Pending files written by other processes are picked up at least this often (default 1000 ms). */
+  /** Pending files written by other processes are picked up at once (a folder watch) and at least this often (default 1000 ms). */
   pollMs?: number;
   log?: (line: string) => void;
 }
@@ -306,9 +307,24 @@ class FileOutbox implements Outbox {
     const result: RunResult = { delivered: 0, dead: 0, gaveUp: [] };
     const once = ro.once ?? false;
     const giveUpAfter = ro.giveUpAfter ?? (once ? 5 : Number.POSITIVE_INFINITY);
+    // A long run also wakes on files other processes (the gateway, `alarms run`) write into the
+    // pending folders, instead of waiting for the next poll; the poll stays as the fallback.
+    const watchers: FSWatcher[] = [];
+    if (!once) {
+      for (const ch of this.names) {
+        try {
+          const w = watch(this.q(ch, 'pending'), () => this.bell.ring());
+          w.on('error', () => w.close());
+          watchers.push(w);
+        } catch {
+          // no inotify (or the like): the poll alone picks the files up
+        }
+      }
+    }
     try {
       await Promise.all(this.names.map((ch) => this.worker(ch, signal, once, giveUpAfter, result)));
     } finally {
+      for (const w of watchers) w.close();
       await release();
     }
     return result;

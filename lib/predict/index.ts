@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 export { runPredictions, runSlot, type PredictionScheduleOptions, type SlotResult } from './run-predictions.ts';
-export { openPredictSource, type ModelSpec, type PredictSource } from './model-source.ts';
+export { openPredictSource, currentPredictSource, type ModelSpec, type PredictSource, type ModelChange } from './model-source.ts';
 export { SlotLedger, LEDGER_KEEP, type LedgerRecord, type SlotEntry, type SlotStatus } from './ledger.ts';
 export { dueSlots, latestSlot, nextSlot, checkSchedule, type SlotSchedule } from './slots.ts';
 export { defaultFeatureQuery, buildDefaultInputs, buildQueryInputs, fillQuery, targetTimes, type InputWindow, type SlotInputs } from './inputs.ts';

@@ -51,6 +51,41 @@ export async function openPredictSource(spec: ModelSpec): Promise<PredictSource>
   return { group, manifest: model.manifest, version: version ?? model.manifest.version, predict: (t) => model.predict(t) };
 }
 
+/** A scheduled source following its group's promoted version: what changed (or why it could not be checked). */
+export interface ModelChange {
+  group: string;
+  from: string;
+  /** The version switched to. */
+  to?: string;
+  /** The registry could not be read or had no promoted version: the schedule keeps `from`. */
+  error?: Error;
+}
+
+/**
+ * The source of the spec's registry group as promoted now (`stage`, else the latest approved):
+ * `current` itself when its version still is the promoted one or the registry cannot be read,
+ * else the newly loaded version.
+ *
+ * @example
+ * // lib/predict (runPredictions calls it before every slot)
+ * let source = await openPredictSource({ group: 'press-energy', stage: 'PROD' });
+ * source = await currentPredictSource({ group: 'press-energy', stage: 'PROD' }, source); // after a promotion: the new version
+ */
+export async function currentPredictSource(spec: ModelSpec, current: PredictSource, onChange?: (c: ModelChange) => void): Promise<PredictSource> {
+  const group = spec.group;
+  if (group === undefined || spec.modelDir !== undefined) return current;
+  try {
+    const reg = spec.stage !== undefined ? await getStaged(group, spec.stage, spec) : await getDeployable(group, spec);
+    if (String(reg.record.version) === current.version) return current;
+    const next = await openPredictSource(spec);
+    onChange?.({ group, from: current.version, to: next.version });
+    return next;
+  } catch (err) {
+    onChange?.({ group, from: current.version, error: err instanceof Error ? err : new Error(String(err)) });
+    return current;
+  }
+}
+
 /** POSTs the rows as JSON Lines to `<url>/invocations` and reads MLflow-style `{"predictions": [...]}`. */
 async function invokeEndpoint(url: string, table: ColumnTable, manifest: ModelManifest, timeoutMs: number): Promise<Prediction[]> {
   const names = manifest.features.map((f) => f.name);

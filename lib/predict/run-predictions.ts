@@ -4,7 +4,7 @@ import { predictionsFile, predictionsFileExists, writePredictions, type Predicti
 import { parseDuration } from '../units/index.ts';
 import { buildDefaultInputs, buildQueryInputs, type InputWindow, type SlotInputs } from './inputs.ts';
 import { SlotLedger, type SlotEntry, type SlotStatus } from './ledger.ts';
-import { openPredictSource, type ModelSpec, type PredictSource } from './model-source.ts';
+import { currentPredictSource, openPredictSource, type ModelChange, type ModelSpec, type PredictSource } from './model-source.ts';
 import { checkSchedule, dueSlots, latestSlot, nextSlot, type SlotSchedule } from './slots.ts';
 
 /** Options of {@link runPredictions}. */
@@ -41,8 +41,14 @@ export interface PredictionScheduleOptions extends ModelSpec {
   signal?: AbortSignal;
   /** Called after each slot is marked (write-back publishes from here). */
   onSlot?: (result: SlotResult) => void | Promise<void>;
-  /** An already opened model (instead of resolving `group`/`modelDir`). */
+  /** An already opened model (instead of resolving `group`/`modelDir`); it is used for every slot. */
   source?: PredictSource;
+  /**
+   * Called when a registry group's promoted version (the `stage`, else the latest approved) changed
+   * between slots and the schedule switched to it; `error` when the registry could not be read
+   * (the schedule keeps the version it has).
+   */
+  onModelChange?: (change: ModelChange) => void;
   /** Deadline of one model call (ms): a slower model fails the slot with DEADLINE_EXCEEDED. Default 60 000. */
   predictTimeoutMs?: number;
   /** @internal Test hook between the predictions write and the ledger mark. */
@@ -173,7 +179,9 @@ function sleep(msToWait: number, signal?: AbortSignal): Promise<void> {
  * writes the rows (with model version, inputs' time range and target time) to the store's
  * `predictions` table. Each slot runs once: its file has a deterministic name and a durable slot
  * ledger marks it after the write, so a run killed in between finds the file and only marks it.
- * Slots missed while the process was down are caught up, oldest first. Resolves when `signal`
+ * Slots missed while the process was down are caught up, oldest first. A registry group's
+ * promoted version is looked up again before each slot, so a promotion takes effect at the next
+ * slot (`model_version` says which version made each row). Resolves when `signal`
  * aborts (or after the due slots with `once`), with the results of the slots it ran.
  *
  * @example
@@ -184,7 +192,10 @@ function sleep(msToWait: number, signal?: AbortSignal): Promise<void> {
  */
 export async function runPredictions(o: PredictionScheduleOptions): Promise<SlotResult[]> {
   const plan = planOf(o);
-  const source = o.source ?? (await openPredictSource(o));
+  let source = o.source ?? (await openPredictSource(o));
+  // A registry group is resolved again before every slot: promoting or approving a version (or a
+  // rollback) takes effect at the next slot, without a restart; each row carries the version.
+  const follows = o.source === undefined && o.modelDir === undefined && o.group !== undefined;
   const key = o.key ?? source.group;
   const ledger = new SlotLedger(o.store, key);
   const now = o.now ?? Date.now;
@@ -196,6 +207,7 @@ export async function runPredictions(o: PredictionScheduleOptions): Promise<Slot
       const slots = o.catchUp === false ? [latestSlot(plan.schedule, t)] : dueSlots(plan.schedule, t, rec.lastSlot, o.maxCatchUp ?? 100);
       for (const slot of slots.filter((s) => !SlotLedger.has(rec, s))) {
         if (o.signal?.aborted) return;
+        if (follows) source = await currentPredictSource(o, source, o.onModelChange);
         const r = await runSlot(o, source, plan, slot, key);
         await ledger.mark([entryOf(r)]);
         results.push(r);

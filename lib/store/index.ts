@@ -8,7 +8,7 @@
  */
 export { writeReadings, writeEncodedReadings, type EncodedReadings, type WriteEncodedOptions, type WriteOptions, type WriteResult } from './write-readings.ts';
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';
-export { scan, scanTable, scanStream, type ScanOptions, type ScanReader } from './scan.ts';
+export { scan, scanTable, scanArrays, scanStream, type ScanOptions, type ScanReader, type ScanArrays } from './scan.ts';
 export { planScan, type ScanPlan, type PlannedFile } from './plan-scan.ts';
 export type { StoreFilter } from './filters.ts';
 export { sql, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat } from './sql.ts';

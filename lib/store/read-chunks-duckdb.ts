@@ -34,7 +34,7 @@ export async function* readChunksDuckdb(
   plan: ScanPlan,
   columns: readonly ScanColumn[],
   dicts: ChunkDicts,
-  opts: { tsInt64?: boolean } = {},
+  opts: { tsInt64?: boolean; timeOrder?: boolean } = {},
 ): AsyncGenerator<Chunk> {
   const { filter } = plan;
   const want = new Set(columns);
@@ -42,7 +42,8 @@ export async function* readChunksDuckdb(
   if (plan.files.length === 0) return;
   if (filter.assets?.size === 0 || filter.signals?.size === 0) return; // an empty list matches nothing
   const paths = plan.files.map((f) => f.path);
-  const source = `read_parquet(${sqlList(paths)})`;
+  const timeOrder = opts.timeOrder === true;
+  const source = `read_parquet(${sqlList(paths)}${timeOrder ? ', file_row_number = true' : ''})`;
   const conn = await connect();
   try {
     await conn.run(`SET streaming_buffer_size = '${STREAM_BUFFER}'`);
@@ -56,6 +57,11 @@ export async function* readChunksDuckdb(
       const row = r.getRowsJS()[0] as (string | null)[][];
       assets ??= (row[0] ?? []).filter((s): s is string => s !== null);
       signals ??= (row[1] ?? []).filter((s): s is string => s !== null);
+    }
+    if (timeOrder) {
+      // ENUM codes in JavaScript string order, so ordering by the code is ordering by the string
+      assets?.sort(codeUnitOrder);
+      signals?.sort(codeUnitOrder);
     }
     const select = ['file_index::INTEGER AS f'];
     if (want.has('ts')) select.push('epoch_ms(ts) AS ts');
@@ -76,14 +82,20 @@ export async function* readChunksDuckdb(
     }
     if (filter.assets) where.push(`asset IN (${[...filter.assets].map(sqlString).join(', ')})`);
     if (filter.signals) where.push(`signal IN (${[...filter.signals].map(sqlString).join(', ')})`);
-    const query = `SELECT ${select.join(', ')} FROM ${source}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    // Time order: (ts, asset, signal), ties in stored order (file, then row in the file), which is
+    // what a stable sort of the file-by-file rows gives. Positions: f is 1, then the selected columns.
+    const orderBy = timeOrder
+      ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', needAsset ? String(select.findIndex((c) => c.endsWith(' AS asset')) + 1) : 'asset', needSignal ? String(select.findIndex((c) => c.endsWith(' AS signal')) + 1) : 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}`
+      : '';
+    const query = `SELECT ${select.join(', ')} FROM ${source}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${orderBy}`;
     const result = await run(paths, () => conn.stream(query));
 
     const assetMap = new Int32Array(assets?.length ?? 0).fill(-1);
     const signalMap = new Int32Array(signals?.length ?? 0).fill(-1);
     // One reused buffer; each chunk is copied out at its exact size (fewer allocations, less GC).
     const b = new Builder(want, opts.tsInt64 ?? false, CHUNK_ROWS);
-    let file = -1;
+    let current = -1;
+    let site = -1;
     for (;;) {
       const chunk = await run(paths, () => result.fetchChunk());
       if (!chunk || chunk.rowCount === 0) break;
@@ -95,14 +107,19 @@ export async function* readChunksDuckdb(
       const signal = needSignal ? int32s(chunk, col++, n) : undefined;
       const value = want.has('value') ? float64s(chunk, col++, n) : undefined;
       const quality = want.has('quality') ? uint8s(chunk, col++, n) : undefined;
-      // Rows of one DuckDB chunk come from one file in practice; split anyway if they do not.
+      // A yielded chunk holds the rows of one file in stored order (rows of one DuckDB chunk come
+      // from one file in practice; split anyway if they do not), of one site in time order (the
+      // rows of that site's files interleave).
       for (let start = 0; start < n; ) {
         const fi = f[start];
+        const key = timeOrder ? fileSite[fi] : fi;
         let end = start + 1;
-        while (end < n && f[end] === fi) end++;
-        if (fi !== file || b.length + (end - start) > b.capacity) {
-          if (b.length > 0) yield b.take(fileSite[file]);
-          file = fi;
+        if (timeOrder) while (end < n && fileSite[f[end]] === key) end++;
+        else while (end < n && f[end] === fi) end++;
+        if (key !== current || b.length + (end - start) > b.capacity) {
+          if (b.length > 0) yield b.take(site);
+          current = key;
+          site = fileSite[fi];
         }
         const at = b.length;
         const len = end - start;
@@ -123,10 +140,15 @@ export async function* readChunksDuckdb(
         start = end;
       }
     }
-    if (b.length > 0) yield b.take(fileSite[file]);
+    if (b.length > 0) yield b.take(site);
   } finally {
     conn.closeSync();
   }
+}
+
+/** JavaScript's default string order (UTF-16 code units), as the alarm evaluator compares names. */
+function codeUnitOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A failed DuckDB read because a planned file is gone (a concurrent compact) becomes retryable. */

@@ -22,6 +22,12 @@ export interface ScanOptions extends StoreFilter {
    * in the same order. `scanStream` always uses parquet-wasm (one bounded batch at a time).
    */
   reader?: ScanReader;
+  /**
+   * Row order of `scan`/`scanTable`: `'stored'` (default: file by file, each sorted by asset,
+   * signal, ts) or `'time'`: by (ts, asset, signal) across files, ties in stored order (as a
+   * stable sort of the stored order would give), sorted by DuckDB. `'time'` needs the duckdb reader.
+   */
+  order?: 'stored' | 'time';
 }
 
 /** Parquet decoder of a scan; see {@link ScanOptions.reader}. */
@@ -121,13 +127,17 @@ export async function scan(opts: ScanOptions): Promise<arrow.Table> {
  * result never misses or double-counts those readings.
  */
 async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
-  const read = scanReader(opts.reader) === 'duckdb' ? readChunksDuckdb : readChunks;
+  const reader = scanReader(opts.reader);
+  const timeOrder = opts.order === 'time';
+  if (opts.order !== undefined && opts.order !== 'stored' && !timeOrder) throw new MillwrightError('BAD_INPUT', `unknown scan order ${JSON.stringify(opts.order)} (expected 'stored' or 'time')`);
+  if (timeOrder && reader !== 'duckdb') throw new MillwrightError('BAD_INPUT', "scan order 'time' needs the duckdb reader (parquet-wasm reads in stored order only)");
+  const read = reader === 'duckdb' ? readChunksDuckdb : readChunks;
   for (let attempt = 0; ; attempt++) {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
       const dicts = newDicts();
       const chunks: Chunk[] = [];
-      for await (const chunk of read(plan, columns, dicts, { tsInt64 })) chunks.push(chunk);
+      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder })) chunks.push(chunk);
       return { chunks, dicts };
     } catch (err) {
       if (!isVanished(err) || attempt >= 4) throw err;
@@ -155,10 +165,42 @@ function emptyChunk(columns: readonly ScanColumn[]): Chunk {
  * dt.groupby('asset').rollup({ max: aq.op.max('value') });
  */
 export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
+  const { length: _length, ...columns } = await scanArrays(opts);
+  return aq.table(columns as Record<string, Float64Array | Uint8Array | string[]>);
+}
+
+/** The columns of {@link scanArrays}: those asked for, each one plain array of `length` rows. */
+export interface ScanArrays {
+  length: number;
+  ts?: Float64Array;
+  site?: string[];
+  asset?: string[];
+  signal?: string[];
+  value?: Float64Array;
+  quality?: Uint8Array;
+  /** With `codes: true`: asset and signal as indices into `assets` / `signals` instead of strings. */
+  assetCode?: Int32Array;
+  signalCode?: Int32Array;
+  assets?: readonly string[];
+  signals?: readonly string[];
+}
+
+/**
+ * The rows of {@link scanTable} as plain columns (ts epoch ms and value as Float64Array, quality
+ * as Uint8Array, strings as arrays), without building an arquero table: for code that walks every
+ * row, where reading the table's columns back would copy each of them once more. With `codes:
+ * true`, asset and signal come as Int32Array codes into their dictionaries (`assetCode`, `assets`).
+ *
+ * @example
+ * import { scanArrays } from 'millwright';
+ * const c = await scanArrays({ root, sites: 'plant-1', columns: ['ts', 'asset', 'signal', 'value'], order: 'time' });
+ * for (let i = 0; i < c.length; i++) use(c.ts![i], c.asset![i], c.value![i]);
+ */
+export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promise<ScanArrays> {
   const columns = scanColumns(opts.columns);
   const { chunks, dicts } = await collect(opts, columns, false);
   const total = chunks.reduce((n, c) => n + c.length, 0);
-  const data: Record<string, Float64Array | Uint8Array | string[]> = {};
+  const data: Record<string, Float64Array | Uint8Array | Int32Array | string[] | number> = {};
   for (const name of columns) {
     if (name === 'ts' || name === 'value') {
       const out = new Float64Array(total);
@@ -178,14 +220,27 @@ export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
       data[name] = out;
     } else {
       const values = dicts[name].values;
+      if (opts.codes && name !== 'site') {
+        const codes = new Int32Array(total);
+        let at = 0;
+        for (const c of chunks) {
+          codes.set(c[name]!, at);
+          at += c.length;
+        }
+        data[name === 'asset' ? 'assetCode' : 'signalCode'] = codes;
+        data[name === 'asset' ? 'assets' : 'signals'] = values;
+        continue;
+      }
       const out = new Array<string>(total);
       let off = 0;
       for (const c of chunks) {
         if (name === 'site') out.fill(values[c.siteId], off, off + c.length);
         else {
-          // Rows are sorted by asset then signal, so ids come in long runs: fill run by run.
+          // Stored rows are sorted by asset then signal, so ids come in long runs: fill run by
+          // run. In time order they change at every row: one by one.
           const idx = c[name]!;
-          for (let i = 0; i < idx.length; ) {
+          if (opts.order === 'time') for (let i = 0; i < idx.length; i++) out[off + i] = values[idx[i]];
+          else for (let i = 0; i < idx.length; ) {
             const id = idx[i];
             let j = i + 1;
             while (j < idx.length && idx[j] === id) j++;
@@ -198,5 +253,5 @@ export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
       data[name] = out;
     }
   }
-  return aq.table(data);
+  return { ...(data as Omit<ScanArrays, 'length'>), length: total };
 }

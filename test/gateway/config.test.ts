@@ -111,7 +111,7 @@ test('every problem is listed as path: message, with the register type example w
     ),
   );
   assert.deepEqual(issues.sort(), [
-    'colour: unknown key (expected one of site, spool, store, forward, assets, alarms, http, heartbeat, maxFutureSkew, sources)',
+    'colour: unknown key (expected one of site, spool, store, forward, assets, alarms, notify, http, heartbeat, maxFutureSkew, sources)',
     'http.port: expected number, got the string "9100"',
     'sources[1].poll: expected at most half the window (300000 ms for a window of 600000 ms), so every reading is polled at least twice; got 360000 ms',
     'sources[1].port: expected a number <= 65535, got the number 70000',

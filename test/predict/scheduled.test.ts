@@ -1,8 +1,9 @@
 import { test } from 'node:test';
+import { rename } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { runPredictions, SlotLedger, dueSlots, latestSlot, openPredictSource, type SlotResult } from '../../lib/predict/index.ts';
-import { getDeployable, loadModel } from '../../lib/model/index.ts';
+import { runPredictions, SlotLedger, dueSlots, latestSlot, openPredictSource, type ModelChange, type SlotResult } from '../../lib/predict/index.ts';
+import { approveVersion, getDeployable, loadModel, registerModel } from '../../lib/model/index.ts';
 import { sql } from '../../lib/store/index.ts';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { energyFixture, GROUP, HOUR, START } from './helpers/energy-fixture.ts';
@@ -112,4 +113,42 @@ test('bad schedules are refused before anything runs', async () => {
   await assert.rejects(runPredictions({ ...base }), /exactly one of every/);
   await assert.rejects(runPredictions({ ...base, every: '2h', cron: '0 * * * *' }), /exactly one of every/);
   await assert.rejects(runPredictions({ ...base, every: 'soon' }), (e: unknown) => e instanceof MillwrightError && e.code === 'BAD_INPUT');
+});
+
+test('a running schedule follows the promoted version: a version approved between slots makes the next slots, each row says which', async (t) => {
+  const fx = await energyFixture();
+  t.after(fx.cleanup);
+  const T0 = START + 17 * 24 * HOUR + 8 * HOUR;
+  const opts = { group: GROUP, registry: fx.registry, store: fx.store, site: 'plant-a', every: '2h', window: '6h', horizon: '2h', once: true } as const;
+  assert.deepEqual((await runPredictions({ ...opts, now: () => T0 - 2 * HOUR + 60_000 })).map((r) => r.modelVersion), ['1']);
+  // Down for three slots: one run catches them up, and while it does a new version is approved.
+  const changes: ModelChange[] = [];
+  const v1 = await getDeployable(GROUP, { registry: fx.registry });
+  const results = await runPredictions({
+    ...opts, now: () => T0 + 4 * HOUR + 60_000, onModelChange: (c) => changes.push(c),
+    onSlot: async (r) => {
+      if (r.slot !== T0) return;
+      // the same model files registered again as version 2 and approved, as a retrain would
+      const { record } = await registerModel(v1.dir, { group: GROUP, registry: fx.registry, note: 'retrained' });
+      await approveVersion(GROUP, record.version, { registry: fx.registry });
+    },
+  });
+  assert.deepEqual(results.map((r) => [r.slot, r.status, r.modelVersion]), [[T0, 'done', '1'], [T0 + 2 * HOUR, 'done', '2'], [T0 + 4 * HOUR, 'done', '2']]);
+  assert.deepEqual(changes, [{ group: GROUP, from: '1', to: '2' }] as ModelChange[]);
+  const { rows } = await sql('SELECT slot_ts, list(DISTINCT model_version) AS v, count(*) AS n FROM predictions GROUP BY slot_ts ORDER BY slot_ts', { root: fx.store });
+  assert.deepEqual(rows.map((r) => [r.slot_ts, r.v, r.n]), [[T0 - 2 * HOUR, ['1'], 4], [T0, ['1'], 4], [T0 + 2 * HOUR, ['2'], 4], [T0 + 4 * HOUR, ['2'], 4]]);
+  const ledger = await new SlotLedger(fx.store, GROUP).read();
+  assert.deepEqual(ledger.slots.map((x) => x.modelVersion), ['1', '1', '2', '2']);
+  // A registry that cannot be read between slots: the schedule keeps the version it has, and says why.
+  const more = await runPredictions({
+    ...opts, now: () => T0 + 8 * HOUR + 60_000, onModelChange: (c) => changes.push(c),
+    onSlot: async (r) => {
+      if (r.slot === T0 + 6 * HOUR) await rename(fx.registry, `${fx.registry}-away`);
+    },
+  });
+  await rename(`${fx.registry}-away`, fx.registry);
+  assert.deepEqual(more.map((r) => [r.status, r.modelVersion]), [['done', '2'], ['done', '2']]);
+  assert.equal(changes.length, 2);
+  assert.equal(changes[1]!.from, '2');
+  assert.ok(changes[1]!.error && changes[1]!.to === undefined, 'the registry error is reported');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as aq from 'arquero';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeReadings, scan, scanTable, scanStream, planScan, sql } from '../../lib/store/index.ts';
+import { writeReadings, scan, scanTable, scanArrays, scanStream, planScan, sql } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 import { main } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
@@ -191,4 +191,24 @@ test('millwright scan CLI: readings as CSV, buckets with --every, pruning summar
   const t = captureIO({ MILLWRIGHT_STORE: root });
   assert.equal(await main(['scan', '--from', 'soon'], t), 1);
   assert.match(t.stderr, /from "soon" is not a time/);
+});
+
+test("order 'time': rows by (ts, asset, signal) across files, ties in stored order; scanArrays strings and codes agree", async () => {
+  const cmp = (x: Row, y: Row) => x.ts - y.ts || (x.asset < y.asset ? -1 : x.asset > y.asset ? 1 : 0) || (x.signal < y.signal ? -1 : x.signal > y.signal ? 1 : 0);
+  for (const filter of [{ sites: 'plant-1' }, { sites: 'plant-2', from: '2024-03-02T12:00:00Z', to: '2024-03-03T12:00:00Z' }, {}]) {
+    const stored = (await scanTable({ root, ...filter })).objects() as Row[];
+    const want = stored.slice().sort(cmp); // Array sort is stable: ties keep the stored order
+    const got = (await scanTable({ root, ...filter, order: 'time' })).objects() as Row[];
+    assert.ok(got.length > 1000);
+    assert.deepEqual(got, want, JSON.stringify(filter));
+    const a = await scanArrays({ root, ...filter, order: 'time', columns: ['ts', 'asset', 'signal', 'value'] });
+    const c = await scanArrays({ root, ...filter, order: 'time', columns: ['ts', 'asset', 'signal', 'value'], codes: true });
+    assert.equal(a.length, want.length);
+    assert.deepEqual(Array.from(a.ts!), want.map((r) => r.ts));
+    assert.deepEqual(a.asset, want.map((r) => r.asset));
+    assert.deepEqual(Array.from(c.assetCode!, (k) => c.assets![k]), a.asset);
+    assert.deepEqual(Array.from(c.signalCode!, (k) => c.signals![k]), a.signal);
+    assert.deepEqual(c.value, a.value);
+  }
+  await assert.rejects(scanTable({ root, order: 'time', reader: 'parquet-wasm' }), (e) => isErrorCode(e, 'BAD_INPUT') && /needs the duckdb reader/.test(e.message));
 });
