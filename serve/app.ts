@@ -262,6 +262,7 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
       notes.rows = result.rows;
       state.metrics.rows.inc(result.rows);
     }
+    if (result.inline === true) state.metrics.inline.inc();
     if (result.status >= 400) notes.errorCode = (JSON.parse(result.body) as { error_code?: string }).error_code;
     if (result.internal) notes.internal = result.internal;
     if (res.headersSent) return;

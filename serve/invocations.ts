@@ -3,6 +3,7 @@ import type { LoadedModel } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
 import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
+import { numericJsonRows } from '../lib/wire/numeric-json.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 import { explainModel, rowAttribution } from '../lib/algorithms/explain.ts';
 import { tensorInvocations } from './tensors.ts';
@@ -29,6 +30,8 @@ export interface InvocationLimits {
 export interface InvocationResult extends HttpResult {
   rows?: number;
   internal?: string;
+  /** Answered on the HTTP thread by the pool's inline copy of the model (serve/inline-model.ts). */
+  inline?: boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -69,6 +72,22 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
       text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);
     } catch {
       throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8 text; expected CSV or JSON');
+    }
+    // Numeric JSON rows: parsed once, then straight to the matrix as CSV does (no table); any
+    // other JSON (and any bad one) goes through parseInput below for its usual answer or error.
+    if (inFormat === 'json' && model.predictMatrix && req.explain !== true) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(text);
+      } catch {
+        doc = undefined;
+      }
+      const batch = doc === undefined ? undefined : numericJsonRows(doc, model.manifest.features);
+      if (batch) {
+        const out = await model.predictMatrix(batch.X, batch.rows);
+        const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
+        return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: batch.rows };
+      }
     }
     const { table, rows } = parseInput(text, inFormat, model.manifest.features);
     const predictions = await model.predict(table);

@@ -10,6 +10,8 @@ export interface ServeMetrics {
   reloads: Counter<'result'>;
   captured: Counter;
   inFlight: Gauge;
+  /** Invocations answered on the HTTP thread (serve/inline-model.ts) rather than by a worker. */
+  inline: Counter;
 }
 
 /** Creates the metric set (prefix `millwright_`), including Node process metrics. */
@@ -31,5 +33,6 @@ export function createMetrics(): ServeMetrics {
     reloads: new Counter({ name: 'millwright_model_reloads_total', help: 'Model reload attempts by result (swapped, rejected)', labelNames: ['result'], registers: [registry] }),
     captured: new Counter({ name: 'millwright_capture_events_total', help: 'Requests written to data capture', registers: [registry] }),
     inFlight: new Gauge({ name: 'millwright_invocations_in_flight', help: 'Invocations queued or running', registers: [registry] }),
+    inline: new Counter({ name: 'millwright_invocations_inline_total', help: 'Invocations answered on the HTTP thread (small body, cheap model) instead of a worker', registers: [registry] }),
   };
 }
