@@ -36,3 +36,23 @@ export function createMetrics(): ServeMetrics {
     inline: new Counter({ name: 'millwright_invocations_inline_total', help: 'Invocations answered on the HTTP thread (small body, cheap model) instead of a worker', registers: [registry] }),
   };
 }
+
+// prom-client hashes the label object on every inc/observe; the labelled children are cached
+// per metric set instead (routes, methods and statuses are few).
+const requestCounters = new WeakMap<ServeMetrics, Map<string, { inc(): void }>>();
+const latencyHistograms = new WeakMap<ServeMetrics, Map<string, { observe(v: number): void }>>();
+
+/** One request in the request counter (route, method, status) and the latency histogram (route). */
+export function countRequest(metrics: ServeMetrics, route: string, method: string, status: number, seconds: number): void {
+  let counters = requestCounters.get(metrics);
+  if (!counters) requestCounters.set(metrics, (counters = new Map()));
+  const key = `${route} ${method} ${status}`;
+  let counter = counters.get(key);
+  if (!counter) counters.set(key, (counter = metrics.requests.labels({ route, method, status: String(status) })));
+  counter.inc();
+  let histograms = latencyHistograms.get(metrics);
+  if (!histograms) latencyHistograms.set(metrics, (histograms = new Map()));
+  let histogram = histograms.get(route);
+  if (!histogram) histograms.set(route, (histogram = metrics.latency.labels({ route })));
+  histogram.observe(seconds);
+}
