@@ -8,7 +8,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MillwrightError } from '../../errors/index.ts';
-import { startWorker } from '../../workers/start-worker.ts';
+import { startWorker } from '../../workers/index.ts';
 import type { Worker } from 'node:worker_threads';
 import { binRows, fitBins, type BinEdges } from './binning.ts';
 import { bootstrap, bootstrapSize } from './bootstrap.ts';
@@ -101,26 +101,7 @@ export async function fitForestParallel(X: Float32Array, n: number, nFeatures: n
     counter,
   };
   const trees: (Tree | undefined)[] = new Array<Tree | undefined>(N);
-  const workers: Worker[] = [];
-  const finished: Promise<void>[] = [];
-  for (let i = onCaller ? 1 : 0; i < threads; i++) {
-    const worker = startWorker(new URL('./forest-worker.ts', import.meta.url), data);
-    workers.push(worker);
-    finished.push(
-      new Promise<void>((resolve, reject) => {
-        let ended = false;
-        worker.on('message', (msg: ForestWorkerMessage) => {
-          if ('end' in msg) ended = true;
-          else trees[msg.k] = msg.tree;
-        });
-        worker.on('error', reject);
-        worker.on('exit', (code) => {
-          if (ended) resolve();
-          else reject(new MillwrightError('INTERNAL', `random forest: a training worker thread exited with code ${code} before its trees were done`));
-        });
-      }),
-    );
-  }
+  const { workers, finished } = startForestWorkers(onCaller ? threads - 1 : threads, data, trees);
   for (const f of finished) f.catch(() => undefined); // handled below; not "unhandled" while this thread is busy
   let reported = 0;
   try {
@@ -164,4 +145,29 @@ export async function fitForestParallel(X: Float32Array, n: number, nFeatures: n
     if (t === undefined) throw new MillwrightError('INTERNAL', `random forest: tree ${k} was not grown`);
     return t;
   }) };
+}
+
+/** Starts `count` training workers; each resolves `finished` once it has posted its last tree into `trees`. */
+function startForestWorkers(count: number, data: ForestWorkerData, trees: (Tree | undefined)[]): { workers: Worker[]; finished: Promise<void>[] } {
+  const workers: Worker[] = [];
+  const finished: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const worker = startWorker(new URL('./forest-worker.ts', import.meta.url), data);
+    workers.push(worker);
+    finished.push(
+      new Promise<void>((resolve, reject) => {
+        let ended = false;
+        worker.on('message', (msg: ForestWorkerMessage) => {
+          if ('end' in msg) ended = true;
+          else trees[msg.k] = msg.tree;
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => {
+          if (ended) resolve();
+          else reject(new MillwrightError('INTERNAL', `random forest: a training worker thread exited with code ${code} before its trees were done`));
+        });
+      }),
+    );
+  }
+  return { workers, finished };
 }

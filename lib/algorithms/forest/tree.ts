@@ -95,6 +95,8 @@ export class TreeGrower {
   private bestGain = 0;
   private bestFeature = -1;
   private bestBin = -1;
+  private leftSlot = -1;
+  private rightSlot = -1;
   // the tree being grown
   private tFeature: number[] = [];
   private tThreshold: number[] = [];
@@ -217,54 +219,13 @@ export class TreeGrower {
       this.tThreshold[node] = this.edges[bf]![this.bestBin]!;
       this.tLeft[node] = l;
       this.tRight[node] = r;
-      let lCount: number, lSum: number, rCount: number, rSum: number, lSplit: boolean, rSplit: boolean;
-      if (this.regression) {
-        // the partition pass summed both sides
-        lCount = this.leftCount;
-        lSum = this.leftSum;
-        rCount = this.rightCount;
-        rSum = this.rightSum;
-        lSplit = this.splittable(lCount, this.leftPure, depth + 1);
-        rSplit = this.splittable(rCount, this.rightPure, depth + 1);
-      } else {
-        this.rowStats(start, mid);
-        lCount = this.nodeCount;
-        lSplit = this.splittable(lCount, this.nodePure, depth + 1);
-        this.writeValue(l, start, mid, lCount, 0);
-        this.rowStats(mid, end);
-        rCount = this.nodeCount;
-        rSplit = this.splittable(rCount, this.nodePure, depth + 1);
-        this.writeValue(r, mid, end, rCount, 0);
-        lSum = 0;
-        rSum = 0;
-      }
-      if (this.regression) {
-        this.writeValue(l, start, mid, lCount, lSum);
-        this.writeValue(r, mid, end, rCount, rSum);
-      }
-      let lSlot = -1;
-      let rSlot = -1;
-      if (full) {
-        if (!lSplit && !rSplit) this.freeSlots.push(slot);
-        else {
-          // the smaller child from its rows, the larger as parent minus smaller (in the parent's buffer)
-          const leftSmaller = mid - start <= end - mid;
-          const small = this.takeSlot();
-          const h = this.slots[small]!;
-          this.clear(h, F);
-          if (leftSmaller) this.build(h, start, mid);
-          else this.build(h, mid, end);
-          const smallSplit = leftSmaller ? lSplit : rSplit;
-          const largeSplit = leftSmaller ? rSplit : lSplit;
-          if (largeSplit) this.subtract(this.slots[slot]!, h);
-          else this.freeSlots.push(slot);
-          if (!smallSplit) this.freeSlots.push(small);
-          lSlot = leftSmaller ? small : slot;
-          rSlot = leftSmaller ? slot : small;
-        }
-      }
-      if (rSplit) stack.push(r, mid, end, depth + 1, rSlot, rCount, rSum);
-      if (lSplit) stack.push(l, start, mid, depth + 1, lSlot, lCount, lSum);
+      this.childValues(l, r, start, mid, end);
+      const { leftCount: lCount, leftSum: lSum, rightCount: rCount, rightSum: rSum } = this;
+      const lSplit = this.splittable(lCount, this.leftPure, depth + 1);
+      const rSplit = this.splittable(rCount, this.rightPure, depth + 1);
+      if (full) this.childHistograms(slot, start, mid, end, lSplit, rSplit);
+      if (rSplit) stack.push(r, mid, end, depth + 1, full ? this.rightSlot : -1, rCount, rSum);
+      if (lSplit) stack.push(l, start, mid, depth + 1, full ? this.leftSlot : -1, lCount, lSum);
     }
     this.freeSlots.length = 0;
     for (let i = 0; i < this.slots.length; i++) this.freeSlots.push(i);
@@ -275,6 +236,54 @@ export class TreeGrower {
       right: Int32Array.from(this.tRight),
       value: Float32Array.from(this.tValue),
     };
+  }
+
+  /**
+   * The children's leaf values; leaves their counts, sums (regression) and purity in the left*
+   * and right* fields. Regression has them from the partition pass; classification counts its
+   * class totals in one pass per child.
+   */
+  private childValues(l: number, r: number, start: number, mid: number, end: number): void {
+    if (!this.regression) {
+      this.rowStats(start, mid);
+      this.leftCount = this.nodeCount;
+      this.leftSum = 0;
+      this.leftPure = this.nodePure;
+      this.writeValue(l, start, mid, this.leftCount, 0);
+      this.rowStats(mid, end);
+      this.rightCount = this.nodeCount;
+      this.rightSum = 0;
+      this.rightPure = this.nodePure;
+      this.writeValue(r, mid, end, this.rightCount, 0);
+      return;
+    }
+    this.writeValue(l, start, mid, this.leftCount, this.leftSum);
+    this.writeValue(r, mid, end, this.rightCount, this.rightSum);
+  }
+
+  /**
+   * Full mode, after a split of the node whose histogram is in `slot`: the histograms of the
+   * children that will be split, left in `leftSlot` / `rightSlot` (the parent's buffer is reused).
+   * The smaller child is built from its rows, the larger is the parent minus the smaller.
+   */
+  private childHistograms(slot: number, start: number, mid: number, end: number, lSplit: boolean, rSplit: boolean): void {
+    if (!lSplit && !rSplit) {
+      this.freeSlots.push(slot);
+      return;
+    }
+    const leftSmaller = mid - start <= end - mid;
+    const small = this.takeSlot();
+    const h = this.slots[small]!;
+    this.clear(h, this.F);
+    if (leftSmaller) this.build(h, start, mid);
+    else this.build(h, mid, end);
+    const smallSplit = leftSmaller ? lSplit : rSplit;
+    const largeSplit = leftSmaller ? rSplit : lSplit;
+    if (largeSplit) this.subtract(this.slots[slot]!, h);
+    else this.freeSlots.push(slot);
+    if (!smallSplit) this.freeSlots.push(small);
+    this.leftSlot = leftSmaller ? small : slot;
+    this.rightSlot = leftSmaller ? slot : small;
   }
 
   /** True when a node may still be split: not pure, not at the depth limit, and large enough for two leaves. */
