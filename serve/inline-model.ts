@@ -4,7 +4,8 @@
  * itself, so a pool can hold one more copy of its model on the HTTP thread and answer bodies up
  * to `--inline-max-body` there, with the same `invocations` code the workers run (same answers,
  * errors, limits, logs and capture). Only models whose cost per row is small and bounded qualify:
- * a numeric fast path (`predictMatrix`: the built-in forests), no tensors, artifacts small enough
+ * millwright's own loader and a built-in forest package (their cost depends on the model's size,
+ * never on the input) with a numeric fast path (`predictMatrix`), no tensors, artifacts small enough
  * to load on the HTTP thread without stalling it, and a probe row measured under the budget at
  * load. Everything else, and every larger body, still goes to the workers, where a runaway
  * prediction can be abandoned at its deadline.
@@ -14,6 +15,9 @@ import { join } from 'node:path';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { healthCheck, probeRow } from './health-check.ts';
 import { invocations } from './invocations.ts';
+
+/** Built-in packages whose predict cost per row is bounded by the model's size alone (not by the input). */
+export const INLINE_ALGORITHMS: ReadonlySet<string> = new Set(['random-forest-regression', 'random-forest-classification', 'energy-load-curve']);
 
 /** Default `--inline-max-body`: bodies up to this many bytes (a few rows) may be answered on the HTTP thread. */
 export const DEFAULT_INLINE_MAX_BYTES = 4096;
@@ -62,6 +66,7 @@ export async function loadInlineModel(modelDir: string, loader: string, o: { max
     if (bytes > INLINE_MAX_MODEL_BYTES) return { decision: { inline: false, reason: `model artifacts are ${Math.round(bytes / 2 ** 20)} MiB (more than ${INLINE_MAX_MODEL_BYTES / 2 ** 20} MiB)` } };
     const mod = (await import(loader)) as { loadModel: (dir: string) => Promise<LoadedModel> };
     const model = await mod.loadModel(modelDir);
+    if (!INLINE_ALGORITHMS.has(model.manifest.algorithm)) return { decision: { inline: false, reason: `${model.manifest.algorithm} is not a built-in forest` } };
     if (!model.predictMatrix || model.tensors) return { decision: { inline: false, reason: 'the model has no numeric fast path (predictMatrix)' } };
     await healthCheck(model);
     const row = probeRow(model.manifest);

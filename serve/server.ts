@@ -134,9 +134,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = createMetrics();
   const onEvent = (event: string, fields: Record<string, unknown>) => log({ level: 'warn', msg: event, ...fields });
   const inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+  // only with millwright's own loader: another loader's code would run on the HTTP thread, out of the deadline's reach
+  const inlineAllowed = loaderUrl(loader) === loaderUrl(defaultLoader);
   // V2 repository models are answered through `run` only: no HTTP-thread copy for them
   const newPool = (modelDir: string, inline = false) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent, ...(inline ? { inlineMaxBytes } : {}) });
-  const newDefaultPool = (modelDir: string) => newPool(modelDir, true);
+  const newDefaultPool = (modelDir: string) => newPool(modelDir, inlineAllowed);
 
   const state: ServerState = { current: undefined, servingKey: undefined, shuttingDown: false, reloading: Promise.resolve() };
   const setInfo = (info: ModelInfo) => {

@@ -10,7 +10,8 @@ import { loadModel } from '../../lib/model/index.ts';
 import { startServer, type RunningServer } from '../../serve/index.ts';
 import { invocations } from '../../serve/invocations.ts';
 import { trainEnergyForest, RF_FEATURES } from './fixtures/rf-model.ts';
-import { csv, http, invoke, REAL_LOADER, scratch } from './helpers.ts';
+import { csv, http, invoke, LINEAR_LOADER, REAL_LOADER, scratch } from './helpers.ts';
+import { writeLinearModel } from './fixtures/linear-model.ts';
 
 let inline: RunningServer;
 let workersOnly: RunningServer;
@@ -100,5 +101,21 @@ test('numeric JSON fast path: the same answer as the general JSON path (table + 
       assert.equal(fast.status, 200, fast.body);
       assert.deepEqual(fast, slow, `${JSON.stringify(doc).slice(0, 60)} (${accept})`);
     }
+  }
+});
+
+test('another loader is never answered inline: its code stays on the workers, within the deadline', async () => {
+  const s = await scratch();
+  const lines: Record<string, unknown>[] = [];
+  const dir = await writeLinearModel(join(s.dir, 'linear'), { version: '1', weights: { a: 2, b: 3 } });
+  const srv = await startServer({ modelDir: dir, loader: LINEAR_LOADER, port: 0, workers: 1, log: (l) => lines.push(l) });
+  try {
+    const r = await invoke(srv.url, '1,2\n', 'text/csv');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(lines.find((l) => l.msg === 'model loaded')?.inline, undefined);
+    assert.match((await http(`${srv.url}/metrics`)).text, /^millwright_invocations_inline_total 0$/m);
+  } finally {
+    await srv.close();
+    await s.cleanup();
   }
 });
