@@ -9,17 +9,21 @@
  * onnxruntime and XGBoost on 100 trees of depth 10 (`BENCH_PREDICT_ROWS` training rows, default
  * 80,000; `BENCH_RF_ONLY_PREDICT=1` stops after it). The training sections' "JS" figures are the
  * compiled forest.
+ * Then training (issue 15, target 4): 100 trees of depth 10 on the same rows against XGBoost's
+ * XGBRFRegressor (tree_method=hist) on one and two threads (`BENCH_RF_ONLY_TRAIN=1` runs only
+ * that; `BENCH_TRAIN_TREES` changes the tree count).
  * Env: BENCH_RF_TREES (default 50), BENCH_RF_SKIP_MLRF=1 to skip ml-random-forest.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir, cpus } from 'node:os';
+import { availableParallelism, loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import * as aq from 'arquero';
 import * as ort from 'onnxruntime-node';
 import { RandomForestRegression } from 'ml-random-forest';
 import { compileForest, predictCompiled, treeDepth } from '../lib/algorithms/forest/compiled-forest.ts';
 import { fitForest, nodeCount, predictForest, type Forest } from '../lib/algorithms/forest/forest.ts';
+import { fitForestParallel } from '../lib/algorithms/forest/forest-parallel.ts';
 import { forestToOnnx } from '../lib/algorithms/forest/onnx.ts';
 import { r2, rmse } from '../lib/algorithms/metrics.ts';
 import { featureMatrix } from '../lib/algorithms/table.ts';
@@ -115,10 +119,10 @@ function visitsPerRow(forest: Forest, X: Float32Array, n: number): number {
  * predictor on a forest of the same shape (XGBRFRegressor, same CSV, same depth and trees),
  * all on the same rows in the same run; plus node visits/s of an unlimited-depth forest.
  */
-async function predictionBench(dir: string): Promise<void> {
+/** The issue-15 data: Friedman-style rows (`BENCH_PREDICT_ROWS` training rows, default 80,000, + 20,000 holdout) as CSV, read back as the bench's matrices. */
+async function friedmanData(dir: string): Promise<{ nTrain: number; nTest: number; F: number; names: string[]; trainCsv: string; testCsv: string; X: Float32Array; y: Float64Array; Xt: Float32Array; yt: Float64Array }> {
   const nTrain = Number(process.env.BENCH_PREDICT_ROWS ?? 80_000);
   const nTest = 20_000;
-  const reps = 5;
   const F = 20;
   const d = synthetic(nTrain + nTest, 11);
   const cols = (from: number, to: number): aq.ColumnTable => {
@@ -136,6 +140,14 @@ async function predictionBench(dir: string): Promise<void> {
   const X = featureMatrix(train, d.names, { layout: 'column', allowMissing: false, what: 'bench' });
   const y = Float64Array.from(train.array('y') as ArrayLike<number>);
   const Xt = featureMatrix(test, d.names, { layout: 'row', allowMissing: false, what: 'bench' });
+  const yt = Float64Array.from(test.array('y') as ArrayLike<number>);
+  return { nTrain, nTest, F, names: d.names, trainCsv, testCsv, X, y, Xt, yt };
+}
+
+async function predictionBench(dir: string): Promise<void> {
+  const { nTrain, nTest, F, names, trainCsv, testCsv, X, y, Xt } = await friedmanData(dir);
+  const reps = 5;
+  const d = { names };
   const big = new Float32Array(reps * nTest * F);
   for (let i = 0; i < reps; i++) big.set(Xt, i * nTest * F);
   const rows = reps * nTest;
@@ -187,11 +199,87 @@ async function predictionBench(dir: string): Promise<void> {
   );
 }
 
+const XGBOOST_TRAIN = String.raw`
+import sys, json, time, os
+import numpy as np, pandas as pd, xgboost as xgb
+train = pd.read_csv(sys.argv[1]); test = pd.read_csv(sys.argv[2]); cfg = json.loads(sys.argv[3])
+X = train.drop(columns=['y']).to_numpy(np.float32); y = train['y'].to_numpy()
+Xt = test.drop(columns=['y']).to_numpy(np.float32); yt = test['y'].to_numpy()
+extra = {'subsample': cfg['subsample']} if cfg.get('subsample') else {}
+m = xgb.XGBRFRegressor(n_estimators=cfg['trees'], max_depth=cfg['depth'], min_child_weight=cfg['leaf'], colsample_bynode=1.0,
+                       tree_method='hist', n_jobs=cfg['jobs'], random_state=0, **extra)
+t = time.perf_counter(); c = time.process_time(); m.fit(X, y); fit = time.perf_counter() - t; fit_cpu = time.process_time() - c
+p = m.predict(Xt)
+print(json.dumps({'fit_s': fit, 'fit_cpu_s': fit_cpu, 'r2': float(1 - ((yt - p) ** 2).sum() / ((yt - yt.mean()) ** 2).sum()),
+                  'nthread': int(json.loads(m.get_booster().save_config())['learner']['generic_param']['nthread']),
+                  'subsample': m.get_xgb_params()['subsample'], 'max_bin': 256, 'version': xgb.__version__}))
+`;
+
+function load(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' ');
+}
+
+/**
+ * Target 4 of issue 15: training 100 trees of depth 10 on the same Friedman-style CSV as the
+ * prediction section, millwright's forest against XGBoost's random-forest mode (XGBRFRegressor,
+ * tree_method=hist), each on one thread and then on two (`n_jobs`), in the order JS 1, XGB 1, JS 2,
+ * XGB 2 so that a change of load hits both sides; holdout R2 on the same 20,000 rows.
+ */
+async function trainingBench(dir: string): Promise<void> {
+  const { nTrain, F, trainCsv, testCsv, X, y, Xt, yt, nTest } = await friedmanData(dir);
+  const trees = Number(process.env.BENCH_TRAIN_TREES ?? 100);
+  const opts = { nEstimators: trees, maxDepth: 10, minSamplesLeaf: 5, maxFeatures: F, maxSamples: 1, bins: 255, seed: 1 };
+  console.log(`\n-- training: ${trees} trees, max_depth 10, min_samples_leaf/min_child_weight 5, all features per split, on ${nTrain} x ${F} (Friedman-style), holdout ${nTest} rows`);
+  console.log(`machine: ${cpus().length} cores (${availableParallelism()} available), load average before: ${load()}`);
+  const ours = async (jobs: number): Promise<{ s: number; cpu: number; r2: number; forest: Forest; load: string }> => {
+    const t0 = performance.now();
+    const c0 = cpuSeconds();
+    const forest = jobs === 1 ? fitForest(X, nTrain, F, { kind: 'regression', y }, opts) : await fitForestParallel(X, nTrain, F, { kind: 'regression', y }, { ...opts, nJobs: jobs });
+    const s = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds() - c0; // this process: every thread's CPU time
+    return { s, cpu, r2: r2(yt, predictForest(forest, Xt, nTest)), forest, load: load() };
+  };
+  const xgbFit = (jobs: number, subsample?: number) => {
+    const py = spawnSync('/usr/bin/python3', ['-c', XGBOOST_TRAIN, trainCsv, testCsv, JSON.stringify({ trees, depth: 10, leaf: 5, jobs, subsample })], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (py.status !== 0) throw new Error(`XGBoost training reference failed: ${py.stderr}`);
+    return { ...(JSON.parse(py.stdout.trim().split('\n').pop()!) as { fit_s: number; fit_cpu_s: number; r2: number; nthread: number; subsample: number; max_bin: number; version: string }), load: load() };
+  };
+  // XGBoost has no bootstrap: its default row subsample (0.8, without replacement) and 0.632, the
+  // share of distinct rows a bootstrap of n draws holds; the one-thread verdict uses the one whose
+  // holdout R2 is closest to ours
+  const js1 = await ours(1);
+  const xgb1 = xgbFit(1);
+  const xgb1b = xgbFit(1, 0.632);
+  const js2 = await ours(2);
+  const matched = Math.abs(xgb1b.r2 - js1.r2) <= Math.abs(xgb1.r2 - js1.r2) ? 0.632 : undefined;
+  const ref1 = matched ? xgb1b : xgb1;
+  const xgb2 = xgbFit(2, matched);
+  const same = (a: Forest, b: Forest) => a.trees.length === b.trees.length && a.trees.every((t, k) => (['feature', 'threshold', 'left', 'right', 'value'] as const).every((key) => Buffer.from(t[key].buffer).equals(Buffer.from(b.trees[k]![key].buffer))));
+  const line = (name: string, threads: number, r: { s: number; cpu: number; r2: number; load: string }) =>
+    console.log(`${name.padEnd(46)} ${String(threads).padStart(2)}   ${r.s.toFixed(2).padStart(7)} (${r.cpu.toFixed(2).padStart(6)})   ${r.r2.toFixed(4)}       ${r.load}`);
+  const xgbLine = (r: ReturnType<typeof xgbFit>) => line(`XGBoost ${r.version} XGBRFRegressor hist, subsample ${r.subsample}`, r.nthread, { s: r.fit_s, cpu: r.fit_cpu_s, r2: r.r2, load: r.load });
+  console.log(`${'side'.padEnd(46)} threads train s (CPU s)   holdout R2   load after`);
+  line('millwright fitForest', 1, js1);
+  xgbLine(xgb1);
+  xgbLine(xgb1b);
+  line('millwright fitForestParallel (n_jobs 2)', 2, js2);
+  xgbLine(xgb2);
+  console.log(`sides: millwright 255 bins, a bootstrap of ${nTrain} draws with replacement per tree; XGBoost max_bin ${xgb1.max_bin}, row subsample without replacement, colsample_bynode 1.0; fit time includes binning on both sides`);
+  console.log(
+    `ratios: one thread, XGBoost (subsample ${ref1.subsample}) / millwright time ${(ref1.fit_s / js1.s).toFixed(2)}x wall, ${(ref1.fit_cpu_s / js1.cpu).toFixed(2)}x CPU (target >= 1), ` +
+      `R2 millwright - XGBoost ${(js1.r2 - ref1.r2).toFixed(4)} (target within 0.005; ${(js1.r2 - xgb1.r2).toFixed(4)} against subsample 0.8, ${(xgb1.fit_s / js1.s).toFixed(2)}x time); ` +
+      `two threads XGBoost/millwright ${(xgb2.fit_s / js2.s).toFixed(2)}x; millwright 1/2 threads ${(js1.s / js2.s).toFixed(2)}x (target >= 1.7), XGBoost 1/2 threads ${(ref1.fit_s / xgb2.fit_s).toFixed(2)}x; ` +
+      `2-thread forest identical to 1-thread: ${same(js1.forest, js2.forest)}`,
+  );
+}
+
 export default async function (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'millwright-bench-models-'));
   try {
-    await predictionBench(dir);
+    if (process.env.BENCH_RF_ONLY_TRAIN !== '1') await predictionBench(dir);
     if (process.env.BENCH_RF_ONLY_PREDICT === '1') return;
+    await trainingBench(dir);
+    if (process.env.BENCH_RF_ONLY_TRAIN === '1') return;
     const trees = Number(process.env.BENCH_RF_TREES ?? 50);
     const d = synthetic(N_TRAIN + N_TEST, 7);
     const cols = (from: number, to: number): aq.ColumnTable => {

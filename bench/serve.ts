@@ -15,8 +15,10 @@
  * --trees N (default 100), --depth N (default 10), --rows N training rows (default all),
  * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2),
  * --only fixed-rate (just the fixed 1,000 req/s latency run against millwright, --repeat N times,
- * no reference; for iterating on tail latency), --model DIR (serve this model dir instead of training one;
- * with --only fixed-rate), --serve-args "..." (extra `millwright serve` flags), --data steel|friedman
+ * no reference; for iterating on tail latency), --only single-row (issue 15 target 3 alone: single-row
+ * CSV/JSON throughput against bare node:http and nginx, then p99 at a fixed 1,000 req/s, on the
+ * Friedman-style forest, --repeat N times, load average beside each figure), --model DIR (serve this
+ * model dir instead of training one; with --only), --serve-args "..." (extra `millwright serve` flags), --data steel|friedman
  * (the real steel plant data, 6 features, default; or issue 15's Friedman-style 20 features, 20,000
  * rows unless --rows). 1,000-row batches are also measured against FastAPI + uvicorn and aiohttp +
  * gunicorn, and single-row CSV against bare node:http and nginx answering a constant.
@@ -187,6 +189,66 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
   console.log(`floor (node:http answering a constant, no model): p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms, p99.9 ${fmt(f.p999, 2)} ms, max ${fmt(f.max, 2)} ms; autocannon ${fmt(f.loaderCpu * 100, 0)}% of a core`);
 }
 
+/**
+ * `--only single-row`: issue 15's target 3 alone, on the Friedman-style forest (or `--model`):
+ * single-row CSV and JSON throughput of `millwright serve` against a bare node:http server and
+ * nginx answering a constant under the same wrk load, then latency at a fixed 1,000 req/s
+ * (autocannon's overall rate, open loop across 20 connections) for millwright and node:http.
+ * Prints the load average beside each figure (the machine is shared).
+ */
+async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: string; trees: number; depth: number; rows?: number; workers: string; seconds: number; conns: number; repeat: number; serveArgs: string[] }): Promise<void> {
+  const uptime = async () => (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+  let modelDir = o.model;
+  let rows: number[][];
+  if (modelDir === undefined) {
+    const t = await trainFriedmanForest(join(dir, 'ml'), { rows: o.rows ?? 20_000, trees: o.trees, maxDepth: o.depth });
+    modelDir = t.modelDir;
+    rows = t.data.map((r) => r.slice(0, t.featureNames.length));
+  } else {
+    const features = (JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as { features: { name: string }[] }).features;
+    rows = [Array.from({ length: features.length }, (_, i) => 0.25 + i / 100)];
+  }
+  const row = rows[Math.min(100, rows.length - 1)]!;
+  await writeFile(join(dir, 'csv1.body'), row.join(',') + '\n');
+  await writeFile(join(dir, 'json1.body'), JSON.stringify({ instances: [row] }));
+  const port = await freePort();
+  const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  procs.push(mw);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, mw, 'millwright serve');
+  await wrk(url, join(dir, 'csv1.body'), 'text/csv', 2, o.conns, dir);
+  console.log(`single-row throughput (wrk, ${o.conns} connections, ${o.seconds} s; millwright --workers ${o.workers}${o.serveArgs.length ? ` ${o.serveArgs.join(' ')}` : ''}; node:http one process; nginx 2 workers)`);
+  for (let i = 0; i < o.repeat; i++) {
+    const csv = await wrk(url, join(dir, 'csv1.body'), 'text/csv', o.seconds, o.conns, dir);
+    const csvLoad = await uptime();
+    const json = await wrk(url, join(dir, 'json1.body'), 'application/json', o.seconds, o.conns, dir);
+    const jsonLoad = await uptime();
+    const floors = await httpFloors(dir, join(dir, 'csv1.body'), o.seconds, o.conns);
+    const floorLoad = await uptime();
+    console.log(`millwright single-row CSV  ${fmt(csv.rps).padStart(9)} req/s  p50 ${fmt(csv.p50, 2)} ms  p99 ${fmt(csv.p99, 2)} ms  errors ${csv.errors}  (load ${csvLoad})`);
+    console.log(`millwright single-row JSON ${fmt(json.rps).padStart(9)} req/s  p50 ${fmt(json.p50, 2)} ms  p99 ${fmt(json.p99, 2)} ms  errors ${json.errors}  (load ${jsonLoad})`);
+    console.log(
+      `ratios: CSV ${fmt((100 * csv.rps) / floors.node.rps, 1)}% and JSON ${fmt((100 * json.rps) / floors.node.rps, 1)}% of bare node:http (target >= 50%)` +
+        `${floors.nginx ? `; CSV ${fmt((100 * csv.rps) / floors.nginx.rps, 1)}% of nginx` : ''} (floors measured at load ${floorLoad})`,
+    );
+  }
+  console.log(`\nlatency at a fixed 1,000 req/s (autocannon -R 1000, 20 connections, single-row CSV, ${o.seconds} s)`);
+  for (let i = 0; i < o.repeat; i++) {
+    const c0 = await cpuSeconds(mw.pid!);
+    const r = await fixedRate(url, row.join(',') + '\n', 'text/csv', 1000, o.seconds);
+    const server = ((await cpuSeconds(mw.pid!)) - c0) / o.seconds;
+    console.log(
+      `millwright: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms (target < 5 ms), p99.9 ${fmt(r.p999, 2)} ms, max ${fmt(r.max, 2)} ms, errors ${r.errors}; ` +
+        `CPU: server ${fmt(server * 100, 0)}% of a core, autocannon ${fmt(r.loaderCpu * 100, 0)}% (load ${await uptime()})`,
+    );
+  }
+  const f = await floorLatency(o.seconds, row.join(',') + '\n');
+  console.log(`floor (node:http answering a constant): p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms, p99.9 ${fmt(f.p999, 2)} ms, max ${fmt(f.max, 2)} ms (load ${await uptime()})`);
+}
+
 /** 1,000-row CSV batches against FastAPI and aiohttp too; returns [reference, ratio, target] for the verdicts. */
 async function batchesVsEveryReference(o: { mwUrl: string; flask: { mw: Load; ref: Load }; others: { name: string; url: string }[]; dir: string; seconds: number; conns: number; workers: string }): Promise<[string, number, number][]> {
   console.log(`\n1,000-row CSV batches against every reference (wrk, ${o.conns} connections, ${o.seconds} s, ${o.workers} workers each)`);
@@ -323,8 +385,11 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
   const procs: ChildProcess[] = [];
   try {
     if (values.only !== undefined) {
-      if (values.only !== 'fixed-rate') throw new Error(`--only: expected "fixed-rate", got ${JSON.stringify(values.only)}`);
+      if (values.only !== 'fixed-rate' && values.only !== 'single-row') throw new Error(`--only: expected "fixed-rate" or "single-row", got ${JSON.stringify(values.only)}`);
       const serveArgs = values['serve-args']!.split(/\s+/).filter(Boolean);
+      if (values.only === 'single-row') {
+        return await singleRowOnly(dir, procs, { model: values.model, trees: Number(values.trees), depth: Number(values.depth), rows: values.rows ? Number(values.rows) : undefined, workers, seconds, conns, repeat: Number(values.repeat), serveArgs });
+      }
       return await fixedRateOnly(dir, procs, { model: values.model, trees: Number(values.trees), depth: Number(values.depth), workers, seconds, repeat: Number(values.repeat), serveArgs });
     }
     // --- the same model twice: millwright (lib/model trainPackage) and scikit-learn, same CSV ---

@@ -5,7 +5,7 @@ import { MillwrightError } from '../lib/errors/index.ts';
 import { inferenceIdOf, INFERENCE_ID_HEADER } from '../lib/capture/index.ts';
 import type { CaptureWriter } from './capture-writer.ts';
 import { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
-import type { ServeMetrics } from './metrics.ts';
+import { countRequest, type ServeMetrics } from './metrics.ts';
 import type { ModelInfo, ModelPool } from './pool.ts';
 import { reportsRouter } from './reports-route.ts';
 import { eventsRouter } from './events-route.ts';
@@ -217,8 +217,7 @@ function requestIdOf(req: IncomingMessage): string {
 function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, path: string, start: bigint, notes: RequestNotes): void {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const route = routeOf(path);
-  state.metrics.requests.inc({ route, method: req.method ?? '', status: String(res.statusCode) });
-  state.metrics.latency.observe({ route }, seconds);
+  countRequest(state.metrics, route, req.method ?? '', res.statusCode, seconds);
   const line: Record<string, unknown> = {
     level: res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     msg: 'request',
@@ -238,12 +237,25 @@ function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, 
   state.log(line);
 }
 
+/** Content-Type values with the explicit utf-8 charset sendPlain adds, by value (few distinct ones). */
+const withCharset = new Map<string, string>();
+
 /** Writes a result on a plain (or Express) response; strings get an explicit utf-8 charset like Express's res.send. */
 function sendPlain(res: ServerResponse, r: HttpResult): void {
   if (res.headersSent) return;
   res.statusCode = r.status;
-  for (const [k, v] of Object.entries(r.headers)) {
-    res.setHeader(k, k === 'content-type' && !/;\s*charset=/i.test(v) ? `${v}; charset=utf-8` : v);
+  for (const k in r.headers) {
+    const v = r.headers[k]!;
+    if (k !== 'content-type') {
+      res.setHeader(k, v);
+      continue;
+    }
+    let c = withCharset.get(v);
+    if (c === undefined) {
+      c = /;\s*charset=/i.test(v) ? v : `${v}; charset=utf-8`;
+      if (withCharset.size < 64) withCharset.set(v, c);
+    }
+    res.setHeader(k, c);
   }
   const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
   res.setHeader('content-length', body.byteLength);
@@ -286,6 +298,7 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
       notes.rows = result.rows;
       state.metrics.rows.inc(result.rows);
     }
+    if (result.inline === true) state.metrics.inline.inc();
     if (result.status >= 400) notes.errorCode = (JSON.parse(result.body) as { error_code?: string }).error_code;
     if (result.internal) notes.internal = result.internal;
     if (res.headersSent) return;

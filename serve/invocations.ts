@@ -1,8 +1,9 @@
 import { MillwrightError } from '../lib/errors/index.ts';
 import type { LoadedModel } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
-import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE } from '../lib/wire/format-output.ts';
+import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE, type OutputFormat } from '../lib/wire/format-output.ts';
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
+import { numericJsonRows } from '../lib/wire/numeric-json.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 import { explainModel, rowAttribution } from '../lib/algorithms/explain.ts';
 import { tensorInvocations } from './tensors.ts';
@@ -29,6 +30,8 @@ export interface InvocationLimits {
 export interface InvocationResult extends HttpResult {
   rows?: number;
   internal?: string;
+  /** Answered on the HTTP thread by the pool's inline copy of the model (serve/inline-model.ts). */
+  inline?: boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -70,6 +73,12 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     } catch {
       throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8 text; expected CSV or JSON');
     }
+    // Numeric JSON rows: parsed once, then straight to the matrix as CSV does (no table); any
+    // other JSON (and any bad one) goes through parseInput below for its usual answer or error.
+    if (inFormat === 'json' && model.predictMatrix && req.explain !== true) {
+      const answer = await numericJsonInvocation(model, text, outFormat);
+      if (answer) return answer;
+    }
     const { table, rows } = parseInput(text, inFormat, model.manifest.features);
     const predictions = await model.predict(table);
     if (!Array.isArray(predictions) || predictions.length !== rows) {
@@ -90,4 +99,19 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return res;
   }
+}
+
+/** The numeric JSON fast path: an answer, or undefined when the body is not plain numeric rows (the general path then answers). */
+async function numericJsonInvocation(model: LoadedModel, text: string, outFormat: OutputFormat): Promise<InvocationResult | undefined> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const batch = numericJsonRows(doc, model.manifest.features);
+  if (!batch || !model.predictMatrix) return undefined;
+  const out = await model.predictMatrix(batch.X, batch.rows);
+  const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
+  return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: batch.rows };
 }

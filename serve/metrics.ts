@@ -29,6 +29,8 @@ export interface ServeMetrics {
   inFlight: Gauge;
   labels: Counter<'source'>;
   monitoring: MonitoringGauges;
+  /** Invocations answered on the HTTP thread (serve/inline-model.ts) rather than by a worker. */
+  inline: Counter;
 }
 
 /** Creates the metric set (prefix `millwright_`), including Node process metrics. */
@@ -51,6 +53,7 @@ export function createMetrics(): ServeMetrics {
     reloads: new Counter({ name: 'millwright_model_reloads_total', help: 'Model reload attempts by result (swapped, rejected)', labelNames: ['result'], registers }),
     captured: new Counter({ name: 'millwright_capture_events_total', help: 'Requests written to data capture', registers }),
     inFlight: new Gauge({ name: 'millwright_invocations_in_flight', help: 'Invocations queued or running', registers }),
+    inline: new Counter({ name: 'millwright_invocations_inline_total', help: 'Invocations answered on the HTTP thread (small body, cheap model) instead of a worker', registers }),
     labels: new Counter({ name: 'millwright_ground_truth_labels_total', help: 'Labels stored, by source (http, folder)', labelNames: ['source'], registers }),
     monitoring: {
       driftScore: new Gauge({ name: 'millwright_drift_score', help: 'Last monitoring run: the drift test value per feature (a p-value for ks/chisquare, a distance otherwise; +Inf when infinite)', labelNames: ['feature', 'test'], registers }),
@@ -109,4 +112,24 @@ export function setMonitoringGauges(g: MonitoringGauges, rows: MonitoringRow[], 
   }
   if (extra.pairs !== undefined) g.groundTruthPairs.set(extra.pairs);
   g.lastRun.set((extra.at ?? Date.now()) / 1000);
+}
+
+// prom-client hashes the label object on every inc/observe; the labelled children are cached
+// per metric set instead (routes, methods and statuses are few).
+const requestCounters = new WeakMap<ServeMetrics, Map<string, { inc(): void }>>();
+const latencyHistograms = new WeakMap<ServeMetrics, Map<string, { observe(v: number): void }>>();
+
+/** One request in the request counter (route, method, status) and the latency histogram (route). */
+export function countRequest(metrics: ServeMetrics, route: string, method: string, status: number, seconds: number): void {
+  let counters = requestCounters.get(metrics);
+  if (!counters) requestCounters.set(metrics, (counters = new Map()));
+  const key = `${route} ${method} ${status}`;
+  let counter = counters.get(key);
+  if (!counter) counters.set(key, (counter = metrics.requests.labels({ route, method, status: String(status) })));
+  counter.inc();
+  let histograms = latencyHistograms.get(metrics);
+  if (!histograms) latencyHistograms.set(metrics, (histograms = new Map()));
+  let histogram = histograms.get(route);
+  if (!histogram) histograms.set(route, (histogram = metrics.latency.labels({ route })));
+  histogram.observe(seconds);
 }

@@ -1,7 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest, TensorSignature } from '../lib/model/contract.ts';
-import type { InvocationResult } from './invocations.ts';
+import { invocations, type InvocationResult } from './invocations.ts';
+import { loadInlineModel, type InlineDecision, type InlineModel } from './inline-model.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
 import { startWorker } from '../lib/workers/index.ts';
 
@@ -35,6 +36,8 @@ export type ModelInfo = Pick<ModelManifest, 'name' | 'version' | 'algorithm' | '
   notes?: Record<string, unknown>;
   /** Tensor models: inputs, outputs (real shapes, -1 dynamic) and the image/detection steps. */
   tensors?: TensorSignature;
+  /** Whether small requests are answered on the HTTP thread (serve/inline-model.ts), and why (not). */
+  inline?: InlineDecision;
 };
 
 export type WorkerReply =
@@ -70,6 +73,11 @@ export interface PoolOptions {
   loadTimeoutMs?: number;
   /** Called with operational events (worker crashed, replaced). */
   onEvent?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Bodies up to this many bytes are answered on the calling (HTTP) thread by a copy of the
+   * model, when the model qualifies (serve/inline-model.ts); 0 or absent = always the workers.
+   */
+  inlineMaxBytes?: number;
 }
 
 /**
@@ -88,6 +96,7 @@ export class ModelPool {
   private closed = false;
   private terminated = false;
   private drainWaiters: (() => void)[] = [];
+  private inline?: InlineModel;
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -97,7 +106,9 @@ export class ModelPool {
   async start(): Promise<ModelInfo> {
     try {
       const infos = await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()));
-      this.info = { ...infos[0]!, dir: this.options.modelDir };
+      const { inline, decision } = await loadInlineModel(this.options.modelDir, this.options.loader, { maxBytes: this.options.inlineMaxBytes ?? 0, maxBodyBytes: this.options.maxBodyBytes });
+      this.inline = inline;
+      this.info = { ...infos[0]!, dir: this.options.modelDir, ...(this.options.inlineMaxBytes !== undefined ? { inline: decision } : {}) };
       return this.info;
     } catch (err) {
       await this.terminate();
@@ -145,10 +156,21 @@ export class ModelPool {
 
   /**
    * Runs one invocation, splitting a large CSV batch across the workers so it is predicted in
-   * parallel (same answer, same order). Falls back to one worker when a part fails, so errors
+   * parallel (same answer, same order); a small body on a model that qualifies is answered on
+   * this thread instead (`inlineMaxBytes`). Falls back to one worker when a part fails, so errors
    * name the right row.
    */
   async invoke(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
+    // a small body on a cheap, bounded model: answered here, without the hop to a worker and back
+    const inline = this.inline;
+    if (inline && !this.closed && req.explain !== true && req.v2 === undefined && req.body.byteLength <= inline.maxBytes) {
+      this.inFlight++;
+      try {
+        return { ...(await invocations(inline.model, req, { maxBodyBytes: this.options.maxBodyBytes })), inline: true };
+      } finally {
+        this.finish();
+      }
+    }
     // explained answers are not split: their JSON is not a plain list of predictions to concatenate
     const parts = this.info && req.explain !== true ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
     if (!parts) return this.run(req, deadlineAt);
@@ -173,6 +195,7 @@ export class ModelPool {
   async terminate(): Promise<void> {
     this.closed = true;
     this.terminated = true;
+    this.inline = undefined;
     const slots = this.slots;
     this.slots = [];
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));

@@ -7,6 +7,7 @@ import { MillwrightError } from '../lib/errors/index.ts';
 import { createHandler } from './app.ts';
 import { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
+import { DEFAULT_INLINE_MAX_BYTES } from './inline-model.ts';
 import { createMetrics, setMonitoringGauges, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';
 import { trustGate, type TrustGate } from './trust-gate.ts';
@@ -52,6 +53,12 @@ export interface ServeOptions {
   timeoutMs?: number;
   /** Body limit in bytes (default 6 MiB). */
   maxBodyBytes?: number;
+  /**
+   * `/invocations` bodies up to this many bytes are answered on the HTTP thread by a copy of the
+   * model, when it qualifies (small, bounded per-row cost: serve/inline-model.ts); larger bodies
+   * and other models go to the workers. Default 4096; 0 = always the workers.
+   */
+  inlineMaxBytes?: number;
   /** Data capture; off when absent. */
   capture?: CaptureOptions;
   /** Directory of generated reports served under /reports. */
@@ -136,7 +143,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const loader = options.loader ?? defaultLoader;
   const metrics = createMetrics();
   const onEvent = (event: string, fields: Record<string, unknown>) => log({ level: 'warn', msg: event, ...fields });
-  const newPool = (modelDir: string) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent });
+  const inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+  // only with millwright's own loader: another loader's code would run on the HTTP thread, out of the deadline's reach
+  const inlineAllowed = loaderUrl(loader) === loaderUrl(defaultLoader);
+  // V2 repository models are answered through `run` only: no HTTP-thread copy for them
+  const newPool = (modelDir: string, inline = false) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent, ...(inline ? { inlineMaxBytes } : {}) });
+  const newDefaultPool = (modelDir: string) => newPool(modelDir, inlineAllowed);
 
   const state: ServerState = { current: undefined, servingKey: undefined, shuttingDown: false, reloading: Promise.resolve() };
   const setInfo = (info: ModelInfo) => {
@@ -145,7 +157,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const gate = options.trust ? trustGate(options.trust) : undefined;
-  const reload = reloader(state, options.source, { newPool, setInfo, metrics, log, gate });
+  const reload = reloader(state, options.source, { newPool: newDefaultPool, setInfo, metrics, log, gate });
 
   const capture = options.capture ? new CaptureWriter(options.capture) : undefined;
   const gt = options.groundTruth;
@@ -177,7 +189,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? DEFAULT_PORT, host, timeoutMs);
   log({ level: 'info', msg: 'listening', url: `http://${host}:${port}` });
-  await loadOrAbandon(options, state, server, { repository, reports, capture, labelFolder }, { hasDefault, newPool, setInfo, log, workers, gate });
+  await loadOrAbandon(options, state, server, { repository, reports, capture, labelFolder }, { hasDefault, newPool: newDefaultPool, setInfo, log, workers, gate });
 
   const poll = options.source && (options.source.pollMs ?? 30_000) > 0 ? pollSource(state, options.source, reload, log) : undefined;
   const { close, closed } = closer(state, server, poll, options, { reports, capture, log, repository, labelFolder });
@@ -306,7 +318,7 @@ async function loadModels(
     state.current = pool;
     state.servingKey = initial.servingKey;
     const info = pool.info!;
-    deps.log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers: deps.workers, ...(info.notes ? { notes: info.notes } : {}) });
+    deps.log({ level: 'info', msg: 'model loaded', name: info.name, version: info.version, dir: info.dir, workers: deps.workers, ...(info.notes ? { notes: info.notes } : {}), ...(info.inline ? { inline: info.inline } : {}) });
   }
   if (repository) {
     await repository.loadAll();

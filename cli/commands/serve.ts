@@ -35,6 +35,8 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --workers N            predict worker threads (default: all cores; env SAGEMAKER_MODEL_SERVER_WORKERS, MODEL_SERVER_WORKERS)
   --timeout DUR          per-request deadline (default 5s; env SAGEMAKER_MODEL_SERVER_TIMEOUT, MODEL_SERVER_TIMEOUT in seconds)
   --max-body SIZE        request body limit (default 6mb; env SAGEMAKER_MAX_PAYLOAD_IN_MB)
+  --inline-max-body SIZE bodies up to SIZE are predicted on the HTTP thread, without the hop to a worker, when
+                         the model qualifies (built-in forests: small, bounded cost per row; default 4kb; 0 = never)
   --capture DIR          capture sampled requests/responses here (SageMaker data-capture JSON Lines)
   --capture-sample P     share of requests captured, 0..1 (default 0.1)
   --capture-max-file SIZE  rotate capture files at this size (default 16mb; also hourly)
@@ -87,6 +89,7 @@ export const serveCommand: Command = {
         workers: { type: 'string' },
         timeout: { type: 'string' },
         'max-body': { type: 'string' },
+        'inline-max-body': { type: 'string' },
         capture: { type: 'string' },
         'capture-sample': { type: 'string' },
         'capture-max-file': { type: 'string' },
@@ -160,6 +163,7 @@ export const serveCommand: Command = {
       workers: settings.workers,
       timeoutMs: settings.timeoutMs,
       maxBodyBytes: settings.maxBodyBytes,
+      ...(values['inline-max-body'] !== undefined ? { inlineMaxBytes: values['inline-max-body'] === '0' ? 0 : parseSize(values['inline-max-body'], { what: '--inline-max-body' }) } : {}),
       capture: values.capture
         ? {
             dir: resolve(io.cwd, values.capture),

@@ -7,7 +7,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import type { HttpResult } from '../errors.ts';
-import type { ServeMetrics } from '../metrics.ts';
+import { countRequest, type ServeMetrics } from '../metrics.ts';
 import type { ModelInfo, ModelPool } from '../pool.ts';
 import { modelMetadata, v2ErrorResponse } from './infer.ts';
 import type { ModelRepository } from './repository.ts';
@@ -244,8 +244,7 @@ export function createV2Handler(deps: V2Deps): (req: IncomingMessage, res: Serve
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const label = routeLabel(path);
-      deps.metrics.requests.inc({ route: label, method: req.method ?? '', status: String(res.statusCode) });
-      deps.metrics.latency.observe({ route: label }, seconds);
+      countRequest(deps.metrics, label, req.method ?? '', res.statusCode, seconds);
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
       deps.log({ level, msg: 'request', requestId, method: req.method, path, status: res.statusCode, ms: Math.round(seconds * 1e6) / 1000, ...notes });
     });

@@ -71,12 +71,17 @@ test('regression forests: complete layout (depth 10) and sparse layout (unlimite
     const out = new Float64Array(13);
     assertSame(predictCompiled(c, Xtest.subarray(0, 13 * F), 13, out), old.subarray(0, 13), `depth ${maxDepth}, 13 rows`);
     assert.equal(predictCompiled(c, Xtest, 0).length, 0);
+    // fewer rows than the lockstep (single-row serving: trees four at a time, then one by one)
+    for (const n of [1, 2, 7]) {
+      for (let at = 0; at < 40; at += n) assertSame(predictCompiled(c, Xtest.subarray(at * F, (at + n) * F), n), old.subarray(at, at + n), `depth ${maxDepth}, ${n} row(s) at ${at}`);
+    }
   }
 });
 
 test('classification (3 classes) and leaf-quantile (2 outputs) forests: every output the same', () => {
   const clf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 20, maxDepth: 8, minSamplesLeaf: 1, maxFeatures: 4 });
   assertSame(predictCompiled(compileForest(clf), Xtest, 1500), predictForest(clf, Xtest, 1500), 'classifier');
+  for (let at = 0; at < 30; at++) assertSame(predictCompiled(compileForest(clf), Xtest.subarray(at * F, (at + 1) * F), 1), predictForest(clf, Xtest.subarray(at * F, (at + 1) * F), 1), `classifier, row ${at} alone`);
   const deepClf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 10, maxDepth: 0, minSamplesLeaf: 1, maxFeatures: 4 });
   assertSame(predictCompiled(compileForest(deepClf), Xtest, 1500), predictForest(deepClf, Xtest, 1500), 'unlimited classifier');
   const q = fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 15, maxDepth: 0, leafQuantiles: [0.1] });

@@ -89,3 +89,23 @@ export function applyBins(X: Float32Array, n: number, edges: BinEdges): Uint8Arr
   }
   return out;
 }
+
+/**
+ * Bins a column-major float32 matrix (`f * n + r`) into row-major bytes (`r * F + f`): the layout
+ * the tree learner gathers from, one cache line per row. `out` may be a view of a
+ * SharedArrayBuffer so that worker threads read the same bins.
+ *
+ * @example
+ * import { binRows, fitBins } from 'millwright';
+ * const edges = fitBins(X, n, 20, { maxBins: 255 });
+ * const bins = binRows(X, n, edges); // bins[r * 20 + f]
+ */
+export function binRows(X: Float32Array, n: number, edges: BinEdges, out: Uint8Array = new Uint8Array(n * edges.length)): Uint8Array {
+  const F = edges.length;
+  for (let f = 0; f < F; f++) {
+    const e = edges[f]!;
+    const base = f * n;
+    for (let r = 0; r < n; r++) out[r * F + f] = binOf(e, X[base + r]!);
+  }
+  return out;
+}

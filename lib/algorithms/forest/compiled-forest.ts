@@ -229,6 +229,10 @@ export function predictCompiled(forest: CompiledForest, X: Float32Array | Float6
       xs = scratch32;
       xs.set(X.subarray(start * F, (start + rows) * F));
     }
+    if (layout.kind === 'complete' && rows < 8) {
+      fewComplete(layout, forest.nTrees, xs, rows, F, K, res, start * K);
+      continue;
+    }
     for (let t = 0; t < forest.nTrees; t++) {
       if (layout.kind === 'complete') walkComplete(layout, t, xs, rows, F, K, slots);
       else walkSparse(layout, t, xs, rows, F, slots);
@@ -238,6 +242,64 @@ export function predictCompiled(forest: CompiledForest, X: Float32Array | Float6
   const inv = 1 / forest.nTrees;
   for (let i = 0; i < n * K; i++) res[i]! *= inv;
   return res;
+}
+
+/**
+ * Fewer rows than the lockstep width (single-row serving), complete layout: every tree walked
+ * and summed in one loop, with no per-tree call or node-array views (each view is an allocation).
+ * Same comparisons and the same summation order as walkComplete + addLeaves: the same bits.
+ */
+function fewComplete(L: CompleteLayout, nTrees: number, xs: Float32Array, rows: number, F: number, K: number, out: Float64Array, o: number): void {
+  const { depth, nodeOffset, leafOffset, feature: fa, threshold: ta, leaf } = L;
+  let t = 0;
+  if (K === 1) {
+    // four trees of equal depth in lockstep for each row: four independent load chains (one
+    // row's walk is latency-bound), leaves still added in tree order
+    for (; t + 4 <= nTrees; t += 4) {
+      const d = depth[t]!;
+      if (d === 0 || depth[t + 1] !== d || depth[t + 2] !== d || depth[t + 3] !== d) break;
+      const n0 = nodeOffset[t]!;
+      const n1 = nodeOffset[t + 1]!;
+      const n2 = nodeOffset[t + 2]!;
+      const n3 = nodeOffset[t + 3]!;
+      const inner = (1 << d) - 1;
+      for (let r = 0; r < rows; r++) {
+        const b = r * F;
+        let i0 = 2 - +(xs[b + fa[n0]!]! <= ta[n0]!);
+        let i1 = 2 - +(xs[b + fa[n1]!]! <= ta[n1]!);
+        let i2 = 2 - +(xs[b + fa[n2]!]! <= ta[n2]!);
+        let i3 = 2 - +(xs[b + fa[n3]!]! <= ta[n3]!);
+        for (let l = 1; l < d; l++) {
+          i0 = 2 * i0 + 2 - +(xs[b + fa[n0 + i0]!]! <= ta[n0 + i0]!);
+          i1 = 2 * i1 + 2 - +(xs[b + fa[n1 + i1]!]! <= ta[n1 + i1]!);
+          i2 = 2 * i2 + 2 - +(xs[b + fa[n2 + i2]!]! <= ta[n2 + i2]!);
+          i3 = 2 * i3 + 2 - +(xs[b + fa[n3 + i3]!]! <= ta[n3 + i3]!);
+        }
+        let acc = out[o + r]!;
+        acc += leaf[leafOffset[t]! + i0 - inner]!;
+        acc += leaf[leafOffset[t + 1]! + i1 - inner]!;
+        acc += leaf[leafOffset[t + 2]! + i2 - inner]!;
+        acc += leaf[leafOffset[t + 3]! + i3 - inner]!;
+        out[o + r] = acc;
+      }
+    }
+  }
+  for (; t < nTrees; t++) {
+    const d = depth[t]!;
+    const no = nodeOffset[t]!;
+    const lo = leafOffset[t]! - ((1 << d) - 1) * K;
+    for (let r = 0; r < rows; r++) {
+      let i = 0;
+      if (d > 0) {
+        const b = r * F;
+        i = 2 - +(xs[b + fa[no]!]! <= ta[no]!);
+        for (let l = 1; l < d; l++) i = 2 * i + 2 - +(xs[b + fa[no + i]!]! <= ta[no + i]!);
+      }
+      const v = lo + i * K;
+      if (K === 1) out[o + r]! += leaf[v]!;
+      else for (let k = 0; k < K; k++) out[o + r * K + k]! += leaf[v + k]!;
+    }
+  }
 }
 
 function addLeaves(leaf: Float64Array, slot: Int32Array, rows: number, K: number, out: Float64Array, o: number): void {

@@ -4,9 +4,9 @@
  * algorithm as scikit-learn's RandomForest, but with at most 255 split candidates per feature.
  */
 import { MillwrightError } from '../../errors/index.ts';
-import { applyBins, fitBins } from './binning.ts';
-import { mulberry32 } from './rng.ts';
-import { growTree, type Target, type Tree } from './tree.ts';
+import { binRows, fitBins } from './binning.ts';
+import { bootstrap, bootstrapSize } from './bootstrap.ts';
+import { TreeGrower, type Target, type Tree, type TreeOptions } from './tree.ts';
 
 export interface ForestOptions {
   nEstimators: number;
@@ -56,37 +56,38 @@ export function resolveMaxFeatures(spec: string | number, nFeatures: number): nu
 }
 
 /**
- * Fits a forest on a column-major float32 matrix (`f * n + r`, finite values).
+ * Fits a forest on a column-major float32 matrix (`f * n + r`, finite values), on this thread
+ * (`fitForestParallel` spreads the trees over worker threads and returns the same forest).
  *
  * @example
  * const forest = fitForest(X, n, 20, { kind: 'regression', y }, { nEstimators: 100, maxDepth: 0,
  *   minSamplesLeaf: 5, maxFeatures: 20, maxSamples: 1, bins: 255, seed: 42 });
  */
 export function fitForest(X: Float32Array, n: number, nFeatures: number, target: Target, options: ForestOptions): Forest {
-  if (n === 0) throw new MillwrightError('BAD_INPUT', 'random forest: no training rows');
-  if (options.bins < 2 || options.bins > 256) {
-    throw new MillwrightError('BAD_INPUT', `bins: ${options.bins} is out of range (expected 2..256)`);
-  }
+  checkForestInput(n, options);
   const edges = fitBins(X, n, nFeatures, { maxBins: options.bins, seed: options.seed });
-  const binned = applyBins(X, n, edges);
-  const m = Math.max(1, Math.round(options.maxSamples * n));
+  const grower = new TreeGrower(binRows(X, n, edges), n, edges, target, treeOptions(options));
+  const draws = new Int32Array(bootstrapSize(options.maxSamples, n));
   const trees: Tree[] = [];
   for (let k = 0; k < options.nEstimators; k++) {
-    const rng = mulberry32((options.seed + Math.imul(k + 1, 0x2c1b3c6d)) >>> 0);
-    const rows = new Int32Array(m);
-    for (let i = 0; i < m; i++) rows[i] = Math.floor(rng() * n);
-    trees.push(
-      growTree(binned, n, edges, target, rows, {
-        maxDepth: options.maxDepth,
-        minSamplesLeaf: options.minSamplesLeaf,
-        maxFeatures: options.maxFeatures,
-        leafQuantiles: options.leafQuantiles,
-      }, rng),
-    );
+    trees.push(grower.grow(draws, bootstrap(options.seed, k, n, draws)));
     options.onTree?.(k + 1, options.nEstimators);
   }
   const nOutputs = target.kind === 'regression' ? 1 + (options.leafQuantiles?.length ?? 0) : target.nClasses;
   return { kind: target.kind, nFeatures, nOutputs, trees };
+}
+
+/** Refuses an empty training set and a bin count outside 2..256 (`BAD_INPUT`). */
+export function checkForestInput(n: number, options: ForestOptions): void {
+  if (n === 0) throw new MillwrightError('BAD_INPUT', 'random forest: no training rows');
+  if (options.bins < 2 || options.bins > 256) {
+    throw new MillwrightError('BAD_INPUT', `bins: ${options.bins} is out of range (expected 2..256)`);
+  }
+}
+
+/** The per-tree part of the forest options. */
+export function treeOptions(options: ForestOptions): TreeOptions {
+  return { maxDepth: options.maxDepth, minSamplesLeaf: options.minSamplesLeaf, maxFeatures: options.maxFeatures, leafQuantiles: options.leafQuantiles };
 }
 
 /**

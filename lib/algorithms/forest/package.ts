@@ -13,11 +13,13 @@ import { accuracy, mae, r2, rmse } from '../metrics.ts';
 import { chooseFeatures, featureMatrix, requireColumns } from '../table.ts';
 import { compileForest, predictCompiled, type CompiledForest } from './compiled-forest.ts';
 import { chooseForestEngine, predictOnnxForest, type ForestEngineChoice, type ForestOnnx } from './engine.ts';
-import { fitForest, resolveMaxFeatures, type Forest } from './forest.ts';
+import { resolveMaxFeatures, type Forest } from './forest.ts';
+import { fitForestParallel, resolveThreads } from './forest-parallel.ts';
 import { loadForest, saveForest } from './io.ts';
 import { forestToOnnx } from './onnx.ts';
 import { mulberry32 } from './rng.ts';
 import { forestCover, saveForestCover } from './tree-cover.ts';
+import type { Target } from './tree.ts';
 
 /** Hyperparameters of both random-forest packages (names as in `hyperparameters.json`). */
 export interface ForestHyperparameters {
@@ -32,6 +34,7 @@ export interface ForestHyperparameters {
   seed: number;
   holdout_fraction: number;
   export_onnx: boolean;
+  n_jobs: number;
 }
 
 /** The schema, with the defaults that differ between regression and classification. */
@@ -72,6 +75,13 @@ export function forestSchema(defaults: { minSamplesLeaf: number; maxFeatures: st
       description: 'Share of rows held out (seeded random) for holdout metrics when there is no `validation` channel; 0 = none.',
     },
     export_onnx: { type: 'boolean', default: true, description: 'Also write model.onnx (ai.onnx.ml TreeEnsemble).' },
+    n_jobs: {
+      type: 'integer',
+      default: 1,
+      min: -1,
+      max: 256,
+      description: 'Threads that grow trees (worker threads sharing the binned data); -1 or 0 = one per core. The model is identical for every value.',
+    },
   };
 }
 
@@ -159,7 +169,7 @@ export async function trainForestPackage(
   const n = trainTable.numRows();
   const X = featureMatrix(trainTable, features, { layout: 'column', allowMissing: false, what: 'training data' });
   let classes: string[] | undefined;
-  let target: Parameters<typeof fitForest>[3];
+  let target: Target;
   const yRaw = trainTable.array(hp.target) as ArrayLike<unknown>;
   if (kind === 'regression') {
     const y = new Float64Array(n);
@@ -176,9 +186,11 @@ export async function trainForestPackage(
     target = { kind, y, nClasses: classes.length };
   }
   const maxFeatures = resolveMaxFeatures(hp.max_features, features.length);
-  ctx.log.info('training random forest', { kind, rows: n, features: features.length, trees: hp.n_estimators, maxFeatures });
+  const threads = Math.min(resolveThreads(hp.n_jobs), hp.n_estimators);
+  ctx.log.info('training random forest', { kind, rows: n, features: features.length, trees: hp.n_estimators, maxFeatures, threads });
   const t0 = performance.now();
-  const forest = fitForest(X, n, features.length, target, {
+  const forest = await fitForestParallel(X, n, features.length, target, {
+    nJobs: threads,
     nEstimators: hp.n_estimators,
     maxDepth: hp.max_depth,
     minSamplesLeaf: hp.min_samples_leaf,
