@@ -5,7 +5,7 @@ import { MillwrightError } from '../errors/index.ts';
 import type { EncodedBatch } from './batch-builder.ts';
 import { readCsvEncoded, type ReadOptions } from './csv.ts';
 import { readNdjsonEncoded } from './ndjson.ts';
-import { readParquetReadings } from './parquet-input.ts';
+import type { readParquetReadings as ReadParquetReadings } from './parquet-input.ts';
 import { readWideCsvEncoded } from './wide-csv.ts';
 
 /**
@@ -42,9 +42,18 @@ export function readInput(
   if (format === 'auto' && opts.wide) fmt = fmt === 'parquet' ? 'wide-parquet' : fmt === 'csv' || fmt === 'auto' ? 'wide-csv' : fmt;
   if (fmt === 'parquet' || fmt === 'wide-parquet') {
     if (path === '-') throw new MillwrightError('USAGE', 'Parquet cannot be read from stdin (the footer comes last): pass the file');
-    return readParquetReadings(path, fmt === 'parquet' ? 'long' : 'wide', opts);
+    return readParquetLazily(path, fmt === 'parquet' ? 'long' : 'wide', opts);
   }
   return readEncoded(openInput(path, stdin), fmt, opts);
+}
+
+/**
+ * The Parquet reader, loaded on first use: it brings parquet-wasm, Arrow and DuckDB (INT96), which
+ * a CSV or NDJSON ingest (often on a parse worker of its own) never needs in memory.
+ */
+async function* readParquetLazily(...args: Parameters<typeof ReadParquetReadings>): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
+  const { readParquetReadings } = await import('./parquet-input.ts');
+  yield* readParquetReadings(...args);
 }
 
 /** Opens a file (gunzipping `*.gz`) or, for `-`, the given stdin, as a byte stream. */
