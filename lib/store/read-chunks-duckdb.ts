@@ -76,8 +76,8 @@ export async function* readChunksDuckdb(
     let file = -1;
     for (;;) {
       const chunk = await run(paths, () => result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
+      const n = chunk ? chunk.rowCount : 0; // a native call: read once
+      if (!chunk || n === 0) break;
       const f = int32s(chunk, 0, n);
       let col = 1;
       const ts = want.has('ts') ? bigints(chunk, col++, n) : undefined;
