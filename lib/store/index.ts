@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { writeReadings, type WriteOptions, type WriteResult } from './write-readings.ts';
+export { writeReadings, writeEncodedReadings, type WriteOptions, type WriteResult } from './write-readings.ts';
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';
 export { scan, scanTable, scanStream, type ScanOptions, type ScanReader } from './scan.ts';
 export { planScan, type ScanPlan, type PlannedFile } from './plan-scan.ts';

@@ -123,9 +123,108 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
     groupOf[i] = g;
   }
 
+  return writeInterned(root, { n, ts, value: batch.value, quality: batch.quality, assets, assetId, signals, signalId, sites, groupOf, groupKeys }, opts);
+}
+
+/**
+ * {@link writeReadings} for readings whose names are already ids into one dictionary (what the
+ * CSV and NDJSON parsers produce): no string per row is made or compared. The same rows give the
+ * same files as `writeReadings` of the decoded batch (names are interned in the same order, every
+ * name used is validated the same way, the first bad reading throws the same error).
+ *
+ * @example
+ * // ids 0..2 into one dictionary of names
+ * await writeEncodedReadings('./.millwright/store', {
+ *   ts: Float64Array.of(Date.parse('2024-03-01T00:00:00Z')), site: Int32Array.of(0), asset: Int32Array.of(1),
+ *   signal: Int32Array.of(2), value: Float64Array.of(41.5),
+ * }, ['plant-1', 'motor-3', 'temperature']);
+ */
+export async function writeEncodedReadings(
+  root: string,
+  batch: { ts: Float64Array; value: Float64Array; quality?: Uint8Array; site: Int32Array; asset: Int32Array; signal: Int32Array },
+  names: readonly string[],
+  opts: WriteOptions = {},
+): Promise<WriteResult> {
+  const n = batch.ts.length;
+  for (const key of ['site', 'asset', 'signal', 'value'] as const) {
+    if (batch[key].length !== n) {
+      throw new MillwrightError('BAD_INPUT', `batch column "${key}" has ${batch[key].length} entries, expected ${n} (the length of "ts")`);
+    }
+  }
+  if (batch.quality !== undefined && batch.quality.length !== n) {
+    throw new MillwrightError('BAD_INPUT', `batch column "quality" has ${batch.quality.length} entries, expected ${n}`);
+  }
+  if (n === 0) return { files: [], rows: 0 };
+
+  const sites = new Interner((v) => validatePartitionValue('site', v));
+  const assets = new Interner(checkName('asset'));
+  const signals = new Interner(checkName('signal'));
+  // Dictionary id -> this batch's id (-1: not seen yet), per name column.
+  const siteOf = new Int32Array(names.length).fill(-1);
+  const assetOf = new Int32Array(names.length).fill(-1);
+  const signalOf = new Int32Array(names.length).fill(-1);
+  const assetId = new Int32Array(n);
+  const signalId = new Int32Array(n);
+  const ts = new Float64Array(n);
+  const groupOf = new Int32Array(n);
+  const groupKeys: { site: number; day: number }[] = [];
+  const groupIds = new Map<number, number>();
+  let lastKey = NaN;
+  let lastGroup = -1;
+  for (let i = 0; i < n; i++) {
+    const t = Math.round(batch.ts[i]);
+    if (!(t >= MIN_TS && t <= MAX_TS)) {
+      throw new MillwrightError('BAD_INPUT', `reading ${i}: ts ${batch.ts[i]} is not epoch milliseconds between 1900 and 9999`);
+    }
+    ts[i] = t;
+    const s = batch.site[i];
+    let siteId = siteOf[s];
+    if (siteId < 0) siteId = siteOf[s] = sites.id(names[s]);
+    const a = batch.asset[i];
+    let aid = assetOf[a];
+    if (aid < 0) aid = assetOf[a] = assets.id(names[a]);
+    assetId[i] = aid;
+    const g = batch.signal[i];
+    let gid = signalOf[g];
+    if (gid < 0) gid = signalOf[g] = signals.id(names[g]);
+    signalId[i] = gid;
+    const day = Math.floor(t / DAY_MS);
+    const key = siteId * 4_194_304 + (day + 30_000);
+    let grp = key === lastKey ? lastGroup : groupIds.get(key);
+    if (grp === undefined) {
+      grp = groupKeys.length;
+      groupIds.set(key, grp);
+      groupKeys.push({ site: siteId, day });
+    }
+    lastKey = key;
+    lastGroup = grp;
+    groupOf[i] = grp;
+  }
+  return writeInterned(root, { n, ts, value: batch.value, quality: batch.quality, assets, assetId, signals, signalId, sites, groupOf, groupKeys }, opts);
+}
+
+/** Interned readings of one batch, ready to sort and write. */
+interface Interned {
+  n: number;
+  ts: Float64Array;
+  value: Float64Array;
+  quality?: Uint8Array;
+  assets: Interner;
+  assetId: Int32Array;
+  signals: Interner;
+  signalId: Int32Array;
+  sites: Interner;
+  groupOf: Int32Array;
+  groupKeys: { site: number; day: number }[];
+}
+
+/** Sorts each (site, date) group by (asset, signal, ts) and writes it as one atomic file. */
+async function writeInterned(root: string, it: Interned, opts: WriteOptions): Promise<WriteResult> {
+  const { n, ts, assets, assetId, signals, signalId, sites, groupOf, groupKeys } = it;
+  const batch = { value: it.value };
   const order = sortRows(groupOf, groupKeys.length, assets.sortedRank(), assetId, signals.sortedRank(), signalId, signals.values.length, ts);
   const files: string[] = [];
-  const quality = batch.quality;
+  const quality = it.quality;
   for (let g = 0; g < groupKeys.length; g++) {
     const rows = order.groups[g];
     const m = rows.length;
