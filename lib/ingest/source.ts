@@ -59,7 +59,9 @@ async function* readParquetLazily(...args: Parameters<typeof ReadParquetReadings
 /** Opens a file (gunzipping `*.gz`) or, for `-`, the given stdin, as a byte stream. */
 export function openInput(path: string, stdin: AsyncIterable<Buffer | Uint8Array | string> = process.stdin): AsyncIterable<Buffer | Uint8Array | string> {
   if (path === '-') return stdin;
-  const file = createReadStream(path, { highWaterMark: 1 << 22 });
+  // 1 MiB reads: each becomes a decoded string that is garbage once parsed; 4 MiB ones piled up
+  // to ~70 MiB more peak RSS in a 10M-reading ingest, and parsed no faster (bench/ingest.bench.ts).
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
   return path.toLowerCase().endsWith('.gz') ? file.pipe(createGunzip({ chunkSize: 1 << 20 })) : file;
 }
 
