@@ -7,7 +7,7 @@
  * its own peak RSS. Targets (issue 15): ingest at least 0.8x DuckDB's rate, peak RSS < 512 MiB.
  * Rows: MILLWRIGHT_BENCH_INGEST_ROWS (default 10,000,000).
  */
-import { closeSync, createReadStream, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,10 +51,10 @@ function vmHWM(pid: number): number | undefined {
 }
 
 /** Runs `millwright ingest` as a child; samples its VmHWM (monotonic) until it exits. */
-function ingestChild(file: string, store: string): Promise<{ seconds: number; peak: number; summary: { rowsAccepted: number; filesWritten: number; seconds: number } }> {
+function ingestChild(file: string, store: string, entry: string[] = ['--import', 'tsx', 'cli/main.ts']): Promise<{ seconds: number; peak: number; summary: { rowsAccepted: number; filesWritten: number; seconds: number } }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'ingest', file, '--store', store, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...entry, 'ingest', file, '--store', store, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let peak = 0;
@@ -156,13 +156,28 @@ export default async function (): Promise<void> {
         `(${r.summary.filesWritten} files; process wall incl. start-up ${r.seconds.toFixed(2)} s)  peak RSS ${mb(r.peak)}`,
     );
 
+    // 2b. The same through the built package (`millwright` as installed: no TypeScript loader in
+    // the process or its worker), when `npm run build` has made dist/.
+    const built = join(repoRoot, 'dist', 'cli', 'main.js');
+    let rb: Awaited<ReturnType<typeof ingestChild>> | undefined;
+    if (existsSync(built)) {
+      rb = await ingestChild(csv, join(dir, 'store-built'), [built]);
+      console.log(
+        `millwright ingest (built dist/, ${statSync(built).mtime.toISOString()}): ${rb.summary.seconds.toFixed(2)} s  ${rate(rb.summary.rowsAccepted, rb.summary.seconds)}  peak RSS ${mb(rb.peak)}`,
+      );
+    } else console.log('millwright ingest (built dist/): skipped, no dist/ (npm run build)');
+
     // 3. Reference: DuckDB CSV -> Parquet (zstd) on the same file, as a child process.
     const d = await duckdbChild(csv, join(dir, 'duck.parquet'));
     console.log(`DuckDB COPY read_csv(store_rejects) -> parquet (${d.threads} threads): ${d.seconds.toFixed(2)} s  ${rate(rows, d.seconds)}  (${d.rejects} rejects)  peak RSS ${mb(d.peak)}`);
 
     const speed = d.seconds / r.summary.seconds;
     console.log(`ratio ingest rate / DuckDB rate: ${speed.toFixed(2)}x (target >= 0.8x; ingest: 1 parse worker + the main thread writing; DuckDB: ${d.threads} threads)   parse-only rate / DuckDB: ${(d.seconds / parseS).toFixed(2)}x`);
-    console.log(`peak RSS: ingest ${mb(r.peak)} (target < 512 MiB: ${r.peak < 512 * 2 ** 20 ? 'MET' : 'NOT MET'}), DuckDB ${mb(d.peak)}`);
+    const met = (b: number) => (b < 512 * 2 ** 20 ? 'MET' : 'NOT MET');
+    console.log(
+      `peak RSS (target < 512 MiB): ingest from source (tsx) ${mb(r.peak)} ${met(r.peak)}` +
+        `${rb ? `; built ${mb(rb.peak)} ${met(rb.peak)}, rate ratio ${(d.seconds / rb.summary.seconds).toFixed(2)}x` : ''}; DuckDB ${mb(d.peak)}`,
+    );
     console.log(`end: ${load()}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
