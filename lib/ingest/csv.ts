@@ -35,7 +35,7 @@ export interface ReadOptions {
   onColumns?: (info: ColumnsInfo) => void;
 }
 
-/** Default rows per batch: big Parquet files, yet a 10M-reading ingest peaks near 600 MB RSS (bench/ingest.bench.ts). */
+/** Default rows per batch: big Parquet files, yet a 10M-reading ingest peaks under 512 MiB RSS (built CLI; bench/ingest.bench.ts). */
 export const DEFAULT_BATCH_ROWS = 500_000;
 
 const ROLE = { ts: 0, site: 1, asset: 2, signal: 3, value: 4, quality: 5 } as const;

@@ -18,23 +18,20 @@ const CHUNK_ROWS = 1 << 19;
  */
 const STREAM_BUFFER = '64MB';
 
-/** `ENUM` type literal of distinct strings, so DuckDB hands over small integer codes instead of strings. */
-function enumType(values: readonly string[]): string {
-  return `ENUM(${values.map(sqlString).join(', ')})`;
-}
-
 /**
  * Reads the planned files with DuckDB (multi-threaded native Parquet decoding) and yields the same
  * chunks as the parquet-wasm reader: same rows in the same order (file by file, as stored), same
  * scan-wide dictionaries (ids in order of first appearance). Strings never cross into JS per row:
- * asset/signal come as ENUM codes, site as the file's index in the list; numeric vectors are copied
+ * asset/signal are decoded only where they change (see Names), site is the file's index in the list; numeric vectors are copied
  * in bulk from DuckDB's memory (`vector_get_data`). Rows are filtered in SQL (exact: ts as integer ms).
+ * With `reuse`, each chunk's arrays are views into one buffer, valid only until the next chunk is
+ * asked for (for a caller that copies them at once: no copy per chunk, less garbage).
  */
 export async function* readChunksDuckdb(
   plan: ScanPlan,
   columns: readonly ScanColumn[],
   dicts: ChunkDicts,
-  opts: { tsInt64?: boolean; timeOrder?: boolean } = {},
+  opts: { tsInt64?: boolean; reuse?: boolean; timeOrder?: boolean } = {},
 ): AsyncGenerator<Chunk> {
   const { filter } = plan;
   const want = new Set(columns);
@@ -47,26 +44,13 @@ export async function* readChunksDuckdb(
   const conn = await connect();
   try {
     await conn.run(`SET streaming_buffer_size = '${STREAM_BUFFER}'`);
-    // Enum values: the filter's own list when there is one, else the distinct values of the files.
     const needAsset = want.has('asset');
     const needSignal = want.has('signal');
-    let assets = filter.assets ? [...filter.assets] : undefined;
-    let signals = filter.signals ? [...filter.signals] : undefined;
-    if ((needAsset && !assets) || (needSignal && !signals)) {
-      const r = await run(paths, () => conn.runAndReadAll(`SELECT list(DISTINCT asset), list(DISTINCT signal) FROM ${source}`));
-      const row = r.getRowsJS()[0] as (string | null)[][];
-      assets ??= (row[0] ?? []).filter((s): s is string => s !== null);
-      signals ??= (row[1] ?? []).filter((s): s is string => s !== null);
-    }
-    if (timeOrder) {
-      // ENUM codes in JavaScript string order, so ordering by the code is ordering by the string
-      assets?.sort(codeUnitOrder);
-      signals?.sort(codeUnitOrder);
-    }
     const select = ['file_index::INTEGER AS f'];
     if (want.has('ts')) select.push('epoch_ms(ts) AS ts');
-    if (needAsset) select.push(`enum_code(asset::${enumType(assets!)})::INTEGER AS asset`);
-    if (needSignal) select.push(`enum_code(signal::${enumType(signals!)})::INTEGER AS signal`);
+    // Names come as DuckDB's own 16-byte string structs, decoded only where they change (see Names).
+    if (needAsset) select.push('asset');
+    if (needSignal) select.push('signal');
     if (want.has('value')) select.push('value');
     if (want.has('quality')) select.push('quality');
     const where: string[] = [];
@@ -83,32 +67,34 @@ export async function* readChunksDuckdb(
     if (filter.assets) where.push(`asset IN (${[...filter.assets].map(sqlString).join(', ')})`);
     if (filter.signals) where.push(`signal IN (${[...filter.signals].map(sqlString).join(', ')})`);
     // Time order: (ts, asset, signal), ties in stored order (file, then row in the file), which is
-    // what a stable sort of the file-by-file rows gives. Positions: f is 1, then the selected columns.
-    const orderBy = timeOrder
-      ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', needAsset ? String(select.findIndex((c) => c.endsWith(' AS asset')) + 1) : 'asset', needSignal ? String(select.findIndex((c) => c.endsWith(' AS signal')) + 1) : 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}`
-      : '';
+    // what a stable sort of the file-by-file rows gives. Names sort by DuckDB's binary collation
+    // (UTF-8 byte order): JavaScript's string order for every name outside the astral planes.
+    const orderBy = timeOrder ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', 'asset', 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}` : '';
     const query = `SELECT ${select.join(', ')} FROM ${source}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${orderBy}`;
     const result = await run(paths, () => conn.stream(query));
 
-    const assetMap = new Int32Array(assets?.length ?? 0).fill(-1);
-    const signalMap = new Int32Array(signals?.length ?? 0).fill(-1);
+    const assetNames = new Names(dicts.asset);
+    const signalNames = new Names(dicts.signal);
     // One reused buffer; each chunk is copied out at its exact size (fewer allocations, less GC).
     const b = new Builder(want, opts.tsInt64 ?? false, CHUNK_ROWS);
+    const reuse = opts.reuse ?? false;
     let current = -1;
     let site = -1;
     for (;;) {
       const chunk = await run(paths, () => result.fetchChunk());
-      if (!chunk || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
+      const n = chunk ? chunk.rowCount : 0; // a native call: read once
+      if (!chunk || n === 0) break;
       const f = int32s(chunk, 0, n);
       let col = 1;
       const ts = want.has('ts') ? bigints(chunk, col++, n) : undefined;
-      const asset = needAsset ? int32s(chunk, col++, n) : undefined;
-      const signal = needSignal ? int32s(chunk, col++, n) : undefined;
+      const asset = needAsset ? strings(chunk, col++, n) : undefined;
+      const signal = needSignal ? strings(chunk, col++, n) : undefined;
+      assetNames.newChunk();
+      signalNames.newChunk();
       const value = want.has('value') ? float64s(chunk, col++, n) : undefined;
       const quality = want.has('quality') ? uint8s(chunk, col++, n) : undefined;
       // A yielded chunk holds the rows of one file in stored order (rows of one DuckDB chunk come
-      // from one file in practice; split anyway if they do not), of one site in time order (the
+      // from one file in practice; split anyway if they do not), or of one site in time order (the
       // rows of that site's files interleave).
       for (let start = 0; start < n; ) {
         const fi = f[start];
@@ -117,7 +103,7 @@ export async function* readChunksDuckdb(
         if (timeOrder) while (end < n && fileSite[f[end]] === key) end++;
         else while (end < n && f[end] === fi) end++;
         if (key !== current || b.length + (end - start) > b.capacity) {
-          if (b.length > 0) yield b.take(site);
+          if (b.length > 0) yield b.take(site, reuse);
           current = key;
           site = fileSite[fi];
         }
@@ -126,8 +112,8 @@ export async function* readChunksDuckdb(
         if (ts) {
           b.putTs(ts.subarray(start, end), at);
         }
-        if (asset) remapInto(b.asset!, at, asset, start, end, assetMap, assets!, dicts.asset);
-        if (signal) remapInto(b.signal!, at, signal, start, end, signalMap, signals!, dicts.signal);
+        if (asset) assetNames.idsInto(b.asset!, at, asset, start, end);
+        if (signal) signalNames.idsInto(b.signal!, at, signal, start, end);
         if (value) {
           b.value!.set(value.values.subarray(start, end), at);
           // Nulls (never written by millwright) read as NaN, as with the parquet-wasm reader.
@@ -140,15 +126,10 @@ export async function* readChunksDuckdb(
         start = end;
       }
     }
-    if (b.length > 0) yield b.take(site);
+    if (b.length > 0) yield b.take(site, reuse);
   } finally {
     conn.closeSync();
   }
-}
-
-/** JavaScript's default string order (UTF-16 code units), as the alarm evaluator compares names. */
-function codeUnitOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A failed DuckDB read because a planned file is gone (a concurrent compact) becomes retryable. */
@@ -162,13 +143,55 @@ async function run<T>(paths: readonly string[], fn: () => Promise<T>): Promise<T
   }
 }
 
-function remapInto(out: Int32Array, at: number, codes: Int32Array, start: number, end: number, map: Int32Array, values: readonly string[], dict: ChunkDicts['asset']): void {
-  for (let i = start; i < end; i++) {
-    const c = codes[i];
-    let id = map[c];
-    if (id < 0) id = map[c] = dict.id(values[c]);
-    out[at + i - start] = id;
+const utf8 = new TextDecoder();
+
+/**
+ * Scan-wide ids of a VARCHAR vector's rows without a JS string per row. DuckDB stores each string
+ * as 16 bytes: its length, then either the string itself (up to 12 bytes, "inlined") or a 4-byte
+ * prefix and a pointer. Store files are sorted by (asset, signal), so names come in long runs:
+ * a row whose 16 bytes equal the previous row's has the previous row's id (equal inlined bytes are
+ * equal strings; an equal pointer is the same string while its chunk lives, so pointer matches are
+ * only trusted within one chunk). Any other row is decoded and looked up.
+ */
+class Names {
+  private w0 = -1;
+  private w1 = 0;
+  private w2 = 0;
+  private w3 = 0;
+  private id = -1;
+  constructor(private readonly dict: ChunkDicts['asset']) {}
+
+  /** A new chunk: a remembered pointer (non-inlined string) may now point elsewhere. */
+  newChunk(): void {
+    if (this.w0 > 12) this.w0 = -1;
   }
+
+  idsInto(out: Int32Array, at: number, s: { words: Int32Array; bytes: Uint8Array }, start: number, end: number): void {
+    const w = s.words;
+    let { w0, w1, w2, w3, id } = this;
+    for (let i = start; i < end; i++) {
+      const k = 4 * i;
+      if (w[k] !== w0 || w[k + 1] !== w1 || w[k + 2] !== w2 || w[k + 3] !== w3) {
+        w0 = w[k];
+        w1 = w[k + 1];
+        w2 = w[k + 2];
+        w3 = w[k + 3];
+        id = this.dict.id(decodeString(s.bytes, 16 * i, w0));
+      }
+      out[at + i - start] = id;
+    }
+    Object.assign(this, { w0, w1, w2, w3, id });
+  }
+}
+
+function decodeString(bytes: Uint8Array, offset: number, length: number): string {
+  if (length <= 12) return utf8.decode(bytes.subarray(offset + 4, offset + 4 + length));
+  return utf8.decode(duckdb.get_data_from_pointer(bytes.buffer as ArrayBuffer, bytes.byteOffset + offset + 8, length));
+}
+
+function strings(chunk: DuckDBDataChunk, col: number, n: number): { words: Int32Array; bytes: Uint8Array } {
+  const d = raw(chunk, col, n * 16);
+  return { words: new Int32Array(d.buffer, d.byteOffset, n * 4), bytes: d };
 }
 
 function raw(chunk: DuckDBDataChunk, col: number, bytes: number): Uint8Array {
@@ -228,10 +251,22 @@ class Builder {
     for (let i = 0; i < src.length; i++) out[at + i] = (w[2 * i] >>> 0) + w[2 * i + 1] * 4294967296;
   }
 
-  /** The rows gathered so far as a chunk of their own (copied), and an empty builder again. */
-  take(siteId: number): Chunk {
+  /** The rows gathered so far as a chunk (copied, or views into the buffer with `reuse`), and an empty builder again. */
+  take(siteId: number, reuse: boolean): Chunk {
     const n = this.length;
     this.length = 0;
+    if (reuse) {
+      return {
+        length: n,
+        siteId,
+        ts: this.ts?.subarray(0, n),
+        tsMs: this.tsMs?.subarray(0, n),
+        asset: this.asset?.subarray(0, n),
+        signal: this.signal?.subarray(0, n),
+        value: this.value?.subarray(0, n),
+        quality: this.quality?.subarray(0, n),
+      };
+    }
     return {
       length: n,
       siteId,

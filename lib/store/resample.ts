@@ -3,6 +3,7 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import { parseEvery } from './every.ts';
+import { DictionaryColumn } from './dictionary-column.ts';
 
 /** Aggregates {@link resample} can compute per bucket. */
 export const RESAMPLE_AGGS = ['mean', 'min', 'max', 'count', 'last', 'first', 'sum'] as const;
@@ -28,7 +29,8 @@ type Columnar = {
   n: number;
   has(name: string): boolean;
   numbers(name: string): Float64Array;
-  strings(name: string): readonly unknown[];
+  /** A key column: its values per row, or (dictionary-encoded) integer keys into distinct values. */
+  keyColumn(name: string): readonly unknown[] | DictionaryColumn;
 };
 
 function fromArquero(t: ColumnTable): Columnar {
@@ -47,9 +49,9 @@ function fromArquero(t: ColumnTable): Columnar {
       }
       return out;
     },
-    strings(name) {
+    keyColumn(name) {
       const col = t.column(name) as unknown;
-      if (direct && Array.isArray(col)) return col;
+      if (direct && (Array.isArray(col) || col instanceof DictionaryColumn)) return col;
       return t.array(name) as unknown[];
     },
   };
@@ -65,7 +67,7 @@ function fromArrowTable(t: arrow.Table): Columnar {
       for (const v of t.getChild(name)!) out[i++] = v === null ? NaN : Number(v);
       return out;
     },
-    strings: (name) => [...t.getChild(name)!],
+    keyColumn: (name) => [...t.getChild(name)!],
   };
 }
 
@@ -99,75 +101,224 @@ export function resample(table: ColumnTable | arrow.Table, opts: ResampleOptions
   const n = src.n;
   const ts = src.numbers(tsName);
   const value = src.numbers(valueName);
-  const keyCols = by.map((c) => src.strings(c));
+  const { runStart, runSeries, seriesKeys } = seriesRuns(by.map((c) => src.keyColumn(c)), n);
 
-  // Series ids, looked up only when a key changes (input is usually sorted by series).
-  const seriesIds = new Map<string, number>();
-  const seriesKeys: unknown[][] = [];
-  const prev: unknown[] = keyCols.map(() => Symbol('none'));
-  let series = -1;
-
-  const acc = new Accumulators();
-  // Per series: bucket number → accumulator slot.
-  const slotsOf: Map<number, number>[] = [];
-  let slot = -1;
-  let slotSeries = -1;
-  let slotBucket = NaN;
-  for (let i = 0; i < n; i++) {
-    let changed = false;
-    for (let k = 0; k < keyCols.length; k++) {
-      const v = keyCols[k][i];
-      if (v !== prev[k]) {
-        prev[k] = v;
-        changed = true;
-      }
-    }
-    if (changed || series < 0) {
-      const key = keyCols.length === 1 ? String(prev[0]) : JSON.stringify(prev);
-      let id = seriesIds.get(key);
-      if (id === undefined) {
-        id = seriesKeys.length;
-        seriesIds.set(key, id);
-        seriesKeys.push(prev.slice());
-      }
-      series = id;
-    }
-    const v = value[i];
-    if (v !== v) continue; // NaN/null: no value, so no bucket (gaps stay gaps)
-    const t = ts[i];
-    if (!Number.isFinite(t)) throw new MillwrightError('BAD_INPUT', `resample: row ${i} has no valid "${tsName}" (expected epoch ms)`);
-    const bucket = Math.floor(t / every);
-    if (series !== slotSeries || bucket !== slotBucket) {
-      let slots = slotsOf[series];
-      if (!slots) slotsOf[series] = slots = new Map();
-      let s = slots.get(bucket);
-      if (s === undefined) {
-        s = acc.add(series, bucket * every);
-        slots.set(bucket, s);
-      }
-      slot = s;
-      slotSeries = series;
-      slotBucket = bucket;
-    }
-    acc.push(slot, t, v);
-  }
+  const acc = accumulate(runStart, runSeries, ts, value, every, tsName);
   return acc.toTable(by, seriesKeys, aggs);
+}
+
+/** One pass over the rows, run by run: every (series, bucket)'s aggregates. */
+function accumulate(runStart: Int32Array, runSeries: Int32Array, ts: Float64Array, value: Float64Array, every: number, tsName: string): Accumulators {
+  const acc = new Accumulators(1 << 16);
+  const slots = new Slots(acc, every);
+  for (let r = 0; r < runSeries.length; r++) {
+    const series = runSeries[r];
+    const runEnd = runStart[r + 1];
+    for (let i = runStart[r]; i < runEnd; ) {
+      const v = value[i];
+      if (v !== v) {
+        i++; // NaN/null: no value, so no bucket (gaps stay gaps)
+        continue;
+      }
+      const t = ts[i];
+      if (!Number.isFinite(t)) throw new MillwrightError('BAD_INPUT', `resample: row ${i} has no valid "${tsName}" (expected epoch ms)`);
+      const bucket = Math.floor(t / every);
+      const s = slots.slot(series, bucket);
+      // Rows of this bucket that follow in the run, accumulated in locals (same order, same
+      // arithmetic as one push per row) and stored once.
+      let count = acc.count[s];
+      let sum = acc.sum[s];
+      let min = acc.min[s];
+      let max = acc.max[s];
+      let first = acc.first[s];
+      let firstTs = acc.firstTs[s];
+      let last = acc.last[s];
+      let lastTs = acc.lastTs[s];
+      for (; i < runEnd; i++) {
+        const x = value[i];
+        if (x !== x) continue;
+        const u = ts[i];
+        if (Math.floor(u / every) !== bucket) break; // another bucket (or a bad ts: checked above)
+        count++;
+        sum += x;
+        if (x < min) min = x;
+        if (x > max) max = x;
+        if (u >= lastTs) {
+          lastTs = u;
+          last = x;
+        }
+        if (u < firstTs) {
+          firstTs = u;
+          first = x;
+        }
+      }
+      acc.count[s] = count;
+      acc.sum[s] = sum;
+      acc.min[s] = min;
+      acc.max[s] = max;
+      acc.first[s] = first;
+      acc.firstTs[s] = firstTs;
+      acc.last[s] = last;
+      acc.lastTs[s] = lastTs;
+    }
+  }
+  return acc;
+}
+
+/**
+ * The accumulator slot of each (series, bucket). Time-sorted series only ever meet their latest
+ * bucket or a later one, so no lookup table is kept for them; a series whose rows go back in time
+ * gets a Map (bucket → slot) from then on.
+ */
+class Slots {
+  private readonly lastBucket: number[] = [];
+  private readonly lastSlot: number[] = [];
+  /** Per series, while in time order: its buckets and slots, ascending. */
+  private readonly buckets: number[][] = [];
+  private readonly slots: number[][] = [];
+  private readonly maps: (Map<number, number> | undefined)[] = [];
+
+  constructor(
+    private readonly acc: Accumulators,
+    private readonly every: number,
+  ) {}
+
+  slot(series: number, bucket: number): number {
+    const map = this.maps[series];
+    if (map) {
+      let s = map.get(bucket);
+      if (s === undefined) {
+        s = this.acc.add(series, bucket * this.every);
+        map.set(bucket, s);
+      }
+      return s;
+    }
+    const last = this.lastBucket[series];
+    if (last === bucket) return this.lastSlot[series];
+    if (last === undefined || bucket > last) {
+      const s = this.acc.add(series, bucket * this.every);
+      if (last === undefined) {
+        this.buckets[series] = [];
+        this.slots[series] = [];
+      }
+      this.buckets[series].push(bucket);
+      this.slots[series].push(s);
+      this.lastBucket[series] = bucket;
+      this.lastSlot[series] = s;
+      return s;
+    }
+    // Back in time: a lookup table for this series from now on.
+    const m = new Map<number, number>();
+    const bs = this.buckets[series];
+    const ss = this.slots[series];
+    for (let k = 0; k < bs.length; k++) m.set(bs[k], ss[k]);
+    this.maps[series] = m;
+    return this.slot(series, bucket);
+  }
+}
+
+/**
+ * Runs of consecutive rows of one series: `runStart[r]` is the first row of run r (plus a final
+ * entry `n`), `runSeries[r]` its series id (ids in order of first appearance), and each series'
+ * key values. Keys are compared row to row and looked up only where they change (input is usually
+ * sorted by series); when every key column is dictionary-encoded the compare is on integer keys,
+ * no string per row.
+ */
+function seriesRuns(cols: readonly (readonly unknown[] | DictionaryColumn)[], n: number): { runStart: Int32Array; runSeries: Int32Array; seriesKeys: unknown[][] } {
+  const starts: number[] = [];
+  const runSeries: number[] = [];
+  const ids = new Map<string, number>();
+  const seriesKeys: unknown[][] = [];
+  const begin = (i: number, key: string, values: () => unknown[]) => {
+    let id = ids.get(key);
+    if (id === undefined) {
+      id = seriesKeys.length;
+      ids.set(key, id);
+      seriesKeys.push(values());
+    }
+    if (runSeries.length > 0 && runSeries[runSeries.length - 1] === id) return; // same series again
+    starts.push(i);
+    runSeries.push(id);
+  };
+  if (cols.length > 0 && cols.every((c) => c instanceof DictionaryColumn)) {
+    const dicts = cols as readonly DictionaryColumn[];
+    const keys = dicts.map((c) => c.keys);
+    const prev = new Int32Array(keys.length).fill(-1);
+    if (keys.length === 3) {
+      // site, asset, signal: the common case, unrolled.
+      const [k0, k1, k2] = keys;
+      let p0 = -1;
+      let p1 = -1;
+      let p2 = -1;
+      for (let i = 0; i < n; i++) {
+        const a = k0[i];
+        const b = k1[i];
+        const c = k2[i];
+        if (a !== p0 || b !== p1 || c !== p2) {
+          p0 = prev[0] = a;
+          p1 = prev[1] = b;
+          p2 = prev[2] = c;
+          begin(i, prev.join(','), () => dicts.map((d, k) => d.values[prev[k]]));
+        }
+      }
+    } else for (let i = 0; i < n; i++) {
+      let changed = false;
+      for (let k = 0; k < keys.length; k++) {
+        const v = keys[k][i];
+        if (v !== prev[k]) {
+          prev[k] = v;
+          changed = true;
+        }
+      }
+      if (changed) begin(i, prev.join(','), () => dicts.map((c, k) => c.values[prev[k]]));
+    }
+  } else {
+    const keyCols = cols.map((c) => (c instanceof DictionaryColumn ? c.toArray() : c));
+    const prev: unknown[] = keyCols.map(() => Symbol('none'));
+    for (let i = 0; i < n; i++) {
+      let changed = false;
+      for (let k = 0; k < keyCols.length; k++) {
+        const v = keyCols[k][i];
+        if (v !== prev[k]) {
+          prev[k] = v;
+          changed = true;
+        }
+      }
+      if (changed || i === 0) begin(i, keyCols.length === 1 ? String(prev[0]) : JSON.stringify(prev), () => prev.slice());
+    }
+  }
+  starts.push(n);
+  return { runStart: Int32Array.from(starts), runSeries: Int32Array.from(runSeries), seriesKeys };
 }
 
 /** Growable per-bucket accumulators in typed arrays. */
 class Accumulators {
   size = 0;
-  private cap = 1024;
-  series = new Int32Array(this.cap);
-  start = new Float64Array(this.cap);
-  count = new Float64Array(this.cap);
-  sum = new Float64Array(this.cap);
-  min = new Float64Array(this.cap);
-  max = new Float64Array(this.cap);
-  first = new Float64Array(this.cap);
-  firstTs = new Float64Array(this.cap);
-  last = new Float64Array(this.cap);
-  lastTs = new Float64Array(this.cap);
+  private cap: number;
+  series: Int32Array;
+  start: Float64Array;
+  count: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  first: Float64Array;
+  firstTs: Float64Array;
+  last: Float64Array;
+  lastTs: Float64Array;
+
+  constructor(capacity: number) {
+    const cap = (this.cap = Math.max(1024, capacity));
+    this.series = new Int32Array(cap);
+    this.start = new Float64Array(cap);
+    this.count = new Float64Array(cap);
+    this.sum = new Float64Array(cap);
+    this.min = new Float64Array(cap);
+    this.max = new Float64Array(cap);
+    this.first = new Float64Array(cap);
+    this.firstTs = new Float64Array(cap);
+    this.last = new Float64Array(cap);
+    this.lastTs = new Float64Array(cap);
+  }
 
   add(series: number, start: number): number {
     if (this.size === this.cap) this.grow();
@@ -181,21 +332,6 @@ class Accumulators {
     this.last[s] = NaN;
     this.lastTs[s] = -Infinity;
     return s;
-  }
-
-  push(s: number, t: number, v: number): void {
-    this.count[s]++;
-    this.sum[s] += v;
-    if (v < this.min[s]) this.min[s] = v;
-    if (v > this.max[s]) this.max[s] = v;
-    if (t >= this.lastTs[s]) {
-      this.lastTs[s] = t;
-      this.last[s] = v;
-    }
-    if (t < this.firstTs[s]) {
-      this.firstTs[s] = t;
-      this.first[s] = v;
-    }
   }
 
   private grow(): void {
@@ -231,8 +367,23 @@ class Accumulators {
         }
       }
     }
-    const data: Record<string, unknown[] | Float64Array> = {};
+    const data: Record<string, unknown[] | Float64Array | DictionaryColumn> = {};
     by.forEach((name, k) => {
+      // String keys (every store name) dictionary-encoded, one key per bucket; others as values.
+      if (seriesKeys.every((key) => typeof key[k] === 'string')) {
+        const values: string[] = [];
+        const index = new Map<string, number>();
+        const of = Int32Array.from(seriesKeys, (key) => {
+          const v = key[k] as string;
+          let id = index.get(v);
+          if (id === undefined) index.set(v, (id = values.push(v) - 1));
+          return id;
+        });
+        const keys = new Int32Array(m);
+        for (let i = 0; i < m; i++) keys[i] = of[this.series[rows[i]]];
+        data[name] = new DictionaryColumn(keys, values);
+        return;
+      }
       const col = new Array<unknown>(m);
       for (let i = 0; i < m; i++) col[i] = seriesKeys[this.series[rows[i]]][k];
       data[name] = col;

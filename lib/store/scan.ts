@@ -4,8 +4,11 @@ import type { ColumnTable } from 'arquero';
 import { MillwrightError } from '../errors/index.ts';
 import type { StoreFilter } from './filters.ts';
 import { planScan, type ScanPlan } from './plan-scan.ts';
-import { isVanished } from './fd-blob.ts';
+import { existsSync } from 'node:fs';
+import { isVanished, vanished } from './fd-blob.ts';
+import { withConnection, sqlList } from './duckdb.ts';
 import { readChunksDuckdb } from './read-chunks-duckdb.ts';
+import { DictionaryColumn } from './dictionary-column.ts';
 import { StringDictionary } from '../readings/index.ts';
 import { readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './read-chunks.ts';
 
@@ -121,17 +124,22 @@ export async function scan(opts: ScanOptions): Promise<arrow.Table> {
   return new arrow.Table(schema, chunks.map((c) => toRecordBatch(schema, c, dicts)));
 }
 
+/** The chunk reader the options name, and whether it reads in time order (DuckDB only). */
+function chunkReader(opts: ScanOptions): { read: typeof readChunksDuckdb | typeof readChunks; timeOrder: boolean } {
+  const reader = scanReader(opts.reader);
+  const timeOrder = opts.order === 'time';
+  if (opts.order !== undefined && opts.order !== 'stored' && !timeOrder) throw new MillwrightError('BAD_INPUT', `unknown scan order ${JSON.stringify(opts.order)} (expected 'stored' or 'time')`);
+  if (timeOrder && reader !== 'duckdb') throw new MillwrightError('BAD_INPUT', "scan order 'time' needs the duckdb reader (parquet-wasm reads in stored order only)");
+  return { read: reader === 'duckdb' ? readChunksDuckdb : readChunks, timeOrder };
+}
+
 /**
  * Plans and reads every chunk. A file deleted under us by a concurrent `compact` (whose merged
  * replacement is already in place) makes the whole read start over from a fresh plan, so the
  * result never misses or double-counts those readings.
  */
 async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
-  const reader = scanReader(opts.reader);
-  const timeOrder = opts.order === 'time';
-  if (opts.order !== undefined && opts.order !== 'stored' && !timeOrder) throw new MillwrightError('BAD_INPUT', `unknown scan order ${JSON.stringify(opts.order)} (expected 'stored' or 'time')`);
-  if (timeOrder && reader !== 'duckdb') throw new MillwrightError('BAD_INPUT', "scan order 'time' needs the duckdb reader (parquet-wasm reads in stored order only)");
-  const read = reader === 'duckdb' ? readChunksDuckdb : readChunks;
+  const { read, timeOrder } = chunkReader(opts);
   for (let attempt = 0; ; attempt++) {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
@@ -157,16 +165,101 @@ function emptyChunk(columns: readonly ScanColumn[]): Chunk {
 }
 
 /**
- * Like {@link scan} but returns an arquero table with `ts` as epoch-ms numbers and plain string
- * columns (site from the partition path), ready for arquero verbs and Observable Plot.
+ * Like {@link scan} but returns an arquero table with `ts` and `value` as Float64Arrays (`ts` in
+ * epoch ms), `quality` as a Uint8Array and the name columns (site from the partition path) as
+ * dictionary-encoded string columns: every verb, `objects()`, `array()` and `get()` see strings,
+ * but no string is stored per row. Ready for arquero verbs, {@link resample} and Observable Plot.
  *
  * @example
  * const dt = await scanTable({ root, sites: 'plant-1', signals: ['temperature'] });
  * dt.groupby('asset').rollup({ max: aq.op.max('value') });
  */
 export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
-  const { length: _length, ...columns } = await scanArrays(opts);
-  return aq.table(columns as Record<string, Float64Array | Uint8Array | string[]>);
+  const columns = scanColumns(opts.columns);
+  const { read, timeOrder } = chunkReader(opts);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
+      const dicts = newDicts();
+      // Output columns sized once from the files' row counts: each chunk is copied straight into
+      // them (the DuckDB reader's chunks are reused views), no list of chunks to concatenate.
+      const sink = new TableSink(columns, await rowBound(plan));
+      for await (const chunk of read(plan, columns, dicts, { tsInt64: false, reuse: true, timeOrder })) sink.push(chunk);
+      return sink.table(dicts);
+    } catch (err) {
+      if (!isVanished(err) || attempt >= 4) throw err;
+    }
+  }
+}
+
+/** Rows the plan can return at most: from the planner's row-group counts, else from the footers. */
+async function rowBound(plan: ScanPlan): Promise<number> {
+  if (plan.files.every((f) => f.rows !== undefined)) return plan.files.reduce((n, f) => n + f.rows!, 0);
+  const paths = plan.files.map((f) => f.path);
+  try {
+    return await withConnection(async (conn) => {
+      const r = await conn.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::DOUBLE FROM parquet_file_metadata(${sqlList(paths)})`);
+      return Number(r.getRowsJS()[0][0]);
+    });
+  } catch (err) {
+    const gone = paths.find((p) => !existsSync(p));
+    if (gone) throw vanished(gone, err);
+    throw err;
+  }
+}
+
+/** scanTable's output columns, filled chunk by chunk (grown by doubling should a bound be short). */
+class TableSink {
+  length = 0;
+  private ts?: Float64Array;
+  private value?: Float64Array;
+  private quality?: Uint8Array;
+  private site?: Int32Array;
+  private asset?: Int32Array;
+  private signal?: Int32Array;
+
+  constructor(
+    private readonly columns: readonly ScanColumn[],
+    private capacity: number,
+  ) {
+    for (const name of columns) this.alloc(name, capacity);
+  }
+
+  private alloc(name: ScanColumn, n: number): void {
+    const Ctor = name === 'ts' || name === 'value' ? Float64Array : name === 'quality' ? Uint8Array : Int32Array;
+    const next = new Ctor(n);
+    const old = this[name];
+    if (old) next.set(old.subarray(0, this.length) as never);
+    (this as Record<ScanColumn, typeof next | undefined>)[name] = next;
+  }
+
+  push(c: Chunk): void {
+    if (this.length + c.length > this.capacity) {
+      this.capacity = Math.max(2 * this.capacity, this.length + c.length);
+      for (const name of this.columns) this.alloc(name, this.capacity);
+    }
+    const at = this.length;
+    if (this.ts) this.ts.set(c.tsMs!, at);
+    if (this.value) this.value.set(c.value!, at);
+    if (this.quality) this.quality.set(c.quality!, at);
+    if (this.site) this.site.fill(c.siteId, at, at + c.length);
+    if (this.asset) this.asset.set(c.asset!, at);
+    if (this.signal) this.signal.set(c.signal!, at);
+    this.length += c.length;
+  }
+
+  /** The arquero table; name columns dictionary-encoded with the scan's dictionaries. */
+  table(dicts: ChunkDicts): ColumnTable {
+    const n = this.length;
+    // A bound much larger than the rows (a selective filter inside kept row groups): copy, to free the rest.
+    const fit = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n < a.length / 2 ? (a.slice(0, n) as T) : (a.subarray(0, n) as T));
+    const data: Record<string, Float64Array | Uint8Array | DictionaryColumn> = {};
+    for (const name of this.columns) {
+      if (name === 'ts' || name === 'value' || name === 'quality') data[name] = fit(this[name]!);
+      else data[name] = new DictionaryColumn(fit(this[name]!), dicts[name].values);
+    }
+    return aq.table(data);
+  }
 }
 
 /** The columns of {@link scanArrays}: those asked for, each one plain array of `length` rows. */

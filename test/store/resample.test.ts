@@ -4,6 +4,7 @@ import * as aq from 'arquero';
 import type { ColumnTable } from 'arquero';
 import { resample, resampleStore, writeReadings, scanTable, scan, parseEvery } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
+import { DictionaryColumn } from '../../lib/store/dictionary-column.ts';
 import { batchRows, plantBatch, rng, tempDir } from './fixtures.ts';
 
 const objs = (t: ColumnTable) => t.objects() as Record<string, unknown>[];
@@ -120,4 +121,51 @@ test('bad every / aggs / columns are refused with what was expected', () => {
   const t = aq.table({ ts: [0], value: [1], asset: ['a'] });
   assert.throws(() => resample(t, { aggs: ['median' as never] }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /"median"/.test(e.message));
   assert.throws(() => resample(aq.table({ ts: [0] }), {}), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /"value" column/.test(e.message));
+});
+
+test('resample of a scanTable (dictionary-encoded names) equals resample of the same rows with plain string columns, bit for bit, sorted or shuffled', async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    const rows = irregular();
+    await writeReadings(dir, {
+      ts: Float64Array.from(rows, (r) => r.ts), site: rows.map((r) => r.site), asset: rows.map((r) => r.asset),
+      signal: rows.map((r) => r.signal), value: Float64Array.from(rows, (r) => r.value),
+    });
+    const aggs = ['mean', 'min', 'max', 'count', 'last', 'first', 'sum'] as const;
+    const stored = await scanTable({ root: dir });
+    assert.ok(!Array.isArray(stored.column('asset')), 'scanTable names are dictionary-encoded');
+    const plain = aq.table(Object.fromEntries(stored.columnNames().map((c) => [c, stored.array(c)])));
+    assert.ok(Array.isArray(plain.column('asset')));
+    const order = Int32Array.from({ length: plain.numRows() }, (_, i) => i);
+    const rand = rng(7);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const shuffledPlain = aq.table(Object.fromEntries(plain.columnNames().map((c) => [c, Array.from(order, (r) => plain.get(c, r))])));
+    const shuffledDict = aq.table(Object.fromEntries(stored.columnNames().map((c) => {
+      const col = stored.column(c) as unknown;
+      return [c, col instanceof DictionaryColumn ? new DictionaryColumn(Int32Array.from(order, (r) => col.keys[r]), col.values) : Float64Array.from(order, (r) => stored.get(c, r) as number)];
+    })));
+    for (const every of ['1m', '5m', '1h']) {
+      const expected = resample(plain, { every, aggs });
+      for (const [name, t] of [['dictionary', stored], ['shuffled plain', shuffledPlain], ['shuffled dictionary', shuffledDict]] as const) {
+        const got = resample(t, { every, aggs });
+        assert.deepEqual(got.columnNames(), expected.columnNames());
+        for (const c of expected.columnNames()) {
+          const a = got.array(c) as ArrayLike<unknown>;
+          const b = expected.array(c) as ArrayLike<unknown>;
+          assert.equal(a.length, b.length, `${name} ${every} ${c}`);
+          // Shuffled input sums in another order: equal to rounding only; everything else exactly.
+          for (let i = 0; i < b.length; i++) {
+            if (Object.is(a[i], b[i])) continue;
+            if ((c === 'mean' || c === 'sum') && name !== 'dictionary' && Math.abs((a[i] as number) - (b[i] as number)) <= 1e-9 * Math.abs(b[i] as number)) continue;
+            assert.fail(`${name} ${every}: ${c}[${i}] ${String(a[i])} vs ${String(b[i])}`);
+          }
+        }
+      }
+    }
+  } finally {
+    await cleanup();
+  }
 });

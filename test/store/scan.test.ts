@@ -212,3 +212,24 @@ test("order 'time': rows by (ts, asset, signal) across files, ties in stored ord
   }
   await assert.rejects(scanTable({ root, order: 'time', reader: 'parquet-wasm' }), (e) => isErrorCode(e, 'BAD_INPUT') && /needs the duckdb reader/.test(e.message));
 });
+
+test('the DuckDB reader decodes names longer than 12 bytes and non-ASCII names exactly, across vectors, files and sites', async () => {
+  const { dir, cleanup: done } = await tempDir();
+  try {
+    // 12 and 13 bytes sit on each side of DuckDB's inlined-string limit; 'Gebläse' is 8 chars, 9 bytes.
+    const assets = ['a', 'twelve-bytes', 'thirteen-byte', 'Gebläse-Halle-Süd-Nr-7', 'ポンプ-12', 'conveyor-line-north-0001'];
+    const signals = ['t', 'temperature-bearing-drive-end', 'Drehzahl'];
+    const parts = [0, 1, 2].map((k) => plantBatch({ sites: ['plant-α', 'site-with-a-long-name'], assets, signals, samples: 900 + 500 * k, periodMs: 7_000, seed: 10 + k, timeMajor: k === 1 }));
+    for (const b of parts) await writeReadings(dir, b, { rowGroupSize: 1500 });
+    const expected = sorted(batchRows(concatBatches(...parts)) as Row[]);
+    const dt = await scanTable({ root: dir });
+    const wt = await scanTable({ root: dir, reader: 'parquet-wasm' });
+    const cols = (t: typeof dt) => Object.fromEntries(t.columnNames().map((c) => [c, t.array(c) as ArrayLike<unknown>]));
+    assertSameColumns(cols(dt), cols(wt), 'scanTable');
+    assert.deepEqual(sorted(dt.objects() as Row[]), expected);
+    const some = await scanTable({ root: dir, assets: ['thirteen-byte', 'ポンプ-12'], signals: 'temperature-bearing-drive-end' });
+    assert.deepEqual(sorted(some.objects() as Row[]), expected.filter((r) => ['thirteen-byte', 'ポンプ-12'].includes(r.asset) && r.signal === 'temperature-bearing-drive-end'));
+  } finally {
+    await done();
+  }
+});

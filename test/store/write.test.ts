@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeReadings, writeEncodedReadings, scanTable, sql, compact } from '../../lib/store/index.ts';
-import { readFile } from 'node:fs/promises';
 import { isErrorCode } from '../../lib/errors/index.ts';
+import type { ReadingBatch } from '../../lib/readings/index.ts';
 import { plantBatch, tempDir } from './fixtures.ts';
 
 async function walk(dir: string): Promise<string[]> {
@@ -151,5 +151,53 @@ test('SIGKILL during writes leaves every visible part file whole and readable', 
     assert.equal((await scanTable({ root: dir })).numRows(), 5000 * rows.length);
   } finally {
     await cleanup();
+  }
+});
+
+test('writeEncodedReadings (names as dictionary ids) writes byte-identical files to writeReadings, and refuses bad readings with the same error', async () => {
+  const a = await tempDir();
+  const b = await tempDir();
+  try {
+    // Two sites, across midnight, shuffled rows, quality flags; the dictionary also holds unused names, in another order.
+    const batch = plantBatch({ samples: 1000, timeMajor: true, sites: ['plant-1', 'plant-2'] });
+    const n = batch.ts.length;
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => ((x * 7919) % n) - ((y * 7919) % n));
+    const shuffled: ReadingBatch = {
+      ts: Float64Array.from(order, (i) => batch.ts[i]), site: order.map((i) => batch.site[i]), asset: order.map((i) => batch.asset[i]),
+      signal: order.map((i) => batch.signal[i]), value: Float64Array.from(order, (i) => batch.value[i]), quality: Uint8Array.from(order, (i) => i % 5 === 0 ? 2 : 0),
+    };
+    const names = ['unused-1', ...new Set([...shuffled.signal, ...shuffled.asset, ...shuffled.site])].reverse().concat('unused-2');
+    const id = new Map(names.map((s, i) => [s, i]));
+    const enc = (x: ReadingBatch) => ({
+      ts: x.ts, value: x.value, quality: x.quality, site: Int32Array.from(x.site, (s) => id.get(s) ?? names.length + 5),
+      asset: Int32Array.from(x.asset, (s) => id.get(s) ?? names.length + 5), signal: Int32Array.from(x.signal, (s) => id.get(s) ?? names.length + 5),
+    });
+    const ra = await writeReadings(a.dir, shuffled);
+    const rb = await writeEncodedReadings(b.dir, enc(shuffled), names);
+    assert.equal(rb.rows, ra.rows);
+    const contents = async (root: string, files: string[]) =>
+      Object.fromEntries(await Promise.all(files.map(async (f) => [relative(root, f).replace(/part-[^/]+$/, ''), (await readFile(f)).toString('base64')] as const)));
+    const ca = await contents(a.dir, ra.files);
+    assert.equal(Object.keys(ca).length, 4);
+    assert.deepEqual(await contents(b.dir, rb.files), ca);
+
+    const bad: [string, (x: ReadingBatch) => void][] = [
+      ['ts', (x) => (x.ts[30] = 1e15)],
+      ['site', (x) => (x.site[12] = 'bad/site')],
+      ['asset', (x) => (x.asset[3] = '')],
+      ['ts before a bad site', (x) => ((x.ts[2] = Number.NaN), (x.site[9] = 'a b'))],
+    ];
+    for (const [what, spoil] of bad) {
+      const x: ReadingBatch = { ...shuffled, ts: shuffled.ts.slice(), site: shuffled.site.slice(), asset: shuffled.asset.slice() };
+      spoil(x);
+      for (const s of [...x.site, ...x.asset]) if (!id.has(s)) id.set(s, names.push(s) - 1);
+      const e1 = await writeReadings(a.dir, x).then(() => undefined, (e: Error) => e.message);
+      const e2 = await writeEncodedReadings(b.dir, enc(x), names).then(() => undefined, (e: Error) => e.message);
+      assert.ok(e1, `${what}: writeReadings refuses`);
+      assert.equal(e2, e1, what);
+    }
+  } finally {
+    await a.cleanup();
+    await b.cleanup();
   }
 });
