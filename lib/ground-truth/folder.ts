@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { appendFile, open, readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { moveInto, writeFileAtomic } from '../durable/index.ts';
+import { appendLine, moveInto, writeFileAtomic } from '../durable/index.ts';
 import { MillwrightError } from '../errors/index.ts';
 import { parseGroundTruth } from './record.ts';
 import { appendGroundTruth } from './store.ts';
@@ -67,13 +67,7 @@ export function watchGroundTruthFolder(options: GroundTruthFolderOptions): { pas
 
   const record = async (hash: string, name: string) => {
     const path = join(options.dir, GROUND_TRUTH_HASHES);
-    await appendFile(path, `${hash} ${JSON.stringify(name)}\n`);
-    const fh = await open(path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await appendLine(path, `${hash} ${JSON.stringify(name)}`);
     (await loadHashes()).add(hash);
   };
 

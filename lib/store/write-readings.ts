@@ -70,13 +70,7 @@ function checkName(kind: string) {
  * }); // → { files: ['/…/site=plant-1/date=2024-03-01/part-….parquet'], rows: 1 }
  */
 export async function writeReadings(root: string, batch: ReadingBatch, opts: WriteOptions = {}): Promise<WriteResult> {
-  const n = batch.ts.length;
-  for (const key of ['site', 'asset', 'signal', 'value'] as const) {
-    if (batch[key].length !== n) {
-      throw new MillwrightError('BAD_INPUT', `batch column "${key}" has ${batch[key].length} entries, expected ${n} (the length of "ts")`);
-    }
-  }
-  checkQuality(batch.quality, n);
+  const n = checkColumns(batch);
   if (n === 0) return { files: [], rows: 0 };
   const names = newInterners();
   const siteId = new Int32Array(n);
@@ -132,13 +126,7 @@ export interface WriteEncodedOptions extends WriteOptions {
  * }, ['plant-1', 'motor-3', 'temperature']); // → { files: [ '/…/date=2024-03-01/part-….parquet' ], rows: 2 }
  */
 export async function writeEncodedReadings(root: string, batch: EncodedReadings, dict: readonly string[], opts: WriteEncodedOptions = {}): Promise<WriteResult> {
-  const n = batch.ts.length;
-  for (const key of ['site', 'asset', 'signal', 'value'] as const) {
-    if (batch[key].length !== n) {
-      throw new MillwrightError('BAD_INPUT', `batch column "${key}" has ${batch[key].length} entries, expected ${n} (the length of "ts")`);
-    }
-  }
-  checkQuality(batch.quality, n);
+  const n = checkColumns(batch);
   if (n === 0) return { files: [], rows: 0 };
   const names = newInterners();
   // Dictionary entry -> dense id in first-appearance order (what writeReadings' interning gives),
@@ -167,10 +155,18 @@ export async function writeEncodedReadings(root: string, batch: EncodedReadings,
   return writeInterned(root, batch, names, siteId, assetId, signalId, opts);
 }
 
-function checkQuality(quality: Uint8Array | undefined, n: number): void {
-  if (quality !== undefined && quality.length !== n) {
-    throw new MillwrightError('BAD_INPUT', `batch column "quality" has ${quality.length} entries, expected ${n}`);
+/** Rows of a batch whose columns all have the length of `ts`; else a BAD_INPUT naming the column. */
+function checkColumns(batch: { ts: ArrayLike<number>; site: ArrayLike<unknown>; asset: ArrayLike<unknown>; signal: ArrayLike<unknown>; value: ArrayLike<number>; quality?: Uint8Array }): number {
+  const n = batch.ts.length;
+  for (const key of ['site', 'asset', 'signal', 'value'] as const) {
+    if (batch[key].length !== n) {
+      throw new MillwrightError('BAD_INPUT', `batch column "${key}" has ${batch[key].length} entries, expected ${n} (the length of "ts")`);
+    }
   }
+  if (batch.quality !== undefined && batch.quality.length !== n) {
+    throw new MillwrightError('BAD_INPUT', `batch column "quality" has ${batch.quality.length} entries, expected ${n}`);
+  }
+  return n;
 }
 
 interface Names {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { moveInto, writeFileAtomic } from '../../durable/index.ts';
+import { appendLine, moveInto, writeFileAtomic } from '../../durable/index.ts';
 import { MillwrightError } from '../../errors/index.ts';
 import { readInput, READINGS_FORMATS, type ColumnsInfo, type ReadingsFormat, type Reject } from '../../ingest/index.ts';
 import { durationField, sourceBase } from '../config-fields.ts';
@@ -165,13 +165,7 @@ class FilesSource implements Source {
 
   private async record(ctx: SourceContext, hash: string, name: string): Promise<void> {
     const path = join(ctx.stateDir, HASHES);
-    await appendFile(path, `${hash} ${JSON.stringify(name)}\n`);
-    const fh = await open(path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await appendLine(path, `${hash} ${JSON.stringify(name)}`);
     this.hashes.add(hash);
   }
 
