@@ -2,8 +2,9 @@
  * Reading the server's most common capture line straight from the file's bytes: a record in the
  * capture writer's own layout (`JSON.stringify(captureRecord(...))`) with a one-row `text/csv`
  * input and the server's numeric `{"predictions":[v]}` answer. No line string, no JSON.parse,
- * no record object: the input's bytes go to `parseNumericCsv` as they are, the prediction to
- * `Number`, the ids and the time are the only strings made. It accepts exactly what the
+ * no record object: the input's bytes are read as numbers in place (`readNumericRecord`, the cell
+ * reader of `parseNumericCsv`), the prediction by `Number`; the ids and the time are the only
+ * strings made. It accepts exactly what the
  * string path (`quickCaptureLine` + `parseNumericCsv` + the numeric predictions) accepts with
  * these content types, and declines (returns undefined) anything else: an escape anywhere it
  * reads, a byte outside ASCII, another content type or encoding, a header row, several rows or
@@ -11,11 +12,11 @@
  * same either way.
  */
 import type { FeatureSpec } from '../lib/model/contract.ts';
-import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
+import { readNumericRecord } from '../lib/wire/numeric-csv.ts';
 
 /** The fields of one scanned line. */
 export interface ScannedCapture {
-  /** The input row (the model's features in order). */
+  /** The input row (the model's features in order): a buffer reused by the next call, copy it before. */
   x: Float64Array;
   prediction: number;
   /** `Date.parse` of the inference time (NaN when it is not a date). */
@@ -35,6 +36,9 @@ const TAIL = bytes('"eventVersion":"0"}');
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COMMA = 44;
+
+/** The input row of the last line scanned (one buffer: the caller copies it). */
+let row = new Float64Array(0);
 
 /** A JSON number, exactly (as the string path's numeric predictions require). */
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -77,8 +81,10 @@ export function scanCaptureLine(buf: Buffer, start: number, end: number, feature
   const d0 = start + HEAD.length;
   const d1 = plainString(buf, d0, tail);
   if (d1 < 0 || !at(buf, d1, MID)) return undefined;
-  const batch = parseNumericCsv(buf.subarray(d0, d1), features);
-  if (!batch || batch.rows !== 1) return undefined;
+  const F = features.length;
+  if (row.length !== F) row = new Float64Array(F);
+  if (!readNumericRecord(buf.subarray(d0, d1), row)) return undefined;
+  for (let k = 0; k < F; k++) if (features[k]!.type === 'integer' && !Number.isInteger(row[k]!)) return undefined;
   const p0 = d1 + MID.length;
   const p1 = predictionEnd(buf, p0, tail);
   if (p1 < 0) return undefined;
@@ -100,5 +106,5 @@ export function scanCaptureLine(buf: Buffer, start: number, end: number, feature
   const t0 = next + TIME.length;
   const t1 = plainString(buf, t0, tail);
   if (t1 < 0 || buf[t1 + 1] === QUOTE) return undefined;
-  return { x: batch.X, prediction: Number(p), time: Date.parse(buf.toString('latin1', t0, t1)), eventId: buf.toString('latin1', e0, e1), inferenceId };
+  return { x: row, prediction: Number(p), time: Date.parse(buf.toString('latin1', t0, t1)), eventId: buf.toString('latin1', e0, e1), inferenceId };
 }

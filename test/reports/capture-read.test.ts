@@ -115,6 +115,7 @@ test('readCapture from the bytes (capture-scan) gives the string path\'s table o
       rec({ input: '1,2\n3,4', out: '{"predictions":[1,2]}', eventId: 'e-two' }),
       rec({ input: '1,2', out: '{"predictions":[1,2]}', eventId: 'e-mismatch' }),
       rec({ input: '1,2', out: '{"predictions":[01]}', eventId: 'e-badnum' }),
+      rec({ input: '7,2.5', eventId: 'e-int' }),
       rec({ input: '1,x', eventId: 'e-badcell' }),
       rec({ input: '1,2,3', eventId: 'e-wide' }),
       rec({ input: '1', eventId: 'e-narrow' }),
@@ -138,11 +139,12 @@ test('readCapture from the bytes (capture-scan) gives the string path\'s table o
     const body = [good, good, ...variants, good, ...[...variants].reverse(), good].join('\n');
     await writeFile(join(sub, 'a.jsonl'), body);
     await writeFile(join(sub, 'b.jsonl'), `${body}\n`);
-    for (const window of [{}, { from: Date.UTC(2026, 11, 2, 3), to: Date.UTC(2026, 11, 2, 4) }]) {
-      const scanned = await readCapture(join(dir, 'm'), { features, ...window });
-      const plain = await readCapture(join(dir, 'm'), { features, ...window, scan: false });
+    const integerA = [{ name: 'a', type: 'integer' as const }, { name: 'b', type: 'number' as const }];
+    for (const [feats, window] of [[features, {}], [features, { from: Date.UTC(2026, 11, 2, 3), to: Date.UTC(2026, 11, 2, 4) }], [integerA, {}]] as const) {
+      const scanned = await readCapture(join(dir, 'm'), { features: [...feats], ...window });
+      const plain = await readCapture(join(dir, 'm'), { features: [...feats], ...window, scan: false });
       assert.deepEqual(scanned, plain);
-      assert.ok(scanned.frame.rows > 40 && scanned.skipped.length > 10, `${scanned.frame.rows} rows, ${scanned.skipped.length} skipped`);
+      assert.ok(scanned.frame.rows > (feats === integerA ? 10 : 40) && scanned.skipped.length > 10, `${scanned.frame.rows} rows, ${scanned.skipped.length} skipped`);
     }
     // The line scanner itself: the writer's line, and each kind it must leave to the string path.
     const buf = (s: string) => Buffer.from(s, 'utf8');
@@ -150,7 +152,7 @@ test('readCapture from the bytes (capture-scan) gives the string path\'s table o
     assert.deepEqual(scanCaptureLine(g, 0, g.length, features), { x: Float64Array.from([3.5, 4]), prediction: 7.25, time: t(0).getTime(), eventId: 'e-0', inferenceId: 'i-0' });
     const inLine = buf(`xx${good}\nyy`);
     assert.equal(scanCaptureLine(inLine, 2, 2 + g.length, features)!.eventId, 'e-0');
-    for (const v of [variants[2]!, variants[3]!, variants[4]!, variants[7]!, variants[8]!, variants[10]!, variants[11]!, variants[12]!, variants[16]!, variants[17]!, `  ${good}`, `${good}\r`, good.slice(0, -3)]) {
+    for (const v of [variants[2]!, variants[3]!, variants[4]!, variants[7]!, variants[8]!, variants[10]!, variants[11]!, variants[12]!, variants[17]!, variants[18]!, `  ${good}`, `${good}\r`, good.slice(0, -3)]) {
       const b = buf(v);
       assert.equal(scanCaptureLine(b, 0, b.length, features), undefined, v);
     }
