@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { fitForest, predictForest, type Forest } from '../../lib/algorithms/forest/forest.ts';
+import { compileForest, predictCompiled, type CompiledForest } from '../../lib/algorithms/forest/compiled-forest.ts';
 import type { Frame } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 
@@ -256,6 +257,8 @@ interface Setup {
 interface DleFit {
   refPred: Float64Array;
   full: Forest;
+  /** `full` in the serving layout (bit-identical predictions, several times faster on a day of rows); built on first use. */
+  compiled?: CompiledForest;
 }
 
 function fitDle(ref: { X: Float32Array; n: number; F: number }, ok: number[], refLoss: Float64Array, seed: number): DleFit {
@@ -356,7 +359,7 @@ function dle(current: Frame, reference: Frame, { o, metric, tsName, target, pred
   const fit = o.reuseFit === false ? fitDle(ref, ok, refLoss, seed) : cachedDle(ref, ok, refLoss, seed, { features, prediction, metric }, o.fitCacheDir);
   const { refPred, full } = fit;
   const cur = lossInputs(current, features, prediction);
-  const curPred = predictForest(full, cur.X, cur.n).map((v) => Math.max(0, v));
+  const curPred = predictCompiled((fit.compiled ??= compileForest(full)), cur.X, cur.n).map((v) => Math.max(0, v));
   const refEst = (rows: number[]) => regMetric(metric, refPred, rows);
   const curEst = (rows: number[]) => regMetric(metric, curPred, rows);
   const refReal = (rows: number[]) => regMetric(metric, refLoss, rows);
