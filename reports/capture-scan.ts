@@ -43,10 +43,9 @@ let row = new Float64Array(0);
 /** A JSON number, exactly (as the string path's numeric predictions require). */
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
-function at(buf: Uint8Array, i: number, lit: Uint8Array): boolean {
-  if (i + lit.length > buf.length) return false;
-  for (let k = 0; k < lit.length; k++) if (buf[i + k] !== lit[k]) return false;
-  return true;
+/** `lit` at `buf[i]` (Buffer.compare: about twice a byte loop's speed on these 20-120 byte literals). */
+function at(buf: Buffer, i: number, lit: Buffer): boolean {
+  return i + lit.length <= buf.length && buf.compare(lit, 0, lit.length, i, i + lit.length) === 0;
 }
 
 /** Index of the closing quote of the string starting at `i` (below `end`), or -1 on an escape, a non-ASCII byte or no quote. */
@@ -60,7 +59,7 @@ function plainString(buf: Uint8Array, i: number, end: number): number {
 }
 
 /** Where the one prediction starting at `i` ends (the `]` of the metadata that follows it), or -1. */
-function predictionEnd(buf: Uint8Array, i: number, end: number): number {
+function predictionEnd(buf: Buffer, i: number, end: number): number {
   while (i < end && buf[i] !== 93 && buf[i] !== QUOTE && buf[i] !== BACKSLASH) i++; // up to ']'
   return at(buf, i, META) ? i : -1;
 }
