@@ -19,7 +19,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as aq from 'arquero';
 import { captureRecord, listCaptureFiles } from '../lib/capture/index.ts';
@@ -201,6 +201,7 @@ export default async function (): Promise<void> {
     for (const [what, ms, cpu, note] of parts) console.log(`  ${what.padEnd(58)} ${(ms / 1000).toFixed(2).padStart(6)} s ${(cpu / 1000).toFixed(2).padStart(6)} s   ${note}`);
     console.log(`  (${cold[0]} ${(cold[1] / 1000).toFixed(2)} s wall, ${(cold[2] / 1000).toFixed(2)} s CPU; ${cold[3]}: once per reference, not in the total)`);
     console.log(`  ${'parts in all'.padEnd(58)} ${(total / 1000).toFixed(2).padStart(6)} s ${(totalCpu / 1000).toFixed(2).padStart(6)} s   ratio to the 5 s target ${(total / 5000).toFixed(2)} (wall), ${(totalCpu / 5000).toFixed(2)} (CPU)`);
+    console.log(`  load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min; the machine's cores: compare the CPU column when it is above them)`);
     console.log(`reference: readFile + JSON.parse of the ${parsed.toLocaleString('en')} lines ${(floorMs / 1000).toFixed(2)} s wall, ${(floorCpu / 1000).toFixed(2)} s CPU   read capture / floor = ${(parts[0]![1] / floorMs).toFixed(2)} (wall), ${(parts[0]![2] / floorCpu).toFixed(2)} (CPU)`);
 
     // The same job end to end, as the server's report worker runs it (a fresh worker: the DLE fit from its file).
