@@ -12,6 +12,7 @@ import type { FeatureSpec } from '../lib/model/contract.ts';
 import { parseInput, inputFormat } from '../lib/wire/parse-input.ts';
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
 import { quickCaptureLine } from './capture-line.ts';
+import { scanCaptureLine } from './capture-scan.ts';
 import { toFrame, type Frame } from './data.ts';
 
 export interface CaptureReadOptions {
@@ -21,6 +22,11 @@ export interface CaptureReadOptions {
   from?: number;
   /** Only records before this time (epoch ms). */
   to?: number;
+  /**
+   * Read the server's one-row numeric CSV records straight from the file's bytes (capture-scan.ts;
+   * default true). `false` reads every line through the string path: the same table, slower.
+   */
+  scan?: boolean;
 }
 
 export interface CaptureReadResult {
@@ -132,62 +138,98 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
     numeric.names.forEach((name, k) => cols.set(name, Array.from(numeric!.data[k]!.subarray(0, numeric!.rows))));
     numeric = undefined;
   };
-  for (const file of files) {
-    const text = await readFile(file, 'utf8');
-    const lines = text.split('\n');
-    for (let ln = 0; ln < lines.length; ln++) {
-      const line = lines[ln]!.trim();
-      if (line === '') continue;
-      try {
-        const rec = (quickCaptureLine(line) ?? JSON.parse(line)) as {
-          captureData?: { endpointInput?: { observedContentType: string; data: string; encoding: string }; endpointOutput?: { observedContentType: string; data: string; encoding: string } };
-          eventMetadata?: { eventId?: string; inferenceId?: string; inferenceTime?: string };
-        };
-        const input = rec.captureData?.endpointInput;
-        const output = rec.captureData?.endpointOutput;
-        if (!input || !output) throw new Error('not a capture record (expected captureData.endpointInput and endpointOutput)');
-        const t = Date.parse(rec.eventMetadata?.inferenceTime ?? '');
-        if (options.from !== undefined && !(t >= options.from)) continue;
-        if (options.to !== undefined && !(t < options.to)) continue;
-        const inText = captureBody(input);
-        const format = inputFormat(input.observedContentType);
-        const features = options.features ?? inferFeatures(inText, format);
-        // Numeric CSV (what the server captures most): straight to numbers, no table per record;
-        // anything the fast path does not take goes through the general parser, same values.
-        const fast = format === 'csv' ? parseNumericCsv(inText, features) : undefined;
-        const parsed = fast ? { rows: fast.rows } : parseInput(inText, format, features);
-        const preds = parsePredictions(captureBody(output), output.observedContentType);
-        if (preds.length !== parsed.rows) throw new Error(`${parsed.rows} input rows but ${preds.length} predictions`);
-        const F = features.length;
-        if (fast && rows === 0 && cols.size === 0 && !numeric) numeric = { names: features.map((f) => f.name), data: features.map(() => new Float64Array(1024)), rows: 0 };
-        if (fast && numeric && sameNames(numeric.names, features)) {
-          appendNumeric(numeric, fast);
-        } else if (fast) {
-          demote();
-          for (let k = 0; k < F; k++) {
-            const c = column(features[k]!.name, rows);
-            for (let r = 0; r < fast.rows; r++) c[rows + r] = fast.X[r * F + k];
-          }
-        } else {
-          demote();
-          for (const f of features) {
-            const vals = (parsed as ReturnType<typeof parseInput>).table.array(f.name) as ArrayLike<unknown>;
-            for (let r = 0; r < parsed.rows; r++) put(f.name, rows + r, vals[r]);
-          }
+  const general = (file: string, ln: number, line: string): void => {
+    if (line === '') return;
+    try {
+      const rec = (quickCaptureLine(line) ?? JSON.parse(line)) as {
+        captureData?: { endpointInput?: { observedContentType: string; data: string; encoding: string }; endpointOutput?: { observedContentType: string; data: string; encoding: string } };
+        eventMetadata?: { eventId?: string; inferenceId?: string; inferenceTime?: string };
+      };
+      const input = rec.captureData?.endpointInput;
+      const output = rec.captureData?.endpointOutput;
+      if (!input || !output) throw new Error('not a capture record (expected captureData.endpointInput and endpointOutput)');
+      const t = Date.parse(rec.eventMetadata?.inferenceTime ?? '');
+      if (options.from !== undefined && !(t >= options.from)) return;
+      if (options.to !== undefined && !(t < options.to)) return;
+      const inText = captureBody(input);
+      const format = inputFormat(input.observedContentType);
+      const features = options.features ?? inferFeatures(inText, format);
+      // Numeric CSV (what the server captures most): straight to numbers, no table per record;
+      // anything the fast path does not take goes through the general parser, same values.
+      const fast = format === 'csv' ? parseNumericCsv(inText, features) : undefined;
+      const parsed = fast ? { rows: fast.rows } : parseInput(inText, format, features);
+      const preds = parsePredictions(captureBody(output), output.observedContentType);
+      if (preds.length !== parsed.rows) throw new Error(`${parsed.rows} input rows but ${preds.length} predictions`);
+      const F = features.length;
+      if (fast && rows === 0 && cols.size === 0 && !numeric) numeric = { names: features.map((f) => f.name), data: features.map(() => new Float64Array(1024)), rows: 0 };
+      if (fast && numeric && sameNames(numeric.names, features)) {
+        appendNumeric(numeric, fast);
+      } else if (fast) {
+        demote();
+        for (let k = 0; k < F; k++) {
+          const c = column(features[k]!.name, rows);
+          for (let r = 0; r < fast.rows; r++) c[rows + r] = fast.X[r * F + k];
         }
-        for (let r = 0; r < parsed.rows; r++) {
-          const p = preds[r];
-          if (p !== null && typeof p === 'object') for (const [k, v] of Object.entries(p as Record<string, unknown>)) put(`prediction_${k}`, rows + r, v);
-          else put('prediction', rows + r, p);
-          put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
-          put('eventId', rows + r, rec.eventMetadata?.eventId ?? null);
-          put('inferenceId', rows + r, rec.eventMetadata?.inferenceId ?? rec.eventMetadata?.eventId ?? null);
+      } else {
+        demote();
+        for (const f of features) {
+          const vals = (parsed as ReturnType<typeof parseInput>).table.array(f.name) as ArrayLike<unknown>;
+          for (let r = 0; r < parsed.rows; r++) put(f.name, rows + r, vals[r]);
         }
-        rows += parsed.rows;
-        records++;
-      } catch (err) {
-        skipped.push({ file, line: ln + 1, reason: (err as Error).message });
       }
+      for (let r = 0; r < parsed.rows; r++) {
+        const p = preds[r];
+        if (p !== null && typeof p === 'object') for (const [k, v] of Object.entries(p as Record<string, unknown>)) put(`prediction_${k}`, rows + r, v);
+        else put('prediction', rows + r, p);
+        put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
+        put('eventId', rows + r, rec.eventMetadata?.eventId ?? null);
+        put('inferenceId', rows + r, rec.eventMetadata?.inferenceId ?? rec.eventMetadata?.eventId ?? null);
+      }
+      rows += parsed.rows;
+      records++;
+    } catch (err) {
+      skipped.push({ file, line: ln + 1, reason: (err as Error).message });
+    }
+  };
+  // The server's own one-row numeric records go straight from the bytes into the columns
+  // (capture-scan.ts); any other line is decoded and read by `general`, with the same values.
+  const features = options.features;
+  const scannable = options.scan !== false && features !== undefined && features.every((f) => f.type === 'number' || f.type === 'integer');
+  // Whether the unboxed columns are the model's features (checked once per columns object).
+  let checked: NumericColumns | undefined;
+  let sameAsFeatures = false;
+  const numericIsFeatures = (): boolean => {
+    if (numeric !== checked) {
+      checked = numeric;
+      sameAsFeatures = numeric !== undefined && sameNames(numeric.names, features!);
+    }
+    return sameAsFeatures;
+  };
+  for (const file of files) {
+    const buf = await readFile(file);
+    for (let start = 0, ln = 0; start < buf.length; ln++) {
+      let end = buf.indexOf(10, start);
+      if (end < 0) end = buf.length;
+      const s = scannable && cols.size === 4 && numericIsFeatures() ? scanCaptureLine(buf, start, end, features) : undefined;
+      const pc = s && cols.get('prediction');
+      const ac = s && cols.get('capturedAt');
+      const ec = s && cols.get('eventId');
+      const ic = s && cols.get('inferenceId');
+      if (s && pc && ac && ec && ic && pc.length === rows && ac.length === rows && ec.length === rows && ic.length === rows) {
+        start = end + 1;
+        if (options.from !== undefined && !(s.time >= options.from)) continue;
+        if (options.to !== undefined && !(s.time < options.to)) continue;
+        appendNumeric(numeric!, { X: s.x, rows: 1 });
+        pc.push(s.prediction);
+        ac.push(Number.isFinite(s.time) ? s.time : null);
+        ec.push(s.eventId);
+        ic.push(s.inferenceId ?? s.eventId);
+        rows++;
+        records++;
+        continue;
+      }
+      general(file, ln, buf.toString('utf8', start, end).trim());
+      start = end + 1;
     }
   }
   if (numeric) {

@@ -75,6 +75,15 @@ export interface ReportScheduleOptions {
 }
 
 /**
+ * The worker is one-shot, so the DLE loss forests (fitted on the reference, the same every run)
+ * are kept on disk between runs, under the reports dir's `.dle-fits` (dotfiles are not served).
+ */
+function withFitCache(m: MonitoringJobOptions, reportsDir: string): MonitoringJobOptions {
+  if (!m.estimation || m.estimation.fitCacheDir !== undefined) return m;
+  return { ...m, estimation: { ...m.estimation, fitCacheDir: join(reportsDir, '.dle-fits') } };
+}
+
+/**
  * Regenerates the data-quality and drift reports (reports/ `generateReports`) from the served
  * model's captured traffic, hourly by default, in a worker thread so serving is never blocked;
  * with a label store, also the model-quality report from the merged labels, and with
@@ -101,7 +110,7 @@ export function scheduleReports(options: ReportScheduleOptions): { runNow(): Pro
         model: pathSegment(model.name),
         modelVersion: model.version,
         ...(options.groundTruthDir !== undefined ? { groundTruthDir: options.groundTruthDir, groundTruthKeys: options.groundTruthKeys } : {}),
-        ...(options.monitoring ? { monitoring: options.monitoring } : {}),
+        ...(options.monitoring ? { monitoring: withFitCache(options.monitoring, options.reportsDir) } : {}),
       };
       const worker = startWorker(new URL('./report-worker.ts', import.meta.url), job);
       const reply = await new Promise<({ ok: true } & ReportRun) | { ok: false; error: MillwrightErrorJSON }>((resolve, reject) => {

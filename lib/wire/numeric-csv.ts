@@ -221,6 +221,37 @@ export function parseNumericCsv(body: string | Uint8Array, features: readonly Fe
   return { X: X.subarray(0, rows * F), rows };
 }
 
+const recordCursor: Cursor = { text: new Uint8Array(0), i: 0, value: 0 };
+
+/**
+ * Reads `bytes` as one CSV record of exactly `out.length` plain decimal numbers (spaces and tabs
+ * around cells allowed, nothing else: no line break, no quote) into `out`; false otherwise
+ * (`out` then holds partial values). When it returns true, `parseNumericCsv` of the same body
+ * gives one row with the same values (integer features are the caller's check). For readers of
+ * many one-row bodies (the capture): no allocation per call.
+ *
+ * @example
+ * import { readNumericRecord } from 'millwright';
+ * const out = new Float64Array(2);
+ * readNumericRecord(Buffer.from('1.5, 2e3'), out); // => true, out = [1.5, 2000]
+ */
+export function readNumericRecord(bytes: Uint8Array, out: Float64Array): boolean {
+  const F = out.length;
+  if (F === 0) return false;
+  const c = recordCursor;
+  c.text = bytes;
+  c.i = 0;
+  for (let k = 0; k < F; k++) {
+    if (k > 0) {
+      if (bytes[c.i] !== COMMA) return false;
+      c.i++;
+    }
+    if (!readNumber(c)) return false;
+    out[k] = c.value;
+  }
+  return c.i === bytes.length;
+}
+
 /** True when every integer feature holds whole numbers (else parseInput names the bad cell). */
 function wholeIntegers(X: Float64Array, rows: number, features: readonly FeatureSpec[]): boolean {
   const F = features.length;

@@ -8,8 +8,12 @@
  * and cannot see a pure concept shift (the same inputs now meaning another outcome): that needs
  * ground truth, which the model-quality report uses once it arrives.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MillwrightError } from '../../lib/errors/index.ts';
 import { fitForest, predictForest, type Forest } from '../../lib/algorithms/forest/forest.ts';
+import { compileForest, predictCompiled, type CompiledForest } from '../../lib/algorithms/forest/compiled-forest.ts';
 import type { Frame } from '../data.ts';
 import type { CheckResult, Metric, MetricResult } from '../engine.ts';
 
@@ -39,6 +43,18 @@ export interface PerformanceEstimationOptions {
   minChunkRows?: number;
   /** Seed of the DLE forest. */
   seed?: number;
+  /**
+   * DLE: reuse the loss forests fitted on the same reference (default true). They depend only on
+   * the reference rows, the features, the metric and the seed, so they are fitted once per
+   * reference and kept in memory, keyed by a SHA-256 of exactly those inputs; the result is the
+   * same as a fresh fit's. `false` always refits.
+   */
+  reuseFit?: boolean;
+  /**
+   * DLE: a directory to keep the fitted loss model in as well (`dle-<hash>.json`), for processes
+   * that do not live from one run to the next (the server's one-shot report worker).
+   */
+  fitCacheDir?: string;
 }
 
 export interface EstimatedChunk {
@@ -237,6 +253,98 @@ interface Setup {
   refChunks: Map<number, number[]>;
 }
 
+/** What DLE learns from the reference alone: out-of-fold loss estimates and the full-data loss forest. */
+interface DleFit {
+  refPred: Float64Array;
+  full: Forest;
+  /** `full` in the serving layout (bit-identical predictions, several times faster on a day of rows); built on first use. */
+  compiled?: CompiledForest;
+}
+
+function fitDle(ref: { X: Float32Array; n: number; F: number }, ok: number[], refLoss: Float64Array, seed: number): DleFit {
+  // Out of fold for the reference, so its thresholds are not flattered by in-sample fit.
+  const refPred = new Float64Array(ref.n).fill(Number.NaN);
+  const folds = [ok.filter((_, k) => k % 2 === 0), ok.filter((_, k) => k % 2 === 1)];
+  for (let k = 0; k < 2; k++) {
+    const f = fitLoss(ref.X, folds[1 - k]!, ref.F, refLoss, seed + k);
+    const p = predictForest(f, subRows(ref.X, folds[k]!, ref.F), folds[k]!.length);
+    folds[k]!.forEach((r, i) => (refPred[r] = Math.max(0, p[i]!)));
+  }
+  return { refPred, full: fitLoss(ref.X, ok, ref.F, refLoss, seed + 2) };
+}
+
+/** Fitted loss models by reference hash (a few references at most: a server serves one model). */
+const dleFits = new Map<string, DleFit>();
+const DLE_FITS_KEPT = 4;
+
+/** How often the DLE fit was taken from the cache (memory or disk) or fitted; for tests and benchmarks. */
+export const dleFitStats = { memory: 0, disk: 0, fitted: 0 };
+
+/** Forgets the DLE fits kept in memory (the files in `fitCacheDir` stay). */
+export function clearDleFits(): void {
+  dleFits.clear();
+}
+
+/** Version of the fitting code and of the file layout: a change to either must change it. */
+const DLE_FIT_VERSION = 'dle-1';
+
+function dleKey(ref: { X: Float32Array; n: number; F: number }, refLoss: Float64Array, seed: number, meta: { features: string[]; prediction: string; metric: string }): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ v: DLE_FIT_VERSION, ...meta, seed, n: ref.n, F: ref.F }));
+  h.update(new Uint8Array(ref.X.buffer, ref.X.byteOffset, ref.X.byteLength));
+  h.update(new Uint8Array(refLoss.buffer, refLoss.byteOffset, refLoss.byteLength));
+  return h.digest('hex');
+}
+
+function fitToJson(fit: DleFit): string {
+  return JSON.stringify({
+    v: DLE_FIT_VERSION,
+    refPred: Array.from(fit.refPred, (v) => (Number.isNaN(v) ? null : v)),
+    full: { ...fit.full, trees: fit.full.trees.map((t) => ({ feature: Array.from(t.feature), threshold: Array.from(t.threshold), left: Array.from(t.left), right: Array.from(t.right), value: Array.from(t.value) })) },
+  });
+}
+
+function fitFromJson(text: string, n: number): DleFit | undefined {
+  const d = JSON.parse(text) as { v: string; refPred: (number | null)[]; full: Omit<Forest, 'trees'> & { trees: Record<'feature' | 'threshold' | 'left' | 'right' | 'value', number[]>[] } };
+  if (d.v !== DLE_FIT_VERSION || d.refPred.length !== n) return undefined;
+  return {
+    refPred: Float64Array.from(d.refPred, (v) => (v === null ? Number.NaN : v)),
+    full: { ...d.full, trees: d.full.trees.map((t) => ({ feature: Int32Array.from(t.feature), threshold: Float32Array.from(t.threshold), left: Int32Array.from(t.left), right: Int32Array.from(t.right), value: Float32Array.from(t.value) })) },
+  };
+}
+
+function cachedDle(ref: { X: Float32Array; n: number; F: number }, ok: number[], refLoss: Float64Array, seed: number, meta: { features: string[]; prediction: string; metric: string }, dir: string | undefined): DleFit {
+  const key = dleKey(ref, refLoss, seed, meta);
+  const kept = dleFits.get(key);
+  if (kept) {
+    dleFitStats.memory++;
+    return kept;
+  }
+  const file = dir === undefined ? undefined : join(dir, `dle-${key}.json`);
+  let fit: DleFit | undefined;
+  if (file) {
+    try {
+      fit = fitFromJson(readFileSync(file, 'utf8'), ref.n);
+    } catch {
+      fit = undefined; // absent or unreadable: fit again (and rewrite it)
+    }
+    if (fit) dleFitStats.disk++;
+  }
+  if (!fit) {
+    fit = fitDle(ref, ok, refLoss, seed);
+    dleFitStats.fitted++;
+    if (file) {
+      mkdirSync(dir!, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, fitToJson(fit));
+      renameSync(tmp, file);
+    }
+  }
+  if (dleFits.size >= DLE_FITS_KEPT) dleFits.delete(dleFits.keys().next().value!);
+  dleFits.set(key, fit);
+  return fit;
+}
+
 /** DLE: a forest learns each reference row's loss from its features and prediction (out of fold for the reference). */
 function dle(current: Frame, reference: Frame, { o, metric, tsName, target, prediction }: Setup): Estimator {
   let curReal: Estimator['curReal'];
@@ -247,18 +355,11 @@ function dle(current: Frame, reference: Frame, { o, metric, tsName, target, pred
   const ref = lossInputs(reference, features, prediction);
   const ok = Array.from({ length: ref.n }, (_, i) => i).filter((i) => Number.isFinite(refLoss[i]!));
   if (ok.length < 20) throw new MillwrightError('BAD_INPUT', `DLE: the reference has ${ok.length} labelled rows; at least 20 are needed to learn the loss`);
-  // Out of fold for the reference, so its thresholds are not flattered by in-sample fit.
   const seed = o.seed ?? 7;
-  const refPred = new Float64Array(ref.n).fill(Number.NaN);
-  const folds = [ok.filter((_, k) => k % 2 === 0), ok.filter((_, k) => k % 2 === 1)];
-  for (let k = 0; k < 2; k++) {
-    const f = fitLoss(ref.X, folds[1 - k]!, ref.F, refLoss, seed + k);
-    const p = predictForest(f, subRows(ref.X, folds[k]!, ref.F), folds[k]!.length);
-    folds[k]!.forEach((r, i) => (refPred[r] = Math.max(0, p[i]!)));
-  }
-  const full = fitLoss(ref.X, ok, ref.F, refLoss, seed + 2);
+  const fit = o.reuseFit === false ? fitDle(ref, ok, refLoss, seed) : cachedDle(ref, ok, refLoss, seed, { features, prediction, metric }, o.fitCacheDir);
+  const { refPred, full } = fit;
   const cur = lossInputs(current, features, prediction);
-  const curPred = predictForest(full, cur.X, cur.n).map((v) => Math.max(0, v));
+  const curPred = predictCompiled((fit.compiled ??= compileForest(full)), cur.X, cur.n).map((v) => Math.max(0, v));
   const refEst = (rows: number[]) => regMetric(metric, refPred, rows);
   const curEst = (rows: number[]) => regMetric(metric, curPred, rows);
   const refReal = (rows: number[]) => regMetric(metric, refLoss, rows);

@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { toFrame } from '../../reports/data.ts';
-import { PerformanceEstimationMetric, isotonicCalibration } from '../../reports/metrics/performance-estimation.ts';
+import { PerformanceEstimationMetric, isotonicCalibration, clearDleFits, dleFitStats } from '../../reports/metrics/performance-estimation.ts';
 import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 
 const HOUR = 3_600_000;
@@ -113,4 +116,45 @@ test('bad input: no reference, too few chunks', () => {
   const cur = toFrame(regression(2, 2, 50));
   assert.throws(() => m.compute(cur), /labelled reference/);
   assert.throws(() => m.compute(cur, toFrame(regression(1, 1, 50))), /at least 2 are needed/);
+});
+
+test('DLE: the cached loss model (memory, then disk) gives exactly the result of a fresh fit; another reference is fitted anew', () => {
+  const reference = toFrame(regression(1, 24, 300));
+  const current = toFrame(regression(3, 30, 300, 15));
+  const opts = { task: 'regression' as const, features: ['x1', 'x2'] };
+  const fresh = new PerformanceEstimationMetric({ ...opts, reuseFit: false }).compute(current, reference);
+  const dir = mkdtempSync(join(tmpdir(), 'mw-dle-cache-'));
+  try {
+    clearDleFits();
+    const s0 = { ...dleFitStats };
+    const first = new PerformanceEstimationMetric({ ...opts, fitCacheDir: dir }).compute(current, reference);
+    assert.equal(dleFitStats.fitted, s0.fitted + 1);
+    assert.deepEqual(first, fresh);
+    // Same reference in new frames (as each scheduled run loads it): from memory.
+    const again = new PerformanceEstimationMetric({ ...opts, fitCacheDir: dir }).compute(toFrame(regression(3, 30, 300, 15)), toFrame(regression(1, 24, 300)));
+    assert.equal(dleFitStats.memory, s0.memory + 1);
+    assert.deepEqual(again, fresh);
+    // A new process (memory empty): from the file beside.
+    clearDleFits();
+    const files = readdirSync(dir);
+    assert.equal(files.length, 1);
+    assert.match(files[0]!, /^dle-[0-9a-f]{64}\.json$/);
+    const fromDisk = new PerformanceEstimationMetric({ ...opts, fitCacheDir: dir }).compute(current, reference);
+    assert.equal(dleFitStats.disk, s0.disk + 1);
+    assert.deepEqual(fromDisk, fresh);
+    // One changed target value is another reference: fitted, not taken from the cache.
+    const changed = regression(1, 24, 300);
+    changed.target[17]! += 1;
+    const other = new PerformanceEstimationMetric({ ...opts, fitCacheDir: dir }).compute(current, toFrame(changed));
+    assert.equal(dleFitStats.fitted, s0.fitted + 2);
+    assert.deepEqual(other, new PerformanceEstimationMetric({ ...opts, reuseFit: false }).compute(current, toFrame(changed)));
+    assert.notDeepEqual(other, fresh);
+    // A damaged file is refitted and rewritten, never trusted.
+    clearDleFits();
+    writeFileSync(join(dir, files[0]!), '{"v":"dle-1","refPred":[');
+    assert.deepEqual(new PerformanceEstimationMetric({ ...opts, fitCacheDir: dir }).compute(current, reference), fresh);
+    assert.equal(dleFitStats.fitted, s0.fitted + 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { captureRecord } from '../../lib/capture/index.ts';
 import { quickCaptureLine } from '../../reports/capture-line.ts';
 import { readCapture } from '../../reports/capture.ts';
+import { scanCaptureLine } from '../../reports/capture-scan.ts';
 
 const at = new Date(Date.UTC(2026, 11, 2, 3, 4, 5, 6));
 const lines = [
@@ -85,6 +86,76 @@ test('readCapture: numeric CSV records (fast path) mixed with JSON, BASE64, head
     const n = await readCapture(join(dir, 'm'), { features });
     assert.deepEqual(Array.from(n.frame.columns.get('b')!.values as ArrayLike<number>), [2, 4, 6]);
     assert.deepEqual(Array.from(n.frame.columns.get('capturedAt')!.values as ArrayLike<number>), [at.getTime(), at.getTime(), at.getTime()]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('readCapture from the bytes (capture-scan) gives the string path\'s table on every kind of line; scanCaptureLine declines what it must', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mw-capscan-'));
+  try {
+    const features = [{ name: 'a', type: 'number' as const }, { name: 'b', type: 'number' as const }];
+    const t = (ms: number) => new Date(Date.UTC(2026, 11, 2, 3) + ms);
+    const rec = (o: { input?: string; ct?: string; out?: string; outCt?: string; id?: string; eventId?: string; ms?: number }) => JSON.stringify(captureRecord({
+      endpoint: 'm', modelVersion: '1', eventId: o.eventId ?? `e${Math.random()}`, ...(o.id !== undefined ? { inferenceId: o.id } : {}), inferenceTime: t(o.ms ?? 0),
+      inputContentType: o.ct ?? 'text/csv', input: o.input ?? '1.25,-2e3', outputContentType: o.outCt ?? 'application/json', output: o.out ?? '{"predictions":[0.5]}',
+    }));
+    const good = rec({ id: 'i-0', eventId: 'e-0', input: '3.5,4', out: '{"predictions":[7.25]}' });
+    const variants = [
+      good,
+      rec({ eventId: 'no-inference-id' }),
+      rec({ id: 'quote "q"', eventId: 'e-q' }),
+      rec({ id: 'caf\u00e9', eventId: 'e-u' }),
+      rec({ id: 'x\u0001y', eventId: 'e-ctl' }),
+      rec({ input: ' 1 , 2 ', eventId: 'e-sp' }),
+      rec({ input: '0.1,12345678901234567890', out: '{"predictions":[-0]}', eventId: 'e-long' }),
+      rec({ input: '1,2\n', eventId: 'e-nl' }),
+      rec({ input: 'a,b\n5,6', eventId: 'e-head' }),
+      rec({ input: 'b,a\n5,6', eventId: 'e-swap' }),
+      rec({ input: '1,2\n3,4', out: '{"predictions":[1,2]}', eventId: 'e-two' }),
+      rec({ input: '1,2', out: '{"predictions":[1,2]}', eventId: 'e-mismatch' }),
+      rec({ input: '1,2', out: '{"predictions":[01]}', eventId: 'e-badnum' }),
+      rec({ input: '7,2.5', eventId: 'e-int' }),
+      rec({ input: '1,x', eventId: 'e-badcell' }),
+      rec({ input: '1,2,3', eventId: 'e-wide' }),
+      rec({ input: '1', eventId: 'e-narrow' }),
+      rec({ outCt: 'text/csv', out: '5', eventId: 'e-csvout' }),
+      rec({ ct: 'application/json', input: '{"instances":[{"a":1,"b":2}]}', eventId: 'e-json' }),
+      rec({ ms: -1, eventId: 'e-before' }),
+      rec({ ms: 3_600_000, eventId: 'e-after' }),
+      rec({ eventId: 'e-last', ms: 3_599_999 }),
+      `  ${good}`,
+      `${good}\r`,
+      `\uFEFF${good}`,
+      good.replace('"inferenceTime":"', '"inferenceTime":"x'),
+      good.slice(0, -3),
+      '',
+      '   ',
+      'not json',
+    ];
+    const sub = join(dir, 'm', 'AllTraffic', '2026', '12', '02', '03');
+    await mkdir(sub, { recursive: true });
+    // Every variant after a run of good lines (the scanner only takes over once the columns exist), twice over.
+    const body = [good, good, ...variants, good, ...[...variants].reverse(), good].join('\n');
+    await writeFile(join(sub, 'a.jsonl'), body);
+    await writeFile(join(sub, 'b.jsonl'), `${body}\n`);
+    const integerA = [{ name: 'a', type: 'integer' as const }, { name: 'b', type: 'number' as const }];
+    for (const [feats, window] of [[features, {}], [features, { from: Date.UTC(2026, 11, 2, 3), to: Date.UTC(2026, 11, 2, 4) }], [integerA, {}]] as const) {
+      const scanned = await readCapture(join(dir, 'm'), { features: [...feats], ...window });
+      const plain = await readCapture(join(dir, 'm'), { features: [...feats], ...window, scan: false });
+      assert.deepEqual(scanned, plain);
+      assert.ok(scanned.frame.rows > (feats === integerA ? 10 : 40) && scanned.skipped.length > 10, `${scanned.frame.rows} rows, ${scanned.skipped.length} skipped`);
+    }
+    // The line scanner itself: the writer's line, and each kind it must leave to the string path.
+    const buf = (s: string) => Buffer.from(s, 'utf8');
+    const g = buf(good);
+    assert.deepEqual(scanCaptureLine(g, 0, g.length, features), { x: Float64Array.from([3.5, 4]), prediction: 7.25, time: t(0).getTime(), eventId: 'e-0', inferenceId: 'i-0' });
+    const inLine = buf(`xx${good}\nyy`);
+    assert.equal(scanCaptureLine(inLine, 2, 2 + g.length, features)!.eventId, 'e-0');
+    for (const v of [variants[2]!, variants[3]!, variants[4]!, variants[7]!, variants[8]!, variants[10]!, variants[11]!, variants[12]!, variants[17]!, variants[18]!, `  ${good}`, `${good}\r`, good.slice(0, -3)]) {
+      const b = buf(v);
+      assert.equal(scanCaptureLine(b, 0, b.length, features), undefined, v);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

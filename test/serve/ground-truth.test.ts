@@ -2,7 +2,7 @@
 // and the response, POST /ground-truth and the watched folder, the scheduled run merging labels
 // into the model-quality report, and the run's monitoring rows in the store and on /metrics.
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
@@ -274,5 +274,22 @@ describe('ground truth at the server and the scheduled monitoring run', () => {
     assert.equal(gauge('millwright_ground_truth_pairs', ''), n);
     assert.ok(gauge('millwright_attribution_rank', `feature="${ranks[0]!.feature}",label="prediction"`) === 1);
     assert.ok(gauge('millwright_ground_truth_labels_total', 'source="folder"') === folderLabels.length);
+  });
+
+  test('the one-shot report worker keeps the DLE loss model beside the reports (not served, not listed); the next run reuses it with the same estimate', async () => {
+    const fits = await readdir(join(reportsDir, '.dle-fits'));
+    assert.equal(fits.length, 1);
+    assert.match(fits[0]!, /^dle-[0-9a-f]{64}\.json$/);
+    const before = await stat(join(reportsDir, '.dle-fits', fits[0]!));
+    const estimate = async () => (JSON.parse(await readFile(join(reportsDir, 'performance', 'report.json'), 'utf8')) as ReportResult).metrics[0] as PerformanceEstimationResult;
+    const first = await estimate();
+    const run = await http(`${srv.url}/admin/reports/regenerate`, { method: 'POST', headers: auth });
+    assert.equal(run.status, 200, run.text);
+    assert.deepEqual(await estimate(), first);
+    assert.deepEqual(await readdir(join(reportsDir, '.dle-fits')), fits);
+    assert.equal((await stat(join(reportsDir, '.dle-fits', fits[0]!))).mtimeMs, before.mtimeMs, 'read, not rewritten');
+    assert.notEqual((await http(`${srv.url}/reports/.dle-fits/${fits[0]}`, { headers: auth })).status, 200);
+    const index = await http(`${srv.url}/reports/index.json`, { headers: auth });
+    assert.ok(!index.text.includes('dle-fits'), index.text.slice(0, 200));
   });
 });

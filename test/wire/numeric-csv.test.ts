@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseNumericCsv } from '../../lib/wire/numeric-csv.ts';
+import { parseNumericCsv, readNumericRecord } from '../../lib/wire/numeric-csv.ts';
 import { parseInput } from '../../lib/wire/parse-input.ts';
 import { formatNumbers, formatPredictions } from '../../lib/wire/format-output.ts';
 import type { FeatureSpec, LoadedModel } from '../../lib/model/contract.ts';
@@ -107,6 +107,32 @@ test('declined bodies are those parseInput answers differently or rejects, with 
   assert.equal(parseNumericCsv(Buffer.from('1,2,3\n4,5,6\u00e9\n'), feats), undefined);
   // non-numeric features never take the fast path
   assert.equal(fast('x\n', [{ name: 's', type: 'string' }]), undefined);
+});
+
+test('readNumericRecord: true exactly on one-record bodies parseNumericCsv reads as one row, with its values', () => {
+  const d = synthetic(200, 5);
+  const bodies = [
+    '1,2,3', ' 1 ,\t2, 3 ', '-0,+1.5,.25', '1.,-.5e-3,2E+2', '0.1,0.2,0.30000000000000004', '12345678901234567890,1e-400,1e-5',
+    '000123.4500,0.000000000000000000000001,9007199254740993',
+    ...Array.from({ length: 200 }, (_, r) => [String(d.columns[0]![r]), d.columns[1]![r]!.toPrecision(6), d.columns[2]![r]!.toExponential(4)].join(',')),
+    // declined: not one plain record of 3 numbers
+    '1,2', '1,2,3,4', '1,,3', '1,x,3', '1,Infinity,3', '1,0x10,3', '1,1e999,3', '"1",2,3', 'a,b,c', '1,2,3,', '1,2,3\n', '1,2,3\r', '', '1,2\n3', '1,\u00a02,3',
+  ];
+  const out = new Float64Array(3);
+  let taken = 0;
+  for (const body of bodies) {
+    const ok = readNumericRecord(Buffer.from(body, 'utf8'), out);
+    const b = parseNumericCsv(body, feats);
+    if (ok) {
+      taken++;
+      assert.ok(b && b.rows === 1, JSON.stringify(body));
+      for (let k = 0; k < 3; k++) assert.ok(Object.is(out[k], b.X[k]), `${JSON.stringify(body)} value ${k}: ${out[k]} vs ${b.X[k]}`);
+    } else {
+      assert.ok(!b || b.rows !== 1 || /[\r\n]/.test(body), `${JSON.stringify(body)}: parseNumericCsv reads one row but readNumericRecord declined`);
+    }
+  }
+  assert.equal(taken, 207);
+  assert.equal(readNumericRecord(Buffer.from('1'), new Float64Array(0)), false);
 });
 
 test('formatNumbers writes what formatPredictions writes', () => {
