@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,6 +123,23 @@ async function waitHealthy(port: number, proc: ChildProcess, logFile: string): P
   throw new Error(`swift proxy on port ${port} not healthy after 120 s: ${readFileSync(logFile, 'utf8').slice(-2000)}`);
 }
 
+/** Resolves once something accepts TCP connections on 127.0.0.1:port (60 s at most). */
+async function waitListening(port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((done) => {
+      const c = connect({ host: '127.0.0.1', port }, () => {
+        c.destroy();
+        done(true);
+      });
+      c.on('error', () => done(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after 60 s (a Swift backend or memcached did not start)`);
+}
+
 async function stopProc(p: ChildProcess | undefined): Promise<void> {
   if (!p || p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
@@ -165,6 +182,9 @@ export async function startSwift(): Promise<SwiftServer> {
     for (const kind of ['account', 'container', 'object']) spawnLogged(`/usr/bin/swift-${kind}-server`, [join(dir, `${kind}-server.conf`)], kind);
     let proxy = spawnLogged('/usr/bin/swift-proxy-server', [join(dir, 'proxy-server.conf')], 'proxy');
     await waitHealthy(port, proxy, join(dir, 'proxy.log'));
+    // The proxy's healthcheck does not ask the backends: on a loaded machine the first request
+    // could reach an object server not listening yet and come back as s3api's 503 SlowDown.
+    for (const p of [accountPort, containerPort, objectPort, memcachedPort]) await waitListening(p);
     const server: SwiftServer = {
       endpoint: `http://127.0.0.1:${port}`,
       port,
