@@ -15,6 +15,7 @@ import type { InvocationResult } from '../invocations.ts';
 import { inferTensors, tensorMetadata } from './infer-tensors.ts';
 import { tensorElements } from '../../lib/wire/tensor-json.ts';
 import { BINARY_CONTENT_TYPE, binaryOutputChoice, binaryToElements, encodeBinaryTensor, HEADER_LENGTH, splitBinaryBody, takeBinaryInputs } from './binary.ts';
+import { scanNumericData } from './numeric-data-scan.ts';
 import { checkParameters, checkTensorHeader, flattenData, isNumericDatatype, type V2Datatype, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
 
 /** Output name of the single prediction per row (label or number), as MLServer's scikit-learn runtime names it. */
@@ -145,6 +146,34 @@ export function parseRequestEnvelope(text: string, binary?: Uint8Array): Request
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `body is not valid JSON (${err instanceof RangeError ? 'nested too deeply' : (err as Error).message}); expected an inference request {"inputs": [...]}`);
   }
+  return envelopeOf(doc, binary);
+}
+
+/**
+ * {@link parseRequestEnvelope} through the fast path (numeric-data-scan.ts): the numeric
+ * `inputs[k].data` arrays parsed by one scan into {@link ScannedNumbers}, `JSON.parse` on the rest.
+ * Undefined when the scan does not take the body (then parse it with `parseRequestEnvelope`).
+ */
+export function scanRequestEnvelope(text: string): RequestEnvelope | undefined {
+  const scanned = scanNumericData(text);
+  if (scanned === undefined) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(scanned.envelope);
+  } catch {
+    return undefined;
+  }
+  const inputs = (doc as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs)) return undefined;
+  for (const [k, numbers] of scanned.data) {
+    const t = inputs[k] as Record<string, unknown> | undefined;
+    if (t === null || typeof t !== 'object' || Array.isArray(t) || t.data !== 0) return undefined;
+    t.data = numbers;
+  }
+  return envelopeOf(doc, undefined);
+}
+
+function envelopeOf(doc: unknown, binary: Uint8Array | undefined): RequestEnvelope {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new MillwrightError('BAD_INPUT', `inference request must be a JSON object {"inputs": [...]}, got ${describeValue(doc)}`);
   const req = doc as Record<string, unknown>;
   if (req.id !== undefined && typeof req.id !== 'string') throw new MillwrightError('BAD_INPUT', `"id" must be a string, got ${describeValue(req.id)}`);
@@ -420,7 +449,7 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
 
 /** V2 inference of a tensor model: the request's tensors as the model's inputs, outputs with their real shapes. */
 async function answerTensors(model: LoadedModel, text: string, binary: Uint8Array | undefined, req: V2InferRequest): Promise<V2InferResult> {
-  const env = parseRequestEnvelope(text, binary);
+  const env = (binary === undefined ? scanRequestEnvelope(text) : undefined) ?? parseRequestEnvelope(text, binary);
   const heads = env.inputs.map((t, i) => checkTensorHeader(t, i, env.binaryInputs[i]));
   const { outputs, rows } = await inferTensors(model, heads, env.outputs);
   return inferResponse(req, env.id, outputs, env.binaryOutput, rows);
