@@ -151,11 +151,11 @@ export function parseRequestEnvelope(text: string, binary?: Uint8Array): Request
 
 /**
  * {@link parseRequestEnvelope} through the fast path (numeric-data-scan.ts): the numeric
- * `inputs[k].data` arrays parsed by one scan into {@link ScannedNumbers}, `JSON.parse` on the rest.
- * Undefined when the scan does not take the body (then parse it with `parseRequestEnvelope`).
+ * `inputs[k].data` arrays parsed by one scan of the body's bytes into `ScannedNumbers`, `JSON.parse`
+ * on the rest. Undefined when the scan does not take the body (then decode it and use `parseRequestEnvelope`).
  */
-export function scanRequestEnvelope(text: string): RequestEnvelope | undefined {
-  const scanned = scanNumericData(text);
+export function scanRequestEnvelope(json: Uint8Array): RequestEnvelope | undefined {
+  const scanned = scanNumericData(json);
   if (scanned === undefined) return undefined;
   let doc: unknown;
   try {
@@ -390,8 +390,8 @@ function inferResponse(req: V2InferRequest, id: string | undefined, outputs: Out
   return { status: 200, headers: { 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH]: String(Buffer.byteLength(body)) }, body, binary, rows, ...idField };
 }
 
-/** The request's JSON text and binary part (binary tensor extension), after the media type checks. */
-function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array | undefined } {
+/** The request's JSON part (bytes) and binary part (binary tensor extension), after the media type checks. */
+function requestParts(req: V2InferRequest): { json: Uint8Array; binary: Uint8Array | undefined } {
   const type = baseMediaType(req.contentType);
   const binaryBody = req.headerLength !== undefined;
   if (type !== '' && type !== 'application/json' && !(binaryBody && type === BINARY_CONTENT_TYPE)) {
@@ -400,14 +400,16 @@ function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array |
       `Content-Type "${type}" is not supported for V2 inference; send application/json${binaryBody ? ` or ${BINARY_CONTENT_TYPE}` : ' (or binary tensors with the Inference-Header-Content-Length header)'}`,
     );
   }
-  const { json, binary } = splitBinaryBody(typeof req.body === 'string' ? Buffer.from(req.body) : req.body, req.headerLength);
-  let text: string;
+  return splitBinaryBody(typeof req.body === 'string' ? Buffer.from(req.body) : req.body, req.headerLength);
+}
+
+/** The JSON part as text (strict UTF-8). */
+function jsonText(json: Uint8Array, binaryBody: boolean): string {
   try {
-    text = decoder.decode(json);
+    return decoder.decode(json);
   } catch {
     throw new MillwrightError('BAD_INPUT', `${binaryBody ? 'the JSON header (Inference-Header-Content-Length bytes)' : 'request body'} is not valid UTF-8; expected a JSON inference request`);
   }
-  return { text, binary };
 }
 
 /**
@@ -422,9 +424,10 @@ function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array |
  */
 export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<V2InferResult> {
   try {
-    const { text, binary } = requestParts(req);
+    const { json, binary } = requestParts(req);
     const m = model.manifest;
-    if (model.tensors && model.predictTensors) return await answerTensors(model, text, binary, req);
+    if (model.tensors && model.predictTensors) return await answerTensors(model, json, binary, req);
+    const text = jsonText(json, req.headerLength !== undefined);
     const parsed = parseInferRequest(text, m.features, binary);
     const known = outputMetadata(m).map((o) => o.name);
     const wantsProba = m.task === 'classification' && (parsed.outputs === undefined || parsed.outputs.includes(PROBA_OUTPUT));
@@ -448,8 +451,9 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
 }
 
 /** V2 inference of a tensor model: the request's tensors as the model's inputs, outputs with their real shapes. */
-async function answerTensors(model: LoadedModel, text: string, binary: Uint8Array | undefined, req: V2InferRequest): Promise<V2InferResult> {
-  const env = (binary === undefined ? scanRequestEnvelope(text) : undefined) ?? parseRequestEnvelope(text, binary);
+async function answerTensors(model: LoadedModel, json: Uint8Array, binary: Uint8Array | undefined, req: V2InferRequest): Promise<V2InferResult> {
+  // JSON requests first try the byte scan of numeric data (numeric-data-scan.ts); it gives the same tensors
+  const env = (req.headerLength === undefined ? scanRequestEnvelope(json) : undefined) ?? parseRequestEnvelope(jsonText(json, req.headerLength !== undefined), binary);
   const heads = env.inputs.map((t, i) => checkTensorHeader(t, i, env.binaryInputs[i]));
   const { outputs, rows } = await inferTensors(model, heads, env.outputs);
   return inferResponse(req, env.id, outputs, env.binaryOutput, rows);

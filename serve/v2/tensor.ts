@@ -93,7 +93,7 @@ export function flattenData(data: unknown, shape: number[], count: number, datat
     // as the shape, are the row-major elements as they are; any other nesting takes the general
     // route below on the array JSON.parse would have given, for its same error.
     const d = data.dims;
-    if ((d.length === 1 && d[0] === count) || (d.length === shape.length && d.every((x, i) => x === shape[i]))) return checkElements(data.values as unknown as unknown[], datatype, where);
+    if ((d.length === 1 && d[0] === count) || (d.length === shape.length && d.every((x, i) => x === shape[i]))) return checkElements((datatype === 'FP32' ? data.forFloat32() : data.exact()) as unknown as unknown[], datatype, where);
     data = data.toNested();
   }
   if (!Array.isArray(data)) throw bad(`${where}: "data" must be an array (row-major, flat or nested), got ${describeValue(data)}`);

@@ -86,8 +86,8 @@ async function outcome(env: () => RequestEnvelope, sig: TensorSignature): Promis
 
 async function compare(text: string, sig: TensorSignature): Promise<{ taken: boolean; same: boolean; general: Outcome; fast: Outcome }> {
   const general = await outcome(() => parseRequestEnvelope(text), sig);
-  const taken = scanRequestEnvelope(text) !== undefined;
-  const fast = await outcome(() => scanRequestEnvelope(text) ?? parseRequestEnvelope(text), sig);
+  const taken = scanRequestEnvelope(Buffer.from(text)) !== undefined;
+  const fast = await outcome(() => scanRequestEnvelope(Buffer.from(text)) ?? parseRequestEnvelope(text), sig);
   return { taken, same: JSON.stringify(general) === JSON.stringify(fast), general, fast };
 }
 
@@ -186,12 +186,12 @@ test('edge numbers parse to JSON.parse\'s doubles, one by one', () => {
   }
   for (const s of all) {
     for (const text of s.startsWith("-") ? [s] : [s, `-${s}`]) {
-      const got = scanNumericData(`{"inputs":[{"data":[${text}]}]}`)?.data.get(0)?.values[0];
+      const got = scanNumericData(Buffer.from(`{"inputs":[{"data":[${text}]}]}`))?.data.get(0)?.exact()[0];
       assert.ok(Object.is(got, JSON.parse(text)), `${text}: ${got} vs ${JSON.parse(text)}`);
     }
   }
   for (const s of BAD_NUM) {
-    const scanned = scanNumericData(`{"inputs":[{"data":[${s}]}]}`);
+    const scanned = scanNumericData(Buffer.from(`{"inputs":[{"data":[${s}]}]}`));
     assert.equal(scanned, undefined, s);
   }
 });
