@@ -12,7 +12,7 @@
 /**
  * The numbers of one `data` array as scanned: row-major values and the (rectangular) array's dims.
  * A number of more than 15 significant digits (as every float32 written as a double is) is first
- * taken approximately (within 4 units in the last place of a double) and listed in `inexact`,
+ * taken approximately (within 7e-16 of it, relative) and listed in `inexact`,
  * with its text span; {@link ScannedNumbers.exact} makes every value the double `JSON.parse`
  * gives, {@link ScannedNumbers.forFloat32} only those whose float32 rounding the approximation
  * does not already decide.
@@ -40,7 +40,7 @@ export class ScannedNumbers {
     const v = this.values;
     for (let j = 0; j < q.length; j += 3) {
       const a = v[q[j]!]!;
-      // the exact double is within a * (1 +- 4.5e-16): if both ends round to one float32, so does it
+      // the exact double is within a * (1 +- 8e-16): if both ends round to one float32, so does it
       if (Math.abs(a) < 3.4e38 && Math.fround(a * (1 - 1e-15)) === Math.fround(a * (1 + 1e-15))) continue;
       v[q[j]!] = Number(ascii(this.text, q[j + 1]!, q[j + 2]!));
     }
@@ -142,52 +142,37 @@ function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array;
         c = s[i]!;
       }
       const numStart = i;
+      // all digits go into one double (exact up to 15 significant digits); sig counts them without leading zeros
       let mant = 0;
-      let digits = 0; // significant digits in mant
+      let sig = 0;
       let exp10 = 0;
-      let exact = true;
-      let approx = true; // at most 19 significant digits
-      let tail = 0; // significant digits 16 to 19
-      let tailDigits = 0;
+      let d: number;
       if (c === ZERO) i++;
       else if (c > ZERO && c <= NINE) {
-        while (i < len && (c = s[i]!) >= ZERO && c <= NINE) {
-          if (digits < 15) {
-            mant = mant * 10 + (c - ZERO);
-            if (mant !== 0) digits++;
-          } else if (digits < 19) {
-            tail = tail * 10 + (c - ZERO);
-            tailDigits++;
-            digits++;
-          } else {
-            exact = false;
-            approx = false;
-          }
+        const i0 = i;
+        while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
+          mant = mant * 10 + d;
           i++;
         }
+        sig = i - i0;
       } else return undefined;
-      if (s[i]! === DOT) {
+      if (s[i] === DOT) {
         i++;
         const f0 = i;
-        while (i < len && (c = s[i]!) >= ZERO && c <= NINE) {
-          if (digits < 15) {
-            mant = mant * 10 + (c - ZERO);
-            if (mant !== 0) digits++;
-            exp10--;
-          } else if (digits < 19) {
-            tail = tail * 10 + (c - ZERO);
-            tailDigits++;
-            digits++;
-            exp10--;
-          } else {
-            exact = false;
-            approx = false;
-          }
+        if (mant === 0) {
+          while (s[i] === ZERO) i++;
+        }
+        const f1 = i;
+        while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
+          mant = mant * 10 + d;
           i++;
         }
         if (i === f0) return undefined;
+        sig += i - f1;
+        exp10 = f0 - i;
       }
       c = s[i]!;
+      let bigExp = false;
       if (c === 0x65 || c === 0x45) {
         i++;
         c = s[i]!;
@@ -198,34 +183,31 @@ function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array;
         }
         const e0 = i;
         let e = 0;
-        while (i < len && (c = s[i]!) >= ZERO && c <= NINE) {
-          if (e < 100000) e = e * 10 + (c - ZERO);
-          else exact = false;
+        while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
+          if (e < 100000) e = e * 10 + d;
+          else bigExp = true;
           i++;
         }
         if (i === e0) return undefined;
         exp10 += eneg ? -e : e;
       }
-      // mant < 10^15 < 2^53 and 10^k (k <= 22) are exact doubles: one correctly rounded operation,
-      // the value JSON.parse gives; anything else goes through Number(), JSON.parse's own conversion.
+      // up to 15 digits and 10^k (k <= 22) are exact doubles: one correctly rounded operation, the
+      // value JSON.parse gives. 16 to 19 digits: within 7e-16 (relative) of it after at most six
+      // roundings, marked inexact and refined later where it matters; anything else goes through
+      // Number(), JSON.parse's own conversion.
       let v: number;
-      if (tailDigits === 0 && exact && exp10 >= -22 && exp10 <= 22) v = exp10 < 0 ? mant / POW10[-exp10]! : mant * POW10[exp10]!;
-      else {
-        // 16 to 19 digits: (mant * 10^t + tail) * 10^e in at most four roundings, refined later if it matters
-        const e = exp10; // fraction digits taken lower it, integer digits do not
-        if (approx && exact && e >= -44 && e <= 22) {
-          const m = mant * POW10[tailDigits]! + tail;
-          v = e >= 0 ? m * POW10[e]! : e >= -22 ? m / POW10[-e]! : m / 1e22 / POW10[-e - 22]!;
-          if (q === inexact.length) {
-            const grown = new Int32Array(2 * q);
-            grown.set(inexact);
-            inexact = grown;
-          }
-          inexact[q++] = n;
-          inexact[q++] = neg ? numStart - 1 : numStart;
-          inexact[q++] = i;
-        } else v = Number(ascii(s, numStart, i));
-      }
+      if (!bigExp && sig <= 15 && exp10 >= -22 && exp10 <= 22) v = exp10 < 0 ? mant / POW10[-exp10]! : mant * POW10[exp10]!;
+      else if (!bigExp && sig <= 19 && exp10 >= -44 && exp10 <= 22) {
+        v = exp10 >= 0 ? mant * POW10[exp10]! : exp10 >= -22 ? mant / POW10[-exp10]! : mant / 1e22 / POW10[-exp10 - 22]!;
+        if (q === inexact.length) {
+          const grown = new Int32Array(2 * q);
+          grown.set(inexact);
+          inexact = grown;
+        }
+        inexact[q++] = n;
+        inexact[q++] = neg ? numStart - 1 : numStart;
+        inexact[q++] = i;
+      } else v = Number(ascii(s, numStart, i));
       if (neg) v = -v;
       if (n === cap) {
         cap *= 2;
