@@ -16,6 +16,12 @@
  * with its text span; {@link ScannedNumbers.exact} makes every value the double `JSON.parse`
  * gives, {@link ScannedNumbers.forFloat32} only those whose float32 rounding the approximation
  * does not already decide.
+ *
+ * @example
+ * import { scanNumericData } from 'millwright/serve';
+ * const numbers = scanNumericData(Buffer.from('{"inputs":[{"data":[[0.1, 2], [3, 4]]}]}'))!.data.get(0)!;
+ * numbers.dims; // [2, 2]
+ * numbers.exact(); // Float64Array [0.1, 2, 3, 4]
  */
 export class ScannedNumbers {
   constructor(
