@@ -21,5 +21,6 @@ export { deploymentSource, DEPLOYMENT_LOADER } from './deployment-source.ts';
 export { inferV2, parseInferRequest, tensorsToTable, predictionsToOutputs, modelMetadata, outputMetadata, v2ErrorResponse, PREDICT_OUTPUT, PROBA_OUTPUT, type V2InferRequest, type V2ModelInfo, type V2TensorMetadata, type ParsedInferRequest } from './v2/infer.ts';
 export { ModelRepository, parseVersionPolicy, selectVersions, sortVersions, type VersionPolicy, type RepositoryIndexEntry, type RepositoryOptions } from './v2/repository.ts';
 export { V2_DATATYPES, MAX_ELEMENTS, checkShape, flattenData, type V2Datatype, type V2Tensor } from './v2/tensor.ts';
+export { scanNumericData, ScannedNumbers, type ScannedRequest } from './v2/numeric-data-scan.ts';
 export { splitBinaryBody, takeBinaryInputs, decodeBinaryTensor, encodeBinaryTensor, binaryToElements, binaryOutputChoice, HEADER_LENGTH, BINARY_CONTENT_TYPE, ELEMENT_BYTES, type BinaryValues } from './v2/binary.ts';
 export { captureInference, type V2Exchange } from './v2/capture.ts';

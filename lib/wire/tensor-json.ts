@@ -90,15 +90,15 @@ export function toTensorData(flat: unknown[], type: TensorType, where: string): 
     if (type === 'int64') return BigInt64Array.from(flat as number[], (v) => BigInt(v));
     if (type === 'uint64') return BigUint64Array.from(flat as number[], (v) => BigInt(v));
     const Ctor = { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array }[type as 'int8'];
-    return Ctor.from(flat as number[]);
+    return new Ctor(flat as number[]);
   }
   const max = type === 'float64' ? Number.MAX_VALUE : type === 'float16' ? 65504 : 3.4028234663852886e38;
   for (let i = 0; i < n; i++) {
     const v = flat[i];
     if (typeof v !== 'number' || !Number.isFinite(v) || Math.abs(v) > max) throw fail(i, `a finite number with |x| <= ${max}`);
   }
-  if (type === 'float64') return Float64Array.from(flat as number[]);
-  if (type === 'float32') return Float32Array.from(flat as number[]);
+  if (type === 'float64') return new Float64Array(flat as number[]);
+  if (type === 'float32') return new Float32Array(flat as number[]);
   throw bad(`${where}: float16 inputs are not supported over JSON; use a float32 model input`);
 }
 

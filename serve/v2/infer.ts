@@ -15,6 +15,7 @@ import type { InvocationResult } from '../invocations.ts';
 import { inferTensors, tensorMetadata } from './infer-tensors.ts';
 import { tensorElements } from '../../lib/wire/tensor-json.ts';
 import { BINARY_CONTENT_TYPE, binaryOutputChoice, binaryToElements, encodeBinaryTensor, HEADER_LENGTH, splitBinaryBody, takeBinaryInputs } from './binary.ts';
+import { scanNumericData } from './numeric-data-scan.ts';
 import { checkParameters, checkTensorHeader, flattenData, isNumericDatatype, type V2Datatype, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
 
 /** Output name of the single prediction per row (label or number), as MLServer's scikit-learn runtime names it. */
@@ -145,6 +146,34 @@ export function parseRequestEnvelope(text: string, binary?: Uint8Array): Request
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `body is not valid JSON (${err instanceof RangeError ? 'nested too deeply' : (err as Error).message}); expected an inference request {"inputs": [...]}`);
   }
+  return envelopeOf(doc, binary);
+}
+
+/**
+ * {@link parseRequestEnvelope} through the fast path (numeric-data-scan.ts): the numeric
+ * `inputs[k].data` arrays parsed by one scan of the body's bytes into `ScannedNumbers`, `JSON.parse`
+ * on the rest. Undefined when the scan does not take the body (then decode it and use `parseRequestEnvelope`).
+ */
+export function scanRequestEnvelope(json: Uint8Array): RequestEnvelope | undefined {
+  const scanned = scanNumericData(json);
+  if (scanned === undefined) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(scanned.envelope);
+  } catch {
+    return undefined;
+  }
+  const inputs = (doc as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs)) return undefined;
+  for (const [k, numbers] of scanned.data) {
+    const t = inputs[k] as Record<string, unknown> | undefined;
+    if (t === null || typeof t !== 'object' || Array.isArray(t) || t.data !== 0) return undefined;
+    t.data = numbers;
+  }
+  return envelopeOf(doc, undefined);
+}
+
+function envelopeOf(doc: unknown, binary: Uint8Array | undefined): RequestEnvelope {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new MillwrightError('BAD_INPUT', `inference request must be a JSON object {"inputs": [...]}, got ${describeValue(doc)}`);
   const req = doc as Record<string, unknown>;
   if (req.id !== undefined && typeof req.id !== 'string') throw new MillwrightError('BAD_INPUT', `"id" must be a string, got ${describeValue(req.id)}`);
@@ -361,8 +390,8 @@ function inferResponse(req: V2InferRequest, id: string | undefined, outputs: Out
   return { status: 200, headers: { 'content-type': BINARY_CONTENT_TYPE, [HEADER_LENGTH]: String(Buffer.byteLength(body)) }, body, binary, rows, ...idField };
 }
 
-/** The request's JSON text and binary part (binary tensor extension), after the media type checks. */
-function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array | undefined } {
+/** The request's JSON part (bytes) and binary part (binary tensor extension), after the media type checks. */
+function requestParts(req: V2InferRequest): { json: Uint8Array; binary: Uint8Array | undefined } {
   const type = baseMediaType(req.contentType);
   const binaryBody = req.headerLength !== undefined;
   if (type !== '' && type !== 'application/json' && !(binaryBody && type === BINARY_CONTENT_TYPE)) {
@@ -371,14 +400,16 @@ function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array |
       `Content-Type "${type}" is not supported for V2 inference; send application/json${binaryBody ? ` or ${BINARY_CONTENT_TYPE}` : ' (or binary tensors with the Inference-Header-Content-Length header)'}`,
     );
   }
-  const { json, binary } = splitBinaryBody(typeof req.body === 'string' ? Buffer.from(req.body) : req.body, req.headerLength);
-  let text: string;
+  return splitBinaryBody(typeof req.body === 'string' ? Buffer.from(req.body) : req.body, req.headerLength);
+}
+
+/** The JSON part as text (strict UTF-8). */
+function jsonText(json: Uint8Array, binaryBody: boolean): string {
   try {
-    text = decoder.decode(json);
+    return decoder.decode(json);
   } catch {
     throw new MillwrightError('BAD_INPUT', `${binaryBody ? 'the JSON header (Inference-Header-Content-Length bytes)' : 'request body'} is not valid UTF-8; expected a JSON inference request`);
   }
-  return { text, binary };
 }
 
 /**
@@ -393,9 +424,10 @@ function requestParts(req: V2InferRequest): { text: string; binary: Uint8Array |
  */
 export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<V2InferResult> {
   try {
-    const { text, binary } = requestParts(req);
+    const { json, binary } = requestParts(req);
     const m = model.manifest;
-    if (model.tensors && model.predictTensors) return await answerTensors(model, text, binary, req);
+    if (model.tensors && model.predictTensors) return await answerTensors(model, json, binary, req);
+    const text = jsonText(json, req.headerLength !== undefined);
     const parsed = parseInferRequest(text, m.features, binary);
     const known = outputMetadata(m).map((o) => o.name);
     const wantsProba = m.task === 'classification' && (parsed.outputs === undefined || parsed.outputs.includes(PROBA_OUTPUT));
@@ -419,8 +451,9 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
 }
 
 /** V2 inference of a tensor model: the request's tensors as the model's inputs, outputs with their real shapes. */
-async function answerTensors(model: LoadedModel, text: string, binary: Uint8Array | undefined, req: V2InferRequest): Promise<V2InferResult> {
-  const env = parseRequestEnvelope(text, binary);
+async function answerTensors(model: LoadedModel, json: Uint8Array, binary: Uint8Array | undefined, req: V2InferRequest): Promise<V2InferResult> {
+  // JSON requests first try the byte scan of numeric data (numeric-data-scan.ts); it gives the same tensors
+  const env = (req.headerLength === undefined ? scanRequestEnvelope(json) : undefined) ?? parseRequestEnvelope(jsonText(json, req.headerLength !== undefined), binary);
   const heads = env.inputs.map((t, i) => checkTensorHeader(t, i, env.binaryInputs[i]));
   const { outputs, rows } = await inferTensors(model, heads, env.outputs);
   return inferResponse(req, env.id, outputs, env.binaryOutput, rows);

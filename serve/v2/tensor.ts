@@ -8,6 +8,7 @@ import { describeValue } from '../../lib/model/coerce-feature.ts';
 import type { TensorType } from '../../lib/model/contract.ts';
 import { decodeBinaryTensor, type BinaryValues } from './binary.ts';
 import { V2_DATATYPES, type V2Datatype } from './datatypes.ts';
+import { ScannedNumbers } from './numeric-data-scan.ts';
 
 export { V2_DATATYPES, type V2Datatype } from './datatypes.ts';
 
@@ -87,6 +88,14 @@ export function checkShape(shape: unknown, where: string): number {
  * flattenData([[1, 2], [4, 5]], [2, 2], 4, 'UINT32', 'input "m"'); // [1, 2, 4, 5]
  */
 export function flattenData(data: unknown, shape: number[], count: number, datatype: V2Datatype, where: string): unknown[] {
+  if (data instanceof ScannedNumbers) {
+    // The fast path's numbers (numeric-data-scan.ts): flat with the right length, or nested exactly
+    // as the shape, are the row-major elements as they are; any other nesting takes the general
+    // route below on the array JSON.parse would have given, for its same error.
+    const d = data.dims;
+    if ((d.length === 1 && d[0] === count) || (d.length === shape.length && d.every((x, i) => x === shape[i]))) return checkElements((datatype === 'FP32' ? data.forFloat32() : data.exact()) as unknown as unknown[], datatype, where);
+    data = data.toNested();
+  }
   if (!Array.isArray(data)) throw bad(`${where}: "data" must be an array (row-major, flat or nested), got ${describeValue(data)}`);
   let flat: unknown[];
   if (data.length === count && (count === 0 || !Array.isArray(data[0]))) flat = data;
@@ -96,6 +105,10 @@ export function flattenData(data: unknown, shape: number[], count: number, datat
   } else {
     throw bad(`${where}: "data" has ${data.length} element(s) but shape [${shape.join(', ')}] needs ${count}`);
   }
+  return checkElements(flat, datatype, where);
+}
+
+function checkElements(flat: unknown[], datatype: V2Datatype, where: string): unknown[] {
   const check = elementCheck(datatype);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
