@@ -7,7 +7,7 @@ import { flushSpool } from '../spool/index.ts';
 import { forwardToS3, type LandingDestination } from '../landing/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
 import { AlarmSession } from '../alarms/index.ts';
-import { AlarmFeed, createOutbox } from '../notify/index.ts';
+import { AlarmFeed, createOutbox, type AlarmFeedSnapshot } from '../notify/index.ts';
 import { assetRows } from './assets.ts';
 import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
 import { flushEvents } from './event-spool.ts';
@@ -217,9 +217,14 @@ class Gateway implements GatewayHandle {
     // batch would buy nothing but an fsync per poll.
     const now = Date.now();
     if (rows.length > 0 || now - this.lastAlarmCommit >= ALARM_COMMIT_MS || this.stopper.signal.aborted) {
-      await session.commit();
+      await this.commitAlarms();
       this.lastAlarmCommit = now;
     }
+  }
+
+  /** Saves the alarm state with the feed's flood windows in the same atomic write (both agree after a crash). */
+  private async commitAlarms(): Promise<void> {
+    await this.alarms?.commit(this.notifier ? { notify: this.notifier.snapshot() } : undefined);
   }
 
   private async onEvent(name: string, t: Tracked, ev: SourceEvent): Promise<void> {
@@ -378,7 +383,7 @@ class Gateway implements GatewayHandle {
       for (const t of this.timers) clearInterval(t);
       await Promise.all([...this.tracked.values()].map((t) => t.source.stop().catch((err) => this.log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
       await this.alarmChain;
-      await this.alarms?.commit();
+      await this.commitAlarms();
       await this.delivery.catch((err) => this.log(`notify: delivery failed: ${(err as Error).message}`));
       await this.notifier?.outbox.close();
       await this.writer.drain();
@@ -419,7 +424,7 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   if (config.alarmRules) gw.alarms = await AlarmSession.open(config.alarmRules, { site: config.site, stateDir: join(config.spool.dir, '.alarms') });
   if (config.notify && gw.alarms) {
     const n = config.notify.config;
-    gw.notifier = new AlarmFeed(await createOutbox({ dir: n.outbox, channels: n.channels, routes: n.routes, link: n.link, retry: n.retry, log }));
+    gw.notifier = new AlarmFeed(await createOutbox({ dir: n.outbox, channels: n.channels, routes: n.routes, link: n.link, retry: n.retry, log }), gw.alarms.attached.notify as AlarmFeedSnapshot | undefined);
   }
   gw.build();
   await gw.writer.reserve();
