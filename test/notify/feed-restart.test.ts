@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseGatewayConfig, startGateway, type Source, type SourceContext, type SourceType } from '../../lib/gateway/index.ts';
 import { sql } from '../../lib/store/index.ts';
 import { outboxStatus } from '../../lib/notify/index.ts';
+import { AlarmSession, loadAlarmRules } from '../../lib/alarms/index.ts';
 import { runCli } from '../helpers/io.ts';
 import { WebhookReceiver } from './receivers.ts';
 
@@ -40,7 +41,7 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
   }
 }
 
-const reading = (minute: number, asset: string, value: number) => ({ ts: T0 + minute * MIN, asset, signal: 'temperature', value, quality: 0 });
+const reading = (minute: number, asset: string, value: number) => ({ ts: T0 + minute * MIN, asset, signal: 'temperature', value, quality: 0 as const });
 
 test('gateway restart (and alarms run split) inside a summarised flood window: the feed\'s windows are restored from the alarm state, so no per-alarm notification and no second summary', { timeout: 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'mw-feed-restart-'));
@@ -101,6 +102,37 @@ test('gateway restart (and alarms run split) inside a summarised flood window: t
     assert.match(b.out, /notify: 1 notification\(s\) queued in .*outbox-run \(0 already there, 2 inside flood windows\)\nnotify: delivered 1,/);
     assert.deepEqual(rx.received.slice(6).map((r) => r.key), rx.received.slice(0, 6).map((r) => r.key), 'the gateway\'s keys, in the same order');
   } finally {
+    await rx.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('alarm rows saved as pending with the state (a crash before the spool and the outbox had them) are written and notified at the next start', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mw-feed-pending-'));
+  const rx = await WebhookReceiver.start();
+  let gw: { stop(): Promise<void> } | undefined;
+  try {
+    await writeFile(join(dir, 'rules.yaml'), 'rules:\n  - { name: hot, kind: limit, signals: temperature, hi: 80, severity: critical }\n');
+    await writeFile(join(dir, 'notify.yaml'), `outbox: outbox\nretry: { initial: 20ms, max: 200ms }\nchannels:\n  hook: { type: webhook, url: '${rx.url}' }\n`);
+    // What the gateway's first step leaves when it dies right after it: the state and its rows, in one write.
+    const session = await AlarmSession.open(await loadAlarmRules(join(dir, 'rules.yaml')), { site: 'plant-a', stateDir: join(dir, 'spool', '.alarms') });
+    const rows = session.evaluator.process({ ts: Float64Array.of(T0, T0 + MIN), asset: ['m1', 'm1'], signal: ['temperature', 'temperature'], value: Float64Array.of(60, 97), quality: Uint8Array.of(0, 0) });
+    assert.equal(rows.length, 1);
+    await session.commit({ pending: rows });
+    const push = pushType();
+    gw = await startGateway(await parseGatewayConfig(
+      { site: 'plant-a', spool: { dir: 'spool', maxBytes: '64mb', flushEvery: '1h' }, store: 'store', alarms: 'rules.yaml', notify: 'notify.yaml', sources: [{ name: 'p', type: 'push' }] },
+      dir, 'test gateway config', [push.type],
+    ), { types: [push.type] });
+    await waitFor(() => rx.received.length >= 1, 30_000, 'the pending row\'s notification');
+    await gw.stop();
+    assert.deepEqual(rx.received.map((r) => r.body.title), ['CRITICAL hot unack-active on m1: temperature 97 (limit 80)']);
+    const ev = await sql("SELECT asset, kind FROM events WHERE kind = 'alarm'", { root: join(dir, 'store') });
+    assert.deepEqual(ev.rows.map((r) => r.asset), ['m1'], 'the pending row is in the events table');
+    const saved = JSON.parse(await readFile(join(dir, 'spool', '.alarms', 'alarms-state.json'), 'utf8')) as { attached?: { pending?: unknown } };
+    assert.equal(saved.attached?.pending, undefined, 'cleared once written');
+  } finally {
+    await gw?.stop();
     await rx.stop();
     await rm(dir, { recursive: true, force: true });
   }
