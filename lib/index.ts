@@ -136,6 +136,6 @@ export { writePredictions, PREDICTIONS_DIR, type PredictionRow } from './store/i
 export {
   createOutbox, outboxStatus, deadLetters, alarmToNotification, notificationKey, parseNotifyConfig, loadNotifyConfig,
   renderEmail, renderJson, DeliveryFailure, AlarmFeed,
-  type AlarmFeedResult, type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
+  type AlarmFeedResult, type AlarmFeedSnapshot, type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult, type Notification, type AlarmEventRow,
   type NotifyConfig, type ChannelConfig, type WebhookConfig, type EmailConfig, type MqttConfig, type Route, type RetryOptions, type Channel,
 } from './notify/index.ts';

@@ -5,7 +5,7 @@ import { plantsDir, storeRoot } from '../../lib/config/index.ts';
 import { parseDuration } from '../../lib/units/index.ts';
 import { AlarmStateDir, loadAlarmRules, runAlarms } from '../../lib/alarms/index.ts';
 import { assetRows, loadAssetModel } from '../../lib/gateway/index.ts';
-import { AlarmFeed, createOutbox, loadNotifyConfig } from '../../lib/notify/index.ts';
+import { AlarmFeed, createOutbox, loadNotifyConfig, type AlarmFeedSnapshot } from '../../lib/notify/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 
 function time(flag: string, v: string | undefined): number | undefined {
@@ -93,6 +93,7 @@ Example:
           r = await runAlarms(rules, {
             store, site: values.site, from: time('from', values.from), to: time('to', values.to),
             stateDir: dry ? undefined : stateDir.dir, write: !dry, log, onRows: feed ? (rows) => feed.push(rows) : undefined,
+            attach: feed ? { restore: (a) => feed.restore(a.notify as AlarmFeedSnapshot | undefined), save: () => ({ notify: feed.snapshot() }) } : undefined,
           });
           if (feed) await deliverOnce(feed, ncfg!.outbox, io.out);
         } finally {

@@ -2,7 +2,7 @@ import { MillwrightError } from '../errors/index.ts';
 import type { EventRow } from '../store/index.ts';
 import { AlarmEvaluator, type CodedReadingColumns, type ReadingColumns } from './evaluator.ts';
 import type { AlarmRules } from './load-rules.ts';
-import { AlarmStateDir } from './state-dir.ts';
+import { AlarmStateDir, type AttachedState } from './state-dir.ts';
 
 /**
  * An evaluator bound to a state directory: restores the snapshot, applies queued operator
@@ -17,12 +17,21 @@ import { AlarmStateDir } from './state-dir.ts';
  */
 export class AlarmSession {
   private applied: string[] = [];
-  private constructor(readonly evaluator: AlarmEvaluator, readonly state: AlarmStateDir | undefined) {}
+  /**
+   * @param saved what was saved beside the snapshot by the last {@link AlarmSession.commit}
+   * (empty on a first start): the caller restores its own state from it.
+   */
+  private constructor(readonly evaluator: AlarmEvaluator, readonly state: AlarmStateDir | undefined, private saved: AttachedState) {}
+
+  /** The state attached to the snapshot: as loaded at open, then as last committed. */
+  get attached(): AttachedState {
+    return this.saved;
+  }
 
   static async open(rules: AlarmRules, opts: { site: string; stateDir?: string }): Promise<AlarmSession> {
     const state = opts.stateDir ? new AlarmStateDir(opts.stateDir) : undefined;
-    const snapshot = await state?.load();
-    return new AlarmSession(new AlarmEvaluator(rules, { site: opts.site, snapshot }), state);
+    const saved = await state?.loadAll();
+    return new AlarmSession(new AlarmEvaluator(rules, { site: opts.site, snapshot: saved?.snapshot }), state, saved?.attached ?? {});
   }
 
   /** Rows of queued operator actions (ack, shelve), applied now. Unknown alarm ids are skipped with a note. */
@@ -52,10 +61,15 @@ export class AlarmSession {
     return rows;
   }
 
-  /** Saves the snapshot and deletes the applied action files; call once the rows are durable. */
-  async commit(): Promise<void> {
+  /**
+   * Saves the snapshot (with `attached`, in the same atomic write; without it, what was attached
+   * before is kept) and deletes the applied action files; call once the rows are durable (and
+   * their notifications queued).
+   */
+  async commit(attached?: AttachedState): Promise<void> {
     if (!this.state) return;
-    await this.state.save(this.evaluator.snapshot());
+    if (attached) this.saved = attached;
+    await this.state.save(this.evaluator.snapshot(), this.saved);
     await this.state.done(this.applied);
     this.applied = [];
   }

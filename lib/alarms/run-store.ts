@@ -1,6 +1,7 @@
 import { MillwrightError } from '../errors/index.ts';
 import { scanArrays, sql, writeEvents, type EventRow } from '../store/index.ts';
 import { AlarmSession } from './alarm-session.ts';
+import type { AttachedState } from './state-dir.ts';
 import type { AlarmRules } from './load-rules.ts';
 
 const DAY = 86_400_000;
@@ -25,6 +26,12 @@ export interface RunAlarmsOptions {
    * `AlarmFeed` enqueuing their notifications), so a crash repeats them rather than skips them.
    */
   onRows?: (rows: EventRow[]) => Promise<unknown>;
+  /**
+   * State of the caller's kept beside the alarm state (one atomic write per committed day): `restore`
+   * gets what the last run saved, `save` is asked for it at each commit (`alarms run --notify`
+   * keeps its feed's flood windows here under `notify`).
+   */
+  attach?: { restore(attached: AttachedState): void; save(): AttachedState };
   log?: (line: string) => void;
 }
 
@@ -68,6 +75,7 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
   }
   if (!(to > from)) throw new MillwrightError('BAD_INPUT', `alarms run: to ${new Date(to).toISOString()} is not after from ${new Date(from).toISOString()}`);
   const session = await AlarmSession.open(rules, { site, stateDir: opts.stateDir });
+  opts.attach?.restore(session.attached);
   const out: RunAlarmsResult = { site, from, to, readings: 0, evaluated: 0, rows: [], floods: 0, late: 0 };
   // One time-ordered scan (sorted by DuckDB) per week, evaluated and committed one day at a time:
   // the evaluator gets its batches already in (ts, asset, signal) order and sorts nothing.
@@ -88,7 +96,7 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
       const rows = await session.process(batch, opts.log);
       if (rows.length > 0 && opts.write !== false) await writeEvents(opts.store, rows);
       if (rows.length > 0 && opts.onRows) await opts.onRows(rows);
-      await session.commit();
+      await session.commit(opts.attach?.save());
       out.rows.push(...rows);
       lo = hi;
       day = dayEnd;

@@ -20,8 +20,15 @@ export interface OperatorAction {
 }
 
 /**
+ * What else a caller keeps in the same file as the evaluator's snapshot, by name (JSON values):
+ * the gateway keeps its notification feed's flood windows under `notify`, so the alarm state and
+ * what was already notified are replaced by one atomic write and agree after a crash.
+ */
+export type AttachedState = Record<string, unknown>;
+
+/**
  * The alarm state directory: the evaluator's snapshot (`alarms-state.json`, written atomically
- * after every batch) and the operators' queued acknowledgements and shelves (`actions/*.json`,
+ * after every batch, with any {@link AttachedState} under `attached`) and the operators' queued acknowledgements and shelves (`actions/*.json`,
  * one file each, written atomically). Operators never write the snapshot: the evaluator (the
  * gateway, or `alarms run`) applies queued actions before its next batch and only then deletes
  * them, so an ack survives a restart of either side.
@@ -34,6 +41,11 @@ export class AlarmStateDir {
 
   /** The saved snapshot, or undefined when there is none yet. */
   async load(): Promise<EvaluatorSnapshot | undefined> {
+    return (await this.loadAll())?.snapshot;
+  }
+
+  /** The saved snapshot and the state attached to it (one read of one file), or undefined when there is none yet. */
+  async loadAll(): Promise<{ snapshot: EvaluatorSnapshot; attached: AttachedState } | undefined> {
     let text: string;
     try {
       text = await readFile(join(this.dir, STATE_FILE), 'utf8');
@@ -42,15 +54,16 @@ export class AlarmStateDir {
       throw err;
     }
     try {
-      return JSON.parse(text, (_k, v: unknown) => (v === null ? undefined : v)) as EvaluatorSnapshot;
+      const { attached, ...snapshot } = JSON.parse(text, (_k, v: unknown) => (v === null ? undefined : v)) as EvaluatorSnapshot & { attached?: AttachedState };
+      return { snapshot: snapshot as EvaluatorSnapshot, attached: attached ?? {} };
     } catch (err) {
       throw new MillwrightError('INTEGRITY', `alarm state ${join(this.dir, STATE_FILE)} is not valid JSON (${(err as Error).message}); move it aside to start from normal`, { cause: err });
     }
   }
 
-  /** Saves a snapshot atomically (a crash leaves the previous one). */
-  async save(snap: EvaluatorSnapshot): Promise<void> {
-    const text = JSON.stringify(snap, (_k, v: unknown) => (v === -Infinity || v === Infinity || (typeof v === 'number' && Number.isNaN(v)) ? null : v));
+  /** Saves a snapshot and the state attached to it atomically (a crash leaves the previous pair). */
+  async save(snap: EvaluatorSnapshot, attached?: AttachedState): Promise<void> {
+    const text = JSON.stringify(attached && Object.keys(attached).length > 0 ? { ...snap, attached } : snap, (_k, v: unknown) => (v === -Infinity || v === Infinity || (typeof v === 'number' && Number.isNaN(v)) ? null : v));
     await writeFileAtomic(join(this.dir, STATE_FILE), text);
   }
 

@@ -7,7 +7,7 @@ import { flushSpool } from '../spool/index.ts';
 import { forwardToS3, type LandingDestination } from '../landing/index.ts';
 import { writeAssets, type EventRow, type EventSeverity } from '../store/index.ts';
 import { AlarmSession } from '../alarms/index.ts';
-import { AlarmFeed, createOutbox } from '../notify/index.ts';
+import { AlarmFeed, createOutbox, type AlarmFeedSnapshot } from '../notify/index.ts';
 import { assetRows } from './assets.ts';
 import { unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';
 import { flushEvents } from './event-spool.ts';
@@ -208,18 +208,35 @@ class Gateway implements GatewayHandle {
       quality[i] = r.quality;
     }
     const rows = await session.process({ ts, asset, signal, value, quality }, this.log);
-    await Promise.all(rows.map((r) => this.writer.event(r)));
-    // The rows are durable in the spool; now their notifications in the outbox, then the state.
-    // A crash in between repeats nothing the outbox lacks: its keys drop what it already has.
-    if (this.notifier && rows.length > 0) await this.notifier.push(rows);
-    // The state is saved with every batch that changed an alarm, else at most once a second
-    // (and at stop): readings are not evaluated again after a crash either way, so a save per
-    // batch would buy nothing but an fsync per poll.
+    // The readings are acknowledged already (they are not evaluated again after a crash), so the
+    // rows they made are saved with the new state first (one atomic write), then written to the
+    // spool and the outbox: a crash in between leaves them pending in the state, and the next
+    // start writes them again (the events table takes an `id` twice, the outbox drops a key it has).
+    if (rows.length > 0) await this.commitAlarms(rows);
+    await this.settle(rows);
+    // The state is saved with every batch that changed an alarm (clearing its pending rows), else
+    // at most once a second (and at stop): readings are not evaluated again after a crash either
+    // way, so a save per batch would buy nothing but an fsync per poll.
     const now = Date.now();
     if (rows.length > 0 || now - this.lastAlarmCommit >= ALARM_COMMIT_MS || this.stopper.signal.aborted) {
-      await session.commit();
+      await this.commitAlarms();
       this.lastAlarmCommit = now;
     }
+  }
+
+  /** Alarm rows into the spool's events, then their notifications into the outbox (durable when it resolves). */
+  async settle(rows: EventRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await Promise.all(rows.map((r) => this.writer.event(r)));
+    if (this.notifier) await this.notifier.push(rows);
+  }
+
+  /**
+   * Saves the alarm state with the feed's flood windows (and `pending`, rows not yet in the spool
+   * and the outbox) in the same atomic write, so they agree after a crash.
+   */
+  async commitAlarms(pending?: EventRow[]): Promise<void> {
+    await this.alarms?.commit({ ...(this.notifier ? { notify: this.notifier.snapshot() } : {}), ...(pending ? { pending } : {}) });
   }
 
   private async onEvent(name: string, t: Tracked, ev: SourceEvent): Promise<void> {
@@ -378,7 +395,7 @@ class Gateway implements GatewayHandle {
       for (const t of this.timers) clearInterval(t);
       await Promise.all([...this.tracked.values()].map((t) => t.source.stop().catch((err) => this.log(`${t.source.name}: stop failed: ${(err as Error).message}`))));
       await this.alarmChain;
-      await this.alarms?.commit();
+      await this.commitAlarms();
       await this.delivery.catch((err) => this.log(`notify: delivery failed: ${(err as Error).message}`));
       await this.notifier?.outbox.close();
       await this.writer.drain();
@@ -419,11 +436,18 @@ export async function startGateway(config: GatewayConfig, opts: StartOptions = {
   if (config.alarmRules) gw.alarms = await AlarmSession.open(config.alarmRules, { site: config.site, stateDir: join(config.spool.dir, '.alarms') });
   if (config.notify && gw.alarms) {
     const n = config.notify.config;
-    gw.notifier = new AlarmFeed(await createOutbox({ dir: n.outbox, channels: n.channels, routes: n.routes, link: n.link, retry: n.retry, log }));
+    gw.notifier = new AlarmFeed(await createOutbox({ dir: n.outbox, channels: n.channels, routes: n.routes, link: n.link, retry: n.retry, log }), gw.alarms.attached.notify as AlarmFeedSnapshot | undefined);
   }
   gw.build();
   await gw.writer.reserve();
   await gw.writer.recount();
+  // Alarm rows saved with the state but maybe not in the spool and the outbox (a crash in between): again.
+  const pending = gw.alarms?.attached.pending as EventRow[] | undefined;
+  if (pending && pending.length > 0) {
+    await gw.settle(pending);
+    await gw.commitAlarms();
+    log(`alarms: ${pending.length} alarm row(s) of the last run written again (spool events, outbox)`);
+  }
   await gw.start();
   log(`started: ${gw.tracked.size} source(s), spool ${config.spool.dir} (${gw.writer.bytes} of ${config.spool.maxBytes} bytes) -> store ${config.store}${gw.url ? `, status on ${gw.url}` : ''}`);
   return gw;

@@ -19,4 +19,4 @@ export {
 } from './config.ts';
 export { createChannel, DeliveryFailure, type Channel } from './channels.ts';
 export { createOutbox, outboxStatus, deadLetters, type Outbox, type OutboxOptions, type EnqueueResult, type ChannelStatus, type RunResult } from './outbox.ts';
-export { AlarmFeed, type AlarmFeedResult } from './alarm-feed.ts';
+export { AlarmFeed, type AlarmFeedResult, type AlarmFeedSnapshot } from './alarm-feed.ts';
