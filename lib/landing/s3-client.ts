@@ -92,7 +92,10 @@ export async function createS3Client(opts: S3ConnectOptions = {}): Promise<S3Cli
     forcePathStyle: true,
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
-    maxAttempts: 3,
+    // Object stores answer 500/503 (InternalError, SlowDown) now and then and ask for a retry;
+    // three attempts within a second were not enough against a busy Swift (a HEAD right after a
+    // PUT came back 500 three times in CI). Six attempts back off for up to a few seconds.
+    maxAttempts: 6,
   };
   if (opts.region) return new S3Client({ ...base, region: opts.region });
   const probe = new S3Client(base);
