@@ -3,47 +3,21 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { parseGatewayConfig, startGateway, type Source, type SourceContext, type SourceType } from '../../lib/gateway/index.ts';
+import { parseGatewayConfig, startGateway } from '../../lib/gateway/index.ts';
 import { sql } from '../../lib/store/index.ts';
 import { alarmToNotification, outboxStatus, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { runCli } from '../helpers/io.ts';
+import { pushType } from './push-source.ts';
 import { dedupe, WebhookReceiver } from './receivers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
 const MIN = 60_000;
-
-/** A source the test drives: `emit` hands readings to the gateway as a poll would. */
-function pushType(): { type: SourceType; ctx: () => SourceContext } {
-  let ctx: SourceContext | undefined;
-  const type: SourceType = {
-    type: 'push',
-    schema: z.strictObject({ name: z.string(), type: z.literal('push') }),
-    assets: () => [],
-    create: (c: { name: string }): Source => ({
-      name: c.name, type: 'push',
-      async start(x) {
-        ctx = x;
-      },
-      async stop() {},
-      status: () => ({ name: c.name, type: 'push', state: 'connected', since: 0, readings: 0 }),
-    }),
-  };
-  return { type, ctx: () => ctx! };
-}
 
 /** 30 minutes of temperature on m0..m5: m0 hot from minute 5 to 10, m1..m5 all hot from minute 20 (a flood). */
 function temperature(minute: number, asset: number): number {
   if (asset === 0) return minute >= 5 && minute < 10 ? 90 : 60;
   return minute >= 20 ? 95 : 60;
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('gateway with alarms: and notify: delivers each alarm state change to the webhook, a flood as one summary; alarms run --notify sends the same keys, once', { timeout: 90_000 }, async () => {

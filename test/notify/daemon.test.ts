@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { alarmToNotification, createOutbox, outboxStatus, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { dedupe, WebhookReceiver } from './receivers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -21,14 +22,6 @@ function daemon(config: string, cli = false): { child: ChildProcess; exited: Pro
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, exited, out: () => out };
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const rowsOf = (burst: number): AlarmEventRow[] => Array.from({ length: BURST }, (_, k) => {

@@ -3,43 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { parseGatewayConfig, startGateway, type Source, type SourceContext, type SourceType } from '../../lib/gateway/index.ts';
+import { parseGatewayConfig, startGateway, type SourceContext } from '../../lib/gateway/index.ts';
 import { sql } from '../../lib/store/index.ts';
 import { outboxStatus } from '../../lib/notify/index.ts';
 import { AlarmSession, loadAlarmRules } from '../../lib/alarms/index.ts';
 import { runCli } from '../helpers/io.ts';
+import { pushType } from './push-source.ts';
 import { WebhookReceiver } from './receivers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
 const MIN = 60_000;
-
-/** A source the test drives: `emit` hands readings to the gateway as a poll would. */
-function pushType(): { type: SourceType; ctx: () => SourceContext } {
-  let ctx: SourceContext | undefined;
-  const type: SourceType = {
-    type: 'push',
-    schema: z.strictObject({ name: z.string(), type: z.literal('push') }),
-    assets: () => [],
-    create: (c: { name: string }): Source => ({
-      name: c.name, type: 'push',
-      async start(x) {
-        ctx = x;
-      },
-      async stop() {},
-      status: () => ({ name: c.name, type: 'push', state: 'connected', since: 0, readings: 0 }),
-    }),
-  };
-  return { type, ctx: () => ctx! };
-}
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const reading = (minute: number, asset: string, value: number) => ({ ts: T0 + minute * MIN, asset, signal: 'temperature', value, quality: 0 as const });
 

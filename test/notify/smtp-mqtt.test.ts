@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { alarmToNotification, createOutbox, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { Mosquitto, mqttClient } from '../helpers/mosquitto.ts';
 import { dedupe, SmtpSink } from './receivers.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const waitFor50 = (cond: () => boolean | Promise<boolean>, ms: number, what: string) => waitFor(cond, ms, what, 50);
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
 
@@ -14,14 +17,6 @@ function rows(n: number, asset = 'press-7'): AlarmEventRow[] {
     ts: T0 + i * 30_000, source: 'oil-pressure-low', kind: 'alarm', asset, signal: 'oil_pressure', severity: 'error',
     from: T0 + i * 30_000 - 60_000, message: JSON.stringify({ state: i % 2 ? 'cleared' : 'active', value: 1.2 + i / 100, limit: 1.5, rule: 'oil-pressure-low' }),
   }));
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('e-mail over SMTP (aiosmtpd): sink stopped and restarted, every key once in order, Message-ID is the key, text and HTML', async () => {
@@ -38,7 +33,7 @@ test('e-mail over SMTP (aiosmtpd): sink stopped and restarted, every key once in
     const running = outbox.run(stop.signal);
     const all = rows(24);
     for (const r of all.slice(0, 8)) await outbox.enqueue(r);
-    await waitFor(async () => (await sink.messages()).length >= 8, 15_000, '8 mails');
+    await waitFor50(async () => (await sink.messages()).length >= 8, 15_000, '8 mails');
     await sink.stop();
     for (const r of all.slice(8, 16)) await outbox.enqueue(r);
     await new Promise((r) => setTimeout(r, 700));
@@ -46,7 +41,7 @@ test('e-mail over SMTP (aiosmtpd): sink stopped and restarted, every key once in
     assert.equal((await outbox.status()).mail!.pending, 8);
     await sink.launch();
     for (const r of all.slice(16)) await outbox.enqueue(r);
-    await waitFor(async () => (await sink.messages()).length >= 24, 20_000, '24 mails');
+    await waitFor50(async () => (await sink.messages()).length >= 24, 20_000, '24 mails');
     stop.abort();
     await running;
     await outbox.close();
@@ -88,14 +83,14 @@ test('MQTT (mosquitto): QoS 1, key as MQTT 5 user property and in the payload; b
     const running = outbox.run(stop.signal);
     const all = rows(30, 'compressor-2');
     for (const r of all.slice(0, 10)) await outbox.enqueue(r);
-    await waitFor(() => got.length >= 10, 15_000, '10 messages');
+    await waitFor50(() => got.length >= 10, 15_000, '10 messages');
     await broker.stop();
     for (const r of all.slice(10, 20)) await outbox.enqueue(r);
     await new Promise((r) => setTimeout(r, 700));
     assert.equal((await outbox.status()).bus!.pending, 10);
     await broker.restart();
     for (const r of all.slice(20)) await outbox.enqueue(r);
-    await waitFor(() => dedupe(got.map((g) => g.key)).unique.length >= 30, 30_000, '30 distinct keys');
+    await waitFor50(() => dedupe(got.map((g) => g.key)).unique.length >= 30, 30_000, '30 distinct keys');
     stop.abort();
     await running;
     await outbox.close();

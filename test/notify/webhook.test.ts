@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { alarmToNotification, createOutbox, deadLetters, outboxStatus, parseNotifyConfig, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
 import { dedupe, WebhookReceiver } from './receivers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const T0 = Date.parse('2024-03-01T10:00:00Z');
 
@@ -19,14 +20,6 @@ function alarmRows(n: number): AlarmEventRow[] {
       message: JSON.stringify({ state, value: 80 + i / 10, limit: 85, rule: 'bearing-hot' }), id: `e${i}`,
     };
   });
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 test('alarmToNotification: title, value, limit, since, query, and a key stable per state change', () => {
