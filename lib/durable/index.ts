@@ -13,4 +13,5 @@
 export { uniqueId, fsyncDir, mkdirDurable, writeFileAtomic, readdirIfExists, direntsIfExists } from './atomic-file.ts';
 export { moveInto } from './move-into.ts';
 export { appendLine } from './append-line.ts';
+export { SettledFiles } from './settled-files.ts';
 export { acquireLock, withLock, processAlive, type LockOptions, type LockHolder } from './lock.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { appendLine, moveInto, writeFileAtomic } from '../durable/index.ts';
+import { appendLine, moveInto, SettledFiles, writeFileAtomic } from '../durable/index.ts';
 import { MillwrightError } from '../errors/index.ts';
 import { parseGroundTruth } from './record.ts';
 import { appendGroundTruth } from './store.ts';
@@ -53,7 +53,8 @@ export const GROUND_TRUTH_HASHES = '.ingested.sha256';
  */
 export function watchGroundTruthFolder(options: GroundTruthFolderOptions): { pass(): Promise<GroundTruthFolderPass>; stop(): Promise<void> } {
   const log = options.log ?? (() => undefined);
-  const seen = new Map<string, { size: number; mtime: number; since: number }>();
+  // A stableForMs of 0 takes a new file at once here (the label folder's documented rule).
+  const settled = new SettledFiles({ stableForMs: options.stableForMs, newFileWaits: false });
   let hashes: Set<string> | undefined;
   let running: Promise<GroundTruthFolderPass> | undefined;
   let stopped = false;
@@ -79,30 +80,14 @@ export function watchGroundTruthFolder(options: GroundTruthFolderOptions): { pas
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new MillwrightError('NOT_FOUND', `ground truth folder ${options.dir} cannot be read: ${(err as Error).message}`);
     }
-    const now = Date.now();
-    const out: string[] = [];
-    const present = new Set<string>();
-    for (const e of entries) {
-      if (!e.isFile() || e.name.startsWith('.')) continue;
-      present.add(e.name);
-      const st = await stat(join(options.dir, e.name)).catch(() => undefined);
-      if (!st) continue;
-      const prev = seen.get(e.name);
-      if (!prev || prev.size !== st.size || prev.mtime !== st.mtimeMs) {
-        seen.set(e.name, { size: st.size, mtime: st.mtimeMs, since: now });
-        if ((options.stableForMs ?? 2000) > 0) continue;
-      } else if (now - prev.since < (options.stableForMs ?? 2000)) continue;
-      out.push(e.name);
-    }
-    for (const k of seen.keys()) if (!present.has(k)) seen.delete(k);
-    return out.sort();
+    return settled.pick(options.dir, entries);
   };
 
   const take = async (name: string, result: GroundTruthFolderPass) => {
     const path = join(options.dir, name);
     const bytes = await readFile(path);
     const hash = createHash('sha256').update(bytes).digest('hex');
-    seen.delete(name);
+    settled.forget(name);
     if ((await loadHashes()).has(hash)) {
       const dest = await moveInto(options.dir, 'done', name);
       result.duplicates.push(name);

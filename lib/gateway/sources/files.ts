@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { appendLine, moveInto, writeFileAtomic } from '../../durable/index.ts';
+import { appendLine, moveInto, SettledFiles, writeFileAtomic } from '../../durable/index.ts';
 import { MillwrightError } from '../../errors/index.ts';
 import { readInput, READINGS_FORMATS, type ColumnsInfo, type ReadingsFormat, type Reject } from '../../ingest/index.ts';
 import { durationField, sourceBase } from '../config-fields.ts';
@@ -74,7 +74,7 @@ class FilesSource implements Source {
   private readings = 0;
   private lastValueTs: number | undefined;
   private lastError: string | undefined;
-  private seen = new Map<string, { size: number; mtime: number; since: number }>();
+  private readonly settled: SettledFiles;
   private hashes = new Set<string>();
   private loop: Promise<void> | undefined;
   private stopped = new AbortController();
@@ -82,6 +82,7 @@ class FilesSource implements Source {
 
   constructor(private readonly config: FilesSourceConfig) {
     this.name = config.name;
+    this.settled = new SettledFiles({ stableForMs: config.stableFor ?? 2000 });
   }
 
   status(): SourceStatus {
@@ -144,23 +145,7 @@ class FilesSource implements Source {
   private async stableFiles(): Promise<string[]> {
     const dir = this.config.dir;
     const entries = await readdir(dir, { withFileTypes: true });
-    const now = Date.now();
-    const out: string[] = [];
-    const present = new Set<string>();
-    for (const e of entries) {
-      if (!e.isFile() || e.name.startsWith('.')) continue;
-      present.add(e.name);
-      const st = await stat(join(dir, e.name)).catch(() => undefined);
-      if (!st) continue;
-      const prev = this.seen.get(e.name);
-      if (!prev || prev.size !== st.size || prev.mtime !== st.mtimeMs) {
-        this.seen.set(e.name, { size: st.size, mtime: st.mtimeMs, since: now });
-        continue;
-      }
-      if (now - prev.since >= (this.config.stableFor ?? 2000)) out.push(e.name);
-    }
-    for (const k of this.seen.keys()) if (!present.has(k)) this.seen.delete(k);
-    return out.sort();
+    return this.settled.pick(dir, entries);
   }
 
   private async record(ctx: SourceContext, hash: string, name: string): Promise<void> {
@@ -190,7 +175,7 @@ class FilesSource implements Source {
     const dir = this.config.dir;
     const path = join(dir, name);
     const hash = await sha256(path);
-    this.seen.delete(name);
+    this.settled.forget(name);
     if (this.hashes.has(hash)) {
       const dest = await moveInto(dir, 'done', name);
       ctx.log(`files: ${name} has the content of a file already ingested (sha256 ${hash.slice(0, 12)}…): moved to ${dest} without reading it`);
