@@ -252,26 +252,24 @@ test('SIGKILL of the uploader at random points (24 trials): every batch in the b
   const spool = tmp('spool');
   const store = tmp('store');
   const rng = mulberry32(Number(process.env.MILLWRIGHT_CRASH_SEED ?? 20261201));
-  const ids = await spoolBatches(spool, 24, 120);
+  const ids = await spoolBatches(spool, 6, 120);
   const env = { ...process.env, ...swift.env, MILLWRIGHT_OBJECT_STORE_ENDPOINT: swift.endpoint };
   const args = ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'flush', '--spool', spool, '--store', store, '--to', `s3://${b}/k`, '--max-rows', '120', '--verbose'];
-  // Kill points: after the child printed `lines` progress lines (each after a batch was landed
-  // and its segment deleted), plus 0-400 ms, so kills land inside uploads, journal appends and
-  // deletes; lines = 0 means a plain delay from the spawn (startup, the store write).
+  // Kill points follow the child's progress, not the wall clock (a fast machine finished most
+  // runs before a timed kill): each batch prints `landed` (store written, uploaded, journalled)
+  // then `wrote` (its segment deleted, the batch about to be settled). The kill comes 0-40 ms
+  // after a random one of those lines, never the last two, so it lands inside store writes,
+  // uploads, journal appends and deletes while at least a batch is still to do.
   const run = (kill: { lines: number; ms: number } | undefined) =>
     new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, args, { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let seen = 0;
       let t: NodeJS.Timeout | undefined;
-      const arm = () => {
-        t ??= setTimeout(() => child.kill('SIGKILL'), kill!.ms);
-      };
-      if (kill && kill.lines === 0) arm();
       child.stdout.on('data', (d: Buffer) => {
         out += d;
-        seen += String(d).split('\n').filter((l) => l.startsWith('landed')).length;
-        if (kill && kill.lines > 0 && seen >= kill.lines) arm();
+        seen += String(d).split('\n').filter((l) => l.startsWith('landed') || l.startsWith('wrote')).length;
+        if (kill && seen >= kill.lines) t ??= setTimeout(() => child.kill('SIGKILL'), kill.ms);
       });
       child.stderr.on('data', (d: Buffer) => (out += d));
       child.on('exit', (code, signal) => {
@@ -281,14 +279,15 @@ test('SIGKILL of the uploader at random points (24 trials): every batch in the b
     });
   let killed = 0;
   for (let trial = 0; trial < 24; trial++) {
-    const lines = Math.floor(rng() * 3);
-    const r = await run({ lines, ms: lines === 0 ? 500 + Math.floor(rng() * 4000) : Math.floor(rng() * 400) });
+    const pending = (await listSegments(spool)).length;
+    const lines = 1 + Math.floor(rng() * Math.max(1, 2 * pending - 3));
+    const r = await run({ lines, ms: Math.floor(rng() * 40) });
     if (r.signal === 'SIGKILL') killed++;
     else assert.equal(r.code, 0, r.out);
     assert.ok(!r.out.includes(SWIFT_SECRET_KEY));
     ids.push(...(await spoolBatches(spool, 3, 120)));
   }
-  assert.ok(killed >= 12, `most trials were killed mid-run (${killed} of 24)`);
+  assert.ok(killed >= 18, `most trials were killed mid-run (${killed} of 24)`);
   const final = await run(undefined);
   assert.equal(final.code, 0, final.out);
   assert.deepEqual(await listSegments(spool), [], 'spool empty after the final run');
