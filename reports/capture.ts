@@ -11,6 +11,7 @@ import { captureBody, listCaptureFiles } from '../lib/capture/index.ts';
 import type { FeatureSpec } from '../lib/model/contract.ts';
 import { parseInput, inputFormat } from '../lib/wire/parse-input.ts';
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
+import { captureKeyValues } from './capture-keys.ts';
 import { quickCaptureLine } from './capture-line.ts';
 import { scanCaptureLine } from './capture-scan.ts';
 import { toFrame, type Frame } from './data.ts';
@@ -27,6 +28,11 @@ export interface CaptureReadOptions {
    * default true). `false` reads every line through the string path: the same table, slower.
    */
   scan?: boolean;
+  /**
+   * Input columns to keep beside the features, one value per row (null where a request lacks
+   * one): the business keys late labels name (a lot id, an asset, a time). See capture-keys.ts.
+   */
+  keys?: string[];
 }
 
 export interface CaptureReadResult {
@@ -177,6 +183,8 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
           for (let r = 0; r < parsed.rows; r++) put(f.name, rows + r, vals[r]);
         }
       }
+      const keys = options.keys?.filter((k) => !features.some((f) => f.name === k));
+      if (keys?.length) captureKeyValues(inText, format, keys, parsed.rows).forEach((vals, k) => vals.forEach((v, r) => put(keys[k]!, rows + r, v)));
       for (let r = 0; r < parsed.rows; r++) {
         const p = preds[r];
         if (p !== null && typeof p === 'object') for (const [k, v] of Object.entries(p as Record<string, unknown>)) put(`prediction_${k}`, rows + r, v);
@@ -194,7 +202,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
   // The server's own one-row numeric records go straight from the bytes into the columns
   // (capture-scan.ts); any other line is decoded and read by `general`, with the same values.
   const features = options.features;
-  const scannable = options.scan !== false && features !== undefined && features.every((f) => f.type === 'number' || f.type === 'integer');
+  const scannable = options.scan !== false && !options.keys?.length && features !== undefined && features.every((f) => f.type === 'number' || f.type === 'integer');
   // Whether the unboxed columns are the model's features (checked once per columns object).
   let checked: NumericColumns | undefined;
   let sameAsFeatures = false;

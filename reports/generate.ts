@@ -148,7 +148,10 @@ async function asFrame(x: TableInput | string): Promise<Frame> {
 export async function generateReports(options: GenerateReportsOptions): Promise<GenerateReportsResult> {
   if (!options.captureDir || !options.outDir) throw new MillwrightError('BAD_INPUT', 'generateReports: captureDir and outDir are required');
   const manifest = options.manifest ?? (options.modelDir ? await readManifest(options.modelDir) : undefined);
-  const cap = await readCapture(options.captureDir, { features: manifest?.features, from: options.since?.getTime() });
+  // Business keys of late labels (lot, asset, a time column) are read from the captured bodies beside the features.
+  const gk = options.groundTruthDir ? options.groundTruthKeys : undefined;
+  const keys = [gk?.lot, gk?.asset, gk?.time].filter((k): k is string => k !== undefined && k !== 'capturedAt');
+  const cap = await readCapture(options.captureDir, { features: manifest?.features, from: options.since?.getTime(), ...(keys.length ? { keys } : {}) });
   const outDir = resolve(options.outDir);
   const result: GenerateReportsResult = { rows: cap.frame.rows, records: cap.records, skipped: cap.skipped, reports: [], notProduced: [], summary: '' };
   const now = options.now ?? new Date();
@@ -156,7 +159,7 @@ export async function generateReports(options: GenerateReportsOptions): Promise<
   if (cap.frame.rows === 0) {
     result.notProduced.push({ kind: 'quality', reason: `no captured rows${cap.skipped.length ? ` (${cap.skipped.length} unreadable lines)` : ''}` });
   } else {
-    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'capturedAt' && n !== 'eventId' && n !== 'inferenceId' && !n.startsWith('prediction'));
+    const featureNames = manifest ? manifest.features.map((f) => f.name) : cap.frame.names.filter((n) => n !== 'capturedAt' && n !== 'eventId' && n !== 'inferenceId' && !n.startsWith('prediction') && !keys.includes(n));
     const features: Frame = { names: featureNames, columns: new Map(featureNames.map((n) => [n, cap.frame.columns.get(n)!])), rows: cap.frame.rows };
     const baseline = options.baseline ?? (options.baselineDir ? await readBaselineDir(options.baselineDir) : undefined);
     const add = async (kind: ReportKind, report: ReturnType<typeof qualityReport>) => {

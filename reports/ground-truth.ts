@@ -50,6 +50,19 @@ function stringsOf(frame: Frame, name: string, what: string): (string | null)[] 
 }
 
 /**
+ * A capture time column as epoch ms: numbers as they are; strings (a time the client sent in its
+ * request, read back as a business key) as ISO 8601 timestamps or epoch-ms digits.
+ */
+function timesOf(frame: Frame, name: string): ArrayLike<number> {
+  const c = frame.columns.get(name);
+  if (!c) throw new MillwrightError('BAD_INPUT', `ground truth keyed by asset and time: time column "${name}" not in the capture (columns: ${frame.names.join(', ')})`);
+  if (c.kind === 'numeric') return c.values;
+  const out = c.values.map((v) => (v === null ? Number.NaN : /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : Date.parse(v)));
+  if (out.every((t) => !Number.isFinite(t)) && out.length > 0) throw new MillwrightError('BAD_INPUT', `ground truth keyed by asset and time: capture column "${name}" must hold times (epoch ms or ISO 8601), got e.g. ${JSON.stringify(c.values.find((v) => v !== null) ?? null)}`);
+  return out;
+}
+
+/**
  * Joins stored labels to captured rows; see the module comment for the rules.
  *
  * @example
@@ -102,14 +115,13 @@ export function mergeGroundTruth(capture: Frame, labels: StoredGroundTruth[], op
       if (!byAsset) {
         byAsset = new Map();
         const assets = stringsOf(capture, options.asset, 'asset');
-        const tc = capture.columns.get(options.time ?? 'capturedAt');
-        if (!tc || tc.kind !== 'numeric') throw new MillwrightError('BAD_INPUT', `ground truth keyed by asset and time: capture column "${options.time ?? 'capturedAt'}" must hold epoch ms`);
-        const order = Array.from({ length: n }, (_, r) => r).filter((r) => assets[r] !== null && Number.isFinite(tc.values[r]!)).sort((a, b) => tc.values[a]! - tc.values[b]!);
+        const times = timesOf(capture, options.time ?? 'capturedAt');
+        const order = Array.from({ length: n }, (_, r) => r).filter((r) => assets[r] !== null && Number.isFinite(times[r]!)).sort((a, b) => times[a]! - times[b]!);
         for (const r of order) {
           const a = assets[r]!;
           let e = byAsset.get(a);
           if (!e) byAsset.set(a, (e = { t: [], r: [] }));
-          e.t.push(tc.values[r]!);
+          e.t.push(times[r]!);
           e.r.push(r);
         }
       }

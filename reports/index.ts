@@ -58,6 +58,7 @@ export { qualityReport, driftReport, driftReportFromFeatureSummary, modelReport,
 export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
 export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
+export { captureKeyValues, type KeyValue } from './capture-keys.ts';
 export { loadSource, readBaselineDir } from './load.ts';
 export { addPredictions } from './predict.ts';
 export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';

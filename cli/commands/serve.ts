@@ -51,6 +51,10 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
                          keyed by inference_id / lot / asset+time) are stored once stable and moved to done/ (or
                          failed/ with a reason); POST /ground-truth (admin token) takes the same bodies. Labels go
                          to DIR/store/; each report run merges them with the capture into the model-quality report
+  --ground-truth-lot COL labels keyed by lot/batch match the captured records' COL (an input column)
+  --ground-truth-asset COL labels keyed by asset + time match the captured records' COL and their time
+  --ground-truth-time COL  the captured column holding that time, epoch ms (default capturedAt, the inference time)
+  --ground-truth-tolerance DUR  an asset + time label matches the nearest record of its asset within DUR (default 0: exact)
   --monitoring-store DIR write each report run's drift, violations, attributions and estimated performance as rows
                          of the monitoring table in this store (SQL: millwright sql "SELECT * FROM monitoring")
   --baseline DIR         statistics.json + constraints.json (millwright baseline): each report run checks the
@@ -98,6 +102,10 @@ export const serveCommand: Command = {
         reports: { type: 'string' },
         'events-store': { type: 'string' },
         'ground-truth-dir': { type: 'string' },
+        'ground-truth-lot': { type: 'string' },
+        'ground-truth-asset': { type: 'string' },
+        'ground-truth-time': { type: 'string' },
+        'ground-truth-tolerance': { type: 'string' },
         'monitoring-store': { type: 'string' },
         baseline: { type: 'string' },
         'reports-every': { type: 'string' },
@@ -212,10 +220,30 @@ function monitoringOptions(values: { 'monitoring-store'?: string; baseline?: str
   return { monitoring: { ...(store !== undefined ? { store: resolve(cwd, store) } : {}), ...(baseline !== undefined ? { baselineDir: resolve(cwd, baseline) } : {}) } };
 }
 
-/** `--ground-truth-dir DIR`: the watched label folder, its labels in DIR/store/. */
-function groundTruthOption(values: { 'ground-truth-dir'?: string }, cwd: string): Pick<ServeOptions, 'groundTruth'> {
+/**
+ * `--ground-truth-dir DIR`: the watched label folder, its labels in DIR/store/; the
+ * `--ground-truth-lot/asset/time/tolerance` flags name the capture columns business-key labels match.
+ */
+function groundTruthOption(
+  values: { 'ground-truth-dir'?: string; 'ground-truth-lot'?: string; 'ground-truth-asset'?: string; 'ground-truth-time'?: string; 'ground-truth-tolerance'?: string },
+  cwd: string,
+): Pick<ServeOptions, 'groundTruth'> {
   const dir = values['ground-truth-dir'];
-  return dir === undefined ? {} : { groundTruth: { dir: join(resolve(cwd, dir), 'store'), watchDir: resolve(cwd, dir) } };
+  const keyFlags = (['ground-truth-lot', 'ground-truth-asset', 'ground-truth-time', 'ground-truth-tolerance'] as const).filter((k) => values[k] !== undefined);
+  if (dir === undefined) {
+    if (keyFlags.length > 0) throw usageError(`--${keyFlags[0]} needs --ground-truth-dir`);
+    return {};
+  }
+  if (values['ground-truth-asset'] === undefined) {
+    const orphan = keyFlags.find((k) => k === 'ground-truth-time' || k === 'ground-truth-tolerance');
+    if (orphan) throw usageError(`--${orphan} applies to asset + time labels: give --ground-truth-asset COL too`);
+  }
+  const keys: NonNullable<NonNullable<ServeOptions['groundTruth']>['keys']> = {};
+  if (values['ground-truth-lot'] !== undefined) keys.lot = values['ground-truth-lot'];
+  if (values['ground-truth-asset'] !== undefined) keys.asset = values['ground-truth-asset'];
+  if (values['ground-truth-time'] !== undefined) keys.time = values['ground-truth-time'];
+  if (values['ground-truth-tolerance'] !== undefined) keys.toleranceMs = parseDuration(values['ground-truth-tolerance'], { ...SERVE_DURATION, positive: false, what: '--ground-truth-tolerance' });
+  return { groundTruth: { dir: join(resolve(cwd, dir), 'store'), watchDir: resolve(cwd, dir), ...(keyFlags.length ? { keys } : {}) } };
 }
 
 /** `--model`, SM_MODEL_DIR or /opt/ml/model; none when only a model repository is served. */

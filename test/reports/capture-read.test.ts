@@ -160,3 +160,30 @@ test('readCapture from the bytes (capture-scan) gives the string path\'s table o
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('business keys: read from JSON (instances, records, dataframe_split, JSON Lines) and header CSV bodies, null where a row lacks one', async () => {
+  const { captureKeyValues } = await import('../../reports/capture-keys.ts');
+  assert.deepEqual(captureKeyValues('{"instances":[{"a":1,"lot":"L7"},{"a":2}]}', 'json', ['lot'], 2), [['L7', null]]);
+  assert.deepEqual(captureKeyValues('{"dataframe_split":{"columns":["a","lot","t"],"data":[[1,"L1",5],[2,"L2",6]]}}', 'json', ['lot', 't'], 2), [['L1', 'L2'], [5, 6]]);
+  assert.deepEqual(captureKeyValues('{"a":1,"lot":{"nested":1}}\n{"a":2,"lot":"L9"}\n', 'jsonl', ['lot'], 2), [[null, 'L9']]);
+  assert.deepEqual(captureKeyValues('a,"lot",b\n1,"L,1",2\n3,,4\n', 'csv', ['lot'], 2), [['L,1', null]]);
+  assert.deepEqual(captureKeyValues('1,2\n3,4\n', 'csv', ['lot'], 2), [[null, null]], 'a headerless CSV names no key');
+  assert.deepEqual(captureKeyValues('not json', 'json', ['lot'], 1), [[null]]);
+  // Through readCapture: the key column sits beside the features; the records without it still count.
+  const dir = await mkdtemp(join(tmpdir(), 'mw-capkeys-'));
+  try {
+    const recs = [
+      captureRecord({ endpoint: 'm', eventId: 'k1', inferenceTime: at, inputContentType: 'application/json', input: '{"instances":[{"a":1,"b":2,"lot":"L1"}]}', outputContentType: 'application/json', output: '{"predictions":[3]}' }),
+      captureRecord({ endpoint: 'm', eventId: 'k2', inferenceTime: at, inputContentType: 'text/csv', input: '4,5\n', outputContentType: 'application/json', output: '{"predictions":[6]}' }),
+    ];
+    await writeFile(join(dir, 'c.jsonl'), recs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const features = [{ name: 'a', type: 'number' as const }, { name: 'b', type: 'number' as const }];
+    const r = await readCapture(join(dir, 'c.jsonl'), { features, keys: ['lot'] });
+    assert.equal(r.records, 2);
+    assert.deepEqual(r.frame.columns.get('lot')!.values, ['L1', null]);
+    assert.deepEqual([...(r.frame.columns.get('a')!.values as Float64Array)], [1, 4]);
+    assert.equal((await readCapture(join(dir, 'c.jsonl'), { features })).frame.columns.has('lot'), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -94,12 +94,18 @@ test('usage errors exit 2; a model that fails verification exits 1 with the reas
   const missing = captureIO();
   assert.equal(await main(['serve', '--model', join(dir, 'nope'), '--port', '0', '--loader', LINEAR_LOADER], missing), 1);
   assert.match(missing.stderr, /rejected/);
+  const keyless = captureIO();
+  assert.equal(await main(['serve', '--model', join(dir, 'model'), '--ground-truth-lot', 'lot'], keyless), 2);
+  assert.match(keyless.stderr, /--ground-truth-lot needs --ground-truth-dir/);
+  const timeOnly = captureIO();
+  assert.equal(await main(['serve', '--model', join(dir, 'model'), '--ground-truth-dir', join(dir, 'l'), '--ground-truth-tolerance', '5s'], timeOnly), 2);
+  assert.match(timeOnly.stderr, /--ground-truth-tolerance applies to asset \+ time labels: give --ground-truth-asset COL too/);
   const help = captureIO();
   assert.equal(await main(['serve', '--help'], help), 0);
   assert.match(help.stdout, /--capture-sample P/);
 });
 
-test('serve --ground-truth-dir and --monitoring-store: labels by HTTP and by file reach the scheduled run, whose rows land in the store', async () => {
+test('serve --ground-truth-dir and --monitoring-store: labels by inference id, lot and asset + time, by HTTP and by file, reach the scheduled run, whose rows land in the store', async () => {
   const token = 'cli-gt-token';
   const gt = join(dir, 'labels');
   const store = join(dir, 'store');
@@ -107,6 +113,7 @@ test('serve --ground-truth-dir and --monitoring-store: labels by HTTP and by fil
     'serve', '--model', join(dir, 'model'), '--loader', LINEAR_LOADER, '--port', '0', '--workers', '1',
     '--capture', join(dir, 'capture'), '--capture-sample', '1', '--reports', join(dir, 'reports'), '--reports-every', '0',
     '--ground-truth-dir', gt, '--monitoring-store', store,
+    '--ground-truth-lot', 'lot', '--ground-truth-asset', 'machine', '--ground-truth-time', 'ts', '--ground-truth-tolerance', '1s',
   ], { MILLWRIGHT_ADMIN_TOKEN: token });
   try {
     const url = await Promise.race([p.url, p.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${p.stderr()}`)))]);
@@ -116,14 +123,19 @@ test('serve --ground-truth-dir and --monitoring-store: labels by HTTP and by fil
       const r = await http(`${url}/invocations`, { body: `${i},1\n`, headers: { 'content-type': 'text/csv', accept: 'application/json', 'x-amzn-sagemaker-inference-id': `cli-${i}` } });
       assert.equal(r.headers.get('x-amzn-sagemaker-inference-id'), `cli-${i}`);
     }
-    // predictions 2i + 3; labels 2i + 4 (error 1 each): two by HTTP, two by a file in the folder
+    // Business keys the model does not use, kept in the capture: a lot (JSON) and a machine + time (CSV with a header).
+    assert.equal((await http(`${url}/invocations`, { body: JSON.stringify({ instances: [{ a: 5, b: 1, lot: 'L5' }] }), headers: { 'content-type': 'application/json' } })).text, '{"predictions":[13]}');
+    assert.equal((await http(`${url}/invocations`, { body: 'a,b,machine,ts\n6,1,m1,2026-12-02T10:00:00Z\n', headers: { 'content-type': 'text/csv', accept: 'application/json' } })).text, '{"predictions":[15]}');
+    // predictions 2i + 3; labels 2i + 4 (error 1 each): by id over HTTP and in a file, by lot and by machine + time (0.5 s off, within 1 s)
     assert.equal((await http(`${url}/ground-truth`, { body: 'inference_id,label\ncli-0,4\ncli-1,6\n', headers: { ...auth, 'content-type': 'text/csv' } })).status, 201);
+    assert.equal((await http(`${url}/ground-truth`, { body: 'lot,label\nL5,14\n', headers: { ...auth, 'content-type': 'text/csv' } })).status, 201);
+    assert.equal((await http(`${url}/ground-truth`, { body: 'asset,time,label\nm1,2026-12-02T10:00:00.500Z,16\nm1,2026-12-02T10:00:05Z,99\n', headers: { ...auth, 'content-type': 'text/csv' } })).status, 201);
     await mkdir(gt, { recursive: true });
     await writeFile(join(gt, 'more.csv'), 'inference_id,label\ncli-2,8\ncli-3,10\n');
     await new Promise((r) => setTimeout(r, 2500)); // the folder's 2 s stability rule
     const run = await http(`${url}/admin/reports/regenerate`, { method: 'POST', headers: auth });
     assert.equal(run.status, 200, run.text);
-    assert.equal(run.json<{ groundTruth: { pairs: number } }>().groundTruth.pairs, 4);
+    assert.deepEqual(run.json<{ groundTruth: { pairs: number; unmatched: number } }>().groundTruth, { ...run.json<{ groundTruth: object }>().groundTruth, pairs: 6, unmatched: 1 });
     assert.deepEqual(await readdir(join(gt, 'done')), ['more.csv']);
     const mae = (await sql("SELECT value FROM monitoring WHERE kind = 'model_quality' AND metric = 'mae'", { root: store })).rows;
     assert.deepEqual(mae.map((r) => r.value), [1]);
