@@ -13,6 +13,7 @@ import { parseInput, inputFormat } from '../lib/wire/parse-input.ts';
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
 import { captureKeyValues } from './capture-keys.ts';
 import { quickCaptureLine } from './capture-line.ts';
+import { readV2Capture } from './capture-v2.ts';
 import { scanCaptureLine } from './capture-scan.ts';
 import { toFrame, type Frame } from './data.ts';
 
@@ -144,6 +145,17 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
     numeric.names.forEach((name, k) => cols.set(name, Array.from(numeric!.data[k]!.subarray(0, numeric!.rows))));
     numeric = undefined;
   };
+  // Predictions and the record's metadata, one value per row of a record whose rows start at `rows`.
+  const putMeta = (preds: unknown[], t: number, meta: { eventId?: string; inferenceId?: string } | undefined) => {
+    for (let r = 0; r < preds.length; r++) {
+      const p = preds[r];
+      if (p !== null && typeof p === 'object') for (const [k, v] of Object.entries(p as Record<string, unknown>)) put(`prediction_${k}`, rows + r, v);
+      else put('prediction', rows + r, p);
+      put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
+      put('eventId', rows + r, meta?.eventId ?? null);
+      put('inferenceId', rows + r, meta?.inferenceId ?? meta?.eventId ?? null);
+    }
+  };
   const general = (file: string, ln: number, line: string): void => {
     if (line === '') return;
     try {
@@ -157,6 +169,15 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
       const t = Date.parse(rec.eventMetadata?.inferenceTime ?? '');
       if (options.from !== undefined && !(t >= options.from)) return;
       if (options.to !== undefined && !(t < options.to)) return;
+      const v2 = readV2Capture(input, output, options.features);
+      if (v2) {
+        demote();
+        for (const [name, vals] of v2.columns) vals.forEach((v, r) => put(name, rows + r, v));
+        putMeta(v2.predictions, t, rec.eventMetadata);
+        rows += v2.rows;
+        records++;
+        return;
+      }
       const inText = captureBody(input);
       const format = inputFormat(input.observedContentType);
       const features = options.features ?? inferFeatures(inText, format);
@@ -185,14 +206,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
       }
       const keys = options.keys?.filter((k) => !features.some((f) => f.name === k));
       if (keys?.length) captureKeyValues(inText, format, keys, parsed.rows).forEach((vals, k) => vals.forEach((v, r) => put(keys[k]!, rows + r, v)));
-      for (let r = 0; r < parsed.rows; r++) {
-        const p = preds[r];
-        if (p !== null && typeof p === 'object') for (const [k, v] of Object.entries(p as Record<string, unknown>)) put(`prediction_${k}`, rows + r, v);
-        else put('prediction', rows + r, p);
-        put('capturedAt', rows + r, Number.isFinite(t) ? t : null);
-        put('eventId', rows + r, rec.eventMetadata?.eventId ?? null);
-        put('inferenceId', rows + r, rec.eventMetadata?.inferenceId ?? rec.eventMetadata?.eventId ?? null);
-      }
+      putMeta(preds, t, rec.eventMetadata);
       rows += parsed.rows;
       records++;
     } catch (err) {

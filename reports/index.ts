@@ -59,6 +59,7 @@ export { renderHtml } from './render/html.ts';
 export { renderCsv } from './render/csv.ts';
 export { readCapture, type CaptureReadOptions, type CaptureReadResult } from './capture.ts';
 export { captureKeyValues, type KeyValue } from './capture-keys.ts';
+export { readV2Capture, readV2Exchange, isV2Request, type V2CaptureRows } from './capture-v2.ts';
 export { loadSource, readBaselineDir } from './load.ts';
 export { addPredictions } from './predict.ts';
 export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';
