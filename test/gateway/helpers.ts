@@ -1,8 +1,8 @@
+import { waitFor as waitUntil } from '../helpers/wait.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { compact, sql } from '../../lib/store/index.ts';
 import type { WindowPollSimulator } from '../../lib/gateway/index.ts';
 
@@ -11,14 +11,9 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Polls `cond` every 20 ms for at most `ms`; fails the test with `what` when it never holds. */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(20);
-  }
-  assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+/** test/helpers/wait.ts's waitFor with the gateway tests' argument order (what first) and a 15 s default. */
+export function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  return waitUntil(cond, ms, what);
 }
 
 /** A window-poll source entry. */

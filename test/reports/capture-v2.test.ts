@@ -70,8 +70,8 @@ test('V2 JSON, V2 binary and /invocations records read back as one table: sent f
   assert.equal(got.frame.rows, 4 * rows.length);
   // Capture order is request order here (one writer, sequential requests).
   const sent = [...rows, ...rows, ...rows.map((r) => r.map((v) => Math.fround(v))), ...rows];
-  RF_FEATURES.forEach((f, j) => assert.deepEqual([...(got.frame.columns.get(f)!.values as ArrayLike<number>)], sent.map((r) => r[j]), `feature ${f}`));
-  assert.deepEqual([...(got.frame.columns.get('prediction')!.values as ArrayLike<number>)], answered);
+  RF_FEATURES.forEach((f, j) => assert.deepEqual(Array.from(got.frame.columns.get(f)!.values as ArrayLike<number>), sent.map((r) => r[j]), `feature ${f}`));
+  assert.deepEqual(Array.from(got.frame.columns.get('prediction')!.values as ArrayLike<number>), answered);
   const ids = got.frame.columns.get('inferenceId')!.values as (string | null)[];
   assert.deepEqual(ids.slice(0, rows.length), rows.map(() => 'v2-json'));
   assert.deepEqual(ids.slice(2 * rows.length, 3 * rows.length), rows.map(() => 'v2-bin'));

@@ -4,6 +4,7 @@
  * really appends each emit to a spool with appendToSpool (so "acknowledged" means fsynced in a
  * real spool segment) and refuses appends past a byte bound, as the gateway's runner does.
  */
+import { waitFor as waitUntil } from '../../helpers/wait.ts';
 import { appendFile, mkdtemp, open, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +13,9 @@ import { appendToSpool, decodeSegment, listSegments, spoolStatus } from '../../.
 import type { ReadingBatch } from '../../../lib/readings/index.ts';
 import type { SourceContext, SourceEvent, SourceReading } from '../../../lib/gateway/source.ts';
 
-/** Polls `check` every 20 ms until it is true; fails after `timeoutMs` with `what`. */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** test/helpers/wait.ts's waitFor with the gateway tests' argument order (what first) and a 10 s default. */
+export function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(check, timeoutMs, what);
 }
 
 function spoolFull(message: string): MillwrightError {
