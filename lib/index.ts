@@ -55,7 +55,7 @@ export {
 export {
   startGateway, loadGatewayConfig, parseGatewayConfig, gatewayConfigSchema, loadAssetModel, assetModelSchema, closestName,
   formatIssues, SOURCE_TYPES, QUALITY, durationField, sizeField, tagTarget, sourceBase, flushEvents,
-  WindowPollSimulator, WindowPollSource, windowPollType,
+  WindowPollSimulator, WindowPollSource, windowPollType, SourceStatusTracker,
   type GatewayConfig, type SourceConfig, type GatewayHandle, type GatewayStatus, type SourceReport, type StartOptions, type AssetModel,
   type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus, type QualityCode, type SourceType,
   type WindowPollConfig, type SimulatorOptions, type SimTag, type SpoolAlarm,

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { QUALITY, type QualityCode, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from './source.ts';
+export { SourceStatusTracker } from './source-status.ts';
 export { SOURCE_TYPES, type SourceType } from './sources/index.ts';
 export { durationField, sizeField, tagTarget, sourceBase } from './config-fields.ts';
 export { loadGatewayConfig, parseGatewayConfig, gatewayConfigSchema, unknownAssets, type GatewayConfig, type SourceConfig } from './config.ts';

@@ -8,6 +8,7 @@ import { MillwrightError } from '../../errors/index.ts';
 import { readInput, READINGS_FORMATS, type ColumnsInfo, type ReadingsFormat, type Reject } from '../../ingest/index.ts';
 import { durationField, sourceBase } from '../config-fields.ts';
 import { QUALITY, type Source, type SourceContext, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
+import { SourceStatusTracker } from '../source-status.ts';
 import type { SourceType } from './registry.ts';
 
 /**
@@ -69,11 +70,7 @@ async function sha256(path: string): Promise<string> {
 class FilesSource implements Source {
   readonly type = 'files';
   readonly name: string;
-  private state: SourceState = 'starting';
-  private since = Date.now();
-  private readings = 0;
-  private lastValueTs: number | undefined;
-  private lastError: string | undefined;
+  private readonly st = new SourceStatusTracker('starting');
   private readonly settled: SettledFiles;
   private hashes = new Set<string>();
   private loop: Promise<void> | undefined;
@@ -86,13 +83,13 @@ class FilesSource implements Source {
   }
 
   status(): SourceStatus {
-    return { name: this.name, type: this.type, state: this.state, since: this.since, readings: this.readings, lastValueTs: this.lastValueTs, lastError: this.lastError };
+    return this.st.snapshot(this);
   }
 
+  /** A state change clears the last error unless it brings one (the folder's states carry their reason). */
   private setState(s: SourceState, error?: string): void {
-    if (s !== this.state) this.since = Date.now();
-    this.state = s;
-    this.lastError = error;
+    this.st.set(s);
+    this.st.lastError = error;
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -128,10 +125,10 @@ class FilesSource implements Source {
           if (this.stopped.signal.aborted) break;
           await this.take(ctx, name);
         }
-        if (this.state === 'error') this.setState('connected');
+        if (this.st.state === 'error') this.setState('connected');
       } catch (err) {
         const msg = (err as Error).message;
-        if (this.state !== 'error' || this.lastError !== msg) {
+        if (this.st.state !== 'error' || this.st.lastError !== msg) {
           ctx.log(`files: ${msg}`);
           await ctx.event({ ts: Date.now(), kind: 'error', message: msg }).catch(() => {});
         }
@@ -159,8 +156,9 @@ class FilesSource implements Source {
     for (;;) {
       try {
         await ctx.emit(readings);
-        this.readings += readings.length;
-        for (const r of readings) if (this.lastValueTs === undefined || r.ts > this.lastValueTs) this.lastValueTs = r.ts;
+        let newest: number | undefined;
+        for (const r of readings) if (newest === undefined || r.ts > newest) newest = r.ts;
+        this.st.counted(readings.length, newest);
         return;
       } catch (err) {
         if (!(err instanceof MillwrightError) || err.code !== 'RESOURCE_EXHAUSTED' || this.stopped.signal.aborted) throw err;

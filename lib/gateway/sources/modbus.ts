@@ -1,9 +1,10 @@
 import modbusSerial from 'modbus-serial';
-import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
+import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
 import { modbusSchema, wordsOf, type ModbusConfig, type ModbusRegister } from './modbus-config.ts';
 import { planRequests, tagValue, type ModbusRequest } from './modbus-decode.ts';
 import { isSpoolFull, sleep, unlessAborted } from './abortable.ts';
+import { SourceStatusTracker } from '../source-status.ts';
 
 export { modbusSchema, MODBUS_REGISTER_TYPES, MODBUS_KINDS, type ModbusConfig, type ModbusRegister } from './modbus-config.ts';
 export { decodeWords, encodeWords, planRequests } from './modbus-decode.ts';
@@ -51,11 +52,7 @@ export class ModbusSource implements Source {
   private ctx: SourceContext | undefined;
   private loop: Promise<void> | undefined;
   private readonly stopper = new AbortController();
-  private state: SourceState = 'stopped';
-  private since = Date.now();
-  private readingCount = 0;
-  private lastValueTs: number | undefined;
-  private lastError: string | undefined;
+  private readonly st = new SourceStatusTracker();
   /** Tags whose last poll gave an exception or a rejected value (one event per run of them). */
   private readonly troubled = new Map<ModbusRegister, string>();
   /** Start of the interval the device has been unreachable, when it is. */
@@ -70,12 +67,12 @@ export class ModbusSource implements Source {
 
   start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
-    this.setState('starting');
+    this.st.set('starting');
     const signal = AbortSignal.any([ctx.signal, this.stopper.signal]);
     this.loop = this.run(ctx, signal).catch((err: unknown) => {
-      this.lastError = err instanceof Error ? err.message : String(err);
-      this.setState('error');
-      ctx.log(`modbus ${this.name}: stopped on an unexpected error: ${this.lastError}`);
+      this.st.lastError = err instanceof Error ? err.message : String(err);
+      this.st.set('error');
+      ctx.log(`modbus ${this.name}: stopped on an unexpected error: ${this.st.lastError}`);
     });
     return Promise.resolve();
   }
@@ -84,17 +81,11 @@ export class ModbusSource implements Source {
     this.stopper.abort();
     this.closeClient();
     await this.loop;
-    this.setState('stopped');
+    this.st.set('stopped');
   }
 
   status(): SourceStatus {
-    return { name: this.name, type: this.type, state: this.state, since: this.since, readings: this.readingCount, lastValueTs: this.lastValueTs, lastError: this.lastError };
-  }
-
-  private setState(state: SourceState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.since = Date.now();
+    return this.st.snapshot(this);
   }
 
   private async run(ctx: SourceContext, signal: AbortSignal): Promise<void> {
@@ -119,7 +110,7 @@ export class ModbusSource implements Source {
       }
       // `connected` means the device answers, not merely that TCP connected: a hung device that
       // accepts connections and never replies stays disconnected (one event, one gap).
-      if (this.state !== 'connected' && this.state !== 'paused') await this.answered(ctx);
+      if (this.st.state !== 'connected' && this.st.state !== 'paused') await this.answered(ctx);
       failures = 0;
       if (result.readings.length > 0 && !(await this.deliver(ctx, result.readings, ts, signal))) {
         next = Date.now();
@@ -146,7 +137,7 @@ export class ModbusSource implements Source {
       clearTimeout(timer);
       client.close(() => undefined);
       this.downSince ??= Date.now();
-      if (this.state !== 'disconnected' && !signal.aborted) await this.stateEvent(ctx, 'disconnected', `cannot connect to ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+      if (this.st.state !== 'disconnected' && !signal.aborted) await this.stateEvent(ctx, 'disconnected', `cannot connect to ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
       return false;
     }
     clearTimeout(timer);
@@ -171,7 +162,7 @@ export class ModbusSource implements Source {
   /** The link failed mid-poll: once per outage, every tag gets a commFailure reading, then `disconnected`. */
   private async linkLost(ctx: SourceContext, ts: number, reason: string): Promise<void> {
     this.closeClient();
-    if (this.state === 'disconnected') return;
+    if (this.st.state === 'disconnected') return;
     this.downSince ??= ts;
     const readings = this.config.registers.map((r) => ({ ts, asset: r.asset, signal: r.signal, value: Number.NaN, quality: QUALITY.commFailure }) satisfies SourceReading);
     try {
@@ -189,8 +180,8 @@ export class ModbusSource implements Source {
   }
 
   private async stateEvent(ctx: SourceContext, kind: 'connected' | 'disconnected', message: string): Promise<void> {
-    this.setState(kind);
-    this.lastError = kind === 'disconnected' ? message : undefined;
+    this.st.set(kind);
+    this.st.lastError = kind === 'disconnected' ? message : undefined;
     ctx.log(`modbus ${this.name}: ${kind}: ${message}`);
     await this.safeEvent(ctx, { ts: Date.now(), kind, message });
   }
@@ -212,19 +203,18 @@ export class ModbusSource implements Source {
   private async deliver(ctx: SourceContext, readings: SourceReading[], ts: number, signal: AbortSignal): Promise<boolean> {
     try {
       await ctx.emit(readings);
-      this.readingCount += readings.length;
-      this.lastValueTs = ts;
+      this.st.counted(readings.length, ts);
       return true;
     } catch (err) {
       if (!isSpoolFull(err)) throw err;
     }
-    const before = this.state;
-    this.setState('paused');
+    const before = this.st.state;
+    this.st.set('paused');
     ctx.log(`modbus ${this.name}: spool full, polling stopped`);
     await this.safeEvent(ctx, { ts: Date.now(), kind: 'paused', message: 'spool full: polling stopped' });
     await unlessAborted(ctx.waitForSpace(), signal);
     const to = Date.now();
-    this.setState(before);
+    this.st.set(before);
     await this.safeEvent(ctx, { ts: to, kind: 'gap', from: ts, to, message: `spool full: polls from ${new Date(ts).toISOString()} to ${new Date(to).toISOString()} skipped (${this.config.registers.length} tags)` });
     await this.safeEvent(ctx, { ts: to, kind: 'resumed', message: 'spool has room: polling again' });
     return false;

@@ -4,11 +4,12 @@ import type * as CertificateManagerModule from 'node-opcua-certificate-manager';
 import type { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import type * as OpcuaClientModule from 'node-opcua-client';
 import type { ClientMonitoredItemGroup, ClientSession, ClientSubscription, DataValue, OPCUAClient } from 'node-opcua-client';
-import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
+import { QUALITY, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
 import { opcuaSchema, type OpcuaConfig } from './opcua-config.ts';
 import { numberOf, qualityOf, timestampOf } from './opcua-values.ts';
 import { isSpoolFull, sleep, unlessAborted } from './abortable.ts';
+import { SourceStatusTracker } from '../source-status.ts';
 
 export { opcuaSchema, OPCUA_SECURITY_MODES, OPCUA_SECURITY_POLICIES, type OpcuaConfig, type OpcuaTag } from './opcua-config.ts';
 export { qualityOf } from './opcua-values.ts';
@@ -66,11 +67,7 @@ export class OpcuaSource implements Source {
   /** Aborted when the gateway or {@link stop} ends the source. */
   private signal: AbortSignal | undefined;
   private link: Link | undefined;
-  private state: SourceState = 'stopped';
-  private since = Date.now();
-  private readingCount = 0;
-  private lastValueTs: number | undefined;
-  private lastError: string | undefined;
+  private readonly st = new SourceStatusTracker();
   private downSince: number | undefined;
   /** Node ids already reported as unusable (one event per source run, not per reconnect). */
   private readonly reportedNodes = new Set<string>();
@@ -89,13 +86,13 @@ export class OpcuaSource implements Source {
   }
 
   start(ctx: SourceContext): Promise<void> {
-    this.setState('starting');
+    this.st.set('starting');
     const signal = AbortSignal.any([ctx.signal, this.stopper.signal]);
     this.signal = signal;
     this.loop = this.run(ctx, signal).catch((err: unknown) => {
-      this.lastError = messageOf(err);
-      this.setState('error');
-      ctx.log(`opcua ${this.name}: stopped on an unexpected error: ${this.lastError}`);
+      this.st.lastError = messageOf(err);
+      this.st.set('error');
+      ctx.log(`opcua ${this.name}: stopped on an unexpected error: ${this.st.lastError}`);
     });
     return Promise.resolve();
   }
@@ -105,17 +102,11 @@ export class OpcuaSource implements Source {
     this.link?.lose('stopping');
     await this.loop;
     await this.flushing;
-    this.setState('stopped');
+    this.st.set('stopped');
   }
 
   status(): SourceStatus {
-    return { name: this.name, type: this.type, state: this.state, since: this.since, readings: this.readingCount, lastValueTs: this.lastValueTs, lastError: this.lastError };
-  }
-
-  private setState(state: SourceState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.since = Date.now();
+    return this.st.snapshot(this);
   }
 
   private async run(ctx: SourceContext, signal: AbortSignal): Promise<void> {
@@ -221,10 +212,10 @@ export class OpcuaSource implements Source {
 
   /** After a lost link: every tag commFailure, `disconnected` once per outage. */
   private async linkDown(ctx: SourceContext, reason: string): Promise<void> {
-    if (this.state === 'disconnected') return;
+    if (this.st.state === 'disconnected') return;
     const ts = Date.now();
     this.downSince = ts;
-    if (this.state === 'connected' || this.state === 'paused') {
+    if (this.st.state === 'connected' || this.st.state === 'paused') {
       for (const tag of this.config.tags) this.push({ ts, asset: tag.asset, signal: tag.signal, value: Number.NaN, quality: QUALITY.commFailure });
       this.schedule(ctx);
       // The commFailure readings go before the event, so the store reads in order.
@@ -272,8 +263,7 @@ export class OpcuaSource implements Source {
         this.buffer = [];
         try {
           await ctx.emit(batch);
-          this.readingCount += batch.length;
-          this.lastValueTs = batch[batch.length - 1].ts;
+          this.st.counted(batch.length, batch[batch.length - 1].ts);
         } catch (err) {
           if (!isSpoolFull(err)) throw err;
           await this.pauseUntilSpace(ctx, since, batch.length);
@@ -290,23 +280,23 @@ export class OpcuaSource implements Source {
     this.paused = true;
     this.droppedWhilePaused = lost + this.buffer.length;
     this.buffer = [];
-    const before = this.state;
-    this.setState('paused');
+    const before = this.st.state;
+    this.st.set('paused');
     const subscription = this.link?.subscription;
     await subscription?.setPublishingMode(false).catch(() => undefined);
     await this.safeEvent(ctx, { ts: Date.now(), kind: 'paused', message: 'spool full: publishing paused' });
     await unlessAborted(ctx.waitForSpace(), this.signal ?? this.stopper.signal);
     const to = Date.now();
     this.paused = false;
-    if (this.state === 'paused') this.setState(before);
+    if (this.st.state === 'paused') this.st.set(before);
     await this.safeEvent(ctx, { ts: to, kind: 'gap', from, to, message: `spool full: ${this.droppedWhilePaused} changes from ${new Date(from).toISOString()} on not taken` });
     await subscription?.setPublishingMode(true).catch(() => undefined);
     await this.safeEvent(ctx, { ts: to, kind: 'resumed', message: 'spool has room: publishing again' });
   }
 
   private async stateEvent(ctx: SourceContext, kind: 'connected' | 'disconnected', message: string): Promise<void> {
-    this.setState(kind);
-    this.lastError = kind === 'disconnected' ? message : undefined;
+    this.st.set(kind);
+    this.st.lastError = kind === 'disconnected' ? message : undefined;
     ctx.log(`opcua ${this.name}: ${kind}: ${message}`);
     await this.safeEvent(ctx, { ts: Date.now(), kind, message });
   }

@@ -6,6 +6,7 @@ import { isErrorCode } from '../../errors/index.ts';
 import { mkdirDurable, writeFileAtomic } from '../../durable/index.ts';
 import { durationField, sourceBase, tagTarget } from '../config-fields.ts';
 import { QUALITY, type QualityCode, type Source, type SourceContext, type SourceEvent, type SourceReading, type SourceState, type SourceStatus } from '../source.ts';
+import { SourceStatusTracker } from '../source-status.ts';
 import type { SourceType } from '../sources/registry.ts';
 import { WindowPollClient } from './client.ts';
 import { WP_TAG_STATUS, type WpReadResponse } from './codec.ts';
@@ -54,11 +55,7 @@ interface Cursors {
 export class WindowPollSource implements Source {
   readonly name: string;
   readonly type = 'window-poll';
-  private state: SourceState = 'starting';
-  private since = Date.now();
-  private readings = 0;
-  private lastValueTs: number | undefined;
-  private lastError: string | undefined;
+  private readonly st = new SourceStatusTracker('starting');
   private cursors: Cursors = { tags: {} };
   private loop: Promise<void> | undefined;
   private readonly stopper = new AbortController();
@@ -75,8 +72,8 @@ export class WindowPollSource implements Source {
     this.cursors = await readCursors(join(ctx.stateDir, 'cursors.json'));
     const signal = AbortSignal.any([ctx.signal, this.stopper.signal]);
     this.loop = this.run(ctx, signal).catch((err) => {
-      this.lastError = (err as Error).message;
-      this.setState('error');
+      this.st.lastError = (err as Error).message;
+      this.st.set('error');
       ctx.log(`poll loop ended: ${(err as Error).message}`);
     });
   }
@@ -85,24 +82,17 @@ export class WindowPollSource implements Source {
     this.stopper.abort();
     this.client?.close();
     await this.loop;
-    this.setState('stopped');
+    this.st.set('stopped');
   }
 
   status(): SourceStatus {
-    return { name: this.name, type: this.type, state: this.state, since: this.since, readings: this.readings, lastValueTs: this.lastValueTs, lastError: this.lastError };
-  }
-
-  private setState(s: SourceState): void {
-    if (s !== this.state) {
-      this.state = s;
-      this.since = Date.now();
-    }
+    return this.st.snapshot(this);
   }
 
   private async note(ctx: SourceContext, state: SourceState, event: Omit<SourceEvent, 'ts'>): Promise<void> {
-    if (state === this.state) return;
-    this.setState(state);
-    if (event.message && (state === 'error' || state === 'disconnected')) this.lastError = event.message;
+    if (state === this.st.state) return;
+    this.st.set(state);
+    if (event.message && (state === 'error' || state === 'disconnected')) this.st.lastError = event.message;
     await ctx.event({ ts: Date.now(), ...event }).catch((err) => ctx.log(`event not recorded: ${(err as Error).message}`));
   }
 
@@ -189,7 +179,7 @@ export class WindowPollSource implements Source {
   /** Emits the new part of one poll; false when the spool refused it (after waiting for space). */
   private async deliver(ctx: SourceContext, poll: Poll): Promise<boolean> {
     const { gaps, ackedTags, deviceNow } = poll;
-    let newest = this.lastValueTs;
+    let newest: number | undefined;
     for (const r of poll.readings) if (newest === undefined || r.ts > newest) newest = r.ts;
     const count = poll.readings.length;
     try {
@@ -204,8 +194,7 @@ export class WindowPollSource implements Source {
     for (const g of gaps) await ctx.event(g);
     for (const id of ackedTags) this.cursors.tags[id] = deviceNow;
     await writeFileAtomic(join(ctx.stateDir, 'cursors.json'), JSON.stringify(this.cursors));
-    this.readings += count;
-    this.lastValueTs = newest;
+    this.st.counted(count, newest);
     return true;
   }
 }
