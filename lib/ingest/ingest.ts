@@ -8,8 +8,7 @@ import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
 import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 import type { Reject } from './reject.ts';
 import { RejectsFile } from './rejects-file.ts';
-import { formatOfPath, readInput, type ReadingsFormat } from './source.ts';
-import { ingestCsvWithDuckdb } from './duckdb-csv.ts';
+import { readInput, type ReadingsFormat } from './source.ts';
 import type { AmbiguousPolicy } from './local-time.ts';
 import type { ColumnsInfo, WideOptions } from './wide-columns.ts';
 import { startWorker } from '../workers/index.ts';
@@ -49,15 +48,6 @@ export interface IngestOptions {
    * its own Parquet encoder memory, ~150-300 MB). The spool is always written from the main thread.
    */
   writers?: number;
-  /**
-   * `duckdb` (experimental, opt-in): a plain long-form CSV file (not stdin, not gzipped, no `timezone`, default
-   * `batchRows`) going into the store is first read by DuckDB's CSV reader, which writes it as one
-   * sorted file per partition when every row is one the JS reader accepts and reads the same way
-   * and the file is one (site, date) partition; otherwise (any row that would be a reject, a
-   * second partition, ...) nothing is written and the JS reader reads the file as before, so the
-   * rejects and the stored readings are the same either way. `js` (default): the JS reader.
-   */
-  engine?: 'js' | 'duckdb';
   /** Called after each batch is durable (written to the store, or spooled and acknowledged). */
   onBatch?: (commit: BatchCommit) => void;
   /** Called about 4 times a second with progress. */
@@ -198,30 +188,6 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
       if (source !== '-' && sizes[k] === undefined) {
         src.error = `${source}: no such file (or not a regular file)`;
         continue;
-      }
-      if (
-        destination.kind === 'store' &&
-        opts.engine === 'duckdb' &&
-        source !== '-' &&
-        opts.timezone === undefined &&
-        opts.wide === undefined &&
-        batchRows === DEFAULT_BATCH_ROWS &&
-        ((opts.format ?? 'auto') === 'csv' || (opts.format ?? 'auto') === 'auto') &&
-        formatOfPath(source) === 'csv' &&
-        !source.endsWith('.gz')
-      ) {
-        const fast = await ingestCsvWithDuckdb(source, destination.path, { source, site: opts.site });
-        if ('files' in fast) {
-          src.rows = fast.rows;
-          summary.rowsAccepted += fast.rows;
-          summary.filesWritten += fast.files.length;
-          summary.batches++;
-          // DuckDB does not count lines: the range is the header's next line to header + rows.
-          opts.onBatch?.({ source, firstLine: 2, lastLine: fast.rows + 1, rows: fast.rows, files: fast.files });
-          bytesBefore += sizes[k] ?? 0;
-          progress();
-          continue;
-        }
       }
       const useWorker = source !== '-' && (opts.worker === true || ((opts.worker ?? 'auto') === 'auto' && (sizes[k] ?? 0) >= WORKER_MIN_BYTES));
       const readOpts: ReadOptions = {
