@@ -1,39 +1,10 @@
-import { basename, dirname, join } from 'node:path';
-import { open, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { ReadingBatch } from '../readings/index.ts';
 import { MillwrightError } from '../errors/index.ts';
 import { DAY_MS, dateOfDay, partitionDir, validatePartitionValue } from './partition.ts';
-import { encodeParquet, fileTable, type FileColumns, type ParquetWriteOptions } from './parquet.ts';
-import { fsyncDir, mkdirDurable, uniqueId, writeFileAtomic } from '../durable/index.ts';
+import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
+import { mkdirDurable, uniqueId, writeFileAtomic } from '../durable/index.ts';
 import { rankOf, sortRows } from './sort-rows.ts';
-import { encodeParquetDuckdb } from './duckdb-parquet.ts';
-
-/**
- * writeFileAtomic's discipline for a file DuckDB encodes: a hidden temp file in the partition
- * directory (the `.part-*.tmp` name compact clears when stale), fsync, rename, fsync the directory.
- */
-async function writeDuckdbAtomic(file: string, cols: FileColumns, fsync: boolean): Promise<void> {
-  const dir = dirname(file);
-  await mkdirDurable(dir);
-  const tmp = join(dir, `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await encodeParquetDuckdb(tmp, cols);
-    if (fsync) {
-      const fh = await open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  if (fsync) await fsyncDir(dir);
-}
 
 /** Options of {@link writeReadings}. */
 export interface WriteOptions extends ParquetWriteOptions {
@@ -42,12 +13,6 @@ export interface WriteOptions extends ParquetWriteOptions {
    * (benchmarks of the encoder); without it a crash can lose acknowledged readings.
    */
   fsync?: boolean;
-  /**
-   * Parquet encoder: `parquet-wasm` (default) or `duckdb` (DuckDB's native writer: several times
-   * faster and without parquet-wasm's encoder memory; same schema and readings, see
-   * lib/store/duckdb-parquet.ts). `metadata` needs parquet-wasm.
-   */
-  encoder?: 'parquet-wasm' | 'duckdb';
 }
 
 /** What {@link writeReadings} wrote. */
@@ -280,14 +245,10 @@ async function writeInterned(
     }
     const { site, day } = groupKeys[g];
     const dir = partitionDir(root, sites.values[site], dateOfDay(day));
+    const bytes = encodeParquet(fileTable(cols), opts);
+    await mkdirDurable(dir);
     const file = join(dir, `part-${uniqueId()}.parquet`);
-    if (opts.encoder === 'duckdb' && opts.metadata === undefined && opts.rowGroupSize === undefined) {
-      await writeDuckdbAtomic(file, cols, opts.fsync ?? true);
-    } else {
-      const bytes = encodeParquet(fileTable(cols), opts);
-      await mkdirDurable(dir);
-      await writeFileAtomic(file, bytes, { fsync: opts.fsync });
-    }
+    await writeFileAtomic(file, bytes, { fsync: opts.fsync });
     files.push(file);
   }
   return { files, rows: n };
