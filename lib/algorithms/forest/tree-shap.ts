@@ -118,6 +118,7 @@ export function forestShap(forest: Forest, cover: ForestCover, X: Float32Array, 
   const prepared: PreparedTree[] = forest.trees.map((t, i) => ({ tree: t, cover: cover[i]!, depth: treeDepth(t) }));
   const maxDepth = prepared.reduce((s, p) => Math.max(s, p.depth), 0);
   const size = ((maxDepth + 3) * (maxDepth + 4)) / 2 + 4;
+  if (INV.length < maxDepth + 3) INV = inverses(maxDepth + 3);
   const s: PathScratch = { feat: new Int32Array(size), zero: new Float64Array(size), one: new Float64Array(size), w: new Float64Array(size) };
   const values = new Float64Array(n * F * K);
   for (let r = 0; r < n; r++) {
@@ -148,8 +149,21 @@ function recurse(p: PreparedTree, X: Float32Array, xOff: number, phi: Float64Arr
   const left = t.left[node]!;
   if (left < 0) {
     const v = node * K;
+    // Cold elements (one fraction 0) all get the same scale, -(depth + 1) * sum_j w[j] / (depth - j):
+    // the unwound sum's z cancels against (one - zero). Computed once per leaf, on first need.
+    let coldScale = Number.NaN;
     for (let i = 1; i <= depth; i++) {
-      const scale = unwoundPathSum(s, off, depth, i) * (one[off + i]! - zero[off + i]!);
+      let scale: number;
+      if (one[off + i] === 0) {
+        if (Number.isNaN(coldScale)) {
+          let sum = 0;
+          for (let j = depth - 1; j >= 0; j--) sum += w[off + j]! * INV[depth - j]!;
+          coldScale = -(depth + 1) * sum;
+        }
+        scale = coldScale;
+      } else {
+        scale = hotUnwoundSum(w, off, depth, zero[off + i]!) * (1 - zero[off + i]!);
+      }
       const o = phiOff + feat[off + i]! * K;
       for (let k = 0; k < K; k++) phi[o + k]! += scale * t.value[v + k]!;
     }
@@ -183,10 +197,14 @@ function extendPath(s: PathScratch, off: number, depth: number, pz: number, po: 
   zero[off + depth] = pz;
   one[off + depth] = po;
   w[off + depth] = depth === 0 ? 1 : 0;
-  const d1 = depth + 1;
+  // po / (depth + 1) and pz / (depth + 1) once, not a division per weight.
+  const inv = INV[depth + 1]!;
+  const a = po * inv;
+  const b = pz * inv;
   for (let i = depth - 1; i >= 0; i--) {
-    w[off + i + 1]! += (po * w[off + i]! * (i + 1)) / d1;
-    w[off + i] = (pz * w[off + i]! * (depth - i)) / d1;
+    const wi = w[off + i]!;
+    w[off + i + 1]! += a * wi * (i + 1);
+    w[off + i] = b * wi * (depth - i);
   }
 }
 
@@ -213,24 +231,28 @@ function unwindPath(s: PathScratch, off: number, depth: number, index: number): 
   }
 }
 
-/** The total permutation weight the path would have without element `index` (UNWIND, summed, not stored). */
-function unwoundPathSum(s: PathScratch, off: number, depth: number, index: number): number {
-  const { zero, one, w } = s;
-  const o = one[off + index]!;
-  const z = zero[off + index]!;
+/** 1/k for the path lengths and positions TreeSHAP divides by (a multiply instead of a division in the inner loops). */
+let INV = inverses(66);
+
+function inverses(n: number): Float64Array {
+  return Float64Array.from({ length: n }, (_, k) => (k === 0 ? 0 : 1 / k));
+}
+
+/**
+ * The unwound sum of a "hot" path element (one fraction 1, zero fraction `z`): UNWIND's
+ * recurrence with o = 1 and the divisions by (i + 1) as multiplies. One fractions are 0 or 1 in
+ * path-dependent TreeSHAP (the row goes down a split or it does not), so this and the cold
+ * case at the leaf are the only two.
+ */
+function hotUnwoundSum(w: Float64Array, off: number, depth: number, z: number): number {
   let next = w[off + depth]!;
   let total = 0;
-  const d1 = depth + 1;
-  if (o !== 0) {
-    for (let i = depth - 1; i >= 0; i--) {
-      const tmp = (next * d1) / ((i + 1) * o);
-      total += tmp;
-      next = w[off + i]! - (tmp * z * (depth - i)) / d1;
-    }
-  } else {
-    for (let i = depth - 1; i >= 0; i--) total += (w[off + i]! * d1) / (z * (depth - i));
+  for (let i = depth - 1; i >= 0; i--) {
+    const a = next * INV[i + 1]!;
+    total += a;
+    next = w[off + i]! - a * z * (depth - i);
   }
-  return total;
+  return total * (depth + 1);
 }
 
 /**
