@@ -104,6 +104,18 @@ function treeDepth(t: Tree): number {
  * every output of the forest (regression: the prediction; classification: each class
  * probability). The forest's prediction is the mean of its trees, so are the attributions.
  *
+ * How: in path-dependent TreeSHAP a leaf credits each feature e on its path with
+ * (o_e - z_e) * value * (sum of the path's permutation weights without e), where z is the
+ * product of the cover shares of e's splits and o is 1 when the row satisfies all of them, else
+ * 0. That sum equals the integral over [0, 1] of the product, over the path's other features j,
+ * of (z_j (1 - t) + o_j t) (a polynomial of degree below the depth; the Shapley weights are
+ * Beta integrals). Gauss-Legendre quadrature with ceil(depth / 2) nodes integrates it exactly,
+ * so each node of the walk multiplies the product at those few nodes by its split's factor
+ * (no path copy, no EXTEND), and each leaf divides one factor out per feature; a feature the
+ * row fails (o = 0) needs no division at all, its credit is -value * sum_k w_k G(t_k) / (1 - t_k).
+ * O(trees x leaves x depth) per row, the same values as Algorithm 2 (`forestShapAlgorithm2`)
+ * to rounding (~1e-15).
+ *
  * @example
  * import { fitForest, forestCover, forestShap } from 'millwright';
  * const cover = forestCover(forest, Xcol, n, { seed: 42, maxSamples: 1 });
@@ -111,6 +123,161 @@ function treeDepth(t: Tree): number {
  * // sum over f of values[(r * F + f) * K + k] === prediction[r * K + k] - base[k]
  */
 export function forestShap(forest: Forest, cover: ForestCover, X: Float32Array, n: number): TreeShapValues {
+  const F = forest.nFeatures;
+  const K = forest.nOutputs;
+  if (X.length !== n * F) throw new MillwrightError('BAD_INPUT', `TreeSHAP: matrix has ${X.length} values, expected ${n} rows x ${F} features`);
+  checkCover(forest, cover);
+  const prepared: PreparedTree[] = forest.trees.map((t, i) => ({ tree: t, cover: cover[i]!, depth: treeDepth(t) }));
+  const maxDepth = prepared.reduce((s, p) => Math.max(s, p.depth), 0);
+  const q = quadratureScratch(maxDepth, F);
+  const values = new Float64Array(n * F * K);
+  for (let r = 0; r < n; r++) {
+    for (const p of prepared) walk(p, X, r * F, values, r * F * K, K, 0, 0, q);
+  }
+  const inv = 1 / forest.trees.length;
+  for (let i = 0; i < values.length; i++) values[i]! *= inv;
+  return { rows: n, nFeatures: F, nOutputs: K, values, base: forestExpectedValue(forest, cover) };
+}
+
+/** Gauss-Legendre nodes and weights on [0, 1] (`m` nodes: exact for polynomials of degree <= 2m - 1). */
+export function gaussLegendre(m: number): { t: Float64Array; w: Float64Array } {
+  const t = new Float64Array(m);
+  const w = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    // Newton on the Legendre polynomial P_m from the usual cosine guess.
+    let x = Math.cos((Math.PI * (i + 0.75)) / (m + 0.5));
+    let dp = 1;
+    for (let it = 0; it < 100; it++) {
+      let p0 = 1;
+      let p1 = x;
+      for (let j = 2; j <= m; j++) {
+        const p2 = ((2 * j - 1) * x * p1 - (j - 1) * p0) / j;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = (m * (x * p1 - p0)) / (x * x - 1);
+      const dx = p1 / dp;
+      x -= dx;
+      if (Math.abs(dx) <= 1e-17) break;
+    }
+    t[i] = (1 - x) / 2;
+    w[i] = 1 / ((1 - x * x) * dp * dp);
+  }
+  return { t, w };
+}
+
+/** What the quadrature walk keeps: the product at the nodes per depth, each path feature's (z, o), the path's features. */
+interface QuadratureScratch {
+  m: number;
+  t: Float64Array;
+  w: Float64Array;
+  /** w_k / (1 - t_k): the cold features' shared sum. */
+  coldW: Float64Array;
+  /** Product of the path's factors at each node, level after level (`level * m + k`). */
+  g: Float64Array;
+  z: Float64Array;
+  o: Float64Array;
+  /** Whether feature f is on the current path. */
+  on: Uint8Array;
+  /** The path's features (each once), `len` of them. */
+  path: Int32Array;
+  len: number;
+}
+
+const quadratureCache = new Map<number, { t: Float64Array; w: Float64Array }>();
+
+function quadratureScratch(maxDepth: number, F: number): QuadratureScratch {
+  // The polynomial at a leaf has a factor per other path feature: degree <= depth - 1.
+  const m = Math.max(1, Math.ceil(maxDepth / 2));
+  let rule = quadratureCache.get(m);
+  if (!rule) quadratureCache.set(m, (rule = gaussLegendre(m)));
+  const { t, w } = rule;
+  const g = new Float64Array((maxDepth + 2) * m);
+  g.fill(1, 0, m);
+  return { m, t, w, coldW: Float64Array.from(w, (wk, k) => wk / (1 - t[k]!)), g, z: new Float64Array(F), o: new Float64Array(F), on: new Uint8Array(F), path: new Int32Array(maxDepth + 1), len: 0 };
+}
+
+/** One node of the quadrature walk at `level` (its product at `g[level * m ...]`). */
+function walk(p: PreparedTree, X: Float32Array, xOff: number, phi: Float64Array, phiOff: number, K: number, node: number, level: number, q: QuadratureScratch): void {
+  const t = p.tree;
+  const m = q.m;
+  const g = q.g;
+  const at = level * m;
+  const left = t.left[node]!;
+  if (left < 0) {
+    const v = node * K;
+    const { z, o, path, w, coldW } = q;
+    const tk = q.t;
+    let cold = Number.NaN;
+    for (let s = 0; s < q.len; s++) {
+      const f = path[s]!;
+      let scale: number;
+      if (o[f] === 0) {
+        if (Number.isNaN(cold)) {
+          cold = 0;
+          for (let k = 0; k < m; k++) cold += coldW[k]! * g[at + k]!;
+        }
+        scale = -cold;
+      } else {
+        const zf = z[f]!;
+        let sum = 0;
+        for (let k = 0; k < m; k++) sum += (w[k]! * g[at + k]!) / (zf + (1 - zf) * tk[k]!);
+        scale = (1 - zf) * sum;
+      }
+      const off = phiOff + f * K;
+      for (let k = 0; k < K; k++) phi[off + k]! += scale * t.value[v + k]!;
+    }
+    return;
+  }
+  const right = t.right[node]!;
+  const f = t.feature[node]!;
+  const goLeft = X[xOff + f]! <= t.threshold[node]!;
+  const hot = goLeft ? left : right;
+  const cold = goLeft ? right : left;
+  const c = p.cover[node]!;
+  const again = q.on[f] === 1;
+  // A feature already on the path: its earlier factor is divided out and merged into this one (Algorithm 2's UNWIND).
+  const iz = again ? q.z[f]! : 1;
+  const io = again ? q.o[f]! : 1;
+  if (!again) {
+    q.on[f] = 1;
+    q.path[q.len++] = f;
+  }
+  const next = at + m;
+  const tk = q.t;
+  for (let side = 0; side < 2; side++) {
+    const child = side === 0 ? hot : cold;
+    const zc = (p.cover[child]! / c) * iz;
+    const oc = side === 0 ? io : 0;
+    for (let k = 0; k < m; k++) {
+      const x = tk[k]!;
+      const factor = zc * (1 - x) + oc * x;
+      g[next + k] = again ? (g[at + k]! * factor) / (iz * (1 - x) + io * x) : g[at + k]! * factor;
+    }
+    q.z[f] = zc;
+    q.o[f] = oc;
+    walk(p, X, xOff, phi, phiOff, K, child, level + 1, q);
+  }
+  if (again) {
+    q.z[f] = iz;
+    q.o[f] = io;
+  } else {
+    q.on[f] = 0;
+    q.len--;
+  }
+}
+
+/**
+ * The same attributions by the paper's Algorithm 2 (EXTEND / UNWIND over the unique path,
+ * O(trees x leaves x depth^2) per row). `forestShap` computes them by quadrature; this one is
+ * kept as its independent cross-check on trees too deep for brute force (the tests compare the
+ * two on depth-10 forests).
+ *
+ * @example
+ * import { forestShapAlgorithm2 } from 'millwright';
+ * const { values } = forestShapAlgorithm2(forest, cover, Xrow, rows); // = forestShap's to ~1e-15
+ */
+export function forestShapAlgorithm2(forest: Forest, cover: ForestCover, X: Float32Array, n: number): TreeShapValues {
   const F = forest.nFeatures;
   const K = forest.nOutputs;
   if (X.length !== n * F) throw new MillwrightError('BAD_INPUT', `TreeSHAP: matrix has ${X.length} values, expected ${n} rows x ${F} features`);
