@@ -100,8 +100,8 @@ const isDigit = (ch: number) => ch >= ZERO && ch <= ZERO + 9;
 /**
  * `buf[i, end)` as a JSON number, exactly as `JSON.parse` (and `Number`) read it, or NaN when
  * it is not one (the grammar `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`, the whole range).
- * Up to 15 significant digits and a decimal exponent within +-22 are computed from the digits;
- * longer forms (a double printed in full) go through `Number`.
+ * A mantissa below 2^53 (up to 15 digits always, 16 often) with a decimal exponent within +-22
+ * is computed from the digits; longer forms (most doubles printed in full) go through `Number`.
  */
 export function jsonNumberAt(buf: Buffer, i: number, end: number): number {
   const start = i;
@@ -109,7 +109,6 @@ export function jsonNumberAt(buf: Buffer, i: number, end: number): number {
   if (neg) i++;
   if (i >= end) return Number.NaN;
   let m = 0;
-  let digits = 0;
   let scale = 0;
   let ch = buf[i]!;
   if (ch === ZERO) {
@@ -117,7 +116,6 @@ export function jsonNumberAt(buf: Buffer, i: number, end: number): number {
   } else if (isDigit(ch)) {
     for (; i < end && isDigit((ch = buf[i]!)); i++) {
       m = m * 10 + (ch - ZERO);
-      digits++;
     }
   } else {
     return Number.NaN;
@@ -126,10 +124,7 @@ export function jsonNumberAt(buf: Buffer, i: number, end: number): number {
     i++;
     const f0 = i;
     for (; i < end && isDigit((ch = buf[i]!)); i++) {
-      if (m !== 0 || ch !== ZERO) {
-        m = m * 10 + (ch - ZERO);
-        digits++;
-      }
+      if (m !== 0 || ch !== ZERO) m = m * 10 + (ch - ZERO);
       scale--;
     }
     if (i === f0) return Number.NaN;
@@ -149,12 +144,17 @@ export function jsonNumberAt(buf: Buffer, i: number, end: number): number {
   if (i !== end) return Number.NaN;
   let v: number;
   if (m === 0) v = 0;
-  else if (!slow && digits <= 15 && scale >= -22 && scale <= 22) v = scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
+  // m below 2^53 is exact (it only grew, so every step was), and so is 10^|scale| <= 10^22: one correctly rounded operation.
+  else if (!slow && m <= Number.MAX_SAFE_INTEGER && scale >= -22 && scale <= 22) v = scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
   else return Number(latin1(buf, start, end));
   return neg ? -v : v;
 }
 
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The hour (YYYYMMDDHH) of the last time read and its epoch ms. */
+let lastHour = -1;
+let lastHourMs = 0;
 
 /** Two ASCII digits at `buf[i]` as a number, or -1. */
 function two(buf: Uint8Array, i: number): number {
@@ -183,7 +183,13 @@ export function isoTimeAt(buf: Buffer, i: number, end: number): number {
     const y = y1 * 100 + y2;
     if (y1 >= 0 && y2 >= 0 && y >= 1970 && mo >= 1 && mo <= 12 && d >= 1 && d <= (mo === 2 && !(y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) ? 28 : DAYS[mo - 1]!) &&
         h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 59 && ms1 >= 0 && ms2 >= 0 && ms2 <= 9) {
-      return Date.UTC(y, mo - 1, d, h, mi, s, ms1 * 10 + ms2);
+      // Records of one file share their hour: Date.UTC once per hour, the rest is exact integer arithmetic.
+      const hour = ((y * 100 + mo) * 100 + d) * 100 + h;
+      if (hour !== lastHour) {
+        lastHour = hour;
+        lastHourMs = Date.UTC(y, mo - 1, d, h);
+      }
+      return lastHourMs + mi * 60_000 + s * 1000 + ms1 * 10 + ms2;
     }
   }
   return Date.parse(latin1(buf, i, end));
