@@ -9,7 +9,7 @@
  * Parts, each timed: reading the capture, data quality (summary + baseline constraints), drift
  * (20 columns against 20,000 training rows), attributions (TreeSHAP of a sample of the captured
  * rows, evenly spaced over the day, + nDCG against the training ranking; exact TreeSHAP costs
- * ~50 ms a row on 100 trees of depth 10, so the sample is what bounds it), and estimated
+ * ~20 ms of CPU a row on 100 trees of depth 10, so the sample is what bounds it), and estimated
  * performance (DLE per hour against a 20,000-row labelled reference; its loss forests fitted once
  * per reference and read back from the cache file, as a new report worker does; the first run's
  * fit is timed apart). Then the same job end to

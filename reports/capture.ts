@@ -6,7 +6,7 @@
  * keeps its own values), `eventId` and `inferenceId` (the id late labels name; the eventId when the
  * record has none).
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { captureBody, listCaptureFiles } from '../lib/capture/index.ts';
 import type { FeatureSpec } from '../lib/model/contract.ts';
 import { parseInput, inputFormat } from '../lib/wire/parse-input.ts';
@@ -15,6 +15,7 @@ import { captureKeyValues } from './capture-keys.ts';
 import { quickCaptureLine } from './capture-line.ts';
 import { readV2Capture } from './capture-v2.ts';
 import { scanCaptureLine } from './capture-scan.ts';
+import { CapturedIds, lazyColumn } from './capture-ids.ts';
 import { toFrame, type Frame } from './data.ts';
 
 export interface CaptureReadOptions {
@@ -97,17 +98,25 @@ function sameNames(names: string[], features: FeatureSpec[]): boolean {
   return names.length === features.length && features.every((f, k) => f.name === names[k]);
 }
 
+/** Bytes read from a capture file at a time (a longer line grows the buffer). */
+const CHUNK = 1 << 20;
+
+/** `d` with room for at least `need` values (doubling), its values kept. */
+function grow(d: Float64Array, need: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(Math.max(2 * d.length, need));
+  grown.set(d);
+  return grown;
+}
+
+function growNumeric(c: NumericColumns, need: number): void {
+  c.data = c.data.map((d) => grow(d.subarray(0, c.rows), Math.max(2 * d.length, need)));
+}
+
 /** Appends a parsed batch (row-major) to the columns, doubling their capacity as needed. */
 function appendNumeric(c: NumericColumns, batch: { X: Float64Array; rows: number }): void {
   const F = c.names.length;
   const at = c.rows;
-  if (at + batch.rows > c.data[0]!.length) {
-    c.data = c.data.map((d) => {
-      const grown = new Float64Array(Math.max(2 * d.length, at + batch.rows));
-      grown.set(d.subarray(0, at));
-      return grown;
-    });
-  }
+  if (at + batch.rows > c.data[0]!.length) growNumeric(c, at + batch.rows);
   for (let k = 0; k < F; k++) {
     const d = c.data[k]!;
     for (let r = 0; r < batch.rows; r++) d[at + r] = batch.X[r * F + k]!;
@@ -122,7 +131,9 @@ function appendNumeric(c: NumericColumns, batch: { X: Float64Array; rows: number
  * const { frame, skipped } = await readCapture('/var/lib/millwright/capture', { features: manifest.features });
  */
 export async function readCapture(dirOrFile: string, options: CaptureReadOptions = {}): Promise<CaptureReadResult> {
-  const files = (await listCaptureFiles(dirOrFile)).map((f) => f.path);
+  const listed = await listCaptureFiles(dirOrFile);
+  const files = listed.map((f) => f.path);
+  const totalBytes = listed.reduce((sum, f) => sum + f.bytes, 0);
   const cols = new Map<string, unknown[]>();
   let rows = 0;
   let records = 0;
@@ -216,7 +227,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
   // The server's own one-row numeric records go straight from the bytes into the columns
   // (capture-scan.ts); any other line is decoded and read by `general`, with the same values.
   const features = options.features;
-  const scannable = options.scan !== false && !options.keys?.length && features !== undefined && features.every((f) => f.type === 'number' || f.type === 'integer');
+  const scannable = options.scan !== false && !options.keys?.length && features !== undefined && features.length > 0 && features.every((f) => f.type === 'number' || f.type === 'integer');
   // Whether the unboxed columns are the model's features (checked once per columns object).
   let checked: NumericColumns | undefined;
   let sameAsFeatures = false;
@@ -227,33 +238,142 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
     }
     return sameAsFeatures;
   };
+  // The other four columns of the scanned rows since the last `general` record, unboxed
+  // (`rows - tail.n` rows are in `cols`); moved into `cols` before a general record.
+  const tail = { n: 0, prediction: new Float64Array(1024), time: new Float64Array(1024), eventId: new CapturedIds(), inferenceId: new CapturedIds() };
+  const flushTail = () => {
+    if (tail.n === 0) return;
+    const at = rows - tail.n;
+    const pc = column('prediction', at);
+    const ac = column('capturedAt', at);
+    const ec = column('eventId', at);
+    const ic = column('inferenceId', at);
+    for (let r = 0; r < tail.n; r++) {
+      const t = tail.time[r]!;
+      pc.push(tail.prediction[r]);
+      ac.push(Number.isFinite(t) ? t : null);
+      ec.push(tail.eventId.at(r));
+      ic.push(tail.inferenceId.at(r));
+    }
+    tail.n = 0;
+    tail.eventId.clear();
+    tail.inferenceId.clear();
+  };
+  // Scanning is on while every row so far has the four columns the scanner writes, nothing else.
+  const canScan = (): boolean => {
+    if (!scannable) return false;
+    if (numeric === undefined) return rows === 0 && cols.size === 0;
+    if (!numericIsFeatures()) return false;
+    if (cols.size === 0) return tail.n === rows;
+    if (cols.size !== 4) return false;
+    const before = rows - tail.n;
+    const pc = cols.get('prediction');
+    const ac = cols.get('capturedAt');
+    const ec = cols.get('eventId');
+    const ic = cols.get('inferenceId');
+    return pc !== undefined && ac !== undefined && ec !== undefined && ic !== undefined && pc.length === before && ac.length === before && ec.length === before && ic.length === before;
+  };
+  let scanning = canScan();
+  // Files are read in chunks (bounded memory: a chunk, not a file, plus the columns), split at '\n'.
+  let chunk = Buffer.allocUnsafe(CHUNK);
+  let view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   for (const file of files) {
-    const buf = await readFile(file);
-    for (let start = 0, ln = 0; start < buf.length; ln++) {
-      let end = buf.indexOf(10, start);
-      if (end < 0) end = buf.length;
-      const s = scannable && cols.size === 4 && numericIsFeatures() ? scanCaptureLine(buf, start, end, features) : undefined;
-      const pc = s && cols.get('prediction');
-      const ac = s && cols.get('capturedAt');
-      const ec = s && cols.get('eventId');
-      const ic = s && cols.get('inferenceId');
-      if (s && pc && ac && ec && ic && pc.length === rows && ac.length === rows && ec.length === rows && ic.length === rows) {
-        start = end + 1;
-        if (options.from !== undefined && !(s.time >= options.from)) continue;
-        if (options.to !== undefined && !(s.time < options.to)) continue;
-        appendNumeric(numeric!, { X: s.x, rows: 1 });
-        pc.push(s.prediction);
-        ac.push(Number.isFinite(s.time) ? s.time : null);
-        ec.push(s.eventId);
-        ic.push(s.inferenceId ?? s.eventId);
-        rows++;
-        records++;
-        continue;
+    const fh = await open(file, 'r');
+    try {
+      let have = 0;
+      let ln = 0;
+      let eof = false;
+      while (!eof) {
+        if (have === chunk.length) {
+          // One line longer than the chunk: grow it.
+          const grown = Buffer.allocUnsafe(2 * chunk.length);
+          chunk.copy(grown, 0, 0, have);
+          chunk = grown;
+          view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        }
+        const { bytesRead } = await fh.read(chunk, have, chunk.length - have, null);
+        have += bytesRead;
+        eof = bytesRead === 0;
+        const buf = chunk;
+        let start = 0;
+        for (;;) {
+          let end = buf.indexOf(10, start);
+          if (end < 0 || end >= have) {
+            if (!eof || start >= have) break;
+            end = have; // the file's last line, without a newline
+          }
+          const s = scanning ? scanCaptureLine(buf, start, end, features!, view) : undefined;
+          if (s !== undefined) {
+            if ((options.from === undefined || s.time >= options.from) && (options.to === undefined || s.time < options.to)) {
+              if (numeric === undefined) {
+                // Room for every line of the files if they are like this one (+20 %): no doubling
+                // and copying of a day's columns (untouched capacity is never paged in).
+                const capacity = Math.min(1 << 26, Math.max(1024, Math.ceil((1.2 * totalBytes) / (end - start + 1))));
+                numeric = { names: features!.map((f) => f.name), data: features!.map(() => new Float64Array(capacity)), rows: 0 };
+                if (tail.n === 0) {
+                  tail.prediction = new Float64Array(capacity);
+                  tail.time = new Float64Array(capacity);
+                }
+              }
+              const at = numeric.rows;
+              if (at >= numeric.data[0]!.length) growNumeric(numeric, at + 1);
+              const x = s.x;
+              const data = numeric.data;
+              for (let k = 0; k < x.length; k++) data[k]![at] = x[k]!;
+              numeric.rows = at + 1;
+              const n = tail.n;
+              if (n >= tail.prediction.length) {
+                tail.prediction = grow(tail.prediction, n + 1);
+                tail.time = grow(tail.time, n + 1);
+              }
+              tail.prediction[n] = s.prediction;
+              tail.time[n] = s.time;
+              tail.eventId.push(buf, s.eventStart, s.eventEnd);
+              if (s.idStart < 0) tail.inferenceId.push(buf, s.eventStart, s.eventEnd);
+              else tail.inferenceId.push(buf, s.idStart, s.idEnd);
+              tail.n = n + 1;
+              rows++;
+              records++;
+            }
+          } else {
+            flushTail();
+            general(file, ln, buf.toString('utf8', start, end).trim());
+            scanning = canScan();
+          }
+          ln++;
+          start = end + 1;
+          if (start >= have) break;
+        }
+        // Keep the partial last line for the next read.
+        if (start < have) {
+          buf.copy(buf, 0, start, have);
+          have -= start;
+        } else {
+          have = 0;
+        }
+        if (eof) break;
       }
-      general(file, ln, buf.toString('utf8', start, end).trim());
-      start = end + 1;
+    } finally {
+      await fh.close();
     }
   }
+  if (numeric && cols.size === 0 && tail.n === rows && rows > 0) {
+    // Every row came from the scanner: the columns as they are.
+    const table: Record<string, ArrayLike<unknown>> = {};
+    numeric.names.forEach((name, k) => (table[name] = numeric!.data[k]!.subarray(0, rows)));
+    table.prediction = tail.prediction.subarray(0, rows);
+    const time = tail.time.subarray(0, rows);
+    // A column of times that are all missing stays what the string path makes of it (all nulls).
+    table.capturedAt = time.some(Number.isFinite) ? time : Array.from(time, (t) => (Number.isFinite(t) ? t : null));
+    const frame = toFrame(table);
+    // The ids stay bytes until a report reads them (a ground-truth merge does; the others do not).
+    const { eventId, inferenceId } = tail;
+    frame.names.push('eventId', 'inferenceId');
+    frame.columns.set('eventId', lazyColumn('eventId', () => eventId.strings()));
+    frame.columns.set('inferenceId', lazyColumn('inferenceId', () => inferenceId.strings()));
+    return { frame, records, files: files.length, skipped };
+  }
+  flushTail();
   if (numeric) {
     for (const c of cols.values()) while (c.length < rows) c.push(null);
     const table: Record<string, ArrayLike<unknown>> = {};

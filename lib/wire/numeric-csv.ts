@@ -35,6 +35,8 @@ interface Cursor {
   /** The body as bytes (checked ASCII). */
   text: Uint8Array;
   i: number;
+  /** Where reading stops (the text's length, or the end of one record inside a larger buffer). */
+  end: number;
   value: number;
 }
 
@@ -46,7 +48,7 @@ interface Cursor {
  */
 function readNumber(c: Cursor): boolean {
   const s = c.text;
-  const n = s.length;
+  const n = c.end;
   let i = c.i;
   let ch = i < n ? s[i]! : -1;
   while (ch === SPACE || ch === TAB) ch = ++i < n ? s[i]! : -1;
@@ -187,7 +189,7 @@ export function parseNumericCsv(body: string | Uint8Array, features: readonly Fe
     if (ch === NL) lines++;
     else if (ch === QUOTE || ch > 127) return undefined;
   }
-  const c: Cursor = { text, i: 0, value: 0 };
+  const c: Cursor = { text, i: 0, end: n, value: 0 };
   skipBlankLines(c);
   if (c.i >= n) return undefined;
   // header row? (a first record that is not all numbers must be one, or it is an error for parseInput)
@@ -221,26 +223,29 @@ export function parseNumericCsv(body: string | Uint8Array, features: readonly Fe
   return { X: X.subarray(0, rows * F), rows };
 }
 
-const recordCursor: Cursor = { text: new Uint8Array(0), i: 0, value: 0 };
+const recordCursor: Cursor = { text: new Uint8Array(0), i: 0, end: 0, value: 0 };
 
 /**
  * Reads `bytes` as one CSV record of exactly `out.length` plain decimal numbers (spaces and tabs
  * around cells allowed, nothing else: no line break, no quote) into `out`; false otherwise
  * (`out` then holds partial values). When it returns true, `parseNumericCsv` of the same body
  * gives one row with the same values (integer features are the caller's check). For readers of
- * many one-row bodies (the capture): no allocation per call.
+ * many one-row bodies (the capture): no allocation per call. `start`/`end` read the record
+ * `bytes[start, end)` in place (a body inside a larger buffer, without a view per call).
  *
  * @example
  * import { readNumericRecord } from 'millwright';
  * const out = new Float64Array(2);
  * readNumericRecord(Buffer.from('1.5, 2e3'), out); // => true, out = [1.5, 2000]
+ * readNumericRecord(Buffer.from('x=1.5,2;'), out, 2, 7); // => true, out = [1.5, 2]
  */
-export function readNumericRecord(bytes: Uint8Array, out: Float64Array): boolean {
+export function readNumericRecord(bytes: Uint8Array, out: Float64Array, start = 0, end = bytes.length): boolean {
   const F = out.length;
   if (F === 0) return false;
   const c = recordCursor;
   c.text = bytes;
-  c.i = 0;
+  c.i = start;
+  c.end = end;
   for (let k = 0; k < F; k++) {
     if (k > 0) {
       if (bytes[c.i] !== COMMA) return false;
@@ -249,7 +254,7 @@ export function readNumericRecord(bytes: Uint8Array, out: Float64Array): boolean
     if (!readNumber(c)) return false;
     out[k] = c.value;
   }
-  return c.i === bytes.length;
+  return c.i === end;
 }
 
 /** True when every integer feature holds whole numbers (else parseInput names the bad cell). */
@@ -277,7 +282,7 @@ function headerColumns(c: Cursor, features: readonly FeatureSpec[]): number[] | 
   const text = c.text;
   let end = text.indexOf(NL, c.i);
   if (end === -1) end = text.length;
-  const probe: Cursor = { text, i: c.i, value: 0 };
+  const probe: Cursor = { text, i: c.i, end: text.length, value: 0 };
   let numeric = true;
   for (let k = 0; numeric && k < features.length; k++) {
     if (k > 0) {

@@ -98,13 +98,20 @@ function labelCol(frame: Frame, name: string): (string | null)[] | undefined {
 
 function chunkIndex(ts: Float64Array, chunkMs: number): Map<number, number[]> {
   const out = new Map<number, number[]>();
+  // Rows come in time order, so the last chunk's list is usually the one (no map lookup per row).
+  let lastKey = Number.NaN;
+  let last: number[] = [];
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i]!;
     if (!Number.isFinite(t)) continue;
     const k = Math.floor(t / chunkMs) * chunkMs;
-    let a = out.get(k);
-    if (!a) out.set(k, (a = []));
-    a.push(i);
+    if (k !== lastKey) {
+      let a = out.get(k);
+      if (!a) out.set(k, (a = []));
+      lastKey = k;
+      last = a;
+    }
+    last.push(i);
   }
   return new Map([...out].sort((a, b) => a[0] - b[0]));
 }
@@ -122,9 +129,12 @@ function lossInputs(frame: Frame, features: string[], prediction: string): { X: 
   const n = frame.rows;
   const F = cols.length;
   const X = new Float32Array(n * F);
-  for (let f = 0; f < F; f++) {
-    const c = cols[f]!;
-    for (let r = 0; r < n; r++) X[r * F + f] = Number.isFinite(c[r]!) ? c[r]! : 0;
+  // Row by row: the writes go in order (column by column, each write of a day's rows was a new cache line).
+  for (let r = 0, o = 0; r < n; r++) {
+    for (let f = 0; f < F; f++, o++) {
+      const v = cols[f]![r]!;
+      X[o] = Number.isFinite(v) ? v : 0;
+    }
   }
   return { X, n, F };
 }

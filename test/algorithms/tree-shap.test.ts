@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fitForest, predictForest, type Forest } from '../../lib/algorithms/forest/forest.ts';
 import { forestCover, type ForestCover } from '../../lib/algorithms/forest/tree-cover.ts';
-import { forestShap, forestExpectedValue, meanAbsShap } from '../../lib/algorithms/forest/tree-shap.ts';
+import { forestShap, forestShapAlgorithm2, forestExpectedValue, gaussLegendre, meanAbsShap } from '../../lib/algorithms/forest/tree-shap.ts';
 import type { Tree } from '../../lib/algorithms/forest/tree.ts';
 import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 import { synthetic } from './fixtures.ts';
@@ -161,6 +161,41 @@ test('attributions add up to prediction minus base value on every row of a 20-fe
   const order = Array.from(imp.keys()).sort((a, b) => imp[b]! - imp[a]!);
   assert.ok(order.slice(0, 6).includes(3), `x3 in the top 6: ${order}`);
   for (let f = 10; f < 20; f++) assert.ok(imp[f]! < imp[3]! / 5, `noise feature ${f}: ${imp[f]} vs x3 ${imp[3]}`);
+});
+
+test('forestShap (quadrature) gives Algorithm 2\'s attributions on deep forests (depth 4, 10, 16; regression and classification)', () => {
+  const F = 20;
+  const n = 4000;
+  const { X, y, label } = rows(n, F, 21);
+  const Xc = columnMajor(X, n, F);
+  const test = rows(40, F, 22).X;
+  for (const maxDepth of [4, 10, 16]) {
+    const opts = { nEstimators: 8, maxDepth, minSamplesLeaf: 2, maxFeatures: 7, maxSamples: 1, bins: 255, seed: 5 };
+    for (const forest of [fitForest(Xc, n, F, { kind: 'regression', y }, opts), fitForest(Xc, n, F, { kind: 'classification', y: label, nClasses: 3 }, opts)]) {
+      const cover = forestCover(forest, Xc, n, opts);
+      const a = forestShap(forest, cover, test, 40);
+      const b = forestShapAlgorithm2(forest, cover, test, 40);
+      let scale = 0;
+      for (let i = 0; i < b.values.length; i++) scale = Math.max(scale, Math.abs(b.values[i]!));
+      assert.ok(scale > 0);
+      for (let i = 0; i < a.values.length; i++) assert.ok(Math.abs(a.values[i]! - b.values[i]!) <= 1e-12 * scale, `depth ${maxDepth} ${forest.kind} value ${i}: ${a.values[i]} vs ${b.values[i]}`);
+      assert.deepEqual(a.base, b.base);
+    }
+  }
+});
+
+test('gaussLegendre: m nodes on [0, 1] integrate t^j exactly up to j = 2m - 1, and not t^2m', () => {
+  for (let m = 1; m <= 40; m++) {
+    const { t, w } = gaussLegendre(m);
+    for (let j = 0; j <= 2 * m; j++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += w[k]! * t[k]! ** j;
+      const err = Math.abs(s - 1 / (j + 1));
+      if (j < 2 * m) assert.ok(err <= 1e-14, `m=${m} j=${j}: ${s} vs ${1 / (j + 1)}`);
+      // Degree 2m is beyond the rule: its error is (m!)^4 / ((2m + 1) ((2m)!)^2), visible up to m = 8.
+      else if (m <= 8) assert.ok(err > 1e-11, `m=${m} j=${j} is beyond the rule's degree, yet exact: the test would not see too few nodes`);
+    }
+  }
 });
 
 test('a cover that does not fit the forest is a clear BAD_INPUT', () => {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { captureRecord } from '../../lib/capture/index.ts';
 import { quickCaptureLine } from '../../reports/capture-line.ts';
 import { readCapture } from '../../reports/capture.ts';
-import { scanCaptureLine } from '../../reports/capture-scan.ts';
+import { isoTimeAt, jsonNumberAt, scanCaptureLine } from '../../reports/capture-scan.ts';
 
 const at = new Date(Date.UTC(2026, 11, 2, 3, 4, 5, 6));
 const lines = [
@@ -149,9 +149,14 @@ test('readCapture from the bytes (capture-scan) gives the string path\'s table o
     // The line scanner itself: the writer's line, and each kind it must leave to the string path.
     const buf = (s: string) => Buffer.from(s, 'utf8');
     const g = buf(good);
-    assert.deepEqual(scanCaptureLine(g, 0, g.length, features), { x: Float64Array.from([3.5, 4]), prediction: 7.25, time: t(0).getTime(), eventId: 'e-0', inferenceId: 'i-0' });
+    const sg = scanCaptureLine(g, 0, g.length, features)!;
+    assert.deepEqual({ x: sg.x, prediction: sg.prediction, time: sg.time, eventId: g.toString('latin1', sg.eventStart, sg.eventEnd), inferenceId: g.toString('latin1', sg.idStart, sg.idEnd) },
+      { x: Float64Array.from([3.5, 4]), prediction: 7.25, time: t(0).getTime(), eventId: 'e-0', inferenceId: 'i-0' });
     const inLine = buf(`xx${good}\nyy`);
-    assert.equal(scanCaptureLine(inLine, 2, 2 + g.length, features)!.eventId, 'e-0');
+    const si = scanCaptureLine(inLine, 2, 2 + g.length, features)!;
+    assert.equal(inLine.toString('latin1', si.eventStart, si.eventEnd), 'e-0');
+    const noId = buf(variants[1]!);
+    assert.equal(scanCaptureLine(noId, 0, noId.length, features)!.idStart, -1);
     for (const v of [variants[2]!, variants[3]!, variants[4]!, variants[7]!, variants[8]!, variants[10]!, variants[11]!, variants[12]!, variants[17]!, variants[18]!, `  ${good}`, `${good}\r`, good.slice(0, -3)]) {
       const b = buf(v);
       assert.equal(scanCaptureLine(b, 0, b.length, features), undefined, v);
@@ -183,6 +188,72 @@ test('business keys: read from JSON (instances, records, dataframe_split, JSON L
     assert.deepEqual(r.frame.columns.get('lot')!.values, ['L1', null]);
     assert.deepEqual([...(r.frame.columns.get('a')!.values as Float64Array)], [1, 4]);
     assert.equal((await readCapture(join(dir, 'c.jsonl'), { features })).frame.columns.has('lot'), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the scanner\'s number and time readers give JSON.parse\'s numbers and Date.parse\'s times, or decline', () => {
+  const b = (x: string) => Buffer.from(`[${x}]`, 'latin1');
+  const numbers = ['0', '-0', '1', '-1', '7.25', '0.1', '0.3', '1e-7', '2.5E+3', '1E22', '1e23', '9007199254740993', '123456789012345', '1234567890123456',
+    '12345678901234567890', '27.123456789012345', '9007199254740991', '9007199254740992', '9007199254740993', '0.9007199254740993', '4503599627370497.5',
+    '900719925474099.3', '1.0000000000000002', '0.30000000000000004', '123.45678901234567e-3', '1000000000000000000000e-22', '-3.0000000000000004', '5e-324', '1.7976931348623157e308', '1e400', '-1e400', '0.000001', '1e000001', '00', '01', '1.', '.5',
+    '+1', '-', '1e', '1e+', '--1', '1.2.3', ' 1', '1 ', 'NaN', 'Infinity', '0x10', '1_0', ''];
+  const r = (() => { let s = 7; return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296); })();
+  for (let i = 0; i < 2000; i++) {
+    const v = (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
+    numbers.push(String(v), v.toFixed(Math.floor(r() * 8)), v.toExponential(Math.floor(r() * 17)), String(Math.round(v)));
+  }
+  for (const x of numbers) {
+    const buf = b(x);
+    // The strict grammar or nothing (' 1' is JSON.parse's 1, but the scanner leaves it to the string path).
+    const want = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/.test(x) ? (JSON.parse(x) as number) : Number.NaN;
+    assert.ok(Object.is(jsonNumberAt(buf, 1, buf.length - 1), want), `${x}: ${jsonNumberAt(buf, 1, buf.length - 1)} vs ${want}`);
+  }
+  const times = ['2026-12-02T03:04:05.006Z', '1970-01-01T00:00:00.000Z', '2024-02-29T23:59:59.999Z', '2026-02-29T00:00:00.000Z', '2026-02-30T00:00:00.000Z',
+    '2026-04-31T00:00:00.000Z', '2026-12-01T24:00:00.000Z', '2026-12-01T23:59:60.000Z', '2026-13-01T00:00:00.000Z', '2026-00-01T00:00:00.000Z', '2026-01-00T00:00:00.000Z',
+    '1969-12-31T23:59:59.999Z', '0000-01-01T00:00:00.000Z', '2100-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z', '2026-12-02T03:04:05Z', '2026-12-02T03:04:05.006+01:00',
+    '2026-12-02 03:04:05.006Z', '2026-12-02T03:04:05.00xZ', 'x026-12-02T03:04:05.006Z', '+002026-12-02T03:04:05.006Z', '2026-12-02', 'not a time', ''];
+  for (let i = 0; i < 2000; i++) times.push(new Date(Math.floor(r() * 8e12 - 1e12)).toISOString());
+  for (const x of times) {
+    const buf = Buffer.from(`"${x}"`, 'latin1');
+    assert.ok(Object.is(isoTimeAt(buf, 1, buf.length - 1), Date.parse(x)), `${x}: ${isoTimeAt(buf, 1, buf.length - 1)} vs ${Date.parse(x)}`);
+  }
+});
+
+test('readCapture reads files in chunks: lines across chunk boundaries and a line longer than a chunk give the string path\'s table', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mw-capchunk-'));
+  try {
+    const features = [{ name: 'a', type: 'number' as const }, { name: 'b', type: 'number' as const }];
+    const sub = join(dir, 'm', 'AllTraffic', '2026', '12', '02', '03');
+    await mkdir(sub, { recursive: true });
+    const rec = (i: number, input: string, output = `{"predictions":[${i / 7}]}`) => JSON.stringify(captureRecord({ endpoint: 'm', eventId: `e${i}`, inferenceId: `i${i}`,
+      inferenceTime: new Date(Date.UTC(2026, 11, 2, 3) + i), inputContentType: 'text/csv', input, outputContentType: 'application/json', output }));
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) lines.push(rec(i, `${i % 97},${(i * 1.5).toFixed(2)}`));
+    // A 2.5 MiB line (a 300,000-row batch) in the middle, and one that is not a record.
+    lines.splice(6_000, 0, rec(-1, '1,2\n'.repeat(300_000), `{"predictions":[${Array(300_000).fill(3).join(',')}]}`), 'torn');
+    await writeFile(join(sub, 'a.jsonl'), lines.join('\n'));
+    await writeFile(join(sub, 'b.jsonl'), `${lines.slice(0, 3_000).join('\n')}\n`);
+    const scanned = await readCapture(join(dir, 'm'), { features });
+    const plain = await readCapture(join(dir, 'm'), { features, scan: false });
+    assert.equal(scanned.frame.rows, 12_000 + 300_000 + 3_000);
+    assert.deepEqual(scanned.skipped, [{ file: join(sub, 'a.jsonl'), line: 6_002, reason: scanned.skipped[0]!.reason }]);
+    assert.deepEqual(scanned, plain);
+    // And what the lines hold, independently of the reader's chunking.
+    const ids = [...Array.from({ length: 6_000 }, (_, i) => `i${i}`), ...Array<string>(300_000).fill('i-1'), ...Array.from({ length: 6_000 }, (_, i) => `i${6_000 + i}`), ...Array.from({ length: 3_000 }, (_, i) => `i${i}`)];
+    assert.deepEqual(scanned.frame.columns.get('inferenceId')!.values, ids);
+    const a = scanned.frame.columns.get('a')!.values as Float64Array;
+    const b = scanned.frame.columns.get('b')!.values as Float64Array;
+    const p = scanned.frame.columns.get('prediction')!.values as Float64Array;
+    ids.forEach((id, r) => {
+      const i = Number(id.slice(1));
+      if (i < 0) assert.ok(a[r] === 1 && b[r] === 2 && p[r] === 3);
+      else assert.ok(a[r] === i % 97 && b[r] === Number((i * 1.5).toFixed(2)) && p[r] === i / 7, `row ${r}`);
+    });
+    // Only scanned records: the same table as the string path too.
+    await writeFile(join(sub, 'a.jsonl'), lines.slice(0, 5_000).join('\n'));
+    assert.deepEqual(await readCapture(join(dir, 'm'), { features }), await readCapture(join(dir, 'm'), { features, scan: false }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
