@@ -112,6 +112,31 @@ test('complete layout: the WebAssembly walker and the JS walker give the same bi
   assertSame(predictCompiled(cw, X, n), predictForest(clf, X, n), '3 outputs vs trained trees');
 });
 
+test('sparse layout: the WebAssembly walker and the JS walker give the same bits (unlimited depth, NaN, 2 and 3 outputs, a chain deeper than the complete layout)', () => {
+  const n = 3000 + 5;
+  const X = new Float32Array(n * F);
+  for (let r = 0; r < n; r++) X.set(Xtest.subarray((r % 1500) * F, (r % 1500 + 1) * F), r * F);
+  const rng = mulberry32(23);
+  for (let i = 0; i < X.length; i++) if (rng() < 0.05) X[i] = Number.NaN;
+  const forests: [string, Forest][] = [
+    ['regression', fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 8, maxDepth: 0 })],
+    ['leaf quantiles', fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 6, maxDepth: 0, leafQuantiles: [0.1] })],
+    ['classifier', fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 6, maxDepth: 0, minSamplesLeaf: 1, maxFeatures: 4 })],
+  ];
+  const leaf = { feature: Int32Array.of(-1), threshold: Float32Array.of(0), left: Int32Array.of(-1), right: Int32Array.of(-1), value: Float32Array.of(2.5) };
+  forests.push(['lone leaf + chain', { kind: 'regression', nFeatures: F, nOutputs: 1, trees: [leaf, deepChain(COMPLETE_MAX_DEPTH + 5)] }]);
+  for (const [what, forest] of forests) {
+    const wasm = compileForest(forest);
+    const js = compileForest(forest, { wasm: false });
+    assert.equal(wasm.layout.kind, 'sparse', what);
+    assert.ok(wasm.layout.wasm !== undefined && js.layout.wasm === undefined, `${what}: wasm walker built, and not with { wasm: false }`);
+    const w = predictCompiled(wasm, X, n);
+    assert.deepEqual(Array.from(w), Array.from(predictCompiled(js, X, n)), `${what}: wasm and JS walkers`);
+    assertSame(w, predictForest(forest, X, n), `${what}: wasm vs trained trees`);
+    for (const m of [8, 13]) assertSame(predictCompiled(wasm, X.subarray(0, m * F), m), w.subarray(0, m * forest.nOutputs), `${what}, ${m} rows`);
+  }
+});
+
 test('classification (3 classes) and leaf-quantile (2 outputs) forests: every output the same', () => {
   const clf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 20, maxDepth: 8, minSamplesLeaf: 1, maxFeatures: 4 });
   assertSame(predictCompiled(compileForest(clf), Xtest, 1500), predictForest(clf, Xtest, 1500), 'classifier');
