@@ -192,11 +192,13 @@ async function predictionBench(dir: string): Promise<void> {
   const deep = fitForest(X, nTrain, F, { kind: 'regression', y }, { nEstimators: 20, maxDepth: 0, minSamplesLeaf: 5, maxFeatures: F, maxSamples: 1, bins: 255, seed: 1 });
   const deepC = compileForest(deep);
   const perRow = visitsPerRow(deep, Xt, nTest);
+  const deepJs = compileForest(deep, { wasm: false });
   const dOld = await rate(() => predictForest(deep, big, rows));
+  const dJs = await rate(() => predictCompiled(deepJs, big, rows));
   const dNew = await rate(() => predictCompiled(deepC, big, rows));
   const visitRate = dNew * perRow;
   console.log(`${nodeCount(deep)} nodes, max depth ${Math.max(...deep.trees.map(treeDepth))}, ${perRow.toFixed(0)} node visits per row (trained trees, holdout rows)`);
-  console.log(`JS old ${fmt(dOld)} rows/s, JS new ${fmt(dNew)} rows/s (${(dNew / dOld).toFixed(2)}x) = ${(visitRate / 1e6).toFixed(0)}M node visits/s`);
+  console.log(`JS old ${fmt(dOld)} rows/s, compiled JS walker only ${fmt(dJs)} rows/s, JS new (wasm walker) ${fmt(dNew)} rows/s (${(dNew / dOld).toFixed(2)}x old, ${(dNew / dJs).toFixed(2)}x JS walker) = ${(visitRate / 1e6).toFixed(0)}M node visits/s`);
   console.log(
     `ratio: time per node visit, unlimited depth / depth 10 = ${((jsNew * visits) / visitRate).toFixed(2)}x (target <= 3x)`,
   );
