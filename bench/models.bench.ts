@@ -165,7 +165,9 @@ async function predictionBench(dir: string): Promise<void> {
   const now = predictCompiled(compiled, Xt, nTest);
   let maxDiff = 0;
   for (let i = 0; i < nTest; i++) maxDiff = Math.max(maxDiff, Math.abs(old[i]! - now[i]!));
+  const jsWalker = compileForest(forest, { wasm: false });
   const jsOld = await rate(() => predictForest(forest, big, rows));
+  const jsWalk = await rate(() => predictCompiled(jsWalker, big, rows));
   const jsNew = await rate(() => predictCompiled(compiled, big, rows));
   const session = await ort.InferenceSession.create(forestToOnnx(forest, { featureNames: d.names }), { intraOpNumThreads: 1, extra: { session: { intra_op: { allow_spinning: '0' } } } });
   const onnx1 = await rate(() => session.run({ input: new ort.Tensor('float32', big, [rows, F]) }));
@@ -177,7 +179,8 @@ async function predictionBench(dir: string): Promise<void> {
   const visits = forest.trees.reduce((s, t) => s + treeDepth(t), 0); // complete layout: every row takes each tree's full depth
   console.log(`shape: millwright ${forest.trees.length} trees, ${leaves} leaves, compiled (complete layout, ${visits} node visits per row) in ${compileMs.toFixed(0)} ms; XGBoost ${xgb.version} XGBRFRegressor ${xgb.trees} trees, ${xgb.leaves} leaves`);
   console.log(`JS trained-tree predictor (old)  ${fmt(jsOld).padStart(7)} rows/s`);
-  console.log(`JS compiled forest (new)         ${fmt(jsNew).padStart(7)} rows/s   = ${(jsNew / jsOld).toFixed(2)}x old, ${((jsNew * visits) / 1e6).toFixed(0)}M node visits/s, max |new - old| ${maxDiff}`);
+  console.log(`JS compiled, JS walker only      ${fmt(jsWalk).padStart(7)} rows/s   = ${(jsWalk / jsOld).toFixed(2)}x old, ${((jsWalk * visits) / 1e6).toFixed(0)}M node visits/s (${(1e9 / (jsWalk * visits)).toFixed(2)} ns a visit)`);
+  console.log(`JS compiled forest (new, wasm walker) ${fmt(jsNew).padStart(7)} rows/s = ${(jsNew / jsOld).toFixed(2)}x old, ${(jsNew / jsWalk).toFixed(2)}x JS walker, ${((jsNew * visits) / 1e6).toFixed(0)}M node visits/s (${(1e9 / (jsNew * visits)).toFixed(2)} ns a visit), max |new - old| ${maxDiff}`);
   console.log(`ONNX (onnxruntime, 1 thread)     ${fmt(onnx1).padStart(7)} rows/s`);
   console.log(`XGBoost inplace_predict nthread=1 ${fmt(xgb.rows_s).padStart(6)} rows/s`);
   console.log(
@@ -189,11 +192,13 @@ async function predictionBench(dir: string): Promise<void> {
   const deep = fitForest(X, nTrain, F, { kind: 'regression', y }, { nEstimators: 20, maxDepth: 0, minSamplesLeaf: 5, maxFeatures: F, maxSamples: 1, bins: 255, seed: 1 });
   const deepC = compileForest(deep);
   const perRow = visitsPerRow(deep, Xt, nTest);
+  const deepJs = compileForest(deep, { wasm: false });
   const dOld = await rate(() => predictForest(deep, big, rows));
+  const dJs = await rate(() => predictCompiled(deepJs, big, rows));
   const dNew = await rate(() => predictCompiled(deepC, big, rows));
   const visitRate = dNew * perRow;
   console.log(`${nodeCount(deep)} nodes, max depth ${Math.max(...deep.trees.map(treeDepth))}, ${perRow.toFixed(0)} node visits per row (trained trees, holdout rows)`);
-  console.log(`JS old ${fmt(dOld)} rows/s, JS new ${fmt(dNew)} rows/s (${(dNew / dOld).toFixed(2)}x) = ${(visitRate / 1e6).toFixed(0)}M node visits/s`);
+  console.log(`JS old ${fmt(dOld)} rows/s, compiled JS walker only ${fmt(dJs)} rows/s, JS new (wasm walker) ${fmt(dNew)} rows/s (${(dNew / dOld).toFixed(2)}x old, ${(dNew / dJs).toFixed(2)}x JS walker) = ${(visitRate / 1e6).toFixed(0)}M node visits/s`);
   console.log(
     `ratio: time per node visit, unlimited depth / depth 10 = ${((jsNew * visits) / visitRate).toFixed(2)}x (target <= 3x)`,
   );

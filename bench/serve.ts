@@ -17,7 +17,9 @@
  * --only fixed-rate (just the fixed 1,000 req/s latency run against millwright, --repeat N times,
  * no reference; for iterating on tail latency), --only single-row (issue 15 target 3 alone: single-row
  * CSV/JSON throughput against bare node:http and nginx, then p99 at a fixed 1,000 req/s, on the
- * Friedman-style forest, --repeat N times, load average beside each figure), --model DIR (serve this
+ * Friedman-style forest, --repeat N times, load average beside each figure), --only batch (issue 15
+ * target 2 alone: 1,000-row CSV batches against every reference and the 10,000-row batch latency,
+ * same servers and model as the full run), --model DIR (serve this
  * model dir instead of training one; with --only), --serve-args "..." (extra `millwright serve` flags), --data steel|friedman
  * (the real steel plant data, 6 features, default; or issue 15's Friedman-style 20 features, 20,000
  * rows unless --rows). 1,000-row batches are also measured against FastAPI + uvicorn and aiohttp +
@@ -384,8 +386,9 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mw-bench-serve-'));
   const procs: ChildProcess[] = [];
   try {
-    if (values.only !== undefined) {
-      if (values.only !== 'fixed-rate' && values.only !== 'single-row') throw new Error(`--only: expected "fixed-rate" or "single-row", got ${JSON.stringify(values.only)}`);
+    const batchOnly = values.only === 'batch';
+    if (values.only !== undefined && !batchOnly) {
+      if (values.only !== 'fixed-rate' && values.only !== 'single-row') throw new Error(`--only: expected "fixed-rate", "single-row" or "batch", got ${JSON.stringify(values.only)}`);
       const serveArgs = values['serve-args']!.split(/\s+/).filter(Boolean);
       if (values.only === 'single-row') {
         return await singleRowOnly(dir, procs, { model: values.model, trees: Number(values.trees), depth: Number(values.depth), rows: values.rows ? Number(values.rows) : undefined, workers, seconds, conns, repeat: Number(values.repeat), serveArgs });
@@ -460,11 +463,12 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     console.log(`\nthroughput (wrk, ${conns} connections, ${seconds} s each, ${workers} workers per server)`);
     console.log('scenario            server       req/s     p50 ms   p99 ms  errors');
     const results: Record<string, { mw: Load; ref: Load }> = {};
-    for (const [name, file, type] of [
+    const scenarios = [
       ['single-row JSON', 'json1', 'application/json'],
       ['single-row CSV', 'csv1', 'text/csv'],
       ['1,000-row CSV', 'csv1k', 'text/csv'],
-    ] as const) {
+    ] as const;
+    for (const [name, file, type] of scenarios.filter(([name]) => !batchOnly || name === '1,000-row CSV')) {
       const m = await wrk(mwUrl, join(dir, `${file}.body`), type, seconds, conns, dir);
       const r = await wrk(refUrl, join(dir, `${file}.body`), type, seconds, conns, dir);
       results[name] = { mw: m, ref: r };
@@ -473,7 +477,53 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
       console.log(`${''.padEnd(19)} ratio      ${fmt(m.rps / r.rps, 2).padStart(8)}x`);
     }
 
+    // 10,000-row CSV batches, sequential: millwright and every reference
+    const tenThousand = async (): Promise<Awaited<ReturnType<typeof batchLatency>>> => {
+      console.log('\n10,000-row CSV batch, sequential (client-side time incl. transfer), 10 requests after 3 warm-ups');
+      const bMw = await batchLatency(mwUrl, bodies.csv10k, 10);
+      const bRef = await batchLatency(refUrl, bodies.csv10k, 10);
+      console.log(`millwright: p50 ${fmt(bMw.p50)} ms, max ${fmt(bMw.max)} ms${bMw.ok ? '' : ' (ERRORS)'}`);
+      // Where the time goes: the model's own predict on the same 10,000 rows, in this process, one thread.
+      {
+        const { loadModel } = await import('../lib/model/index.ts');
+        const aq = await import('arquero');
+        const model = await loadModel(modelDir);
+        const rows10k = Array.from({ length: 10_000 }, (_, i) => features[(13 + i) % features.length]!);
+        const table = aq.table(Object.fromEntries(featureNames.map((f, j) => [f, Float64Array.from(rows10k, (r) => r[j]!)])));
+        const times: number[] = [];
+        for (let i = 0; i < 6; i++) {
+          const t = performance.now();
+          await model.predict(table);
+          if (i > 0) times.push(performance.now() - t);
+        }
+        times.sort((x, y) => x - y);
+        console.log(`            (of which lib/model predict alone, 10,000 rows on one thread, in-process: p50 ${fmt(times[2]!)} ms; the server splits the batch over ${workers} workers)`);
+        if (model.predictMatrix !== undefined) {
+          // the path a numeric CSV body takes in the server: a Float64Array matrix, no table
+          const X = Float64Array.from(rows10k.flat());
+          const m: number[] = [];
+          for (let i = 0; i < 6; i++) {
+            const t = performance.now();
+            await model.predictMatrix(X, 10_000);
+            if (i > 0) m.push(performance.now() - t);
+          }
+          m.sort((x, y) => x - y);
+          console.log(`            (predictMatrix, the numeric CSV path, same 10,000 rows, one thread, in-process: p50 ${fmt(m[2]!)} ms)`);
+        }
+      }
+      console.log(`reference:  p50 ${fmt(bRef.p50)} ms, max ${fmt(bRef.max)} ms${bRef.ok ? '' : ' (ERRORS)'}  ratio ${fmt(bRef.p50 / bMw.p50, 2)}x`);
+      for (const o of otherRefs) {
+        const b10 = await batchLatency(o.url, bodies.csv10k, 10);
+        console.log(`${o.name}: p50 ${fmt(b10.p50)} ms, max ${fmt(b10.max)} ms${b10.ok ? '' : ' (ERRORS)'}  ratio ${fmt(b10.p50 / bMw.p50, 2)}x`);
+      }
+      return bMw;
+    };
     const batch = await batchesVsEveryReference({ mwUrl, flask: results['1,000-row CSV']!, others: otherRefs, dir, seconds, conns, workers });
+    if (batchOnly) {
+      await tenThousand();
+      console.log(`load average after: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
+      return;
+    }
     const floors = await httpFloors(dir, join(dir, 'csv1.body'), seconds, conns);
     const singleMw = results['single-row CSV']!.mw.rps;
     console.log(`single-row CSV: millwright ${fmt(singleMw)} req/s = ${fmt((100 * singleMw) / floors.node.rps, 1)}% of bare node:http${floors.nginx ? `, ${fmt((100 * singleMw) / floors.nginx.rps, 1)}% of nginx` : ''} (issue 15 target 3: >= 50% of node:http)`);
@@ -490,31 +540,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     const floor = await floorLatency(seconds, bodies.csv1);
     console.log(`floor:      node:http answering a constant (no model, no workers): p50 ${fmt(floor.p50, 2)} ms, p99 ${fmt(floor.p99, 2)} ms — the load generator and the machine's scheduler`);
 
-    console.log('\n10,000-row CSV batch, sequential (client-side time incl. transfer), 10 requests after 3 warm-ups');
-    const bMw = await batchLatency(mwUrl, bodies.csv10k, 10);
-    const bRef = await batchLatency(refUrl, bodies.csv10k, 10);
-    console.log(`millwright: p50 ${fmt(bMw.p50)} ms, max ${fmt(bMw.max)} ms${bMw.ok ? '' : ' (ERRORS)'}`);
-    // Where the time goes: the model's own predict on the same 10,000 rows, in this process, one thread.
-    {
-      const { loadModel } = await import('../lib/model/index.ts');
-      const aq = await import('arquero');
-      const model = await loadModel(modelDir);
-      const rows10k = Array.from({ length: 10_000 }, (_, i) => features[(13 + i) % features.length]!);
-      const table = aq.table(Object.fromEntries(featureNames.map((f, j) => [f, Float64Array.from(rows10k, (r) => r[j]!)])));
-      const times: number[] = [];
-      for (let i = 0; i < 6; i++) {
-        const t = performance.now();
-        await model.predict(table);
-        if (i > 0) times.push(performance.now() - t);
-      }
-      times.sort((x, y) => x - y);
-      console.log(`            (of which lib/model predict alone, 10,000 rows on one thread, in-process: p50 ${fmt(times[2]!)} ms; the server splits the batch over ${workers} workers)`);
-    }
-    console.log(`reference:  p50 ${fmt(bRef.p50)} ms, max ${fmt(bRef.max)} ms${bRef.ok ? '' : ' (ERRORS)'}  ratio ${fmt(bRef.p50 / bMw.p50, 2)}x`);
-    for (const o of otherRefs) {
-      const b10 = await batchLatency(o.url, bodies.csv10k, 10);
-      console.log(`${o.name}: p50 ${fmt(b10.p50)} ms, max ${fmt(b10.max)} ms${b10.ok ? '' : ' (ERRORS)'}  ratio ${fmt(b10.p50 / bMw.p50, 2)}x`);
-    }
+    const bMw = await tenThousand();
 
     console.log(`\nmemory soak: single-row CSV under wrk load for ${soakSeconds} s (RSS of the whole server process, all worker threads)`);
     const samples: number[] = [];

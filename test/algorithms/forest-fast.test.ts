@@ -78,6 +78,65 @@ test('regression forests: complete layout (depth 10) and sparse layout (unlimite
   }
 });
 
+test('complete layout: the WebAssembly walker and the JS walker give the same bits (blocks, tails, float64 input, NaN, several outputs)', () => {
+  const forest = fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 25, maxDepth: 10 });
+  const wasm = compileForest(forest);
+  const js = compileForest(forest, { wasm: false });
+  assert.equal(wasm.layout.kind, 'complete');
+  assert.ok(wasm.layout.kind === 'complete' && wasm.layout.wasm !== undefined, 'the wasm walker was built');
+  assert.ok(js.layout.kind === 'complete' && js.layout.wasm === undefined, '{ wasm: false } keeps the JS walker only');
+  // more rows than one wasm block (1,024) and a tail that is not a multiple of the 8 lanes
+  const n = 2 * 1024 + 13;
+  const X = new Float32Array(n * F);
+  for (let r = 0; r < n; r++) X.set(Xtest.subarray((r % 1500) * F, (r % 1500 + 1) * F), r * F);
+  const rng = mulberry32(17);
+  for (let i = 0; i < X.length; i++) if (rng() < 0.05) X[i] = Number.NaN;
+  const old = predictForest(forest, X, n);
+  const w = predictCompiled(wasm, X, n);
+  assertSame(w, old, 'wasm vs trained trees');
+  assert.deepEqual(Array.from(w), Array.from(predictCompiled(js, X, n)), 'wasm and JS walkers: identical values');
+  for (const m of [8, 9, 15, 1024, 1025]) assertSame(predictCompiled(wasm, X.subarray(0, m * F), m), old.subarray(0, m), `${m} rows`);
+  // float64 rows are rounded to float32 on the way into wasm memory, as the JS walker rounds them
+  const X64 = Float64Array.from(X, (v, i) => v + (i % 3) * 1e-9);
+  assert.deepEqual(Array.from(predictCompiled(wasm, X64, n)), Array.from(predictCompiled(js, X64, n)), 'float64 input');
+  // a second compiled forest has its own memory: predictions do not interfere
+  const other = compileForest(fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 5, maxDepth: 4, seed: 9 }));
+  const before = predictCompiled(other, X, n);
+  predictCompiled(wasm, X, n);
+  assert.deepEqual(Array.from(predictCompiled(other, X, n)), Array.from(before));
+  // several outputs (3-class probabilities) through the any-K path
+  const clf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 12, maxDepth: 7, minSamplesLeaf: 1, maxFeatures: 4 });
+  const cw = compileForest(clf);
+  assert.ok(cw.layout.kind === 'complete' && cw.layout.wasm !== undefined);
+  assert.deepEqual(Array.from(predictCompiled(cw, X, n)), Array.from(predictCompiled(compileForest(clf, { wasm: false }), X, n)), '3 outputs');
+  assertSame(predictCompiled(cw, X, n), predictForest(clf, X, n), '3 outputs vs trained trees');
+});
+
+test('sparse layout: the WebAssembly walker and the JS walker give the same bits (unlimited depth, NaN, 2 and 3 outputs, a chain deeper than the complete layout)', () => {
+  const n = 3000 + 5;
+  const X = new Float32Array(n * F);
+  for (let r = 0; r < n; r++) X.set(Xtest.subarray((r % 1500) * F, (r % 1500 + 1) * F), r * F);
+  const rng = mulberry32(23);
+  for (let i = 0; i < X.length; i++) if (rng() < 0.05) X[i] = Number.NaN;
+  const forests: [string, Forest][] = [
+    ['regression', fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 8, maxDepth: 0 })],
+    ['leaf quantiles', fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 6, maxDepth: 0, leafQuantiles: [0.1] })],
+    ['classifier', fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 6, maxDepth: 0, minSamplesLeaf: 1, maxFeatures: 4 })],
+  ];
+  const leaf = { feature: Int32Array.of(-1), threshold: Float32Array.of(0), left: Int32Array.of(-1), right: Int32Array.of(-1), value: Float32Array.of(2.5) };
+  forests.push(['lone leaf + chain', { kind: 'regression', nFeatures: F, nOutputs: 1, trees: [leaf, deepChain(COMPLETE_MAX_DEPTH + 5)] }]);
+  for (const [what, forest] of forests) {
+    const wasm = compileForest(forest);
+    const js = compileForest(forest, { wasm: false });
+    assert.equal(wasm.layout.kind, 'sparse', what);
+    assert.ok(wasm.layout.wasm !== undefined && js.layout.wasm === undefined, `${what}: wasm walker built, and not with { wasm: false }`);
+    const w = predictCompiled(wasm, X, n);
+    assert.deepEqual(Array.from(w), Array.from(predictCompiled(js, X, n)), `${what}: wasm and JS walkers`);
+    assertSame(w, predictForest(forest, X, n), `${what}: wasm vs trained trees`);
+    for (const m of [8, 13]) assertSame(predictCompiled(wasm, X.subarray(0, m * F), m), w.subarray(0, m * forest.nOutputs), `${what}, ${m} rows`);
+  }
+});
+
 test('classification (3 classes) and leaf-quantile (2 outputs) forests: every output the same', () => {
   const clf = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 20, maxDepth: 8, minSamplesLeaf: 1, maxFeatures: 4 });
   assertSame(predictCompiled(compileForest(clf), Xtest, 1500), predictForest(clf, Xtest, 1500), 'classifier');

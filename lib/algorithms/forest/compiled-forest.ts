@@ -18,10 +18,16 @@
  * float32 values held as float64 and added per row in tree order, then scaled by 1/trees: the same
  * arithmetic in the same order as `predictForest`, so predictions are bit-identical.
  * Missing values (NaN) fail `x <= t` and go right, as in `predictForest` and ONNX BRANCH_LEQ.
+ *
+ * Both layouts are also copied into WebAssembly memory (forest-wasm.ts): batches of at least
+ * eight rows are walked there, the same steps in the same order, two to three times as fast as V8
+ * runs the JS walkers (no bounds checks). The JS walkers stay for fewer than eight rows and
+ * wherever WebAssembly is unavailable or turned off (`{ wasm: false }`).
  */
 import { MillwrightError } from '../../errors/index.ts';
 import type { Forest } from './forest.ts';
 import type { Tree } from './tree.ts';
+import { addTreesWasm, wasmComplete, wasmSparse, type WasmForest } from './forest-wasm.ts';
 
 /** Deepest tree the complete layout takes (2^12 leaf slots per tree); deeper forests use the sparse one. */
 export const COMPLETE_MAX_DEPTH = 12;
@@ -44,6 +50,8 @@ interface CompleteLayout {
   feature: Int32Array;
   threshold: Float32Array;
   leaf: Float64Array;
+  /** The same nodes in WebAssembly memory, walked for blocks of 8 rows or more; absent with `{ wasm: false }`. */
+  wasm?: WasmForest;
 }
 
 interface SparseLayout {
@@ -59,6 +67,8 @@ interface SparseLayout {
   /** Per node: offset of its K leaf values (leaves only). */
   leafAt: Int32Array;
   leaf: Float64Array;
+  /** The same nodes in WebAssembly memory, walked for blocks of 8 rows or more; absent with `{ wasm: false }`. */
+  wasm?: WasmForest;
 }
 
 /** A forest compiled for prediction; see the module comment for the layouts. */
@@ -95,6 +105,12 @@ export function treeDepth(t: Tree): number {
   return max;
 }
 
+/** Options of {@link compileForest}. */
+export interface CompileOptions {
+  /** Walk the layout in WebAssembly when it can be built (default true); false keeps the JS walkers only. */
+  wasm?: boolean;
+}
+
 /**
  * Builds the prediction layout of a trained forest (complete for trees up to
  * {@link COMPLETE_MAX_DEPTH} deep, sparse otherwise).
@@ -103,11 +119,16 @@ export function treeDepth(t: Tree): number {
  * import { compileForest, predictCompiled } from 'millwright';
  * const fast = compileForest(forest);
  * const y = predictCompiled(fast, X, n); // same values as predictForest(forest, X, n)
+ * const jsOnly = compileForest(forest, { wasm: false }); // the same values without WebAssembly
  */
-export function compileForest(forest: Forest): CompiledForest {
+export function compileForest(forest: Forest, options: CompileOptions = {}): CompiledForest {
   if (forest.trees.length === 0) throw new MillwrightError('BAD_INPUT', 'forest: no trees to compile (expected at least one)');
   const depths = forest.trees.map(treeDepth);
   const layout = Math.max(...depths) <= COMPLETE_MAX_DEPTH ? completeLayout(forest, depths) : sparseLayout(forest);
+  if (options.wasm !== false) {
+    const wasm = layout.kind === 'complete' ? wasmComplete(layout, forest.nFeatures, forest.nOutputs) : wasmSparse(layout, forest.nFeatures, forest.nOutputs);
+    if (wasm !== undefined) layout.wasm = wasm;
+  }
   return { kind: forest.kind, nFeatures: forest.nFeatures, nOutputs: forest.nOutputs, nTrees: forest.trees.length, layout };
 }
 
@@ -217,6 +238,12 @@ export function predictCompiled(forest: CompiledForest, X: Float32Array | Float6
   if (res.length < n * K) throw new MillwrightError('BAD_INPUT', `predict: output has ${res.length} values, expected ${n * K}`);
   res.fill(0, 0, n * K);
   const layout = forest.layout;
+  if (layout.wasm !== undefined && n >= 8) {
+    addTreesWasm(layout.wasm, X, n, F, K, res);
+    const inv = 1 / forest.nTrees;
+    for (let i = 0; i < n * K; i++) res[i]! *= inv;
+    return res;
+  }
   const block = Math.min(n, layout.kind === 'complete' ? COMPLETE_BLOCK : SPARSE_BLOCK);
   if (scratch32.length < block * F) scratch32 = new Float32Array(block * F);
   if (slots.length < block) slots = new Int32Array(block);
