@@ -68,9 +68,9 @@ export function invocationsNow(model: LoadedModel, req: InvocationRequest, limit
     const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength;
     if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
     if (model.tensors && model.predictTensors) return tensorInvocation(model, req);
-    const inFormat = inputFormat(req.contentType);
+    const inFormat = inputFormatOf(req.contentType);
     // No Accept (or */*): answer in the request's format, as SageMaker's built-in algorithms do.
-    const outFormat = outputFormat(req.accept, inFormat);
+    const outFormat = outputFormatOf(req.accept, inFormat);
     // Numeric CSV batch: body bytes -> Float64Array -> model -> text, no table and no per-cell
     // strings. It accepts only ASCII, so the UTF-8 check below cannot disagree with it.
     const fast = inFormat === 'csv' && model.predictMatrix && req.explain !== true ? parseNumericCsv(req.body, model.manifest.features) : undefined;
@@ -91,6 +91,34 @@ export function invocationsNow(model: LoadedModel, req: InvocationRequest, limit
   } catch (err) {
     return failed(err);
   }
+}
+
+// Content-Type and Accept values repeat (a client sends the same few): their parsed formats are
+// remembered by value (the split, lower-casing and regexes were ~1 µs of a single-row request).
+// Only successes are kept, and only a few values, so a client cycling through values cannot grow them.
+const MEMO_LIMIT = 64;
+const inputFormats = new Map<string, ReturnType<typeof inputFormat>>();
+const outputFormats: Record<string, Map<string, OutputFormat>> = {};
+
+function inputFormatOf(contentType: string | undefined): ReturnType<typeof inputFormat> {
+  if (contentType === undefined) return inputFormat(contentType);
+  let f = inputFormats.get(contentType);
+  if (f === undefined) {
+    f = inputFormat(contentType);
+    if (inputFormats.size < MEMO_LIMIT) inputFormats.set(contentType, f);
+  }
+  return f;
+}
+
+function outputFormatOf(accept: string | undefined, fallback: OutputFormat): OutputFormat {
+  if (accept === undefined) return outputFormat(accept, fallback);
+  const memo = (outputFormats[fallback] ??= new Map());
+  let f = memo.get(accept);
+  if (f === undefined) {
+    f = outputFormat(accept, fallback);
+    if (memo.size < MEMO_LIMIT) memo.set(accept, f);
+  }
+  return f;
 }
 
 /** The error answer; the client gets a generic 500, the operator the real reason (`internal`) in the log. */
