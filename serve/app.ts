@@ -7,10 +7,12 @@ import type { CaptureWriter } from './capture-writer.ts';
 import { errorResponse, toMillwrightError, type HttpResult } from './errors.ts';
 import { countRequest, type ServeMetrics } from './metrics.ts';
 import type { ModelInfo, ModelPool } from './pool.ts';
+import type { InvocationResult } from './invocations.ts';
 import { reportsRouter } from './reports-route.ts';
 import { eventsRouter } from './events-route.ts';
 import { groundTruthRouter } from './ground-truth-route.ts';
 import type { ReportRun } from './report-schedule.ts';
+import { DeadlineQueue, type DeadlineEntry } from './deadline-queue.ts';
 
 /** What the HTTP layer needs from the running server. */
 export interface AppState {
@@ -61,7 +63,7 @@ export function createApp(state: AppState): Express {
 
   // One structured log line and metrics per request, whatever the route.
   app.use((req, res, next) => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     const requestId = requestIdOf(req);
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
@@ -106,7 +108,7 @@ export function createApp(state: AppState): Express {
     express.raw({ type: () => true, limit: state.maxBodyBytes }),
     (req: Request, res: Response) => {
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      return answerInvocation(state, res, body, req.headers['content-type'], req.headers.accept, res.locals as RequestNotes);
+      answerInvocation(state, res, body, req.headers['content-type'], req.headers.accept, res.locals as RequestNotes);
     },
   );
 
@@ -170,7 +172,7 @@ export function createApp(state: AppState): Express {
 }
 
 /** What a request's log line carries beyond method/path/status (res.locals on Express routes). */
-interface RequestNotes {
+interface RequestNotes extends DeadlineEntry {
   requestId: string;
   deadlineAt?: number;
   rows?: number;
@@ -181,6 +183,29 @@ interface RequestNotes {
   explain?: boolean;
   /** The inference id (client's X-Amzn-SageMaker-Inference-Id, else generated), echoed and captured. */
   inferenceId?: string;
+  /** Bytes of the response body, once sent (the fast path's headers are not kept on the response). */
+  bytesOut?: number;
+  /**
+   * Set on the node:http fast path: its response headers (request and inference id,
+   * `connection: close`) are written once with the answer, not set one by one as they are known.
+   */
+  fast?: FastRequest;
+}
+
+/** The node:http fast path's own per-request state (on its notes; no closures per request). */
+interface FastRequest {
+  state: AppState;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** performance.now() at the start. */
+  start: number;
+  /** Answer with `connection: close` (shutting down, body too large, deadline). */
+  close: boolean;
+  /** Body collection. */
+  chunks: Buffer[] | undefined;
+  size: number;
+  declared: number | undefined;
+  reading: boolean;
 }
 
 /**
@@ -194,7 +219,8 @@ function takeInferenceId(req: IncomingMessage, res: ServerResponse, notes: Reque
     sendPlainError(res, err, notes);
     return false;
   }
-  res.setHeader(INFERENCE_ID_HEADER, notes.inferenceId);
+  // the fast path writes it with the answer (sendPlain)
+  if (!notes.fast) res.setHeader(INFERENCE_ID_HEADER, notes.inferenceId);
   return true;
 }
 
@@ -214,10 +240,10 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, path: string, start: bigint, notes: RequestNotes): void {
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, path: string, start: number, notes: RequestNotes): void {
+  const elapsedMs = performance.now() - start;
   const route = routeOf(path);
-  countRequest(state.metrics, route, req.method ?? '', res.statusCode, seconds);
+  countRequest(state.metrics, route, req.method ?? '', res.statusCode, elapsedMs / 1000);
   const line: Record<string, unknown> = {
     level: res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     msg: 'request',
@@ -225,9 +251,9 @@ function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, 
     method: req.method,
     path,
     status: res.statusCode,
-    ms: Math.round(seconds * 1e6) / 1000,
+    ms: Math.round(elapsedMs * 1000) / 1000,
     bytesIn: Number(req.headers['content-length'] ?? 0),
-    bytesOut: Number(res.getHeader('content-length') ?? 0),
+    bytesOut: notes.bytesOut ?? Number(res.getHeader('content-length') ?? 0),
   };
   if (notes.rows !== undefined) line.rows = notes.rows;
   if (notes.modelVersion !== undefined) line.modelVersion = notes.modelVersion;
@@ -240,25 +266,41 @@ function logRequest(state: AppState, req: IncomingMessage, res: ServerResponse, 
 /** Content-Type values with the explicit utf-8 charset sendPlain adds, by value (few distinct ones). */
 const withCharset = new Map<string, string>();
 
-/** Writes a result on a plain (or Express) response; strings get an explicit utf-8 charset like Express's res.send. */
-function sendPlain(res: ServerResponse, r: HttpResult): void {
-  if (res.headersSent) return;
-  res.statusCode = r.status;
-  for (const k in r.headers) {
-    const v = r.headers[k]!;
-    if (k !== 'content-type') {
-      res.setHeader(k, v);
-      continue;
-    }
-    let c = withCharset.get(v);
-    if (c === undefined) {
-      c = /;\s*charset=/i.test(v) ? v : `${v}; charset=utf-8`;
-      if (withCharset.size < 64) withCharset.set(v, c);
-    }
-    res.setHeader(k, c);
+function withUtf8(v: string): string {
+  let c = withCharset.get(v);
+  if (c === undefined) {
+    c = /;\s*charset=/i.test(v) ? v : `${v}; charset=utf-8`;
+    if (withCharset.size < 64) withCharset.set(v, c);
   }
-  const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
-  res.setHeader('content-length', body.byteLength);
+  return c;
+}
+
+/**
+ * Writes a result on a plain (or Express) response; strings get an explicit utf-8 charset like
+ * Express's res.send. The body is ended as a string: node:http then sends header and body in one
+ * write (a Buffer body would go out as a two-buffer writev). On the fast path (`notes.fast`) every
+ * header is written at once by `writeHead` (no per-header `setHeader` map); the headers and
+ * their order are the same as the Express path's.
+ */
+function sendPlain(res: ServerResponse, r: HttpResult, notes?: RequestNotes): void {
+  if (res.headersSent) return;
+  const body = r.body;
+  const length = Buffer.byteLength(body);
+  if (notes) notes.bytesOut = length;
+  const fast = notes?.fast;
+  if (fast) {
+    const headers: (string | number)[] = ['x-request-id', notes.requestId];
+    if (notes.inferenceId !== undefined) headers.push(INFERENCE_ID_HEADER, notes.inferenceId);
+    if (fast.close || fast.state.shuttingDown()) headers.push('connection', 'close');
+    for (const k in r.headers) headers.push(k, k === 'content-type' ? withUtf8(r.headers[k]!) : r.headers[k]!);
+    headers.push('content-length', length);
+    res.writeHead(r.status, headers);
+    res.end(body);
+    return;
+  }
+  res.statusCode = r.status;
+  for (const k in r.headers) res.setHeader(k, k === 'content-type' ? withUtf8(r.headers[k]!) : r.headers[k]!);
+  res.setHeader('content-length', length);
   res.end(body);
 }
 
@@ -266,7 +308,11 @@ function sendPlainError(res: ServerResponse, err: unknown, notes: RequestNotes):
   const e = toMillwrightError(err);
   notes.errorCode = e.code;
   if (e.code === 'INTERNAL') notes.internal = err instanceof Error ? err.message : String(err);
-  sendPlain(res, errorResponse(e));
+  sendPlain(res, errorResponse(e), notes);
+}
+
+function deadlineError(timeoutMs: number): MillwrightError {
+  return new MillwrightError('DEADLINE_EXCEEDED', `request was not answered within the ${timeoutMs} ms deadline; retry later`);
 }
 
 /** Starts the per-request deadline: 503 + Retry-After at `timeoutMs`, even while the body is still arriving. */
@@ -277,23 +323,63 @@ function armDeadline(state: AppState, res: ServerResponse, notes: RequestNotes):
     notes.errorCode = 'DEADLINE_EXCEEDED';
     // The body may still be arriving: close the connection rather than wait for it.
     res.setHeader('connection', 'close');
-    sendPlain(res, errorResponse(new MillwrightError('DEADLINE_EXCEEDED', `request was not answered within the ${state.timeoutMs} ms deadline; retry later`)));
+    sendPlain(res, errorResponse(deadlineError(state.timeoutMs)), notes);
   }, state.timeoutMs + 5);
   res.on('close', () => clearTimeout(timer));
 }
 
-/** Predicts `body` on the serving pool and answers; capture and metrics included. Never throws. */
-async function answerInvocation(state: AppState, res: ServerResponse, body: Buffer, contentType: string | undefined, accept: string | undefined, notes: RequestNotes): Promise<void> {
+/** The fast path's deadline: the same 503 + Retry-After as `armDeadline`, from one shared timer (serve/deadline-queue.ts). */
+function expireFast(notes: RequestNotes): void {
+  const fast = notes.fast!;
+  const res = fast.res;
+  if (res.headersSent || res.destroyed) return;
+  notes.errorCode = 'DEADLINE_EXCEEDED';
+  // The body may still be arriving: close the connection rather than wait for it.
+  fast.close = true;
+  sendPlain(res, errorResponse(deadlineError(fast.state.timeoutMs)), notes);
+}
+
+/**
+ * Predicts `body` on the serving pool and answers; capture and metrics included. Never throws.
+ * Synchronous when the pool answers synchronously (a small body on its inline copy of the model:
+ * `ModelPool.invokeNow`), so a single-row request costs no promise; otherwise after the pool's promise.
+ */
+function answerInvocation(state: AppState, res: ServerResponse, body: Buffer, contentType: string | undefined, accept: string | undefined, notes: RequestNotes): void {
   const pool = state.pool();
   if (!pool || !pool.healthy) {
     notes.errorCode = 'UNAVAILABLE';
-    return sendPlain(res, errorResponse(new MillwrightError('UNAVAILABLE', 'no model is loaded and healthy; retry later')));
+    return sendPlain(res, errorResponse(new MillwrightError('UNAVAILABLE', 'no model is loaded and healthy; retry later')), notes);
   }
   if (res.headersSent) return;
   notes.modelVersion = pool.info?.version;
   state.metrics.inFlight.inc();
+  let answer: InvocationResult | Promise<InvocationResult>;
   try {
-    const result = await pool.invoke({ body, contentType, accept, ...(notes.explain === true ? { explain: true } : {}) }, notes.deadlineAt ?? Date.now() + state.timeoutMs);
+    answer = pool.invokeNow(notes.explain === true ? { body, contentType, accept, explain: true } : { body, contentType, accept }, notes.deadlineAt ?? Date.now() + state.timeoutMs);
+  } catch (err) {
+    state.metrics.inFlight.dec();
+    return sendPlainError(res, err, notes);
+  }
+  if (answer instanceof Promise) {
+    answer.then(
+      (result) => {
+        state.metrics.inFlight.dec();
+        answered(state, pool, res, body, contentType, notes, result);
+      },
+      (err: unknown) => {
+        state.metrics.inFlight.dec();
+        sendPlainError(res, err, notes);
+      },
+    );
+    return;
+  }
+  state.metrics.inFlight.dec();
+  answered(state, pool, res, body, contentType, notes, answer);
+}
+
+/** Sends the pool's answer, with its metrics, log notes and data capture. */
+function answered(state: AppState, pool: ModelPool, res: ServerResponse, body: Buffer, contentType: string | undefined, notes: RequestNotes, result: InvocationResult): void {
+  try {
     if (result.rows !== undefined) {
       notes.rows = result.rows;
       state.metrics.rows.inc(result.rows);
@@ -302,7 +388,7 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
     if (result.status >= 400) notes.errorCode = (JSON.parse(result.body) as { error_code?: string }).error_code;
     if (result.internal) notes.internal = result.internal;
     if (res.headersSent) return;
-    sendPlain(res, result);
+    sendPlain(res, result, notes);
     if (result.status === 200 && state.capture && pool.info) {
       const captured = state.capture.offer({
         endpoint: pool.info.name,
@@ -318,20 +404,21 @@ async function answerInvocation(state: AppState, res: ServerResponse, body: Buff
     }
   } catch (err) {
     sendPlainError(res, err, notes);
-  } finally {
-    state.metrics.inFlight.dec();
   }
 }
 
 /**
  * The server's request handler: plain `POST /invocations` (no Content-Encoding) is answered
  * directly on node:http, everything else goes to the Express app. The fast path exists for tail
- * latency: Express's per-request router/response objects cost CPU and, at 1,000 req/s, were being
- * promoted to the old generation (measured: ~14 MB/s), making scavenges and mark-compacts long
- * enough to show as 20-100 ms stalls at p99. Behaviour (deadline, limits, errors, logs, metrics,
- * capture) is the same on both paths.
+ * latency and CPU per request: Express's per-request router/response objects cost CPU and, at
+ * 1,000 req/s, were being promoted to the old generation (measured: ~14 MB/s), making scavenges
+ * and mark-compacts long enough to show as 20-100 ms stalls at p99. It allocates no closures per
+ * request (its listeners are shared functions that find the request's notes on it), keeps its
+ * deadline in one shared queue instead of a timer per request, and writes its headers once.
+ * Behaviour (deadline, limits, errors, logs, metrics, capture) is the same on both paths.
  */
 export function createHandler(state: AppState, app: Express = createApp(state)): (req: IncomingMessage, res: ServerResponse) => void {
+  const deadlines = new DeadlineQueue<RequestNotes>(expireFast);
   return (req, res) => {
     const url = req.url ?? '';
     if (state.v2 && (url === '/v2' || url.startsWith('/v2/') || url.startsWith('/v2?'))) return state.v2(req, res);
@@ -340,24 +427,104 @@ export function createHandler(state: AppState, app: Express = createApp(state)):
       app(req, res);
       return;
     }
-    const start = process.hrtime.bigint();
-    const notes: RequestNotes = { requestId: requestIdOf(req), ...(explainRequested(url) ? { explain: true } : {}) };
-    res.setHeader('x-request-id', notes.requestId);
-    if (state.shuttingDown()) res.setHeader('connection', 'close');
-    res.on('finish', () => logRequest(state, req, res, '/invocations', start, notes));
+    const fast: FastRequest = { state, req, res, start: performance.now(), close: false, chunks: undefined, size: 0, declared: undefined, reading: false };
+    const notes: RequestNotes = { requestId: requestIdOf(req), fast };
+    if (url.length > 12 && explainRequested(url)) notes.explain = true;
+    (res as FastResponse)[FAST_NOTES] = notes;
+    (req as FastIncoming)[FAST_NOTES] = notes;
+    res.on('finish', onFastFinish);
     if (!takeInferenceId(req, res, notes)) {
       req.resume(); // the body is not read: let it drain so the connection stays usable
       return;
     }
-    armDeadline(state, res, notes);
-    readBody(req, state.maxBodyBytes).then(
-      (body) => answerInvocation(state, res, body, req.headers['content-type'], req.headers.accept, notes),
-      (err: unknown) => {
-        if (toMillwrightError(err).code === 'PAYLOAD_TOO_LARGE') res.setHeader('connection', 'close');
-        sendPlainError(res, err, notes);
-      },
-    );
+    notes.deadlineAt = Date.now() + state.timeoutMs;
+    deadlines.add(notes);
+    res.on('close', onFastClose);
+    fastReadBody(req, notes);
   };
+
+  function onFastFinish(this: ServerResponse): void {
+    const notes = (this as FastResponse)[FAST_NOTES]!;
+    deadlines.remove(notes);
+    const fast = notes.fast!;
+    logRequest(fast.state, fast.req, this, '/invocations', fast.start, notes);
+  }
+
+  function onFastClose(this: ServerResponse): void {
+    deadlines.remove((this as FastResponse)[FAST_NOTES]!);
+  }
+}
+
+const FAST_NOTES = Symbol('millwright.fastNotes');
+type FastResponse = ServerResponse & { [FAST_NOTES]?: RequestNotes };
+type FastIncoming = IncomingMessage & { [FAST_NOTES]?: RequestNotes };
+
+/**
+ * The fast path's body reader: `readBody`'s rules (declared length first, the limit while
+ * reading, a length mismatch, an aborted or failed upload), with shared listeners that keep their
+ * state on the request's notes instead of four closures and a promise per request.
+ */
+function fastReadBody(req: IncomingMessage, notes: RequestNotes): void {
+  const fast = notes.fast!;
+  const limit = fast.state.maxBodyBytes;
+  const cl = req.headers['content-length'];
+  const declared = cl !== undefined ? Number(cl) : undefined;
+  if (declared !== undefined && declared > limit) {
+    req.pause();
+    return fastBodyFailed(notes, new MillwrightError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${limit} bytes`));
+  }
+  fast.declared = declared;
+  fast.reading = true;
+  req.on('data', onFastData);
+  req.on('end', onFastEnd);
+  req.on('aborted', onFastAborted);
+  req.on('error', onFastError);
+}
+
+function fastBodyDone(req: IncomingMessage, notes: RequestNotes, err?: MillwrightError): void {
+  const fast = notes.fast!;
+  if (!fast.reading) return;
+  fast.reading = false;
+  req.off('data', onFastData);
+  req.off('end', onFastEnd);
+  req.off('aborted', onFastAborted);
+  req.off('error', onFastError);
+  if (err) {
+    req.pause();
+    return fastBodyFailed(notes, err);
+  }
+  const chunks = fast.chunks;
+  fast.chunks = undefined;
+  const body = chunks === undefined ? Buffer.alloc(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, fast.size);
+  answerInvocation(fast.state, fast.res, body, req.headers['content-type'], req.headers.accept, notes);
+}
+
+function fastBodyFailed(notes: RequestNotes, err: MillwrightError): void {
+  if (err.code === 'PAYLOAD_TOO_LARGE') notes.fast!.close = true;
+  sendPlainError(notes.fast!.res, err, notes);
+}
+
+function onFastData(this: IncomingMessage, chunk: Buffer): void {
+  const notes = (this as FastIncoming)[FAST_NOTES]!;
+  const fast = notes.fast!;
+  fast.size += chunk.length;
+  if (fast.size > fast.state.maxBodyBytes) return fastBodyDone(this, notes, new MillwrightError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${fast.state.maxBodyBytes} bytes`));
+  (fast.chunks ??= []).push(chunk);
+}
+
+function onFastEnd(this: IncomingMessage): void {
+  const notes = (this as FastIncoming)[FAST_NOTES]!;
+  const fast = notes.fast!;
+  if (fast.declared !== undefined && fast.size !== fast.declared) return fastBodyDone(this, notes, new MillwrightError('BAD_INPUT', 'request body length does not match its Content-Length header'));
+  fastBodyDone(this, notes);
+}
+
+function onFastAborted(this: IncomingMessage): void {
+  fastBodyDone(this, (this as FastIncoming)[FAST_NOTES]!, new MillwrightError('BAD_INPUT', 'request body was aborted by the client before it was complete'));
+}
+
+function onFastError(this: IncomingMessage, err: Error): void {
+  fastBodyDone(this, (this as FastIncoming)[FAST_NOTES]!, new MillwrightError('BAD_INPUT', `request body could not be read: ${err.message}`));
 }
 
 /** Reads a request body up to `limit` bytes, checking the declared length first (body-parser's rules). */

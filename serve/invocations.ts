@@ -1,5 +1,5 @@
 import { MillwrightError } from '../lib/errors/index.ts';
-import type { LoadedModel } from '../lib/model/contract.ts';
+import type { LoadedModel, Prediction } from '../lib/model/contract.ts';
 import { errorResponse, type HttpResult } from './errors.ts';
 import { formatNumbers, formatPredictions, outputFormat, OUTPUT_CONTENT_TYPE, type OutputFormat } from '../lib/wire/format-output.ts';
 import { parseNumericCsv } from '../lib/wire/numeric-csv.ts';
@@ -48,25 +48,33 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * // => { status: 200, headers: {'content-type': 'application/json'}, body: '{"predictions":[42.1]}' }
  */
 export async function invocations(model: LoadedModel, req: InvocationRequest, limits: InvocationLimits = {}): Promise<InvocationResult> {
+  return invocationsNow(model, req, limits);
+}
+
+/**
+ * `invocations`, answered synchronously when it can be: numeric CSV and JSON rows on a model whose
+ * `predictMatrixNow` answers synchronously (the JS forest) need no promise at all, which is most of
+ * a single-row request's cost beyond the prediction on the server's inline path. Everything else
+ * (tensors, tables, explanations, an asynchronous engine) is answered through a promise. Same
+ * answers, errors and order of checks as `invocations` (it is `invocations`). Never throws.
+ *
+ * @example
+ * const r = invocationsNow(model, { body: '1.5,2,3\n', contentType: 'text/csv' });
+ * const res = r instanceof Promise ? await r : r;
+ */
+export function invocationsNow(model: LoadedModel, req: InvocationRequest, limits: InvocationLimits = {}): InvocationResult | Promise<InvocationResult> {
   try {
     const max = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength;
     if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
-    if (model.tensors && model.predictTensors) {
-      const out = await tensorInvocations(model, req.body, req.contentType, req.accept);
-      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE.json }, body: out.body, rows: out.rows };
-    }
-    const inFormat = inputFormat(req.contentType);
+    if (model.tensors && model.predictTensors) return tensorInvocation(model, req);
+    const inFormat = inputFormatOf(req.contentType);
     // No Accept (or */*): answer in the request's format, as SageMaker's built-in algorithms do.
-    const outFormat = outputFormat(req.accept, inFormat);
+    const outFormat = outputFormatOf(req.accept, inFormat);
     // Numeric CSV batch: body bytes -> Float64Array -> model -> text, no table and no per-cell
     // strings. It accepts only ASCII, so the UTF-8 check below cannot disagree with it.
     const fast = inFormat === 'csv' && model.predictMatrix && req.explain !== true ? parseNumericCsv(req.body, model.manifest.features) : undefined;
-    if (fast && model.predictMatrix) {
-      const out = await model.predictMatrix(fast.X, fast.rows);
-      const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
-      return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: fast.rows };
-    }
+    if (fast && model.predictMatrix) return matrixInvocation(model, fast.X, fast.rows, outFormat);
     let text: string;
     try {
       text = typeof req.body === 'string' ? req.body : decoder.decode(req.body);
@@ -76,9 +84,74 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     // Numeric JSON rows: parsed once, then straight to the matrix as CSV does (no table); any
     // other JSON (and any bad one) goes through parseInput below for its usual answer or error.
     if (inFormat === 'json' && model.predictMatrix && req.explain !== true) {
-      const answer = await numericJsonInvocation(model, text, outFormat);
-      if (answer) return answer;
+      const batch = numericJsonBatch(model, text);
+      if (batch) return matrixInvocation(model, batch.X, batch.rows, outFormat);
     }
+    return tableInvocation(model, req, text, inFormat, outFormat);
+  } catch (err) {
+    return failed(err);
+  }
+}
+
+// Content-Type and Accept values repeat (a client sends the same few): their parsed formats are
+// remembered by value (the split, lower-casing and regexes were ~1 µs of a single-row request).
+// Only successes are kept, and only a few values, so a client cycling through values cannot grow them.
+const MEMO_LIMIT = 64;
+const inputFormats = new Map<string, ReturnType<typeof inputFormat>>();
+const outputFormats: Record<string, Map<string, OutputFormat>> = {};
+
+function inputFormatOf(contentType: string | undefined): ReturnType<typeof inputFormat> {
+  if (contentType === undefined) return inputFormat(contentType);
+  let f = inputFormats.get(contentType);
+  if (f === undefined) {
+    f = inputFormat(contentType);
+    if (inputFormats.size < MEMO_LIMIT) inputFormats.set(contentType, f);
+  }
+  return f;
+}
+
+function outputFormatOf(accept: string | undefined, fallback: OutputFormat): OutputFormat {
+  if (accept === undefined) return outputFormat(accept, fallback);
+  const memo = (outputFormats[fallback] ??= new Map());
+  let f = memo.get(accept);
+  if (f === undefined) {
+    f = outputFormat(accept, fallback);
+    if (memo.size < MEMO_LIMIT) memo.set(accept, f);
+  }
+  return f;
+}
+
+/** The error answer; the client gets a generic 500, the operator the real reason (`internal`) in the log. */
+function failed(err: unknown): InvocationResult {
+  const res: InvocationResult = errorResponse(err);
+  if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  return res;
+}
+
+async function tensorInvocation(model: LoadedModel, req: InvocationRequest): Promise<InvocationResult> {
+  try {
+    const out = await tensorInvocations(model, req.body, req.contentType, req.accept);
+    return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE.json }, body: out.body, rows: out.rows };
+  } catch (err) {
+    return failed(err);
+  }
+}
+
+/** Rows as a matrix through `predictMatrixNow` (else `predictMatrix`): synchronous when the model's predict is. */
+function matrixInvocation(model: LoadedModel, X: Float64Array, rows: number, outFormat: OutputFormat): InvocationResult | Promise<InvocationResult> {
+  const out = model.predictMatrixNow ? model.predictMatrixNow(X, rows) : model.predictMatrix!(X, rows);
+  if (out instanceof Promise) return out.then((o) => matrixAnswer(o, rows, outFormat), failed);
+  return matrixAnswer(out, rows, outFormat);
+}
+
+function matrixAnswer(out: Float64Array | Prediction[], rows: number, outFormat: OutputFormat): InvocationResult {
+  const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
+  return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows };
+}
+
+/** The general path: a table through `predict` (any JSON or CSV shape), with attributions when asked. */
+async function tableInvocation(model: LoadedModel, req: InvocationRequest, text: string, inFormat: ReturnType<typeof inputFormat>, outFormat: OutputFormat): Promise<InvocationResult> {
+  try {
     const { table, rows } = parseInput(text, inFormat, model.manifest.features);
     const predictions = await model.predict(table);
     if (!Array.isArray(predictions) || predictions.length !== rows) {
@@ -94,24 +167,17 @@ export async function invocations(model: LoadedModel, req: InvocationRequest, li
     }
     return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body: formatPredictions(predictions, outFormat), rows };
   } catch (err) {
-    const res: InvocationResult = errorResponse(err);
-    // The client gets a generic 500; the operator needs the real reason in the log.
-    if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    return res;
+    return failed(err);
   }
 }
 
-/** The numeric JSON fast path: an answer, or undefined when the body is not plain numeric rows (the general path then answers). */
-async function numericJsonInvocation(model: LoadedModel, text: string, outFormat: OutputFormat): Promise<InvocationResult | undefined> {
+/** The numeric JSON fast path's rows, or undefined when the body is not plain numeric rows (the general path then answers). */
+function numericJsonBatch(model: LoadedModel, text: string): { X: Float64Array; rows: number } | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     return undefined;
   }
-  const batch = numericJsonRows(doc, model.manifest.features);
-  if (!batch || !model.predictMatrix) return undefined;
-  const out = await model.predictMatrix(batch.X, batch.rows);
-  const body = out instanceof Float64Array ? formatNumbers(out, outFormat) : formatPredictions(out, outFormat);
-  return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE[outFormat] }, body, rows: batch.rows };
+  return numericJsonRows(doc, model.manifest.features) ?? undefined;
 }

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest, TensorSignature } from '../lib/model/contract.ts';
-import { invocations, type InvocationResult } from './invocations.ts';
+import { invocationsNow, type InvocationResult } from './invocations.ts';
 import { loadInlineModel, type InlineDecision, type InlineModel } from './inline-model.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
 import { startWorker } from '../lib/workers/index.ts';
@@ -161,16 +161,45 @@ export class ModelPool {
    * name the right row.
    */
   async invoke(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
+    return this.invokeNow(req, deadlineAt);
+  }
+
+  /**
+   * `invoke`, answered synchronously when the inline copy can (serve/invocations.ts
+   * `invocationsNow`): no promise for a single numeric row on the HTTP thread. Same answers.
+   */
+  invokeNow(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): InvocationResult | Promise<InvocationResult> {
     // a small body on a cheap, bounded model: answered here, without the hop to a worker and back
     const inline = this.inline;
     if (inline && !this.closed && req.explain !== true && req.v2 === undefined && req.body.byteLength <= inline.maxBytes) {
       this.inFlight++;
+      let answer: InvocationResult | Promise<InvocationResult>;
       try {
-        return { ...(await invocations(inline.model, req, { maxBodyBytes: this.options.maxBodyBytes })), inline: true };
-      } finally {
+        answer = invocationsNow(inline.model, req, { maxBodyBytes: this.options.maxBodyBytes });
+      } catch (err) {
         this.finish();
+        throw err;
       }
+      if (answer instanceof Promise) {
+        return answer.then(
+          (r) => {
+            this.finish();
+            return { ...r, inline: true };
+          },
+          (err: unknown) => {
+            this.finish();
+            throw err;
+          },
+        );
+      }
+      this.finish();
+      answer.inline = true;
+      return answer;
     }
+    return this.invokeOnWorkers(req, deadlineAt);
+  }
+
+  private async invokeOnWorkers(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
     // explained answers are not split: their JSON is not a plain list of predictions to concatenate
     const parts = this.info && req.explain !== true ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
     if (!parts) return this.run(req, deadlineAt);

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { millwrightRoot } from '../lib/model/code-version.ts';
 import { readBody } from './app.ts';
 import { createV2Handler } from './v2/http.ts';
+import { logLine } from './log-line.ts';
 import { ModelRepository, type VersionPolicy } from './v2/repository.ts';
 
 /** Where new model versions come from when serving from a registry. */
@@ -123,7 +124,7 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 const defaultLoader = new URL(`../lib/model/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 
 function stdoutLog(fields: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+  process.stdout.write(`${logLine(fields)}\n`);
 }
 
 /**

@@ -5,6 +5,7 @@ import { SERVE_DURATION, resolveSettings } from '../../serve/options.ts';
 import { parseDuration, parseSize } from '../../lib/units/index.ts';
 import { registrySource } from '../../serve/registry-source.ts';
 import { DEPLOYMENT_LOADER, deploymentSource } from '../../serve/deployment-source.ts';
+import { logLine } from '../../serve/log-line.ts';
 import { STAGES, type Stage } from '../../lib/model/stages.ts';
 import { loadPlant } from '../../lib/plant/index.ts';
 import { startServer, type ModelSource, type RunningServer, type ServeOptions } from '../../serve/server.ts';
@@ -154,7 +155,7 @@ export const serveCommand: Command = {
       pending = '';
     };
     const log = (fields: Record<string, unknown>) => {
-      pending += `${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`;
+      pending += `${logLine(fields)}\n`;
       if (pending.length > 64 * 1024) flushLog();
       else if (!scheduled) {
         scheduled = true;

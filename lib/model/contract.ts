@@ -231,6 +231,17 @@ export interface LoadedModel {
    * `n` rows as a row-major float64 matrix in feature order (see {@link PredictMatrixFn}).
    */
   predictMatrix?(X: Float64Array, n: number, params?: Record<string, unknown>): Promise<Float64Array | Prediction[]>;
+  /**
+   * Present with `predictMatrix`: the same call and the same checks, but answered synchronously
+   * when the package's `predictMatrix` is (a promise otherwise). It throws where `predictMatrix`
+   * rejects. For callers that answer many tiny requests, where each promise and microtask hop
+   * costs more than predicting one row (the server's single-row path).
+   *
+   * @example
+   * const out = model.predictMatrixNow!(X, 1);
+   * const predictions = out instanceof Promise ? await out : out;
+   */
+  predictMatrixNow?(X: Float64Array, n: number, params?: Record<string, unknown>): Float64Array | Prediction[] | Promise<Float64Array | Prediction[]>;
   /** Present for tensor models (any-shape ONNX inputs): the signature, image and detection steps. */
   tensors?: TensorSignature;
   /** Present with `tensors`: runs the model on named input tensors, answering every output (or only `outputs`) with its real shape. */

@@ -66,17 +66,27 @@ export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<Lo
     ...(notes ? { notes } : {}),
     ...(tensors && tensorFn ? { tensors, predictTensors: (inputs: Record<string, TensorValue>, outputs?: readonly string[]) => tensorFn(model, inputs, outputs) } : {}),
     ...(matrixFn
-      ? {
-          async predictMatrix(X: Float64Array, n: number, params: Record<string, unknown> = {}): Promise<Float64Array | Prediction[]> {
-            const F = manifest.features.length;
-            if (X.length < n * F) throw new MillwrightError('BAD_INPUT', `predictMatrix: ${X.length} values for ${n} rows x ${F} features`);
-            const out = await matrixFn(model, X, n, params);
+      ? (() => {
+          const F = manifest.features.length;
+          const checked = (out: Float64Array | Prediction[], n: number) => {
             if (out.length !== n) {
               throw new MillwrightError('INTERNAL', `model ${manifest.name}@${manifest.version}: predictMatrix returned ${out.length} predictions for ${n} rows`);
             }
             return out;
-          },
-        }
+          };
+          const predictMatrixNow = (X: Float64Array, n: number, params: Record<string, unknown> = {}): Float64Array | Prediction[] | Promise<Float64Array | Prediction[]> => {
+            if (X.length < n * F) throw new MillwrightError('BAD_INPUT', `predictMatrix: ${X.length} values for ${n} rows x ${F} features`);
+            const out = matrixFn(model, X, n, params);
+            // any thenable is awaited, as `await` did before this had a synchronous form
+            return typeof (out as Partial<PromiseLike<unknown>>).then === 'function' ? Promise.resolve(out).then((o) => checked(o, n)) : checked(out as Float64Array | Prediction[], n);
+          };
+          return {
+            async predictMatrix(X: Float64Array, n: number, params: Record<string, unknown> = {}): Promise<Float64Array | Prediction[]> {
+              return predictMatrixNow(X, n, params);
+            },
+            predictMatrixNow,
+          };
+        })()
       : {}),
     async predict(table: ColumnTable, params: Record<string, unknown> = {}): Promise<Prediction[]> {
       const input = prepareInput(table, manifest.features);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadModel } from '../../lib/model/index.ts';
 import { startServer, type RunningServer } from '../../serve/index.ts';
-import { invocations } from '../../serve/invocations.ts';
+import { invocations, invocationsNow } from '../../serve/invocations.ts';
+import { gzipSync } from 'node:zlib';
 import { trainEnergyForest, RF_FEATURES } from './fixtures/rf-model.ts';
 import { csv, http, invoke, LINEAR_LOADER, REAL_LOADER, scratch } from './helpers.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
@@ -102,6 +103,60 @@ test('numeric JSON fast path: the same answer as the general JSON path (table + 
       assert.deepEqual(fast, slow, `${JSON.stringify(doc).slice(0, 60)} (${accept})`);
     }
   }
+});
+
+test('the synchronous answer (invocationsNow, predictMatrixNow) is byte-identical to the promise path and the table path', async () => {
+  const model = await loadModel(modelDir);
+  assert.ok(model.predictMatrixNow);
+  const promised = { ...model, predictMatrixNow: undefined };
+  const table = { ...model, predictMatrix: undefined, predictMatrixNow: undefined };
+  const one = rows[21]!;
+  const names = [...RF_FEATURES];
+  const good: [string, string][] = [
+    [csv([one]), 'text/csv'],
+    [csv(rows.slice(30, 34)), 'text/csv'],
+    [`${names.join(',')}\n${csv(rows.slice(40, 42))}`, 'text/csv'],
+    [JSON.stringify({ instances: [one] }), 'application/json'],
+    [JSON.stringify({ inputs: rows.slice(50, 53) }), 'application/json'],
+  ];
+  const bad: [string, string][] = [
+    [csv([one]).replace(String(one[3]), 'x'), 'text/csv'],
+    [`${one.slice(2).join(',')}\n`, 'text/csv'],
+    ['{"instances": [[1,', 'application/json'],
+    [JSON.stringify({ instances: [one.slice(1)] }), 'application/json'],
+  ];
+  for (const [body, contentType] of [...good, ...bad]) {
+    for (const accept of ['application/json', 'text/csv', undefined]) {
+      const req = { body: Buffer.from(body), contentType, ...(accept ? { accept } : {}) };
+      const now = invocationsNow(model, req);
+      const isGood = good.some(([b]) => b === body);
+      if (isGood) assert.ok(!(now instanceof Promise), `${body.slice(0, 40)}: a numeric body on the JS forest is answered synchronously`);
+      const sync = now instanceof Promise ? await now : now;
+      const what = `${contentType} ${body.slice(0, 40)} (${accept ?? 'no accept'})`;
+      assert.deepEqual(sync, await invocations(promised, req), `${what}: vs predictMatrix`);
+      if (isGood) {
+        assert.equal(sync.status, 200, sync.body);
+        const t = await invocations(table, req);
+        assert.equal(sync.body, t.body, `${what}: vs table + predict`);
+        assert.deepEqual(sync.headers, t.headers, what);
+      } else assert.equal(sync.status, 400, sync.body);
+    }
+  }
+});
+
+test('the fast path writes the same response headers as the Express route (request id, inference id, type, length)', async () => {
+  const body = csv(rows.slice(60, 62));
+  const headers = { 'content-type': 'text/csv', accept: 'application/json', 'x-request-id': 'same-1', 'x-amzn-sagemaker-inference-id': 'inf-1' };
+  const plain = await http(`${inline.url}/invocations`, { method: 'POST', body, headers });
+  const zipped = await http(`${inline.url}/invocations`, { method: 'POST', body: gzipSync(body), headers: { ...headers, 'content-encoding': 'gzip' } });
+  assert.equal(plain.status, 200, plain.text);
+  assert.equal(plain.text, zipped.text);
+  const names = (h: Headers) => [...h.keys()].filter((k) => k !== 'date' && k !== 'keep-alive').sort();
+  assert.deepEqual(names(plain.headers), names(zipped.headers));
+  for (const h of names(plain.headers)) assert.equal(plain.headers.get(h), zipped.headers.get(h), h);
+  assert.equal(plain.headers.get('x-request-id'), 'same-1');
+  assert.equal(plain.headers.get('x-amzn-sagemaker-inference-id'), 'inf-1');
+  assert.equal(plain.headers.get('content-length'), String(Buffer.byteLength(plain.text)));
 });
 
 test('another loader is never answered inline: its code stays on the workers, within the deadline', async () => {
