@@ -27,7 +27,7 @@
 import { MillwrightError } from '../../errors/index.ts';
 import type { Forest } from './forest.ts';
 import type { Tree } from './tree.ts';
-import { addTreesWasm, wasmComplete, wasmSparse, type WasmForest } from './forest-wasm.ts';
+import { addTreesWasm, wasmComplete, wasmSparse, type CompleteArrays, type WasmForest } from './forest-wasm.ts';
 
 /** Deepest tree the complete layout takes (2^12 leaf slots per tree); deeper forests use the sparse one. */
 export const COMPLETE_MAX_DEPTH = 12;
@@ -41,15 +41,9 @@ export const COMPLETE_MAX_DEPTH = 12;
 const COMPLETE_BLOCK = 4096;
 const SPARSE_BLOCK = 65536;
 
-interface CompleteLayout {
+/** Per tree (CompleteArrays): its depth d, the offset of its 2^d - 1 internal nodes, of its 2^d * K leaf values. */
+interface CompleteLayout extends CompleteArrays {
   kind: 'complete';
-  /** Per tree: its depth d, the offset of its 2^d - 1 internal nodes, of its 2^d * K leaf values. */
-  depth: Int32Array;
-  nodeOffset: Int32Array;
-  leafOffset: Int32Array;
-  feature: Int32Array;
-  threshold: Float32Array;
-  leaf: Float64Array;
   /** The same nodes in WebAssembly memory, walked for blocks of 8 rows or more; absent with `{ wasm: false }`. */
   wasm?: WasmForest;
 }
