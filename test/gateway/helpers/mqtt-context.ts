@@ -78,6 +78,10 @@ export class MemoryContext extends BaseContext {
   delayMs = 0;
   emits = 0;
   refused = 0;
+  /** Once this many readings are in, emit() waits for release(): the broker keeps the rest in flight. */
+  holdAt = Infinity;
+  private held?: Promise<void>;
+  private unhold?: () => void;
 
   constructor(site = 'plant-a', stateDir = tmpdir()) {
     super(site, stateDir);
@@ -85,6 +89,10 @@ export class MemoryContext extends BaseContext {
 
   async emit(readings: SourceReading[]): Promise<void> {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.readings.length >= this.holdAt) {
+      this.held ??= new Promise<void>((r) => (this.unhold = r));
+      await this.held;
+    }
     if (this.full) {
       this.refused++;
       throw spoolFull('spool is full (test)');
@@ -100,6 +108,12 @@ export class MemoryContext extends BaseContext {
 
   protected async hasSpace(): Promise<boolean> {
     return !this.full;
+  }
+
+  /** Lets emit() go on after holdAt. */
+  release(): void {
+    this.holdAt = Infinity;
+    this.unhold?.();
   }
 
   eventsOf(kind: SourceEvent['kind']): SourceEvent[] {
