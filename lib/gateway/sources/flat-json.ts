@@ -42,6 +42,8 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
 class Scanner {
   pos = 0;
   value: unknown = undefined;
+  private mant = 0;
+  private digits = 0;
   constructor(readonly b: Buffer, readonly n: number) {}
 
   ws(): void {
@@ -95,42 +97,26 @@ class Scanner {
   /** JSON's number grammar exactly: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
   private number(want: boolean): boolean {
     const b = this.b;
-    const n = this.n;
     const start = this.pos;
     let i = start;
     const neg = b[i] === 0x2d;
     if (neg) i++;
-    let mant = 0;
-    let digits = 0;
-    if (b[i] === 0x30) {
-      i++;
-    } else if (b[i] >= 0x31 && b[i] <= 0x39) {
-      while (i < n && b[i] >= 0x30 && b[i] <= 0x39) {
-        mant = mant * 10 + (b[i] - 0x30);
-        digits++;
-        i++;
-      }
-    } else return false;
+    this.mant = 0;
+    this.digits = 0;
+    if (b[i] === 0x30) i++;
+    else if (b[i] >= 0x31 && b[i] <= 0x39) i = this.run(i);
+    else return false;
     let exp = 0;
-    if (i < n && b[i] === 0x2e) {
-      i++;
-      const f = i;
-      while (i < n && b[i] >= 0x30 && b[i] <= 0x39) {
-        mant = mant * 10 + (b[i] - 0x30);
-        digits++;
-        i++;
-      }
+    if (i < this.n && b[i] === 0x2e) {
+      const f = i + 1;
+      i = this.run(f);
       if (i === f) return false;
       exp = f - i;
     }
-    let explicit = false;
-    if (i < n && (b[i] === 0x65 || b[i] === 0x45)) {
-      explicit = true;
-      i++;
-      if (i < n && (b[i] === 0x2b || b[i] === 0x2d)) i++;
-      const e = i;
-      while (i < n && b[i] >= 0x30 && b[i] <= 0x39) i++;
-      if (i === e) return false;
+    const explicit = i < this.n && (b[i] === 0x65 || b[i] === 0x45);
+    if (explicit) {
+      i = this.exponent(i + 1);
+      if (i < 0) return false;
     }
     this.pos = i;
     if (!want) return true;
@@ -138,13 +124,33 @@ class Scanner {
     // multiplication or division is then correctly rounded, the same double JSON.parse gives
     // (Clinger's fast path). Exponent form and longer numbers go through Number(), which uses
     // the same conversion as JSON.parse.
-    if (!explicit && digits <= 15 && -exp <= 22) {
-      const v = exp === 0 ? mant : mant / POW10[-exp];
+    if (!explicit && this.digits <= 15 && -exp <= 22) {
+      const v = exp === 0 ? this.mant : this.mant / POW10[-exp];
       this.value = neg ? -v : v;
     } else {
       this.value = Number(latin1(b, start, i));
     }
     return true;
+  }
+
+  /** The digits of an exponent after its `e` (with an optional sign); -1 when there are none. */
+  private exponent(i: number): number {
+    const b = this.b;
+    if (i < this.n && (b[i] === 0x2b || b[i] === 0x2d)) i++;
+    const e = i;
+    while (i < this.n && b[i] >= 0x30 && b[i] <= 0x39) i++;
+    return i === e ? -1 : i;
+  }
+
+  /** Digits from `i` on, accumulated into `mant` (exact while `digits` <= 15); returns the index after them. */
+  private run(i: number): number {
+    const b = this.b;
+    while (i < this.n && b[i] >= 0x30 && b[i] <= 0x39) {
+      this.mant = this.mant * 10 + (b[i] - 0x30);
+      this.digits++;
+      i++;
+    }
+    return i;
   }
 }
 

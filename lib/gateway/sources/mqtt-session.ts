@@ -2,6 +2,7 @@ import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket,
 import { isErrorCode, MillwrightError } from '../../errors/index.ts';
 import type { SourceContext, SourceEvent, SourceReading, SourceState, SourceStatus } from '../source.ts';
 import type { Decoded } from './mqtt-mapping.ts';
+import { tapPublishes } from './mqtt-publish-tap.ts';
 
 /**
  * The MQTT client under the `mqtt` and `sparkplug` sources: one MQTT 5 persistent session
@@ -164,6 +165,7 @@ export class MqttSession {
     const client = connect(o.url, options);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPublish(packet, done);
+    tapPublishes(client, (topic, qos, messageId, payload) => this.accept(topic, qos, messageId, payload));
     client.on('connect', (connack) => this.onConnect(client, connack));
     client.on('close', () => this.onClose());
     client.on('error', (err) => this.onError(err));
@@ -215,37 +217,46 @@ export class MqttSession {
     }
   }
 
+  /** A PUBLISH that mqtt.js parsed (the tap passed it through; see mqtt-publish-tap.ts). */
   private onPublish(packet: IPublishPacket, done: (err?: Error) => void): void {
-    if (this.stopping) return done(ACK_LATER);
-    const receivedAt = Date.now();
-    const arrival = performance.now();
-    if (packet.qos === 0 && this.paused) {
-      // QoS 0 cannot be refused: count what the full spool costs and say so on resume.
-      this.droppedQos0++;
-      return done();
-    }
     const raw = packet.payload;
     // mqtt-packet hands a Buffer (a view into its receive buffer); a plain Uint8Array is viewed, not copied.
     const payload = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, (raw as Uint8Array).byteLength);
+    const pause = this.accept(packet.topic, packet.qos, packet.messageId, payload);
+    // A QoS 1 message is acknowledged later (after the spool write), so mqtt.js must not: ACK_LATER.
+    const result = packet.qos > 0 || this.stopping ? ACK_LATER : undefined;
+    if (pause) setImmediate(() => done(result));
+    else done(result);
+  }
+
+  /**
+   * Takes one message: decodes it and queues it un-acknowledged for the commit loop. Returns true
+   * when the caller should yield to the event loop before the next message: mqtt.js (and the tap)
+   * work through a socket chunk's packets without returning to the event loop, which starves I/O
+   * callbacks: without a yield now and then, the spool's fsync completes (and PUBACKs go out)
+   * only once the whole backlog is parsed, and the ack latency grows with the backlog.
+   */
+  private accept(topic: string, qos: number, messageId: number | undefined, payload: Buffer): boolean {
+    if (this.stopping) return false;
+    const receivedAt = Date.now();
+    const arrival = performance.now();
+    if (qos === 0 && this.paused) {
+      // QoS 0 cannot be refused: count what the full spool costs and say so on resume.
+      this.droppedQos0++;
+      return false;
+    }
     let decoded: Decoded;
     try {
-      decoded = this.opts.decode(packet.topic, payload, receivedAt);
+      decoded = this.opts.decode(topic, payload, receivedAt);
     } catch (err) {
-      decoded = { readings: [], events: [{ ts: receivedAt, kind: 'reject', message: `topic ${packet.topic}: ${(err as Error).message}` }] };
+      decoded = { readings: [], events: [{ ts: receivedAt, kind: 'reject', message: `topic ${topic}: ${(err as Error).message}` }] };
     }
-    this.queue.push({ messageId: packet.qos > 0 ? packet.messageId : undefined, gen: this.gen, decoded, arrival });
+    this.queue.push({ messageId: qos > 0 ? messageId : undefined, gen: this.gen, decoded, arrival });
     this.kick();
-    const result = packet.qos > 0 ? ACK_LATER : undefined;
-    // mqtt.js works through a socket chunk's packets on process.nextTick, which starves I/O
-    // callbacks: without a yield now and then, the spool's fsync completes (and PUBACKs go out)
-    // only once the whole backlog is parsed, and the ack latency grows with the backlog.
     this.sinceYield += decoded.readings.length + 1;
-    if (this.sinceYield >= YIELD_EVERY) {
-      this.sinceYield = 0;
-      setImmediate(() => done(result));
-    } else {
-      done(result);
-    }
+    if (this.sinceYield < YIELD_EVERY) return false;
+    this.sinceYield = 0;
+    return true;
   }
 
   private kick(): void {
