@@ -44,7 +44,16 @@ class Scanner {
   value: unknown = undefined;
   private mant = 0;
   private digits = 0;
-  constructor(readonly b: Buffer, readonly n: number) {}
+  b: Buffer = Buffer.alloc(0);
+  n = 0;
+
+  reset(b: Buffer): this {
+    this.b = b;
+    this.n = b.length;
+    this.pos = 0;
+    this.value = undefined;
+    return this;
+  }
 
   ws(): void {
     const b = this.b;
@@ -154,6 +163,9 @@ class Scanner {
   }
 }
 
+/** One scanner for every scan (scans never nest or interleave: each runs to completion). */
+const scanner = new Scanner();
+
 const TRUE = Uint8Array.of(0x74, 0x72, 0x75, 0x65);
 const FALSE = Uint8Array.of(0x66, 0x61, 0x6c, 0x73, 0x65);
 const NULL = Uint8Array.of(0x6e, 0x75, 0x6c, 0x6c);
@@ -179,7 +191,7 @@ function keyIndex(b: Uint8Array, from: number, to: number, keys: readonly Uint8A
  * not read exactly (then use JSON.parse). `values` is reused by the caller between messages.
  */
 export function scanFlatJson(payload: Buffer, keys: FlatKeys, values: unknown[]): FlatScan | undefined {
-  const s = new Scanner(payload, payload.length);
+  const s = scanner.reset(payload);
   const b = payload;
   s.ws();
   if (s.pos >= s.n) return undefined;

@@ -86,7 +86,44 @@ function readPublish(b: Buffer, body: number, end: number, qos: number): { topic
   return { topicEnd, messageId, payloadAt: propsAt + propLen };
 }
 
+/** Topic names kept per connection; past this the memory is cleared and refilled. */
+const MAX_TOPICS = 10_000;
+
+/**
+ * Topic strings by their bytes: a plant publishes the same few thousand topics over and over, so
+ * the UTF-8 decoding (and a new string per message) is done once per topic, and the decoder's
+ * own per-topic map then looks up the same string instance (its hash already computed).
+ */
+class TopicNames {
+  private readonly byHash = new Map<number, { bytes: Buffer; name: string }[]>();
+  private size = 0;
+
+  get(b: Buffer, from: number, to: number): string {
+    let h = 0x811c9dc5; // FNV-1a
+    for (let i = from; i < to; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    const list = this.byHash.get(h);
+    if (list) {
+      outer: for (const e of list) {
+        if (e.bytes.length !== to - from) continue;
+        for (let i = 0; i < e.bytes.length; i++) if (e.bytes[i] !== b[from + i]) continue outer;
+        return e.name;
+      }
+    }
+    const name = b.toString('utf8', from, to);
+    if (this.size >= MAX_TOPICS) {
+      this.byHash.clear();
+      this.size = 0;
+    }
+    const entry = { bytes: Buffer.from(b.subarray(from, to)), name };
+    if (list && this.byHash.has(h)) list.push(entry);
+    else this.byHash.set(h, [entry]);
+    this.size++;
+    return name;
+  }
+}
+
 class PublishTap {
+  private readonly topics = new TopicNames();
   /** Bytes of a packet cut by a chunk boundary (or not yet processed after a yield). */
   private rest: Buffer | undefined;
   private yielding = false;
@@ -166,7 +203,7 @@ class PublishTap {
         this.forward(buf.subarray(run, off));
         run = -1;
       }
-      const pause = this.onPublish(buf.toString('utf8', body + 2, pub.topicEnd), qos as 0 | 1, pub.messageId, buf.subarray(pub.payloadAt, end));
+      const pause = this.onPublish(this.topics.get(buf, body + 2, pub.topicEnd), qos as 0 | 1, pub.messageId, buf.subarray(pub.payloadAt, end));
       off = end;
       if (pause && off < n) {
         this.yieldThenGoOn(buf.subarray(off));
