@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import type { MqttClient } from 'mqtt';
+import { connect, type MqttClient } from 'mqtt';
 import { tapPublishes } from '../../lib/gateway/sources/mqtt-publish-tap.ts';
 
 function varInt(n: number): number[] {
@@ -138,5 +138,11 @@ describe('mqtt publish tap', () => {
         assert.deepStrictEqual(forwarded, Buffer.concat([odd, after]), why);
       }
     }
+  });
+
+  test('the installed mqtt.js has the stream builder the tap wraps (else every message takes the slow path)', () => {
+    // manualConnect: never connected, so nothing to end (mqtt.js's end() needs a stream).
+    const client = connect('mqtt://127.0.0.1:1', { manualConnect: true, protocolVersion: 5 });
+    assert.equal(tapPublishes(client, () => false), true);
   });
 });

@@ -241,12 +241,13 @@ class PublishTap {
 /**
  * Makes every connection of `client` (made from now on) go through a {@link PublishTap}. Call
  * before `client.connect()` (with `manualConnect: true`). mqtt.js pipes its socket into its
- * parser right after building it; the tap takes the place of that pipe.
+ * parser right after building it; the tap takes the place of that pipe. Returns false (and
+ * changes nothing) when the client has no stream builder to wrap (another mqtt.js version).
  */
-export function tapPublishes(client: MqttClient, onPublish: PublishHandler): void {
+export function tapPublishes(client: MqttClient, onPublish: PublishHandler): boolean {
   const c = client as unknown as { streamBuilder: (client: MqttClient) => Duplex };
   const build = c.streamBuilder;
-  if (typeof build !== 'function') return; // another mqtt version: mqtt.js parses everything, as before
+  if (typeof build !== 'function') return false; // another mqtt version: mqtt.js parses everything, as before
   c.streamBuilder = (cl) => {
     const socket = build(cl);
     socket.pipe = <T extends NodeJS.WritableStream>(dest: T): T => {
@@ -257,4 +258,5 @@ export function tapPublishes(client: MqttClient, onPublish: PublishHandler): voi
     };
     return socket;
   };
+  return true;
 }

@@ -20,6 +20,9 @@ import { tapPublishes } from './mqtt-publish-tap.ts';
  * the window fills, and the broker keeps everything else in the session until space frees.
  * A message is acknowledged only on the connection it arrived on: after a reconnect the broker
  * redelivers whatever was not acknowledged (at least once; `compact` removes duplicates).
+ * PUBLISH packets normally reach `accept` through the tap in mqtt-publish-tap.ts (read off the
+ * socket in place) and the PUBACKs of a batch leave as one socket write; mqtt.js keeps the
+ * connection, subscriptions and keepalive, and parses whatever the tap passes through.
  */
 export interface MqttSessionOptions {
   name: string;
@@ -165,7 +168,9 @@ export class MqttSession {
     const client = connect(o.url, options);
     this.client = client;
     client.handleMessage = (packet, done) => this.onPublish(packet, done);
-    tapPublishes(client, (topic, qos, messageId, payload) => this.accept(topic, qos, messageId, payload));
+    if (!tapPublishes(client, (topic, qos, messageId, payload) => this.accept(topic, qos, messageId, payload))) {
+      ctx.log('this mqtt package has no stream builder to tap: every message goes through mqtt.js\'s own parser (correct, slower)');
+    }
     client.on('connect', (connack) => this.onConnect(client, connack));
     client.on('close', () => this.onClose());
     client.on('error', (err) => this.onError(err));
