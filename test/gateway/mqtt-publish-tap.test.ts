@@ -51,7 +51,8 @@ interface Seen {
 
 /** Runs bytes through a tap in the given chunks; returns what it handed over and what it forwarded. */
 async function run(chunks: Buffer[], yieldEvery = 0): Promise<{ seen: Seen[]; forwarded: Buffer }> {
-  const socket = new PassThrough();
+  // Ended but not destroyed (a half-closed socket): what was received before the end is still read.
+  const socket = new PassThrough({ autoDestroy: false });
   const fake = { streamBuilder: () => socket } as unknown as MqttClient;
   const seen: Seen[] = [];
   tapPublishes(fake, (topic, qos, id, payload) => {
@@ -138,6 +139,22 @@ describe('mqtt publish tap', () => {
         assert.deepStrictEqual(forwarded, Buffer.concat([odd, after]), why);
       }
     }
+  });
+
+  test('after a yield, nothing more is taken from a connection that closed meanwhile', async () => {
+    const socket = new PassThrough();
+    const fake = { streamBuilder: () => socket } as unknown as MqttClient;
+    const seen: string[] = [];
+    tapPublishes(fake, (topic) => {
+      seen.push(topic);
+      socket.destroy(); // the connection drops while the first message is being taken
+      return true; // and the tap yields before the next packet
+    });
+    const built = (fake as unknown as { streamBuilder: () => PassThrough }).streamBuilder();
+    built.pipe(new Writable({ write: (_c, _e, cb) => cb() }));
+    socket.write(Buffer.concat([publish('t/1', 1, 1, 'a'), publish('t/2', 1, 2, 'b'), publish('t/3', 1, 3, 'c')]));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepStrictEqual(seen, ['t/1']);
   });
 
   test('the installed mqtt.js has the stream builder the tap wraps (else every message takes the slow path)', () => {

@@ -137,6 +137,7 @@ class PublishTap {
   ) {}
 
   feed(chunk: Buffer): void {
+    if (this.socket.destroyed) return;
     if (this.rest) {
       chunk = Buffer.concat([this.rest, chunk]);
       this.rest = undefined;
@@ -230,6 +231,12 @@ class PublishTap {
       this.yielding = false;
       const r = this.rest;
       this.rest = undefined;
+      // A connection closed meanwhile: its un-acknowledged messages come again on the next one, and
+      // taking them now would queue them as messages of the new connection (whose packet ids differ).
+      if (this.socket.destroyed) {
+        if (this.ended) this.dest.end();
+        return;
+      }
       if (r) this.process(r);
       if (this.yielding) return;
       if (this.ended) this.finish();
