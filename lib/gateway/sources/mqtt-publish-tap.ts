@@ -124,8 +124,14 @@ class TopicNames {
 
 class PublishTap {
   private readonly topics = new TopicNames();
-  /** Bytes of a packet cut by a chunk boundary (or not yet processed after a yield). */
-  private rest: Buffer | undefined;
+  /**
+   * Bytes not processed yet: a packet cut by a chunk boundary, or what came during a yield. Kept
+   * as chunks until the packet is complete (`need` bytes, when its header is in), so a large
+   * payload arriving in many chunks is copied together once, not once per chunk.
+   */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private need = 0;
   private yielding = false;
   private passthrough = false;
   private ended = false;
@@ -138,15 +144,22 @@ class PublishTap {
 
   feed(chunk: Buffer): void {
     if (this.socket.destroyed) return;
-    if (this.rest) {
-      chunk = Buffer.concat([this.rest, chunk]);
-      this.rest = undefined;
-    }
-    if (this.yielding) {
-      this.rest = chunk;
-      return;
-    }
-    this.process(chunk);
+    this.hold(chunk);
+    if (this.yielding || this.heldBytes < this.need) return;
+    this.process(this.take());
+  }
+
+  private hold(bytes: Buffer): void {
+    this.held.push(bytes);
+    this.heldBytes += bytes.length;
+  }
+
+  private take(): Buffer {
+    const buf = this.held.length === 1 ? this.held[0] : Buffer.concat(this.held, this.heldBytes);
+    this.held = [];
+    this.heldBytes = 0;
+    this.need = 0;
+    return buf;
   }
 
   end(): void {
@@ -155,8 +168,7 @@ class PublishTap {
   }
 
   private finish(): void {
-    if (this.rest && this.rest.length > 0) this.forward(this.rest);
-    this.rest = undefined;
+    if (this.heldBytes > 0) this.forward(this.take());
     this.dest.end();
   }
 
@@ -173,6 +185,7 @@ class PublishTap {
     const n = buf.length;
     let off = 0;
     let run = -1; // start of a run of packets for mqtt.js
+    let need = 0; // bytes of the cut packet at `off`, when its header is complete
     while (off < n) {
       if (this.passthrough) break;
       const [len, lenBytes] = varInt(buf, off + 1, n);
@@ -183,7 +196,10 @@ class PublishTap {
       }
       const body = off + 1 + lenBytes;
       const end = body + len;
-      if (end > n) break;
+      if (end > n) {
+        need = end - off;
+        break;
+      }
       const head = buf[off];
       const qos = (head >> 1) & 3;
       if (head >> 4 !== 3 || qos === 2) {
@@ -216,7 +232,10 @@ class PublishTap {
       if (off < n) this.forward(buf.subarray(off));
       return;
     }
-    if (off < n) this.rest = buf.subarray(off);
+    if (off < n) {
+      this.hold(buf.subarray(off));
+      this.need = need;
+    }
   }
 
   /**
@@ -225,12 +244,11 @@ class PublishTap {
    */
   private yieldThenGoOn(remaining: Buffer): void {
     this.yielding = true;
-    this.rest = remaining;
+    this.hold(remaining);
     this.socket.pause();
     setImmediate(() => {
       this.yielding = false;
-      const r = this.rest;
-      this.rest = undefined;
+      const r = this.heldBytes > 0 ? this.take() : undefined;
       // A connection closed meanwhile: its un-acknowledged messages come again on the next one, and
       // taking them now would queue them as messages of the new connection (whose packet ids differ).
       if (this.socket.destroyed) {
