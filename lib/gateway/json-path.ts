@@ -11,6 +11,8 @@ export interface JsonPath {
   readonly source: string;
   /** True when the path ends in `[*]` (it selects the elements of an array). */
   readonly all: boolean;
+  /** The keys and indices walked from the root (`$` has none), so a caller can tell a one-key path. */
+  readonly steps: readonly (string | number)[];
   /** The value at the path, or undefined when a step is missing or of the wrong kind. */
   get(root: unknown): unknown;
 }
@@ -83,6 +85,7 @@ export function compileJsonPath(path: string, options: { allowAll?: boolean } = 
   return {
     source: path,
     all,
+    steps,
     get(root: unknown): unknown {
       let cur = root;
       for (let k = 0; k < n; k++) {

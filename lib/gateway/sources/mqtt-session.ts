@@ -2,6 +2,7 @@ import { connect, type IClientOptions, type IConnackPacket, type IPublishPacket,
 import { isErrorCode, MillwrightError } from '../../errors/index.ts';
 import type { SourceContext, SourceEvent, SourceReading, SourceState, SourceStatus } from '../source.ts';
 import type { Decoded } from './mqtt-mapping.ts';
+import { tapPublishes } from './mqtt-publish-tap.ts';
 
 /**
  * The MQTT client under the `mqtt` and `sparkplug` sources: one MQTT 5 persistent session
@@ -19,6 +20,9 @@ import type { Decoded } from './mqtt-mapping.ts';
  * the window fills, and the broker keeps everything else in the session until space frees.
  * A message is acknowledged only on the connection it arrived on: after a reconnect the broker
  * redelivers whatever was not acknowledged (at least once; `compact` removes duplicates).
+ * PUBLISH packets normally reach `accept` through the tap in mqtt-publish-tap.ts (read off the
+ * socket in place) and the PUBACKs of a batch leave as one socket write; mqtt.js keeps the
+ * connection, subscriptions and keepalive, and parses whatever the tap passes through.
  */
 export interface MqttSessionOptions {
   name: string;
@@ -66,20 +70,34 @@ interface Pending {
 /** Told to mqtt.js's handleMessage callback so that it skips its own PUBACK (we send it later). */
 const ACK_LATER = new Error('PUBACK deferred until the readings are durable');
 
-type PacketSender = (packet: { cmd: 'puback'; messageId: number; reasonCode: number }, cb?: () => void) => void;
+/** mqtt.js logs through `debug` on every packet unless given a logger; formatting those calls costs a few % of the CPU at 100k+ messages/s. */
+const NO_LOG = (): void => {};
 
-function packetSender(client: MqttClient): PacketSender {
-  // mqtt.js has no public "send this PUBACK now"; _sendPacket is the method its own handlers use.
-  const send = (client as unknown as { _sendPacket?: PacketSender })._sendPacket;
-  if (typeof send !== 'function') throw new MillwrightError('INTERNAL', 'the installed mqtt package has no MqttClient._sendPacket (deferred PUBACKs need mqtt 5.x)');
-  return send.bind(client);
+/**
+ * Writes the PUBACKs of a batch as one buffer on the client's socket: `0x40 0x02 <packet id>` each,
+ * the exact bytes mqtt.js writes for a PUBACK with reason code 0 (Success; MQTT 5 lets the reason
+ * code and properties be left out then, 3.4.2.1) and with no properties. mqtt.js has no public
+ * "send this PUBACK now" and its per-packet path costs three socket writes per message; this is
+ * one write per group commit. Safe to interleave with mqtt.js's own writes: each of them writes a
+ * whole packet synchronously, and so does this.
+ */
+function writePubacks(client: MqttClient, ids: number[]): void {
+  if (ids.length === 0) return;
+  const buf = Buffer.allocUnsafe(4 * ids.length);
+  for (let i = 0, o = 0; i < ids.length; i++, o += 4) {
+    const id = ids[i];
+    buf[o] = 0x40;
+    buf[o + 1] = 0x02;
+    buf[o + 2] = id >> 8;
+    buf[o + 3] = id & 0xff;
+  }
+  client.stream.write(buf);
 }
 
 export class MqttSession {
   private readonly opts: MqttSessionOptions;
   private ctx: SourceContext | undefined;
   private client: MqttClient | undefined;
-  private sendPacket: PacketSender | undefined;
   private queue: Pending[] = [];
   private gen = 0;
   private loop: Promise<void> | undefined;
@@ -144,12 +162,15 @@ export class MqttSession {
       connectTimeout: 10_000,
       resubscribe: false,
       manualConnect: true,
+      log: NO_LOG,
       properties: { sessionExpiryInterval: o.sessionExpiry, receiveMaximum: o.inflight },
     };
     const client = connect(o.url, options);
     this.client = client;
-    this.sendPacket = packetSender(client);
     client.handleMessage = (packet, done) => this.onPublish(packet, done);
+    if (!tapPublishes(client, (topic, qos, messageId, payload) => this.accept(topic, qos, messageId, payload))) {
+      ctx.log('this mqtt package has no stream builder to tap: every message goes through mqtt.js\'s own parser (correct, slower)');
+    }
     client.on('connect', (connack) => this.onConnect(client, connack));
     client.on('close', () => this.onClose());
     client.on('error', (err) => this.onError(err));
@@ -201,35 +222,46 @@ export class MqttSession {
     }
   }
 
+  /** A PUBLISH that mqtt.js parsed (the tap passed it through; see mqtt-publish-tap.ts). */
   private onPublish(packet: IPublishPacket, done: (err?: Error) => void): void {
-    if (this.stopping) return done(ACK_LATER);
+    const raw = packet.payload;
+    // mqtt-packet hands a Buffer (a view into its receive buffer); a plain Uint8Array is viewed, not copied.
+    const payload = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, (raw as Uint8Array).byteLength);
+    const pause = this.accept(packet.topic, packet.qos, packet.messageId, payload);
+    // A QoS 1 message is acknowledged later (after the spool write), so mqtt.js must not: ACK_LATER.
+    const result = packet.qos > 0 || this.stopping ? ACK_LATER : undefined;
+    if (pause) setImmediate(() => done(result));
+    else done(result);
+  }
+
+  /**
+   * Takes one message: decodes it and queues it un-acknowledged for the commit loop. Returns true
+   * when the caller should yield to the event loop before the next message: mqtt.js (and the tap)
+   * work through a socket chunk's packets without returning to the event loop, which starves I/O
+   * callbacks: without a yield now and then, the spool's fsync completes (and PUBACKs go out)
+   * only once the whole backlog is parsed, and the ack latency grows with the backlog.
+   */
+  private accept(topic: string, qos: number, messageId: number | undefined, payload: Buffer): boolean {
+    if (this.stopping) return false;
     const receivedAt = Date.now();
     const arrival = performance.now();
-    if (packet.qos === 0 && this.paused) {
+    if (qos === 0 && this.paused) {
       // QoS 0 cannot be refused: count what the full spool costs and say so on resume.
       this.droppedQos0++;
-      return done();
+      return false;
     }
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : Buffer.from(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
     let decoded: Decoded;
     try {
-      decoded = this.opts.decode(packet.topic, payload, receivedAt);
+      decoded = this.opts.decode(topic, payload, receivedAt);
     } catch (err) {
-      decoded = { readings: [], events: [{ ts: receivedAt, kind: 'reject', message: `topic ${packet.topic}: ${(err as Error).message}` }] };
+      decoded = { readings: [], events: [{ ts: receivedAt, kind: 'reject', message: `topic ${topic}: ${(err as Error).message}` }] };
     }
-    this.queue.push({ messageId: packet.qos > 0 ? packet.messageId : undefined, gen: this.gen, decoded, arrival });
+    this.queue.push({ messageId: qos > 0 ? messageId : undefined, gen: this.gen, decoded, arrival });
     this.kick();
-    const result = packet.qos > 0 ? ACK_LATER : undefined;
-    // mqtt.js works through a socket chunk's packets on process.nextTick, which starves I/O
-    // callbacks: without a yield now and then, the spool's fsync completes (and PUBACKs go out)
-    // only once the whole backlog is parsed, and the ack latency grows with the backlog.
     this.sinceYield += decoded.readings.length + 1;
-    if (this.sinceYield >= YIELD_EVERY) {
-      this.sinceYield = 0;
-      setImmediate(() => done(result));
-    } else {
-      done(result);
-    }
+    if (this.sinceYield < YIELD_EVERY) return false;
+    this.sinceYield = 0;
+    return true;
   }
 
   private kick(): void {
@@ -269,18 +301,24 @@ export class MqttSession {
 
   private acknowledge(batch: Pending[]): void {
     const client = this.client;
+    const live = client?.connected === true;
+    const ids: number[] = [];
     let readings = 0;
     let last = this.st.lastValueTs;
     for (const p of batch) {
-      for (const r of p.decoded.readings) {
-        readings++;
-        if (last === undefined || r.ts > last) last = r.ts;
+      const rs = p.decoded.readings;
+      for (let i = 0; i < rs.length; i++) {
+        const ts = rs[i].ts;
+        if (last === undefined || ts > last) last = ts;
       }
-      if (p.messageId !== undefined && p.gen === this.gen && client?.connected && this.sendPacket) this.sendPacket({ cmd: 'puback', messageId: p.messageId, reasonCode: 0 });
+      readings += rs.length;
+      if (p.messageId !== undefined && p.gen === this.gen && live) ids.push(p.messageId);
     }
+    // In arrival order, as MQTT requires; only on the connection the messages came on.
+    if (live) writePubacks(client, ids);
     this.st.readings += readings;
     this.st.lastValueTs = last;
-    this.opts.onAck?.(batch.map((p) => p.arrival), performance.now());
+    if (this.opts.onAck) this.opts.onAck(batch.map((p) => p.arrival), performance.now());
   }
 
   /**

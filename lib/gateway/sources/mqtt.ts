@@ -4,7 +4,7 @@ import { compileJsonPath } from '../json-path.ts';
 import { compileTemplate, compileTopicPattern } from '../topic-pattern.ts';
 import type { Source, SourceContext, SourceStatus } from '../source.ts';
 import type { SourceType } from './registry.ts';
-import { compileTopic, decodeMessage, staticAssets, type CompiledTopic, type MqttTopicConfig } from './mqtt-mapping.ts';
+import { compileTopic, MqttDecoder, staticAssets, type CompiledTopic, type MqttTopicConfig } from './mqtt-mapping.ts';
 import { MqttSession, type MqttSessionOptions } from './mqtt-session.ts';
 
 /** A config check that runs a compiler and turns its error into a zod issue at this key. */
@@ -112,13 +112,14 @@ class MqttSource implements Source {
   constructor(config: MqttSourceConfig, hooks: MqttSourceHooks = {}) {
     this.name = config.name;
     const topics: CompiledTopic[] = config.topics.map((t) => compileTopic(t as MqttTopicConfig));
+    const decoder = new MqttDecoder(topics);
     this.session = new MqttSession({
       ...sessionOptions(config),
       ...(hooks.reconnectMs === undefined ? {} : { reconnectMs: hooks.reconnectMs }),
       type: 'mqtt',
       subscriptions: [...new Set(topics.map((t) => t.pattern.filter))],
       qos: config.qos,
-      decode: (topic, payload, receivedAt) => decodeMessage(topics, topic, payload, receivedAt),
+      decode: (topic, payload, receivedAt) => decoder.decode(topic, payload, receivedAt),
       onAck: hooks.onAck,
     });
   }
