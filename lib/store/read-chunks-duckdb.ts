@@ -49,8 +49,10 @@ export async function* readChunksDuckdb(
     const select = ['file_index::INTEGER AS f'];
     if (want.has('ts')) select.push('epoch_ms(ts) AS ts');
     // Names come as DuckDB's own 16-byte string structs, decoded only where they change (see Names).
-    if (needAsset) select.push('asset');
-    if (needSignal) select.push('signal');
+    // In time order they change at almost every row, so there DuckDB joins each name to its
+    // scan-wide id instead (codeJoin) and the ids come as integers.
+    if (needAsset) select.push(timeOrder ? 'a__.id AS asset' : 'asset');
+    if (needSignal) select.push(timeOrder ? 's__.id AS signal' : 'signal');
     if (want.has('value')) select.push('value');
     if (want.has('quality')) select.push('quality');
     const where: string[] = [];
@@ -69,8 +71,16 @@ export async function* readChunksDuckdb(
     // Time order: (ts, asset, signal), ties in stored order (file, then row in the file), which is
     // what a stable sort of the file-by-file rows gives. Names sort by DuckDB's binary collation
     // (UTF-8 byte order): JavaScript's string order for every name outside the astral planes.
-    const orderBy = timeOrder ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', 'asset', 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}` : '';
-    const query = `SELECT ${select.join(', ')} FROM ${source}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${orderBy}`;
+    const whereSql = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+    let joins = '';
+    for (const [need, column, alias] of [[needAsset, 'asset', 'a__'], [needSignal, 'signal', 's__']] as const) {
+      if (!timeOrder || !need) continue;
+      const join = await run(paths, () => codeJoin(conn, source, whereSql, column, alias, dicts[column]));
+      if (join === undefined) return; // no row matches
+      joins += join;
+    }
+    const orderBy = timeOrder ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', needAsset ? 'a__.r' : 'asset', needSignal ? 's__.r' : 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}` : '';
+    const query = `SELECT ${select.join(', ')} FROM ${source}${joins}${whereSql}${orderBy}`;
     const result = await run(paths, () => conn.stream(query));
 
     const assetNames = new Names(dicts.asset);
@@ -87,8 +97,10 @@ export async function* readChunksDuckdb(
       const f = int32s(chunk, 0, n);
       let col = 1;
       const ts = want.has('ts') ? bigints(chunk, col++, n) : undefined;
-      const asset = needAsset ? strings(chunk, col++, n) : undefined;
-      const signal = needSignal ? strings(chunk, col++, n) : undefined;
+      const asset = needAsset && !timeOrder ? strings(chunk, col++, n) : undefined;
+      const assetIds = needAsset && timeOrder ? int32s(chunk, col++, n) : undefined;
+      const signal = needSignal && !timeOrder ? strings(chunk, col++, n) : undefined;
+      const signalIds = needSignal && timeOrder ? int32s(chunk, col++, n) : undefined;
       assetNames.newChunk();
       signalNames.newChunk();
       const value = want.has('value') ? float64s(chunk, col++, n) : undefined;
@@ -113,7 +125,9 @@ export async function* readChunksDuckdb(
           b.putTs(ts.subarray(start, end), at);
         }
         if (asset) assetNames.idsInto(b.asset!, at, asset, start, end);
+        else if (assetIds) b.asset!.set(assetIds.subarray(start, end), at);
         if (signal) signalNames.idsInto(b.signal!, at, signal, start, end);
+        else if (signalIds) b.signal!.set(signalIds.subarray(start, end), at);
         if (value) {
           b.value!.set(value.values.subarray(start, end), at);
           // Nulls (never written by millwright) read as NaN, as with the parquet-wasm reader.
@@ -130,6 +144,21 @@ export async function* readChunksDuckdb(
   } finally {
     conn.closeSync();
   }
+}
+
+/**
+ * ` JOIN (VALUES (name, id), ...) AS alias(name, id) USING (column)`: every distinct name of the
+ * column in the rows the query reads, with its scan-wide id (interned here, in sorted order; ids
+ * are opaque, only the dictionary's values are seen). Decoding a name per row costs ~1 µs in JS;
+ * the join costs DuckDB a hash probe.
+ */
+async function codeJoin(conn: Awaited<ReturnType<typeof connect>>, source: string, whereSql: string, column: 'asset' | 'signal', alias: string, dict: ChunkDicts['asset']): Promise<string | undefined> {
+  const rows = (await conn.runAndReadAll(`SELECT DISTINCT ${column} FROM ${source}${whereSql} ORDER BY 1`)).getRowsJS();
+  const names = rows.map((row) => String(row[0]));
+  if (names.length === 0) return undefined;
+  // r: the name's rank in DuckDB's own order, so the sort compares integers instead of strings.
+  const values = names.map((name, r) => `(${sqlString(name)}, ${dict.id(name)}::INTEGER, ${r}::INTEGER)`).join(', ');
+  return ` JOIN (VALUES ${values}) AS ${alias}(${column}, id, r) USING (${column})`;
 }
 
 /** A failed DuckDB read because a planned file is gone (a concurrent compact) becomes retryable. */

@@ -210,6 +210,13 @@ test("order 'time': rows by (ts, asset, signal) across files, ties in stored ord
     assert.deepEqual(Array.from(c.signalCode!, (k) => c.signals![k]), a.signal);
     assert.deepEqual(c.value, a.value);
   }
+  // Name filters (the names DuckDB joins to ids are those of the filtered rows), and no row at all.
+  const few = { sites: 'plant-1', assets: ['motor-2', 'motor-1'], signals: ['current'] };
+  const fewWant = ((await scanTable({ root, ...few })).objects() as Row[]).sort(cmp);
+  assert.ok(fewWant.length > 10);
+  assert.deepEqual((await scanTable({ root, ...few, order: 'time' })).objects(), fewWant);
+  const none = await scanArrays({ root, sites: 'plant-1', from: '2030-01-01T00:00:00Z', order: 'time', codes: true });
+  assert.equal(none.length, 0);
   await assert.rejects(scanTable({ root, order: 'time', reader: 'parquet-wasm' }), (e) => isErrorCode(e, 'BAD_INPUT') && /needs the duckdb reader/.test(e.message));
 });
 
