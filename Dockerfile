@@ -38,5 +38,6 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.SAGEMAKER_BIND_TO_PORT||8080)+'/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/cli/container.js"]
+# A 16 MiB young generation for the server (serve/node-flags.ts SERVE_NODE_FLAGS; NODE_OPTIONS refuses them).
+ENTRYPOINT ["node", "--min-semi-space-size=16", "--max-semi-space-size=16", "/app/dist/cli/container.js"]
 CMD ["serve"]

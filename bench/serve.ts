@@ -33,6 +33,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { SERVE_DURATION } from '../serve/options.ts';
+import { SERVE_NODE_FLAGS } from '../serve/node-flags.ts';
 import { parseDuration } from '../lib/units/index.ts';
 import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../test/serve/fixtures/rf-model.ts';
 import { benchV2 } from './serve-v2.ts';
@@ -168,7 +169,7 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
   const modelDir = o.model ?? (await trainEnergyForest(join(dir, 'ml'), { rows: 1_000_000, trees: o.trees, maxDepth: o.depth })).modelDir;
   const body = data[100]!.slice(0, RF_FEATURES.length).join(',') + '\n';
   const port = await freePort();
-  const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
+  const mw = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -214,7 +215,7 @@ async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: st
   await writeFile(join(dir, 'csv1.body'), row.join(',') + '\n');
   await writeFile(join(dir, 'json1.body'), JSON.stringify({ instances: [row] }));
   const port = await freePort();
-  const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
+  const mw = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1', ...o.serveArgs], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -421,7 +422,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
 
     // --- servers ---
     const mwPort = await freePort();
-    const mw = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(mwPort), '--workers', workers, '--host', '127.0.0.1'], {
+    const mw = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', modelDir, '--port', String(mwPort), '--workers', workers, '--host', '127.0.0.1'], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -15,6 +15,7 @@ export { listReports, reportsIndexHtml, type ReportEntry } from './reports-route
 export { healthCheck, probeRow } from './health-check.ts';
 export { resolveSettings } from './options.ts';
 export { ModelPool, type ModelInfo } from './pool.ts';
+export { SERVE_NODE_FLAGS } from './node-flags.ts';
 export { httpFunctionalCheck, type HttpCheckOptions } from './functional-check.ts';
 export { registrySource } from './registry-source.ts';
 export { deploymentSource, DEPLOYMENT_LOADER } from './deployment-source.ts';

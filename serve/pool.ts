@@ -155,8 +155,8 @@ export class ModelPool {
   }
 
   /**
-   * Runs one invocation, splitting a large CSV batch across the workers so it is predicted in
-   * parallel (same answer, same order); a small body on a model that qualifies is answered on
+   * Runs one invocation, splitting a large CSV batch across the idle workers so it is predicted in
+   * parallel (same answer, same order; not split when fewer than two workers are idle); a small body on a model that qualifies is answered on
    * this thread instead (`inlineMaxBytes`). Falls back to one worker when a part fails, so errors
    * name the right row.
    */
@@ -201,7 +201,10 @@ export class ModelPool {
 
   private async invokeOnWorkers(req: Omit<WorkerRequest, 'id'>, deadlineAt: number): Promise<InvocationResult> {
     // explained answers are not split: their JSON is not a plain list of predictions to concatenate
-    const parts = this.info && req.explain !== true ? splitCsvBody(req.body, req.contentType, this.info.features, this.options.size) : undefined;
+    // Split only onto idle workers: under concurrent load every worker is already busy with a
+    // request of its own, and splitting would only add messages, a repeated header and a merge.
+    const idle = this.queue.length === 0 ? this.idleWorkers() : 0;
+    const parts = this.info && req.explain !== true && idle >= 2 ? splitCsvBody(req.body, req.contentType, this.info.features, Math.min(idle, this.options.size)) : undefined;
     if (!parts) return this.run(req, deadlineAt);
     if (this.closed) throw new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry');
     this.inFlight++; // held across both steps, so a drain waits for the fallback too
@@ -211,6 +214,13 @@ export class ModelPool {
     } finally {
       this.finish();
     }
+  }
+
+  /** Workers ready and not running a request now. */
+  private idleWorkers(): number {
+    let n = 0;
+    for (const s of this.slots) if (s.ready && s.job === undefined) n++;
+    return n;
   }
 
   /** Stops taking work, waits for queued and running requests, then ends the workers. */

@@ -33,10 +33,24 @@ export function splitCsvBody(body: Uint8Array, contentType: string | undefined, 
     to = to === -1 ? buf.byteLength : Math.min(buf.byteLength, to + 1);
     if (to <= from) continue;
     const piece = buf.subarray(from, to);
-    if (piece.toString('latin1').trim() !== '') out.push(header ? Buffer.concat([header, piece]) : piece);
+    if (!blank(piece)) out.push(header ? Buffer.concat([header, piece]) : piece);
     from = to;
   }
   return out.length >= 2 ? out : undefined;
+}
+
+/**
+ * True when `bytes` hold only what `String.prototype.trim` removes from their latin1 text (tab,
+ * line feed, vertical tab, form feed, carriage return, space, no-break space). A byte scan that
+ * stops at the first other byte: decoding each ~800 KB part of a 10,000-row batch to a string just
+ * to trim it was ~2 ms of the HTTP thread per request, before any worker could start.
+ */
+function blank(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (!((b >= 9 && b <= 13) || b === 32 || b === 160)) return false;
+  }
+  return true;
 }
 
 /**

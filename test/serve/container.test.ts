@@ -11,6 +11,7 @@ import ts from 'typescript';
 import { loadModel } from '../../lib/model/index.ts';
 import { serveCommand } from '../../cli/commands/serve.ts';
 import { containerArgs } from '../../cli/container.ts';
+import { SERVE_NODE_FLAGS } from '../../serve/node-flags.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { RF_FEATURES, writeEnergyCsv } from './fixtures/rf-model.ts';
 import { csv, invoke, scratch, waitReady } from './helpers.ts';
@@ -25,7 +26,8 @@ before(async () => {
 after(async () => cleanup?.());
 
 function container(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/container.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // started as the Dockerfile's ENTRYPOINT starts it: node with the serving flags
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', join(repoRoot, 'cli/container.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d.toString()));
@@ -85,7 +87,8 @@ test('Dockerfile and compose: multi-stage, slim, non-root, exec-form entry point
   assert.ok(froms.length >= 2 && froms.every((f) => /node:20[\w.-]*-slim/.test(f)), froms.join('\n'));
   assert.match(dockerfile, /^USER node$/m);
   const entry = /^ENTRYPOINT (\[.+\])$/m.exec(dockerfile)?.[1];
-  assert.deepEqual(JSON.parse(entry!), ['node', '/app/dist/cli/container.js']);
+  // the serving flags (serve/node-flags.ts) on node's own command line: NODE_OPTIONS refuses them
+  assert.deepEqual(JSON.parse(entry!), ['node', ...SERVE_NODE_FLAGS, '/app/dist/cli/container.js']);
   assert.deepEqual(JSON.parse(/^CMD (\[.+\])$/m.exec(dockerfile)![1]!), ['serve']);
   const compose = await readFile(join(repoRoot, 'docker-compose.yml'), 'utf8');
   assert.match(compose, /restart: unless-stopped/);

@@ -161,6 +161,23 @@ describe('large batches are split across workers', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.json<{ message: string }>().message, /^row 8766 \(line 8766\): expected 6 value/);
   });
+  test('concurrent big batches (split only onto idle workers, else whole on one) give the same bytes; a bad one its error', async () => {
+    const big = Array.from({ length: 10_000 }, (_, i) => rows[(i * 7) % rows.length]!);
+    const body = csv(big);
+    const alone = await invoke(srv.url, body, 'text/csv', 'text/csv');
+    assert.equal(alone.status, 200);
+    const lines = body.split('\n');
+    lines[4321] = '1,2,x,4,5,6';
+    const badBody = lines.join('\n');
+    const badAlone = await invoke(srv.url, badBody, 'text/csv');
+    assert.equal(badAlone.status, 400);
+    const together = await Promise.all([body, badBody, body, body, badBody].map((b) => invoke(srv.url, b, 'text/csv', 'text/csv')));
+    for (const [i, r] of together.entries()) {
+      const want = i === 1 || i === 4 ? badAlone : alone;
+      assert.equal(r.status, want.status, `request ${i}`);
+      assert.equal(r.text, want.text, `request ${i}`);
+    }
+  });
 });
 
 describe('errors are JSON {error_code, message} with the mapped status', () => {

@@ -88,6 +88,15 @@ describe('batch sharding', () => {
     assert.equal(splitCsvBody(Buffer.from(`"1",2\n${rowsText}`), 'text/csv', features, 2), undefined);
     assert.equal(splitCsvBody(Buffer.from(rowsText), 'application/json', features, 2), undefined);
   });
+  test('a part holding only whitespace lines is dropped (as its trimmed text would be empty); any other byte keeps it', () => {
+    const rowsText = Array.from({ length: 20_000 }, (_, i) => `${i},${i % 7}`).join('\n') + '\n';
+    const blankTail = ' \t\r\n\v\f\n'.repeat(100_000);
+    // the second half is blank: one part left, so the body is not split
+    assert.equal(splitCsvBody(Buffer.from(rowsText + blankTail), 'text/csv', features, 2), undefined);
+    const kept = splitCsvBody(Buffer.from(rowsText + blankTail + 'x\n'), 'text/csv', features, 2)!;
+    assert.equal(kept.length, 2);
+    assert.equal(Buffer.concat(kept).toString(), rowsText + blankTail + 'x\n');
+  });
   test('merges JSON and CSV results in order; any failed part means no merge', () => {
     const ok = (body: string, rows: number) => ({ status: 200, headers: { 'content-type': 'application/json' }, body, rows });
     assert.deepEqual(mergeResults([ok('{"predictions":[1,2]}', 2), ok('{"predictions":[3]}', 1)]), ok('{"predictions":[1,2,3]}', 3));
