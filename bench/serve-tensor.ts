@@ -86,10 +86,12 @@ function post(url: string, body: Buffer, contentType: string, extra: Record<stri
   });
 }
 
-async function waitReady(url: string, proc: ChildProcess): Promise<void> {
+async function waitReady(url: string, proc: ChildProcess, models: string[]): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if (proc.exitCode !== null) throw new Error(`millwright serve exited with ${proc.exitCode}`);
-    if ((await fetch(`${url}/v2/health/ready`).then((r) => r.status, () => 0)) === 200) return;
+    // Every model the bench calls, not only the server: a repository model can still be loading.
+    const ready = await Promise.all([`${url}/v2/health/ready`, ...models.map((m) => `${url}/v2/models/${m}/ready`)].map((u) => fetch(u).then((r) => r.status, () => 0)));
+    if (ready.every((s) => s === 200)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('millwright serve (tensor models) did not become ready');
@@ -106,11 +108,20 @@ function binaryRequest(header: unknown, tensors: Uint8Array[]): { body: Buffer; 
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The float32 values of output `name` in a V2 answer (JSON `data`, or its slice of the binary part). */
-function v2Output(r: { text: string; raw: Buffer; headerLength?: number }, name: string): Float32Array {
+function v2Output(r: { status: number; raw: Buffer; headerLength?: number }, name: string): Float32Array {
   const cut = r.headerLength ?? r.raw.byteLength;
-  const doc = JSON.parse(r.raw.subarray(0, cut).toString('utf8')) as { outputs: { name: string; data?: number[]; parameters?: { binary_data_size?: number } }[] };
+  const head = r.raw.subarray(0, Math.min(cut, 300)).toString('utf8');
+  // An error answer ({"error": ...}, e.g. a model still loading) is reported as such, not read as outputs.
+  if (r.status !== 200) throw new Error(`V2 answer ${r.status} instead of outputs: ${head}`);
+  let doc: { outputs?: unknown };
+  try {
+    doc = JSON.parse(r.raw.subarray(0, cut).toString('utf8')) as { outputs?: unknown };
+  } catch {
+    throw new Error(`V2 answer is not JSON: ${head}`);
+  }
+  if (!Array.isArray(doc.outputs)) throw new Error(`V2 answer without an outputs array: ${head}`);
   let at = cut;
-  for (const o of doc.outputs) {
+  for (const o of doc.outputs as { name: string; data?: number[]; parameters?: { binary_data_size?: number } }[]) {
     const size = o.parameters?.binary_data_size;
     if (o.name === name) return size === undefined ? Float32Array.from(o.data!) : new Float32Array(new Uint8Array(r.raw.subarray(at, at + size)).buffer);
     at += size ?? 0;
@@ -141,7 +152,7 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
   const floorCode = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-length', 40); s.end('x'.repeat(40)); }); }).listen(${floorPort}, '127.0.0.1')`;
   const floor = spawn(process.execPath, ['-e', floorCode], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
-    await waitReady(url, proc);
+    await waitReady(url, proc, ['cls224', 'conv32', 'conv224']);
     // A 224x224 photo-like JPEG (gradients and texture), quality 90.
     const px = new Uint8Array(224 * 224 * 3);
     for (let y = 0; y < 224; y++) for (let x = 0; x < 224; x++) for (let c = 0; c < 3; c++) px[(y * 224 + x) * 3 + c] = (x + y * (c + 1) + ((x * y) % 23) * 7) % 256;

@@ -86,3 +86,42 @@ export async function loadInlineModel(modelDir: string, loader: string, o: { max
     return { decision: { inline: false, reason: `the HTTP thread's copy did not load: ${(err as Error).message}` } };
   }
 }
+
+/** Built-in packages whose tensor models may be run on the HTTP thread for small V2 bodies. */
+export const INLINE_TENSOR_ALGORITHMS: ReadonlySet<string> = new Set(['onnx']);
+/** Largest V2 body of a tensor model answered on the HTTP thread (a [1,3,32,32] FP32 JSON body is 60 KiB). */
+export const DEFAULT_INLINE_TENSOR_MAX_BYTES = 256 * 1024;
+/** The probe run (zeros of every input, fastest of 20) must take at most this long for a tensor model to run inline. */
+export const INLINE_TENSOR_BUDGET_MS = 1;
+
+/**
+ * The HTTP thread's copy of a tensor model (the `onnx` built-in) for small V2 requests: the hop
+ * to a worker and back, with the body copied into it, cost more than a small model's run. The
+ * V2 answer is made by the same `inferV2` the workers run. Only a model whose artifacts are
+ * small and whose probe run (serve/health-check.ts: zeros of every input) is under
+ * {@link INLINE_TENSOR_BUDGET_MS} qualifies; larger bodies still go to the workers.
+ *
+ * @example
+ * const { inline, decision } = await loadInlineTensorModel('/srv/models/conv32/1', loaderUrl, { maxBytes: 256 * 1024 });
+ */
+export async function loadInlineTensorModel(modelDir: string, loader: string, o: { maxBytes: number }): Promise<{ inline?: InlineModel; decision: InlineDecision }> {
+  if (o.maxBytes <= 0) return { decision: { inline: false, reason: 'off (--inline-max-body 0)' } };
+  try {
+    const bytes = await treeBytes(modelDir);
+    if (bytes > INLINE_MAX_MODEL_BYTES) return { decision: { inline: false, reason: `model artifacts are ${Math.round(bytes / 2 ** 20)} MiB (more than ${INLINE_MAX_MODEL_BYTES / 2 ** 20} MiB)` } };
+    const mod = (await import(loader)) as { loadModel: (dir: string) => Promise<LoadedModel> };
+    const model = await mod.loadModel(modelDir);
+    if (!INLINE_TENSOR_ALGORITHMS.has(model.manifest.algorithm) || !model.tensors || !model.predictTensors) return { decision: { inline: false, reason: `${model.manifest.algorithm} is not a tensor model of the onnx built-in` } };
+    const times: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const t = performance.now();
+      await healthCheck(model);
+      if (i >= 5) times.push(performance.now() - t);
+    }
+    const probeMs = Math.round(Math.min(...times) * 1000) / 1000;
+    if (probeMs > INLINE_TENSOR_BUDGET_MS) return { decision: { inline: false, reason: `the probe run took ${probeMs} ms (budget ${INLINE_TENSOR_BUDGET_MS} ms)`, probeMs } };
+    return { inline: { model, maxBytes: o.maxBytes }, decision: { inline: true, reason: `V2 bodies up to ${o.maxBytes} bytes are answered on the HTTP thread`, maxBytes: o.maxBytes, probeMs } };
+  } catch (err) {
+    return { decision: { inline: false, reason: `the HTTP thread's copy did not load: ${(err as Error).message}` } };
+  }
+}

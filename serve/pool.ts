@@ -2,7 +2,8 @@ import type { Worker } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest, TensorSignature } from '../lib/model/contract.ts';
 import { invocationsNow, type InvocationResult } from './invocations.ts';
-import { loadInlineModel, type InlineDecision, type InlineModel } from './inline-model.ts';
+import { loadInlineModel, loadInlineTensorModel, type InlineDecision, type InlineModel } from './inline-model.ts';
+import { inferV2 } from './v2/infer.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
 import { startWorker } from '../lib/workers/index.ts';
 
@@ -78,6 +79,12 @@ export interface PoolOptions {
    * model, when the model qualifies (serve/inline-model.ts); 0 or absent = always the workers.
    */
   inlineMaxBytes?: number;
+  /**
+   * V2 bodies up to this many bytes for a tensor model are answered on the calling (HTTP) thread
+   * by a copy of the model, when it qualifies (serve/inline-model.ts `loadInlineTensorModel`);
+   * 0 or absent = always the workers.
+   */
+  tensorInlineMaxBytes?: number;
 }
 
 /**
@@ -97,6 +104,7 @@ export class ModelPool {
   private terminated = false;
   private drainWaiters: (() => void)[] = [];
   private inline?: InlineModel;
+  private tensorInline?: InlineModel;
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -108,7 +116,14 @@ export class ModelPool {
       const infos = await Promise.all(Array.from({ length: this.options.size }, () => this.spawn()));
       const { inline, decision } = await loadInlineModel(this.options.modelDir, this.options.loader, { maxBytes: this.options.inlineMaxBytes ?? 0, maxBodyBytes: this.options.maxBodyBytes });
       this.inline = inline;
-      this.info = { ...infos[0]!, dir: this.options.modelDir, ...(this.options.inlineMaxBytes !== undefined ? { inline: decision } : {}) };
+      let tensorDecision: InlineDecision | undefined;
+      if (infos[0]!.tensors && this.options.tensorInlineMaxBytes !== undefined) {
+        const t = await loadInlineTensorModel(this.options.modelDir, this.options.loader, { maxBytes: this.options.tensorInlineMaxBytes });
+        this.tensorInline = t.inline;
+        tensorDecision = t.decision;
+      }
+      const decided = tensorDecision ?? (this.options.inlineMaxBytes !== undefined ? decision : undefined);
+      this.info = { ...infos[0]!, dir: this.options.modelDir, ...(decided ? { inline: decided } : {}) };
       return this.info;
     } catch (err) {
       await this.terminate();
@@ -152,6 +167,27 @@ export class ModelPool {
       this.queue.push(job);
       this.dispatch();
     });
+  }
+
+  /**
+   * Runs one V2 request (`req.v2` set): a small body for a tensor model with an HTTP-thread copy
+   * is answered here by the same `inferV2` the workers run (no hop, no copy of the body into a
+   * worker); everything else goes to the workers through `run`. Same answers either way.
+   */
+  runV2(req: Omit<WorkerRequest, 'id'> & { v2: NonNullable<WorkerRequest['v2']> }, deadlineAt: number): Promise<PoolResult> {
+    const inline = this.tensorInline;
+    if (!inline || this.closed || req.body.byteLength > inline.maxBytes) return this.run(req, deadlineAt);
+    this.inFlight++;
+    return inferV2(inline.model, { body: req.body, contentType: req.contentType, ...req.v2 }).then(
+      (r) => {
+        this.finish();
+        return { ...r, inline: true };
+      },
+      (err: unknown) => {
+        this.finish();
+        throw err;
+      },
+    );
   }
 
   /**
@@ -235,6 +271,7 @@ export class ModelPool {
     this.closed = true;
     this.terminated = true;
     this.inline = undefined;
+    this.tensorInline = undefined;
     const slots = this.slots;
     this.slots = [];
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));

@@ -7,7 +7,7 @@ import { MillwrightError } from '../lib/errors/index.ts';
 import { createHandler } from './app.ts';
 import { CaptureWriter, type CaptureOptions } from './capture-writer.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './invocations.ts';
-import { DEFAULT_INLINE_MAX_BYTES } from './inline-model.ts';
+import { DEFAULT_INLINE_MAX_BYTES, DEFAULT_INLINE_TENSOR_MAX_BYTES } from './inline-model.ts';
 import { createMetrics, setMonitoringGauges, type ServeMetrics } from './metrics.ts';
 import { ModelPool, type ModelInfo } from './pool.ts';
 import { trustGate, type TrustGate } from './trust-gate.ts';
@@ -57,9 +57,16 @@ export interface ServeOptions {
   /**
    * `/invocations` bodies up to this many bytes are answered on the HTTP thread by a copy of the
    * model, when it qualifies (small, bounded per-row cost: serve/inline-model.ts); larger bodies
-   * and other models go to the workers. Default 4096; 0 = always the workers.
+   * and other models go to the workers. Default 4096; 0 = always the workers (V2 tensor requests too).
    */
   inlineMaxBytes?: number;
+  /**
+   * V2 bodies up to this many bytes for a small tensor model (the `onnx` built-in, probe run under
+   * 1 ms) are answered on the HTTP thread by a copy of the model (serve/inline-model.ts
+   * `loadInlineTensorModel`); larger bodies go to the workers. Default 256 KiB; off with
+   * `inlineMaxBytes: 0` or a loader other than millwright's own.
+   */
+  tensorInlineMaxBytes?: number;
   /** Data capture; off when absent. */
   capture?: CaptureOptions;
   /** Directory of generated reports served under /reports. */
@@ -147,8 +154,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
   // only with millwright's own loader: another loader's code would run on the HTTP thread, out of the deadline's reach
   const inlineAllowed = loaderUrl(loader) === loaderUrl(defaultLoader);
-  // V2 repository models are answered through `run` only: no HTTP-thread copy for them
-  const newPool = (modelDir: string, inline = false) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent, ...(inline ? { inlineMaxBytes } : {}) });
+  // V2 repository models get no HTTP-thread copy for /invocations' tabular path; a small tensor
+  // model (the onnx built-in) may have one for small V2 bodies, as the default model may
+  const tensorInline = tensorInlineOption(options, inlineAllowed && inlineMaxBytes > 0);
+  const newPool = (modelDir: string, inline = false) => new ModelPool({ modelDir: resolve(modelDir), loader: loaderUrl(loader), size: workers, maxBodyBytes, onEvent, ...(inline ? { inlineMaxBytes } : {}), ...tensorInline });
   const newDefaultPool = (modelDir: string) => newPool(modelDir, inlineAllowed);
 
   const state: ServerState = { current: undefined, servingKey: undefined, shuttingDown: false, reloading: Promise.resolve() };
@@ -258,6 +267,11 @@ interface ServerState {
   servingKey: string | undefined;
   shuttingDown: boolean;
   reloading: Promise<unknown>;
+}
+
+/** The pools' `tensorInlineMaxBytes` (none when inline answers are off or another loader is used). */
+function tensorInlineOption(options: ServeOptions, allowed: boolean): { tensorInlineMaxBytes?: number } {
+  return allowed ? { tensorInlineMaxBytes: options.tensorInlineMaxBytes ?? DEFAULT_INLINE_TENSOR_MAX_BYTES } : {};
 }
 
 /** A repository alone needs no default model for /invocations; anything else does. */

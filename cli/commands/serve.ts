@@ -37,7 +37,8 @@ need MILLWRIGHT_ADMIN_TOKEN (admin routes are off without it). Stops gracefully 
   --timeout DUR          per-request deadline (default 5s; env SAGEMAKER_MODEL_SERVER_TIMEOUT, MODEL_SERVER_TIMEOUT in seconds)
   --max-body SIZE        request body limit (default 6mb; env SAGEMAKER_MAX_PAYLOAD_IN_MB)
   --inline-max-body SIZE bodies up to SIZE are predicted on the HTTP thread, without the hop to a worker, when
-                         the model qualifies (built-in forests: small, bounded cost per row; default 4kb; 0 = never)
+                         the model qualifies (built-in forests: small, bounded cost per row; default 4kb; 0 = never,
+                         which also sends V2 bodies of small onnx tensor models, up to 256kb, to the workers)
   --capture DIR          capture sampled requests/responses here (SageMaker data-capture JSON Lines)
   --capture-sample P     share of requests captured, 0..1 (default 0.1)
   --capture-max-file SIZE  rotate capture files at this size (default 16mb; also hourly)

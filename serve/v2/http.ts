@@ -199,7 +199,7 @@ async function inferRoute(deps: V2Deps, req: IncomingMessage, res: ServerRespons
     try {
       const headerLength = req.headers[HEADER_LENGTH];
       const v2 = { modelName: name, modelVersion: t.version, ...(typeof headerLength === 'string' ? { headerLength } : {}) };
-      const result = await t.pool.run({ body, contentType: req.headers['content-type'], v2 }, deadlineAt);
+      const result = await t.pool.runV2({ body, contentType: req.headers['content-type'], v2 }, deadlineAt);
       if (result.rows !== undefined) {
         notes.rows = result.rows;
         deps.metrics.rows.inc(result.rows);

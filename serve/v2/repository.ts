@@ -104,6 +104,8 @@ export class ModelRepository {
   readonly options: RepositoryOptions;
   private models = new Map<string, ModelEntry>();
   private closed = false;
+  /** Set for the whole of `loadAll` (see `loading`). */
+  private loadingAll = false;
 
   constructor(options: RepositoryOptions) {
     this.options = options;
@@ -146,14 +148,23 @@ export class ModelRepository {
 
   /** Loads every model of the repository, one after the other; a model that fails is UNAVAILABLE, the others serve. */
   async loadAll(): Promise<void> {
-    for (const name of await this.scan()) {
-      await this.load(name).catch(() => undefined);
+    this.loadingAll = true;
+    try {
+      for (const name of await this.scan()) {
+        await this.load(name).catch(() => undefined);
+      }
+    } finally {
+      this.loadingAll = false;
     }
   }
 
-  /** True while any model is loading. */
+  /**
+   * True while any model is loading, and for the whole of `loadAll`: between two models of the
+   * start-up load no model is LOADING, and readiness must not report the server ready then (the
+   * next model would answer 404/503 to a client that trusted /v2/health/ready).
+   */
   get loading(): boolean {
-    return [...this.models.values()].some((m) => m.state === 'LOADING');
+    return this.loadingAll || [...this.models.values()].some((m) => m.state === 'LOADING');
   }
 
   /** Names of the models with at least one version ready. */
