@@ -52,6 +52,15 @@ async function treeBytes(dir: string): Promise<number> {
   return total;
 }
 
+/** The HTTP thread's copy of the model, or why there is none (off, or artifacts too large to hold twice). */
+async function loadCandidate(modelDir: string, loader: string, maxBytes: number): Promise<{ model: LoadedModel } | { decision: InlineDecision }> {
+  if (maxBytes <= 0) return { decision: { inline: false, reason: 'off (--inline-max-body 0)' } };
+  const bytes = await treeBytes(modelDir);
+  if (bytes > INLINE_MAX_MODEL_BYTES) return { decision: { inline: false, reason: `model artifacts are ${Math.round(bytes / 2 ** 20)} MiB (more than ${INLINE_MAX_MODEL_BYTES / 2 ** 20} MiB)` } };
+  const mod = (await import(loader)) as { loadModel: (dir: string) => Promise<LoadedModel> };
+  return { model: await mod.loadModel(modelDir) };
+}
+
 /**
  * Loads the HTTP thread's copy of the model at `modelDir` through `loader` when it qualifies
  * (see the module comment); otherwise says why not. Never throws: the workers serve regardless.
@@ -60,12 +69,10 @@ async function treeBytes(dir: string): Promise<number> {
  * const { model, decision } = await loadInlineModel('/opt/ml/model', loaderUrl, { maxBytes: 4096, maxBodyBytes: 6 << 20 });
  */
 export async function loadInlineModel(modelDir: string, loader: string, o: { maxBytes: number; maxBodyBytes: number }): Promise<{ inline?: InlineModel; decision: InlineDecision }> {
-  if (o.maxBytes <= 0) return { decision: { inline: false, reason: 'off (--inline-max-body 0)' } };
   try {
-    const bytes = await treeBytes(modelDir);
-    if (bytes > INLINE_MAX_MODEL_BYTES) return { decision: { inline: false, reason: `model artifacts are ${Math.round(bytes / 2 ** 20)} MiB (more than ${INLINE_MAX_MODEL_BYTES / 2 ** 20} MiB)` } };
-    const mod = (await import(loader)) as { loadModel: (dir: string) => Promise<LoadedModel> };
-    const model = await mod.loadModel(modelDir);
+    const candidate = await loadCandidate(modelDir, loader, o.maxBytes);
+    if ('decision' in candidate) return candidate;
+    const { model } = candidate;
     if (!INLINE_ALGORITHMS.has(model.manifest.algorithm)) return { decision: { inline: false, reason: `${model.manifest.algorithm} is not a built-in forest` } };
     if (!model.predictMatrix || model.tensors) return { decision: { inline: false, reason: 'the model has no numeric fast path (predictMatrix)' } };
     await healthCheck(model);
@@ -105,12 +112,10 @@ export const INLINE_TENSOR_BUDGET_MS = 1;
  * const { inline, decision } = await loadInlineTensorModel('/srv/models/conv32/1', loaderUrl, { maxBytes: 256 * 1024 });
  */
 export async function loadInlineTensorModel(modelDir: string, loader: string, o: { maxBytes: number }): Promise<{ inline?: InlineModel; decision: InlineDecision }> {
-  if (o.maxBytes <= 0) return { decision: { inline: false, reason: 'off (--inline-max-body 0)' } };
   try {
-    const bytes = await treeBytes(modelDir);
-    if (bytes > INLINE_MAX_MODEL_BYTES) return { decision: { inline: false, reason: `model artifacts are ${Math.round(bytes / 2 ** 20)} MiB (more than ${INLINE_MAX_MODEL_BYTES / 2 ** 20} MiB)` } };
-    const mod = (await import(loader)) as { loadModel: (dir: string) => Promise<LoadedModel> };
-    const model = await mod.loadModel(modelDir);
+    const candidate = await loadCandidate(modelDir, loader, o.maxBytes);
+    if ('decision' in candidate) return candidate;
+    const { model } = candidate;
     if (!INLINE_TENSOR_ALGORITHMS.has(model.manifest.algorithm) || !model.tensors || !model.predictTensors) return { decision: { inline: false, reason: `${model.manifest.algorithm} is not a tensor model of the onnx built-in` } };
     const times: number[] = [];
     for (let i = 0; i < 25; i++) {

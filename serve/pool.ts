@@ -178,10 +178,15 @@ export class ModelPool {
     const inline = this.tensorInline;
     if (!inline || this.closed || req.body.byteLength > inline.maxBytes) return this.run(req, deadlineAt);
     this.inFlight++;
-    return inferV2(inline.model, { body: req.body, contentType: req.contentType, ...req.v2 }).then(
+    return this.settleInline(inferV2(inline.model, { body: req.body, contentType: req.contentType, ...req.v2 }));
+  }
+
+  /** An answer made on this thread: counted out of `inFlight` when it settles, marked inline. */
+  private settleInline<T extends object>(answer: Promise<T>): Promise<T & { inline: true }> {
+    return answer.then(
       (r) => {
         this.finish();
-        return { ...r, inline: true };
+        return { ...r, inline: true as const };
       },
       (err: unknown) => {
         this.finish();
@@ -216,18 +221,7 @@ export class ModelPool {
         this.finish();
         throw err;
       }
-      if (answer instanceof Promise) {
-        return answer.then(
-          (r) => {
-            this.finish();
-            return { ...r, inline: true };
-          },
-          (err: unknown) => {
-            this.finish();
-            throw err;
-          },
-        );
-      }
+      if (answer instanceof Promise) return this.settleInline(answer);
       this.finish();
       answer.inline = true;
       return answer;
