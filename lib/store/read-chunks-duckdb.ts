@@ -22,7 +22,7 @@ const STREAM_BUFFER = '64MB';
  * Reads the planned files with DuckDB (multi-threaded native Parquet decoding) and yields the same
  * chunks as the parquet-wasm reader: same rows in the same order (file by file, as stored), same
  * scan-wide dictionaries (ids in order of first appearance). Strings never cross into JS per row:
- * asset/signal are decoded only where they change (see Names), site is the file's index in the list; numeric vectors are copied
+ * asset/signal come as ENUM codes mapped to the scan-wide ids (see NameCodes), site is the file's index in the list; numeric vectors are copied
  * in bulk from DuckDB's memory (`vector_get_data`). Rows are filtered in SQL (exact: ts as integer ms).
  * With `reuse`, each chunk's arrays are views into one buffer, valid only until the next chunk is
  * asked for (for a caller that copies them at once: no copy per chunk, less garbage).
@@ -48,11 +48,12 @@ export async function* readChunksDuckdb(
     const needSignal = want.has('signal');
     const select = ['file_index::INTEGER AS f'];
     if (want.has('ts')) select.push('epoch_ms(ts) AS ts');
-    // Names come as DuckDB's own 16-byte string structs, decoded only where they change (see Names).
-    // In time order they change at almost every row, so there DuckDB joins each name to its
-    // scan-wide id instead (codeJoin) and the ids come as integers.
-    if (needAsset) select.push(timeOrder ? 'a__.id AS asset' : 'asset');
-    if (needSignal) select.push(timeOrder ? 's__.id AS signal' : 'signal');
+    // Names come as integers: each is cast to an ENUM of the names the scan reads (enumOf) and
+    // its code taken. Decoding DuckDB's string structs in JS cost ~1 µs a row whenever the name was
+    // not the previous row's (every row in time order; every row in stored order too for names
+    // over 12 bytes, which DuckDB stores out of line).
+    if (needAsset) select.push('a__');
+    if (needSignal) select.push('s__');
     if (want.has('value')) select.push('value');
     if (want.has('quality')) select.push('quality');
     const where: string[] = [];
@@ -72,19 +73,22 @@ export async function* readChunksDuckdb(
     // what a stable sort of the file-by-file rows gives. Names sort by DuckDB's binary collation
     // (UTF-8 byte order): JavaScript's string order for every name outside the astral planes.
     const whereSql = where.length ? ` WHERE ${where.join(' AND ')}` : '';
-    let joins = '';
-    for (const [need, column, alias] of [[needAsset, 'asset', 'a__'], [needSignal, 'signal', 's__']] as const) {
-      if (!timeOrder || !need) continue;
-      const join = await run(paths, () => codeJoin(conn, source, whereSql, column, alias, dicts[column]));
-      if (join === undefined) return; // no row matches
-      joins += join;
+    const cols = [needAsset && 'asset', needSignal && 'signal'].filter((c): c is 'asset' | 'signal' => c !== false);
+    const names: { asset?: NameCodes; signal?: NameCodes } = {};
+    if (cols.length > 0) {
+      const found = await run(paths, () => distinctNames(conn, source, whereSql, cols));
+      if (found === undefined) return; // no row matches
+      for (const [k, column] of cols.entries()) {
+        const codes = new NameCodes(found[k]!, dicts[column]);
+        names[column] = codes;
+        select[select.indexOf(column === 'asset' ? 'a__' : 's__')] = `enum_code(${column}::${codes.type})::INTEGER AS ${column === 'asset' ? 'a__' : 's__'}`;
+      }
     }
-    const orderBy = timeOrder ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', needAsset ? 'a__.r' : 'asset', needSignal ? 's__.r' : 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}` : '';
-    const query = `SELECT ${select.join(', ')} FROM ${source}${joins}${whereSql}${orderBy}`;
+    // The codes follow DuckDB's own name order, so the sort compares integers instead of strings.
+    const orderBy = timeOrder ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', needAsset ? 'a__' : 'asset', needSignal ? 's__' : 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}` : '';
+    const query = `SELECT ${select.join(', ')} FROM ${source}${whereSql}${orderBy}`;
     const result = await run(paths, () => conn.stream(query));
 
-    const assetNames = new Names(dicts.asset);
-    const signalNames = new Names(dicts.signal);
     // One reused buffer; each chunk is copied out at its exact size (fewer allocations, less GC).
     const b = new Builder(want, opts.tsInt64 ?? false, CHUNK_ROWS);
     const reuse = opts.reuse ?? false;
@@ -97,12 +101,8 @@ export async function* readChunksDuckdb(
       const f = int32s(chunk, 0, n);
       let col = 1;
       const ts = want.has('ts') ? bigints(chunk, col++, n) : undefined;
-      const asset = needAsset && !timeOrder ? strings(chunk, col++, n) : undefined;
-      const assetIds = needAsset && timeOrder ? int32s(chunk, col++, n) : undefined;
-      const signal = needSignal && !timeOrder ? strings(chunk, col++, n) : undefined;
-      const signalIds = needSignal && timeOrder ? int32s(chunk, col++, n) : undefined;
-      assetNames.newChunk();
-      signalNames.newChunk();
+      const asset = needAsset ? int32s(chunk, col++, n) : undefined;
+      const signal = needSignal ? int32s(chunk, col++, n) : undefined;
       const value = want.has('value') ? float64s(chunk, col++, n) : undefined;
       const quality = want.has('quality') ? uint8s(chunk, col++, n) : undefined;
       // A yielded chunk holds the rows of one file in stored order (rows of one DuckDB chunk come
@@ -124,10 +124,8 @@ export async function* readChunksDuckdb(
         if (ts) {
           b.putTs(ts.subarray(start, end), at);
         }
-        if (asset) assetNames.idsInto(b.asset!, at, asset, start, end);
-        else if (assetIds) b.asset!.set(assetIds.subarray(start, end), at);
-        if (signal) signalNames.idsInto(b.signal!, at, signal, start, end);
-        else if (signalIds) b.signal!.set(signalIds.subarray(start, end), at);
+        if (asset) names.asset!.idsInto(b.asset!, at, asset, start, end);
+        if (signal) names.signal!.idsInto(b.signal!, at, signal, start, end);
         if (value) {
           b.value!.set(value.values.subarray(start, end), at);
           // Nulls (never written by millwright) read as NaN, as with the parquet-wasm reader.
@@ -147,18 +145,43 @@ export async function* readChunksDuckdb(
 }
 
 /**
- * ` JOIN (VALUES (name, id), ...) AS alias(name, id) USING (column)`: every distinct name of the
- * column in the rows the query reads, with its scan-wide id (interned here, in sorted order; ids
- * are opaque, only the dictionary's values are seen). Decoding a name per row costs ~1 µs in JS;
- * the join costs DuckDB a hash probe.
+ * The distinct names of each column in the rows the query reads (one scan for both), each list
+ * in UTF-8 byte order: DuckDB's own order for these columns, so ENUM codes sort as the names do.
+ * Undefined when no row matches.
  */
-async function codeJoin(conn: Awaited<ReturnType<typeof connect>>, source: string, whereSql: string, column: 'asset' | 'signal', alias: string, dict: ChunkDicts['asset']): Promise<string | undefined> {
-  const rows = (await conn.runAndReadAll(`SELECT DISTINCT ${column} FROM ${source}${whereSql} ORDER BY 1`)).getRowsJS();
-  const names = rows.map((row) => String(row[0]));
-  if (names.length === 0) return undefined;
-  // r: the name's rank in DuckDB's own order, so the sort compares integers instead of strings.
-  const values = names.map((name, r) => `(${sqlString(name)}, ${dict.id(name)}::INTEGER, ${r}::INTEGER)`).join(', ');
-  return ` JOIN (VALUES ${values}) AS ${alias}(${column}, id, r) USING (${column})`;
+async function distinctNames(conn: Awaited<ReturnType<typeof connect>>, source: string, whereSql: string, cols: readonly ('asset' | 'signal')[]): Promise<string[][] | undefined> {
+  const rows = (await conn.runAndReadAll(`SELECT DISTINCT ${cols.join(', ')} FROM ${source}${whereSql}`)).getRowsJS();
+  if (rows.length === 0) return undefined;
+  return cols.map((_, k) => {
+    const bytes = [...new Set(rows.map((row) => String(row[k])))].map((name) => Buffer.from(name, 'utf8'));
+    return bytes.sort(Buffer.compare).map((b) => b.toString('utf8'));
+  });
+}
+
+/**
+ * ENUM codes to scan-wide ids. An id is given on a code's first row, so ids keep the order of
+ * first appearance that the parquet-wasm reader gives.
+ */
+class NameCodes {
+  readonly type: string;
+  private readonly ids: Int32Array;
+  constructor(
+    private readonly names: readonly string[],
+    private readonly dict: ChunkDicts['asset'],
+  ) {
+    this.type = `ENUM(${names.map(sqlString).join(', ')})`;
+    this.ids = new Int32Array(names.length).fill(-1);
+  }
+
+  idsInto(out: Int32Array, at: number, codes: Int32Array, start: number, end: number): void {
+    const ids = this.ids;
+    for (let i = start; i < end; i++) {
+      const c = codes[i]!;
+      let id = ids[c]!;
+      if (id < 0) id = ids[c] = this.dict.id(this.names[c]!);
+      out[at + i - start] = id;
+    }
+  }
 }
 
 /** A failed DuckDB read because a planned file is gone (a concurrent compact) becomes retryable. */
@@ -170,57 +193,6 @@ async function run<T>(paths: readonly string[], fn: () => Promise<T>): Promise<T
     if (gone) throw vanished(gone, err);
     throw err;
   }
-}
-
-const utf8 = new TextDecoder();
-
-/**
- * Scan-wide ids of a VARCHAR vector's rows without a JS string per row. DuckDB stores each string
- * as 16 bytes: its length, then either the string itself (up to 12 bytes, "inlined") or a 4-byte
- * prefix and a pointer. Store files are sorted by (asset, signal), so names come in long runs:
- * a row whose 16 bytes equal the previous row's has the previous row's id (equal inlined bytes are
- * equal strings; an equal pointer is the same string while its chunk lives, so pointer matches are
- * only trusted within one chunk). Any other row is decoded and looked up.
- */
-class Names {
-  private w0 = -1;
-  private w1 = 0;
-  private w2 = 0;
-  private w3 = 0;
-  private id = -1;
-  constructor(private readonly dict: ChunkDicts['asset']) {}
-
-  /** A new chunk: a remembered pointer (non-inlined string) may now point elsewhere. */
-  newChunk(): void {
-    if (this.w0 > 12) this.w0 = -1;
-  }
-
-  idsInto(out: Int32Array, at: number, s: { words: Int32Array; bytes: Uint8Array }, start: number, end: number): void {
-    const w = s.words;
-    let { w0, w1, w2, w3, id } = this;
-    for (let i = start; i < end; i++) {
-      const k = 4 * i;
-      if (w[k] !== w0 || w[k + 1] !== w1 || w[k + 2] !== w2 || w[k + 3] !== w3) {
-        w0 = w[k];
-        w1 = w[k + 1];
-        w2 = w[k + 2];
-        w3 = w[k + 3];
-        id = this.dict.id(decodeString(s.bytes, 16 * i, w0));
-      }
-      out[at + i - start] = id;
-    }
-    Object.assign(this, { w0, w1, w2, w3, id });
-  }
-}
-
-function decodeString(bytes: Uint8Array, offset: number, length: number): string {
-  if (length <= 12) return utf8.decode(bytes.subarray(offset + 4, offset + 4 + length));
-  return utf8.decode(duckdb.get_data_from_pointer(bytes.buffer as ArrayBuffer, bytes.byteOffset + offset + 8, length));
-}
-
-function strings(chunk: DuckDBDataChunk, col: number, n: number): { words: Int32Array; bytes: Uint8Array } {
-  const d = raw(chunk, col, n * 16);
-  return { words: new Int32Array(d.buffer, d.byteOffset, n * 4), bytes: d };
 }
 
 function raw(chunk: DuckDBDataChunk, col: number, bytes: number): Uint8Array {

@@ -9,6 +9,7 @@ import { isVanished, vanished } from './fd-blob.ts';
 import { withConnection, sqlList } from './duckdb.ts';
 import { readChunksDuckdb } from './read-chunks-duckdb.ts';
 import { DictionaryColumn } from './dictionary-column.ts';
+import { byteOrderRanks, timeOrderPermutation } from './time-order.ts';
 import { StringDictionary } from '../readings/index.ts';
 import { readChunks, SCAN_COLUMNS, type Chunk, type ChunkDicts, type ScanColumn } from './read-chunks.ts';
 
@@ -291,6 +292,10 @@ export interface ScanArrays {
  */
 export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promise<ScanArrays> {
   const columns = scanColumns(opts.columns);
+  if (opts.order === 'time' && columns.includes('ts')) {
+    chunkReader(opts); // the same checks as a DuckDB-sorted read
+    return timeOrdered(opts, columns);
+  }
   const { chunks, dicts } = await collect(opts, columns, false);
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const data: Record<string, Float64Array | Uint8Array | Int32Array | string[] | number> = {};
@@ -347,4 +352,33 @@ export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promi
     }
   }
   return { ...(data as Omit<ScanArrays, 'length'>), length: total };
+}
+
+/**
+ * scanArrays in time order: read in stored order (no sort in DuckDB), then put in time order by counting passes
+ * (see time-order.ts). Same rows in the same order as DuckDB's `ORDER BY ts, asset, signal, file,
+ * row` (tested against it).
+ */
+async function timeOrdered(opts: ScanOptions & { codes?: boolean }, columns: readonly ScanColumn[]): Promise<ScanArrays> {
+  const read = [...new Set<ScanColumn>([...columns, 'ts', 'asset', 'signal'])];
+  const c = await scanArrays({ ...opts, order: 'stored', codes: true, columns: read });
+  const order = timeOrderPermutation(c.ts!, c.assetCode!, c.signalCode!, byteOrderRanks(c.assets!), byteOrderRanks(c.signals!));
+  const gather = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => {
+    const out = new (a.constructor as new (n: number) => T)(order.length);
+    for (let i = 0; i < order.length; i++) out[i] = a[order[i]!]!;
+    return out;
+  };
+  const out: ScanArrays = { length: c.length };
+  for (const name of columns) {
+    if (name === 'ts' || name === 'value') out[name] = gather(c[name]!);
+    else if (name === 'quality') out.quality = gather(c.quality!);
+    else if (name === 'site') out.site = Array.from(order, (i) => c.site![i]!);
+    else {
+      const codes = gather(name === 'asset' ? c.assetCode! : c.signalCode!);
+      const dict = name === 'asset' ? c.assets! : c.signals!;
+      if (opts.codes) Object.assign(out, name === 'asset' ? { assetCode: codes, assets: dict } : { signalCode: codes, signals: dict });
+      else out[name] = Array.from(codes, (k) => dict[k]!);
+    }
+  }
+  return out;
 }
