@@ -22,7 +22,7 @@ const STREAM_BUFFER = '64MB';
  * Reads the planned files with DuckDB (multi-threaded native Parquet decoding) and yields the same
  * chunks as the parquet-wasm reader: same rows in the same order (file by file, as stored), same
  * scan-wide dictionaries (ids in order of first appearance). Strings never cross into JS per row:
- * asset/signal come as ENUM codes mapped to the scan-wide ids (see NameCodes), site is the file's index in the list; numeric vectors are copied
+ * asset/signal are decoded only where they change (see Names) or come as ENUM codes (see NameCodes), site is the file's index in the list; numeric vectors are copied
  * in bulk from DuckDB's memory (`vector_get_data`). Rows are filtered in SQL (exact: ts as integer ms).
  * With `reuse`, each chunk's arrays are views into one buffer, valid only until the next chunk is
  * asked for (for a caller that copies them at once: no copy per chunk, less garbage).
@@ -31,7 +31,7 @@ export async function* readChunksDuckdb(
   plan: ScanPlan,
   columns: readonly ScanColumn[],
   dicts: ChunkDicts,
-  opts: { tsInt64?: boolean; reuse?: boolean; timeOrder?: boolean } = {},
+  opts: { tsInt64?: boolean; reuse?: boolean; timeOrder?: boolean; enumNames?: boolean } = {},
 ): AsyncGenerator<Chunk> {
   const { filter } = plan;
   const want = new Set(columns);
@@ -48,12 +48,15 @@ export async function* readChunksDuckdb(
     const needSignal = want.has('signal');
     const select = ['file_index::INTEGER AS f'];
     if (want.has('ts')) select.push('epoch_ms(ts) AS ts');
-    // Names come as integers: each is cast to an ENUM of the names the scan reads (enumOf) and
-    // its code taken. Decoding DuckDB's string structs in JS cost ~1 µs a row whenever the name was
-    // not the previous row's (every row in time order; every row in stored order too for names
-    // over 12 bytes, which DuckDB stores out of line).
-    if (needAsset) select.push('a__');
-    if (needSignal) select.push('s__');
+    // Names come either as DuckDB's 16-byte string structs, decoded only where they change (see
+    // Names: cheap in stored order for names of up to 12 bytes, which DuckDB inlines), or, in
+    // time order and when asked (`enumNames`), cast to an ENUM of the names the scan reads and
+    // read as integer codes (see NameCodes): decoding costs ~1 µs a row wherever the name is not
+    // the previous row's, which is every row in time order, and every row for longer names, whose
+    // bytes DuckDB stores out of line. The ENUM costs one DISTINCT query, a loss on short names.
+    const enumNames = timeOrder || opts.enumNames === true;
+    if (needAsset) select.push(enumNames ? 'a__' : 'asset');
+    if (needSignal) select.push(enumNames ? 's__' : 'signal');
     if (want.has('value')) select.push('value');
     if (want.has('quality')) select.push('quality');
     const where: string[] = [];
@@ -75,7 +78,7 @@ export async function* readChunksDuckdb(
     const whereSql = where.length ? ` WHERE ${where.join(' AND ')}` : '';
     const cols = [needAsset && 'asset', needSignal && 'signal'].filter((c): c is 'asset' | 'signal' => c !== false);
     const names: { asset?: NameCodes; signal?: NameCodes } = {};
-    if (cols.length > 0) {
+    if (enumNames && cols.length > 0) {
       const found = await run(paths, () => distinctNames(conn, source, whereSql, cols));
       if (found === undefined) return; // no row matches
       for (const [k, column] of cols.entries()) {
@@ -88,6 +91,8 @@ export async function* readChunksDuckdb(
     const orderBy = timeOrder ? ` ORDER BY ${[want.has('ts') ? 'epoch_ms(ts)' : '', needAsset ? 'a__' : 'asset', needSignal ? 's__' : 'signal', 'file_index', 'file_row_number'].filter(Boolean).join(', ')}` : '';
     const query = `SELECT ${select.join(', ')} FROM ${source}${whereSql}${orderBy}`;
     const result = await run(paths, () => conn.stream(query));
+    const assetNames = new Names(dicts.asset);
+    const signalNames = new Names(dicts.signal);
 
     // One reused buffer; each chunk is copied out at its exact size (fewer allocations, less GC).
     const b = new Builder(want, opts.tsInt64 ?? false, CHUNK_ROWS);
@@ -101,8 +106,12 @@ export async function* readChunksDuckdb(
       const f = int32s(chunk, 0, n);
       let col = 1;
       const ts = want.has('ts') ? bigints(chunk, col++, n) : undefined;
-      const asset = needAsset ? int32s(chunk, col++, n) : undefined;
-      const signal = needSignal ? int32s(chunk, col++, n) : undefined;
+      const asset = needAsset && !enumNames ? strings(chunk, col++, n) : undefined;
+      const assetCodes = needAsset && enumNames ? int32s(chunk, col++, n) : undefined;
+      const signal = needSignal && !enumNames ? strings(chunk, col++, n) : undefined;
+      const signalCodes = needSignal && enumNames ? int32s(chunk, col++, n) : undefined;
+      assetNames.newChunk();
+      signalNames.newChunk();
       const value = want.has('value') ? float64s(chunk, col++, n) : undefined;
       const quality = want.has('quality') ? uint8s(chunk, col++, n) : undefined;
       // A yielded chunk holds the rows of one file in stored order (rows of one DuckDB chunk come
@@ -124,8 +133,10 @@ export async function* readChunksDuckdb(
         if (ts) {
           b.putTs(ts.subarray(start, end), at);
         }
-        if (asset) names.asset!.idsInto(b.asset!, at, asset, start, end);
-        if (signal) names.signal!.idsInto(b.signal!, at, signal, start, end);
+        if (asset) assetNames.idsInto(b.asset!, at, asset, start, end);
+        else if (assetCodes) names.asset!.idsInto(b.asset!, at, assetCodes, start, end);
+        if (signal) signalNames.idsInto(b.signal!, at, signal, start, end);
+        else if (signalCodes) names.signal!.idsInto(b.signal!, at, signalCodes, start, end);
         if (value) {
           b.value!.set(value.values.subarray(start, end), at);
           // Nulls (never written by millwright) read as NaN, as with the parquet-wasm reader.
@@ -193,6 +204,57 @@ async function run<T>(paths: readonly string[], fn: () => Promise<T>): Promise<T
     if (gone) throw vanished(gone, err);
     throw err;
   }
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * Scan-wide ids of a VARCHAR vector's rows without a JS string per row. DuckDB stores each string
+ * as 16 bytes: its length, then either the string itself (up to 12 bytes, "inlined") or a 4-byte
+ * prefix and a pointer. Store files are sorted by (asset, signal), so names come in long runs:
+ * a row whose 16 bytes equal the previous row's has the previous row's id (equal inlined bytes are
+ * equal strings; an equal pointer is the same string while its chunk lives, so pointer matches are
+ * only trusted within one chunk). Any other row is decoded and looked up.
+ */
+class Names {
+  private w0 = -1;
+  private w1 = 0;
+  private w2 = 0;
+  private w3 = 0;
+  private id = -1;
+  constructor(private readonly dict: ChunkDicts['asset']) {}
+
+  /** A new chunk: a remembered pointer (non-inlined string) may now point elsewhere. */
+  newChunk(): void {
+    if (this.w0 > 12) this.w0 = -1;
+  }
+
+  idsInto(out: Int32Array, at: number, s: { words: Int32Array; bytes: Uint8Array }, start: number, end: number): void {
+    const w = s.words;
+    let { w0, w1, w2, w3, id } = this;
+    for (let i = start; i < end; i++) {
+      const k = 4 * i;
+      if (w[k] !== w0 || w[k + 1] !== w1 || w[k + 2] !== w2 || w[k + 3] !== w3) {
+        w0 = w[k];
+        w1 = w[k + 1];
+        w2 = w[k + 2];
+        w3 = w[k + 3];
+        id = this.dict.id(decodeString(s.bytes, 16 * i, w0));
+      }
+      out[at + i - start] = id;
+    }
+    Object.assign(this, { w0, w1, w2, w3, id });
+  }
+}
+
+function decodeString(bytes: Uint8Array, offset: number, length: number): string {
+  if (length <= 12) return utf8.decode(bytes.subarray(offset + 4, offset + 4 + length));
+  return utf8.decode(duckdb.get_data_from_pointer(bytes.buffer as ArrayBuffer, bytes.byteOffset + offset + 8, length));
+}
+
+function strings(chunk: DuckDBDataChunk, col: number, n: number): { words: Int32Array; bytes: Uint8Array } {
+  const d = raw(chunk, col, n * 16);
+  return { words: new Int32Array(d.buffer, d.byteOffset, n * 4), bytes: d };
 }
 
 function raw(chunk: DuckDBDataChunk, col: number, bytes: number): Uint8Array {

@@ -139,14 +139,14 @@ function chunkReader(opts: ScanOptions): { read: typeof readChunksDuckdb | typeo
  * replacement is already in place) makes the whole read start over from a fresh plan, so the
  * result never misses or double-counts those readings.
  */
-async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
+async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean, enumNames = false): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
   const { read, timeOrder } = chunkReader(opts);
   for (let attempt = 0; ; attempt++) {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
       const dicts = newDicts();
       const chunks: Chunk[] = [];
-      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder })) chunks.push(chunk);
+      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder, enumNames })) chunks.push(chunk);
       return { chunks, dicts };
     } catch (err) {
       if (!isVanished(err) || attempt >= 4) throw err;
@@ -296,7 +296,12 @@ export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promi
     chunkReader(opts); // the same checks as a DuckDB-sorted read
     return timeOrdered(opts, columns);
   }
-  const { chunks, dicts } = await collect(opts, columns, false);
+  return readArrays(opts, columns, false);
+}
+
+/** scanArrays in the reader's order; `enumNames`: names as DuckDB ENUM codes (see read-chunks-duckdb.ts). */
+async function readArrays(opts: ScanOptions & { codes?: boolean }, columns: readonly ScanColumn[], enumNames: boolean): Promise<ScanArrays> {
+  const { chunks, dicts } = await collect(opts, columns, false, enumNames);
   const total = chunks.reduce((n, c) => n + c.length, 0);
   const data: Record<string, Float64Array | Uint8Array | Int32Array | string[] | number> = {};
   for (const name of columns) {
@@ -361,7 +366,8 @@ export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promi
  */
 async function timeOrdered(opts: ScanOptions & { codes?: boolean }, columns: readonly ScanColumn[]): Promise<ScanArrays> {
   const read = [...new Set<ScanColumn>([...columns, 'ts', 'asset', 'signal'])];
-  const c = await scanArrays({ ...opts, order: 'stored', codes: true, columns: read });
+  // Names as ENUM codes: in stored order they are decoded per row when longer than DuckDB's 12 inlined bytes.
+  const c = await readArrays({ ...opts, order: 'stored', codes: true, columns: read }, read, true);
   const order = timeOrderPermutation(c.ts!, c.assetCode!, c.signalCode!, byteOrderRanks(c.assets!), byteOrderRanks(c.signals!));
   const gather = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => {
     const out = new (a.constructor as new (n: number) => T)(order.length);
