@@ -227,6 +227,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
   // The server's own one-row numeric records go straight from the bytes into the columns
   // (capture-scan.ts); any other line is decoded and read by `general`, with the same values.
   const features = options.features;
+  const integerFeatures = features?.some((f) => f.type === 'integer') ?? false;
   const scannable = options.scan !== false && !options.keys?.length && features !== undefined && features.length > 0 && features.every((f) => f.type === 'number' || f.type === 'integer');
   // Whether the unboxed columns are the model's features (checked once per columns object).
   let checked: NumericColumns | undefined;
@@ -302,7 +303,7 @@ export async function readCapture(dirOrFile: string, options: CaptureReadOptions
             if (!eof || start >= have) break;
             end = have; // the file's last line, without a newline
           }
-          const s = scanning ? scanCaptureLine(buf, start, end, features!, view) : undefined;
+          const s = scanning ? scanCaptureLine(buf, start, end, features!, view, integerFeatures) : undefined;
           if (s !== undefined) {
             if ((options.from === undefined || s.time >= options.from) && (options.to === undefined || s.time < options.to)) {
               if (numeric === undefined) {

@@ -160,8 +160,13 @@ function sharesOf(counts: ArrayLike<number>): number[] {
   return Array.from(counts, (c) => (s ? c / s : 0));
 }
 
-/** Distinct finite values of the union of two sorted samples (pandas `concat(...).nunique()`). */
-function distinctUnion(a: Float64Array, b: Float64Array): number {
+/**
+ * Distinct finite values of the union of two sorted samples (pandas `concat(...).nunique()`),
+ * counted up to `cap`: the callers only ask whether a column has more than
+ * CATEGORICAL_MAX_DISTINCT values, so the merge stops at the first value past that instead of
+ * walking a day of rows.
+ */
+function distinctUnion(a: Float64Array, b: Float64Array, cap: number): number {
   let i = 0;
   let j = 0;
   let n = 0;
@@ -169,7 +174,7 @@ function distinctUnion(a: Float64Array, b: Float64Array): number {
   while (i < a.length || j < b.length) {
     const x = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
     if (x !== last) {
-      n++;
+      if (++n >= cap) return n;
       last = x;
     }
   }
@@ -207,7 +212,8 @@ export function proportionsZTest(k1: number, n1: number, k2: number, n2: number)
 
 /** Compares two numeric samples (sorted). */
 function compareNumeric(ref: Float64Array, cur: Float64Array, o: CompareOptions): { stats: DriftStats; dist: ColumnDrift['distribution'] } {
-  const distinct = distinctUnion(ref, cur);
+  // Only `distinct <= CATEGORICAL_MAX_DISTINCT` matters here and in chooseTest (`> 5`): one past it is enough.
+  const distinct = distinctUnion(ref, cur, CATEGORICAL_MAX_DISTINCT + 1);
   if (distinct <= CATEGORICAL_MAX_DISTINCT) {
     // Few distinct values: compare as categories (Evidently does the same).
     const toStrings = (s: Float64Array) => Array.from(s, String);
