@@ -3,8 +3,9 @@
  * capture writer's own layout (`JSON.stringify(captureRecord(...))`) with a one-row `text/csv`
  * input and the server's numeric `{"predictions":[v]}` answer. No line string, no JSON.parse,
  * no record object, no view per line: the input's bytes are read as numbers in place
- * (`readNumericRecord`, the cell reader of `parseNumericCsv`), the prediction and the inference
- * time from their bytes too (`Number` and `Date.parse` only for the forms their fast paths do
+ * (`readQuotedNumericRecord`: the values and answers of `readNumericRecord`, the cell reader of
+ * `parseNumericCsv`, for a record ending at a quote), the prediction and the inference time from
+ * their bytes too (`Number` and `Date.parse` only for the forms their fast paths do
  * not cover); the ids are the only strings made, and only by the caller, for records it keeps.
  * It accepts exactly what the string path (`quickCaptureLine` + `parseNumericCsv` + the numeric
  * predictions) accepts with these content types, and declines (returns false) anything else: an
@@ -13,7 +14,7 @@
  * so the values are the same either way.
  */
 import type { FeatureSpec } from '../lib/model/contract.ts';
-import { readNumericRecord } from '../lib/wire/numeric-csv.ts';
+import { readQuotedNumericRecord } from '../lib/wire/numeric-csv.ts';
 import { latin1 } from './capture-ids.ts';
 
 /** The fields of the last line scanned (one object, reused by every call: read it before the next). */
@@ -221,7 +222,7 @@ export function scanCaptureLine(buf: Buffer, start: number, end: number, feature
   const F = features.length;
   if (out.x.length !== F) out.x = new Float64Array(F);
   const row = out.x;
-  if (!readNumericRecord(buf, row, d0, d1)) return undefined;
+  if (!readQuotedNumericRecord(buf, row, d0, d1)) return undefined;
   if (integers ?? features.some((f) => f.type === 'integer')) for (let k = 0; k < F; k++) if (features[k]!.type === 'integer' && !Number.isInteger(row[k]!)) return undefined;
   const p0 = d1 + MID.bytes.length;
   const p1 = predictionEnd(buf, dv, p0, tail);

@@ -12,6 +12,6 @@
 export { parseInput, inputFormat, baseMediaType, INPUT_TYPES, type InputFormat, type ParsedInput } from './parse-input.ts';
 export { formatPredictions, formatNumbers, outputFormat, OUTPUT_CONTENT_TYPE, type OutputFormat } from './format-output.ts';
 export { parseCsv, csvCell, type CsvRecord } from './csv.ts';
-export { parseNumericCsv, readNumericRecord, type NumericBatch } from './numeric-csv.ts';
+export { parseNumericCsv, readNumericRecord, readQuotedNumericRecord, type NumericBatch } from './numeric-csv.ts';
 export { numericJsonRows } from './numeric-json.ts';
 export { parseTensorJson, toTensorData, checkTensorDims, stackTensors, nestedShape, tensorElements, exampleNested, MAX_TENSOR_ELEMENTS } from './tensor-json.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseNumericCsv, readNumericRecord } from '../../lib/wire/numeric-csv.ts';
+import { parseNumericCsv, readNumericRecord, readQuotedNumericRecord } from '../../lib/wire/numeric-csv.ts';
 import { parseInput } from '../../lib/wire/parse-input.ts';
 import { formatNumbers, formatPredictions } from '../../lib/wire/format-output.ts';
 import type { FeatureSpec, LoadedModel } from '../../lib/model/contract.ts';
@@ -133,6 +133,43 @@ test('readNumericRecord: true exactly on one-record bodies parseNumericCsv reads
   }
   assert.equal(taken, 207);
   assert.equal(readNumericRecord(Buffer.from('1'), new Float64Array(0)), false);
+});
+
+test('readQuotedNumericRecord: the same answer and values as readNumericRecord on a record ending at a quote', () => {
+  const d = synthetic(200, 5);
+  let seed = 11;
+  const u = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const pieces = ['0', '7', '12', '-', '+', '.', 'e', 'E', 'e-', '3', ' ', '\t', ',', '"', '\r', '\n', 'x', '1e308', '9007199254740993', '00', '.5'];
+  const bodies = [
+    '1,2,3', ' 1 ,\t2, 3 ', '-0,+1.5,.25', '1.,-.5e-3,2E+2', '0.1,0.2,0.30000000000000004', '12345678901234567890,1e-400,1e-5',
+    '000123.4500,0.000000000000000000000001,9007199254740993', '1,2', '1,2,3,4', '1,,3', '1,x,3', '1,Infinity,3', '1,0x10,3', '1,1e999,3',
+    '1,2,3,', '1,2,3\n', '1,2,3\r', '', '1,2\n3', '1,2,3 ', '1,2,3\t', '1,2,"3', '1 2,3,4', '-,1,2', '1e,2,3', '.,1,2', '+.e1,2,3',
+    ...Array.from({ length: 200 }, (_, r) => [String(d.columns[0]![r]), d.columns[1]![r]!.toPrecision(6), d.columns[2]![r]!.toExponential(4)].join(',')),
+    // Random strings over the grammar's characters: most are declined, some taken; both readers must agree.
+    ...Array.from({ length: 3000 }, () => Array.from({ length: 1 + Math.floor(u() * 12) }, () => pieces[Math.floor(u() * pieces.length)]).join('')),
+  ];
+  const a = new Float64Array(3);
+  const b = new Float64Array(3);
+  let taken = 0;
+  for (const body of bodies) {
+    // As in a capture line: the record inside a JSON string, bytes after it that must not be read.
+    const buf = Buffer.from(`{"data":"${body}","encoding":"CSV"}9`, 'latin1');
+    const start = 9;
+    const end = start + Buffer.byteLength(body, 'latin1');
+    a.fill(-1);
+    b.fill(-1);
+    const want = readNumericRecord(buf, a, start, end);
+    assert.equal(readQuotedNumericRecord(buf, b, start, end), want, JSON.stringify(body));
+    if (want) {
+      taken++;
+      for (let k = 0; k < 3; k++) assert.ok(Object.is(a[k], b[k]), `${JSON.stringify(body)} value ${k}: ${a[k]} vs ${b[k]}`);
+    }
+  }
+  assert.equal(taken, 209);
+  // Not a quote at end, or end out of range: declined.
+  assert.equal(readQuotedNumericRecord(Buffer.from('1,2,3,'), a, 0, 5), false);
+  assert.equal(readQuotedNumericRecord(Buffer.from('1,2,3'), a, 0, 5), false);
+  assert.equal(readQuotedNumericRecord(Buffer.from('"1"'), new Float64Array(0), 1, 2), false);
 });
 
 test('formatNumbers writes what formatPredictions writes', () => {
