@@ -146,30 +146,70 @@ function meanSd(xs: number[]): { mean: number; sd: number } {
   return { mean, sd: Math.sqrt(v) };
 }
 
-/** Rows per block of {@link lossInputs} (1024 rows of 21 float32: 86 KB, within L2). */
+/** Rows per block of {@link fillLossInputs} (1024 rows of 21 float32: 86 KB, within L2). */
 const LOSS_INPUT_BLOCK = 1024;
 
-/** Row-major float32 matrix of the loss model's inputs: the features and the prediction. */
-function lossInputs(frame: Frame, features: string[], prediction: string): { X: Float32Array; n: number; F: number } {
-  const cols = [...features, prediction].map((f) => numCol(frame, f, 'feature'));
-  const n = frame.rows;
+/** The loss model's input columns: the features and the prediction. */
+function lossColumns(frame: Frame, features: string[], prediction: string): Float64Array[] {
+  return [...features, prediction].map((f) => numCol(frame, f, 'feature'));
+}
+
+/**
+ * Rows `r0 .. r1` of the loss model's inputs into `X` (row-major float32 from `X[0]`; missing
+ * values as 0). In blocks of rows, column by column within a block: each column is read in
+ * order and the block's rows stay in cache while they are filled. Row by row, a day's 21
+ * columns were 21 read streams at once; column by column over all rows, every write was a new
+ * cache line.
+ */
+function fillLossInputs(cols: Float64Array[], r0: number, r1: number, X: Float32Array): void {
   const F = cols.length;
-  const X = new Float32Array(n * F);
-  // In blocks of rows, column by column within a block: each column is read in order and the
-  // block's rows (B x F floats) stay in cache while they are filled. Row by row, a day's 21
-  // columns were 21 read streams at once; column by column over all rows, every write was a
-  // new cache line.
-  for (let r0 = 0; r0 < n; r0 += LOSS_INPUT_BLOCK) {
-    const r1 = Math.min(n, r0 + LOSS_INPUT_BLOCK);
+  for (let b0 = r0; b0 < r1; b0 += LOSS_INPUT_BLOCK) {
+    const b1 = Math.min(r1, b0 + LOSS_INPUT_BLOCK);
     for (let f = 0; f < F; f++) {
       const c = cols[f]!;
-      for (let r = r0, o = r0 * F + f; r < r1; r++, o += F) {
+      for (let r = b0, o = (b0 - r0) * F + f; r < b1; r++, o += F) {
         const v = c[r]!;
         X[o] = Number.isFinite(v) ? v : 0;
       }
     }
   }
+}
+
+/** Row-major float32 matrix of the loss model's inputs: the features and the prediction. */
+function lossInputs(frame: Frame, features: string[], prediction: string): { X: Float32Array; n: number; F: number } {
+  const cols = lossColumns(frame, features, prediction);
+  const n = frame.rows;
+  const F = cols.length;
+  const X = new Float32Array(n * F);
+  fillLossInputs(cols, 0, n, X);
   return { X, n, F };
+}
+
+/** Rows of the current data whose loss inputs are built and predicted at a time (16384 x 21 float32: 1.4 MB). */
+const PREDICT_BLOCK = 16_384;
+
+/**
+ * The loss forest's estimate (floored at 0) for every row of `frame`, its inputs built block by
+ * block into one reused buffer instead of a day-sized matrix (73 MB for 864,000 rows, every page
+ * of it new to the process). Each row's prediction is the same sum over the trees in the same
+ * order whatever the block, so the values are those of one call on the whole matrix; a last
+ * block shorter than 8 rows is merged into the one before (`predictCompiled` takes another
+ * path for fewer than 8 rows).
+ */
+function predictLoss(forest: CompiledForest, frame: Frame, features: string[], prediction: string): Float64Array {
+  const cols = lossColumns(frame, features, prediction);
+  const n = frame.rows;
+  const F = cols.length;
+  const out = new Float64Array(n);
+  const X = new Float32Array(Math.min(n, 2 * PREDICT_BLOCK) * F);
+  for (let r0 = 0; r0 < n; ) {
+    const r1 = n - r0 < PREDICT_BLOCK + 8 ? n : r0 + PREDICT_BLOCK;
+    fillLossInputs(cols, r0, r1, X);
+    predictCompiled(forest, X, r1 - r0, out.subarray(r0, r1));
+    r0 = r1;
+  }
+  for (let i = 0; i < n; i++) out[i] = Math.max(0, out[i]!);
+  return out;
 }
 
 function toColumnMajor(X: Float32Array, rows: number[], F: number): Float32Array {
@@ -401,8 +441,7 @@ function dle(current: Frame, reference: Frame, { o, metric, tsName, target, pred
   const seed = o.seed ?? 7;
   const fit = o.reuseFit === false ? fitDle(ref, ok, refLoss, seed) : cachedDle(ref, ok, refLoss, seed, { features, prediction, metric }, o.fitCacheDir);
   const { refPred, full } = fit;
-  const cur = lossInputs(current, features, prediction);
-  const curPred = predictCompiled((fit.compiled ??= compileForest(full)), cur.X, cur.n).map((v) => Math.max(0, v));
+  const curPred = predictLoss((fit.compiled ??= compileForest(full)), current, features, prediction);
   const refEst = (rows: number[]) => regMetric(metric, refPred, rows);
   const curEst = (rows: number[]) => regMetric(metric, curPred, rows);
   const refReal = (rows: number[]) => regMetric(metric, refLoss, rows);
