@@ -1,6 +1,7 @@
 import { MillwrightError } from '../errors/index.ts';
 import { scanArrays, sql, writeEvents, type EventRow } from '../store/index.ts';
 import { AlarmSession } from './alarm-session.ts';
+import { seriesRunsByDay } from './series-runs.ts';
 import type { AttachedState } from './state-dir.ts';
 import type { AlarmRules } from './load-rules.ts';
 
@@ -49,11 +50,13 @@ export interface RunAlarmsResult {
 }
 
 /**
- * Evaluates rules over a store range, one UTC day at a time in (ts, asset, signal) order (read a
- * week at a time, sorted by DuckDB), with the same {@link AlarmEvaluator} the gateway runs on
- * arriving batches, and writes the alarm rows to
+ * Evaluates rules over a store range, one UTC day at a time (read a week at a time), with the
+ * same {@link AlarmEvaluator} the gateway runs on arriving batches, and writes the alarm rows to
  * the store's `events` table after each day (then saves the state, so a crash repeats at most
- * one day, with the same row ids).
+ * one day, with the same row ids). When no rule reads another series (no threshold rule with an
+ * operating state), each day is read in stored order and evaluated series by series
+ * ({@link AlarmEvaluator.processSeries}); otherwise in (ts, asset, signal) order. Both give the
+ * rows, in the order, and the state that the readings in (ts, asset, signal) order give.
  *
  * @example
  * import { loadAlarmRules, runAlarms } from 'millwright';
@@ -77,34 +80,60 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
   const session = await AlarmSession.open(rules, { site, stateDir: opts.stateDir });
   opts.attach?.restore(session.attached);
   const out: RunAlarmsResult = { site, from, to, readings: 0, evaluated: 0, rows: [], floods: 0, late: 0 };
-  // One time-ordered scan (sorted by DuckDB) per week, evaluated and committed one day at a time:
-  // the evaluator gets its batches already in (ts, asset, signal) order and sorts nothing.
+  const day: DayStep = async (readings, evaluate) => {
+    out.readings += readings;
+    const rows = await evaluate(opts.log);
+    if (rows.length > 0 && opts.write !== false) await writeEvents(opts.store, rows);
+    if (rows.length > 0 && opts.onRows) await opts.onRows(rows);
+    await session.commit(opts.attach?.save());
+    out.rows.push(...rows);
+  };
   for (let t = from; t < to; ) {
     const end = Math.min(to, (Math.floor(t / DAY) + SPAN_DAYS) * DAY);
-    const c = await scanArrays({ root: opts.store, sites: site, from: t, to: end, columns: ['ts', 'asset', 'signal', 'value', 'quality'], order: 'time', codes: true });
-    const ts = c.ts!;
-    const value = c.value!;
-    const quality = c.quality!;
-    const { assetCode, signalCode, assets, signals } = c as Required<typeof c>;
-    let lo = 0;
-    for (let day = t; day < end; ) {
-      const dayEnd = Math.min(end, (Math.floor(day / DAY) + 1) * DAY);
-      let hi = lo;
-      while (hi < ts.length && ts[hi]! < dayEnd) hi++;
-      const batch = { ts: ts.subarray(lo, hi), assetCode: assetCode.subarray(lo, hi), signalCode: signalCode.subarray(lo, hi), assets, signals, value: value.subarray(lo, hi), quality: quality.subarray(lo, hi) };
-      out.readings += hi - lo;
-      const rows = await session.process(batch, opts.log);
-      if (rows.length > 0 && opts.write !== false) await writeEvents(opts.store, rows);
-      if (rows.length > 0 && opts.onRows) await opts.onRows(rows);
-      await session.commit(opts.attach?.save());
-      out.rows.push(...rows);
-      lo = hi;
-      day = dayEnd;
-    }
+    if (session.evaluator.seriesIndependent) await weekBySeries(session, opts.store, site, t, end, day);
+    else await weekInTimeOrder(session, opts.store, site, t, end, day);
     t = end;
   }
   out.evaluated = session.evaluator.counts.readings;
   out.floods = session.evaluator.counts.floods;
   out.late = session.evaluator.counts.late;
   return out;
+}
+
+/** One day's readings (count) and its evaluation, to write and commit. */
+type DayStep = (readings: number, evaluate: (log?: (line: string) => void) => Promise<EventRow[]>) => Promise<void>;
+
+const COLUMNS = ['ts', 'asset', 'signal', 'value', 'quality'];
+
+/**
+ * Every stream depends on its own series only: [t, end) read in stored order (no sort into time
+ * order), each day evaluated series by series (processSeries puts the rows in time order).
+ */
+async function weekBySeries(session: AlarmSession, store: string, site: string, t: number, end: number, day: DayStep): Promise<void> {
+  const c = await scanArrays({ root: store, sites: site, from: t, to: end, columns: COLUMNS, codes: true, enumNames: true });
+  const firstDay = Math.floor(t / DAY);
+  for (const runs of seriesRunsByDay(c as Required<typeof c>, firstDay, Math.ceil(end / DAY) - firstDay)) {
+    let readings = 0;
+    for (let k = 0; k < runs.lo.length; k++) readings += runs.hi[k]! - runs.lo[k]!;
+    await day(readings, (log) => session.processSeries(runs, log));
+  }
+}
+
+/**
+ * Threshold rules with an operating state read other series: [t, end) in one time-ordered scan,
+ * evaluated one day at a time in (ts, asset, signal) order.
+ */
+async function weekInTimeOrder(session: AlarmSession, store: string, site: string, t: number, end: number, day: DayStep): Promise<void> {
+  const c = await scanArrays({ root: store, sites: site, from: t, to: end, columns: COLUMNS, order: 'time', codes: true });
+  const { ts, value, quality, assetCode, signalCode, assets, signals } = c as Required<typeof c>;
+  let lo = 0;
+  for (let d = t; d < end; ) {
+    const dayEnd = Math.min(end, (Math.floor(d / DAY) + 1) * DAY);
+    let hi = lo;
+    while (hi < ts.length && ts[hi]! < dayEnd) hi++;
+    const batch = { ts: ts.subarray(lo, hi), assetCode: assetCode.subarray(lo, hi), signalCode: signalCode.subarray(lo, hi), assets, signals, value: value.subarray(lo, hi), quality: quality.subarray(lo, hi) };
+    await day(hi - lo, (log) => session.process(batch, log));
+    lo = hi;
+    d = dayEnd;
+  }
 }

@@ -284,19 +284,22 @@ export interface ScanArrays {
  * as Uint8Array, strings as arrays), without building an arquero table: for code that walks every
  * row, where reading the table's columns back would copy each of them once more. With `codes:
  * true`, asset and signal come as Int32Array codes into their dictionaries (`assetCode`, `assets`).
+ * With `enumNames: true` (duckdb reader), DuckDB hands the names over as ENUM codes: one DISTINCT
+ * query more, but no name decoded in JS, where a stored-order read decodes every row of a name
+ * longer than the 12 bytes DuckDB inlines (time order always reads them so).
  *
  * @example
  * import { scanArrays } from 'millwright';
  * const c = await scanArrays({ root, sites: 'plant-1', columns: ['ts', 'asset', 'signal', 'value'], order: 'time' });
  * for (let i = 0; i < c.length; i++) use(c.ts![i], c.asset![i], c.value![i]);
  */
-export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promise<ScanArrays> {
+export async function scanArrays(opts: ScanOptions & { codes?: boolean; enumNames?: boolean }): Promise<ScanArrays> {
   const columns = scanColumns(opts.columns);
   if (opts.order === 'time' && columns.includes('ts')) {
     chunkReader(opts); // the same checks as a DuckDB-sorted read
     return timeOrdered(opts, columns);
   }
-  return readArrays(opts, columns, false);
+  return readArrays(opts, columns, opts.enumNames === true);
 }
 
 /** scanArrays in the reader's order; `enumNames`: names as DuckDB ENUM codes (see read-chunks-duckdb.ts). */
