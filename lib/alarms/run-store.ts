@@ -1,5 +1,5 @@
 import { MillwrightError } from '../errors/index.ts';
-import { scanArrays, sql, writeEvents, type EventRow } from '../store/index.ts';
+import { planScan, scanArrays, slicePlan, tsExtent, writeEvents, type EventRow, type ScanPlan } from '../store/index.ts';
 import { AlarmSession } from './alarm-session.ts';
 import { seriesRunsByDay } from './series-runs.ts';
 import type { AttachedState } from './state-dir.ts';
@@ -64,17 +64,20 @@ export interface RunAlarmsResult {
  * console.log(r.rows.length, 'alarm rows');
  */
 export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Promise<RunAlarmsResult> {
+  // Sites and range from the files (a directory listing and one query on the site's files), not
+  // through the readings view `sql` would build over the whole store.
+  const listing = await planScan({ root: opts.store, sites: opts.site });
   let site = opts.site;
   if (site === undefined) {
-    const { rows } = await sql('SELECT DISTINCT site FROM readings ORDER BY site', { root: opts.store });
-    if (rows.length !== 1) throw new MillwrightError('BAD_INPUT', `the store ${opts.store} has ${rows.length} sites (${rows.map((r) => String(r.site)).join(', ') || 'none'}); name one with --site`);
-    site = String(rows[0]!.site);
+    const sites = [...new Set(listing.files.map((f) => f.site))].sort();
+    if (sites.length !== 1) throw new MillwrightError('BAD_INPUT', `the store ${opts.store} has ${sites.length} sites (${sites.join(', ') || 'none'}); name one with --site`);
+    site = sites[0]!;
   }
   let { from, to } = opts;
   if (from === undefined || to === undefined) {
-    const { rows } = await sql(`SELECT epoch_ms(min(ts)) AS lo, epoch_ms(max(ts)) AS hi FROM readings WHERE site = '${site.replace(/'/g, "''")}'`, { root: opts.store });
-    from ??= Number(rows[0]?.lo ?? 0);
-    to ??= Number(rows[0]?.hi ?? 0) + 1;
+    const span = await tsExtent(listing.files.filter((f) => f.site === site).map((f) => f.path));
+    from ??= span?.lo ?? 0;
+    to ??= (span?.hi ?? 0) + 1;
   }
   if (!(to > from)) throw new MillwrightError('BAD_INPUT', `alarms run: to ${new Date(to).toISOString()} is not after from ${new Date(from).toISOString()}`);
   const session = await AlarmSession.open(rules, { site, stateDir: opts.stateDir });
@@ -88,10 +91,13 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
     await session.commit(opts.attach?.save());
     out.rows.push(...rows);
   };
+  // One plan (listing and footers) for the whole range, read a week at a time.
+  const plan = await planScan({ root: opts.store, sites: site, from, to });
   for (let t = from; t < to; ) {
     const end = Math.min(to, (Math.floor(t / DAY) + SPAN_DAYS) * DAY);
-    if (session.evaluator.seriesIndependent) await weekBySeries(session, opts.store, site, t, end, day);
-    else await weekInTimeOrder(session, opts.store, site, t, end, day);
+    const week = { root: opts.store, sites: site, from: t, to: end, plan: slicePlan(plan, t, end), columns: COLUMNS };
+    if (session.evaluator.seriesIndependent) await weekBySeries(session, week, day);
+    else await weekInTimeOrder(session, week, day);
     t = end;
   }
   out.evaluated = session.evaluator.counts.readings;
@@ -105,14 +111,24 @@ type DayStep = (readings: number, evaluate: (log?: (line: string) => void) => Pr
 
 const COLUMNS = ['ts', 'asset', 'signal', 'value', 'quality'];
 
+/** The scan options of one week of the range: its slice of the range's plan. */
+interface Week {
+  root: string;
+  sites: string;
+  from: number;
+  to: number;
+  plan: ScanPlan;
+  columns: string[];
+}
+
 /**
  * Every stream depends on its own series only: [t, end) read in stored order (no sort into time
  * order), each day evaluated series by series (processSeries puts the rows in time order).
  */
-async function weekBySeries(session: AlarmSession, store: string, site: string, t: number, end: number, day: DayStep): Promise<void> {
-  const c = await scanArrays({ root: store, sites: site, from: t, to: end, columns: COLUMNS, codes: true, enumNames: true });
-  const firstDay = Math.floor(t / DAY);
-  for (const runs of seriesRunsByDay(c as Required<typeof c>, firstDay, Math.ceil(end / DAY) - firstDay)) {
+async function weekBySeries(session: AlarmSession, week: Week, day: DayStep): Promise<void> {
+  const c = await scanArrays({ ...week, codes: true, enumNames: true });
+  const firstDay = Math.floor(week.from / DAY);
+  for (const runs of seriesRunsByDay(c as Required<typeof c>, firstDay, Math.ceil(week.to / DAY) - firstDay)) {
     let readings = 0;
     for (let k = 0; k < runs.lo.length; k++) readings += runs.hi[k]! - runs.lo[k]!;
     await day(readings, (log) => session.processSeries(runs, log));
@@ -123,8 +139,9 @@ async function weekBySeries(session: AlarmSession, store: string, site: string, 
  * Threshold rules with an operating state read other series: [t, end) in one time-ordered scan,
  * evaluated one day at a time in (ts, asset, signal) order.
  */
-async function weekInTimeOrder(session: AlarmSession, store: string, site: string, t: number, end: number, day: DayStep): Promise<void> {
-  const c = await scanArrays({ root: store, sites: site, from: t, to: end, columns: COLUMNS, order: 'time', codes: true });
+async function weekInTimeOrder(session: AlarmSession, week: Week, day: DayStep): Promise<void> {
+  const c = await scanArrays({ ...week, order: 'time', codes: true });
+  const { from: t, to: end } = week;
   const { ts, value, quality, assetCode, signalCode, assets, signals } = c as Required<typeof c>;
   let lo = 0;
   for (let d = t; d < end; ) {
