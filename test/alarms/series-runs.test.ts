@@ -167,4 +167,8 @@ test('runAlarms (series path) over a store with two files per day equals process
   assert.equal(got.evaluated, ev.counts.readings);
   assert.ok(want.length >= 20, `rows: ${want.length}`);
   assert.deepEqual(got.rows, want);
+  // a second site: the site must be named
+  await writeReadings(dir, { ts: Float64Array.of(T0), site: ['t'], asset: ['m1'], signal: ['temperature'], value: Float64Array.of(1) });
+  await assert.rejects(runAlarms(rs, { store: dir, write: false }), /has 2 sites \(s, t\); name one with --site/);
+  assert.equal((await runAlarms(rs, { store: dir, site: 's', write: false })).rows.length, want.length);
 });
