@@ -377,13 +377,20 @@ export class AlarmEvaluator {
     for (let k = 0; k < runs; k++) {
       const route = (routes[k] = this.routeOf(b.assets[b.asset[k]!]!, b.signals[b.signal[k]!]!));
       if (seen.size === seen.add(route).size) throw new MillwrightError('BAD_INPUT', `processSeries: two runs of ${route.asset}/${route.signal} in one batch`);
+      // the run's first and last good reading (runs are in time order)
       let first = NaN;
       let last = NaN;
       for (let p = b.lo[k]!; p < b.hi[k]!; p++) {
         const i = order ? order[p]! : p;
         if (quality && quality[i] !== 0) continue;
-        if (Number.isNaN(first)) first = tsCol[i]!;
+        first = tsCol[i]!;
+        break;
+      }
+      for (let p = b.hi[k]! - 1; p >= b.lo[k]!; p--) {
+        const i = order ? order[p]! : p;
+        if (quality && quality[i] !== 0) continue;
         last = tsCol[i]!;
+        break;
       }
       if (last > clock) clock = last;
       if (route.items === undefined && !Number.isNaN(first)) fresh.push({ k, ts: first });
