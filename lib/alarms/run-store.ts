@@ -6,7 +6,14 @@ import type { AttachedState } from './state-dir.ts';
 import type { AlarmRules } from './load-rules.ts';
 
 const DAY = 86_400_000;
-/** Days read by one scan (then evaluated and committed day by day). */
+/**
+ * Readings one scan reads at most (then evaluated and committed day by day): whole days up to
+ * this many planned rows (about 100 MB of columns), at least one day. A query costs about as much
+ * again in fixed work (plan slice, DISTINCT names, connection): a month of the synthetic plant
+ * (1.5M readings) in one scan instead of five weekly ones took 0.63 s instead of 0.87 s (loaded).
+ */
+const SPAN_ROWS = 1 << 22;
+/** Days per scan when the plan has no row counts. */
 const SPAN_DAYS = 7;
 
 /** Options of {@link runAlarms}. */
@@ -34,6 +41,11 @@ export interface RunAlarmsOptions {
    */
   attach?: { restore(attached: AttachedState): void; save(): AttachedState };
   log?: (line: string) => void;
+  /**
+   * Readings one scan reads at most, in whole days, at least one day (default 4,194,304: about
+   * 100 MB of columns); less bounds memory on a dense store, more saves queries.
+   */
+  spanRows?: number;
 }
 
 /** What {@link runAlarms} did. */
@@ -50,7 +62,7 @@ export interface RunAlarmsResult {
 }
 
 /**
- * Evaluates rules over a store range, one UTC day at a time (read a week at a time), with the
+ * Evaluates rules over a store range, one UTC day at a time (read several days at a time), with the
  * same {@link AlarmEvaluator} the gateway runs on arriving batches, and writes the alarm rows to
  * the store's `events` table after each day (then saves the state, so a crash repeats at most
  * one day, with the same row ids). When no rule reads another series (no threshold rule with an
@@ -91,13 +103,14 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
     await session.commit(opts.attach?.save());
     out.rows.push(...rows);
   };
-  // One plan (listing and footers) for the whole range, read a week at a time.
+  // One plan (listing and footers) for the whole range, read in spans of whole days.
   const plan = await planScan({ root: opts.store, sites: site, from, to });
+  const rowsByDay = plannedRowsByDay(plan);
   for (let t = from; t < to; ) {
-    const end = Math.min(to, (Math.floor(t / DAY) + SPAN_DAYS) * DAY);
-    const week = { root: opts.store, sites: site, from: t, to: end, plan: slicePlan(plan, t, end), columns: COLUMNS };
-    if (session.evaluator.seriesIndependent) await weekBySeries(session, week, day);
-    else await weekInTimeOrder(session, week, day);
+    const end = spanEnd(rowsByDay, t, to, opts.spanRows ?? SPAN_ROWS);
+    const span = { root: opts.store, sites: site, from: t, to: end, plan: slicePlan(plan, t, end), columns: COLUMNS };
+    if (session.evaluator.seriesIndependent) await spanBySeries(session, span, day);
+    else await spanInTimeOrder(session, span, day);
     t = end;
   }
   out.evaluated = session.evaluator.counts.readings;
@@ -106,13 +119,33 @@ export async function runAlarms(rules: AlarmRules, opts: RunAlarmsOptions): Prom
   return out;
 }
 
+/** Planned rows per UTC day number (undefined: the plan has no row counts). */
+function plannedRowsByDay(plan: ScanPlan): Map<number, number> | undefined {
+  if (!plan.files.every((f) => f.rows !== undefined)) return undefined;
+  const rows = new Map<number, number>();
+  for (const f of plan.files) {
+    const day = Math.floor(Date.parse(`${f.date}T00:00:00Z`) / DAY);
+    rows.set(day, (rows.get(day) ?? 0) + f.rows!);
+  }
+  return rows;
+}
+
+/** The end of the scan from `t`: whole days while their planned rows stay within `max` (at least one day). */
+function spanEnd(rowsByDay: Map<number, number> | undefined, t: number, to: number, max: number): number {
+  let day = Math.floor(t / DAY);
+  if (!rowsByDay) return Math.min(to, (day + SPAN_DAYS) * DAY);
+  let rows = rowsByDay.get(day) ?? 0;
+  while ((day + 1) * DAY < to && rows + (rowsByDay.get(day + 1) ?? 0) <= max) rows += rowsByDay.get(++day) ?? 0;
+  return Math.min(to, (day + 1) * DAY);
+}
+
 /** One day's readings (count) and its evaluation, to write and commit. */
 type DayStep = (readings: number, evaluate: (log?: (line: string) => void) => Promise<EventRow[]>) => Promise<void>;
 
 const COLUMNS = ['ts', 'asset', 'signal', 'value', 'quality'];
 
-/** The scan options of one week of the range: its slice of the range's plan. */
-interface Week {
+/** The scan options of one span of the range (whole days): its slice of the range's plan. */
+interface Span {
   root: string;
   sites: string;
   from: number;
@@ -125,10 +158,10 @@ interface Week {
  * Every stream depends on its own series only: [t, end) read in stored order (no sort into time
  * order), each day evaluated series by series (processSeries puts the rows in time order).
  */
-async function weekBySeries(session: AlarmSession, week: Week, day: DayStep): Promise<void> {
-  const c = await scanArrays({ ...week, codes: true, enumNames: true });
-  const firstDay = Math.floor(week.from / DAY);
-  for (const runs of seriesRunsByDay(c as Required<typeof c>, firstDay, Math.ceil(week.to / DAY) - firstDay)) {
+async function spanBySeries(session: AlarmSession, span: Span, day: DayStep): Promise<void> {
+  const c = await scanArrays({ ...span, codes: true, enumNames: true });
+  const firstDay = Math.floor(span.from / DAY);
+  for (const runs of seriesRunsByDay(c as Required<typeof c>, firstDay, Math.ceil(span.to / DAY) - firstDay)) {
     let readings = 0;
     for (let k = 0; k < runs.lo.length; k++) readings += runs.hi[k]! - runs.lo[k]!;
     await day(readings, (log) => session.processSeries(runs, log));
@@ -139,9 +172,9 @@ async function weekBySeries(session: AlarmSession, week: Week, day: DayStep): Pr
  * Threshold rules with an operating state read other series: [t, end) in one time-ordered scan,
  * evaluated one day at a time in (ts, asset, signal) order.
  */
-async function weekInTimeOrder(session: AlarmSession, week: Week, day: DayStep): Promise<void> {
-  const c = await scanArrays({ ...week, order: 'time', codes: true });
-  const { from: t, to: end } = week;
+async function spanInTimeOrder(session: AlarmSession, span: Span, day: DayStep): Promise<void> {
+  const c = await scanArrays({ ...span, order: 'time', codes: true });
+  const { from: t, to: end } = span;
   const { ts, value, quality, assetCode, signalCode, assets, signals } = c as Required<typeof c>;
   let lo = 0;
   for (let d = t; d < end; ) {

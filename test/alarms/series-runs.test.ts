@@ -167,6 +167,8 @@ test('runAlarms (series path) over a store with two files per day equals process
   assert.equal(got.evaluated, ev.counts.readings);
   assert.ok(want.length >= 20, `rows: ${want.length}`);
   assert.deepEqual(got.rows, want);
+  // one scan per day (spanRows below a day's readings) or per two days: the same rows
+  for (const spanRows of [1, Math.ceil(r.ts.length / 2)]) assert.deepEqual((await runAlarms(rs, { store: dir, write: false, spanRows })).rows, want, `spanRows ${spanRows}`);
   // a second site: the site must be named
   await writeReadings(dir, { ts: Float64Array.of(T0), site: ['t'], asset: ['m1'], signal: ['temperature'], value: Float64Array.of(1) });
   await assert.rejects(runAlarms(rs, { store: dir, write: false }), /has 2 sites \(s, t\); name one with --site/);
