@@ -139,14 +139,14 @@ function chunkReader(opts: ScanOptions): { read: typeof readChunksDuckdb | typeo
  * replacement is already in place) makes the whole read start over from a fresh plan, so the
  * result never misses or double-counts those readings.
  */
-async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean, enumNames = false): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
+async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
   const { read, timeOrder } = chunkReader(opts);
   for (let attempt = 0; ; attempt++) {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
       const dicts = newDicts();
       const chunks: Chunk[] = [];
-      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder, enumNames })) chunks.push(chunk);
+      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder })) chunks.push(chunk);
       return { chunks, dicts };
     } catch (err) {
       if (!isVanished(err) || attempt >= 4) throw err;
