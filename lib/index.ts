@@ -30,7 +30,7 @@ export {
 
 /** The sensor store: write, scan, query with SQL, resample, compact. */
 export {
-  writeReadings, writeEncodedReadings, scan, scanTable, scanArrays, scanStream, planScan, sql, resample, resampleStore, resampleSql, parseEvery, compact,
+  writeReadings, writeEncodedReadings, scan, scanTable, scanArrays, scanStream, planScan, slicePlan, tsExtent, sql, resample, resampleStore, resampleSql, parseEvery, compact,
   validatePartitionValue, partitionDir, RESAMPLE_AGGS,
   type EncodedReadings, type WriteEncodedOptions, type WriteOptions, type WriteResult, type PartitionKind, type ScanOptions, type ScanReader, type ScanArrays, type ScanPlan, type PlannedFile,
   type StoreFilter, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat, type ResampleAgg, type ResampleOptions,

@@ -1,6 +1,6 @@
 import { MillwrightError } from '../errors/index.ts';
 import type { EventRow } from '../store/index.ts';
-import { AlarmEvaluator, type CodedReadingColumns, type ReadingColumns } from './evaluator.ts';
+import { AlarmEvaluator, type CodedReadingColumns, type ReadingColumns, type SeriesRuns } from './evaluator.ts';
 import type { AlarmRules } from './load-rules.ts';
 import { AlarmStateDir, type AttachedState } from './state-dir.ts';
 
@@ -58,6 +58,13 @@ export class AlarmSession {
   async process(batch: ReadingColumns | CodedReadingColumns, log?: (line: string) => void): Promise<EventRow[]> {
     const rows = await this.actions(log);
     rows.push(...this.evaluator.process(batch));
+    return rows;
+  }
+
+  /** Operator actions first, then readings as series runs ({@link AlarmEvaluator.processSeries}): the rows to write. */
+  async processSeries(runs: SeriesRuns, log?: (line: string) => void): Promise<EventRow[]> {
+    const rows = await this.actions(log);
+    rows.push(...this.evaluator.processSeries(runs));
     return rows;
   }
 

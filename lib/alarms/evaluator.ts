@@ -29,6 +29,39 @@ export interface CodedReadingColumns {
   quality?: ArrayLike<number>;
 }
 
+/**
+ * Readings as runs of one series each (see {@link AlarmEvaluator.processSeries}): run k is the
+ * series (`assets[asset[k]]`, `signals[signal[k]]`) and its rows are `order[p]` (or `p` without
+ * `order`) for p in [lo[k], hi[k]), in (ts, stored) order. At most one run per series.
+ */
+export interface SeriesRuns {
+  ts: ArrayLike<number>;
+  value: ArrayLike<number>;
+  quality?: ArrayLike<number>;
+  assets: readonly string[];
+  signals: readonly string[];
+  order?: ArrayLike<number>;
+  lo: ArrayLike<number>;
+  hi: ArrayLike<number>;
+  asset: ArrayLike<number>;
+  signal: ArrayLike<number>;
+  /**
+   * The readings' clock after these runs when they are not all the readings of the batch (e.g.
+   * a scan of the rules' signals only): the latest good reading's time over all signals.
+   */
+  clock?: number;
+}
+
+/** A row emitted while runs are evaluated, kept to be put in time order (see processSeries). */
+interface Pending {
+  row: EventRow;
+  /** Time and series rank of the reading being evaluated when the row was emitted. */
+  ts: number;
+  rank: number;
+  /** An activation at this time to count for flood protection once in order (NaN: none). */
+  flood: number;
+}
+
 /** Per (rule, asset, signal) evaluation state; plain JSON so it survives restarts. */
 interface Stream {
   alarm: AlarmRecord;
@@ -126,6 +159,10 @@ export class AlarmEvaluator {
   /** Rules whose operating state a signal sets: signal -> threshold rules with that state signal. */
   private readonly stateRules = new Map<string, CompiledRule[]>();
   private rows: EventRow[] = [];
+  /** While runs are evaluated (processSeries): rows held back to be put in time order, and the current reading. */
+  private pending: Pending[] | null = null;
+  private pTs = 0;
+  private pRank = 0;
   readonly counts: EvaluatorCounts = { readings: 0, late: 0, rows: 0, floods: 0 };
   private readonly ruleByName = new Map<string, CompiledRule>();
 
@@ -275,6 +312,93 @@ export class AlarmEvaluator {
     this.tick();
     this.counts.rows += this.rows.length;
     return this.rows;
+  }
+
+  /** Whether every rule's streams are independent of other series' readings (no threshold rule with an operating state): what {@link processSeries} needs. */
+  get seriesIndependent(): boolean {
+    return this.stateRules.size === 0;
+  }
+
+  /**
+   * Like {@link process}, on readings as runs of one series each in time order (a store scan in
+   * stored order needs no sort into global time order then): every stream depends on its own
+   * series only, so each run is evaluated whole, then the rows are put in the order `process`
+   * gives on the same readings in (ts, asset, signal) order, flood protection counts them in that
+   * order, and streams are made in the order of their first good reading, so rows and snapshot
+   * are the same as `process` gives. Needs {@link seriesIndependent}.
+   */
+  processSeries(b: SeriesRuns): EventRow[] {
+    if (!this.seriesIndependent) throw new MillwrightError('BAD_INPUT', 'alarm rules with an operating state (threshold state.signal) need readings in time order: use process(), not processSeries()');
+    this.rows = [];
+    const { routes, clock } = this.runRoutes(b);
+    const { ts: tsCol, value: valueCol, quality, order } = b;
+    const pending: Pending[] = (this.pending = []);
+    try {
+      for (let k = 0; k < routes.length; k++) {
+        const items = routes[k]!.items;
+        if (!items) continue;
+        this.pRank = routes[k]!.rank;
+        for (let p = b.lo[k]!; p < b.hi[k]!; p++) {
+          const i = order ? order[p]! : p;
+          if (quality && quality[i] !== 0) continue;
+          const ts = tsCol[i]!;
+          const value = valueCol[i]!;
+          this.pTs = ts;
+          this.counts.readings++;
+          for (let j = 0; j < items.length; j++) this.step(items[j]!, ts, value);
+        }
+      }
+    } finally {
+      this.pending = null;
+    }
+    // Rows of one reading (one series) were pushed in their order: a stable sort by (ts, series) gives process()'s order.
+    pending.sort((x, y) => x.ts - y.ts || x.rank - y.rank);
+    for (const p of pending) {
+      this.rows.push(p.row);
+      if (!Number.isNaN(p.flood)) this.countFlood(p.flood);
+    }
+    this.snap.clock = clock;
+    this.tick();
+    this.counts.rows += this.rows.length;
+    return this.rows;
+  }
+
+  /**
+   * The route of each run, with the streams of new routes made in the order of their first good
+   * reading in (ts, asset, signal) order, as process() makes them; and the clock after the runs.
+   */
+  private runRoutes(b: SeriesRuns): { routes: Route[]; clock: number } {
+    const runs = b.lo.length;
+    const { ts: tsCol, quality, order } = b;
+    const routes = new Array<Route>(runs);
+    const fresh: { k: number; ts: number }[] = [];
+    const seen = new Set<Route>();
+    let clock = Math.max(this.snap.clock, b.clock ?? -Infinity);
+    for (let k = 0; k < runs; k++) {
+      const route = (routes[k] = this.routeOf(b.assets[b.asset[k]!]!, b.signals[b.signal[k]!]!));
+      if (seen.size === seen.add(route).size) throw new MillwrightError('BAD_INPUT', `processSeries: two runs of ${route.asset}/${route.signal} in one batch`);
+      // the run's first and last good reading (runs are in time order)
+      let first = NaN;
+      let last = NaN;
+      for (let p = b.lo[k]!; p < b.hi[k]!; p++) {
+        const i = order ? order[p]! : p;
+        if (quality && quality[i] !== 0) continue;
+        first = tsCol[i]!;
+        break;
+      }
+      for (let p = b.hi[k]! - 1; p >= b.lo[k]!; p--) {
+        const i = order ? order[p]! : p;
+        if (quality && quality[i] !== 0) continue;
+        last = tsCol[i]!;
+        break;
+      }
+      if (last > clock) clock = last;
+      if (route.items === undefined && !Number.isNaN(first)) fresh.push({ k, ts: first });
+    }
+    if (this.ranksStale) this.rerank();
+    fresh.sort((x, y) => x.ts - y.ts || routes[x.k]!.rank - routes[y.k]!.rank);
+    for (const f of fresh) this.itemsOf(routes[f.k]!);
+    return { routes, clock };
   }
 
   private updateOpState(rules: CompiledRule[], asset: string, value: number, ts: number): void {
@@ -456,17 +580,25 @@ export class AlarmEvaluator {
     a.state = to;
     a.changedAt = ts;
     this.emit(a, ts, zone);
-    if (event === 'activate') this.countFlood(ts);
+    if (event === 'activate') this.activated(ts);
   }
 
   private emit(a: AlarmRecord, ts: number, zone?: string, extra: Record<string, unknown> = {}): void {
     const msg: Record<string, unknown> = { state: a.state, value: a.value, limit: a.limit, rule: a.rule, ...(zone ? { zone } : {}), ...extra };
-    this.rows.push({
+    const row: EventRow = {
       ts, site: this.opts.site, source: a.rule, kind: 'alarm', asset: a.asset, signal: a.signal,
       from: a.activeSince, to: a.active ? undefined : a.clearedAt, severity: a.severity,
       message: JSON.stringify(msg, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
       id: `alarm:${a.id}:${ts}:${a.state}${extra.shelved !== undefined ? ':shelve' : ''}`,
-    });
+    };
+    if (this.pending) this.pending.push({ row, ts: this.pTs, rank: this.pRank, flood: NaN });
+    else this.rows.push(row);
+  }
+
+  /** An alarm became unack-active at `ts`: flood counting (held back with the row while runs are evaluated). */
+  private activated(ts: number): void {
+    if (this.pending) this.pending[this.pending.length - 1]!.flood = ts;
+    else this.countFlood(ts);
   }
 
   private countFlood(ts: number): void {
@@ -512,7 +644,7 @@ export class AlarmEvaluator {
       a.activeSince = Math.max(a.activeSince ?? at, at);
       a.changedAt = at;
       this.emit(a, at, undefined, { unshelved: true });
-      this.countFlood(at);
+      this.activated(at);
     }
   }
 

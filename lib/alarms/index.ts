@@ -9,7 +9,7 @@
 export { ruleSchema, ruleFileSchema, RULE_KINDS, type RuleSpec, type RuleFileSpec } from './rule-schema.ts';
 export { loadAlarmRules, parseAlarmRules, type AlarmRules, type CompiledRule, type RuleLoadOptions } from './load-rules.ts';
 export { ALARM_STATES, nextState, type AlarmState, type AlarmRecord } from './alarm-state.ts';
-export { AlarmEvaluator, type ReadingColumns, type CodedReadingColumns, type EvaluatorSnapshot, type EvaluatorCounts } from './evaluator.ts';
+export { AlarmEvaluator, type ReadingColumns, type CodedReadingColumns, type SeriesRuns, type EvaluatorSnapshot, type EvaluatorCounts } from './evaluator.ts';
 export { AlarmStateDir, type AttachedState, type OperatorAction } from './state-dir.ts';
 export { AlarmSession } from './alarm-session.ts';
 export { runAlarms, type RunAlarmsOptions, type RunAlarmsResult } from './run-store.ts';

@@ -10,6 +10,8 @@ export { writeReadings, writeEncodedReadings, type EncodedReadings, type WriteEn
 export { validatePartitionValue, partitionDir, type PartitionKind } from './partition.ts';
 export { scan, scanTable, scanArrays, scanStream, type ScanOptions, type ScanReader, type ScanArrays } from './scan.ts';
 export { planScan, type ScanPlan, type PlannedFile } from './plan-scan.ts';
+export { slicePlan } from './slice-plan.ts';
+export { tsExtent } from './ts-extent.ts';
 export type { StoreFilter } from './filters.ts';
 export { sql, type SqlOptions, type SqlRows, type SqlValue, type SqlFormat } from './sql.ts';
 export { resample, RESAMPLE_AGGS, type ResampleAgg, type ResampleOptions } from './resample.ts';

@@ -139,14 +139,14 @@ function chunkReader(opts: ScanOptions): { read: typeof readChunksDuckdb | typeo
  * replacement is already in place) makes the whole read start over from a fresh plan, so the
  * result never misses or double-counts those readings.
  */
-async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean, enumNames = false): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
+async function collect(opts: ScanOptions, columns: readonly ScanColumn[], tsInt64: boolean): Promise<{ chunks: Chunk[]; dicts: ChunkDicts }> {
   const { read, timeOrder } = chunkReader(opts);
   for (let attempt = 0; ; attempt++) {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
       const dicts = newDicts();
       const chunks: Chunk[] = [];
-      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder, enumNames })) chunks.push(chunk);
+      for await (const chunk of read(plan, columns, dicts, { tsInt64, timeOrder })) chunks.push(chunk);
       return { chunks, dicts };
     } catch (err) {
       if (!isVanished(err) || attempt >= 4) throw err;
@@ -249,15 +249,22 @@ class TableSink {
     this.length += c.length;
   }
 
+  /** Each column cut to the rows pushed (copied when the bound was much larger: a selective filter inside kept row groups, to free the rest). */
+  columnsFitted(): Partial<Record<ScanColumn, Float64Array | Int32Array | Uint8Array>> {
+    const n = this.length;
+    const fit = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n < a.length / 2 ? (a.slice(0, n) as T) : (a.subarray(0, n) as T));
+    const out: Partial<Record<ScanColumn, Float64Array | Int32Array | Uint8Array>> = {};
+    for (const name of this.columns) out[name] = fit(this[name]!);
+    return out;
+  }
+
   /** The arquero table; name columns dictionary-encoded with the scan's dictionaries. */
   table(dicts: ChunkDicts): ColumnTable {
-    const n = this.length;
-    // A bound much larger than the rows (a selective filter inside kept row groups): copy, to free the rest.
-    const fit = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n < a.length / 2 ? (a.slice(0, n) as T) : (a.subarray(0, n) as T));
+    const cols = this.columnsFitted();
     const data: Record<string, Float64Array | Uint8Array | DictionaryColumn> = {};
     for (const name of this.columns) {
-      if (name === 'ts' || name === 'value' || name === 'quality') data[name] = fit(this[name]!);
-      else data[name] = new DictionaryColumn(fit(this[name]!), dicts[name].values);
+      if (name === 'ts' || name === 'value' || name === 'quality') data[name] = cols[name] as Float64Array | Uint8Array;
+      else data[name] = new DictionaryColumn(cols[name] as Int32Array, dicts[name].values);
     }
     return aq.table(data);
   }
@@ -284,77 +291,74 @@ export interface ScanArrays {
  * as Uint8Array, strings as arrays), without building an arquero table: for code that walks every
  * row, where reading the table's columns back would copy each of them once more. With `codes:
  * true`, asset and signal come as Int32Array codes into their dictionaries (`assetCode`, `assets`).
+ * With `enumNames: true` (duckdb reader), DuckDB hands the names over as ENUM codes: one DISTINCT
+ * query more, but no name decoded in JS, where a stored-order read decodes every row of a name
+ * longer than the 12 bytes DuckDB inlines (time order always reads them so).
  *
  * @example
  * import { scanArrays } from 'millwright';
  * const c = await scanArrays({ root, sites: 'plant-1', columns: ['ts', 'asset', 'signal', 'value'], order: 'time' });
  * for (let i = 0; i < c.length; i++) use(c.ts![i], c.asset![i], c.value![i]);
  */
-export async function scanArrays(opts: ScanOptions & { codes?: boolean }): Promise<ScanArrays> {
+export async function scanArrays(opts: ScanOptions & { codes?: boolean; enumNames?: boolean }): Promise<ScanArrays> {
   const columns = scanColumns(opts.columns);
   if (opts.order === 'time' && columns.includes('ts')) {
     chunkReader(opts); // the same checks as a DuckDB-sorted read
     return timeOrdered(opts, columns);
   }
-  return readArrays(opts, columns, false);
+  return readArrays(opts, columns, opts.enumNames === true);
 }
 
-/** scanArrays in the reader's order; `enumNames`: names as DuckDB ENUM codes (see read-chunks-duckdb.ts). */
+/**
+ * scanArrays in the reader's order; `enumNames`: names as DuckDB ENUM codes (see read-chunks-duckdb.ts).
+ * Chunks are copied straight into the output columns (the DuckDB reader's chunks are reused views,
+ * sized from the plan's row counts when known): no list of chunks to concatenate, half the garbage.
+ */
 async function readArrays(opts: ScanOptions & { codes?: boolean }, columns: readonly ScanColumn[], enumNames: boolean): Promise<ScanArrays> {
-  const { chunks, dicts } = await collect(opts, columns, false, enumNames);
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const data: Record<string, Float64Array | Uint8Array | Int32Array | string[] | number> = {};
-  for (const name of columns) {
-    if (name === 'ts' || name === 'value') {
-      const out = new Float64Array(total);
-      let off = 0;
-      for (const c of chunks) {
-        out.set(name === 'ts' ? c.tsMs! : c.value!, off);
-        off += c.length;
-      }
-      data[name] = out;
-    } else if (name === 'quality') {
-      const out = new Uint8Array(total);
-      let off = 0;
-      for (const c of chunks) {
-        out.set(c.quality!, off);
-        off += c.length;
-      }
-      data[name] = out;
-    } else {
-      const values = dicts[name].values;
-      if (opts.codes && name !== 'site') {
-        const codes = new Int32Array(total);
-        let at = 0;
-        for (const c of chunks) {
-          codes.set(c[name]!, at);
-          at += c.length;
-        }
-        data[name === 'asset' ? 'assetCode' : 'signalCode'] = codes;
-        data[name === 'asset' ? 'assets' : 'signals'] = values;
-        continue;
-      }
-      const out = new Array<string>(total);
-      let off = 0;
-      for (const c of chunks) {
-        if (name === 'site') out.fill(values[c.siteId], off, off + c.length);
-        else {
-          // Stored rows are sorted by asset then signal, so ids come in long runs: fill run by
-          // run. In time order they change at every row: one by one.
-          const idx = c[name]!;
-          if (opts.order === 'time') for (let i = 0; i < idx.length; i++) out[off + i] = values[idx[i]];
-          else for (let i = 0; i < idx.length; ) {
-            const id = idx[i];
-            let j = i + 1;
-            while (j < idx.length && idx[j] === id) j++;
-            out.fill(values[id], off + i, off + j);
-            i = j;
-          }
-        }
-        off += c.length;
-      }
-      data[name] = out;
+  const { read, timeOrder } = chunkReader(opts);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
+      const dicts = newDicts();
+      const known = plan.files.every((f) => f.rows !== undefined);
+      const sink = new TableSink(columns, known ? plan.files.reduce((n, f) => n + f.rows!, 0) : 1 << 16);
+      for await (const chunk of read(plan, columns, dicts, { tsInt64: false, reuse: true, timeOrder, enumNames })) sink.push(chunk);
+      return arraysOf(sink, columns, dicts, opts.codes === true, opts.order === 'time');
+    } catch (err) {
+      if (!isVanished(err) || attempt >= 4) throw err;
     }
+  }
+}
+
+/** The sink's columns as {@link ScanArrays}: names as codes or strings. */
+function arraysOf(sink: TableSink, columns: readonly ScanColumn[], dicts: ChunkDicts, codes: boolean, timeOrder: boolean): ScanArrays {
+  const total = sink.length;
+  const cols = sink.columnsFitted();
+  const data: Record<string, Float64Array | Uint8Array | Int32Array | readonly string[]> = {};
+  for (const name of columns) {
+    if (name === 'ts' || name === 'value' || name === 'quality') {
+      data[name] = cols[name]!;
+      continue;
+    }
+    const values = dicts[name].values;
+    const idx = cols[name]! as Int32Array;
+    if (codes && name !== 'site') {
+      data[name === 'asset' ? 'assetCode' : 'signalCode'] = idx;
+      data[name === 'asset' ? 'assets' : 'signals'] = values;
+      continue;
+    }
+    const out = new Array<string>(total);
+    // Stored rows are sorted by asset then signal (and the site is the file's), so ids come in
+    // long runs: fill run by run. Names in time order change at every row: one by one.
+    if (timeOrder && name !== 'site') for (let i = 0; i < total; i++) out[i] = values[idx[i]!]!;
+    else for (let i = 0; i < total; ) {
+      const id = idx[i]!;
+      let j = i + 1;
+      while (j < total && idx[j] === id) j++;
+      out.fill(values[id]!, i, j);
+      i = j;
+    }
+    data[name] = out;
   }
   return { ...(data as Omit<ScanArrays, 'length'>), length: total };
 }
