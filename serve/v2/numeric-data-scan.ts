@@ -136,7 +136,9 @@ const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array; dims: number[]; end: number; inexactCount: number; undecided: Int32Array } | undefined {
   const len = s.length;
   const view = new DataView(s.buffer, s.byteOffset, s.byteLength);
-  let cap = 1024;
+  // room for a number per 16 bytes left (a float32 written as a double takes about 20): the 60 KiB
+  // body of a [1, 3, 32, 32] tensor then needs no growing copy
+  let cap = Math.max(1024, (len - start) >> 4);
   let values = new Float64Array(cap);
   let n = 0;
   const dims: (number | undefined)[] = [];
