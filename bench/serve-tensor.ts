@@ -64,9 +64,8 @@ async function timeRounds(rounds: number, n: number, warm: number, fns: (() => P
   for (let r = 0; r < rounds; r++) {
     const t: number[][] = fns.map(() => []);
     for (let i = 0; i < n; i++) {
-      // the order turns by one each time: every function follows each of the others equally often
-      // (in a fixed order the route right after the in-process reference paid for its garbage and
-      // threads: 0.6-0.9 ms more for /invocations than for V2 BYTES on the same JPEG, at load 6-7)
+      // the order turns by one each time: every function follows each of the others equally often,
+      // so none pays alone for the garbage and threads of the in-process reference before it
       for (let j = 0; j < fns.length; j++) {
         const k = (i + j) % fns.length;
         const s = performance.now();
