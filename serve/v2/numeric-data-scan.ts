@@ -12,10 +12,10 @@
 /**
  * The numbers of one `data` array as scanned: row-major values and the (rectangular) array's dims.
  * A number of more than 15 significant digits (as every float32 written as a double is) is first
- * taken approximately (within 7e-16 of it, relative) and listed in `inexact`,
- * with its text span; {@link ScannedNumbers.exact} makes every value the double `JSON.parse`
- * gives, {@link ScannedNumbers.forFloat32} only those whose float32 rounding the approximation
- * does not already decide.
+ * taken approximately (within 7e-16 of it, relative); {@link ScannedNumbers.exact} makes every
+ * value the double `JSON.parse` gives (reading the array's text again), {@link ScannedNumbers.forFloat32}
+ * only those whose float32 rounding the approximation does not already decide (the scan listed
+ * those, with their text spans: for float32 data there are none).
  *
  * @example
  * import { scanNumericData } from 'millwright/serve';
@@ -28,29 +28,53 @@ export class ScannedNumbers {
     readonly values: Float64Array,
     readonly dims: readonly number[],
     private readonly text: Uint8Array,
-    /** Per inexact value: its index, then its span's start and end in `text`. */
-    private inexact: Int32Array,
+    /** The array's span in `text`: its `[` and the index after its `]`. */
+    private readonly span: readonly [number, number],
+    /** How many values are approximations (0: every value is exact). */
+    private inexactCount: number,
+    /** Per approximation whose float32 rounding is not decided: its index, then its span's start and end in `text`. */
+    private undecided: Int32Array,
   ) {}
 
   /** Every value exactly as JSON.parse gives it. */
   exact(): Float64Array {
-    const q = this.inexact;
-    for (let j = 0; j < q.length; j += 3) this.values[q[j]!] = Number(ascii(this.text, q[j + 1]!, q[j + 2]!));
-    this.inexact = new Int32Array(0);
-    return this.values;
+    if (this.inexactCount === 0) return this.values;
+    // Every number token again, in order: one with more than 15 digits or an exponent (a superset of
+    // the approximations) through Number(), which gives JSON.parse's double for a JSON number.
+    const t = this.text;
+    const [start, end] = this.span;
+    const v = this.values;
+    let k = 0;
+    for (let i = start; i < end; ) {
+      const c = t[i]!;
+      if (c !== MINUS && !(c >= ZERO && c <= NINE)) {
+        i++;
+        continue;
+      }
+      let j = i;
+      let digits = 0;
+      let e = false;
+      for (; j < end; j++) {
+        const d = t[j]!;
+        if (d >= ZERO && d <= NINE) digits++;
+        else if (d === 0x65 || d === 0x45) e = true;
+        else if (d !== MINUS && d !== PLUS && d !== DOT) break;
+      }
+      if (digits > 15 || e) v[k] = Number(ascii(t, i, j));
+      k++;
+      i = j;
+    }
+    this.inexactCount = 0;
+    this.undecided = new Int32Array(0);
+    return v;
   }
 
   /** Values that round to float32 exactly as JSON.parse's doubles do (the checks' limits included). */
   forFloat32(): Float64Array {
-    const q = this.inexact;
+    const q = this.undecided;
     const v = this.values;
-    for (let j = 0; j < q.length; j += 3) {
-      const a = v[q[j]!]!;
-      // the exact double is within a * (1 +- 8e-16): if both ends round to one float32, so does it
-      if (Math.abs(a) < 3.4e38 && Math.fround(a * (1 - 1e-15)) === Math.fround(a * (1 + 1e-15))) continue;
-      v[q[j]!] = Number(ascii(this.text, q[j + 1]!, q[j + 2]!));
-    }
-    this.inexact = new Int32Array(0);
+    for (let j = 0; j < q.length; j += 3) v[q[j]!] = Number(ascii(this.text, q[j + 1]!, q[j + 2]!));
+    this.undecided = new Int32Array(0);
     return v;
   }
 
@@ -109,9 +133,12 @@ const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
  * One numeric array at `start` (a `[`): its values, dims and the index after its `]`, or
  * undefined when it is not a rectangular array of JSON numbers (at most 16 deep).
  */
-function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array; dims: number[]; end: number; inexact: Int32Array } | undefined {
+function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array; dims: number[]; end: number; inexactCount: number; undecided: Int32Array } | undefined {
   const len = s.length;
-  let cap = 1024;
+  const view = new DataView(s.buffer, s.byteOffset, s.byteLength);
+  // room for a number per 16 bytes left (a float32 written as a double takes about 20): the 60 KiB
+  // body of a [1, 3, 32, 32] tensor then needs no growing copy
+  let cap = Math.max(1024, (len - start) >> 4);
   let values = new Float64Array(cap);
   let n = 0;
   const dims: (number | undefined)[] = [];
@@ -119,8 +146,9 @@ function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array;
   let depth = 0; // open arrays
   let leafDepth = -1; // the depth numbers (or empty arrays) live at
   let i = start;
-  let inexact = new Int32Array(3 * 1024);
-  let q = 0; // used length of inexact
+  let inexactCount = 0;
+  let undecided = new Int32Array(3 * 16);
+  let q = 0; // used length of undecided
   for (;;) {
     // a value is expected
     while (i < len && isWs(s[i]!)) i++;
@@ -140,89 +168,150 @@ function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array;
       if (depth === 0) return undefined;
       if (leafDepth === -1) leafDepth = depth;
       else if (leafDepth !== depth) return undefined;
-      // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-      let neg = false;
-      if (c === MINUS) {
-        neg = true;
-        i++;
+      // The numbers of this array one after another, in one tight loop (at the leaf depth nothing
+      // but a number may follow a comma); its `]`, or anything else, is for the loop below.
+      let k = 0;
+      for (;;) {
+        // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+        let neg = false;
+        if (c === MINUS) {
+          neg = true;
+          i++;
+          c = s[i]!;
+        }
+        const numStart = i;
+        // The digits (sig counts them, without leading zeros) collect up to 8 at a time in an
+        // integer, `acc`, then go into one double, `mant`: up to 15 digits every step is an integer
+        // below 2^53, so exact; 16 to 19 take at most four roundings.
+        let mant = 0;
+        let acc = 0;
+        let accN = 0;
+        let sig = 0;
+        let exp10 = 0;
+        let d: number;
+        if (c === ZERO) i++;
+        else if (c > ZERO && c <= NINE) {
+          const i0 = i;
+          while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
+            acc = acc * 10 + d;
+            if (++accN === 8) {
+              mant = mant * 1e8 + acc;
+              acc = 0;
+              accN = 0;
+            }
+            i++;
+          }
+          sig = i - i0;
+        } else return undefined;
+        if (s[i] === DOT) {
+          i++;
+          const f0 = i;
+          if (sig === 0) {
+            while (s[i] === ZERO) i++;
+          }
+          const f1 = i;
+          // Four digits at a time where four are there (a float32 sent as JSON has 7 to 9 of them,
+          // usually 16 or 17): one 32-bit read, one test, two multiply-adds, instead of four byte
+          // reads and compares (this loop is most of the scan's time).
+          for (;;) {
+            if (i + 4 <= len) {
+              const w = view.getUint32(i, true);
+              // every byte's high nibble is 3, and still is after adding 6: all four are 0x30..0x39
+              if (((w & 0xf0f0f0f0) | (((w + 0x06060606) & 0xf0f0f0f0) >>> 4)) === 0x33333333) {
+                let x = w - 0x30303030; // the four digits' values, the first in the low byte
+                x = (x * 10 + (x >>> 8)) & 0x00ff00ff; // two 2-digit values, low and high half
+                x = (x * 100 + (x >>> 16)) & 0xffff;
+                if (accN <= 4) {
+                  acc = acc * 10000 + x;
+                  accN += 4;
+                  if (accN === 8) {
+                    mant = mant * 1e8 + acc;
+                    acc = 0;
+                    accN = 0;
+                  }
+                } else {
+                  mant = mant * POW10[accN]! + acc;
+                  acc = x;
+                  accN = 4;
+                }
+                i += 4;
+                continue;
+              }
+            }
+            d = s[i]! - ZERO;
+            if (!(d >= 0 && d <= 9)) break;
+            acc = acc * 10 + d;
+            if (++accN === 8) {
+              mant = mant * 1e8 + acc;
+              acc = 0;
+              accN = 0;
+            }
+            i++;
+          }
+          if (i === f0) return undefined;
+          sig += i - f1;
+          exp10 = f0 - i;
+        }
+        mant = mant * POW10[accN]! + acc;
         c = s[i]!;
-      }
-      const numStart = i;
-      // all digits go into one double (exact up to 15 significant digits); sig counts them without leading zeros
-      let mant = 0;
-      let sig = 0;
-      let exp10 = 0;
-      let d: number;
-      if (c === ZERO) i++;
-      else if (c > ZERO && c <= NINE) {
-        const i0 = i;
-        while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
-          mant = mant * 10 + d;
+        let bigExp = false;
+        if (c === 0x65 || c === 0x45) {
           i++;
+          c = s[i]!;
+          let eneg = false;
+          if (c === PLUS || c === MINUS) {
+            eneg = c === MINUS;
+            i++;
+          }
+          const e0 = i;
+          let e = 0;
+          while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
+            if (e < 100000) e = e * 10 + d;
+            else bigExp = true;
+            i++;
+          }
+          if (i === e0) return undefined;
+          exp10 += eneg ? -e : e;
         }
-        sig = i - i0;
-      } else return undefined;
-      if (s[i] === DOT) {
+        // up to 15 digits and 10^k (k <= 22) are exact doubles: one correctly rounded operation, the
+        // value JSON.parse gives. 16 to 19 digits: within 7e-16 (relative) of it after at most six
+        // roundings, marked inexact and refined later where it matters; anything else goes through
+        // Number(), JSON.parse's own conversion.
+        let v: number;
+        if (!bigExp && sig <= 15 && exp10 >= -22 && exp10 <= 22) v = exp10 < 0 ? mant / POW10[-exp10]! : mant * POW10[exp10]!;
+        else if (!bigExp && sig <= 19 && exp10 >= -44 && exp10 <= 22) {
+          v = exp10 >= 0 ? mant * POW10[exp10]! : exp10 >= -22 ? mant / POW10[-exp10]! : mant / 1e22 / POW10[-exp10 - 22]!;
+          inexactCount++;
+          // The exact double is within v * (1 +- 7e-16): if both ends round to one float32, so does
+          // it. Listed (with its text) only when not; the float32 checks' limit is decided here too.
+          if (!(v < 3.4e38 && Math.fround(v * (1 - 1e-15)) === Math.fround(v * (1 + 1e-15)))) {
+            if (q === undecided.length) {
+              const grown = new Int32Array(2 * q);
+              grown.set(undecided);
+              undecided = grown;
+            }
+            undecided[q++] = n;
+            undecided[q++] = neg ? numStart - 1 : numStart;
+            undecided[q++] = i;
+          }
+        } else v = Number(ascii(s, numStart, i));
+        if (neg) v = -v;
+        if (n === cap) {
+          cap *= 2;
+          const grown = new Float64Array(cap);
+          grown.set(values);
+          values = grown;
+        }
+        values[n++] = v;
+        k++;
+        while (i < len && isWs(s[i]!)) i++;
+        if (s[i] !== COMMA) break;
         i++;
-        const f0 = i;
-        if (mant === 0) {
-          while (s[i] === ZERO) i++;
-        }
-        const f1 = i;
-        while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
-          mant = mant * 10 + d;
-          i++;
-        }
-        if (i === f0) return undefined;
-        sig += i - f1;
-        exp10 = f0 - i;
-      }
-      c = s[i]!;
-      let bigExp = false;
-      if (c === 0x65 || c === 0x45) {
-        i++;
+        while (i < len && isWs(s[i]!)) i++;
         c = s[i]!;
-        let eneg = false;
-        if (c === PLUS || c === MINUS) {
-          eneg = c === MINUS;
-          i++;
-        }
-        const e0 = i;
-        let e = 0;
-        while ((d = s[i]! - ZERO) >= 0 && d <= 9) {
-          if (e < 100000) e = e * 10 + d;
-          else bigExp = true;
-          i++;
-        }
-        if (i === e0) return undefined;
-        exp10 += eneg ? -e : e;
+        if (c !== MINUS && !(c >= ZERO && c <= NINE)) return undefined;
       }
-      // up to 15 digits and 10^k (k <= 22) are exact doubles: one correctly rounded operation, the
-      // value JSON.parse gives. 16 to 19 digits: within 7e-16 (relative) of it after at most six
-      // roundings, marked inexact and refined later where it matters; anything else goes through
-      // Number(), JSON.parse's own conversion.
-      let v: number;
-      if (!bigExp && sig <= 15 && exp10 >= -22 && exp10 <= 22) v = exp10 < 0 ? mant / POW10[-exp10]! : mant * POW10[exp10]!;
-      else if (!bigExp && sig <= 19 && exp10 >= -44 && exp10 <= 22) {
-        v = exp10 >= 0 ? mant * POW10[exp10]! : exp10 >= -22 ? mant / POW10[-exp10]! : mant / 1e22 / POW10[-exp10 - 22]!;
-        if (q === inexact.length) {
-          const grown = new Int32Array(2 * q);
-          grown.set(inexact);
-          inexact = grown;
-        }
-        inexact[q++] = n;
-        inexact[q++] = neg ? numStart - 1 : numStart;
-        inexact[q++] = i;
-      } else v = Number(ascii(s, numStart, i));
-      if (neg) v = -v;
-      if (n === cap) {
-        cap *= 2;
-        const grown = new Float64Array(cap);
-        grown.set(values);
-        values = grown;
-      }
-      values[n++] = v;
-      counts[depth - 1]!++;
+      counts[depth - 1]! += k;
     }
     // after a value (or at the `]` of an empty array): `,` and the next value, or `]`s
     for (;;) {
@@ -239,7 +328,7 @@ function scanNumericArray(s: Uint8Array, start: number): { values: Float64Array;
       const count = counts[depth]!;
       if (dims[depth] === undefined) dims[depth] = count;
       else if (dims[depth] !== count) return undefined;
-      if (depth === 0) return { values: values.subarray(0, n), dims: dims as number[], end: i, inexact: inexact.subarray(0, q) };
+      if (depth === 0) return { values: values.subarray(0, n), dims: dims as number[], end: i, inexactCount, undecided: undecided.subarray(0, q) };
       counts[depth - 1]!++;
     }
   }
@@ -368,8 +457,8 @@ export function scanNumericData(s: Uint8Array): ScannedRequest | undefined {
         const got = scanNumericArray(s, i);
         if (got !== undefined) {
           cuts.push(i, got.end);
+          data.set(inputIndex, new ScannedNumbers(got.values, got.dims, s, [i, got.end], got.inexactCount, got.undecided));
           i = got.end;
-          data.set(inputIndex, new ScannedNumbers(got.values, got.dims, s, got.inexact));
           if (!afterValue()) return undefined;
           continue;
         }

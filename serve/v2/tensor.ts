@@ -109,6 +109,16 @@ export function flattenData(data: unknown, shape: number[], count: number, datat
 }
 
 function checkElements(flat: unknown[], datatype: V2Datatype, where: string): unknown[] {
+  // Scanned numbers (a Float64Array) for a float datatype: only the range to check, in a plain loop
+  // (the same test and message as the general check below; NaN and infinities fail |x| <= max).
+  if (flat instanceof Float64Array && FP_MAX[datatype] !== undefined) {
+    const max = FP_MAX[datatype];
+    for (let i = 0; i < flat.length; i++) {
+      const v = flat[i]!;
+      if (!(Math.abs(v) <= max)) throw bad(`${where}: element ${i} is ${describeValue(v)}; ${datatype} expects a finite number with |x| <= ${max}`);
+    }
+    return flat;
+  }
   const check = elementCheck(datatype);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];

@@ -119,6 +119,17 @@ test('image decoding: NCHW and NHWC layouts, channel order, mean/std, and the er
   const nhwcBgr = await imageToTensor(bytes, { name: 'x', type: 'uint8', shape: [-1, 2, 4, 3] }, { channels: 'BGR' });
   assert.deepEqual(nhwcBgr.dims, [1, 2, 4, 3]);
   for (let p = 0; p < 8; p++) for (let c = 0; c < 3; c++) assert.equal((nhwcBgr.data as Uint8Array)[p * 3 + c], px[p * 3 + (2 - c)]);
+  // every layout x channel order x type: exactly (px * scale - mean) / std, each value put where the layout says
+  for (const [type, shape, channels] of [['float64', [1, 2, 4, 3], 'BGR'], ['float32', [1, 2, 4, 3], 'RGB'], ['float64', [1, 3, 2, 4], 'BGR'], ['uint8', [1, 3, 2, 4], 'BGR'], ['uint8', [1, 2, 4, 3], 'RGB']] as const) {
+    const t = await imageToTensor(bytes, { name: 'x', type, shape: [...shape] }, { mean, std, channels, scale: 1 / 250 });
+    const nhwc = shape[3] === 3;
+    const exact = Array.from({ length: 24 }, (_, i) => {
+      const [p, c] = nhwc ? [Math.floor(i / 3), i % 3] : [i % 8, Math.floor(i / 8)];
+      const v = px[p * 3 + (channels === 'BGR' ? 2 - c : c)]!;
+      return type === 'uint8' ? v : type === 'float32' ? Math.fround((v * (1 / 250) - mean[c]!) / std[c]!) : (v * (1 / 250) - mean[c]!) / std[c]!;
+    });
+    assert.deepEqual(Array.from(t.data as Float64Array), exact, `${type} [${shape.join(', ')}] ${channels}`);
+  }
   assert.deepEqual(imageLayout({ name: 'x', type: 'float32', shape: [-1, 224, 224, 3] }), { layout: 'NHWC', channels: 3, height: 224, width: 224 });
   // resized: 4x2 -> 2x1 gives one value per channel per output pixel
   const small = await imageToTensor(bytes, { name: 'x', type: 'float32', shape: [1, 3, 1, 2] });

@@ -206,3 +206,68 @@ test('two inputs, nested data and the envelope\'s own fields', async () => {
   const mismatch = await compare('{"inputs":[{"name":"a","shape":[2,2],"datatype":"FP32","data":[[1,2,3],[4,5,6]]},{"name":"b","shape":[2],"datatype":"INT32","data":[1,2]}]}', SIGS.two!);
   assert.ok(mismatch.taken && mismatch.same && 'error' in mismatch.fast && /nested "data" does not match shape \[2, 2\]/.test(mismatch.fast.error), JSON.stringify(mismatch));
 });
+
+test('digit runs of every length, sign and exponent, flat, nested and spaced, give JSON.parse\'s doubles', () => {
+  // integer parts of 0 to 20 digits and fractions of 0 to 26 (the scan reads fraction digits four
+  // at a time and collects them eight at a time: every split of those runs), with and without exponents
+  const nums: string[] = [];
+  const digits = '73914682059183746520918374659';
+  for (let a = 0; a <= 20; a++) {
+    for (let f = 0; f <= 26; f++) {
+      const int = a === 0 ? '0' : `${(a % 9) + 1}${digits.slice(0, a - 1)}`;
+      const frac = f === 0 ? '' : `.${a === 0 && f > 2 ? '00' : ''}${digits.slice(3, 3 + f)}`;
+      const base = `${int}${frac}`;
+      nums.push(base, `-${base}`, `${base}e-7`, `-${base}E+12`, `${base}e0`);
+    }
+  }
+  nums.push('-0', '0', '-0.0', '0.00000000000000000000000000017', '1e-45', '3.4028234663852886e38', '-3.4028235677973366e38', '1.0000000596046448', '-9007199254740993', '0.30000000000000004');
+  const expected = nums.map((t) => JSON.parse(t) as number);
+  const layouts = [
+    `[${nums.join(',')}]`,
+    `[ ${nums.join(' , ')} ]`,
+    `[\n${nums.join(',\n\t')}\r\n]`,
+    // nested [k, 5] (the count is a multiple of 5)
+    `[${Array.from({ length: nums.length / 5 }, (_, r) => `[${nums.slice(r * 5, r * 5 + 5).join(', ')}]`).join(',')}]`,
+  ];
+  for (const layout of layouts) {
+    const numbers = scanNumericData(Buffer.from(`{"inputs":[{"name":"x","data":${layout}}]}`))!.data.get(0)!;
+    assert.equal(numbers.values.length, nums.length, layout.slice(0, 40));
+    const f32 = Float64Array.from(scanNumericData(Buffer.from(`{"inputs":[{"name":"x","data":${layout}}]}`))!.data.get(0)!.forFloat32());
+    const exact = numbers.exact();
+    nums.forEach((t, i) => {
+      assert.ok(Object.is(exact[i], expected[i]), `${t}: ${exact[i]} vs ${expected[i]}`);
+      assert.ok(Object.is(Math.fround(f32[i]!), Math.fround(expected[i]!)), `${t} as float32: ${Math.fround(f32[i]!)} vs ${Math.fround(expected[i]!)}`);
+    });
+    // exact() a second time changes nothing; toNested is the array JSON.parse gives
+    assert.deepEqual(Array.from(numbers.exact()), Array.from(exact));
+    assert.deepEqual(JSON.stringify(numbers.toNested()), JSON.stringify(JSON.parse(layout)));
+  }
+  // every prefix of a body cut inside or after a run of digits is left to the general path, never misread
+  const body = `{"inputs":[{"name":"x","data":[0.12345678901234567,-1.5e3,12345678901234567890.25]}]}`;
+  for (let cut = 0; cut < body.length; cut++) assert.equal(scanNumericData(Buffer.from(body.slice(0, cut))), undefined, body.slice(0, cut));
+  // a number the leaf loop does not take (a second '.', a letter, a `[` after a comma at the leaf depth)
+  for (const bad of ['[1.2.3]', '[0.1234x]', '[1,[2]]', '[[1],2]', '[1 2]', '[1,,2]', '[1,]', '[-]', '[1.5e]', '[NaN]', '[0.1234567-1]']) {
+    assert.equal(scanNumericData(Buffer.from(`{"inputs":[{"name":"x","data":${bad}}]}`))?.data.get(0), undefined, bad);
+  }
+});
+
+test('scanned FP32 and FP64 data of the wrong length, out of range or not finite: the general path\'s errors', async () => {
+  // a ragged array is the general path's to refuse; the rest are taken by the scan
+  const ragged = await compare('{"inputs":[{"name":"x","datatype":"FP32","shape":[2,3],"data":[[0.1,0.2,0.3],[0.4,0.5]]}]}', SIGS.f32!);
+  assert.ok(!ragged.taken && ragged.same && 'error' in ragged.fast && /does not match shape \[2, 3\]/.test(ragged.fast.error), JSON.stringify(ragged));
+  const cases = [
+    ['FP32', '[2,3]', '[0.1,0.2,0.3,0.4,0.5]'],
+    ['FP32', '[2,3]', '[[0.1,0.2],[0.3,0.4],[0.5,0.6]]'],
+    ['FP32', '[1,3]', '[0.5,3.5e38,1]'],
+    ['FP32', '[1,3]', '[0.5,-1e400,1]'],
+    ['FP64', '[1,2,2]', '[[[1,2],[3,1e400]]]'],
+  ];
+  for (const [datatype, shape, data] of cases) {
+    const sig = datatype === 'FP32' ? SIGS.f32! : SIGS.f64!;
+    const c = await compare(`{"inputs":[{"name":"x","datatype":"${datatype}","shape":${shape},"data":${data}}]}`, sig);
+    assert.ok(c.taken && c.same && 'error' in c.fast, JSON.stringify(c));
+  }
+  // and in range: -0 stays -0, a float32 underflow is 0, not an error
+  const ok = await compare('{"inputs":[{"name":"x","datatype":"FP32","shape":[1,3],"data":[0.5,-0,1e-50]}]}', SIGS.f32!);
+  assert.ok(ok.taken && ok.same && 'ok' in ok.fast && ok.fast.ok.x!.data === Buffer.from(new Float32Array([0.5, -0, 0]).buffer).toString('hex'), JSON.stringify(ok));
+});
