@@ -97,6 +97,8 @@ export async function imageToTensor(bytes: Uint8Array, spec: TensorSpec, config:
   try {
     let img = sharp(bytes, { limitInputPixels: maxPixels }).removeAlpha();
     if (W !== w || H !== h) img = img.resize(W, H, { fit: config.fit ?? 'fill', background: { r: 0, g: 0, b: 0 } });
+    // libvips hands a one-band image out as sRGB (three equal bands) unless told otherwise.
+    if (layout.channels === 1) img = img.toColourspace('b-w');
     pixels = await img.raw().toBuffer();
   } catch (err) {
     throw new MillwrightError('BAD_INPUT', `the image could not be decoded (${(err as Error).message})`, { cause: err });

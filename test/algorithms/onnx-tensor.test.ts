@@ -139,6 +139,14 @@ test('image decoding: NCHW and NHWC layouts, channel order, mean/std, and the er
   await assert.rejects(imageToTensor(bytes, { name: 'x', type: 'float32', shape: [1, 3, 2, 4] }, { maxPixels: 7 }), (e: Error & { code?: string }) => e.code === 'PAYLOAD_TOO_LARGE' && /4x2 = 8 pixels; the limit is 7/.test(e.message));
   const grey = await png(4, 2, 1, (x) => x * 60);
   await assert.rejects(imageToTensor(grey.bytes, { name: 'x', type: 'float32', shape: [1, 3, 2, 4] }), /image has 1 colour channel\(s\).*takes 3/);
+  // a grey image into a one-channel (GRAY) input: one value per pixel, as stored, in both layouts
+  for (const shape of [[1, 1, 2, 4], [1, 2, 4, 1]]) {
+    const g = await imageToTensor(grey.bytes, { name: 'x', type: 'uint8', shape });
+    assert.deepEqual(g.dims, shape);
+    assert.deepEqual(Array.from(g.data as Uint8Array), Array.from(grey.px), `grey [${shape.join(', ')}]`);
+  }
+  const greyHalf = await imageToTensor(grey.bytes, { name: 'x', type: 'float32', shape: [1, 1, 1, 2] });
+  assert.equal((greyHalf.data as Float32Array).length, 2);
   // an alpha channel is dropped
   const rgba = await png(4, 2, 4, (x, y, c) => (c === 3 ? 255 : (x * 40 + y * 100 + c * 7) % 256));
   const fromRgba = await imageToTensor(rgba.bytes, { name: 'x', type: 'float32', shape: [1, 3, 2, 4] }, { mean, std });
