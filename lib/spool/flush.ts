@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MillwrightError, isErrorCode } from '../errors/index.ts';
@@ -72,13 +73,8 @@ export async function flushSpool(opts: FlushOptions): Promise<FlushResult> {
       let rows = 0;
       while (i < segments.length && (group.length === 0 || rows < maxRows)) {
         const path = segments[i++];
-        let buf: Buffer;
-        try {
-          buf = await readFile(path);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-          throw err;
-        }
+        const buf = readSegmentFile(path);
+        if (!buf) continue;
         const seg = openSegment(buf);
         if ('torn' in seg) {
           await rename(path, `${path}.corrupt`);
@@ -96,6 +92,21 @@ export async function flushSpool(opts: FlushOptions): Promise<FlushResult> {
     return result;
   } finally {
     await release();
+  }
+}
+
+/**
+ * A segment's bytes, or undefined when it is gone (ENOENT). Read synchronously on purpose: a
+ * spool segment comes from the page cache in about 0.1 ms, while a thread-pool round trip per
+ * file (open, stat, read, close) costs 0.3-1 ms of wall time and more CPU under load, and the
+ * store write that follows holds the event loop far longer (the Parquet encode) anyway.
+ */
+function readSegmentFile(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 

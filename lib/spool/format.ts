@@ -185,18 +185,17 @@ export function segmentChunk(seg: OpenSegment): ReadingChunk {
     const batch: EncodedReadings = { ts: new Float64Array(n), value: new Float64Array(n), site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
     if (seg.hasQuality) batch.quality = new Uint8Array(n);
     copySegment(seg, batch, 0);
-    return { ...batch, dict: seg.dict };
+    return { ts: batch.ts, value: batch.value, quality: batch.quality, site: batch.site, asset: batch.asset, signal: batch.signal, dict: seg.dict };
   }
-  const chunk: ReadingChunk = {
+  return {
     ts: new Float64Array(buffer, base, n),
     value: new Float64Array(buffer, base + 8 * n, n),
+    quality: seg.hasQuality ? new Uint8Array(buffer, base + 28 * n, n) : undefined,
     site: new Int32Array(buffer, base + 16 * n, n),
     asset: new Int32Array(buffer, base + 20 * n, n),
     signal: new Int32Array(buffer, base + 24 * n, n),
     dict: seg.dict,
   };
-  if (seg.hasQuality) chunk.quality = new Uint8Array(buffer, base + 28 * n, n);
-  return chunk;
 }
 
 /** Rows recorded in a segment header (without decoding the rest), or undefined when too short. */

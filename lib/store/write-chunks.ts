@@ -92,187 +92,285 @@ export function checkColumns(batch: { ts: ArrayLike<number>; site: ArrayLike<unk
 
 const KINDS = ['site', 'asset', 'signal'] as const;
 
+// Each hot loop below is its own small function, called once per chunk with typed arrays only:
+// V8 then optimises it as a whole after a few calls (a flush makes one call per segment), where
+// loops inline in one long function were compiled on-stack and thrown away again (deopts
+// measured at 5-8x the loop's cost).
+
 /**
- * Per chunk and kind: chunk id -> store id. Dictionary entries are interned lazily in row order
- * (first use across the chunks, as writeReadings interns strings), so names the rows never use
- * are neither checked nor written, and equal names under different entries become one id.
+ * Chunk id -> store id for one column, interning dictionary entries in row order (first use)
+ * and throwing the error writeReadings gives for the first bad name or id. Only run when the
+ * fast path below found something wrong, to name it.
  */
-function mapChunks(chunks: readonly ReadingChunk[], names: StoreNames): Int32Array[][] {
-  const maps = chunks.map(() => [new Int32Array(0), new Int32Array(0), new Int32Array(0)]);
-  // Kind by kind over all chunks: every site is checked before any asset (writeReadings' order).
+function checkColumn(col: Int32Array, dict: readonly string[], to: Interner, kind: string, offset: number): void {
+  const seen = new Uint8Array(dict.length);
+  // One load and compare per row: an id outside the array reads undefined, so it fails the
+  // same test as a first use and takes the slow branch, which tells them apart.
+  for (let i = 0; i < col.length; i++) {
+    if (seen[col[i]] === 1) continue;
+    const e = col[i];
+    if (!(e >= 0 && e < dict.length)) throw new MillwrightError('BAD_INPUT', `reading ${offset + i}: ${kind} id ${e} is outside the dictionary of ${dict.length} names`);
+    to.id(dict[e]);
+    seen[e] = 1;
+  }
+}
+
+/** Throws BAD_INPUT for the first bad name or id, kind by kind (every site before any asset). */
+function checkChunks(chunks: readonly ReadingChunk[]): void {
+  const names = new StoreNames();
   KINDS.forEach((kind, k) => {
     const to = [names.sites, names.assets, names.signals][k];
     let offset = 0;
-    chunks.forEach((chunk, c) => {
-      const col = chunk[kind];
-      const dict = chunk.dict;
-      if (!dict) {
-        maps[c][k] = Int32Array.from(to.values, (_, i) => i);
-        offset += col.length;
-        return;
-      }
-      const map = new Int32Array(dict.length).fill(-1);
-      let last = -1;
-      for (let i = 0; i < col.length; i++) {
-        const e = col[i];
-        if (e === last) continue;
-        if (!(e >= 0 && e < dict.length)) throw new MillwrightError('BAD_INPUT', `reading ${offset + i}: ${kind} id ${e} is outside the dictionary of ${dict.length} names`);
-        if (map[e] < 0) map[e] = to.id(dict[e]);
-        last = e;
-      }
-      maps[c][k] = map;
-      offset += col.length;
-    });
+    for (const chunk of chunks) {
+      if (chunk.dict) checkColumn(chunk[kind], chunk.dict, to, kind, offset);
+      offset += chunk.ts.length;
+    }
   });
-  return maps;
 }
 
 /**
- * The store's one write path (writeReadings, writeEncodedReadings and the spool flush all end
- * here): validates every row, then lays the chunks' rows out in file order with one counting
- * scatter (partition, then asset and signal by name, ties in input order; a comparison sort
- * only for the ranges whose readings arrived out of time order), and writes one Parquet file per
- * (site, UTC date) partition atomically. Reading the chunks in place, not a joined copy, is what
- * lets a flush hand over its segments' bytes without copying them first. Throws BAD_INPUT (and
- * writes nothing) when any reading is invalid.
+ * Per chunk: [site, asset, signal] maps from chunk ids to store ids, built from the
+ * dictionaries alone (a few dozen names per chunk, nothing per row). An entry whose name is
+ * invalid maps to -1; the passes over the rows notice when a row uses one (or an id outside
+ * the dictionary) and then let {@link checkChunks} name it, so unused entries are never
+ * refused. Names enter the store's dictionaries in dictionary order: a file's bytes do not
+ * depend on that order (Parquet's dictionary pages follow the rows), only on the names' ranks.
  */
-export async function writeChunks(root: string, chunks: readonly ReadingChunk[], opts: WriteOptions = {}, names: StoreNames = new StoreNames()): Promise<WriteResult> {
-  const n = chunks.reduce((s, c) => s + c.ts.length, 0);
-  if (n === 0) return { files: [], rows: 0 };
-  const maps = mapChunks(chunks, names);
-  const { sites, assets, signals } = names;
-  const nSignals = signals.values.length;
-  const nSeries = assets.values.length * nSignals;
-  const assetRank = rankOf(assets.values);
-  const signalRank = rankOf(signals.values);
+function mapChunks(chunks: readonly ReadingChunk[], names: StoreNames): Int32Array[][] {
+  const tos = [names.sites, names.assets, names.signals];
+  return chunks.map((chunk) => {
+    const dict = chunk.dict;
+    return tos.map((to) => {
+      if (!dict) return Int32Array.from(to.values, (_, i) => i);
+      return Int32Array.from(dict, (name) => {
+        try {
+          return to.id(name);
+        } catch {
+          return -1;
+        }
+      });
+    });
+  });
+}
 
-  // Pass 1: validate ts and find each row's partition, (site id, day) interned to a dense group.
-  const bucket = new Int32Array(n);
-  const groupKeys: { site: number; day: number }[] = [];
-  const groupIds = new Map<number, number>();
-  let lastKey = NaN;
-  let lastGroup = -1;
-  let at = 0;
-  for (let c = 0; c < chunks.length; c++) {
-    const tsIn = chunks[c].ts;
-    const siteIn = chunks[c].site;
-    const siteMap = maps[c][0];
+/** Partitions seen so far: (site id, UTC day) interned to dense group ids, in first-use order. */
+class Groups {
+  readonly keys: { site: number; day: number }[] = [];
+  private readonly ids = new Map<number, number>();
+  private lastKey = NaN;
+  private lastGroup = -1;
+
+  /**
+   * Writes each row's group to `out[at + i]`; stops at the first row whose ts is out of range
+   * or whose site id is bad, and returns its index in the chunk (else -1).
+   */
+  assign(tsIn: Float64Array, siteIn: Int32Array, siteMap: Int32Array, out: Int32Array, at: number): number {
+    let lastKey = this.lastKey;
+    let lastGroup = this.lastGroup;
     for (let i = 0; i < tsIn.length; i++) {
       const t = Math.round(tsIn[i]);
-      if (!(t >= MIN_TS && t <= MAX_TS)) {
-        throw new MillwrightError('BAD_INPUT', `reading ${at + i}: ts ${tsIn[i]} is not epoch milliseconds between 1900 and 9999`);
-      }
       const site = siteMap[siteIn[i]];
+      if (!(t >= MIN_TS && t <= MAX_TS && site >= 0)) return i;
       const day = Math.floor(t / DAY_MS);
       const key = site * 4_194_304 + (day + 30_000);
-      let g = key === lastKey ? lastGroup : groupIds.get(key);
-      if (g === undefined) {
-        g = groupKeys.length;
-        groupIds.set(key, g);
-        groupKeys.push({ site, day });
+      if (key !== lastKey) {
+        let g = this.ids.get(key);
+        if (g === undefined) {
+          g = this.keys.length;
+          this.ids.set(key, g);
+          this.keys.push({ site, day });
+        }
+        lastKey = key;
+        lastGroup = g;
       }
-      lastKey = key;
-      lastGroup = g;
-      bucket[at + i] = g;
+      out[at + i] = lastGroup;
     }
-    at += tsIn.length;
+    this.lastKey = lastKey;
+    this.lastGroup = lastGroup;
+    return -1;
   }
-  const nGroups = groupKeys.length;
+}
 
-  // Buckets: (group, series) when a counting pass over the series is cheap against the rows,
-  // else the group alone and a comparison sort per group. Series key per chunk id, precomposed.
-  const bySeries = nSeries * nGroups <= 8 * n + 4096;
-  const nBuckets = bySeries ? nSeries * nGroups : nGroups;
-  const seriesKeys = chunks.map((_, c) => {
-    const [, am, sm] = maps[c];
-    // Float64: with many names a series key can pass 2^31 (then only the per-group sort runs).
-    return { a: Float64Array.from(am, (id) => (id < 0 ? 0 : assetRank[id] * nSignals)), s: Float64Array.from(sm, (id) => (id < 0 ? 0 : signalRank[id])) };
-  });
-  const seriesOf = bySeries ? new Float64Array(0) : new Float64Array(n);
-  const count = new Int32Array(nBuckets + 1);
-  at = 0;
-  for (let c = 0; c < chunks.length; c++) {
-    const assetIn = chunks[c].asset;
-    const signalIn = chunks[c].signal;
-    const { a, s } = seriesKeys[c];
-    if (bySeries) {
-      for (let i = 0; i < assetIn.length; i++) {
-        const b = bucket[at + i] * nSeries + a[assetIn[i]] + s[signalIn[i]];
-        bucket[at + i] = b;
-        count[b + 1]++;
-      }
-    } else {
-      for (let i = 0; i < assetIn.length; i++) {
-        seriesOf[at + i] = a[assetIn[i]] + s[signalIn[i]];
-        count[bucket[at + i] + 1]++;
-      }
-    }
-    at += assetIn.length;
+/**
+ * bucket = group * nSeries + series, counted (counting sort by partition and series). A row
+ * with a bad asset or signal id has a NaN key and is not counted.
+ */
+function countBySeries(bucket: Int32Array, at: number, assetIn: Int32Array, signalIn: Int32Array, aKey: Float64Array, sKey: Float64Array, nSeries: number, count: Int32Array): void {
+  for (let i = 0; i < assetIn.length; i++) {
+    const b = bucket[at + i] * nSeries + aKey[assetIn[i]] + sKey[signalIn[i]];
+    bucket[at + i] = b;
+    count[b + 1]++;
   }
-  for (let b = 0; b < nBuckets; b++) count[b + 1] += count[b];
-  const start = count.slice();
+}
 
-  // Pass 2: scatter every row to its place (input order kept inside a bucket).
-  const ts = new Float64Array(n);
-  const value = new Float64Array(n);
-  const quality = new Uint8Array(n);
-  const assetIdx = new Int32Array(n);
-  const signalIdx = new Int32Array(n);
-  const seriesAt = bySeries ? seriesOf : new Float64Array(n);
-  at = 0;
-  for (let c = 0; c < chunks.length; c++) {
-    const { ts: tsIn, value: valueIn, quality: qIn, asset: assetIn, signal: signalIn } = chunks[c];
-    const am = maps[c][1];
-    const sm = maps[c][2];
-    const m = tsIn.length;
-    // (Fallback only: buckets are the few groups, so this copy of the cursors is short.)
-    if (!bySeries) for (let i = 0, b = count.slice(); i < m; i++) seriesAt[b[bucket[at + i]]++] = seriesOf[at + i];
-    for (let i = 0; i < m; i++) {
-      const d = count[bucket[at + i]]++;
-      ts[d] = Math.round(tsIn[i]);
-      value[d] = valueIn[i];
-      assetIdx[d] = am[assetIn[i]];
-      signalIdx[d] = sm[signalIn[i]];
-      if (qIn) quality[d] = qIn[i];
-    }
-    at += m;
+/**
+ * Too many series for a counting pass: bucket stays the group; the series key goes aside.
+ * Returns NaN when a row's asset or signal id is bad (its key is NaN).
+ */
+function countByGroup(bucket: Int32Array, at: number, assetIn: Int32Array, signalIn: Int32Array, aKey: Float64Array, sKey: Float64Array, seriesOf: Float64Array, count: Int32Array): number {
+  let sum = 0;
+  for (let i = 0; i < assetIn.length; i++) {
+    const series = aKey[assetIn[i]] + sKey[signalIn[i]];
+    seriesOf[at + i] = series;
+    sum += series;
+    count[bucket[at + i] + 1]++;
   }
+  return sum;
+}
 
-  // Ranges out of order: a series with readings out of time order (bySeries), or a group not
-  // in (series, ts) order; sorted stably, ties in input order (= their order in the range).
-  const cols = [ts, value, quality, assetIdx, signalIdx];
-  for (let b = 0; b < nBuckets; b++) {
+/** The output columns, all partitions end to end in file order. */
+interface Laid {
+  ts: Float64Array;
+  value: Float64Array;
+  quality: Uint8Array;
+  assetIdx: Int32Array;
+  signalIdx: Int32Array;
+}
+
+/** Moves one chunk's rows to their places (`next` = each bucket's next free row). */
+function scatter(chunk: ReadingChunk, am: Int32Array, sm: Int32Array, bucket: Int32Array, at: number, next: Int32Array, out: Laid): void {
+  const { ts: tsIn, value: valueIn, asset: assetIn, signal: signalIn } = chunk;
+  const { ts, value, assetIdx, signalIdx } = out;
+  for (let i = 0; i < tsIn.length; i++) {
+    const d = next[bucket[at + i]]++;
+    ts[d] = Math.round(tsIn[i]);
+    value[d] = valueIn[i];
+    assetIdx[d] = am[assetIn[i]];
+    signalIdx[d] = sm[signalIn[i]];
+  }
+}
+
+/** {@link scatter} of a chunk that has quality codes (a loop of its own, not a branch per row). */
+function scatterWithQuality(chunk: ReadingChunk, qIn: Uint8Array, am: Int32Array, sm: Int32Array, bucket: Int32Array, at: number, next: Int32Array, out: Laid): void {
+  const { ts: tsIn, value: valueIn, asset: assetIn, signal: signalIn } = chunk;
+  const { ts, value, quality, assetIdx, signalIdx } = out;
+  for (let i = 0; i < tsIn.length; i++) {
+    const d = next[bucket[at + i]]++;
+    ts[d] = Math.round(tsIn[i]);
+    value[d] = valueIn[i];
+    quality[d] = qIn[i];
+    assetIdx[d] = am[assetIn[i]];
+    signalIdx[d] = sm[signalIn[i]];
+  }
+}
+
+/** The per-partition fallback's series keys, scattered like the rows (the buckets are the few partitions). */
+function scatterSeries(seriesOf: Float64Array, at: number, m: number, bucket: Int32Array, next: Int32Array, seriesAt: Float64Array): void {
+  for (let i = at; i < at + m; i++) seriesAt[next[bucket[i]]++] = seriesOf[i];
+}
+
+/**
+ * Sorts the buckets whose rows are out of order, stably (ties keep their input order, which is
+ * their order in the bucket): by ts inside a series, or by (series, ts) inside a partition.
+ */
+function sortRanges(start: Int32Array, laid: Laid, seriesAt: Float64Array | undefined): void {
+  const { ts } = laid;
+  const cols = [laid.ts, laid.value, laid.quality, laid.assetIdx, laid.signalIdx];
+  for (let b = 0; b + 1 < start.length; b++) {
     const lo = start[b];
     const hi = start[b + 1];
-    if (hi - lo < 2) continue;
-    let sorted = true;
-    for (let k = lo + 1; k < hi && sorted; k++) {
-      sorted = bySeries ? ts[k] >= ts[k - 1] : seriesAt[k] > seriesAt[k - 1] || (seriesAt[k] === seriesAt[k - 1] && ts[k] >= ts[k - 1]);
-    }
-    if (sorted) continue;
+    if (hi - lo < 2 || inOrder(ts, seriesAt, lo, hi)) continue;
     const idx = Int32Array.from({ length: hi - lo }, (_, k) => lo + k);
-    idx.sort(bySeries ? (x, y) => ts[x] - ts[y] || x - y : (x, y) => seriesAt[x] - seriesAt[y] || ts[x] - ts[y] || x - y);
+    idx.sort(seriesAt ? (x, y) => seriesAt[x] - seriesAt[y] || ts[x] - ts[y] || x - y : (x, y) => ts[x] - ts[y] || x - y);
     for (const col of cols) {
       const copy = col.slice(lo, hi);
       for (let k = 0; k < idx.length; k++) col[lo + k] = copy[idx[k] - lo];
     }
   }
+}
 
+function inOrder(ts: Float64Array, seriesAt: Float64Array | undefined, lo: number, hi: number): boolean {
+  if (!seriesAt) {
+    for (let k = lo + 1; k < hi; k++) if (ts[k] < ts[k - 1]) return false;
+    return true;
+  }
+  for (let k = lo + 1; k < hi; k++) {
+    if (seriesAt[k] < seriesAt[k - 1] || (seriesAt[k] === seriesAt[k - 1] && ts[k] < ts[k - 1])) return false;
+  }
+  return true;
+}
+
+/**
+ * Lays the chunks' rows out in file order: partitions in first-use order, inside each by asset
+ * and signal name, then ts, ties in input order. One counting scatter when counting over the
+ * series is cheap against the rows; else by partition and a comparison sort per partition.
+ * Returns the columns and where each partition starts and ends.
+ */
+function layOut(chunks: readonly ReadingChunk[], names: StoreNames, maps: Int32Array[][], n: number): { laid: Laid; groups: { site: number; day: number }[]; bounds: Int32Array } {
+  const nSignals = names.signals.values.length;
+  const nSeries = names.assets.values.length * nSignals;
+  const bucket = new Int32Array(n);
+  const groups = new Groups();
+  for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
+    const bad = groups.assign(chunks[c].ts, chunks[c].site, maps[c][0], bucket, at);
+    if (bad >= 0) {
+      checkChunks(chunks); // a bad name or id is reported first, as writeReadings does
+      throw new MillwrightError('BAD_INPUT', `reading ${at + bad}: ts ${chunks[c].ts[bad]} is not epoch milliseconds between 1900 and 9999`);
+    }
+  }
+  const nGroups = groups.keys.length;
+  const bySeries = nSeries * nGroups <= 8 * n + 4096;
+  const nBuckets = bySeries ? nSeries * nGroups : nGroups;
+  const assetRank = rankOf(names.assets.values);
+  const signalRank = rankOf(names.signals.values);
+  const seriesOf = bySeries ? undefined : new Float64Array(n);
+  const count = new Int32Array(nBuckets + 1);
+  let keySum = 0;
+  for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
+    // Series key per chunk id, precomposed (Float64: with many names it can pass 2^31, and
+    // then only the per-partition sort runs). A bad name's key is NaN.
+    const aKey = Float64Array.from(maps[c][1], (id) => (id < 0 ? NaN : assetRank[id] * nSignals));
+    const sKey = Float64Array.from(maps[c][2], (id) => (id < 0 ? NaN : signalRank[id]));
+    if (seriesOf) keySum += countByGroup(bucket, at, chunks[c].asset, chunks[c].signal, aKey, sKey, seriesOf, count);
+    else countBySeries(bucket, at, chunks[c].asset, chunks[c].signal, aKey, sKey, nSeries, count);
+  }
+  for (let b = 0; b < nBuckets; b++) count[b + 1] += count[b];
+  if (count[nBuckets] !== n || Number.isNaN(keySum)) {
+    checkChunks(chunks);
+    throw new MillwrightError('INTERNAL', `store writer: ${n - count[nBuckets]} rows without a bucket, yet every name checks out (a bug)`);
+  }
+  const start = count.slice();
+  const laid: Laid = { ts: new Float64Array(n), value: new Float64Array(n), quality: new Uint8Array(n), assetIdx: new Int32Array(n), signalIdx: new Int32Array(n) };
+  const seriesAt = seriesOf ? new Float64Array(n) : undefined;
+  for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
+    const chunk = chunks[c];
+    // Series keys first, from a copy of the cursors the row scatter then moves.
+    if (seriesOf && seriesAt) scatterSeries(seriesOf, at, chunk.ts.length, bucket, count.slice(), seriesAt);
+    if (chunk.quality) scatterWithQuality(chunk, chunk.quality, maps[c][1], maps[c][2], bucket, at, count, laid);
+    else scatter(chunk, maps[c][1], maps[c][2], bucket, at, count, laid);
+  }
+  sortRanges(start, laid, seriesAt);
+  const bounds = new Int32Array(nGroups + 1);
+  for (let g = 0; g <= nGroups; g++) bounds[g] = start[bySeries ? g * nSeries : g];
+  return { laid, groups: groups.keys, bounds };
+}
+
+/**
+ * The store's one write path (writeReadings, writeEncodedReadings and the spool flush all end
+ * here): validates every row, lays the chunks' rows out in file order (see `layOut`), and
+ * writes one Parquet file per (site, UTC date) partition atomically. Reading the chunks in
+ * place, not a joined copy, is what lets a flush hand over its segments' bytes without copying
+ * them first. Throws BAD_INPUT (and writes nothing) when any reading is invalid.
+ */
+export async function writeChunks(root: string, chunks: readonly ReadingChunk[], opts: WriteOptions = {}, names: StoreNames = new StoreNames()): Promise<WriteResult> {
+  const n = chunks.reduce((s, c) => s + c.ts.length, 0);
+  if (n === 0) return { files: [], rows: 0 };
+  const maps = mapChunks(chunks, names);
+  const { laid, groups, bounds } = layOut(chunks, names, maps, n);
   const files: string[] = [];
-  for (let g = 0; g < nGroups; g++) {
-    const lo = start[bySeries ? g * nSeries : g];
-    const hi = start[bySeries ? (g + 1) * nSeries : g + 1];
+  for (let g = 0; g < groups.length; g++) {
+    const lo = bounds[g];
+    const hi = bounds[g + 1];
     const part = {
-      ts: ts.subarray(lo, hi),
-      assetIdx: assetIdx.subarray(lo, hi),
-      assets: assets.values,
-      signalIdx: signalIdx.subarray(lo, hi),
-      signals: signals.values,
-      value: value.subarray(lo, hi),
-      quality: quality.subarray(lo, hi),
+      ts: laid.ts.subarray(lo, hi),
+      assetIdx: laid.assetIdx.subarray(lo, hi),
+      assets: names.assets.values,
+      signalIdx: laid.signalIdx.subarray(lo, hi),
+      signals: names.signals.values,
+      value: laid.value.subarray(lo, hi),
+      quality: laid.quality.subarray(lo, hi),
     };
-    const { site, day } = groupKeys[g];
-    const dir = partitionDir(root, sites.values[site], dateOfDay(day));
+    const dir = partitionDir(root, names.sites.values[groups[g].site], dateOfDay(groups[g].day));
     const bytes = encodeParquet(fileTable(part), opts);
     await mkdirDurable(dir);
     const file = join(dir, `part-${uniqueId()}.parquet`);

@@ -33,7 +33,7 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
     const sig = batch.signal[i];
     signalId[i] = i > 0 && sig === batch.signal[i - 1] ? signalId[i - 1] : names.signals.id(sig);
   }
-  return writeChunks(root, [{ ts: batch.ts, value: batch.value, quality: batch.quality, site: siteId, asset: assetId, signal: signalId }], opts, names);
+  return writeChunks(root, [{ ts: batch.ts, value: batch.value, quality: batch.quality, site: siteId, asset: assetId, signal: signalId, dict: undefined }], opts, names);
 }
 
 /**
