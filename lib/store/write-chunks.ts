@@ -157,37 +157,45 @@ function mapChunks(chunks: readonly ReadingChunk[], names: StoreNames): Int32Arr
 class Groups {
   readonly keys: { site: number; day: number }[] = [];
   private readonly ids = new Map<number, number>();
-  private lastKey = NaN;
-  private lastGroup = -1;
 
   /**
    * Writes each row's group to `out[at + i]`; stops at the first row whose ts is out of range
-   * or whose site id is bad, and returns its index in the chunk (else -1).
+   * or whose site id is bad, and returns its index in the chunk (else -1). A row inside the
+   * previous row's day and site costs two compares; the rest goes through {@link group}.
    */
   assign(tsIn: Float64Array, siteIn: Int32Array, siteMap: Int32Array, out: Int32Array, at: number): number {
-    let lastKey = this.lastKey;
-    let lastGroup = this.lastGroup;
+    // The day [lo, hi) of the current group: every ms in a day between MIN_TS's and MAX_TS's
+    // is valid, so a row inside it needs no range check (NaN fails `t >= lo`).
+    let lo = 0;
+    let hi = 0;
+    let lastSite = -1;
+    let g = -1;
     for (let i = 0; i < tsIn.length; i++) {
       const t = Math.round(tsIn[i]);
-      const site = siteMap[siteIn[i]];
-      if (!(t >= MIN_TS && t <= MAX_TS && site >= 0)) return i;
-      const day = Math.floor(t / DAY_MS);
-      const key = site * 4_194_304 + (day + 30_000);
-      if (key !== lastKey) {
-        let g = this.ids.get(key);
-        if (g === undefined) {
-          g = this.keys.length;
-          this.ids.set(key, g);
-          this.keys.push({ site, day });
-        }
-        lastKey = key;
-        lastGroup = g;
+      const s = siteIn[i];
+      if (!(t >= lo && t < hi && s === lastSite)) {
+        const site = siteMap[s];
+        if (!(t >= MIN_TS && t <= MAX_TS && site >= 0)) return i;
+        const day = Math.floor(t / DAY_MS);
+        g = this.group(site, day);
+        lo = day * DAY_MS;
+        hi = lo + DAY_MS;
+        lastSite = s;
       }
-      out[at + i] = lastGroup;
+      out[at + i] = g;
     }
-    this.lastKey = lastKey;
-    this.lastGroup = lastGroup;
     return -1;
+  }
+
+  private group(site: number, day: number): number {
+    const key = site * 4_194_304 + (day + 30_000);
+    let g = this.ids.get(key);
+    if (g === undefined) {
+      g = this.keys.length;
+      this.ids.set(key, g);
+      this.keys.push({ site, day });
+    }
+    return g;
   }
 }
 
