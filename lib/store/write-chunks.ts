@@ -187,10 +187,49 @@ class Groups {
     return -1;
   }
 
-  private group(site: number, day: number): number {
+  /** NaN once a row given to {@link assignBuckets} had a bad asset or signal id. */
+  keySum = 0;
+
+  /**
+   * {@link assign} fused with the series key, one pass over the rows: writes
+   * `group * nSeries + series` per row. Returns -1, the index of the first row with a bad ts or
+   * site, or -2 when the rows reach more than `maxGroups` partitions (too many buckets to
+   * count: the caller starts over and sorts per partition).
+   */
+  assignBuckets(tsIn: Float64Array, siteIn: Int32Array, siteMap: Int32Array, assetIn: Int32Array, signalIn: Int32Array, aKey: Float64Array, sKey: Float64Array, nSeries: number, maxGroups: number, out: Int32Array, at: number): number {
+    let lo = 0;
+    let hi = 0;
+    let lastSite = -1;
+    let base = 0;
+    let sum = 0;
+    for (let i = 0; i < tsIn.length; i++) {
+      const t = Math.round(tsIn[i]);
+      const s = siteIn[i];
+      if (!(t >= lo && t < hi && s === lastSite)) {
+        const site = siteMap[s];
+        if (!(t >= MIN_TS && t <= MAX_TS && site >= 0)) return i;
+        const day = Math.floor(t / DAY_MS);
+        const g = this.group(site, day, maxGroups);
+        if (g < 0) return -2;
+        base = g * nSeries;
+        lo = day * DAY_MS;
+        hi = lo + DAY_MS;
+        lastSite = s;
+      }
+      const series = aKey[assetIn[i]] + sKey[signalIn[i]];
+      sum += series;
+      out[at + i] = base + series;
+    }
+    this.keySum += sum;
+    return -1;
+  }
+
+  /** The group of (site, day), new ones in first-use order; -1 when a new one would be past `maxGroups`. */
+  private group(site: number, day: number, maxGroups = Infinity): number {
     const key = site * 4_194_304 + (day + 30_000);
     let g = this.ids.get(key);
     if (g === undefined) {
+      if (this.keys.length >= maxGroups) return -1;
       g = this.keys.length;
       this.ids.set(key, g);
       this.keys.push({ site, day });
@@ -199,16 +238,9 @@ class Groups {
   }
 }
 
-/**
- * bucket = group * nSeries + series, counted (counting sort by partition and series). A row
- * with a bad asset or signal id has a NaN key and is not counted.
- */
-function countBySeries(bucket: Int32Array, at: number, assetIn: Int32Array, signalIn: Int32Array, aKey: Float64Array, sKey: Float64Array, nSeries: number, count: Int32Array): void {
-  for (let i = 0; i < assetIn.length; i++) {
-    const b = bucket[at + i] * nSeries + aKey[assetIn[i]] + sKey[signalIn[i]];
-    bucket[at + i] = b;
-    count[b + 1]++;
-  }
+/** Rows per bucket (one tight pass over the bucket column). */
+function countBuckets(bucket: Int32Array, count: Int32Array): void {
+  for (let i = 0; i < bucket.length; i++) count[bucket[i] + 1]++;
 }
 
 /**
@@ -307,35 +339,53 @@ function inOrder(ts: Float64Array, seriesAt: Float64Array | undefined, lo: numbe
 function layOut(chunks: readonly ReadingChunk[], names: StoreNames, maps: Int32Array[][], n: number): { laid: Laid; groups: { site: number; day: number }[]; bounds: Int32Array } {
   const nSignals = names.signals.values.length;
   const nSeries = names.assets.values.length * nSignals;
+  const assetRank = rankOf(names.assets.values);
+  const signalRank = rankOf(names.signals.values);
+  // Series key per chunk id, precomposed (Float64: with many names it can pass 2^31, and then
+  // only the per-partition sort runs). A bad name's key is NaN.
+  const keys = maps.map(([, am, sm]) => ({
+    a: Float64Array.from(am, (id) => (id < 0 ? NaN : assetRank[id] * nSignals)),
+    s: Float64Array.from(sm, (id) => (id < 0 ? NaN : signalRank[id])),
+  }));
+  const badTs = (c: number, at: number, i: number): never => {
+    checkChunks(chunks); // a bad name or id is reported first, as writeReadings does
+    throw new MillwrightError('BAD_INPUT', `reading ${at + i}: ts ${chunks[c].ts[i]} is not epoch milliseconds between 1900 and 9999`);
+  };
   const bucket = new Int32Array(n);
-  const groups = new Groups();
-  for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
-    const bad = groups.assign(chunks[c].ts, chunks[c].site, maps[c][0], bucket, at);
-    if (bad >= 0) {
-      checkChunks(chunks); // a bad name or id is reported first, as writeReadings does
-      throw new MillwrightError('BAD_INPUT', `reading ${at + bad}: ts ${chunks[c].ts[bad]} is not epoch milliseconds between 1900 and 9999`);
+  // Counting over (partition, series) when the buckets are not many more than the rows.
+  const maxGroups = nSeries === 0 ? Infinity : Math.floor((8 * n + 4096) / nSeries);
+  let groups = new Groups();
+  let bySeries = true;
+  for (let c = 0, at = 0; c < chunks.length && bySeries; at += chunks[c].ts.length, c++) {
+    const { ts, site, asset, signal } = chunks[c];
+    const r = groups.assignBuckets(ts, site, maps[c][0], asset, signal, keys[c].a, keys[c].s, nSeries, maxGroups, bucket, at);
+    if (r === -2) bySeries = false;
+    else if (r >= 0) badTs(c, at, r);
+  }
+  let keySum = groups.keySum;
+  let seriesOf: Float64Array | undefined;
+  let count: Int32Array;
+  if (bySeries) {
+    count = new Int32Array(groups.keys.length * nSeries + 1);
+    countBuckets(bucket, count);
+  } else {
+    groups = new Groups();
+    for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
+      const r = groups.assign(chunks[c].ts, chunks[c].site, maps[c][0], bucket, at);
+      if (r >= 0) badTs(c, at, r);
+    }
+    seriesOf = new Float64Array(n);
+    count = new Int32Array(groups.keys.length + 1);
+    for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
+      keySum += countByGroup(bucket, at, chunks[c].asset, chunks[c].signal, keys[c].a, keys[c].s, seriesOf, count);
     }
   }
   const nGroups = groups.keys.length;
-  const bySeries = nSeries * nGroups <= 8 * n + 4096;
-  const nBuckets = bySeries ? nSeries * nGroups : nGroups;
-  const assetRank = rankOf(names.assets.values);
-  const signalRank = rankOf(names.signals.values);
-  const seriesOf = bySeries ? undefined : new Float64Array(n);
-  const count = new Int32Array(nBuckets + 1);
-  let keySum = 0;
-  for (let c = 0, at = 0; c < chunks.length; at += chunks[c].ts.length, c++) {
-    // Series key per chunk id, precomposed (Float64: with many names it can pass 2^31, and
-    // then only the per-partition sort runs). A bad name's key is NaN.
-    const aKey = Float64Array.from(maps[c][1], (id) => (id < 0 ? NaN : assetRank[id] * nSignals));
-    const sKey = Float64Array.from(maps[c][2], (id) => (id < 0 ? NaN : signalRank[id]));
-    if (seriesOf) keySum += countByGroup(bucket, at, chunks[c].asset, chunks[c].signal, aKey, sKey, seriesOf, count);
-    else countBySeries(bucket, at, chunks[c].asset, chunks[c].signal, aKey, sKey, nSeries, count);
-  }
+  const nBuckets = count.length - 1;
   for (let b = 0; b < nBuckets; b++) count[b + 1] += count[b];
   if (count[nBuckets] !== n || Number.isNaN(keySum)) {
     checkChunks(chunks);
-    throw new MillwrightError('INTERNAL', `store writer: ${n - count[nBuckets]} rows without a bucket, yet every name checks out (a bug)`);
+    throw new MillwrightError('INTERNAL', `store writer: a row without a bucket, yet every name checks out (a bug)`);
   }
   const start = count.slice();
   const laid: Laid = { ts: new Float64Array(n), value: new Float64Array(n), quality: new Uint8Array(n), assetIdx: new Int32Array(n), signalIdx: new Int32Array(n) };
