@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import type { ReadingBatch } from '../readings/index.ts';
 import type { BatchOrigin } from '../readings/index.ts';
 import type { EncodedReadings } from '../store/index.ts';
+import type { ReadingChunk } from '../store/write-chunks.ts';
 
 /** First 8 bytes of every spool segment. */
 export const SEGMENT_MAGIC = Buffer.from('MWSPOOL1', 'ascii');
@@ -152,11 +153,10 @@ export function openSegment(buf: Buffer): OpenSegment | TornSegment {
 
 /**
  * Copies an open segment's columns into `out` from row `at` on (one byte copy per column: the
- * file buffer's alignment is not guaranteed). With `ids`, each name id `i` of the segment becomes
- * `ids[i]` (segments laid end to end into one dictionary); without, ids are kept as they are. A
- * segment without quality leaves `out.quality` as it is (zeros when fresh).
+ * file buffer's alignment is not guaranteed). A segment without quality leaves `out.quality` as
+ * it is (zeros when fresh).
  */
-export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number, ids?: Int32Array): void {
+export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number): void {
   const n = seg.rows;
   let o = seg.columnsAt;
   const put = (a: Float64Array | Int32Array | Uint8Array, width: number) => {
@@ -165,11 +165,37 @@ export function copySegment(seg: OpenSegment, out: EncodedReadings, at: number, 
   };
   put(out.ts, 8);
   put(out.value, 8);
-  for (const col of [out.site, out.asset, out.signal]) {
-    put(col, 4);
-    if (ids) for (let i = at; i < at + n; i++) col[i] = ids[col[i]];
-  }
+  put(out.site, 4);
+  put(out.asset, 4);
+  put(out.signal, 4);
   if (seg.hasQuality && out.quality) put(out.quality, 1);
+}
+
+/**
+ * An open segment's rows as a store write chunk, the name ids still pointing into the segment's
+ * own dictionary. The columns are views of the file's bytes when the buffer is 8-byte aligned
+ * (a whole-file read is: the columns start on a multiple of 8), else copies; either way nothing
+ * per row is decoded.
+ */
+export function segmentChunk(seg: OpenSegment): ReadingChunk {
+  const n = seg.rows;
+  const { buffer, byteOffset } = seg.payload;
+  const base = byteOffset + seg.columnsAt;
+  if (base % 8 !== 0) {
+    const batch: EncodedReadings = { ts: new Float64Array(n), value: new Float64Array(n), site: new Int32Array(n), asset: new Int32Array(n), signal: new Int32Array(n) };
+    if (seg.hasQuality) batch.quality = new Uint8Array(n);
+    copySegment(seg, batch, 0);
+    return { ts: batch.ts, value: batch.value, quality: batch.quality, site: batch.site, asset: batch.asset, signal: batch.signal, dict: seg.dict };
+  }
+  return {
+    ts: new Float64Array(buffer, base, n),
+    value: new Float64Array(buffer, base + 8 * n, n),
+    quality: seg.hasQuality ? new Uint8Array(buffer, base + 28 * n, n) : undefined,
+    site: new Int32Array(buffer, base + 16 * n, n),
+    asset: new Int32Array(buffer, base + 20 * n, n),
+    signal: new Int32Array(buffer, base + 24 * n, n),
+    dict: seg.dict,
+  };
 }
 
 /** Rows recorded in a segment header (without decoding the rest), or undefined when too short. */

@@ -7,6 +7,6 @@
  * @packageDocumentation
  */
 export { appendToSpool, listSegments, recoverSpool, spoolStatus, lockSpool, publishSpoolFile, type SpoolAck, type SpoolStatus } from './spool.ts';
-export { encodeSegment, decodeSegment, decodeSegmentEncoded, openSegment, copySegment, type EncodedSegment, type OpenSegment, type SegmentMeta, type TornSegment } from './format.ts';
+export { encodeSegment, decodeSegment, decodeSegmentEncoded, openSegment, copySegment, segmentChunk, type EncodedSegment, type OpenSegment, type SegmentMeta, type TornSegment } from './format.ts';
 export { flushSpool, type FlushOptions, type FlushResult } from './flush.ts';
 export { runGateway, type GatewayOptions } from './gateway.ts';

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { main } from '../../cli/main.ts';
-import { appendToSpool, decodeSegment, encodeSegment, flushSpool, listSegments, spoolStatus } from '../../lib/spool/index.ts';
+import { appendToSpool, decodeSegment, encodeSegment, flushSpool, listSegments, openSegment, segmentChunk, spoolStatus } from '../../lib/spool/index.ts';
 import type { ReadingBatch } from '../../lib/readings/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
-import { writeReadings } from '../../lib/store/index.ts';
+import { scanArrays, writeReadings } from '../../lib/store/index.ts';
 import { captureIO } from '../helpers/io.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { readStore } from './store-reader.ts';
@@ -179,6 +179,75 @@ test('flush writes byte for byte the files writeReadings writes for the same row
   assert.equal(want.size, 4, 'two sites x two dates');
   assert.deepEqual([...have.keys()].sort(), [...want.keys()].sort());
   for (const [part, bytes] of want) assert.ok(bytes.equals(have.get(part)!), `${part}: flushed file differs from writeReadings' file`);
+});
+
+test('flush gives the store writeReadings gives: long unicode names, many series, segments out of time order, quality codes', async (t) => {
+  const dir = scratch(t);
+  const longAsset = (k: number) => `Förderband-Antriebsstation-Süd-${k}-🚀`; // > 12 bytes, multi-byte UTF-8
+  const longSignal = (k: number) => `Lagertemperatur/Wälzlager-${k}-Ω`;
+  // Dense: 30 x 20 = 600 series (the counting pass); sparse: 400 x 300 names for a few thousand
+  // rows (the per-partition sort); both across two sites and a UTC midnight.
+  for (const [label, nAssets, nSignals, rowsPerSeg] of [['dense', 30, 20, 3000], ['sparse', 400, 300, 700]] as const) {
+    const segs: ReadingBatch[] = [];
+    for (let k = 0; k < 8; k++) {
+      const b: ReadingBatch = { ts: new Float64Array(rowsPerSeg), site: [], asset: [], signal: [], value: new Float64Array(rowsPerSeg) };
+      if (k % 3 !== 1) b.quality = new Uint8Array(rowsPerSeg);
+      for (let i = 0; i < rowsPerSeg; i++) {
+        // Segment k holds the k-th slice of time, appended newest first (out of time order);
+        // inside a segment rows are time-major with a few swapped.
+        const step = i % 50 === 7 ? i + 1 : i % 50 === 8 ? i - 1 : i;
+        b.ts[i] = Date.parse('2024-05-01T23:50:00Z') + (7 - k) * 90_000 + step * 97;
+        b.site.push(i % 5 === 4 ? 'Werk-Süd' : 'plant-1');
+        b.asset.push(longAsset((i * 7 + k) % nAssets));
+        b.signal.push(longSignal((i * 13 + k * 3) % nSignals));
+        b.value[i] = i % 97 === 0 ? Number.NaN : k * 1e5 + i + 0.125;
+        if (b.quality) b.quality[i] = i % 11 === 0 ? 3 : i % 7 === 0 ? 1 : 0;
+      }
+      segs.push(b);
+    }
+    const spool = join(dir, `spool-${label}`);
+    for (const b of segs) await appendToSpool(spool, b);
+    const all: ReadingBatch = {
+      ts: new Float64Array(segs.flatMap((b) => [...b.ts])), site: segs.flatMap((b) => b.site), asset: segs.flatMap((b) => b.asset),
+      signal: segs.flatMap((b) => b.signal), value: new Float64Array(segs.flatMap((b) => [...b.value])),
+      quality: new Uint8Array(segs.flatMap((b) => (b.quality ? [...b.quality] : new Array<number>(b.ts.length).fill(0)))),
+    };
+    const refRoot = join(dir, `ref-${label}`);
+    const storeRoot = join(dir, `store-${label}`);
+    const ref = await writeReadings(refRoot, all);
+    const got = await flushSpool({ spool, store: storeRoot });
+    assert.equal(got.rows, all.ts.length, label);
+    assert.deepEqual(await listSegments(spool), [], `${label}: every segment moved`);
+    // Same partitions, byte-identical files (hence the same schema and row order) ...
+    const byPartition = (root: string) => new Map(readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith('.parquet')).map((f) => [f.replace(/part-.*$/, ''), readFileSync(join(root, f))]));
+    const want = byPartition(refRoot);
+    const have = byPartition(storeRoot);
+    assert.equal(want.size, ref.files.length);
+    assert.equal(want.size, 4, `${label}: two sites x two dates`);
+    assert.deepEqual([...have.keys()].sort(), [...want.keys()].sort(), label);
+    for (const [part, bytes] of want) assert.ok(bytes.equals(have.get(part)!), `${label} ${part}: flushed file differs from writeReadings' file`);
+    // ... and read back by DuckDB and by the store's own scan, every reading with its name and quality.
+    const stored = await readStore(storeRoot);
+    // Each file sorted by (asset, signal, ts): checked here, not only against writeReadings' file.
+    for (let i = 1; i < stored.length; i++) {
+      const [p, q] = [stored[i - 1], stored[i]];
+      if (p.file !== q.file) continue;
+      const order = p.asset < q.asset ? -1 : p.asset > q.asset ? 1 : p.signal < q.signal ? -1 : p.signal > q.signal ? 1 : Math.sign(p.ts - q.ts);
+      assert.ok(order <= 0, `${label}: ${q.file} row ${i} is out of (asset, signal, ts) order`);
+    }
+    const duck = stored.map((r) => `${r.site}|${r.asset}|${r.signal}|${r.ts}|${r.value}|${r.quality}`).sort();
+    const expected = Array.from(all.ts, (ts, i) => `${all.site[i]}|${all.asset[i]}|${all.signal[i]}|${ts}|${all.value[i]}|${all.quality![i]}`).sort();
+    assert.deepEqual(duck, expected, `${label}: DuckDB reads back every reading`);
+    const scanned = await scanArrays({ root: storeRoot });
+    const viaScan = Array.from(scanned.ts!, (ts, i) => `${scanned.site![i]}|${scanned.asset![i]}|${scanned.signal![i]}|${ts}|${scanned.value![i]}|${scanned.quality![i]}`).sort();
+    assert.deepEqual(viaScan, expected, `${label}: scan reads back every reading`);
+  }
+  // A segment buffer that is not 8-byte aligned is copied, not viewed, with the same rows.
+  const seg = encodeSegment(poll(5, T0, 1, true));
+  const shifted = Buffer.concat([Buffer.alloc(3), seg]).subarray(3);
+  const [a, b] = [seg, shifted].map((buf) => openSegment(buf)).map((o) => ('torn' in o ? assert.fail(o.torn) : segmentChunk(o)));
+  assert.equal(b.ts.byteOffset % 8, 0);
+  assert.deepEqual([...b.ts, ...b.value, ...b.site, ...b.asset, ...b.signal, ...b.quality!], [...a.ts, ...a.value, ...a.site, ...a.asset, ...a.signal, ...a.quality!]);
 });
 
 /** Runs the real gateway binary; resolves helpers to wait for log lines. */
