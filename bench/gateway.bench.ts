@@ -60,13 +60,18 @@ async function flushVsWrite(dir: string): Promise<void> {
     // Alternate which goes first, so JIT warm-up and page-cache state favour neither side; CPU
     // time (this process, all threads) beside wall time, since other work on the machine moves
     // the wall clock of either side by seconds.
+    // A full collection before each side, so neither pays for the other's garbage (without it the
+    // side that ran second was usually the slower one, whichever it was).
+    const collect = () => (globalThis as { gc?: () => void }).gc?.();
     const timeWrite = async () => {
+      collect();
       const c = process.cpuUsage();
       const t = performance.now();
       await writeReadings(ref, all);
       return { ms: performance.now() - t, cpu: cpuMs(process.cpuUsage(c)), rows: N, segments: 0 };
     };
     const timeFlush = async () => {
+      collect();
       const c = process.cpuUsage();
       const t = performance.now();
       const r = await flushSpool({ spool, store });
