@@ -24,11 +24,12 @@ import { join } from 'node:path';
 import * as aq from 'arquero';
 import { captureRecord, listCaptureFiles } from '../lib/capture/index.ts';
 import { loadModel, trainPackage } from '../lib/model/index.ts';
-import { explainModel, globalAttribution } from '../lib/algorithms/explain.ts';
+import { explainModel, explainSteps, globalAttribution } from '../lib/algorithms/explain.ts';
 import { writeMonitoring } from '../lib/store/write-monitoring.ts';
 import {
   readCapture, generateReports, monitoringRows, qualityReport, driftReport, performanceReport, computeBaseline, attributionAnalysis, type Frame,
 } from '../reports/index.ts';
+import { defaultAttributionRows } from '../reports/generate.ts';
 import { runReport } from '../reports/engine.ts';
 import { AttributionDriftMetric } from '../reports/metrics/attribution-drift.ts';
 import { clearDleFits } from '../reports/metrics/performance-estimation.ts';
@@ -38,7 +39,6 @@ const REQ_PER_S = 100;
 const SAMPLE = 0.1;
 const RECORDS = 24 * 3600 * REQ_PER_S * SAMPLE;
 const TRAIN = 20_000;
-const ATTRIBUTION_ROWS = 48;
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -117,6 +117,8 @@ export default async function (): Promise<void> {
     const { modelDir, train } = await trainModel(join(dir, 'ml'));
     const trainMs = performance.now() - t;
     const model = await loadModel(modelDir);
+    // As many rows as generateReports explains by default for a model this size (48 here: the floor).
+    const ATTRIBUTION_ROWS = defaultAttributionRows(await explainSteps(model));
     const day0 = Date.UTC(2026, 11, 1);
     const captureDir = join(dir, 'capture');
     const day = await writeDay(captureDir, model, day0);
@@ -210,7 +212,7 @@ export default async function (): Promise<void> {
     const e0 = process.cpuUsage();
     const out = await generateReports({
       captureDir: join(captureDir, 'plant'), outDir: join(dir, 'reports'), modelDir, since: new Date(day0), baseline, reference: features,
-      attributions: { baseline: attrBaseline, sampleRows: ATTRIBUTION_ROWS },
+      attributions: { baseline: attrBaseline }, // sampleRows: the default for this model
       estimation: { reference, task: 'regression', features: names, chunkMs: 3_600_000, fitCacheDir },
     });
     const mrows = monitoringRows(out.reports.map((x) => x.report), { ts: Date.now(), model: 'plant', modelVersion: '1', run: 'bench' });

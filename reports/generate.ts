@@ -21,7 +21,7 @@ import type { EnergyDeviationOptions } from './metrics/energy.ts';
 import type { DataDriftOptions } from './metrics/drift.ts';
 import * as aq from 'arquero';
 import { loadModel } from '../lib/model/load-model.ts';
-import { explainModel, globalAttribution } from '../lib/algorithms/explain.ts';
+import { explainModel, explainSteps, globalAttribution } from '../lib/algorithms/explain.ts';
 import { attributionAnalysis, type AttributionAnalysis } from './metrics/attribution-drift.ts';
 
 export interface GenerateReportsOptions {
@@ -55,8 +55,11 @@ export interface GenerateReportsOptions {
    * Feature attribution drift in the drift report: the baseline analysis (the constraints, e.g.
    * `attributionAnalysis` of the training rows' global attributions); the current analysis is
    * computed by TreeSHAP over the captured rows with the model in `modelDir` unless given, on
-   * at most `sampleRows` of them (default 2000: evenly spaced through the window, so every hour
-   * is represented; exact TreeSHAP costs ~50 ms a row on 100 trees of depth 10).
+   * `sampleRows` of them, evenly spaced through the window so every hour is represented. The
+   * default follows the model's size: as many rows as about one second of TreeSHAP on one core
+   * (a budget of 3e7 steps, see `explainSteps`), at least 48 (two an hour over a day) and at most
+   * 2000. So a 20-tree forest of depth 6 explains 2000 rows and 100 trees of depth 10 (~20 ms a
+   * row) about 60; set it to trade time for a steadier ranking.
    */
   attributions?: { baseline: AttributionAnalysis; current?: AttributionAnalysis; threshold?: number; sampleRows?: number };
   /**
@@ -95,8 +98,18 @@ export interface GenerateReportsResult {
   summary: string;
 }
 
-/** Rows TreeSHAP explains per run by default (see `attributions.sampleRows`). */
+/** At most this many rows are explained per run by default (see `attributions.sampleRows`). */
 export const ATTRIBUTION_SAMPLE_ROWS = 2000;
+/** At least this many (two an hour over a day), however large the model. */
+export const ATTRIBUTION_MIN_ROWS = 48;
+/** The default's budget in TreeSHAP steps (`explainSteps` per row): about a second on one core here. */
+export const ATTRIBUTION_STEP_BUDGET = 3e7;
+
+/** The default `sampleRows` for a model explaining `stepsPerRow` TreeSHAP steps a row. */
+export function defaultAttributionRows(stepsPerRow: number): number {
+  if (!(stepsPerRow > 0)) return ATTRIBUTION_SAMPLE_ROWS;
+  return Math.max(ATTRIBUTION_MIN_ROWS, Math.min(ATTRIBUTION_SAMPLE_ROWS, Math.floor(ATTRIBUTION_STEP_BUDGET / stepsPerRow)));
+}
 
 /** `k` row indices evenly spaced over `n` rows (first at 0), or undefined when all `n` fit. */
 function sampleIndices(n: number, k: number): number[] | undefined {
@@ -105,10 +118,10 @@ function sampleIndices(n: number, k: number): number[] | undefined {
 }
 
 /** TreeSHAP global attributions of (a sample of) the captured rows with the served model. */
-async function captureAttributions(modelDir: string | undefined, features: Frame, sampleRows = ATTRIBUTION_SAMPLE_ROWS): Promise<AttributionAnalysis> {
+async function captureAttributions(modelDir: string | undefined, features: Frame, sampleRows?: number): Promise<AttributionAnalysis> {
   if (modelDir === undefined) throw new MillwrightError('BAD_INPUT', 'generateReports: attributions without a current analysis need modelDir (the model to explain the captured rows with)');
   const model = await loadModel(modelDir);
-  const pick = sampleIndices(features.rows, sampleRows);
+  const pick = sampleIndices(features.rows, sampleRows ?? defaultAttributionRows(await explainSteps(model)));
   const table = aq.table(Object.fromEntries(features.names.map((n) => {
     const v = features.columns.get(n)!.values;
     return [n, pick ? pick.map((r) => v[r]) : v];

@@ -62,6 +62,6 @@ export { captureKeyValues, type KeyValue } from './capture-keys.ts';
 export { readV2Capture, readV2Exchange, isV2Request, type V2CaptureRows } from './capture-v2.ts';
 export { loadSource, readBaselineDir } from './load.ts';
 export { addPredictions } from './predict.ts';
-export { generateReports, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';
+export { generateReports, defaultAttributionRows, ATTRIBUTION_SAMPLE_ROWS, ATTRIBUTION_MIN_ROWS, ATTRIBUTION_STEP_BUDGET, type GenerateReportsOptions, type GenerateReportsResult, type GeneratedReport } from './generate.ts';
 export { renderBoard, type BoardRow } from './board.ts';
 export { monitoringRows, type MonitoringRunInfo } from './monitoring-rows.ts';

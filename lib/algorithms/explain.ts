@@ -15,7 +15,7 @@ import type { Forest } from './forest/forest.ts';
 import { loadForest } from './forest/io.ts';
 import type { ForestModelMeta } from './forest/package.ts';
 import { loadForestCover, type ForestCover } from './forest/tree-cover.ts';
-import { forestShap, meanAbsShap } from './forest/tree-shap.ts';
+import { forestShap, meanAbsShap, treeShapSteps } from './forest/tree-shap.ts';
 import { energyMatrix, type EnergyModelMeta } from './energy-load-curve/model.ts';
 import { featureMatrix } from './table.ts';
 
@@ -81,6 +81,17 @@ async function buildExplainer(model: LoadedModel): Promise<Explainer> {
   );
 }
 
+/** The model's explainer, built once per loaded model. */
+function explainerOf(model: LoadedModel): Promise<Explainer> {
+  let pending = cache.get(model);
+  if (pending === undefined) {
+    pending = buildExplainer(model);
+    cache.set(model, pending);
+    pending.catch(() => cache.delete(model));
+  }
+  return pending;
+}
+
 /**
  * TreeSHAP attributions of every row of `table` for a loaded model (the forest and its covers are
  * read from the model dir once per model).
@@ -92,13 +103,7 @@ async function buildExplainer(model: LoadedModel): Promise<Explainer> {
  * // ex.baseValue[0] + sum of ex.values over features === the prediction
  */
 export async function explainModel(model: LoadedModel, table: ColumnTable): Promise<Explanation> {
-  let pending = cache.get(model);
-  if (pending === undefined) {
-    pending = buildExplainer(model);
-    cache.set(model, pending);
-    pending.catch(() => cache.delete(model));
-  }
-  const ex = await pending;
+  const ex = await explainerOf(model);
   const input = prepareInput(table, model.manifest.features);
   const n = input.numRows();
   const shap = forestShap(ex.forest, ex.cover, ex.matrix(input), n);
@@ -110,6 +115,18 @@ export async function explainModel(model: LoadedModel, table: ColumnTable): Prom
     for (let f = 0; f < F; f++) for (let k = 0; k < K; k++) values[(r * F + f) * K + k] = shap.values[(r * F + f) * Kf + ex.keep[k]!]!;
   }
   return { features: ex.features, outputs: ex.outputs, baseValue: ex.keep.map((k) => shap.base[k]!), rows: n, values };
+}
+
+/**
+ * What explaining one row costs for this model, in TreeSHAP steps (see `treeShapSteps`): lets a
+ * caller choose how many rows to explain before spending the time.
+ *
+ * @example
+ * import { loadModel, explainSteps } from 'millwright';
+ * const perRow = await explainSteps(await loadModel('/opt/ml/model')); // 3-4e7 steps take a second on one core
+ */
+export async function explainSteps(model: LoadedModel): Promise<number> {
+  return treeShapSteps((await explainerOf(model)).forest);
 }
 
 /**

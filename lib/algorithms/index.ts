@@ -51,6 +51,6 @@ export type { EnergyHyperparameters } from './energy-load-curve/train.ts';
 export type { EnergyModelMeta, LoadedEnergyModel } from './energy-load-curve/model.ts';
 export type { OnnxHyperparameters, OnnxModelMeta } from './onnx/train.ts';
 export type { LoadedOnnxModel, OnnxPredictParams } from './onnx/predict.ts';
-export { forestShap, forestShapAlgorithm2, forestExpectedValue, meanAbsShap, type TreeShapValues } from './forest/tree-shap.ts';
+export { forestShap, forestShapAlgorithm2, forestExpectedValue, meanAbsShap, treeShapSteps, type TreeShapValues } from './forest/tree-shap.ts';
 export { forestCover, saveForestCover, loadForestCover, type ForestCover } from './forest/tree-cover.ts';
-export { explainModel, globalAttribution, rowAttribution, type Explanation } from './explain.ts';
+export { explainModel, explainSteps, globalAttribution, rowAttribution, type Explanation } from './explain.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fitForest, predictForest, type Forest } from '../../lib/algorithms/forest/forest.ts';
 import { forestCover, type ForestCover } from '../../lib/algorithms/forest/tree-cover.ts';
-import { forestShap, forestShapAlgorithm2, forestExpectedValue, gaussLegendre, meanAbsShap } from '../../lib/algorithms/forest/tree-shap.ts';
+import { forestShap, forestShapAlgorithm2, forestExpectedValue, gaussLegendre, meanAbsShap, treeShapSteps } from '../../lib/algorithms/forest/tree-shap.ts';
 import type { Tree } from '../../lib/algorithms/forest/tree.ts';
 import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 import { synthetic } from './fixtures.ts';
@@ -202,4 +202,16 @@ test('a cover that does not fit the forest is a clear BAD_INPUT', () => {
   const forest: Forest = { kind: 'regression', nFeatures: 1, nOutputs: 1, trees: [{ feature: Int32Array.from([-1]), threshold: new Float32Array(1), left: Int32Array.from([-1]), right: Int32Array.from([-1]), value: Float32Array.from([1]) }] };
   assert.throws(() => forestShap(forest, [], new Float32Array(1), 1), /cover has 0 trees/);
   assert.throws(() => forestShap(forest, [Float64Array.from([0])], new Float32Array(1), 1), /cover 0/);
+});
+
+test('treeShapSteps: the sum of leaf depths over the trees (what a row costs), on a hand-built forest and a fitted one', () => {
+  // root -> (leaf, node -> (leaf, leaf)): leaves at depths 1, 2, 2 = 5; a stump (one leaf) adds 0
+  const t: Tree = { feature: Int32Array.from([0, -1, 1, -1, -1]), threshold: new Float32Array(5), left: Int32Array.from([1, -1, 3, -1, -1]), right: Int32Array.from([2, -1, 4, -1, -1]), value: new Float32Array(5) };
+  const stump: Tree = { feature: Int32Array.from([-1]), threshold: new Float32Array(1), left: Int32Array.from([-1]), right: Int32Array.from([-1]), value: new Float32Array(1) };
+  assert.equal(treeShapSteps({ kind: 'regression', nFeatures: 2, nOutputs: 1, trees: [t, stump, t] }), 10);
+  // a complete tree of depth d has 2^d leaves at depth d
+  const { X, y } = rows(4000, 6, 3);
+  const deep = fitForest(columnMajor(X, 4000, 6), 4000, 6, { kind: 'regression', y }, { nEstimators: 3, maxDepth: 4, minSamplesLeaf: 1, maxFeatures: 6, maxSamples: 1, bins: 64, seed: 1 });
+  const steps = treeShapSteps(deep);
+  assert.ok(steps > 0 && steps <= 3 * 16 * 4, `${steps}`);
 });

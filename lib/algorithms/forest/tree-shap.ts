@@ -100,6 +100,34 @@ function treeDepth(t: Tree): number {
 }
 
 /**
+ * The work {@link forestShap} does per row: the sum over every tree's leaves of the leaf's depth
+ * (each leaf credits the features on its path, so this is what one row costs, whatever its
+ * values). Callers size how many rows to explain from it (see `generateReports`'
+ * `attributions.sampleRows`); on the development machine one core does 3.3-4.3e7 of these
+ * steps a second (measured on forests of 20 x depth 6 to 100 x depth 10).
+ *
+ * @example
+ * import { treeShapSteps } from 'millwright';
+ * const perRow = treeShapSteps(forest); // 100 trees of depth 10 on 20,000 rows: ~7e5
+ */
+export function treeShapSteps(forest: Forest): number {
+  let steps = 0;
+  for (const t of forest.trees) {
+    const m = t.feature.length;
+    const d = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const l = t.left[i]!;
+      if (l < 0) steps += d[i]!;
+      else {
+        d[l] = d[i]! + 1;
+        d[t.right[i]!] = d[i]! + 1;
+      }
+    }
+  }
+  return steps;
+}
+
+/**
  * TreeSHAP attributions of every row of a row-major float32 matrix (`r * nFeatures + f`) for
  * every output of the forest (regression: the prediction; classification: each class
  * probability). The forest's prediction is the mean of its trees, so are the attributions.
