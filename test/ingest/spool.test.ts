@@ -181,6 +181,37 @@ test('flush writes byte for byte the files writeReadings writes for the same row
   for (const [part, bytes] of want) assert.ok(bytes.equals(have.get(part)!), `${part}: flushed file differs from writeReadings' file`);
 });
 
+test('flush reads segments into one reused buffer: several groups a flush, a second flush, and two spools flushed at once keep every reading', async (t) => {
+  const dir = scratch(t);
+  const spools = ['a', 'b'].map((x) => join(dir, `spool-${x}`));
+  const want: string[][] = [[], []];
+  // Segments of different sizes (so offsets and the buffer's growth vary), in two spools with other values.
+  for (let k = 0; k < 12; k++) {
+    for (let s = 0; s < 2; s++) {
+      const b = poll(50 + ((k * 37) % 200), T0 + k * 3_600_000, s * 100 + k, k % 3 === 0);
+      await appendToSpool(spools[s], b);
+      want[s].push(...Array.from(b.ts, (ts, i) => `${key({ ts, asset: b.asset[i], signal: b.signal[i] })}|${b.value[i]}`));
+    }
+  }
+  const stores = ['a', 'b'].map((x) => join(dir, `store-${x}`));
+  // maxRows 300: several groups per flush, each group's reads reusing the buffer the last one used.
+  const results = await Promise.all(spools.map((spool, s) => flushSpool({ spool, store: stores[s], maxRows: 300 })));
+  for (let s = 0; s < 2; s++) {
+    assert.equal(results[s].rows, want[s].length);
+    assert.deepEqual(await listSegments(spools[s]), []);
+    const got = await scanArrays({ root: stores[s] });
+    const have = Array.from(got.ts, (ts, i) => `${key({ ts, asset: got.asset[i]!, signal: got.signal[i]! })}|${got.value[i]}`);
+    assert.deepEqual(have.sort(), [...want[s]].sort(), `spool ${s}`);
+  }
+  // A later flush into the same store reuses the buffer again; its readings arrive whole.
+  const late = poll(400, T0 + 40 * 3_600_000, 7);
+  await appendToSpool(spools[0], late);
+  assert.equal((await flushSpool({ spool: spools[0], store: stores[0] })).rows, 400);
+  const again = await scanArrays({ root: stores[0] });
+  const all = [...want[0], ...Array.from(late.ts, (ts, i) => `${key({ ts, asset: late.asset[i], signal: late.signal[i] })}|${late.value[i]}`)];
+  assert.deepEqual(Array.from(again.ts, (ts, i) => `${key({ ts, asset: again.asset[i]!, signal: again.signal[i]! })}|${again.value[i]}`).sort(), all.sort());
+});
+
 test('flush gives the store writeReadings gives: long unicode names, many series, segments out of time order, quality codes', async (t) => {
   const dir = scratch(t);
   const longAsset = (k: number) => `Förderband-Antriebsstation-Süd-${k}-🚀`; // > 12 bytes, multi-byte UTF-8
