@@ -4,6 +4,7 @@ import { DAY_MS, dateOfDay, partitionDir, validatePartitionValue } from './parti
 import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
 import { mkdirDurable, uniqueId, writeFileAtomic } from '../durable/index.ts';
 import { rankOf } from './sort-rows.ts';
+import type { EncodedReadings } from './write-readings.ts';
 
 /** Options of `writeReadings` and the writers built on {@link writeChunks}. */
 export interface WriteOptions extends ParquetWriteOptions {
@@ -28,14 +29,7 @@ export interface WriteResult {
  * writer's {@link StoreNames} (writeReadings). The arrays are read, never modified, so they may
  * be views of a file's bytes.
  */
-export interface ReadingChunk {
-  ts: Float64Array;
-  value: Float64Array;
-  /** Missing: every row is 0 (good). */
-  quality?: Uint8Array;
-  site: Int32Array;
-  asset: Int32Array;
-  signal: Int32Array;
+export interface ReadingChunk extends EncodedReadings {
   /** The names the ids refer to (site, asset and signal share it); may repeat names or hold unused ones. */
   dict?: readonly string[];
 }

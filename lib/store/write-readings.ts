@@ -44,6 +44,7 @@ export async function writeReadings(root: string, batch: ReadingBatch, opts: Wri
 export interface EncodedReadings {
   ts: Float64Array;
   value: Float64Array;
+  /** Missing: every row is 0 (good). */
   quality?: Uint8Array;
   site: Int32Array;
   asset: Int32Array;

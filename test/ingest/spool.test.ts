@@ -200,7 +200,7 @@ test('flush reads segments into one reused buffer: several groups a flush, a sec
     assert.equal(results[s].rows, want[s].length);
     assert.deepEqual(await listSegments(spools[s]), []);
     const got = await scanArrays({ root: stores[s] });
-    const have = Array.from(got.ts, (ts, i) => `${key({ ts, asset: got.asset[i]!, signal: got.signal[i]! })}|${got.value[i]}`);
+    const have = Array.from(got.ts!, (ts, i) => `${key({ ts, asset: got.asset![i]!, signal: got.signal![i]! })}|${got.value![i]}`);
     assert.deepEqual(have.sort(), [...want[s]].sort(), `spool ${s}`);
   }
   // A later flush into the same store reuses the buffer again; its readings arrive whole.
@@ -209,7 +209,7 @@ test('flush reads segments into one reused buffer: several groups a flush, a sec
   assert.equal((await flushSpool({ spool: spools[0], store: stores[0] })).rows, 400);
   const again = await scanArrays({ root: stores[0] });
   const all = [...want[0], ...Array.from(late.ts, (ts, i) => `${key({ ts, asset: late.asset[i], signal: late.signal[i] })}|${late.value[i]}`)];
-  assert.deepEqual(Array.from(again.ts, (ts, i) => `${key({ ts, asset: again.asset[i]!, signal: again.signal[i]! })}|${again.value[i]}`).sort(), all.sort());
+  assert.deepEqual(Array.from(again.ts!, (ts, i) => `${key({ ts, asset: again.asset![i]!, signal: again.signal![i]! })}|${again.value![i]}`).sort(), all.sort());
 });
 
 test('flush gives the store writeReadings gives: long unicode names, many series, segments out of time order, quality codes', async (t) => {
