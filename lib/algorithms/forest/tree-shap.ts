@@ -85,18 +85,20 @@ function checkCover(forest: Forest, cover: ForestCover): void {
   });
 }
 
-function treeDepth(t: Tree): number {
-  const m = t.feature.length;
-  const d = new Int32Array(m);
-  let max = 0;
-  for (let i = 0; i < m; i++) {
+/** Each node's depth (the root's is 0); children come after their parent in the arrays. */
+function nodeDepths(t: Tree): Int32Array {
+  const d = new Int32Array(t.feature.length);
+  for (let i = 0; i < d.length; i++) {
     const l = t.left[i]!;
     if (l < 0) continue;
     d[l] = d[i]! + 1;
     d[t.right[i]!] = d[i]! + 1;
-    if (d[i]! + 1 > max) max = d[i]! + 1;
   }
-  return max;
+  return d;
+}
+
+function treeDepth(t: Tree): number {
+  return nodeDepths(t).reduce((max, x) => Math.max(max, x), 0);
 }
 
 /**
@@ -113,16 +115,8 @@ function treeDepth(t: Tree): number {
 export function treeShapSteps(forest: Forest): number {
   let steps = 0;
   for (const t of forest.trees) {
-    const m = t.feature.length;
-    const d = new Int32Array(m);
-    for (let i = 0; i < m; i++) {
-      const l = t.left[i]!;
-      if (l < 0) steps += d[i]!;
-      else {
-        d[l] = d[i]! + 1;
-        d[t.right[i]!] = d[i]! + 1;
-      }
-    }
+    const d = nodeDepths(t);
+    for (let i = 0; i < d.length; i++) if (t.left[i]! < 0) steps += d[i]!;
   }
   return steps;
 }
