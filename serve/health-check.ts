@@ -51,7 +51,7 @@ export async function healthCheck(model: LoadedModel): Promise<void> {
 
 /** A tensor model's probe: zeros of every input's shape (dynamic dimensions 1); every output must come back. */
 async function tensorHealthCheck(model: LoadedModel): Promise<void> {
-  const inputs = Object.fromEntries(model.tensors!.inputs.map((s) => [s.name, zeroTensor(s)]));
+  const inputs = probeTensors(model.tensors!.inputs);
   let out: Record<string, TensorValue>;
   try {
     out = await model.predictTensors!(inputs);
@@ -60,6 +60,11 @@ async function tensorHealthCheck(model: LoadedModel): Promise<void> {
   }
   const missing = model.tensors!.outputs.filter((o) => !(o.name in out)).map((o) => o.name);
   if (missing.length > 0) throw new MillwrightError('UNAVAILABLE', `health check failed: output(s) ${missing.join(', ')} missing`);
+}
+
+/** A tensor model's probe inputs: zeros of every input's shape, dynamic dimensions 1. */
+export function probeTensors(inputs: readonly TensorSpec[]): Record<string, TensorValue> {
+  return Object.fromEntries(inputs.map((s) => [s.name, zeroTensor(s)]));
 }
 
 function zeroTensor(s: TensorSpec): TensorValue {
