@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../lib/errors/index.ts';
 import type { FeatureSpec, ModelManifest, TensorSignature } from '../lib/model/contract.ts';
-import { invocationsNow, type InvocationResult } from './invocations.ts';
+import { invocations, invocationsNow, type InvocationResult } from './invocations.ts';
 import { loadInlineModel, loadInlineTensorModel, type InlineDecision, type InlineModel } from './inline-model.ts';
 import { inferV2 } from './v2/infer.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
@@ -80,9 +80,9 @@ export interface PoolOptions {
    */
   inlineMaxBytes?: number;
   /**
-   * V2 bodies up to this many bytes for a tensor model are answered on the calling (HTTP) thread
-   * by a copy of the model, when it qualifies (serve/inline-model.ts `loadInlineTensorModel`);
-   * 0 or absent = always the workers.
+   * V2 and `/invocations` bodies up to this many bytes for a tensor model are answered on the
+   * calling (HTTP) thread by a copy of the model, when it qualifies (serve/inline-model.ts
+   * `loadInlineTensorModel`); 0 or absent = always the workers.
    */
   tensorInlineMaxBytes?: number;
 }
@@ -225,6 +225,12 @@ export class ModelPool {
       this.finish();
       answer.inline = true;
       return answer;
+    }
+    // a small body for a tensor model (JSON tensors or one image): its HTTP-thread copy, as runV2 does
+    const tensor = this.tensorInline;
+    if (tensor && !this.closed && req.explain !== true && req.v2 === undefined && req.body.byteLength <= tensor.maxBytes) {
+      this.inFlight++;
+      return this.settleInline(invocations(tensor.model, req, { maxBodyBytes: this.options.maxBodyBytes }));
     }
     return this.invokeOnWorkers(req, deadlineAt);
   }

@@ -61,9 +61,10 @@ export interface ServeOptions {
    */
   inlineMaxBytes?: number;
   /**
-   * V2 bodies up to this many bytes for a small tensor model (the `onnx` built-in, probe run under
-   * 1 ms) are answered on the HTTP thread by a copy of the model (serve/inline-model.ts
-   * `loadInlineTensorModel`); larger bodies go to the workers. Default 256 KiB; off with
+   * V2 and `/invocations` bodies up to this many bytes for a small tensor model (the `onnx`
+   * built-in, probe run keeping the HTTP thread busy at most 1 ms) are answered on the HTTP thread
+   * by a copy of the model (serve/inline-model.ts `loadInlineTensorModel`); larger bodies go to the
+   * workers. Default 256 KiB; off with
    * `inlineMaxBytes: 0` or a loader other than millwright's own.
    */
   tensorInlineMaxBytes?: number;
