@@ -1,0 +1,106 @@
+// Which tensor-model requests are answered on the HTTP thread (serve/inline-model.ts
+// loadInlineTensorModel, ModelPool.invokeNow): the probe counts the time the run keeps the thread
+// busy (serve/thread-busy.ts), not time spent waiting for other threads; an image model's
+// /invocations bodies (one JPEG or PNG, JSON tensors) are then answered inline, byte for byte as
+// the workers answer them, errors included; a model whose run costs the HTTP thread more than the
+// budget still goes to the workers.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import sharp from 'sharp';
+import { startServer, type RunningServer } from '../../serve/index.ts';
+import { INLINE_TENSOR_BUDGET_MS } from '../../serve/inline-model.ts';
+import { threadBusyMs } from '../../serve/thread-busy.ts';
+import { convClassifier, importTensorModel, weights } from '../algorithms/onnx-tensor-models.ts';
+import { http, REAL_LOADER, scratch } from './helpers.ts';
+
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+let inline: RunningServer;
+let workersOnly: RunningServer;
+let heavy: RunningServer;
+let cleanup: () => Promise<void>;
+const inlineLogs: Record<string, unknown>[] = [];
+const heavyLogs: Record<string, unknown>[] = [];
+let jpeg: Buffer;
+let png: Buffer;
+let grey: Buffer;
+
+before(async () => {
+  const s = await scratch('mw-tensor-inline-inv-');
+  cleanup = s.cleanup;
+  const small = await importTensorModel(join(s.dir, 'small'), 'small', convClassifier({ h: 16, w: 16, classes: 4, logitsOnly: true }), { image: { mean: MEAN, std: STD, maxPixels: 1_000_000 } });
+  // 3 -> 96 channels at 224x224: ~88M multiply-adds a run, tens of ms on the HTTP thread, far over the budget
+  const big = await importTensorModel(join(s.dir, 'big'), 'big', convClassifier({ h: 224, w: 224, classes: 96, logitsOnly: true }), { image: { mean: MEAN, std: STD } });
+  inline = await startServer({ modelDir: small.modelDir, loader: REAL_LOADER, port: 0, workers: 1, log: (l) => inlineLogs.push(l) });
+  workersOnly = await startServer({ modelDir: small.modelDir, loader: REAL_LOADER, port: 0, workers: 1, inlineMaxBytes: 0, log: () => {} });
+  heavy = await startServer({ modelDir: big.modelDir, loader: REAL_LOADER, port: 0, workers: 1, log: (l) => heavyLogs.push(l) });
+  const px = new Uint8Array(40 * 30 * 3);
+  for (let y = 0; y < 30; y++) for (let x = 0; x < 40; x++) for (let c = 0; c < 3; c++) px[(y * 40 + x) * 3 + c] = (x * 6 + y * 3 * (c + 1) + ((x * y) % 17) * 5) % 256;
+  jpeg = await sharp(px, { raw: { width: 40, height: 30, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  png = await sharp(px, { raw: { width: 40, height: 30, channels: 3 } }).png().toBuffer();
+  grey = await sharp(jpeg).toColourspace('b-w').png().toBuffer();
+});
+
+after(async () => {
+  await inline?.close();
+  await workersOnly?.close();
+  await heavy?.close();
+  await cleanup?.();
+});
+
+const decision = (logs: Record<string, unknown>[]) => (logs.find((l) => l.msg === 'model loaded') as { inline?: { inline: boolean; reason: string; probeMs?: number } } | undefined)?.inline;
+const inlineCount = async (srv: RunningServer) => Number(/^millwright_invocations_inline_total (\S+)/m.exec((await http(`${srv.url}/metrics`)).text)?.[1] ?? NaN);
+
+async function post(srv: RunningServer, body: string | Uint8Array, contentType: string): Promise<{ status: number; type: string | null; bytes: string }> {
+  const r = await fetch(`${srv.url}/invocations`, { method: 'POST', body, headers: { 'content-type': contentType, accept: 'application/json' } });
+  return { status: r.status, type: r.headers.get('content-type'), bytes: Buffer.from(await r.arrayBuffer()).toString('hex') };
+}
+
+test('busy time counts computing on this thread, not waiting for another', async () => {
+  const waited = await threadBusyMs(() => new Promise((r) => setTimeout(r, 40)));
+  assert.ok(waited < 20, `a 40 ms timer wait counted ${waited} ms busy`);
+  const spun = await threadBusyMs(async () => {
+    const end = performance.now() + 40;
+    while (performance.now() < end);
+  });
+  assert.ok(spun >= 40, `a 40 ms synchronous loop counted ${spun} ms busy`);
+});
+
+test('an image model small enough to run on the HTTP thread answers /invocations there, byte for byte as its workers do', async () => {
+  const d = decision(inlineLogs);
+  assert.equal(d?.inline, true, JSON.stringify(d));
+  assert.match(d!.reason, /\/invocations/);
+  assert.ok(typeof d!.probeMs === 'number' && d!.probeMs <= INLINE_TENSOR_BUDGET_MS);
+  const before = await inlineCount(inline);
+  const instances = JSON.stringify({ instances: [Array.from({ length: 3 }, (_, c) => Array.from({ length: 16 }, (_, y) => weights(16, 100 + c * 16 + y)))] });
+  const cases: [string, string | Uint8Array, string, number][] = [
+    ['jpeg', jpeg, 'image/jpeg', 200],
+    ['png', png, 'image/png', 200],
+    ['json instances', instances, 'application/json', 200],
+    ['undecodable', Buffer.from('not an image at all'), 'image/jpeg', 400],
+    ['grey image for an RGB model', grey, 'image/png', 400],
+    ['truncated jpeg', jpeg.subarray(0, 200), 'image/jpeg', 400],
+    ['over the pixel limit', await sharp({ create: { width: 1200, height: 1000, channels: 3, background: { r: 10, g: 20, b: 30 } } }).jpeg().toBuffer(), 'image/jpeg', 413],
+    ['wrong media type', 'a,b\n', 'text/csv', 415],
+  ];
+  for (const [what, body, type, status] of cases) {
+    const a = await post(inline, body, type);
+    const b = await post(workersOnly, body, type);
+    assert.equal(a.status, status, `${what}: ${Buffer.from(a.bytes, 'hex').toString()}`);
+    assert.deepEqual(a, b, what);
+  }
+  assert.equal((await inlineCount(inline)) - before, cases.length, 'every small /invocations body answered on the HTTP thread');
+  assert.equal(await inlineCount(workersOnly), 0);
+});
+
+test('a tensor model whose run keeps the HTTP thread busy over the budget is answered by its workers', async () => {
+  const d = decision(heavyLogs);
+  assert.equal(d?.inline, false, JSON.stringify(d));
+  assert.match(d!.reason, /kept the HTTP thread busy .* ms \(budget 1 ms\)/);
+  assert.ok(d!.probeMs! > INLINE_TENSOR_BUDGET_MS);
+  const r = await post(heavy, jpeg, 'image/jpeg');
+  assert.equal(r.status, 200, Buffer.from(r.bytes, 'hex').toString());
+  assert.equal((JSON.parse(Buffer.from(r.bytes, 'hex').toString()) as { predictions: number[][] }).predictions[0]!.length, 96);
+  assert.equal(await inlineCount(heavy), 0);
+});
