@@ -16,6 +16,7 @@ import type { LoadedModel } from '../lib/model/contract.ts';
 import { healthCheck, probeRow, probeTensors } from './health-check.ts';
 import { invocations } from './invocations.ts';
 import { threadBusyMs } from './thread-busy.ts';
+import { inlineExamples } from './inline-limit.ts';
 
 /** Built-in packages whose predict cost per row is bounded by the model's size alone (not by the input). */
 export const INLINE_ALGORITHMS: ReadonlySet<string> = new Set(['random-forest-regression', 'random-forest-classification', 'energy-load-curve']);
@@ -32,6 +33,8 @@ export interface InlineModel {
   model: LoadedModel;
   /** Largest body answered here. */
   maxBytes: number;
+  /** Tensor models: most examples (images, batch rows) one request may run here (serve/inline-limit.ts). */
+  maxExamples?: number;
 }
 
 /** What the load-time decision found (logged with the model). */
@@ -39,6 +42,8 @@ export interface InlineDecision {
   inline: boolean;
   reason: string;
   maxBytes?: number;
+  /** Tensor models: most examples one request may run on the HTTP thread; larger requests go to the workers. */
+  maxExamples?: number;
   /** Forests: fastest of 30 runs of `invocations` on the probe row; tensor models: least HTTP-thread busy time of 20 probe runs (ms). */
   probeMs?: number;
 }
@@ -108,7 +113,8 @@ export const INLINE_TENSOR_BUDGET_MS = 1;
  * copied into it, cost more than a small model's run. The answer is made by the same `inferV2` /
  * `invocations` the workers run. Only a model whose artifacts are small and whose probe run
  * (serve/health-check.ts: zeros of every input, built once) keeps the HTTP thread busy for at most
- * {@link INLINE_TENSOR_BUDGET_MS} qualifies; larger bodies still go to the workers.
+ * {@link INLINE_TENSOR_BUDGET_MS} qualifies; larger bodies, and requests with more examples (images,
+ * batch rows) than probe runs fit the budget (serve/inline-limit.ts), still go to the workers.
  *
  * What is measured is the thread's busy time (serve/thread-busy.ts), not the run's wall time: the
  * budget bounds how long an inline answer can hold up the other requests and their deadline
@@ -137,7 +143,8 @@ export async function loadInlineTensorModel(modelDir: string, loader: string, o:
     }
     const probeMs = Math.round(Math.min(...times) * 1000) / 1000;
     if (probeMs > INLINE_TENSOR_BUDGET_MS) return { decision: { inline: false, reason: `the probe run kept the HTTP thread busy ${probeMs} ms (budget ${INLINE_TENSOR_BUDGET_MS} ms)`, probeMs } };
-    return { inline: { model, maxBytes: o.maxBytes }, decision: { inline: true, reason: `V2 and /invocations bodies up to ${o.maxBytes} bytes are answered on the HTTP thread`, maxBytes: o.maxBytes, probeMs } };
+    const maxExamples = inlineExamples(probeMs, INLINE_TENSOR_BUDGET_MS);
+    return { inline: { model, maxBytes: o.maxBytes, maxExamples }, decision: { inline: true, reason: `V2 and /invocations bodies up to ${o.maxBytes} bytes and ${maxExamples} example(s) are answered on the HTTP thread`, maxBytes: o.maxBytes, maxExamples, probeMs } };
   } catch (err) {
     return { decision: { inline: false, reason: `the HTTP thread's copy did not load: ${(err as Error).message}` } };
   }

@@ -7,6 +7,7 @@ import { numericJsonRows } from '../lib/wire/numeric-json.ts';
 import { inputFormat, parseInput } from '../lib/wire/parse-input.ts';
 import { explainModel, rowAttribution } from '../lib/algorithms/explain.ts';
 import { tensorInvocations } from './tensors.ts';
+import { InlineLimitExceeded } from './inline-limit.ts';
 
 /** One `POST /invocations` request as the HTTP layer hands it over. */
 export interface InvocationRequest {
@@ -24,6 +25,11 @@ export interface InvocationRequest {
 export interface InvocationLimits {
   /** Largest body in bytes (default 6 MiB, SageMaker's real-time payload limit). */
   maxBodyBytes?: number;
+  /**
+   * Tensor models: run at most this many examples (the HTTP thread's copy, serve/inline-limit.ts);
+   * a larger batch rejects with InlineLimitExceeded instead of being answered (the one exception to "never throws").
+   */
+  maxExamples?: number;
 }
 
 /** The response plus what the server logs: row count, and the hidden cause of a 500. */
@@ -67,7 +73,7 @@ export function invocationsNow(model: LoadedModel, req: InvocationRequest, limit
     const max = limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const size = typeof req.body === 'string' ? Buffer.byteLength(req.body) : req.body.byteLength;
     if (size > max) throw new MillwrightError('PAYLOAD_TOO_LARGE', `request body is ${size} bytes; the limit is ${max} bytes`);
-    if (model.tensors && model.predictTensors) return tensorInvocation(model, req);
+    if (model.tensors && model.predictTensors) return tensorInvocation(model, req, limits.maxExamples);
     const inFormat = inputFormatOf(req.contentType);
     // No Accept (or */*): answer in the request's format, as SageMaker's built-in algorithms do.
     const outFormat = outputFormatOf(req.accept, inFormat);
@@ -128,11 +134,12 @@ function failed(err: unknown): InvocationResult {
   return res;
 }
 
-async function tensorInvocation(model: LoadedModel, req: InvocationRequest): Promise<InvocationResult> {
+async function tensorInvocation(model: LoadedModel, req: InvocationRequest, maxExamples: number | undefined): Promise<InvocationResult> {
   try {
-    const out = await tensorInvocations(model, req.body, req.contentType, req.accept);
+    const out = await tensorInvocations(model, req.body, req.contentType, req.accept, maxExamples);
     return { status: 200, headers: { 'content-type': OUTPUT_CONTENT_TYPE.json }, body: out.body, rows: out.rows };
   } catch (err) {
+    if (err instanceof InlineLimitExceeded) throw err;
     return failed(err);
   }
 }

@@ -4,6 +4,7 @@ import type { FeatureSpec, ModelManifest, TensorSignature } from '../lib/model/c
 import { invocations, invocationsNow, type InvocationResult } from './invocations.ts';
 import { loadInlineModel, loadInlineTensorModel, type InlineDecision, type InlineModel } from './inline-model.ts';
 import { inferV2 } from './v2/infer.ts';
+import { InlineLimitExceeded } from './inline-limit.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
 import { startWorker } from '../lib/workers/index.ts';
 
@@ -178,17 +179,23 @@ export class ModelPool {
     const inline = this.tensorInline;
     if (!inline || this.closed || req.body.byteLength > inline.maxBytes) return this.run(req, deadlineAt);
     this.inFlight++;
-    return this.settleInline(inferV2(inline.model, { body: req.body, contentType: req.contentType, ...req.v2 }));
+    const answer = inferV2(inline.model, { body: req.body, contentType: req.contentType, ...req.v2, ...(inline.maxExamples !== undefined ? { maxExamples: inline.maxExamples } : {}) });
+    return this.settleInline(answer, () => this.run(req, deadlineAt, { continuation: true }));
   }
 
-  /** An answer made on this thread: counted out of `inFlight` when it settles, marked inline. */
-  private settleInline<T extends object>(answer: Promise<T>): Promise<T & { inline: true }> {
+  /**
+   * An answer made on this thread: counted out of `inFlight` when it settles, marked inline. A
+   * request with more examples than this thread may run (InlineLimitExceeded, before any was decoded
+   * or run) is answered by `handBack` (the workers) instead, still counted in, so a drain waits for it.
+   */
+  private settleInline<T extends object>(answer: Promise<T>, handBack?: () => Promise<T>): Promise<T | (T & { inline: true })> {
     return answer.then(
       (r) => {
         this.finish();
         return { ...r, inline: true as const };
       },
       (err: unknown) => {
+        if (handBack && err instanceof InlineLimitExceeded) return handBack().finally(() => this.finish());
         this.finish();
         throw err;
       },
@@ -230,7 +237,8 @@ export class ModelPool {
     const tensor = this.tensorInline;
     if (tensor && !this.closed && req.explain !== true && req.v2 === undefined && req.body.byteLength <= tensor.maxBytes) {
       this.inFlight++;
-      return this.settleInline(invocations(tensor.model, req, { maxBodyBytes: this.options.maxBodyBytes }));
+      const answer = invocations(tensor.model, req, { maxBodyBytes: this.options.maxBodyBytes, ...(tensor.maxExamples !== undefined ? { maxExamples: tensor.maxExamples } : {}) });
+      return this.settleInline(answer, () => this.run(req, deadlineAt, { continuation: true }));
     }
     return this.invokeOnWorkers(req, deadlineAt);
   }

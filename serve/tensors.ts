@@ -11,6 +11,7 @@ import { baseMediaType } from '../lib/wire/parse-input.ts';
 import { exampleNested, parseTensorJson, stackTensors } from '../lib/wire/tensor-json.ts';
 import { imageToTensor } from '../lib/vision/image-input.ts';
 import { postprocessDetections, type Detection } from '../lib/vision/detection.ts';
+import { checkInlineExamples } from './inline-limit.ts';
 
 /** Image media types a tensor model with an `image` step takes. */
 export const IMAGE_TYPES = ['image/jpeg', 'image/png'] as const;
@@ -52,8 +53,11 @@ export async function runTensors(model: LoadedModel, inputs: Record<string, Tens
   return { outputs, rows, detections: postprocessDetections(num(boxes), num(scores), det) };
 }
 
-/** `/invocations` for a tensor model (see the module comment). Throws; the caller turns errors into responses. */
-export async function tensorInvocations(model: LoadedModel, body: Uint8Array | string, contentType: string | undefined, accept: string | undefined): Promise<{ body: string; rows: number }> {
+/**
+ * `/invocations` for a tensor model (see the module comment). Throws; the caller turns errors into
+ * responses. With `maxExamples` (the HTTP thread's copy), a larger batch throws InlineLimitExceeded.
+ */
+export async function tensorInvocations(model: LoadedModel, body: Uint8Array | string, contentType: string | undefined, accept: string | undefined, maxExamples?: number): Promise<{ body: string; rows: number }> {
   const sig = model.tensors!;
   const type = baseMediaType(contentType);
   const acc = baseMediaType(accept);
@@ -72,6 +76,7 @@ export async function tensorInvocations(model: LoadedModel, body: Uint8Array | s
       throw new MillwrightError('BAD_INPUT', 'request body is not valid UTF-8; expected JSON {"instances": [...]}');
     }
     inputs = parseTensorJson(text, sig.inputs);
+    checkInlineExamples(Object.values(inputs)[0]?.dims[0] ?? 0, maxExamples);
   } else {
     throw new MillwrightError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${type}" is not supported by a tensor model; send application/json ({"instances": [...]} or {"inputs": ...})${sig.image ? ', image/jpeg or image/png' : ''}`);
   }

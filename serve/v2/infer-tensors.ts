@@ -9,6 +9,7 @@ import { MillwrightError } from '../../lib/errors/index.ts';
 import type { LoadedModel, TensorSignature, TensorValue } from '../../lib/model/contract.ts';
 import { checkTensorDims, toTensorData } from '../../lib/wire/tensor-json.ts';
 import { imagesToInputs, runTensors } from '../tensors.ts';
+import { checkInlineExamples } from '../inline-limit.ts';
 import { binaryToElements } from './binary.ts';
 import { flattenData, V2_OF_TENSOR_TYPE, type V2Tensor, type V2TensorHeader, type V2TensorMetadata } from './tensor.ts';
 
@@ -43,8 +44,12 @@ function decodeImages(h: Header): Uint8Array[] {
   });
 }
 
-/** Request tensors -> the model's input tensors. */
-export async function tensorsToInputs(heads: Header[], sig: TensorSignature): Promise<Record<string, TensorValue>> {
+/**
+ * Request tensors -> the model's input tensors. With `maxExamples` (the HTTP thread's copy,
+ * serve/inline-limit.ts), more images or a larger batch than that throws InlineLimitExceeded,
+ * images before they are decoded.
+ */
+export async function tensorsToInputs(heads: Header[], sig: TensorSignature, maxExamples?: number): Promise<Record<string, TensorValue>> {
   const names = sig.inputs.map((i) => i.name);
   const seen = new Set<string>();
   for (const h of heads) {
@@ -61,7 +66,9 @@ export async function tensorsToInputs(heads: Header[], sig: TensorSignature): Pr
     const want = V2_OF_TENSOR_TYPE[spec.type];
     const where = `input "${h.name}"`;
     if (h.datatype === 'BYTES' && want !== 'BYTES' && spec.shape.length === 4) {
-      return imagesToInputs(decodeImages(h), sig);
+      const images = decodeImages(h);
+      checkInlineExamples(images.length, maxExamples);
+      return imagesToInputs(images, sig);
     }
     if (h.datatype !== want) throw new MillwrightError('BAD_INPUT', `${where}: datatype ${h.datatype} does not match the model's ${want}${spec.shape.length === 4 ? ' (or BYTES: base64 images)' : ''}`);
     checkTensorDims(h.shape, spec, where);
@@ -69,6 +76,7 @@ export async function tensorsToInputs(heads: Header[], sig: TensorSignature): Pr
   }
   const n = new Set(Object.values(out).map((t) => t.dims[0]));
   if (n.size > 1) throw new MillwrightError('BAD_INPUT', `the inputs have different batch sizes (${[...n].join(', ')}); dimension 0 must agree`);
+  checkInlineExamples([...n][0] ?? 0, maxExamples);
   return out;
 }
 
@@ -91,14 +99,14 @@ export interface TensorOutput {
  * Runs a tensor model on parsed request tensors; returns the outputs (only `requested` ones,
  * which are all the model computes and copies out, when given) and the batch size.
  */
-export async function inferTensors(model: LoadedModel, heads: Header[], requested?: string[]): Promise<{ outputs: TensorOutput[]; rows: number }> {
+export async function inferTensors(model: LoadedModel, heads: Header[], requested?: string[], maxExamples?: number): Promise<{ outputs: TensorOutput[]; rows: number }> {
   const sig = model.tensors!;
   const known = [...sig.outputs.map((o) => o.name), ...(sig.detection ? [DETECTIONS_OUTPUT] : [])];
   if (requested !== undefined) {
     const unknown = requested.filter((o) => !known.includes(o));
     if (unknown.length > 0) throw new MillwrightError('BAD_INPUT', `unknown output${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')}; this model produces ${known.join(', ')}`);
   }
-  const inputs = await tensorsToInputs(heads, sig);
+  const inputs = await tensorsToInputs(heads, sig, maxExamples);
   const { outputs, rows, detections } = await runTensors(model, inputs, requested);
   const list: TensorOutput[] = sig.outputs
     .filter((o) => o.name in outputs)

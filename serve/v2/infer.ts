@@ -16,6 +16,7 @@ import { inferTensors, tensorMetadata } from './infer-tensors.ts';
 import { tensorElements } from '../../lib/wire/tensor-json.ts';
 import { BINARY_CONTENT_TYPE, binaryOutputChoice, binaryToElements, encodeBinaryTensor, HEADER_LENGTH, splitBinaryBody, takeBinaryInputs } from './binary.ts';
 import { scanNumericData } from './numeric-data-scan.ts';
+import { InlineLimitExceeded } from '../inline-limit.ts';
 import { checkParameters, checkTensorHeader, flattenData, isNumericDatatype, type V2Datatype, type V2Tensor, type V2TensorMetadata } from './tensor.ts';
 
 /** Output name of the single prediction per row (label or number), as MLServer's scikit-learn runtime names it. */
@@ -344,6 +345,11 @@ export interface V2InferRequest {
   /** The model name and version the URL resolved to (echoed in the response). */
   modelName: string;
   modelVersion: string;
+  /**
+   * Tensor models: run at most this many examples (the HTTP thread's copy, serve/inline-limit.ts);
+   * a larger request rejects with InlineLimitExceeded instead of being answered.
+   */
+  maxExamples?: number;
 }
 
 /** A V2 answer: with binary outputs, `body` is the JSON part and `binary` the bytes after it; `inferenceId` is the request's `id`. */
@@ -444,6 +450,8 @@ export async function inferV2(model: LoadedModel, req: V2InferRequest): Promise<
     }
     return inferResponse(req, parsed.id, outputs, parsed.binaryOutput, parsed.rows);
   } catch (err) {
+    // not an answer: the caller (the pool's HTTP-thread copy) sends the request to the workers
+    if (err instanceof InlineLimitExceeded) throw err;
     const res: InvocationResult = v2ErrorResponse(err);
     if (res.status >= 500) res.internal = err instanceof Error ? (err.stack ?? err.message) : String(err);
     return res;
@@ -455,6 +463,6 @@ async function answerTensors(model: LoadedModel, json: Uint8Array, binary: Uint8
   // JSON requests first try the byte scan of numeric data (numeric-data-scan.ts); it gives the same tensors
   const env = (req.headerLength === undefined ? scanRequestEnvelope(json) : undefined) ?? parseRequestEnvelope(jsonText(json, req.headerLength !== undefined), binary);
   const heads = env.inputs.map((t, i) => checkTensorHeader(t, i, env.binaryInputs[i]));
-  const { outputs, rows } = await inferTensors(model, heads, env.outputs);
+  const { outputs, rows } = await inferTensors(model, heads, env.outputs, req.maxExamples);
   return inferResponse(req, env.id, outputs, env.binaryOutput, rows);
 }
