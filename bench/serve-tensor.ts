@@ -170,8 +170,8 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  // The default model's log line says whether its small V2 bodies are answered on the HTTP thread: for
-  // cls224 the probe run is near the 1 ms budget, so the JPEG V2 BYTES route skips the worker hop in some runs only.
+  // The default model's log line says whether its small V2 and /invocations bodies are answered on the
+  // HTTP thread (its probe run's busy time on that thread against the 1 ms budget), and for how many examples.
   let inlineNote = 'not logged';
   let logTail = '';
   proc.stdout!.on('data', (c: Buffer) => {
@@ -233,7 +233,7 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
     ];
 
     console.log(`\ntensor and image inputs: conv 3->8 (3x3) + global pooling, onnx built-in, ${o.workers} workers; ${rounds} rounds of ${n} (224x224: ${n224}) sequential requests per route over one keep-alive connection, interleaved with the reference; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`cls224 (the default model) on the HTTP thread for small V2 bodies: ${inlineNote}`);
+    console.log(`cls224 (the default model) on the HTTP thread for small V2 and /invocations bodies: ${inlineNote}`);
     console.log(`answers equal onnxruntime in-process: ${checks.map(([k, v]) => `${k} ${v ? 'yes' : 'NO'}`).join(', ')}`);
     console.log('route                                                     p50 ms   p99 ms   reference (in-process)            p50 ms   p99 ms   overhead p50: median of rounds [range]');
     const row = (name: string, h: Timing, refName: string, r: Timing) => {
@@ -285,9 +285,17 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
+  // [workers] [rounds] [requests per round]: positive integers, else a usage error (a NaN round count ran no rounds)
+  const [workers = '2', rounds, requests] = process.argv.slice(2);
+  for (const v of [workers, rounds, requests]) {
+    if (v !== undefined && !/^[1-9]\d*$/.test(v)) {
+      console.error(`usage: node --import tsx bench/serve-tensor.ts [workers] [rounds] [requests per round] (positive integers; got ${JSON.stringify(v)})`);
+      process.exit(2);
+    }
+  }
   const dir = await mkdtemp(join(tmpdir(), 'mw-bench-tensor-'));
   try {
-    await benchTensor({ dir, workers: process.argv[2] ?? '2', ...(process.argv[3] ? { rounds: Number(process.argv[3]) } : {}), ...(process.argv[4] ? { requests: Number(process.argv[4]) } : {}) });
+    await benchTensor({ dir, workers, ...(rounds ? { rounds: Number(rounds) } : {}), ...(requests ? { requests: Number(requests) } : {}) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
