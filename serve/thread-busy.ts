@@ -18,6 +18,13 @@ import { performance } from 'node:perf_hooks';
  * const idle = await threadBusyMs(() => new Promise((r) => setTimeout(r, 5))); // ~0: waiting is not busy
  */
 export async function threadBusyMs(fn: () => Promise<unknown>): Promise<number> {
+  // Before this thread's event loop has first run there is no utilisation to read (it stays 0 even
+  // across a synchronous spin): wall time then, which over-counts and so never lets a slow model in.
+  if (performance.nodeTiming.loopStart < 0) {
+    const t = performance.now();
+    await fn();
+    return performance.now() - t;
+  }
   const start = performance.eventLoopUtilization();
   await fn();
   return performance.eventLoopUtilization(start).active;
