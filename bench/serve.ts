@@ -16,7 +16,8 @@
  * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2),
  * --only fixed-rate (just the fixed 1,000 req/s latency run against millwright, --repeat N times,
  * no reference; for iterating on tail latency), --only single-row (issue 15 target 3 alone: single-row
- * CSV/JSON throughput against bare node:http and nginx, then p99 at a fixed 1,000 req/s, on the
+ * CSV/JSON throughput against bare node:http and nginx, then p99 at a fixed 1,000 req/s with the
+ * open-loop client bench/rate-client.c for millwright, node:http and nginx (autocannon once beside it), on the
  * Friedman-style forest, --repeat N times, load average beside each figure), --only batch (issue 15
  * target 2 alone: 1,000-row CSV batches against every reference and the 10,000-row batch latency,
  * same servers and model as the full run), --model DIR (serve this
@@ -197,7 +198,8 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
  * `--only single-row`: issue 15's target 3 alone, on the Friedman-style forest (or `--model`):
  * single-row CSV and JSON throughput of `millwright serve` against a bare node:http server and
  * nginx answering a constant under the same wrk load, then latency at a fixed 1,000 req/s
- * (autocannon's overall rate, open loop across 20 connections) for millwright and node:http.
+ * (bench/rate-client.c: open loop, microseconds, from each request's due time) for millwright,
+ * node:http and nginx, and autocannon `-R 1000` once for continuity with the earlier figures.
  * Prints the load average beside each figure (the machine is shared).
  */
 async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: string; trees: number; depth: number; rows?: number; workers: string; seconds: number; conns: number; repeat: number; serveArgs: string[] }): Promise<void> {
