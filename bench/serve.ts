@@ -16,7 +16,8 @@
  * --connections N (default 32), --workers N (millwright and gunicorn workers, default 2),
  * --only fixed-rate (just the fixed 1,000 req/s latency run against millwright, --repeat N times,
  * no reference; for iterating on tail latency), --only single-row (issue 15 target 3 alone: single-row
- * CSV/JSON throughput against bare node:http and nginx, then p99 at a fixed 1,000 req/s, on the
+ * CSV/JSON throughput against bare node:http and nginx, then p99 at a fixed 1,000 req/s with the
+ * open-loop client bench/rate-client.c for millwright, node:http and nginx (autocannon once beside it), on the
  * Friedman-style forest, --repeat N times, load average beside each figure), --only batch (issue 15
  * target 2 alone: 1,000-row CSV batches against every reference and the 10,000-row batch latency,
  * same servers and model as the full run), --model DIR (serve this
@@ -38,6 +39,7 @@ import { parseDuration } from '../lib/units/index.ts';
 import { RF_FEATURES, RF_TARGET, trainEnergyForest, writeEnergyCsv } from '../test/serve/fixtures/rf-model.ts';
 import { benchV2 } from './serve-v2.ts';
 import { benchTensor } from './serve-tensor.ts';
+import { buildRateClient, openLoop, type OpenLoopResult } from './rate-client.ts';
 
 const run = promisify(execFile);
 
@@ -196,7 +198,8 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
  * `--only single-row`: issue 15's target 3 alone, on the Friedman-style forest (or `--model`):
  * single-row CSV and JSON throughput of `millwright serve` against a bare node:http server and
  * nginx answering a constant under the same wrk load, then latency at a fixed 1,000 req/s
- * (autocannon's overall rate, open loop across 20 connections) for millwright and node:http.
+ * (bench/rate-client.c: open loop, microseconds, from each request's due time) for millwright,
+ * node:http and nginx, and autocannon `-R 1000` once for continuity with the earlier figures.
  * Prints the load average beside each figure (the machine is shared).
  */
 async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: string; trees: number; depth: number; rows?: number; workers: string; seconds: number; conns: number; repeat: number; serveArgs: string[] }): Promise<void> {
@@ -238,18 +241,50 @@ async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: st
         `${floors.nginx ? `; CSV ${fmt((100 * csv.rps) / floors.nginx.rps, 1)}% of nginx` : ''} (floors measured at load ${floorLoad})`,
     );
   }
-  console.log(`\nlatency at a fixed 1,000 req/s (autocannon -R 1000, 20 connections, single-row CSV, ${o.seconds} s)`);
-  for (let i = 0; i < o.repeat; i++) {
-    const c0 = await cpuSeconds(mw.pid!);
-    const r = await fixedRate(url, row.join(',') + '\n', 'text/csv', 1000, o.seconds);
-    const server = ((await cpuSeconds(mw.pid!)) - c0) / o.seconds;
-    console.log(
-      `millwright: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms (target < 5 ms), p99.9 ${fmt(r.p999, 2)} ms, max ${fmt(r.max, 2)} ms, errors ${r.errors}; ` +
-        `CPU: server ${fmt(server * 100, 0)}% of a core, autocannon ${fmt(r.loaderCpu * 100, 0)}% (load ${await uptime()})`,
-    );
+  await fixedRateOpenLoop(dir, { mwPort: port, mwPid: mw.pid!, bodyFile: join(dir, 'csv1.body'), seconds: o.seconds, repeat: o.repeat, uptime });
+  // autocannon as before, for continuity with the earlier figures (see bench/rate-client.c for why it is not the measure)
+  const c0 = await cpuSeconds(mw.pid!);
+  const r = await fixedRate(url, row.join(',') + '\n', 'text/csv', 1000, o.seconds);
+  const server = ((await cpuSeconds(mw.pid!)) - c0) / o.seconds;
+  console.log(`autocannon -R 1000 (20 connections; per-second bursts, 1 ms resolution): millwright p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, errors ${r.errors}; CPU: server ${fmt(server * 100, 0)}% of a core (load ${await uptime()})`);
+}
+
+/**
+ * Latency at a fixed 1,000 req/s with the open-loop client (bench/rate-client.c: request i due at
+ * t0 + i ms, latency from its due time, microseconds), 20 keep-alive connections, single-row CSV:
+ * millwright, then the bare node:http and nginx floors measured the same way, `repeat` rounds
+ * alternating. Prints the client's own send lag (its error) and CPU beside each figure.
+ */
+async function fixedRateOpenLoop(dir: string, o: { mwPort: number; mwPid: number; bodyFile: string; seconds: number; repeat: number; uptime: () => Promise<string> }): Promise<void> {
+  const { bin, reason } = await buildRateClient(dir);
+  if (!bin) return void console.log(`\nfixed-rate latency: skipped (${reason})`);
+  const conns = 20;
+  const go = (port: number, seconds: number) => openLoop(bin, { host: '127.0.0.1', port, path: '/invocations', rate: 1000, seconds, connections: conns, bodyFile: o.bodyFile, contentType: 'text/csv' });
+  const line = (what: string, r: OpenLoopResult, extra: string, load: string) =>
+    `${what.padEnd(16)} p50 ${fmt(r.p50 / 1000, 3)} ms  p90 ${fmt(r.p90 / 1000, 3)}  p99 ${fmt(r.p99 / 1000, 3)}  p99.9 ${fmt(r.p999 / 1000, 3)}  max ${fmt(r.max / 1000, 2)} ms  ok ${r.ok}/${r.sent}  ` +
+    `client lag p99 ${fmt(r.lagP99 / 1000, 3)} ms, CPU ${fmt(r.clientCpu * 100, 0)}%${extra}  (load ${load})`;
+  console.log(`\nlatency at a fixed 1,000 req/s (open-loop client bench/rate-client.c, ${conns} connections, single-row CSV, ${o.seconds} s; latency from each request's due time)`);
+  await go(o.mwPort, 2);
+  const nf = await startNodeFloor();
+  const ng = await startNginx(dir);
+  try {
+    await go(nf.port, 2);
+    if (ng) await go(ng.port, 2);
+    for (let i = 0; i < o.repeat; i++) {
+      const c0 = await cpuSeconds(o.mwPid);
+      const m = await go(o.mwPort, o.seconds);
+      const server = ((await cpuSeconds(o.mwPid)) - c0) / m.seconds;
+      console.log(line('millwright', m, `; server CPU ${fmt(server * 100, 0)}% of a core (${fmt(server * 1000, 0)} µs/req)`, await o.uptime()));
+      const n0 = await cpuSeconds(nf.proc.pid!);
+      const n = await go(nf.port, o.seconds);
+      const nodeCpu = ((await cpuSeconds(nf.proc.pid!)) - n0) / n.seconds;
+      console.log(line('bare node:http', n, `; server CPU ${fmt(nodeCpu * 100, 0)}% (${fmt(nodeCpu * 1000, 0)} µs/req)`, await o.uptime()));
+      if (ng) console.log(line('nginx', await go(ng.port, o.seconds), '', await o.uptime()));
+    }
+  } finally {
+    await stop(nf.proc);
+    if (ng) await stop(ng.proc);
   }
-  const f = await floorLatency(o.seconds, row.join(',') + '\n');
-  console.log(`floor (node:http answering a constant): p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms, p99.9 ${fmt(f.p999, 2)} ms, max ${fmt(f.max, 2)} ms (load ${await uptime()})`);
 }
 
 /** 1,000-row CSV batches against FastAPI and aiohttp too; returns [reference, ratio, target] for the verdicts. */
@@ -267,6 +302,44 @@ async function batchesVsEveryReference(o: { mwUrl: string; flask: { mw: Load; re
   return out;
 }
 
+/** A bare node:http server that reads the body and answers a constant (one process, one thread: Node's floor). */
+async function startNodeFloor(): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{"predictions":[1]}'); }); }).listen(${port}, '127.0.0.1', () => console.log('up'));`;
+  const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((ok, fail) => {
+      proc.stdout!.once('data', () => ok());
+      proc.once('exit', (c) => fail(new Error(`floor server exited with ${c}`)));
+    });
+  } catch (err) {
+    await stop(proc);
+    throw err;
+  }
+  return { port, proc };
+}
+
+/** nginx answering a constant (2 worker processes: the machine's floor); undefined when it does not start. */
+async function startNginx(dir: string): Promise<{ port: number; proc: ChildProcess } | undefined> {
+  const port = await freePort();
+  const prefix = join(dir, `nginx-${port}`);
+  await run('mkdir', ['-p', join(prefix, 'logs')]);
+  const conf = join(prefix, 'nginx.conf');
+  await writeFile(conf, `worker_processes 2;\npid ${join(prefix, 'nginx.pid')};\nerror_log ${join(prefix, 'logs', 'error.log')} warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  keepalive_requests 1000000;\n  client_body_temp_path ${prefix};\n  server {\n    listen 127.0.0.1:${port};\n    location / { default_type application/json; return 200 '{"predictions":[1]}'; }\n  }\n}\n`);
+  const proc = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 50; i++) {
+    if (proc.exitCode !== null) break;
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return { port, proc };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await stop(proc);
+  return undefined;
+}
+
 /**
  * The HTTP floors under the same closed-loop load as the single-row runs: a bare node:http server
  * answering a constant (one process, one thread: Node's floor) and nginx answering a constant
@@ -274,40 +347,22 @@ async function batchesVsEveryReference(o: { mwUrl: string; flask: { mw: Load; re
  */
 async function httpFloors(dir: string, bodyFile: string, seconds: number, conns: number): Promise<{ node: Load; nginx?: Load }> {
   console.log(`\nHTTP floors: a constant answer to the single-row CSV POST (wrk, ${conns} connections, ${seconds} s)`);
-  const port = await freePort();
-  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{"predictions":[1]}'); }); }).listen(${port}, '127.0.0.1', () => console.log('up'));`;
-  const p = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const nf = await startNodeFloor();
   let node: Load;
   try {
-    await new Promise<void>((ok, fail) => {
-      p.stdout!.once('data', () => ok());
-      p.once('exit', (c) => fail(new Error(`floor server exited with ${c}`)));
-    });
-    node = await wrk(`http://127.0.0.1:${port}`, bodyFile, 'text/csv', seconds, conns, dir);
+    node = await wrk(`http://127.0.0.1:${nf.port}`, bodyFile, 'text/csv', seconds, conns, dir);
   } finally {
-    await stop(p);
+    await stop(nf.proc);
   }
   console.log(`bare node:http      ${fmt(node.rps).padStart(9)} req/s  p50 ${fmt(node.p50, 2)} ms  p99 ${fmt(node.p99, 2)} ms`);
   let nginx: Load | undefined;
-  const ngPort = await freePort();
-  const prefix = join(dir, 'nginx');
-  await run('mkdir', ['-p', join(prefix, 'logs')]);
-  const conf = join(prefix, 'nginx.conf');
-  await writeFile(conf, `worker_processes 2;\npid ${join(prefix, 'nginx.pid')};\nerror_log ${join(prefix, 'logs', 'error.log')} warn;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix};\n  server {\n    listen 127.0.0.1:${ngPort};\n    location / { default_type application/json; return 200 '{"predictions":[1]}'; }\n  }\n}\n`);
-  const ng = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  try {
-    for (let i = 0; i < 50; i++) {
-      if (ng.exitCode !== null) break;
-      try {
-        await fetch(`http://127.0.0.1:${ngPort}/`);
-        nginx = await wrk(`http://127.0.0.1:${ngPort}`, bodyFile, 'text/csv', seconds, conns, dir);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+  const ng = await startNginx(dir);
+  if (ng) {
+    try {
+      nginx = await wrk(`http://127.0.0.1:${ng.port}`, bodyFile, 'text/csv', seconds, conns, dir);
+    } finally {
+      await stop(ng.proc);
     }
-  } finally {
-    await stop(ng);
   }
   console.log(nginx ? `nginx (2 workers)   ${fmt(nginx.rps).padStart(9)} req/s  p50 ${fmt(nginx.p50, 2)} ms  p99 ${fmt(nginx.p99, 2)} ms` : 'nginx: could not be started (skipped)');
   return { node, nginx };

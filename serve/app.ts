@@ -352,15 +352,17 @@ function answerInvocation(state: AppState, res: ServerResponse, body: Buffer, co
   }
   if (res.headersSent) return;
   notes.modelVersion = pool.info?.version;
-  state.metrics.inFlight.inc();
   let answer: InvocationResult | Promise<InvocationResult>;
   try {
     answer = pool.invokeNow(notes.explain === true ? { body, contentType, accept, explain: true } : { body, contentType, accept }, notes.deadlineAt ?? Date.now() + state.timeoutMs);
   } catch (err) {
-    state.metrics.inFlight.dec();
     return sendPlainError(res, err, notes);
   }
+  // The gauge counts only answers that wait: one answered synchronously (the inline path) is in
+  // flight for no turn of the event loop, so no /metrics scrape (same thread) could ever see it,
+  // and the gauge's inc + dec were two label hashes per single-row request for nothing.
   if (answer instanceof Promise) {
+    state.metrics.inFlight.inc();
     answer.then(
       (result) => {
         state.metrics.inFlight.dec();
@@ -373,7 +375,6 @@ function answerInvocation(state: AppState, res: ServerResponse, body: Buffer, co
     );
     return;
   }
-  state.metrics.inFlight.dec();
   answered(state, pool, res, body, contentType, notes, answer);
 }
 
