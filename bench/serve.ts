@@ -45,7 +45,7 @@ const run = promisify(execFile);
  * `--data friedman`: the issue's workload, 20 Friedman-style features (test/algorithms/fixtures.ts)
  * written with 6 significant digits (sensor-like), trained through lib/model trainPackage.
  */
-async function trainFriedmanForest(base: string, o: { rows: number; trees: number; maxDepth: number }): Promise<{ modelDir: string; data: number[][]; source: string; featureNames: string[]; target: string }> {
+export async function trainFriedmanForest(base: string, o: { rows: number; trees: number; maxDepth: number }): Promise<{ modelDir: string; data: number[][]; source: string; featureNames: string[]; target: string }> {
   const { trainPackage } = await import('../lib/model/index.ts');
   const { synthetic } = await import('../test/algorithms/fixtures.ts');
   const d = synthetic(o.rows, 7);
