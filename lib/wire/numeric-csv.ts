@@ -261,7 +261,7 @@ function headerlessRows(s: Uint8Array, start: number, F: number): NumericBatch |
   let firstEnd = s.indexOf(NL, start);
   if (firstEnd === -1) firstEnd = n;
   const estimate = Math.ceil((n - start) / (firstEnd - start + 1));
-  let cap = estimate + (estimate >> 3) + 16;
+  let cap = estimate + (estimate >> 3) + 2; // a small slack: a single-row body allocates 3 rows, not more
   let X = new Float64Array(cap * F);
   let rows = 0;
   let i = start;
