@@ -214,6 +214,10 @@ test('readQuotedNumericRecord: the same answer and values as readNumericRecord o
 test('formatNumbers writes what formatPredictions writes', () => {
   const v = Float64Array.of(1.5, -0, 1e21, 0.1 + 0.2, Number.NaN, 123456789.123);
   for (const format of ['json', 'csv', 'jsonl'] as const) assert.equal(formatNumbers(v, format), formatPredictions(Array.from(v), format), format);
+  // the ends: no value, one value, non-finite first and last
+  for (const w of [new Float64Array(0), Float64Array.of(2), Float64Array.of(Infinity, 3, -Infinity)]) {
+    for (const format of ['json', 'csv', 'jsonl'] as const) assert.equal(formatNumbers(w, format), formatPredictions(Array.from(w), format), `${format} ${Array.from(w).join(' ')}`);
+  }
 });
 
 test('served forest: the CSV fast path answers byte for byte what the table path answers', async (t) => {
