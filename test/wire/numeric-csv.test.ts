@@ -108,6 +108,12 @@ test('headerless rows: every value is the double Number() gives, on random and e
   // bodies much shorter or longer per row than the first row (the matrix grows)
   const grown = ['1,2,3', ...Array.from({ length: 500 }, () => '1e0,2e0,3e0'), ...Array.from({ length: 500 }, () => '1,2,3')].join('\n');
   assert.equal(parseNumericCsv(grown, feats)!.rows, 1001);
+  // the last line: a record without a line feed, or ending in a lone CR, reads as one with it; a
+  // last line of only spaces, tabs or CRs is declined (parseInput answers it), as before
+  for (const [b, rows] of [['1,2,3', 1], ['1,2,3\r', 1], ['1,2,3 \t', 1], ['1,2,3\n4,5,6 \r', 2], ['1,2,3\n\n\n', 1], ['1,2,3\n \r\n', 1]] as const) {
+    assert.equal(parseNumericCsv(Buffer.from(b), feats)?.rows, rows, JSON.stringify(b));
+  }
+  for (const b of ['1,2,3\n   ', '1,2,3\n\r', '1,2,3\n \t\r', '1,2,3\r\r', '1,2,3\r \n', '1,2,3,']) assert.equal(parseNumericCsv(Buffer.from(b), feats), undefined, JSON.stringify(b));
   const shrunk = [`${'1'.repeat(300)},2,3`, ...Array.from({ length: 2000 }, () => '1,2,3')].join('\n');
   assert.deepEqual(Array.from(parseNumericCsv(shrunk, feats)!.X.subarray(-3)), [1, 2, 3]);
 });
