@@ -316,9 +316,9 @@ async function httpFloors(dir: string, bodyFile: string, seconds: number, conns:
 /**
  * Sequential latency of one big CSV batch, client side: one keep-alive connection (node:http),
  * the body a prepared Buffer, the clock stopped at the answer's last byte and the answer checked
- * after. The earlier client (fetch with a string body, `JSON.parse` inside the timed section) was
- * measured at 33-42 ms for what this measures at 13-20 ms (2026-12-02/03, docs/benchmarks.md):
- * most of the difference was this process's own work on the same 2 cores, not the server's.
+ * after. The earlier client (fetch with a string body, `JSON.parse` inside the timed section)
+ * re-encoded the 1.6 MB body and parsed the answer on every request in this process, which shares
+ * the 2 cores with the server and its references (docs/benchmarks.md, 2026-12-02/03 night 2).
  */
 async function batchLatency(url: string, body: string, n: number): Promise<{ p50: number; max: number; ok: boolean }> {
   const { Agent, request } = await import('node:http');
