@@ -47,7 +47,7 @@ const run = promisify(execFile);
  * `--data friedman`: the issue's workload, 20 Friedman-style features (test/algorithms/fixtures.ts)
  * written with 6 significant digits (sensor-like), trained through lib/model trainPackage.
  */
-async function trainFriedmanForest(base: string, o: { rows: number; trees: number; maxDepth: number }): Promise<{ modelDir: string; data: number[][]; source: string; featureNames: string[]; target: string }> {
+export async function trainFriedmanForest(base: string, o: { rows: number; trees: number; maxDepth: number }): Promise<{ modelDir: string; data: number[][]; source: string; featureNames: string[]; target: string }> {
   const { trainPackage } = await import('../lib/model/index.ts');
   const { synthetic } = await import('../test/algorithms/fixtures.ts');
   const d = synthetic(o.rows, 7);
@@ -368,15 +368,40 @@ async function httpFloors(dir: string, bodyFile: string, seconds: number, conns:
   return { node, nginx };
 }
 
+/**
+ * Sequential latency of one big CSV batch, client side: one keep-alive connection (node:http),
+ * the body a prepared Buffer, the clock stopped at the answer's last byte and the answer checked
+ * after. The earlier client (fetch with a string body, `JSON.parse` inside the timed section)
+ * re-encoded the 1.6 MB body and parsed the answer on every request in this process, which shares
+ * the 2 cores with the server and its references (docs/benchmarks.md, 2026-12-02/03 night 2).
+ */
 async function batchLatency(url: string, body: string, n: number): Promise<{ p50: number; max: number; ok: boolean }> {
+  const { Agent, request } = await import('node:http');
+  const target = new URL(`${url}/invocations`);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const bytes = Buffer.from(body);
+  const post = () =>
+    new Promise<{ status: number; text: Buffer }>((ok, fail) => {
+      const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'text/csv', accept: 'application/json', 'content-length': bytes.length } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, text: Buffer.concat(chunks) }));
+        res.on('error', fail);
+      });
+      req.on('error', fail);
+      req.end(bytes);
+    });
   const times: number[] = [];
   let ok = true;
-  for (let i = 0; i < n + 3; i++) {
-    const t = performance.now();
-    const r = await fetch(`${url}/invocations`, { method: 'POST', body, headers: { 'content-type': 'text/csv', accept: 'application/json' } });
-    const text = await r.text();
-    if (r.status !== 200 || (JSON.parse(text) as { predictions: number[] }).predictions.length !== 10_000) ok = false;
-    if (i >= 3) times.push(performance.now() - t);
+  try {
+    for (let i = 0; i < n + 3; i++) {
+      const t = performance.now();
+      const r = await post();
+      if (i >= 3) times.push(performance.now() - t);
+      if (r.status !== 200 || (JSON.parse(r.text.toString()) as { predictions: number[] }).predictions.length !== 10_000) ok = false;
+    }
+  } finally {
+    agent.destroy();
   }
   times.sort((a, b) => a - b);
   return { p50: times[Math.floor(times.length / 2)]!, max: times.at(-1)!, ok };
@@ -535,7 +560,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
 
     // 10,000-row CSV batches, sequential: millwright and every reference
     const tenThousand = async (): Promise<Awaited<ReturnType<typeof batchLatency>>> => {
-      console.log('\n10,000-row CSV batch, sequential (client-side time incl. transfer), 10 requests after 3 warm-ups');
+      console.log('\n10,000-row CSV batch, sequential (client-side time incl. transfer; node:http, one keep-alive connection), 10 requests after 3 warm-ups');
       const bMw = await batchLatency(mwUrl, bodies.csv10k, 10);
       const bRef = await batchLatency(refUrl, bodies.csv10k, 10);
       console.log(`millwright: p50 ${fmt(bMw.p50)} ms, max ${fmt(bMw.max)} ms${bMw.ok ? '' : ' (ERRORS)'}`);

@@ -8,6 +8,9 @@ import { InlineLimitExceeded } from './inline-limit.ts';
 import { mergeResults, splitCsvBody } from './shard.ts';
 import { startWorker } from '../lib/workers/index.ts';
 
+/** Shared buffers kept for split batches between requests (one per pair of workers splitting at once). */
+const SHARED_KEEP = 2;
+
 /** What a worker is started with. */
 export interface WorkerInit {
   modelDir: string;
@@ -18,6 +21,7 @@ export interface WorkerInit {
 
 export interface WorkerRequest {
   id: number;
+  /** The body; for a part of a split batch, a view of a SharedArrayBuffer the pool reuses once it is answered. */
   body: Uint8Array;
   contentType?: string;
   accept?: string;
@@ -106,6 +110,8 @@ export class ModelPool {
   private drainWaiters: (() => void)[] = [];
   private inline?: InlineModel;
   private tensorInline?: InlineModel;
+  /** Shared buffers of finished split batches, for the next ones (`sharedParts`). */
+  private sharedFree: SharedArrayBuffer[] = [];
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -252,12 +258,47 @@ export class ModelPool {
     if (!parts) return this.run(req, deadlineAt);
     if (this.closed) throw new MillwrightError('UNAVAILABLE', 'model is being replaced or shut down; retry');
     this.inFlight++; // held across both steps, so a drain waits for the fallback too
+    // The parts go to the workers as views of one shared buffer (no copy and no transfer per part);
+    // it is reused once every part has settled, whatever the outcome.
+    const shared = this.info?.tensors === undefined ? this.sharedParts(parts) : undefined;
     try {
-      const results = await Promise.all(parts.map((body) => this.run({ ...req, body }, deadlineAt, { continuation: true })));
+      const runs = (shared?.views ?? parts).map((body) => this.run({ ...req, body }, deadlineAt, { continuation: true }));
+      if (shared) void Promise.allSettled(runs).then(() => this.releaseShared(shared.buffer));
+      const results = await Promise.all(runs);
       return mergeResults(results) ?? (await this.run(req, deadlineAt, { continuation: true }));
     } finally {
       this.finish();
     }
+  }
+
+  /**
+   * The parts of a split body copied into one SharedArrayBuffer (a free one reused, else a new
+   * one), with a view per part. Measured for the two ~790 KB halves of a 10,000-row batch: copying
+   * each into a fresh buffer to transfer it cost the HTTP thread 0.3-0.5 ms per request, a fresh
+   * shared buffer ~1 ms (its pages are new), a reused one 0.14 ms; the workers read it in place.
+   */
+  private sharedParts(parts: Uint8Array[]): { buffer: SharedArrayBuffer; views: Uint8Array[] } {
+    let size = 0;
+    for (const p of parts) size += p.byteLength;
+    const i = this.sharedFree.findIndex((b) => b.byteLength >= size);
+    const buffer = i >= 0 ? this.sharedFree.splice(i, 1)[0]! : new SharedArrayBuffer(size);
+    const all = new Uint8Array(buffer);
+    const views: Uint8Array[] = [];
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      views.push(new Uint8Array(buffer, at, p.byteLength));
+      at += p.byteLength;
+    }
+    return { buffer, views };
+  }
+
+  /** Keeps a few shared buffers (the largest) for the next split batches. */
+  private releaseShared(buffer: SharedArrayBuffer): void {
+    if (this.terminated) return;
+    this.sharedFree.push(buffer);
+    this.sharedFree.sort((a, b) => b.byteLength - a.byteLength);
+    this.sharedFree.length = Math.min(this.sharedFree.length, SHARED_KEEP);
   }
 
   /** Workers ready and not running a request now. */
@@ -280,6 +321,7 @@ export class ModelPool {
     this.terminated = true;
     this.inline = undefined;
     this.tensorInline = undefined;
+    this.sharedFree = [];
     const slots = this.slots;
     this.slots = [];
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
@@ -391,6 +433,11 @@ export class ModelPool {
       const job = this.queue.shift()!;
       job.slot = slot;
       slot.job = job;
+      // A part of a split batch is a view of a shared buffer: posted as it is, read in place.
+      if (job.msg.body.buffer instanceof SharedArrayBuffer) {
+        slot.worker.postMessage(job.msg);
+        continue;
+      }
       // The HTTP thread keeps the body (data capture, the fallback of a split batch): the worker
       // gets its own copy, a plain Uint8Array whose buffer is moved. Measured on the V2 binary
       // route (12 KiB body): 0.15-0.2 ms p50 less per request than letting postMessage clone the Buffer.

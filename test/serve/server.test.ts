@@ -161,6 +161,26 @@ describe('large batches are split across workers', () => {
     assert.equal(bad.status, 400);
     assert.match(bad.json<{ message: string }>().message, /^row 8766 \(line 8766\): expected 6 value/);
   });
+  test('split batches one after another (parts handed over in a reused shared buffer): each answers its own rows only', async () => {
+    const body = (n: number, offset: number) => csv(Array.from({ length: n }, (_, i) => rows[(offset + i * 3) % rows.length]!));
+    const big = body(10_000, 3);
+    const first = await invoke(srv.url, big, 'text/csv', 'text/csv');
+    assert.equal(first.status, 200);
+    assert.equal(first.text.split('\n').length, 10_001);
+    // smaller than the last one (the reused buffer holds its tail), still split; its halves are not
+    const small = body(2_500, 11);
+    assert.ok(small.length >= 128 * 1024 && small.length < 256 * 1024, `${small.length} bytes`);
+    const cut = small.indexOf('\n', small.length >> 1) + 1;
+    const whole = await invoke(srv.url, small, 'text/csv', 'text/csv');
+    const halves = await Promise.all([small.slice(0, cut), small.slice(cut)].map((b) => invoke(srv.url, b, 'text/csv', 'text/csv')));
+    assert.equal(whole.status, 200);
+    assert.equal(whole.text, halves[0]!.text + halves[1]!.text);
+    // with a header row (each part repeats it), then the first batch again
+    const headed = await invoke(srv.url, `${RF_FEATURES.join(',')}\n${small}`, 'text/csv', 'text/csv');
+    assert.equal(headed.text, whole.text);
+    const again = await invoke(srv.url, big, 'text/csv', 'text/csv');
+    assert.equal(again.text, first.text);
+  });
   test('concurrent big batches (split only onto idle workers, else whole on one) give the same bytes; a bad one its error', async () => {
     const big = Array.from({ length: 10_000 }, (_, i) => rows[(i * 7) % rows.length]!);
     const body = csv(big);

@@ -73,6 +73,51 @@ test('random realistic numbers parse to the same doubles as Number()', () => {
   assert.deepEqual(fast(body, feats), general(body, feats));
 });
 
+test('headerless rows: every value is the double Number() gives, on random and edge mantissas and exponents', () => {
+  // the one-pass row reader takes m / 10^k for m < 2^53, k <= 22 and Number() beyond: both must be Number()'s double
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const digits = (k: number) => Array.from({ length: k }, () => String(Math.floor(rand() * 10))).join('');
+  const cells: string[] = [
+    '9007199254740991', '9007199254740992', '9007199254740993', '0.9007199254740993', '900719925474099.3', '1e22', '1e23', '9007199254740991e22',
+    '9007199254740991e-22', '123456789012345678', '0.1', '0.2', '0.3', '5e-324', '2.2250738585072014e-308', '1.7976931348623157e308', '0e999', '-0', '-0.0e-30',
+    '0.000001', '1e-22', '1e-23', '4.35', '1.005', '.5', '5.', '+3', '-.25e+2', '00000000000000000000001.5', '1.00000000000000000000000000000001',
+  ];
+  for (let i = 0; i < 3000; i++) {
+    const int = digits(Math.floor(rand() * 6));
+    const frac = digits(Math.floor(rand() * 19));
+    const exp = rand() < 0.3 ? `e${rand() < 0.5 ? '-' : ''}${Math.floor(rand() * 40)}` : '';
+    const sign = rand() < 0.3 ? '-' : '';
+    if (int === '' && frac === '') continue;
+    cells.push(`${sign}${int}${frac ? `.${frac}` : rand() < 0.5 ? '' : '.'}${exp}`.replace(/^(-?)\.$/, '$10'));
+  }
+  for (let i = 0; i < 1000; i++) cells.push(String((rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20)), (rand() * 1000).toPrecision(1 + Math.floor(rand() * 17)));
+  const one: FeatureSpec[] = [{ name: 'v', type: 'number' }];
+  const body = Buffer.from(`${cells.join('\n')}\n`);
+  const b = parseNumericCsv(body, one);
+  assert.ok(b, 'declined');
+  assert.equal(b.rows, cells.length);
+  for (let i = 0; i < cells.length; i++) assert.ok(Object.is(b.X[i], Number(cells[i])), `${cells[i]}: ${b.X[i]} vs Number() ${Number(cells[i])}`);
+  // the same cells three to a row, and with CRLF, blank lines and padding around them
+  const rows3: string[] = [];
+  for (let i = 0; i + 3 <= cells.length; i += 3) rows3.push(` ${cells[i]},\t${cells[i + 1]} ,${cells[i + 2]}`);
+  const b3 = parseNumericCsv(Buffer.from(`\r\n${rows3.join('\r\n \t\r\n')}`), feats);
+  assert.ok(b3, 'declined (3 columns)');
+  assert.deepEqual(Array.from(b3.X), cells.slice(0, rows3.length * 3).map(Number));
+  assert.deepEqual(general(rows3.join('\n'), feats), cells.slice(0, rows3.length * 3).map(Number));
+  // bodies much shorter or longer per row than the first row (the matrix grows)
+  const grown = ['1,2,3', ...Array.from({ length: 500 }, () => '1e0,2e0,3e0'), ...Array.from({ length: 500 }, () => '1,2,3')].join('\n');
+  assert.equal(parseNumericCsv(grown, feats)!.rows, 1001);
+  // the last line: a record without a line feed, or ending in a lone CR, reads as one with it; a
+  // last line of only spaces, tabs or CRs is declined (parseInput answers it), as before
+  for (const [b, rows] of [['1,2,3', 1], ['1,2,3\r', 1], ['1,2,3 \t', 1], ['1,2,3\n4,5,6 \r', 2], ['1,2,3\n\n\n', 1], ['1,2,3\n \r\n', 1]] as const) {
+    assert.equal(parseNumericCsv(Buffer.from(b), feats)?.rows, rows, JSON.stringify(b));
+  }
+  for (const b of ['1,2,3\n   ', '1,2,3\n\r', '1,2,3\n \t\r', '1,2,3\r\r', '1,2,3\r \n', '1,2,3,']) assert.equal(parseNumericCsv(Buffer.from(b), feats), undefined, JSON.stringify(b));
+  const shrunk = [`${'1'.repeat(300)},2,3`, ...Array.from({ length: 2000 }, () => '1,2,3')].join('\n');
+  assert.deepEqual(Array.from(parseNumericCsv(shrunk, feats)!.X.subarray(-3)), [1, 2, 3]);
+});
+
 test('declined bodies are those parseInput answers differently or rejects, with its own error', () => {
   const cases: [string, RegExp | 'ok'][] = [
     ['"1",2,3\n', 'ok'], // quoted: the general parser takes it
@@ -175,6 +220,10 @@ test('readQuotedNumericRecord: the same answer and values as readNumericRecord o
 test('formatNumbers writes what formatPredictions writes', () => {
   const v = Float64Array.of(1.5, -0, 1e21, 0.1 + 0.2, Number.NaN, 123456789.123);
   for (const format of ['json', 'csv', 'jsonl'] as const) assert.equal(formatNumbers(v, format), formatPredictions(Array.from(v), format), format);
+  // the ends: no value, one value, non-finite first and last
+  for (const w of [new Float64Array(0), Float64Array.of(2), Float64Array.of(Infinity, 3, -Infinity)]) {
+    for (const format of ['json', 'csv', 'jsonl'] as const) assert.equal(formatNumbers(w, format), formatPredictions(Array.from(w), format), `${format} ${Array.from(w).join(' ')}`);
+  }
 });
 
 test('served forest: the CSV fast path answers byte for byte what the table path answers', async (t) => {
