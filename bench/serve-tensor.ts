@@ -22,6 +22,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { sessionOptions } from '../lib/algorithms/onnx/session.ts';
 import { imageToTensor } from '../lib/vision/index.ts';
+import { SERVE_NODE_FLAGS } from '../serve/node-flags.ts';
 import { convClassifier, importTensorModel, weights } from '../test/algorithms/onnx-tensor-models.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -166,7 +167,8 @@ export async function benchTensor(o: { dir: string; workers: string; requests?: 
   await cp(small.modelDir, join(repo, 'conv32', '1'), { recursive: true });
   await cp(feat.modelDir, join(repo, 'conv224', '1'), { recursive: true });
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', cls.modelDir, '--model-repository', repo, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1'], {
+  // Started as the container starts it (Dockerfile ENTRYPOINT, bench/serve.ts): with the serving V8 flags.
+  const proc = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', join(root, 'cli/main.ts'), 'serve', '--model', cls.modelDir, '--model-repository', repo, '--port', String(port), '--workers', o.workers, '--host', '127.0.0.1'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
