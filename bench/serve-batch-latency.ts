@@ -16,32 +16,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/tcp-proxy.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SERVE_NODE_FLAGS } from '../serve/node-flags.ts';
 import { synthetic } from '../test/algorithms/fixtures.ts';
-import { trainFriedmanForest } from './serve.ts';
+import { cpuSeconds, trainFriedmanForest } from './serve.ts';
 
 const loadavg = async () => (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-    s.on('error', fail);
-  });
-}
 
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /** One POST on the keep-alive agent; resolves with status and the answer's bytes. */
 function post(agent: Agent, port: number, body: Buffer, accept: string): Promise<{ status: number; bytes: Buffer }> {

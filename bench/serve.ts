@@ -28,7 +28,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../test/helpers/tcp-proxy.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,16 +68,6 @@ interface Load {
   errors: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-    s.on('error', fail);
-  });
-}
 
 async function waitReady(url: string, proc: ChildProcess, what: string): Promise<void> {
   for (let i = 0; i < 600; i++) {
@@ -115,7 +105,7 @@ async function wrk(url: string, bodyFile: string, contentType: string, seconds: 
 }
 
 /** CPU seconds (user + system, all threads) a live process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
@@ -150,14 +140,8 @@ async function fixedRate(url: string, body: string, contentType: string, rate: n
  * the load generator plus the OS scheduler (other processes on the shared cores), not serving.
  */
 async function floorLatency(seconds: number, body: string): Promise<Load & { loaderCpu: number; p999: number; max: number }> {
-  const port = await freePort();
-  const code = `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { s.setHeader('content-type', 'application/json'); s.end('{"predictions":[1]}'); }); }).listen(${port}, '127.0.0.1', () => console.log('up'));`;
-  const p = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const { port, proc: p } = await startNodeFloor();
   try {
-    await new Promise<void>((ok, fail) => {
-      p.stdout!.once('data', () => ok());
-      p.once('exit', (c) => fail(new Error(`floor server exited with ${c}`)));
-    });
     await fixedRate(`http://127.0.0.1:${port}`, body, 'text/csv', 1000, 2);
     return await fixedRate(`http://127.0.0.1:${port}`, body, 'text/csv', 1000, seconds);
   } finally {
