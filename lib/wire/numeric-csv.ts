@@ -109,7 +109,7 @@ function readNumber(c: Cursor): boolean {
   else if (digits <= 15 && scale >= -22 && scale <= 22) v = scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
   else {
     // long mantissas (e.g. 17-digit doubles printed by JS) or big exponents: let Number() round
-    v = Number(String.fromCharCode(...s.subarray(neg || s[start] === PLUS ? start + 1 : start, end)));
+    v = Number(latin1(s, neg || s[start] === PLUS ? start + 1 : start, end));
     if (!Number.isFinite(v)) return false;
   }
   c.value = neg ? -v : v;
@@ -477,7 +477,7 @@ export function readQuotedNumericRecord(s: Uint8Array, out: Float64Array, start:
     if (m === 0) v = 0;
     else if (digits <= 15 && scale >= -22 && scale <= 22) v = scale < 0 ? m / POW10[-scale]! : m * POW10[scale]!;
     else {
-      v = Number(String.fromCharCode(...s.subarray(neg || s[first] === PLUS ? first + 1 : first, last)));
+      v = Number(latin1(s, neg || s[first] === PLUS ? first + 1 : first, last));
       if (!Number.isFinite(v)) return false;
     }
     out[k] = neg ? -v : v;

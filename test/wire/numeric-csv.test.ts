@@ -217,6 +217,27 @@ test('readQuotedNumericRecord: the same answer and values as readNumericRecord o
   assert.equal(readQuotedNumericRecord(Buffer.from('"1"'), new Float64Array(0), 1, 2), false);
 });
 
+test('cells of hundreds of thousands of digits: the value Number() gives, or declined; never a thrown RangeError', () => {
+  // Such a mantissa goes to Number() as text; spreading its bytes into String.fromCharCode
+  // overflowed the call stack, so a body with one giant cell threw instead of being read or declined.
+  const third = `0.${'3'.repeat(300_000)}`;
+  const huge = `1${'0'.repeat(300_000)}`;
+  for (const cells of [['1', third, '2'], ['1', huge, '2']]) {
+    const row = cells.join(',');
+    const want = cells.map(Number);
+    const finite = want.every(Number.isFinite);
+    // headerless (the one-pass rows), with a header (the cursor reader), and one record
+    for (const body of [`${row}\n`, `a,b,c\n${row}\n`]) {
+      const got = fast(body, feats);
+      if (finite) assert.deepEqual(got, want);
+      else assert.equal(got, undefined);
+    }
+    const X = new Float64Array(3);
+    assert.equal(readNumericRecord(Buffer.from(row), X, 0, row.length), finite);
+    if (finite) assert.deepEqual(Array.from(X), want);
+  }
+});
+
 test('formatNumbers writes what formatPredictions writes', () => {
   const v = Float64Array.of(1.5, -0, 1e21, 0.1 + 0.2, Number.NaN, 123456789.123);
   for (const format of ['json', 'csv', 'jsonl'] as const) assert.equal(formatNumbers(v, format), formatPredictions(Array.from(v), format), format);
