@@ -48,6 +48,10 @@ export async function* readChunksDuckdb(
   const timeOrder = opts.timeOrder === true;
   const source = `read_parquet(${sqlList(paths)}${timeOrder ? ', file_row_number = true' : ''})`;
   const conn = await connect();
+  // The fetch in flight (see the loop): settled before the connection closes, whether the caller
+  // read every chunk, stopped early or a chunk failed, so no native fetch outlives its result
+  // and no rejection goes unhandled.
+  let next: Promise<DuckDBDataChunk | null> | undefined;
   try {
     await conn.run(`SET streaming_buffer_size = '${STREAM_BUFFER}'`);
     const needAsset = want.has('asset');
@@ -105,10 +109,20 @@ export async function* readChunksDuckdb(
     const reuse = opts.reuse ?? false;
     let current = -1;
     let site = -1;
+    // One fetch in flight while this chunk is copied: DuckDB hands each 2,048-row vector over
+    // through the libuv threadpool, and waiting for each in turn left the JS thread idle for
+    // about 0.6 s of a 1.4 s full scan of 10M readings (docs/benchmarks.md, 2026-12-03).
+    const fetchNext = () => {
+      const p = run(paths, () => result.fetchChunk());
+      p.catch(() => undefined); // handled here while the caller holds the previous chunk; `await next` still throws it
+      return p;
+    };
+    next = fetchNext();
     for (;;) {
-      const chunk = await run(paths, () => result.fetchChunk());
+      const chunk = await next;
       const n = chunk ? chunk.rowCount : 0; // a native call: read once
       if (!chunk || n === 0) break;
+      next = fetchNext();
       const f = int32s(chunk, 0, n);
       let col = 1;
       const ts = want.has('ts') ? bigints(chunk, col++, n) : undefined;
@@ -157,6 +171,7 @@ export async function* readChunksDuckdb(
     }
     if (b.length > 0) yield b.take(site, reuse);
   } finally {
+    await next?.catch(() => undefined);
     conn.closeSync();
   }
 }

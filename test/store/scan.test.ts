@@ -8,6 +8,8 @@ import { isErrorCode } from '../../lib/errors/index.ts';
 import { main } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 import { batchRows, concatBatches, plantBatch, rowKey, tempDir } from './fixtures.ts';
+import { readChunksDuckdb } from '../../lib/store/read-chunks-duckdb.ts';
+import { StringDictionary } from '../../lib/readings/index.ts';
 
 let root = '';
 let cleanup: () => Promise<void> = async () => {};
@@ -97,6 +99,32 @@ test('the DuckDB reader reads null values (from another writer) as NaN, across v
     }
   } finally {
     await done();
+  }
+});
+
+test('the DuckDB reader stops cleanly when its caller stops early, with the next fetch in flight', async () => {
+  // The reader asks DuckDB for the next vector before it hands over the current chunk; a caller
+  // that stops there must not leave that fetch running on a closed connection, or a rejection unhandled.
+  const plan = await planScan({ root });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    for (let round = 0; round < 10; round++) {
+      const dicts = { site: new StringDictionary(), asset: new StringDictionary(), signal: new StringDictionary() };
+      let chunks = 0;
+      for await (const chunk of readChunksDuckdb(plan, ['ts', 'asset', 'value'], dicts, { reuse: true })) {
+        assert.ok(chunk.length > 0);
+        if (++chunks === 1 + (round % 3)) break;
+      }
+      assert.equal(chunks, 1 + (round % 3));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled, []);
+    // and the reader still reads everything afterwards
+    assert.equal((await scanTable({ root })).numRows(), all.length);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
   }
 });
 
