@@ -122,13 +122,10 @@ function accumulate(runStart: Int32Array, runSeries: Int32Array, ts: Float64Arra
       }
       const t = ts[i];
       if (!Number.isFinite(t)) throw new MillwrightError('BAD_INPUT', `resample: row ${i} has no valid "${tsName}" (expected epoch ms)`);
-      // The bucket holding t exactly: t / every can round up to the next integer for a t just below
-      // a bucket's end (fractional ms, or |t| near 2^53), which the bounds below then correct.
-      let bucket = Math.floor(t / every);
-      if (t < bucket * every) bucket--;
-      else if (t >= (bucket + 1) * every) bucket++;
+      const bucket = Math.floor(t / every);
       const s = slots.slot(series, bucket);
-      // Its bounds: each following row costs two compares instead of a division.
+      // Its bounds: each following row costs two compares instead of a division (the same test: for
+      // integer ms within Date's range, t / every never rounds up to the next bucket).
       const lo = bucket * every;
       const hi = lo + every;
       // Rows of this bucket that follow in the run, accumulated in locals (same order, same
