@@ -170,8 +170,8 @@ function accumulate(runStart: Int32Array, runSeries: Int32Array, ts: Float64Arra
 }
 
 /**
- * How many (series, bucket) slots the runs need if each run is in time order: its span in buckets
- * plus one, at most its rows (exact for sorted runs without gaps, an upper bound with gaps). Sized
+ * How many (series, bucket) slots the runs need if each run is in time order: the buckets its span
+ * can touch (whole buckets in the span, plus one at each end), at most its rows (an upper bound). Sized
  * so, the accumulators are allocated once instead of doubling from a guess (each doubling copied
  * ten arrays into fresh memory: ~0.05 s of a 10M-reading resample); unsorted runs still grow them.
  */
