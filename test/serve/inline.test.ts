@@ -174,3 +174,21 @@ test('another loader is never answered inline: its code stays on the workers, wi
     await s.cleanup();
   }
 });
+
+test('concurrent single-row requests (answers written in batches: serve/answer-batch.ts) each get their own answer, id and log line', async () => {
+  const some = rows.slice(100, 140);
+  const headers = (i: number) => ({ 'content-type': 'text/csv', accept: 'application/json', 'x-request-id': `burst-${i}` });
+  const alone: string[] = [];
+  for (let i = 0; i < some.length; i++) alone.push((await http(`${inline.url}/invocations`, { method: 'POST', body: csv([some[i]!]), headers: headers(i) })).text);
+  const before = logs[0]!.length;
+  const together = await Promise.all(some.map((r, i) => http(`${inline.url}/invocations`, { method: 'POST', body: csv([r]), headers: headers(i) })));
+  together.forEach((r, i) => {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, alone[i], `row ${i}`);
+    assert.equal(r.headers.get('x-request-id'), `burst-${i}`);
+  });
+  assert.ok(new Set(alone).size > some.length / 2, 'the rows have different predictions');
+  const lines = logs[0]!.slice(before).filter((l) => l.msg === 'request');
+  assert.deepEqual(lines.map((l) => l.requestId).sort(), some.map((_, i) => `burst-${i}`).sort());
+  assert.ok(lines.every((l) => l.status === 200 && l.rows === 1));
+});
