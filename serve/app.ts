@@ -288,13 +288,13 @@ function withUtf8(v: string): string {
  * their order are the same as the Express path's.
  */
 function sendPlain(res: ServerResponse, r: HttpResult, notes?: RequestNotes): void {
-  if (res.headersSent) return;
+  // a held answer counts as sent, as a written one: a second answer (an error after it) is dropped
+  if (res.headersSent || notes?.fast?.held) return;
   const body = r.body;
   const length = Buffer.byteLength(body);
   if (notes) notes.bytesOut = length;
   const fast = notes?.fast;
   if (fast) {
-    if (fast.held) return;
     const headers: (string | number)[] = ['x-request-id', notes.requestId];
     if (notes.inferenceId !== undefined) headers.push(INFERENCE_ID_HEADER, notes.inferenceId);
     if (fast.close || fast.state.shuttingDown()) headers.push('connection', 'close');
