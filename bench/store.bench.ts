@@ -1,7 +1,7 @@
 /**
  * Store benchmark (`npm run bench -- store`): writes 10M synthetic readings with writeReadings,
- * then on the same files measures a pruned one-day/one-asset scan vs a full scan (DuckDB and parquet-wasm
- * readers), a one-minute
+ * then on the same files measures a pruned one-day/one-asset scan vs a full scan (the pages reader,
+ * the default, DuckDB and parquet-wasm), a one-minute
  * resample of all 10M readings (in JS after scanTable, and pushed down with resampleStore), and
  * the same resample as plain DuckDB SQL as the reference. Prints figures and ratios; no asserts.
  * Env: STORE_BENCH_READINGS (default 10_000_000), STORE_BENCH_KEEP=1 keeps the temp store.
@@ -88,17 +88,18 @@ export default async function storeBench(): Promise<void> {
     }
     console.log(`write: ${fmt(total)} readings in ${secs(writeMs)} = ${fmt(total / (writeMs / 1000))} readings/s (writeReadings only, fsync on; ${files} files; peak RSS ${fmt(peakRss / 2 ** 20)} MiB)`);
 
-    // 2. One day, one asset (all its signals), one site: pruned scan vs full scan, with both
-    // Parquet readers (DuckDB, the default, and parquet-wasm), interleaved.
+    // 2. One day, one asset (all its signals), one site: pruned scan vs full scan, with the
+    // Parquet readers (the JS page reader, the default; DuckDB; parquet-wasm), interleaved.
     const day = { sites: 'north', assets: 'gearbox-02', from: Date.UTC(2024, 2, 2), to: Date.UTC(2024, 2, 3) };
     const plan = await planScan({ root, ...day });
-    const runs2 = { pruned: [] as number[], full: [] as number[], prunedWasm: [] as number[], fullWasm: [] as number[] };
+    const runs2 = { pruned: [] as number[], full: [] as number[], prunedWasm: [] as number[], fullWasm: [] as number[], fullDuckdb: [] as number[] };
     let prunedRows = 0;
     let table: Awaited<ReturnType<typeof scanTable>> | undefined;
     for (let round = 0; round < 3; round++) {
       table = undefined; // let the previous full table go before reading the next
       runs2.prunedWasm.push((await time(() => scanTable({ root, ...day, reader: 'parquet-wasm' }))).ms);
       runs2.fullWasm.push((await time(async () => (await scanTable({ root, reader: 'parquet-wasm' })).numRows())).ms);
+      runs2.fullDuckdb.push((await time(async () => (await scanTable({ root, reader: 'duckdb' })).numRows())).ms);
       const p = await time(() => scanTable({ root, ...day }));
       runs2.pruned.push(p.ms);
       prunedRows = p.value.numRows();
@@ -109,14 +110,16 @@ export default async function storeBench(): Promise<void> {
     const pruned = { ms: Math.min(...runs2.pruned) };
     const full = { ms: Math.min(...runs2.full), rows: table!.numRows() };
     const fullWasm = { ms: Math.min(...runs2.fullWasm) };
+    const fullDuckdb = { ms: Math.min(...runs2.fullDuckdb) };
     const list = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ');
     console.log(
       `scan one day/one asset: ${fmt(prunedRows)} rows in ${pruned.ms.toFixed(0)} ms (parquet-wasm reader: ${Math.min(...runs2.prunedWasm).toFixed(0)} ms) ` +
         `(files: ${plan.files.length} read of ${plan.filesTotal}, ${plan.filesPrunedByPath} pruned by path, ${plan.filesPrunedByStats} by stats; ` +
         `row groups: ${plan.rowGroupsPruned} of ${plan.rowGroupsTotal} pruned)`,
     );
-    console.log(`scan full: ${fmt(full.rows)} rows in ${full.ms.toFixed(0)} ms = ${fmt(full.rows / (full.ms / 1000))} rows/s (scanTable, DuckDB reader; runs ${list(runs2.full)} ms)`);
-    console.log(`scan full, parquet-wasm reader: ${fullWasm.ms.toFixed(0)} ms (runs ${list(runs2.fullWasm)} ms); ratio parquet-wasm / DuckDB reader: ${(fullWasm.ms / full.ms).toFixed(2)}x`);
+    console.log(`scan full: ${fmt(full.rows)} rows in ${full.ms.toFixed(0)} ms = ${fmt(full.rows / (full.ms / 1000))} rows/s (scanTable, default reader: pages; runs ${list(runs2.full)} ms)`);
+    console.log(`scan full, DuckDB reader: ${fullDuckdb.ms.toFixed(0)} ms (runs ${list(runs2.fullDuckdb)} ms); ratio DuckDB / pages reader: ${(fullDuckdb.ms / full.ms).toFixed(2)}x`);
+    console.log(`scan full, parquet-wasm reader: ${fullWasm.ms.toFixed(0)} ms (runs ${list(runs2.fullWasm)} ms); ratio parquet-wasm / pages reader: ${(fullWasm.ms / full.ms).toFixed(2)}x`);
     console.log(`ratio full / pruned scan: ${(full.ms / pruned.ms).toFixed(1)}x`);
 
     // 3. One-minute resample of every reading, three ways, on the same files.
@@ -158,12 +161,12 @@ export default async function storeBench(): Promise<void> {
     const refJs = { ms: Math.min(...runs.refJs) };
     conn.closeSync();
     console.log(`resample 1m of ${fmt(full.rows)} readings -> ${fmt(buckets)} buckets`);
-    console.log(`  scanTable + resample (JS typed arrays): ${secs(scanPlusResample)} (scan ${secs(full.ms)} + resample ${secs(jsResample.ms)}); with the parquet-wasm reader ${secs(fullWasm.ms + jsResample.ms)}`);
+    console.log(`  scanTable + resample (JS typed arrays): ${secs(scanPlusResample)} (scan ${secs(full.ms)} + resample ${secs(jsResample.ms)}); with the DuckDB reader ${secs(fullDuckdb.ms + jsResample.ms)}, the parquet-wasm reader ${secs(fullWasm.ms + jsResample.ms)}`);
     console.log(`  resampleStore (DuckDB pushdown):        ${secs(pushed.ms)} (${fmt(pushedRows)} buckets; runs ${runs.pushed.map((x) => secs(x)).join(', ')})`);
     console.log(`  reference plain DuckDB SQL:             ${secs(ref.ms)} (${fmt(ref.value)} buckets; runs ${runs.ref.map((x) => secs(x)).join(', ')}; ${secs(refJs.ms)} incl. reading rows into JS)`);
     console.log(`  ratio resampleStore / reference: ${(pushed.ms / ref.ms).toFixed(2)}x (target <= 1.5x); vs reference incl. JS rows: ${(pushed.ms / refJs.ms).toFixed(2)}x`);
     console.log(
-      `  ratio scanTable+resample / reference: ${(scanPlusResample / ref.ms).toFixed(2)}x (target <= 1.0x; parquet-wasm reader: ${((fullWasm.ms + jsResample.ms) / ref.ms).toFixed(2)}x); ` +
+      `  ratio scanTable+resample / reference: ${(scanPlusResample / ref.ms).toFixed(2)}x (target <= 1.0x; DuckDB reader: ${((fullDuckdb.ms + jsResample.ms) / ref.ms).toFixed(2)}x; parquet-wasm reader: ${((fullWasm.ms + jsResample.ms) / ref.ms).toFixed(2)}x); ` +
         `resample alone / reference: ${(jsResample.ms / ref.ms).toFixed(2)}x`,
     );
     // Same thing, interleaved with the reference round by round (scan, resample, reference, ...):

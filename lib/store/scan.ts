@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isVanished, vanished } from './fd-blob.ts';
 import { withConnection, sqlList } from './duckdb.ts';
 import { readChunksDuckdb } from './read-chunks-duckdb.ts';
+import { planPages, readChunksPages } from './read-chunks-pages.ts';
 import { DictionaryColumn } from './dictionary-column.ts';
 import { byteOrderRanks, timeOrderPermutation } from './time-order.ts';
 import { StringDictionary } from '../readings/index.ts';
@@ -20,10 +21,17 @@ export interface ScanOptions extends StoreFilter {
   /** A plan from {@link planScan} for the same filter, to avoid planning twice. */
   plan?: ScanPlan;
   /**
-   * Parquet decoder for `scan`/`scanTable`: `'duckdb'` (default; native, multi-threaded; measured
-   * 1.1-1.8x faster than parquet-wasm on a 10M-reading full scan, see the store bench) or
-   * `'parquet-wasm'` (single-threaded WebAssembly, the previous reader). Both return the same rows
-   * in the same order. `scanStream` always uses parquet-wasm (one bounded batch at a time).
+   * Parquet decoder for `scan`/`scanTable`/`scanArrays`:
+   * - `'auto'` (default): `'pages'` when every planned file suits it (millwright's own files
+   *   always do), else `'duckdb'`; `order: 'time'` always reads with DuckDB.
+   * - `'pages'`: millwright's page reader in JS (zstd in WebAssembly), which decodes the store's
+   *   columns straight into typed arrays, names as dictionary ids (measured 2-3x faster than
+   *   DuckDB's hand-over to JS on a 10M-reading full scan, see docs/benchmarks.md); a file it
+   *   cannot read (another writer's codec, encoding or types) is an error naming the reason.
+   * - `'duckdb'`: native, multi-threaded, reads any Parquet file; rows reach JS 2,048 at a time.
+   * - `'parquet-wasm'`: single-threaded WebAssembly, the first reader.
+   *
+   * All return the same rows in the same order. `scanStream` always uses parquet-wasm.
    */
   reader?: ScanReader;
   /**
@@ -35,12 +43,12 @@ export interface ScanOptions extends StoreFilter {
 }
 
 /** Parquet decoder of a scan; see {@link ScanOptions.reader}. */
-export type ScanReader = 'duckdb' | 'parquet-wasm';
+export type ScanReader = 'auto' | 'pages' | 'duckdb' | 'parquet-wasm';
 
 function scanReader(reader: unknown): ScanReader {
-  if (reader === undefined || reader === 'duckdb') return 'duckdb';
-  if (reader === 'parquet-wasm') return reader;
-  throw new MillwrightError('BAD_INPUT', `unknown scan reader ${JSON.stringify(reader)} (expected 'duckdb' or 'parquet-wasm')`);
+  if (reader === undefined) return 'auto';
+  if (reader === 'auto' || reader === 'pages' || reader === 'duckdb' || reader === 'parquet-wasm') return reader;
+  throw new MillwrightError('BAD_INPUT', `unknown scan reader ${JSON.stringify(reader)} (expected 'auto', 'pages', 'duckdb' or 'parquet-wasm')`);
 }
 
 function scanColumns(columns: readonly string[] | undefined): ScanColumn[] {
@@ -130,8 +138,26 @@ function chunkReader(opts: ScanOptions): { read: typeof readChunksDuckdb | typeo
   const reader = scanReader(opts.reader);
   const timeOrder = opts.order === 'time';
   if (opts.order !== undefined && opts.order !== 'stored' && !timeOrder) throw new MillwrightError('BAD_INPUT', `unknown scan order ${JSON.stringify(opts.order)} (expected 'stored' or 'time')`);
-  if (timeOrder && reader !== 'duckdb') throw new MillwrightError('BAD_INPUT', "scan order 'time' needs the duckdb reader (parquet-wasm reads in stored order only)");
-  return { read: reader === 'duckdb' ? readChunksDuckdb : readChunks, timeOrder };
+  if (timeOrder && reader !== 'duckdb' && reader !== 'auto') throw new MillwrightError('BAD_INPUT', `scan order 'time' needs the duckdb reader (${reader} reads in stored order only)`);
+  if (reader === 'parquet-wasm') return { read: readChunks, timeOrder };
+  if (reader === 'duckdb' || timeOrder) return { read: readChunksDuckdb, timeOrder };
+  return { read: reader === 'pages' ? readPagesOnly : readPagesOrDuckdb, timeOrder };
+}
+
+/** The page reader when every planned file suits it, else DuckDB (`reader: 'auto'`). */
+async function* readPagesOrDuckdb(...args: Parameters<typeof readChunksDuckdb>): AsyncGenerator<Chunk> {
+  const [plan, columns, dicts, opts] = args;
+  const pages = await planPages(plan, columns);
+  if ('unsupported' in pages) yield* readChunksDuckdb(...args);
+  else yield* readChunksPages(plan, columns, dicts, pages, opts);
+}
+
+/** The page reader, or an error saying which file it cannot read and why (`reader: 'pages'`). */
+async function* readPagesOnly(...args: Parameters<typeof readChunksDuckdb>): AsyncGenerator<Chunk> {
+  const [plan, columns, dicts, opts] = args;
+  const pages = await planPages(plan, columns);
+  if ('unsupported' in pages) throw new MillwrightError('BAD_INPUT', `the pages reader cannot read ${pages.unsupported}; scan with reader 'duckdb' (or 'auto')`);
+  yield* readChunksPages(plan, columns, dicts, pages, opts);
 }
 
 /**

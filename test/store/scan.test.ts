@@ -58,23 +58,79 @@ function assertSameColumns(a: Record<string, ArrayLike<unknown>>, b: Record<stri
     const x = a[name];
     const y = b[name];
     assert.equal(x.length, y.length, `${what}: ${name} length`);
-    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) assert.fail(`${what}: ${name}[${i}] is ${String(x[i])} with DuckDB, ${String(y[i])} with parquet-wasm`);
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) assert.fail(`${what}: ${name}[${i}] is ${String(x[i])} with DuckDB, ${String(y[i])} with the other reader`);
   }
 }
 
 for (const [name, filter] of [...cases.map(([n, f]) => [n, f] as const), ['everything', {}] as const, ['columns value + site', { columns: ['value', 'site'], to: '2024-03-01T12:00' }] as const]) {
-  test(`the DuckDB reader (default) and the parquet-wasm reader return identical tables: ${name}`, async () => {
-    const dt = await scanTable({ root, ...filter });
-    const wt = await scanTable({ root, ...filter, reader: 'parquet-wasm' });
+  test(`the pages reader (default), the DuckDB reader and the parquet-wasm reader return identical tables: ${name}`, async () => {
+    const dt = await scanTable({ root, ...filter, reader: 'duckdb' });
     const cols = (t: typeof dt) => Object.fromEntries(t.columnNames().map((c) => [c, t.array(c) as ArrayLike<unknown>]));
-    assertSameColumns(cols(dt), cols(wt), 'scanTable');
-    const da = await scan({ root, ...filter });
-    const wa = await scan({ root, ...filter, reader: 'parquet-wasm' });
-    assert.deepEqual(da.schema.fields.map((f) => `${f.name}: ${String(f.type)}`), wa.schema.fields.map((f) => `${f.name}: ${String(f.type)}`));
+    for (const reader of ['parquet-wasm', 'pages', undefined] as const) {
+      assertSameColumns(cols(dt), cols(await scanTable({ root, ...filter, reader })), `scanTable, reader ${reader ?? 'default'}`);
+    }
+    const da = await scan({ root, ...filter, reader: 'duckdb' });
     const arrowCols = (t: typeof da) => Object.fromEntries(t.schema.fields.map((f) => [f.name, t.getChild(f.name)!.toArray() as ArrayLike<unknown>]));
-    assertSameColumns(arrowCols(da), arrowCols(wa), 'scan');
+    for (const reader of ['parquet-wasm', 'pages'] as const) {
+      const wa = await scan({ root, ...filter, reader });
+      assert.deepEqual(da.schema.fields.map((f) => `${f.name}: ${String(f.type)}`), wa.schema.fields.map((f) => `${f.name}: ${String(f.type)}`));
+      assertSameColumns(arrowCols(da), arrowCols(wa), `scan, reader ${reader}`);
+    }
+    // the name codes too: ids in order of first appearance in the rows returned, as DuckDB gives them
+    const dc = await scanArrays({ root, ...filter, reader: 'duckdb', codes: true });
+    const pc = await scanArrays({ root, ...filter, reader: 'pages', codes: true });
+    assert.deepEqual(pc.assets, dc.assets);
+    assert.deepEqual(pc.signals, dc.signals);
+    if (dc.assetCode) assertSameColumns({ a: dc.assetCode, s: dc.signalCode! }, { a: pc.assetCode!, s: pc.signalCode! }, 'codes');
   });
 }
+
+test('the pages reader reads files of another writer (DuckDB, data pages v1 and v2) as DuckDB does: nulls, long and non-ASCII names, wide deltas', async () => {
+  const { dir, cleanup: done } = await tempDir();
+  try {
+    const versions = { v1: 'PARQUET_VERSION V1', v2: 'PARQUET_VERSION V2', plain: 'COMPRESSION uncompressed' } as const;
+    for (const [name, opts] of Object.entries(versions)) {
+      const part = join(dir, name, 'site=ext', 'date=2024-03-01');
+      await mkdir(part, { recursive: true });
+      // ts jumps by up to ~3 years between rows (delta bit widths past 32), 1,000 asset names
+      // (dictionary indices of 10 bits), names over 12 bytes and with non-ASCII letters, value nulls
+      await sql(
+        `COPY (SELECT make_timestamp_ms(1709251200000 + ((i * 2654435761) % 100000000000))::TIMESTAMP_MS AS ts,
+                'asset-with-a-long-name-' || (i // 7) AS asset, 'sïgnal-' || (i % 3) AS signal,
+                CASE WHEN i % 997 = 5 THEN NULL ELSE i / 4 END::DOUBLE AS value, (i % 7)::UTINYINT AS quality
+              FROM range(7000) r(i)) TO '${join(part, 'part-0001.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 3000${name === 'plain' ? ', ' : ', COMPRESSION zstd, '}${opts})`,
+        { root: join(dir, name) },
+      );
+      const r = join(dir, name);
+      const dt = await scanTable({ root: r, reader: 'duckdb' });
+      const pt = await scanTable({ root: r, reader: 'pages' });
+      assert.equal(pt.numRows(), 7000);
+      const cols = (t: typeof dt) => Object.fromEntries(t.columnNames().map((c) => [c, t.array(c) as ArrayLike<unknown>]));
+      assertSameColumns(cols(dt), cols(pt), `DuckDB-written ${name}`);
+      assert.ok(Number.isNaN((pt.array('value') as Float64Array)[5]), 'a null value reads as NaN');
+      const filtered = { assets: ['asset-with-a-long-name-3', 'asset-with-a-long-name-900'], from: Date.UTC(2024, 5, 1) };
+      assertSameColumns(cols(await scanTable({ root: r, ...filtered, reader: 'duckdb' })), cols(await scanTable({ root: r, ...filtered, reader: 'pages' })), `DuckDB-written ${name}, filtered`);
+    }
+  } finally {
+    await done();
+  }
+});
+
+test('a file the pages reader cannot read: an error naming it and why with reader pages, DuckDB with the default', async () => {
+  const { dir, cleanup: done } = await tempDir();
+  try {
+    const part = join(dir, 'site=ext', 'date=2024-03-01');
+    await mkdir(part, { recursive: true });
+    // DuckDB's defaults: snappy, and TIMESTAMPTZ in microseconds
+    await sql(`COPY (SELECT TIMESTAMPTZ '2024-03-01 00:00:00+00' + i * INTERVAL 1 SECOND AS ts, 'm-1' AS asset, 's' AS signal, i::DOUBLE AS value, 0::UTINYINT AS quality FROM range(100) r(i)) TO '${join(part, 'part-0001.parquet')}' (FORMAT parquet)`, { root: dir });
+    await assert.rejects(scanTable({ root: dir, reader: 'pages' }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /part-0001\.parquet: column ts: not a millisecond timestamp/.test(e.message) && /reader 'duckdb'/.test(e.message));
+    const t = await scanTable({ root: dir });
+    assert.equal(t.numRows(), 100);
+    assert.equal((t.array('ts') as Float64Array)[99], Date.UTC(2024, 2, 1) + 99_000);
+  } finally {
+    await done();
+  }
+});
 
 test('the DuckDB reader reads null values (from another writer) as NaN, across vector boundaries', async () => {
   const { dir, cleanup: done } = await tempDir();
@@ -129,7 +185,7 @@ test('the DuckDB reader stops cleanly when its caller stops early, with the next
 });
 
 test('an unknown reader is refused', async () => {
-  await assert.rejects(scanTable({ root, reader: 'arrow' as never }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /'duckdb' or 'parquet-wasm'/.test(e.message));
+  await assert.rejects(scanTable({ root, reader: 'arrow' as never }), (e: unknown) => isErrorCode(e, 'BAD_INPUT') && /'auto', 'pages', 'duckdb' or 'parquet-wasm'/.test(e.message));
 });
 
 test('planScan prunes files by path and row groups by statistics', async () => {
