@@ -1,4 +1,4 @@
-import { open, readFile } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { vanished } from './fd-blob.ts';
 import { parseStoreFooter, type RowGroupInfo, type StoreColumnName, type StoreFileLayout } from './parquet-footer.ts';
 import { decodeColumnChunk, loadZstd } from './parquet-pages.ts';
@@ -42,13 +42,7 @@ export async function planPages(plan: ScanPlan, columns: readonly ScanColumn[]):
 
 /** The end of a file, long enough to hold its footer, and the file's size. */
 async function fileTail(path: string): Promise<{ end: Uint8Array; size: number }> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw vanished(path, err);
-    throw err;
-  }
+  const fh = await openOrVanished(path);
   try {
     const { size } = await fh.stat();
     let want = Math.min(size, FOOTER_PROBE);
@@ -106,27 +100,54 @@ export async function* readChunksPages(
   await loadZstd();
   const groups = new RowGroups(plan, columns, dicts, opts);
   for (const [fi, file] of plan.files.entries()) {
-    let bytes: Uint8Array;
+    const fh = await openOrVanished(file.path);
     try {
-      bytes = await readFile(file.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw vanished(file.path, err);
-      throw err;
-    }
-    const layout = pages.layouts[fi]!;
-    for (const g of file.rowGroups ?? layout.rowGroups.map((_, i) => i)) {
-      const rg = layout.rowGroups[g];
-      if (!rg) throw new RangeError(`${file.path}: no row group ${g}`);
-      const chunk = groups.read(bytes, rg, `${file.path}: row group ${g}`, fileSite[fi]!);
-      if (chunk) yield chunk;
+      const layout = pages.layouts[fi]!;
+      for (const g of file.rowGroups ?? layout.rowGroups.map((_, i) => i)) {
+        const rg = layout.rowGroups[g];
+        if (!rg) throw new RangeError(`${file.path}: no row group ${g}`);
+        if (rg.rows === 0) continue;
+        // only the bytes of this row group's columns that the scan decodes (a pruned scan skips the rest)
+        const { bytes, local } = await readColumns(fh, rg, groups.cols);
+        const chunk = groups.read(bytes, local, `${file.path}: row group ${g}`, fileSite[fi]!);
+        if (chunk) yield chunk;
+      }
+    } finally {
+      await fh.close();
     }
   }
+}
+
+async function openOrVanished(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw vanished(path, err);
+    throw err;
+  }
+}
+
+/** One read of the span holding the given column chunks of a row group, and their offsets in it. */
+async function readColumns(fh: FileHandle, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
+  let start = Infinity;
+  let end = 0;
+  for (const c of cols) {
+    const info = rg.columns[c]!;
+    start = Math.min(start, info.offset);
+    end = Math.max(end, info.offset + info.size);
+  }
+  const bytes = new Uint8Array(end - start);
+  const { bytesRead } = await fh.read(bytes, 0, bytes.length, start);
+  if (bytesRead !== bytes.length) throw new RangeError(`file ended ${bytes.length - bytesRead} bytes early (changed during the scan?)`);
+  const local: RowGroupInfo = { rows: rg.rows, columns: {} };
+  for (const c of cols) local.columns[c] = { ...rg.columns[c]!, offset: rg.columns[c]!.offset - start };
+  return { bytes, local };
 }
 
 /** Decodes row groups into chunks of the scan's columns, the filter applied, with reused arrays. */
 class RowGroups {
   private readonly want: Set<ScanColumn>;
-  private readonly cols: StoreColumnName[];
+  readonly cols: StoreColumnName[];
   /** The filter's columns, decoded first: a row group none of whose rows pass is not decoded further. */
   private readonly filterCols: StoreColumnName[];
   private readonly from: number;
