@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   // verification (checksum mismatch, tampered or incomplete artifact, e.g. on /admin/reload)
   // means the operator's deployed model is broken and needs a person, while the server keeps
   // serving the model it already had.
-  INTEGRITY: { status: 500, exit: 1, summary: 'A model artifact, registry record or manifest failed verification: checksum mismatch, tampered or incomplete files.' },
+  INTEGRITY: { status: 500, exit: 1, summary: 'A model artifact, registry record or manifest failed verification, or a store file does not decode: checksum mismatch, tampered, corrupt or incomplete files.' },
   DEADLINE_EXCEEDED: { status: 503, exit: 1, summary: 'An operation (e.g. a prediction) did not finish within its deadline; retry later.' },
   UNAVAILABLE: { status: 503, exit: 1, summary: 'A needed resource is not ready or not reachable: no model loaded, workers busy or restarting, a destination down.' },
   // 507 (Insufficient Storage): the gateway's spool or disk is full; what was acknowledged is kept,

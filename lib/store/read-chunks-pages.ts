@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { MillwrightError } from '../errors/index.ts';
 import { vanished } from './fd-blob.ts';
 import { parseStoreFooter, type RowGroupInfo, type StoreColumnName, type StoreFileLayout } from './parquet-footer.ts';
 import { decodeColumnChunk, loadZstd } from './parquet-pages.ts';
@@ -105,10 +106,10 @@ export async function* readChunksPages(
       const layout = pages.layouts[fi]!;
       for (const g of file.rowGroups ?? layout.rowGroups.map((_, i) => i)) {
         const rg = layout.rowGroups[g];
-        if (!rg) throw new RangeError(`${file.path}: no row group ${g}`);
+        if (!rg) throw new MillwrightError('INTEGRITY', `store file ${file.path} has no row group ${g} (changed since the scan was planned?)`);
         if (rg.rows === 0) continue;
         // only the bytes of this row group's columns that the scan decodes (a pruned scan skips the rest)
-        const { bytes, local } = await readColumns(fh, rg, groups.cols);
+        const { bytes, local } = await readColumns(fh, file.path, rg, groups.cols);
         const chunk = groups.read(bytes, local, `${file.path}: row group ${g}`, fileSite[fi]!);
         if (chunk) yield chunk;
       }
@@ -128,7 +129,7 @@ async function openOrVanished(path: string): Promise<FileHandle> {
 }
 
 /** One read of the span holding the given column chunks of a row group, and their offsets in it. */
-async function readColumns(fh: FileHandle, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
+async function readColumns(fh: FileHandle, path: string, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
   let start = Infinity;
   let end = 0;
   for (const c of cols) {
@@ -138,7 +139,7 @@ async function readColumns(fh: FileHandle, rg: RowGroupInfo, cols: readonly Stor
   }
   const bytes = new Uint8Array(end - start);
   const { bytesRead } = await fh.read(bytes, 0, bytes.length, start);
-  if (bytesRead !== bytes.length) throw new RangeError(`file ended ${bytes.length - bytesRead} bytes early (changed during the scan?)`);
+  if (bytesRead !== bytes.length) throw new MillwrightError('INTEGRITY', `store file ${path} ended ${bytes.length - bytesRead} bytes before its footer says (changed during the scan?)`);
   const local: RowGroupInfo = { rows: rg.rows, columns: {} };
   for (const c of cols) local.columns[c] = { ...rg.columns[c]!, offset: rg.columns[c]!.offset - start };
   return { bytes, local };
@@ -184,7 +185,7 @@ class RowGroups {
         const decoded = decodeColumnChunk(bytes, rg.columns[c]!, kind, n, s[c]);
         if (c === 'asset' || c === 'signal') names[c] = decoded.dictionary!;
       } catch (err) {
-        throw new Error(`${where}, column ${c}: ${(err as Error).message}`, { cause: err });
+        throw new MillwrightError('INTEGRITY', `store file ${where}, column ${c} does not decode (${(err as Error).message}); the file is corrupt or was changed during the scan`, { cause: err });
       }
     };
     for (const c of this.filterCols) decode(c);

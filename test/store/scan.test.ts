@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { parseStoreFooter } from '../../lib/store/parquet-footer.ts';
 import { join } from 'node:path';
 import { writeReadings, scan, scanTable, scanArrays, scanStream, planScan, sql } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
@@ -320,6 +321,25 @@ test('the DuckDB reader decodes names longer than 12 bytes and non-ASCII names e
     assert.deepEqual(sorted(dt.objects() as Row[]), expected);
     const some = await scanTable({ root: dir, assets: ['thirteen-byte', 'ポンプ-12'], signals: 'temperature-bearing-drive-end' });
     assert.deepEqual(sorted(some.objects() as Row[]), expected.filter((r) => ['thirteen-byte', 'ポンプ-12'].includes(r.asset) && r.signal === 'temperature-bearing-drive-end'));
+  } finally {
+    await done();
+  }
+});
+
+test('a store file whose pages do not decode: INTEGRITY naming the file, row group and column, not a crash or a wrong answer', async () => {
+  const { dir, cleanup: done } = await tempDir();
+  try {
+    const written = await writeReadings(dir, plantBatch({ samples: 400, periodMs: 60_000, start: Date.UTC(2024, 2, 1), seed: 3 }), { rowGroupSize: 500 });
+    const path = written.files[0]!;
+    const bytes = new Uint8Array(await readFile(path));
+    const end = bytes.subarray(bytes.length - 65536 > 0 ? bytes.length - 65536 : 0);
+    const layout = parseStoreFooter(end, bytes.length, ['value']);
+    assert.ok(!('unsupported' in layout), 'the store writer\'s files suit the pages reader');
+    // overwrite the middle of the first row group's value pages (past the page header): zstd refuses it
+    const value = layout.rowGroups[0]!.columns.value!;
+    bytes.fill(0xa5, value.offset + 40, value.offset + value.size - 8);
+    await writeFile(path, bytes);
+    await assert.rejects(scanTable({ root: dir }), (e: unknown) => isErrorCode(e, 'INTEGRITY') && e.message.includes(path) && /row group 0, column value does not decode/.test(e.message));
   } finally {
     await done();
   }
