@@ -15,7 +15,7 @@ export interface PagesPlan {
 }
 
 /** The file columns a scan of `columns` under the plan's filter has to decode. */
-function fileColumns(plan: ScanPlan, columns: readonly ScanColumn[]): StoreColumnName[] {
+export function fileColumns(plan: ScanPlan, columns: readonly ScanColumn[]): StoreColumnName[] {
   const want = new Set<string>(columns);
   const f = plan.filter;
   if (f.from !== undefined || f.to !== undefined) want.add('ts');
@@ -29,8 +29,20 @@ function fileColumns(plan: ScanPlan, columns: readonly ScanColumn[]): StoreColum
  * (millwright's own files always can; see parquet-footer.ts), with the reason when not. A file
  * gone since the plan is a retryable vanished error, as with the other readers.
  */
-export async function planPages(plan: ScanPlan, columns: readonly ScanColumn[]): Promise<PagesPlan | { unsupported: string }> {
+export function planPages(plan: ScanPlan, columns: readonly ScanColumn[]): Promise<PagesPlan | { unsupported: string }> {
+  // one footer pass per plan and column set: the parallel full scan and the reader both ask
   const cols = fileColumns(plan, columns);
+  const key = cols.join(',');
+  let byCols = footers.get(plan);
+  if (!byCols) footers.set(plan, (byCols = new Map()));
+  let found = byCols.get(key);
+  if (!found) byCols.set(key, (found = readFooters(plan, cols)));
+  return found;
+}
+
+const footers = new WeakMap<ScanPlan, Map<string, Promise<PagesPlan | { unsupported: string }>>>();
+
+async function readFooters(plan: ScanPlan, cols: StoreColumnName[]): Promise<PagesPlan | { unsupported: string }> {
   const layouts: StoreFileLayout[] = [];
   for (const f of plan.files) {
     const { end, size } = await fileTail(f.path);
@@ -119,7 +131,8 @@ export async function* readChunksPages(
   }
 }
 
-async function openOrVanished(path: string): Promise<FileHandle> {
+/** Opens a planned file; a missing one is a retryable {@link vanished} error. */
+export async function openOrVanished(path: string): Promise<FileHandle> {
   try {
     return await open(path, 'r');
   } catch (err) {
@@ -129,7 +142,7 @@ async function openOrVanished(path: string): Promise<FileHandle> {
 }
 
 /** One read of the span holding the given column chunks of a row group, and their offsets in it. */
-async function readColumns(fh: FileHandle, path: string, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
+export async function readColumns(fh: FileHandle, path: string, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
   let start = Infinity;
   let end = 0;
   for (const c of cols) {
@@ -231,8 +244,8 @@ function pick<T extends Float64Array | Uint8Array>(src: T, sel: Int32Array | und
   return dst;
 }
 
-/** Local dictionary indices of the selected rows as scan-wide ids, given in order of first appearance. */
-function scanIds(local: Int32Array, sel: Int32Array | undefined, len: number, dictionary: string[], dict: ChunkDicts['asset'], dst: Int32Array): Int32Array {
+/** Local dictionary indices of the selected rows as scan-wide ids, given in order of first appearance (`dst` may be `local`). */
+export function scanIds(local: Int32Array, sel: Int32Array | undefined, len: number, dictionary: string[], dict: ChunkDicts['asset'], dst: Int32Array): Int32Array {
   const map = new Int32Array(dictionary.length).fill(-1);
   const idOf = (l: number): number => {
     const id = map[l]!;

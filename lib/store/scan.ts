@@ -9,6 +9,7 @@ import { isVanished, vanished } from './fd-blob.ts';
 import { withConnection, sqlList } from './duckdb.ts';
 import { readChunksDuckdb } from './read-chunks-duckdb.ts';
 import { planPages, readChunksPages } from './read-chunks-pages.ts';
+import { readPagesParallel } from './read-pages-parallel.ts';
 import { DictionaryColumn } from './dictionary-column.ts';
 import { byteOrderRanks, timeOrderPermutation } from './time-order.ts';
 import { StringDictionary } from '../readings/index.ts';
@@ -208,6 +209,10 @@ export async function scanTable(opts: ScanOptions): Promise<ColumnTable> {
     try {
       const plan = attempt === 0 && opts.plan ? opts.plan : await planScan(opts);
       const dicts = newDicts();
+      // A large unfiltered scan of files the pages reader reads: decoded on two threads.
+      const reader = scanReader(opts.reader);
+      const whole = !timeOrder && (reader === 'auto' || reader === 'pages') ? await readPagesParallel(plan, columns, dicts) : undefined;
+      if (whole) return tableOf(columns, whole.columns, dicts);
       // Output columns sized once from the files' row counts: each chunk is copied straight into
       // them (the DuckDB reader's chunks are reused views), no list of chunks to concatenate.
       const sink = new TableSink(columns, await rowBound(plan));
@@ -286,14 +291,18 @@ class TableSink {
 
   /** The arquero table; name columns dictionary-encoded with the scan's dictionaries. */
   table(dicts: ChunkDicts): ColumnTable {
-    const cols = this.columnsFitted();
-    const data: Record<string, Float64Array | Uint8Array | DictionaryColumn> = {};
-    for (const name of this.columns) {
-      if (name === 'ts' || name === 'value' || name === 'quality') data[name] = cols[name] as Float64Array | Uint8Array;
-      else data[name] = new DictionaryColumn(cols[name] as Int32Array, dicts[name].values);
-    }
-    return aq.table(data);
+    return tableOf(this.columns, this.columnsFitted(), dicts);
   }
+}
+
+/** An arquero table of whole columns; name columns (scan-wide ids) dictionary-encoded with the scan's dictionaries. */
+function tableOf(columns: readonly ScanColumn[], cols: Partial<Record<ScanColumn, Float64Array | Int32Array | Uint8Array>>, dicts: ChunkDicts): ColumnTable {
+  const data: Record<string, Float64Array | Uint8Array | DictionaryColumn> = {};
+  for (const name of columns) {
+    if (name === 'ts' || name === 'value' || name === 'quality') data[name] = cols[name] as Float64Array | Uint8Array;
+    else data[name] = new DictionaryColumn(cols[name] as Int32Array, dicts[name].values);
+  }
+  return aq.table(data);
 }
 
 /** The columns of {@link scanArrays}: those asked for, each one plain array of `length` rows. */

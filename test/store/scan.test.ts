@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as aq from 'arquero';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { parseStoreFooter } from '../../lib/store/parquet-footer.ts';
+import { readPagesParallel } from '../../lib/store/read-pages-parallel.ts';
 import { join } from 'node:path';
 import { writeReadings, scan, scanTable, scanArrays, scanStream, planScan, sql } from '../../lib/store/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
@@ -343,4 +344,21 @@ test('a store file whose pages do not decode: INTEGRITY naming the file, row gro
   } finally {
     await done();
   }
+});
+
+test('a whole-store scan split across two threads gives the one-thread reader\'s rows, ids and dictionaries; a filtered scan is not split', async () => {
+  const plan = await planScan({ root });
+  const columns = ['ts', 'site', 'asset', 'signal', 'value', 'quality'] as const;
+  const newDicts = () => ({ site: new StringDictionary(), asset: new StringDictionary(), signal: new StringDictionary() });
+  const one = await scanArrays({ root, reader: 'pages', codes: true });
+  const dicts = newDicts();
+  const two = await readPagesParallel(plan, columns, dicts, 0);
+  assert.ok(two, 'the scan was split');
+  assert.equal(two.length, all.length);
+  assert.deepEqual(dicts.asset.values, one.assets);
+  assert.deepEqual(dicts.signal.values, one.signals);
+  assertSameColumns({ ts: one.ts!, asset: one.assetCode!, signal: one.signalCode!, value: one.value!, quality: one.quality! }, { ts: two.columns.ts!, asset: two.columns.asset!, signal: two.columns.signal!, value: two.columns.value!, quality: two.columns.quality! }, 'two threads');
+  const sites = two.columns.site as Int32Array;
+  assert.deepEqual([...new Set(sites)].map((id) => dicts.site.values[id]), [...new Set(one.site!)]);
+    assert.equal(await readPagesParallel(await planScan({ root, assets: ['motor-2'] }), columns, newDicts(), 0), undefined, 'a filtered scan reads on one thread');
 });

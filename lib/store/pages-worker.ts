@@ -1,0 +1,38 @@
+import { parentPort } from 'node:worker_threads';
+import { MillwrightError } from '../errors/index.ts';
+import { decodeRowGroupInto, type ColumnsOut } from './decode-row-group.ts';
+import { loadZstd } from './parquet-pages.ts';
+import { openOrVanished, readColumns } from './read-chunks-pages.ts';
+import type { PagesJob, PagesReply } from './read-pages-parallel.ts';
+
+/**
+ * The second thread of a parallel full scan (read-pages-parallel.ts): decodes its share of the
+ * row groups into the scan's shared output columns and answers with their name dictionaries.
+ */
+parentPort!.on('message', (job: PagesJob) => {
+  void run(job).then(
+    (names) => parentPort!.postMessage({ id: job.id, names } satisfies PagesReply),
+    (err: unknown) => parentPort!.postMessage({ id: job.id, error: MillwrightError.from(err).toJSON() } satisfies PagesReply),
+  );
+});
+
+async function run(job: PagesJob): Promise<PagesReply['names']> {
+  await loadZstd();
+  const out: ColumnsOut = {};
+  for (const [c, buf] of Object.entries(job.buffers)) {
+    out[c as keyof ColumnsOut] = (c === 'ts' || c === 'value' ? new Float64Array(buf) : c === 'quality' ? new Uint8Array(buf) : new Int32Array(buf)) as never;
+  }
+  const names: NonNullable<PagesReply['names']> = [];
+  for (const file of job.files) {
+    const fh = await openOrVanished(file.path);
+    try {
+      for (const g of file.groups) {
+        const { bytes, local } = await readColumns(fh, file.path, g.rg, Object.keys(out) as (keyof ColumnsOut)[]);
+        names.push(decodeRowGroupInto(bytes, local, `${file.path}: row group ${g.index}`, out, g.at));
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return names;
+}
