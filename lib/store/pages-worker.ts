@@ -2,7 +2,7 @@ import { parentPort } from 'node:worker_threads';
 import { MillwrightError } from '../errors/index.ts';
 import { decodeRowGroupInto, type ColumnsOut } from './decode-row-group.ts';
 import { loadZstd } from './parquet-pages.ts';
-import { openOrVanished, readColumns } from './read-chunks-pages.ts';
+import { rowGroupBytes } from './read-chunks-pages.ts';
 import type { PagesJob, PagesReply } from './read-pages-parallel.ts';
 
 /**
@@ -23,16 +23,8 @@ async function run(job: PagesJob): Promise<PagesReply['names']> {
     out[c as keyof ColumnsOut] = (c === 'ts' || c === 'value' ? new Float64Array(buf) : c === 'quality' ? new Uint8Array(buf) : new Int32Array(buf)) as never;
   }
   const names: NonNullable<PagesReply['names']> = [];
-  for (const file of job.files) {
-    const fh = await openOrVanished(file.path);
-    try {
-      for (const g of file.groups) {
-        const { bytes, local } = await readColumns(fh, file.path, g.rg, Object.keys(out) as (keyof ColumnsOut)[]);
-        names.push(decodeRowGroupInto(bytes, local, `${file.path}: row group ${g.index}`, out, g.at));
-      }
-    } finally {
-      await fh.close();
-    }
+  for await (const { task, bytes, rg } of rowGroupBytes(job.tasks, Object.keys(out) as (keyof ColumnsOut)[])) {
+    names.push(decodeRowGroupInto(bytes, rg, `${task.path}: row group ${task.index}`, out, task.at));
   }
   return names;
 }

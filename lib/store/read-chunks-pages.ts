@@ -2,7 +2,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { MillwrightError } from '../errors/index.ts';
 import { vanished } from './fd-blob.ts';
 import { parseStoreFooter, type RowGroupInfo, type StoreColumnName, type StoreFileLayout } from './parquet-footer.ts';
-import { decodeColumnChunk, loadZstd } from './parquet-pages.ts';
+import { decodeColumn } from './decode-row-group.ts';
+import { loadZstd } from './parquet-pages.ts';
 import type { ScanPlan } from './plan-scan.ts';
 import type { Chunk, ChunkDicts, ScanColumn } from './read-chunks.ts';
 
@@ -112,27 +113,63 @@ export async function* readChunksPages(
   if (plan.filter.assets?.size === 0 || plan.filter.signals?.size === 0) return;
   await loadZstd();
   const groups = new RowGroups(plan, columns, dicts, opts);
+  for await (const { task, bytes, rg } of rowGroupBytes(rowGroupTasks(plan, pages.layouts, fileSite).tasks, groups.cols)) {
+    const chunk = groups.read(bytes, rg, `${task.path}: row group ${task.index}`, task.site);
+    if (chunk) yield chunk;
+  }
+}
+
+/** One row group to read: its file, index and layout, its rows' offset in a whole scan, its site id. */
+export interface RowGroupTask {
+  path: string;
+  index: number;
+  rg: RowGroupInfo;
+  at: number;
+  site: number;
+}
+
+/** Each planned row group with rows, in stored order, at its offset in the scan's output. */
+export function rowGroupTasks(plan: ScanPlan, layouts: readonly StoreFileLayout[], fileSite: readonly number[]): { tasks: RowGroupTask[]; total: number } {
+  const tasks: RowGroupTask[] = [];
+  let total = 0;
   for (const [fi, file] of plan.files.entries()) {
-    const fh = await openOrVanished(file.path);
-    try {
-      const layout = pages.layouts[fi]!;
-      for (const g of file.rowGroups ?? layout.rowGroups.map((_, i) => i)) {
-        const rg = layout.rowGroups[g];
-        if (!rg) throw new MillwrightError('INTEGRITY', `store file ${file.path} has no row group ${g} (changed since the scan was planned?)`);
-        if (rg.rows === 0) continue;
-        // only the bytes of this row group's columns that the scan decodes (a pruned scan skips the rest)
-        const { bytes, local } = await readColumns(fh, file.path, rg, groups.cols);
-        const chunk = groups.read(bytes, local, `${file.path}: row group ${g}`, fileSite[fi]!);
-        if (chunk) yield chunk;
-      }
-    } finally {
-      await fh.close();
+    const layout = layouts[fi]!;
+    for (const g of file.rowGroups ?? layout.rowGroups.map((_, i) => i)) {
+      const rg = layout.rowGroups[g];
+      if (!rg) throw new MillwrightError('INTEGRITY', `store file ${file.path} has no row group ${g} (changed since the scan was planned?)`);
+      if (rg.rows === 0) continue;
+      tasks.push({ path: file.path, index: g, rg, at: total, site: fileSite[fi]! });
+      total += rg.rows;
     }
+  }
+  return { tasks, total };
+}
+
+/**
+ * The bytes of each task's column chunks `cols` (only those: a pruned scan skips the rest), with
+ * the row group's layout at offsets into them; one open file at a time.
+ */
+export async function* rowGroupBytes(tasks: readonly RowGroupTask[], cols: readonly StoreColumnName[]): AsyncGenerator<{ task: RowGroupTask; bytes: Uint8Array; rg: RowGroupInfo }> {
+  let fh: FileHandle | undefined;
+  let open = '';
+  try {
+    for (const task of tasks) {
+      if (!fh || task.path !== open) {
+        await fh?.close();
+        fh = undefined;
+        fh = await openOrVanished(task.path);
+        open = task.path;
+      }
+      const { bytes, local } = await readColumns(fh, task.path, task.rg, cols);
+      yield { task, bytes, rg: local };
+    }
+  } finally {
+    await fh?.close();
   }
 }
 
 /** Opens a planned file; a missing one is a retryable {@link vanished} error. */
-export async function openOrVanished(path: string): Promise<FileHandle> {
+async function openOrVanished(path: string): Promise<FileHandle> {
   try {
     return await open(path, 'r');
   } catch (err) {
@@ -142,7 +179,7 @@ export async function openOrVanished(path: string): Promise<FileHandle> {
 }
 
 /** One read of the span holding the given column chunks of a row group, and their offsets in it. */
-export async function readColumns(fh: FileHandle, path: string, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
+async function readColumns(fh: FileHandle, path: string, rg: RowGroupInfo, cols: readonly StoreColumnName[]): Promise<{ bytes: Uint8Array; local: RowGroupInfo }> {
   let start = Infinity;
   let end = 0;
   for (const c of cols) {
@@ -193,13 +230,8 @@ class RowGroups {
     s.ensure(n);
     const names: Partial<Record<'asset' | 'signal', string[]>> = {};
     const decode = (c: StoreColumnName): void => {
-      const kind = c === 'ts' ? 'ms' : c === 'value' ? 'double' : c === 'quality' ? 'u8' : 'names';
-      try {
-        const decoded = decodeColumnChunk(bytes, rg.columns[c]!, kind, n, s[c]);
-        if (c === 'asset' || c === 'signal') names[c] = decoded.dictionary!;
-      } catch (err) {
-        throw new MillwrightError('INTEGRITY', `store file ${where}, column ${c} does not decode (${(err as Error).message}); the file is corrupt or was changed during the scan`, { cause: err });
-      }
+      const dictionary = decodeColumn(bytes, rg, c, s[c], where);
+      if (c === 'asset' || c === 'signal') names[c] = dictionary!;
     };
     for (const c of this.filterCols) decode(c);
     const sel = this.filterCols.length > 0 ? this.select(n, names) : undefined;

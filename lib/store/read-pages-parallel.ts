@@ -4,10 +4,10 @@ import { MillwrightError, type MillwrightErrorJSON } from '../errors/index.ts';
 import { startWorker } from '../workers/index.ts';
 import { decodeRowGroupInto, type ColumnsOut } from './decode-row-group.ts';
 import { loadZstd } from './parquet-pages.ts';
-import type { RowGroupInfo, StoreColumnName, StoreFileLayout } from './parquet-footer.ts';
+import type { StoreColumnName } from './parquet-footer.ts';
 import type { ScanPlan } from './plan-scan.ts';
 import type { ChunkDicts, ScanColumn } from './read-chunks.ts';
-import { fileColumns, openOrVanished, planPages, readColumns, scanIds } from './read-chunks-pages.ts';
+import { fileColumns, planPages, rowGroupBytes, rowGroupTasks, scanIds, type RowGroupTask } from './read-chunks-pages.ts';
 
 /**
  * Rows from which a full scan is split across two threads. Below it the worker's hand-over and
@@ -18,7 +18,7 @@ export const PARALLEL_MIN_ROWS = 1_000_000;
 /** What the main thread posts to the pages worker: row groups to decode into the shared columns. */
 export interface PagesJob {
   id: number;
-  files: { path: string; groups: { index: number; rg: RowGroupInfo; at: number }[] }[];
+  tasks: RowGroupTask[];
   buffers: Partial<Record<keyof ColumnsOut, SharedArrayBuffer>>;
 }
 
@@ -33,14 +33,6 @@ export interface PagesReply {
 export interface FullScan {
   length: number;
   columns: Partial<Record<ScanColumn, Float64Array | Int32Array | Uint8Array>>;
-}
-
-interface Task {
-  path: string;
-  index: number;
-  rg: RowGroupInfo;
-  at: number;
-  site: number;
 }
 
 /**
@@ -84,7 +76,7 @@ export async function readPagesParallel(plan: ScanPlan, columns: readonly ScanCo
 }
 
 /** The output columns once every row group is decoded: names mapped to scan-wide ids in row order, site filled per row group. */
-function wholeColumns(columns: readonly ScanColumn[], tasks: readonly Task[], names: NonNullable<PagesReply['names']>, out: ColumnsOut, total: number, dicts: ChunkDicts): FullScan {
+function wholeColumns(columns: readonly ScanColumn[], tasks: readonly RowGroupTask[], names: NonNullable<PagesReply['names']>, out: ColumnsOut, total: number, dicts: ChunkDicts): FullScan {
   const result: FullScan = { length: total, columns: {} };
   for (const [i, t] of tasks.entries()) {
     for (const c of ['asset', 'signal'] as const) {
@@ -103,42 +95,11 @@ function wholeColumns(columns: readonly ScanColumn[], tasks: readonly Task[], na
   return result;
 }
 
-/** Each planned row group with rows, at its offset in the scan's output. */
-function rowGroupTasks(plan: ScanPlan, layouts: readonly StoreFileLayout[], fileSite: readonly number[]): { tasks: Task[]; total: number } {
-  const tasks: Task[] = [];
-  let total = 0;
-  for (const [fi, file] of plan.files.entries()) {
-    const layout = layouts[fi]!;
-    for (const g of file.rowGroups ?? layout.rowGroups.map((_, i) => i)) {
-      const rg = layout.rowGroups[g];
-      if (!rg) throw new MillwrightError('INTEGRITY', `store file ${file.path} has no row group ${g} (changed since the scan was planned?)`);
-      if (rg.rows === 0) continue;
-      tasks.push({ path: file.path, index: g, rg, at: total, site: fileSite[fi]! });
-      total += rg.rows;
-    }
-  }
-  return { tasks, total };
-}
-
-/** This thread's share: the row groups decoded into `out`, one open file at a time; their name dictionaries in order. */
-async function decodeHere(tasks: readonly Task[], cols: readonly StoreColumnName[], out: ColumnsOut): Promise<NonNullable<PagesReply['names']>> {
+/** This thread's share: the row groups decoded into `out`; their name dictionaries in order. */
+async function decodeHere(tasks: readonly RowGroupTask[], cols: readonly StoreColumnName[], out: ColumnsOut): Promise<NonNullable<PagesReply['names']>> {
   await loadZstd();
   const names: NonNullable<PagesReply['names']> = [];
-  let fh: Awaited<ReturnType<typeof openOrVanished>> | undefined;
-  let open = '';
-  try {
-    for (const t of tasks) {
-      if (t.path !== open) {
-        await fh?.close();
-        fh = await openOrVanished(t.path);
-        open = t.path;
-      }
-      const { bytes, local } = await readColumns(fh!, t.path, t.rg, cols);
-      names.push(decodeRowGroupInto(bytes, local, `${t.path}: row group ${t.index}`, out, t.at));
-    }
-  } finally {
-    await fh?.close();
-  }
+  for await (const { task, bytes, rg } of rowGroupBytes(tasks, cols)) names.push(decodeRowGroupInto(bytes, rg, `${task.path}: row group ${task.index}`, out, task.at));
   return names;
 }
 
@@ -147,19 +108,14 @@ let nextId = 1;
 const waiting = new Map<number, { resolve: (names: NonNullable<PagesReply['names']>) => void; reject: (err: Error) => void }>();
 
 /** The row groups decoded by the pages worker (started on first use, kept, and not keeping the process alive when idle). */
-function runOnWorker(tasks: Task[], buffers: PagesJob['buffers']): Promise<NonNullable<PagesReply['names']>> {
+function runOnWorker(tasks: RowGroupTask[], buffers: PagesJob['buffers']): Promise<NonNullable<PagesReply['names']>> {
   if (tasks.length === 0) return Promise.resolve([]);
   const w = pagesWorker();
   const id = nextId++;
-  const files: PagesJob['files'] = [];
-  for (const t of tasks) {
-    if (files.at(-1)?.path !== t.path) files.push({ path: t.path, groups: [] });
-    files.at(-1)!.groups.push({ index: t.index, rg: t.rg, at: t.at });
-  }
   return new Promise((resolve, reject) => {
     waiting.set(id, { resolve, reject });
     w.ref();
-    w.postMessage({ id, files, buffers } satisfies PagesJob);
+    w.postMessage({ id, tasks, buffers } satisfies PagesJob);
   });
 }
 
