@@ -11,6 +11,20 @@ export interface ColumnsOut {
   quality?: Uint8Array;
 }
 
+/** Each column's array type in a whole-scan output. */
+const ARRAY = { ts: Float64Array, asset: Int32Array, signal: Int32Array, value: Float64Array, quality: Uint8Array } as const;
+
+/** Column `c` over a (shared) buffer: how both threads of the parallel scan see the same output. */
+export function columnOver(c: StoreColumnName, buf: SharedArrayBuffer): NonNullable<ColumnsOut[StoreColumnName]> {
+  const Ctor = ARRAY[c] as unknown as new (b: SharedArrayBuffer) => NonNullable<ColumnsOut[StoreColumnName]>;
+  return new Ctor(buf);
+}
+
+/** A shared buffer for `rows` rows of column `c`. */
+export function sharedColumn(c: StoreColumnName, rows: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(rows * ARRAY[c].BYTES_PER_ELEMENT);
+}
+
 const KIND: Record<StoreColumnName, ChunkKind> = { ts: 'ms', asset: 'names', signal: 'names', value: 'double', quality: 'u8' };
 
 /**

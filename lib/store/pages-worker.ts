@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { MillwrightError } from '../errors/index.ts';
-import { decodeRowGroupInto, type ColumnsOut } from './decode-row-group.ts';
+import { columnOver, decodeRowGroupInto, type ColumnsOut } from './decode-row-group.ts';
 import { loadZstd } from './parquet-pages.ts';
 import { rowGroupBytes } from './read-chunks-pages.ts';
 import type { PagesJob, PagesReply } from './read-pages-parallel.ts';
@@ -20,7 +20,7 @@ async function run(job: PagesJob): Promise<PagesReply['names']> {
   await loadZstd();
   const out: ColumnsOut = {};
   for (const [c, buf] of Object.entries(job.buffers)) {
-    out[c as keyof ColumnsOut] = (c === 'ts' || c === 'value' ? new Float64Array(buf) : c === 'quality' ? new Uint8Array(buf) : new Int32Array(buf)) as never;
+    out[c as keyof ColumnsOut] = columnOver(c as keyof ColumnsOut, buf) as never;
   }
   const names: NonNullable<PagesReply['names']> = [];
   for await (const { task, bytes, rg } of rowGroupBytes(job.tasks, Object.keys(out) as (keyof ColumnsOut)[])) {

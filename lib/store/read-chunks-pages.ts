@@ -156,7 +156,7 @@ export async function* rowGroupBytes(tasks: readonly RowGroupTask[], cols: reado
     for (const task of tasks) {
       if (!fh || task.path !== open) {
         await fh?.close();
-        fh = undefined;
+        fh = undefined; // closed: not closed again below if the next open fails
         fh = await openOrVanished(task.path);
         open = task.path;
       }
@@ -222,10 +222,9 @@ class RowGroups {
     this.filterCols = this.cols.filter((c) => (c === 'ts' && this.timeFilter) || (c === 'asset' && f.assets) || (c === 'signal' && f.signals));
   }
 
-  /** The chunk of row group `rg` of file `bytes`, or undefined when no row passes the filter. */
+  /** The chunk of row group `rg` (rows > 0, see rowGroupTasks) of file `bytes`, or undefined when no row passes the filter. */
   read(bytes: Uint8Array, rg: RowGroupInfo, where: string, siteId: number): Chunk | undefined {
     const n = rg.rows;
-    if (n === 0) return undefined;
     const { s, out, want, opts } = this;
     s.ensure(n);
     const names: Partial<Record<'asset' | 'signal', string[]>> = {};

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { MillwrightError, type MillwrightErrorJSON } from '../errors/index.ts';
 import { startWorker } from '../workers/index.ts';
-import { decodeRowGroupInto, type ColumnsOut } from './decode-row-group.ts';
+import { columnOver, decodeRowGroupInto, sharedColumn, type ColumnsOut } from './decode-row-group.ts';
 import { loadZstd } from './parquet-pages.ts';
 import type { StoreColumnName } from './parquet-footer.ts';
 import type { ScanPlan } from './plan-scan.ts';
@@ -57,9 +57,8 @@ export async function readPagesParallel(plan: ScanPlan, columns: readonly ScanCo
   const buffers: PagesJob['buffers'] = {};
   const out: ColumnsOut = {};
   for (const c of cols) {
-    const width = c === 'quality' ? 1 : c === 'asset' || c === 'signal' ? 4 : 8;
-    const buf = (buffers[c] = new SharedArrayBuffer(total * width));
-    out[c] = (width === 8 ? new Float64Array(buf) : width === 4 ? new Int32Array(buf) : new Uint8Array(buf)) as never;
+    const buf = (buffers[c] = sharedColumn(c, total));
+    out[c] = columnOver(c, buf) as never;
   }
   // the split: the first row groups holding half the rows here, the rest on the worker
   let split = 0;
