@@ -5,7 +5,9 @@ import { isPartFile, validatePartitionValue } from './partition.ts';
 import { StringDictionary } from '../readings/index.ts';
 import { readChunks, type Chunk } from './read-chunks.ts';
 import { rankOf, sortRows } from './sort-rows.ts';
-import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
+import type { ParquetWriteOptions } from './parquet.ts';
+import { encodeReadingsFile } from './encode-readings-file.ts';
+import { loadZstd } from './parquet-pages.ts';
 import { fsyncDir, writeFileAtomic } from '../durable/index.ts';
 import type { ScanPlan } from './plan-scan.ts';
 import { randomBytes } from 'node:crypto';
@@ -173,7 +175,8 @@ async function compactPartition(dir: string, site: string, date: string, opts: C
   const mergedName = `${newest}-compacted-${Date.now().toString(36)}${randomBytes(4).toString('hex')}.parquet`;
   // The footer lists every file this one replaces, so readers skip them if we die before the deletes.
   const metadata = { [COMPACTED_FROM_KEY]: JSON.stringify(all) };
-  await writeFileAtomic(join(dir, mergedName), encodeParquet(fileTable(cols), { ...opts, metadata }));
+  await loadZstd();
+  await writeFileAtomic(join(dir, mergedName), encodeReadingsFile(cols, { ...opts, metadata }));
   for (const name of all) await unlink(join(dir, name)).catch(ignoreMissing);
   await fsyncDir(dir);
   result.partitionsRewritten++;

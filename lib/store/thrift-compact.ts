@@ -127,3 +127,163 @@ export function list(s: ThriftStruct, id: number): ThriftValue[] {
   const v = s.get(id);
   return Array.isArray(v) ? v : [];
 }
+
+/** Compact-protocol type ids of the fields a Parquet footer or page header holds. */
+export const TTYPE = { TRUE: 1, FALSE: 2, BYTE: 3, I16: 4, I32: 5, I64: 6, BINARY: 8, LIST: 9, STRUCT: 12 } as const;
+
+/**
+ * A writer for the Thrift compact protocol: the store's own Parquet encoder writes its page
+ * headers and footers with it. Fields go in increasing id order inside each struct (the short
+ * form's delta needs it; Parquet's structs list their ids in order anyway). Integers are numbers
+ * below 2^52 (offsets, sizes, counts).
+ */
+export class ThriftWriter {
+  private buf = new Uint8Array(256);
+  private len = 0;
+  /** Last field id of each open struct (the innermost last). */
+  private readonly ids: number[] = [0];
+
+  /** The bytes written so far (a view: copy it before writing more). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
+  /** Starts over, keeping the buffer. */
+  reset(): this {
+    this.len = 0;
+    this.ids.length = 1;
+    this.ids[0] = 0;
+    return this;
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  private byte(b: number): void {
+    this.room(1);
+    this.buf[this.len++] = b;
+  }
+
+  private varint(v: number): void {
+    this.room(10);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+
+  private zigzag(v: number): void {
+    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+
+  private field(id: number, type: number): void {
+    const last = this.ids[this.ids.length - 1]!;
+    const delta = id - last;
+    if (delta > 0 && delta <= 15) this.byte((delta << 4) | type);
+    else {
+      this.byte(type);
+      this.zigzag(id);
+    }
+    this.ids[this.ids.length - 1] = id;
+  }
+
+  i16(id: number, v: number): this {
+    this.field(id, TTYPE.I16);
+    this.zigzag(v);
+    return this;
+  }
+
+  i32(id: number, v: number): this {
+    this.field(id, TTYPE.I32);
+    this.zigzag(v);
+    return this;
+  }
+
+  i64(id: number, v: number): this {
+    this.field(id, TTYPE.I64);
+    this.zigzag(v);
+    return this;
+  }
+
+  /** An i8 field (one raw byte). */
+  i8(id: number, v: number): this {
+    this.field(id, TTYPE.BYTE);
+    this.byte(v & 0xff);
+    return this;
+  }
+
+  bool(id: number, v: boolean): this {
+    this.field(id, v ? TTYPE.TRUE : TTYPE.FALSE);
+    return this;
+  }
+
+  binary(id: number, v: Uint8Array | string): this {
+    this.field(id, TTYPE.BINARY);
+    this.rawBinary(v);
+    return this;
+  }
+
+  private rawBinary(v: Uint8Array | string): void {
+    const b = typeof v === 'string' ? utf8Encoder.encode(v) : v;
+    this.varint(b.length);
+    this.room(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** Opens a struct field; close it with {@link end}. */
+  struct(id: number): this {
+    this.field(id, TTYPE.STRUCT);
+    this.ids.push(0);
+    return this;
+  }
+
+  /** Closes the innermost struct (a list element opened with {@link element}, or a {@link struct} field). */
+  end(): this {
+    this.byte(0);
+    this.ids.pop();
+    return this;
+  }
+
+  /** Opens a list field of `n` elements of `type`; write them with {@link element}, {@link listI32} or {@link listBinary}. */
+  list(id: number, type: number, n: number): this {
+    this.field(id, TTYPE.LIST);
+    if (n < 15) this.byte((n << 4) | type);
+    else {
+      this.byte(0xf0 | type);
+      this.varint(n);
+    }
+    return this;
+  }
+
+  /** Opens one struct element of a list; close it with {@link end}. */
+  element(): this {
+    this.ids.push(0);
+    return this;
+  }
+
+  listI32(id: number, values: readonly number[]): this {
+    this.list(id, TTYPE.I32, values.length);
+    for (const v of values) this.zigzag(v);
+    return this;
+  }
+
+  listBinary(id: number, values: readonly (Uint8Array | string)[]): this {
+    this.list(id, TTYPE.BINARY, values.length);
+    for (const v of values) this.rawBinary(v);
+    return this;
+  }
+
+  /** Ends the outermost struct (its stop byte). */
+  finish(): Uint8Array {
+    this.byte(0);
+    return this.bytes();
+  }
+}
+
+const utf8Encoder = new TextEncoder();

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 import { DAY_MS, dateOfDay, partitionDir, validatePartitionValue } from './partition.ts';
-import { encodeParquet, fileTable, type ParquetWriteOptions } from './parquet.ts';
+import type { ParquetWriteOptions } from './parquet.ts';
+import { encodeReadingsFile } from './encode-readings-file.ts';
+import { loadZstd } from './parquet-pages.ts';
 import { mkdirDurable, uniqueId, writeFileAtomic } from '../durable/index.ts';
 import { rankOf } from './sort-rows.ts';
 import type { EncodedReadings } from './write-readings.ts';
@@ -421,6 +423,7 @@ export async function writeChunks(root: string, chunks: readonly ReadingChunk[],
   const n = chunks.reduce((s, c) => s + c.ts.length, 0);
   if (n === 0) return { files: [], rows: 0 };
   const maps = mapChunks(chunks, names);
+  await loadZstd();
   const { laid, groups, bounds } = layOut(chunks, names, maps, n);
   const files: string[] = [];
   for (let g = 0; g < groups.length; g++) {
@@ -436,7 +439,7 @@ export async function writeChunks(root: string, chunks: readonly ReadingChunk[],
       quality: laid.quality.subarray(lo, hi),
     };
     const dir = partitionDir(root, names.sites.values[groups[g].site], dateOfDay(groups[g].day));
-    const bytes = encodeParquet(fileTable(part), opts);
+    const bytes = encodeReadingsFile(part, opts);
     await mkdirDurable(dir);
     const file = join(dir, `part-${uniqueId()}.parquet`);
     await writeFileAtomic(file, bytes, { fsync: opts.fsync });
