@@ -37,6 +37,7 @@ const INPUT_OPTIONS = {
   verbose: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   writers: { type: 'string' },
+  parsers: { type: 'string' },
   timezone: { type: 'string' },
   ambiguous: { type: 'string' },
   'timestamp-column': { type: 'string' },
@@ -105,7 +106,9 @@ const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV 
   --json             print the summary as JSON
   --writers N        extra store-writer threads encoding Parquet side by side (default 0: the
                      main thread writes while a parser thread reads ahead; try 2 on an idle
-                     machine with 4+ cores; each costs ~150-300 MB of encoder memory)
+                     machine with 4+ cores)
+  --parsers N|auto   parser threads for a long-form CSV file (default auto: 2 for plain CSV files
+                     over 64 MiB on 2+ cores, else 1); same batches, rejects and store as with 1
   --timezone ZONE    IANA zone of timestamps written without one (default: they are rejected)
   --ambiguous P      reject | earlier | later: DST-ambiguous or nonexistent local times (default reject)
   --timestamp-column NAME   wide: the time column (default: first of ts, timestamp, time, datetime)
@@ -120,6 +123,7 @@ interface InputValues {
   rejects?: string;
   format?: string;
   writers?: string;
+  parsers?: string;
   timezone?: string;
   ambiguous?: string;
   'timestamp-column'?: string;
@@ -167,6 +171,7 @@ function inputOptions(io: CliIO, values: InputValues): Partial<IngestOptions> {
     rejects: values.rejects === undefined ? undefined : resolve(io.cwd, values.rejects),
     format,
     writers: numberFlag('writers', values.writers, { integer: true, min: 0 }),
+    parsers: values.parsers === undefined || values.parsers === 'auto' ? 'auto' : numberFlag('parsers', values.parsers, { integer: true, min: 1, max: 16 }),
   };
 }
 

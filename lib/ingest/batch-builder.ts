@@ -19,6 +19,8 @@ export interface EncodedBatch extends BatchOrigin {
   signal: Int32Array;
   /** Dictionary entries needed to decode this batch: ids are below this. */
   dictSize: number;
+  /** Each row's line number, when the builder tracks them (a slice of a split parse: see csv-split.ts). */
+  lines?: Int32Array;
 }
 
 /** Turns an encoded batch back into a {@link ReadingBatch} (names shared, not copied). */
@@ -57,8 +59,13 @@ export class BatchBuilder {
   /** True once any row carried a non-zero quality flag: only then does the batch get a quality column. */
   hasQuality = false;
   readonly dict = new StringDictionary();
+  /** Each row's line number (only with `trackLines`). */
+  lines: Int32Array | undefined;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    private readonly trackLines = false,
+  ) {
     this.reset();
   }
 
@@ -70,6 +77,7 @@ export class BatchBuilder {
     this.site = new Int32Array(n);
     this.asset = new Int32Array(n);
     this.signal = new Int32Array(n);
+    this.lines = this.trackLines ? new Int32Array(n) : undefined;
     this.length = 0;
     this.hasQuality = false;
   }
@@ -89,6 +97,7 @@ export class BatchBuilder {
     this.site[i] = site;
     this.asset[i] = asset;
     this.signal[i] = signal;
+    if (this.lines) this.lines[i] = line;
   }
 
   /** Hands over the rows so far (undefined when empty) and starts a new batch. */
@@ -108,6 +117,7 @@ export class BatchBuilder {
       dictSize: this.dict.values.length,
     };
     if (this.hasQuality) out.quality = cut(this.quality);
+    if (this.lines) out.lines = cut(this.lines);
     this.reset();
     return out;
   }

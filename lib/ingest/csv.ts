@@ -1,6 +1,6 @@
 import { MillwrightError } from '../errors/index.ts';
 import { BatchBuilder, decodeBatch, type EncodedBatch, type ParsedBatch } from './batch-builder.ts';
-import { readHeadered } from './header-lines.ts';
+import { readHeadered, type HeaderedParser } from './header-lines.ts';
 import { MAX_LINE_BYTES } from './line-chunks.ts';
 import { NameChecker } from './names.ts';
 import { parseDecimal } from './number.ts';
@@ -134,8 +134,9 @@ class CsvRowParser {
   constructor(
     roles: number[],
     private readonly opts: ReadOptions,
+    trackLines = false,
   ) {
-    this.builder = new BatchBuilder(opts.batchRows ?? DEFAULT_BATCH_ROWS);
+    this.builder = new BatchBuilder(opts.batchRows ?? DEFAULT_BATCH_ROWS, trackLines);
     this.nCols = roles.length;
     this.starts = new Int32Array(this.nCols);
     this.ends = new Int32Array(this.nCols);
@@ -349,4 +350,15 @@ export function readCsvEncoded(
   opts: ReadOptions,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
   return readHeadered(stream, opts, (line) => new CsvRowParser(parseHeader(line, opts.source, opts.site), opts), 'no header line (the input is empty); expected a CSV header such as "ts,site,asset,signal,value"');
+}
+
+/**
+ * The row parser of a CSV whose header line is `header`, for reading a slice of the file that
+ * starts after it (see csv-split.ts): line numbers count from 0 at the slice's start, and each
+ * row keeps its line number so the slices' batches can be joined and cut again.
+ */
+export function csvSliceParser(header: string, opts: ReadOptions): HeaderedParser {
+  const parser = new CsvRowParser(parseHeader(header, opts.source, opts.site), opts, true);
+  parser.line = 0;
+  return parser;
 }

@@ -20,16 +20,20 @@ export interface HeaderedParser {
  * The read loop the CSV readers share: decoded runs of whole lines, the first non-blank line
  * handed to `header` to make the row parser, over-long lines rejected, full batches yielded as
  * they fill. `empty` is the message of the BAD_INPUT thrown when the input has no header line.
+ * With `slice` (a parser made from the file's header), the stream is a slice of the file after
+ * the header: every line is a row, a leading byte-order mark is data, and the last batch is
+ * handed on at the slice's end.
  */
 export async function* readHeadered(
   stream: AsyncIterable<Buffer | Uint8Array | string>,
   opts: ReadOptions,
   header: (line: string) => HeaderedParser,
   empty: string,
+  slice?: HeaderedParser,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
-  let parser: HeaderedParser | undefined;
+  let parser: HeaderedParser | undefined = slice;
   let headerLine = 0;
-  for await (const run of lineChunks(stream)) {
+  for await (const run of lineChunks(stream, { bom: !slice })) {
     opts.onBytes?.(run.bytesRead);
     if (run.kind === 'long') {
       if (!parser) throw new MillwrightError('BAD_INPUT', `${opts.source}: the header line is longer than ${MAX_LINE_BYTES} bytes`);

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MillwrightError } from '../errors/index.ts';
 import { writeEncodedReadings } from '../store/index.ts';
@@ -8,7 +9,8 @@ import { DEFAULT_BATCH_ROWS, type ReadOptions } from './csv.ts';
 import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 import type { Reject } from './reject.ts';
 import { RejectsFile } from './rejects-file.ts';
-import { readInput, type ReadingsFormat } from './source.ts';
+import { formatOfPath, readInput, type ReadingsFormat } from './source.ts';
+import { parseCsvSplit, planCsvSplit } from './csv-split.ts';
 import type { AmbiguousPolicy } from './local-time.ts';
 import type { ColumnsInfo, WideOptions } from './wide-columns.ts';
 import { startWorker } from '../workers/index.ts';
@@ -42,12 +44,18 @@ export interface IngestOptions {
    */
   worker?: boolean | 'auto';
   /**
-   * Extra store-writer threads (Parquet encoding is the slow part of an ingest). Default 0:
-   * batches are written on the main thread while the parse worker reads ahead, which already
-   * keeps two cores busy; with spare cores, 2+ writers encode batches side by side (each holds
-   * its own Parquet encoder memory, ~150-300 MB). The spool is always written from the main thread.
+   * Extra store-writer threads. Default 0: batches are written on the main thread while the
+   * parse worker(s) read ahead, which already keeps two cores busy; with spare cores, 2+ writers
+   * encode batches side by side. The spool is always written from the main thread.
    */
   writers?: number;
+  /**
+   * Parser threads for a long-form CSV file (`'auto'` by default: 2 for plain CSV files over
+   * 64 MiB on a machine with 2+ cores, else 1). With 2 or more, the file is cut into slices that
+   * the parsers take in turns; batches, line numbers, rejects and store files are the same as
+   * with one. Other formats, gzip and stdin use one parser.
+   */
+  parsers?: number | 'auto';
   /** Called after each batch is durable (written to the store, or spooled and acknowledged). */
   onBatch?: (commit: BatchCommit) => void;
   /** Called about 4 times a second with progress. */
@@ -109,6 +117,16 @@ export function defaultRejectsPath(destination: string): string {
 }
 
 const WORKER_MIN_BYTES = 32 << 20;
+const SPLIT_MIN_BYTES = 64 << 20;
+
+/** Parser threads for input `source` of `size` bytes (see {@link IngestOptions.parsers}). */
+function parsersFor(source: string, size: number, useWorker: boolean, opts: IngestOptions): number {
+  const csv = opts.format === 'csv' || ((opts.format ?? 'auto') === 'auto' && !opts.wide && formatOfPath(source) === 'csv');
+  if (!useWorker || !csv || source.endsWith('.gz')) return 1;
+  const p = opts.parsers ?? 'auto';
+  if (p !== 'auto') return p;
+  return size >= SPLIT_MIN_BYTES && availableParallelism() >= 2 ? 2 : 1;
+}
 
 /**
  * Reads CSV or NDJSON readings from files (or `-` for stdin) and writes them in batches to the
@@ -152,6 +170,9 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
 
   const nWriters = destination.kind === 'store' ? (opts.writers ?? 0) : 0;
   if (!Number.isInteger(nWriters) || nWriters < 0) throw new MillwrightError('USAGE', `writers must be a non-negative integer, got ${opts.writers}`);
+  if (opts.parsers !== undefined && opts.parsers !== 'auto' && !(Number.isInteger(opts.parsers) && opts.parsers >= 1 && opts.parsers <= 16)) {
+    throw new MillwrightError('USAGE', `parsers must be 'auto' or an integer from 1 to 16, got ${opts.parsers}`);
+  }
   const pool = nWriters > 0 ? new WriterPool(nWriters, destination.path) : undefined;
 
   const commit = async (enc: EncodedBatch, dict: readonly string[]): Promise<void> => {
@@ -201,7 +222,13 @@ export async function ingest(inputs: string[], opts: IngestOptions): Promise<Ing
         onBytes: (b) => ((bytesNow = b), progress()),
         onColumns: (c) => (src.columns = c),
       };
-      const batches = useWorker ? parseInWorker(source, opts.format ?? 'auto', readOpts) : parseInThread(source, opts, readOpts);
+      const parsers = parsersFor(source, sizes[k] ?? 0, useWorker, opts);
+      const plan = parsers > 1 ? await planCsvSplit(source, sizes[k]!, batchRows) : undefined;
+      const batches = plan
+        ? parseCsvSplit(plan, parsers, { path: source, format: 'csv', batchRows, site: opts.site, timezone: opts.timezone, ambiguous: opts.ambiguous }, readOpts)
+        : useWorker
+          ? parseInWorker(source, opts.format ?? 'auto', readOpts)
+          : parseInThread(source, opts, readOpts);
       // Writes in flight: one per writer thread (at least one), so parsing the next batch
       // overlaps writing this one. The first failure stops the input after in-flight writes settle.
       const limit = Math.max(1, nWriters);

@@ -19,12 +19,12 @@ export interface LongLine {
 /**
  * Splits a byte stream into runs of whole lines. Splitting on the `\n` byte is safe for UTF-8
  * (it never occurs inside a multi-byte sequence), so each run decodes on its own; a leading
- * UTF-8 byte-order mark is dropped.
+ * UTF-8 byte-order mark is dropped (unless `bom` is false: a slice of a file that starts mid-file).
  */
-export async function* lineChunks(stream: AsyncIterable<Buffer | Uint8Array | string>): AsyncGenerator<TextRun | LongLine> {
+export async function* lineChunks(stream: AsyncIterable<Buffer | Uint8Array | string>, opts: { bom?: boolean } = {}): AsyncGenerator<TextRun | LongLine> {
   let carry: Buffer | undefined;
   let bytesRead = 0;
-  let first = true;
+  let first = opts.bom ?? true;
   let skipping = false; // inside an over-long line: drop bytes up to the next newline
   for await (const part of stream) {
     let chunk = typeof part === 'string' ? Buffer.from(part) : Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);

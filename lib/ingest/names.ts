@@ -1,4 +1,5 @@
-import { validatePartitionValue } from '../store/index.ts';
+// partition.ts, not the store's index: the index loads DuckDB and parquet-wasm, which a parse worker never needs (1 s of start-up)
+import { validatePartitionValue } from '../store/partition.ts';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
