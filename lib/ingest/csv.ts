@@ -3,9 +3,9 @@ import { BatchBuilder, decodeBatch, type EncodedBatch, type ParsedBatch } from '
 import { readHeadered, type HeaderedParser } from './header-lines.ts';
 import { MAX_LINE_BYTES } from './line-chunks.ts';
 import { NameChecker } from './names.ts';
-import { parseDecimal } from './number.ts';
+import { parseDecimal, POW10 } from './number.ts';
 import { rawLine, type Reject } from './reject.ts';
-import { parseTimestamp } from './timestamp.ts';
+import { daysFromCivil, MAX_TS, MIN_TS, MONTH_DAYS, parseTimestamp } from './timestamp.ts';
 import { LocalTimeZone, type AmbiguousPolicy } from './local-time.ts';
 import type { ColumnsInfo, WideOptions } from './wide-columns.ts';
 
@@ -39,6 +39,60 @@ export interface ReadOptions {
 export const DEFAULT_BATCH_ROWS = 500_000;
 
 const ROLE = { ts: 0, site: 1, asset: 2, signal: 3, value: 4, quality: 5 } as const;
+
+/** Two ASCII digits of `b` at i, or NaN (also past the end). */
+function two(b: Uint8Array, i: number): number {
+  const x = b[i]! - 48;
+  const y = b[i + 1]! - 48;
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : NaN;
+}
+
+/**
+ * parseDecimal's exact fast path over bytes (sign, digits, one dot; at most 15 significant and 22
+ * fraction digits), so the same double; NaN for anything else (an exponent, more digits, junk),
+ * which the string path then reads or rejects.
+ */
+function decimalBytes(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  if (i >= end) return NaN;
+  let c = b[i]!;
+  let neg = false;
+  if (c === 45 || c === 43) {
+    neg = c === 45;
+    i++;
+  }
+  let mant = 0;
+  let digits = 0;
+  let fracDigits = 0;
+  let seenDot = false;
+  let sig = 0;
+  for (; i < end; i++) {
+    c = b[i]!;
+    const d = c - 48;
+    if (d >= 0 && d <= 9) {
+      digits++;
+      if (sig > 0 || d !== 0) sig++;
+      mant = mant * 10 + d;
+      if (seenDot) fracDigits++;
+    } else if (c === 46 && !seenDot) seenDot = true;
+    else return NaN;
+  }
+  if (digits === 0 || sig > 15 || fracDigits > 22) return NaN;
+  const v = fracDigits === 0 ? mant : mant / POW10[fracDigits]!;
+  return neg ? -v : v;
+}
+
+/** A quality code of 1-3 digits at most 255 at b[s, e), or -1 (the string path decides). */
+function smallIntBytes(b: Uint8Array, s: number, e: number): number {
+  if (e - s > 3) return -1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v <= 255 ? v : -1;
+}
 
 /**
  * Splits one CSV line with quotes (RFC 4180 within a line: `"a,b"`, `"say ""hi"""`). Returns
@@ -135,7 +189,9 @@ class CsvRowParser {
     roles: number[],
     private readonly opts: ReadOptions,
     trackLines = false,
+    bytePath = true,
   ) {
+    this.parseBytes = bytePath ? (b, pos) => this.parseBytesImpl(b, pos) : undefined;
     this.builder = new BatchBuilder(opts.batchRows ?? DEFAULT_BATCH_ROWS, trackLines);
     this.nCols = roles.length;
     this.starts = new Int32Array(this.nCols);
@@ -187,8 +243,211 @@ class CsvRowParser {
     this.prev[k] = v;
     this.prevId[k] = id;
     this.prevProblem[k] = problem;
+    this.prevLen[k] = -1; // the byte path's copy of the previous name no longer matches
     if (problem !== undefined) this.reject(problem);
     return id;
+  }
+
+  /** The byte-level path (see parseBytesImpl); undefined for the text-only reference reader. */
+  readonly parseBytes: ((b: Buffer, pos: number) => number) | undefined;
+
+  // The byte path's state: each name column's previous bytes (valid when prevLen >= 0), and the
+  // date and hour of the previous ISO timestamp with its epoch ms.
+  private readonly prevBytes = [new Uint8Array(64), new Uint8Array(64), new Uint8Array(64)];
+  private readonly prevLen = new Int32Array([-1, -1, -1]);
+  private readonly hourKey = new Uint8Array(13);
+  private hourValid = false;
+  private hourBase = 0;
+  /** Where the field parsed last by the byte path ended. */
+  private at = 0;
+
+  /**
+   * Parses lines of `b` from byte `pos` until it ends or the batch fills. Each line that is a
+   * plain row (no quotes; an ISO timestamp with a zone; a decimal of up to 15 digits without
+   * exponent; an empty or 0-255 integer quality; names already seen or valid) is read straight
+   * from the bytes; any other line is decoded and goes through {@link parse}, which rejects it or
+   * reads it, so both paths give the same readings, rejects and dictionary for every line.
+   */
+  private parseBytesImpl(b: Buffer, pos: number): number {
+    const n = b.length;
+    const builder = this.builder;
+    const nCols = this.nCols;
+    const col = this.col;
+    const tc = col[ROLE.ts];
+    const vc = col[ROLE.value];
+    const qc = col[ROLE.quality];
+    const sc = col[ROLE.site];
+    const ac = col[ROLE.asset];
+    const gc = col[ROLE.signal];
+    const starts = this.starts;
+    const ends = this.ends;
+    while (pos < n && !builder.full) {
+      const next = this.plainRow(b, pos, n, nCols, starts, ends, tc, vc, qc, sc, ac, gc);
+      if (next >= 0) {
+        pos = next;
+        continue;
+      }
+      // Not a plain row: the string path decides (reject, quoted fields, blank line, ...).
+      let nl = b.indexOf(10, pos);
+      if (nl < 0) nl = n;
+      if (nl === pos) this.line++; // an empty line (parse would see no line at all in '')
+      else this.parse(b.toString('utf8', pos, nl), 0);
+      pos = nl + 1;
+    }
+    return pos > n ? n : pos;
+  }
+
+  /** One plain row at `ls` read from the bytes and pushed; returns where the next line starts, or -1 to leave the line to the string path. */
+  private plainRow(b: Buffer, ls: number, n: number, nCols: number, starts: Int32Array, ends: Int32Array, tc: number, vc: number, qc: number, sc: number, ac: number, gc: number): number {
+    // Field bounds, stopping at a quote (the string path's job) or a line end.
+    let p = ls;
+    for (let k = 0; k < nCols; k++) {
+      const s = p;
+      let c = 0;
+      while (p < n) {
+        c = b[p]!;
+        if (c === 44 || c === 10 || c === 13 || c === 34) break;
+        p++;
+      }
+      if (c === 34) return -1;
+      starts[k] = s;
+      ends[k] = p;
+      if (k < nCols - 1) {
+        if (p >= n || c !== 44) return -1;
+        p++;
+      }
+    }
+    // The line must end here: "\n", "\r\n", or the end of the run ("\r" at the very end, as the string path strips it).
+    let next: number;
+    if (p >= n) next = n;
+    else if (b[p] === 10) next = p + 1;
+    else if (b[p] === 13 && (p + 1 >= n || b[p + 1] === 10)) next = p + 2;
+    else return -1;
+    const ts = this.isoBytes(b, starts[tc]!, ends[tc]!);
+    if (ts !== ts) return -1;
+    const value = decimalBytes(b, starts[vc]!, ends[vc]!);
+    if (value !== value) return -1;
+    let quality = 0;
+    if (qc >= 0 && ends[qc]! > starts[qc]!) {
+      quality = smallIntBytes(b, starts[qc]!, ends[qc]!);
+      if (quality < 0) return -1;
+    }
+    // Names in the string path's order (site, asset, signal): a new name is interned in the same order there.
+    let site = this.defaultSite;
+    if (sc >= 0) {
+      site = this.nameBytes(0, b, starts[sc]!, ends[sc]!);
+      if (site < 0) return -1;
+    }
+    const asset = this.nameBytes(1, b, starts[ac]!, ends[ac]!);
+    if (asset < 0) return -1;
+    const signal = this.nameBytes(2, b, starts[gc]!, ends[gc]!);
+    if (signal < 0) return -1;
+    this.line++;
+    if (quality !== 0) this.builder.hasQuality = true;
+    this.builder.push(this.line, ts, site, asset, signal, value, quality);
+    return next;
+  }
+
+  /** The id of the name at b[s, e) in name column k (0 site, 1 asset, 2 signal); -1 when the string path must see it (empty, invalid). */
+  private nameBytes(k: number, b: Buffer, s: number, e: number): number {
+    const len = e - s;
+    if (len === 0) return -1;
+    const prev = this.prevBytes[k]!;
+    if (this.prevLen[k] === len) {
+      let i = 0;
+      while (i < len && prev[i] === b[s + i]) i++;
+      if (i === len) return this.prevId[k]!;
+    }
+    const v = b.toString('utf8', s, e);
+    const dict = this.builder.dict;
+    let id = dict.get(v);
+    if (id === undefined) {
+      if (this.checkers[k + 1]!.problem(v) !== undefined) return -1;
+      id = dict.id(v);
+    }
+    this.prev[k] = v;
+    this.prevId[k] = id;
+    this.prevProblem[k] = undefined;
+    if (len > prev.length) this.prevBytes[k] = new Uint8Array(Math.max(len, prev.length * 2));
+    this.prevBytes[k]!.set(b.subarray(s, e));
+    this.prevLen[k] = len;
+    return id;
+  }
+
+  /**
+   * An ISO timestamp with a zone at b[s, e), as parseTimestamp reads it (the same checks, the same
+   * arithmetic); NaN for any other form, which the string path then reads or rejects. The date
+   * and hour of the previous row are kept: a run of rows in one hour skips them.
+   */
+  private isoBytes(b: Buffer, s: number, e: number): number {
+    if (e - s < 16 || b[s + 4] !== 45) return NaN;
+    const key = this.hourKey;
+    let base: number;
+    let i = 0;
+    if (this.hourValid) {
+      while (i < 13 && key[i] === b[s + i]) i++;
+    }
+    if (i === 13) base = this.hourBase;
+    else {
+      const y = two(b, s) * 100 + two(b, s + 2);
+      const mo = two(b, s + 5);
+      const d = two(b, s + 8);
+      if (!(y >= 0) || b[s + 7] !== 45 || !(mo >= 1 && mo <= 12 && d >= 1)) return NaN;
+      if (d > MONTH_DAYS[mo]! && !(mo === 2 && d === 29 && (y % 4 === 0 && y % 100 !== 0 || y % 400 === 0))) return NaN;
+      const sep = b[s + 10];
+      if (sep !== 84 && sep !== 32 && sep !== 116) return NaN;
+      const h = two(b, s + 11);
+      if (!(h >= 0 && h <= 23)) return NaN;
+      base = daysFromCivil(y, mo, d) * 86_400_000 + h * 3_600_000;
+      key.set(b.subarray(s, s + 13));
+      this.hourValid = true;
+      this.hourBase = base;
+    }
+    if (b[s + 13] !== 58) return NaN;
+    const mi = two(b, s + 14);
+    if (!(mi >= 0 && mi <= 59)) return NaN;
+    i = s + 16;
+    let sec = 0;
+    let ms = 0;
+    if (i < e && b[i] === 58) {
+      sec = two(b, i + 1);
+      if (!(sec >= 0 && sec <= 59) || i + 3 > e) return NaN;
+      i += 3;
+      if (i < e && (b[i] === 46 || b[i] === 44)) {
+        i++;
+        const fracStart = i;
+        let scale = 100;
+        for (; i < e; i++) {
+          const dd = b[i]! - 48;
+          if (dd < 0 || dd > 9) break;
+          ms += dd * scale;
+          scale /= 10;
+        }
+        const nFrac = i - fracStart;
+        if (nFrac === 0 || nFrac > 9) return NaN;
+        ms = Math.floor(ms + 1e-9);
+      }
+    }
+    if (i >= e) return NaN; // no zone: the string path reads it in --timezone or rejects it
+    let offsetMin = 0;
+    const z = b[i];
+    if (z === 90 || z === 122) i++;
+    else if (z === 43 || z === 45) {
+      const oh = two(b, i + 1);
+      if (!(oh >= 0 && oh <= 23) || i + 3 > e) return NaN;
+      i += 3;
+      let om = 0;
+      if (i < e) {
+        if (b[i] === 58) i++;
+        om = two(b, i);
+        if (!(om >= 0 && om <= 59) || i + 2 > e) return NaN;
+        i += 2;
+      }
+      offsetMin = (z === 45 ? -1 : 1) * (oh * 60 + om);
+    } else return NaN;
+    if (i !== e) return NaN;
+    const t = base + ((mi - offsetMin) * 60 + sec) * 1000 + ms;
+    return t >= MIN_TS && t <= MAX_TS ? t : NaN;
   }
 
   /**
@@ -349,7 +608,17 @@ export function readCsvEncoded(
   stream: AsyncIterable<Buffer | Uint8Array | string>,
   opts: ReadOptions,
 ): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
-  return readHeadered(stream, opts, (line) => new CsvRowParser(parseHeader(line, opts.source, opts.site), opts), 'no header line (the input is empty); expected a CSV header such as "ts,site,asset,signal,value"');
+  return readHeadered(stream, opts, (line) => new CsvRowParser(parseHeader(line, opts.source, opts.site), opts), NO_HEADER);
+}
+
+const NO_HEADER = 'no header line (the input is empty); expected a CSV header such as "ts,site,asset,signal,value"';
+
+/**
+ * {@link readCsvEncoded} without the byte-level path: every line decoded and read as text. The
+ * reference the byte path is tested against (test/ingest/csv-bytes.test.ts); not faster.
+ */
+export function readCsvEncodedText(stream: AsyncIterable<Buffer | Uint8Array | string>, opts: ReadOptions): AsyncGenerator<{ batch: EncodedBatch; dict: readonly string[] }> {
+  return readHeadered(stream, opts, (line) => new CsvRowParser(parseHeader(line, opts.source, opts.site), opts, false, false), NO_HEADER);
 }
 
 /**

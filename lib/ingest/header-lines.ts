@@ -14,6 +14,8 @@ export interface HeaderedParser {
   parse(text: string, pos: number): number;
   /** Sees the first run of rows before they are parsed (wide CSV tells text columns apart here); '' at the end when there were none. */
   begin?(text: string, pos: number): void;
+  /** {@link parse} over the run's bytes (`pos` a byte offset), when the parser has a byte-level path: the run is then never decoded whole. */
+  parseBytes?(bytes: Buffer, pos: number): number;
 }
 
 /**
@@ -41,6 +43,10 @@ export async function* readHeadered(
       opts.onReject({ source: opts.source, line: parser.line, reason: `line longer than ${MAX_LINE_BYTES} bytes`, raw: `${run.head}…` });
       continue;
     }
+    if (parser?.parseBytes) {
+      yield* byteRows(parser, run.bytes, 0, opts.source);
+      continue;
+    }
     const text = run.text;
     let pos = 0;
     if (!parser) {
@@ -60,6 +66,14 @@ export async function* readHeadered(
       if (!parser) continue;
     }
     if (pos < text.length) parser.begin?.(text, pos);
+    if (parser.parseBytes) {
+      // The header's run: the rest of it by bytes too, from the byte after the header line.
+      // Counted in newlines, not bytes of the decoded text: invalid UTF-8 decodes to a different length.
+      let at = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0 && nl < pos; nl = text.indexOf('\n', nl + 1)) at = run.bytes.indexOf(10, at) + 1;
+      yield* byteRows(parser, run.bytes, at, opts.source);
+      continue;
+    }
     while (pos < text.length) {
       pos = parser.parse(text, pos);
       if (parser.full) {
@@ -72,4 +86,15 @@ export async function* readHeadered(
   parser.begin?.('', 0);
   const last = parser.builder.takeEncoded(opts.source);
   if (last) yield { batch: last, dict: parser.builder.dict.values };
+}
+
+/** The rows of a run from byte `from` on, through the parser's byte-level path; full batches as they fill. */
+function* byteRows(parser: HeaderedParser, bytes: Buffer, from: number, source: string): Generator<{ batch: EncodedBatch; dict: readonly string[] }> {
+  for (let pos = from; pos < bytes.length; ) {
+    pos = parser.parseBytes!(bytes, pos);
+    if (parser.full) {
+      const b = parser.builder.takeEncoded(source);
+      if (b) yield { batch: b, dict: parser.builder.dict.values };
+    }
+  }
 }

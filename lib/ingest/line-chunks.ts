@@ -1,12 +1,22 @@
 /** Longest line the readers accept (bytes): longer lines are rejected, not buffered forever. */
 export const MAX_LINE_BYTES = 1 << 20;
 
-/** A run of complete lines decoded as UTF-8 (ends with `\n`, except the last run of the input). */
-export interface TextRun {
-  kind: 'text';
-  text: string;
-  /** Input bytes consumed so far, this run included (for progress). */
-  bytesRead: number;
+/**
+ * A run of complete lines (ends with `\n`, except the last run of the input): its bytes, and
+ * `text`, the bytes decoded as UTF-8 when first asked for (a byte-level parser never asks).
+ */
+export class TextRun {
+  readonly kind = 'text';
+  private decoded: string | undefined;
+  constructor(
+    readonly bytes: Buffer,
+    /** Input bytes consumed so far, this run included (for progress). */
+    readonly bytesRead: number,
+  ) {}
+  get text(): string {
+    this.decoded ??= this.bytes.toString('utf8');
+    return this.decoded;
+  }
 }
 
 /** A line longer than {@link MAX_LINE_BYTES}: reported once with its beginning, then skipped. */
@@ -51,7 +61,7 @@ export async function* lineChunks(stream: AsyncIterable<Buffer | Uint8Array | st
     }
     const body = carry ? Buffer.concat([carry, chunk.subarray(0, last + 1)]) : chunk.subarray(0, last + 1);
     carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined;
-    yield { kind: 'text', text: body.toString('utf8'), bytesRead };
+    yield new TextRun(body, bytesRead);
   }
-  if (carry && carry.length > 0 && !skipping) yield { kind: 'text', text: carry.toString('utf8'), bytesRead };
+  if (carry && carry.length > 0 && !skipping) yield new TextRun(carry, bytesRead);
 }

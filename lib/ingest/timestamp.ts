@@ -21,10 +21,11 @@ export const MIN_EPOCH_MS = 1e11;
 export const MAX_TS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const DAY_MS = 86_400_000;
-const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Days of each month (index 1-12) in a common year. */
+export const MONTH_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-function daysFromCivil(y: number, m: number, d: number): number {
+export function daysFromCivil(y: number, m: number, d: number): number {
   y -= m <= 2 ? 1 : 0;
   const era = Math.floor(y / 400);
   const yoe = y - era * 400;
