@@ -108,7 +108,7 @@ const INPUT_OPTIONS_HELP = `  --site NAME        site for rows without one (CSV 
                      main thread writes while a parser thread reads ahead; try 2 on an idle
                      machine with 4+ cores)
   --parsers N|auto   parser threads for a long-form CSV file (default auto: 2 for plain CSV files
-                     over 64 MiB on 2+ cores, else 1); same batches, rejects and store as with 1
+                     over 64 MiB on 4+ cores, else 1); same batches, rejects and store as with 1
   --timezone ZONE    IANA zone of timestamps written without one (default: they are rejected)
   --ambiguous P      reject | earlier | later: DST-ambiguous or nonexistent local times (default reject)
   --timestamp-column NAME   wide: the time column (default: first of ts, timestamp, time, datetime)
