@@ -100,8 +100,35 @@ export class BatchBuilder {
     if (this.lines) this.lines[i] = line;
   }
 
-  /** Hands over the rows so far (undefined when empty) and starts a new batch. */
-  takeEncoded(source: string): EncodedBatch | undefined {
+  /**
+   * Appends rows [from, to) of another builder's batch (a slice of a split parse, with its
+   * `lines`): names through `map` (its dictionary's ids to this batch's), lines shifted by `lineOffset`.
+   */
+  appendMapped(piece: EncodedBatch, from: number, to: number, map: Int32Array, lineOffset: number): void {
+    const at = this.length;
+    const m = to - from;
+    if (at === 0) this.firstLine = piece.lines![from]! + lineOffset;
+    this.lastLine = piece.lines![to - 1]! + lineOffset;
+    this.ts.set(piece.ts.subarray(from, to), at);
+    this.value.set(piece.value.subarray(from, to), at);
+    if (piece.quality) {
+      this.quality.set(piece.quality.subarray(from, to), at);
+      this.hasQuality = true;
+    }
+    const { site, asset, signal } = this;
+    const s = piece.site;
+    const a = piece.asset;
+    const g = piece.signal;
+    for (let i = 0; i < m; i++) {
+      site[at + i] = map[s[from + i]!]!;
+      asset[at + i] = map[a[from + i]!]!;
+      signal[at + i] = map[g[from + i]!]!;
+    }
+    this.length += m;
+  }
+
+  /** Hands over the rows so far (undefined when empty) and starts a new batch; `dictSize` defaults to this builder's dictionary's. */
+  takeEncoded(source: string, dictSize = this.dict.values.length): EncodedBatch | undefined {
     const n = this.length;
     if (n === 0) return undefined;
     const cut = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n === this.capacity ? a : (a.slice(0, n) as T));
@@ -114,7 +141,7 @@ export class BatchBuilder {
       site: cut(this.site),
       asset: cut(this.asset),
       signal: cut(this.signal),
-      dictSize: this.dict.values.length,
+      dictSize,
     };
     if (this.hasQuality) out.quality = cut(this.quality);
     if (this.lines) out.lines = cut(this.lines);

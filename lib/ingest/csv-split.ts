@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { MillwrightError } from '../errors/index.ts';
 import { startWorker } from '../workers/index.ts';
-import type { EncodedBatch } from './batch-builder.ts';
+import { BatchBuilder, type EncodedBatch } from './batch-builder.ts';
 import { csvSliceParser, type ReadOptions } from './csv.ts';
 import type { WorkerInput, WorkerMessage } from './parse-worker.ts';
 
@@ -126,70 +126,6 @@ class SliceWorker {
   }
 }
 
-/** The joined batch being filled: fresh arrays each time, handed to the writer whole. */
-class JoinedBatch {
-  ts!: Float64Array;
-  value!: Float64Array;
-  quality!: Uint8Array;
-  site!: Int32Array;
-  asset!: Int32Array;
-  signal!: Int32Array;
-  length = 0;
-  firstLine = 0;
-  lastLine = 0;
-  hasQuality = false;
-
-  constructor(readonly capacity: number) {
-    this.reset();
-  }
-
-  private reset(): void {
-    const n = this.capacity;
-    this.ts = new Float64Array(n);
-    this.value = new Float64Array(n);
-    this.quality = new Uint8Array(n);
-    this.site = new Int32Array(n);
-    this.asset = new Int32Array(n);
-    this.signal = new Int32Array(n);
-    this.length = 0;
-    this.hasQuality = false;
-  }
-
-  /** Appends rows [from, to) of `piece`, ids through `map`, lines shifted by `lineOffset`. */
-  append(piece: EncodedBatch, from: number, to: number, map: Int32Array, lineOffset: number): void {
-    const at = this.length;
-    const m = to - from;
-    if (at === 0) this.firstLine = piece.lines![from]! + lineOffset;
-    this.lastLine = piece.lines![to - 1]! + lineOffset;
-    this.ts.set(piece.ts.subarray(from, to), at);
-    this.value.set(piece.value.subarray(from, to), at);
-    if (piece.quality) {
-      this.quality.set(piece.quality.subarray(from, to), at);
-      this.hasQuality = true;
-    }
-    const { site, asset, signal } = this;
-    const s = piece.site;
-    const a = piece.asset;
-    const g = piece.signal;
-    for (let i = 0; i < m; i++) {
-      site[at + i] = map[s[from + i]!]!;
-      asset[at + i] = map[a[from + i]!]!;
-      signal[at + i] = map[g[from + i]!]!;
-    }
-    this.length += m;
-  }
-
-  take(source: string, dictSize: number): EncodedBatch | undefined {
-    const n = this.length;
-    if (n === 0) return undefined;
-    const cut = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n === this.capacity ? a : (a.slice(0, n) as T));
-    const out: EncodedBatch = { source, firstLine: this.firstLine, lastLine: this.lastLine, ts: cut(this.ts), value: cut(this.value), site: cut(this.site), asset: cut(this.asset), signal: cut(this.signal), dictSize };
-    if (this.hasQuality) out.quality = cut(this.quality);
-    this.reset();
-    return out;
-  }
-}
-
 /**
  * Parses the CSV file `plan` describes on `parsers` worker threads and yields its batches in file
  * order, exactly as the one-parser path cuts them (`readOpts.batchRows` rows, line ranges from
@@ -206,7 +142,8 @@ export async function* parseCsvSplit(plan: CsvSplitPlan, parsers: number, data: 
   const workers = Array.from({ length: n }, (_, w) => new SliceWorker({ ...data, credits: 2, split: split(w) }));
   const names: string[] = [];
   const ids = new Map<string, number>();
-  const joined = new JoinedBatch(batchRows);
+  // The joined batch: fresh arrays each time, handed to the writer whole; its own dictionary stays empty.
+  const joined = new BatchBuilder(batchRows);
   let lineOffset = plan.headerLines;
   const forward = (rejects: readonly { line: number }[] | undefined) => {
     for (const r of rejects ?? []) readOpts.onReject({ ...(r as Parameters<ReadOptions['onReject']>[0]), line: r.line + lineOffset });
@@ -246,13 +183,13 @@ export async function* parseCsvSplit(plan: CsvSplitPlan, parsers: number, data: 
         const piece = m.batch;
         for (let from = 0; from < piece.ts.length; ) {
           const to = Math.min(piece.ts.length, from + batchRows - joined.length);
-          joined.append(piece, from, to, w.map, lineOffset);
+          joined.appendMapped(piece, from, to, w.map, lineOffset);
           from = to;
-          if (joined.length === batchRows) yield { batch: joined.take(readOpts.source, names.length)!, dict: names };
+          if (joined.length === batchRows) yield { batch: joined.takeEncoded(readOpts.source, names.length)!, dict: names };
         }
       }
     }
-    const last = joined.take(readOpts.source, names.length);
+    const last = joined.takeEncoded(readOpts.source, names.length);
     if (last) yield { batch: last, dict: names };
   } finally {
     await Promise.all(workers.map((w) => w.worker.terminate()));
