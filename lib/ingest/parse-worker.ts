@@ -54,6 +54,7 @@ if (port) {
   let lastPost = 0;
   const post = (msg: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer);
   let slice: number | undefined;
+  let bytesBefore = 0; // bytes of this worker's slices already read (split parse)
   const readOpts: ReadOptions = {
     source: input.path,
     batchRows: input.batchRows,
@@ -79,7 +80,6 @@ if (port) {
       }
     },
   };
-  let bytesBefore = 0;
   let sent = 0;
   const send = async (batches: AsyncIterable<{ batch: EncodedBatch; dict: readonly string[] }>) => {
     for await (const { batch, dict } of batches) {
