@@ -16,6 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { healthCheck } from '../../serve/health-check.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { codeBundle, fixture, modelBundle, trainVersion, type Fixture } from './helpers.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 let f: Fixture;
 let big: string;
@@ -50,7 +51,7 @@ function staging(dir: string): boolean {
 /** Runs `millwright deploy` in a child; kills it `killAfterMs` after its staging folder appears (undefined: let it finish). */
 async function runDeploy(dir: string, killAfterMs?: number): Promise<{ killed: boolean; code: number | null; stagedAt?: number; endedAt: number }> {
   const t0 = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'deploy', big, '--to', dir, '--trust', f.trust], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs('deploy', big, '--to', dir, '--trust', f.trust), { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

@@ -8,11 +8,12 @@ import { flushEvents, WindowPollSimulator } from '../../lib/gateway/index.ts';
 import { flushSpool } from '../../lib/spool/index.ts';
 import { sql } from '../../lib/store/index.ts';
 import { reconcile, tempDir, waitFor, wpSource } from './helpers.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 const TRIALS = 20;
 
 function runGatewayChild(config: string, log: string[]): { child: ChildProcess; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'gateway', '--config', config], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs('gateway', '--config', config), { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited };

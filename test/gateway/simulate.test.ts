@@ -4,9 +4,10 @@ import { spawn } from 'node:child_process';
 import { WindowPollClient } from '../../lib/gateway/index.ts';
 import { waitFor } from './helpers.ts';
 import { runCli } from '../helpers/io.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 test('millwright gateway simulate window-poll serves the protocol until SIGTERM', { timeout: 60_000 }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'gateway', 'simulate', 'window-poll', '--port', '0', '--window', '2s', '--tags', '4,5', '--period', '10ms'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs('gateway', 'simulate', 'window-poll', '--port', '0', '--window', '2s', '--tags', '4,5', '--period', '10ms'), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -16,6 +16,7 @@ import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 import { decodeSegment, flushSpool, listSegments } from '../../lib/spool/index.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { partFiles, readStore, type StoredReading } from './store-reader.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 const BATCH = 50;
 const BASE = Date.parse('2024-06-01T23:00:00Z');
@@ -101,7 +102,7 @@ function ackedLines(stdout: string): number[] {
  */
 function runAndKill(args: string[], ready: RegExp | undefined, delay: number): Promise<{ stdout: string; killed: boolean; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, cliArgs(...args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let armed = false;

@@ -12,6 +12,7 @@ import { ingest } from '../../lib/ingest/index.ts';
 import { captureIO } from '../helpers/io.ts';
 import { noRealData, realDataDir, repoRoot } from '../helpers/data.ts';
 import { readStore } from './store-reader.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 function scratch(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'mw-ingest-'));
@@ -97,7 +98,7 @@ test('ingest CLI: NDJSON with --rejects and --json; an input with a bad header f
 test('ingest from stdin (-): CSV through the real binary; NDJSON auto-detected by its first character', async (t) => {
   const dir = scratch(t);
   const { text, rows } = plantCsv(10);
-  const a = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'ingest', '-', '--store', join(dir, 'store')], { cwd: repoRoot, input: text, encoding: 'utf8' });
+  const a = spawnSync(process.execPath, cliArgs('ingest', '-', '--store', join(dir, 'store')), { cwd: repoRoot, input: text, encoding: 'utf8' });
   assert.equal(a.status, 0, a.stderr);
   assert.match(a.stdout, /^10 rows accepted, 0 rejected/);
   const ndjson = rows.map((r) => JSON.stringify({ ...r, ts: r.ts + 3_600_000, site: 'plant-9' })).join('\n');

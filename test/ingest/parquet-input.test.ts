@@ -9,6 +9,7 @@ import * as pw from 'parquet-wasm/node';
 import { ingest, inspectParquet, MAX_TS, MIN_TS, splitQuoted } from '../../lib/ingest/index.ts';
 import { noRealData, realDataDir, repoRoot } from '../helpers/data.ts';
 import { readStore } from './store-reader.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 function scratch(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'mw-pq-'));
@@ -293,7 +294,7 @@ test('parquet-testing bad_data/: each file refused with its name and reason, the
     }
   }
   // The same files through the CLI in a child process: exit 1, one reason per file, no crash.
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'ingest', ...files.map((f) => join(bad, f)), '--format', 'wide-parquet', '--site', 'plant', '--asset', 'x', '--store', store], {
+  const child = spawnSync(process.execPath, cliArgs('ingest', ...files.map((f) => join(bad, f)), '--format', 'wide-parquet', '--site', 'plant', '--asset', 'x', '--store', store), {
     cwd: repoRoot,
     encoding: 'utf8',
     timeout: 120_000,

@@ -12,6 +12,7 @@ import { scanArrays, writeReadings } from '../../lib/store/index.ts';
 import { captureIO } from '../helpers/io.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { readStore } from './store-reader.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 function scratch(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'mw-spool-'));
@@ -283,7 +284,7 @@ test('flush gives the store writeReadings gives: long unicode names, many series
 
 /** Runs the real gateway binary; resolves helpers to wait for log lines. */
 function startGateway(spool: string, store: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'gateway', '--spool', spool, '--store', store, '--every', '150ms', '--max-backoff', '600ms'], {
+  const child = spawn(process.execPath, cliArgs('gateway', '--spool', spool, '--store', store, '--every', '150ms', '--max-backoff', '600ms'), {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,6 +21,7 @@ import { startSwift, SWIFT_ACCESS_KEY, SWIFT_SECRET_KEY, type SwiftServer } from
 import { repoRoot } from '../helpers/data.ts';
 import { runCli } from '../helpers/io.ts';
 import { readStore } from '../ingest/store-reader.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 let swift: SwiftServer;
 let client: S3Client;
@@ -254,7 +255,7 @@ test('SIGKILL of the uploader at random points (24 trials): every batch in the b
   const rng = mulberry32(Number(process.env.MILLWRIGHT_CRASH_SEED ?? 20261201));
   const ids = await spoolBatches(spool, 6, 120);
   const env = { ...process.env, ...swift.env, MILLWRIGHT_OBJECT_STORE_ENDPOINT: swift.endpoint };
-  const args = ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'flush', '--spool', spool, '--store', store, '--to', `s3://${b}/k`, '--max-rows', '120', '--verbose'];
+  const args = cliArgs('flush', '--spool', spool, '--store', store, '--to', `s3://${b}/k`, '--max-rows', '120', '--verbose');
   // Kill points follow the child's progress, not the wall clock (a fast machine finished most
   // runs before a timed kill): each batch prints `landed` (store written, uploaded, journalled)
   // then `wrote` (its segment deleted, the batch about to be settled). The kill comes 0-40 ms
@@ -354,7 +355,7 @@ test('credentials never appear in output, errors or the spool journal', async ()
   await spoolBatches(spool, 2, 50);
   const runChild = (args: string[], env: NodeJS.ProcessEnv) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, cliArgs(...args), { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d));
       child.stderr.on('data', (d: Buffer) => (out += d));

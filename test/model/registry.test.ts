@@ -21,6 +21,7 @@ import {
 } from '../../lib/model/index.ts';
 import { withLock } from '../../lib/durable/index.ts';
 import { isErrorCode } from '../../lib/errors/index.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 let dir: string;
 let pkg: string;
@@ -138,7 +139,7 @@ test('concurrent writers: several processes registering at once get distinct, co
   const n = 5;
   const runs = Array.from({ length: n }, () =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), 'registry', 'register', modelA, '--group', 'plant-c', '--registry', registry, '--json'], {
+      const child = spawn(process.execPath, cliArgs('registry', 'register', modelA, '--group', 'plant-c', '--registry', registry, '--json'), {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
       });

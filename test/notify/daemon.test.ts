@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { alarmToNotification, createOutbox, outboxStatus, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { dedupe, WebhookReceiver } from './receivers.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -14,9 +15,8 @@ const BURST = 30;
 const TRIALS = 6;
 
 function daemon(config: string, cli = false): { child: ChildProcess; exited: Promise<number | null>; out: () => string } {
-  const entry = cli ? join(ROOT, 'cli/main.ts') : join(ROOT, 'test/notify/daemon-child.ts');
-  const args = cli ? [entry, 'notify', 'run', '--channels', config] : [entry, 'run', '--channels', config];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = cli ? cliArgs('notify', 'run', '--channels', config) : ['--import', 'tsx', join(ROOT, 'test/notify/daemon-child.ts'), 'run', '--channels', config];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

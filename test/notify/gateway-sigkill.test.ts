@@ -9,6 +9,7 @@ import { sql } from '../../lib/store/index.ts';
 import { alarmToNotification, outboxStatus, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { Mosquitto, Publisher } from '../helpers/mosquitto.ts';
 import { dedupe, WebhookReceiver } from './receivers.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -18,7 +19,7 @@ const ASSETS = 4;
 const hot = (i: number) => Math.floor(Math.floor(i / ASSETS) / 5) % 2 === 1;
 
 function gatewayChild(config: string, log: string[]): { child: ChildProcess; exited: Promise<number | null>; connected: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'gateway', '--config', config], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, cliArgs('gateway', '--config', config), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   const connected = new Promise<void>((res) => {
     child.stderr!.on('data', (d: Buffer) => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { alarmToNotification, createOutbox, outboxStatus, type AlarmEventRow } from '../../lib/notify/index.ts';
 import { dedupe, WebhookReceiver } from './receivers.ts';
+import { cliArgs } from '../helpers/cli.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const T0 = Date.parse('2024-03-01T10:00:00Z');
@@ -13,8 +14,8 @@ const N = 120;
 const TRIALS = 12;
 
 function drain(config: string, cli = false): { child: ChildProcess; exited: Promise<number | null> } {
-  const args = cli ? [join(ROOT, 'cli/main.ts'), 'notify', 'drain', '--config', config] : [join(ROOT, 'test/notify/drain-child.ts'), config];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = cli ? cliArgs('notify', 'drain', '--config', config) : ['--import', 'tsx', join(ROOT, 'test/notify/drain-child.ts'), config];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.resume();
   child.stderr?.resume();
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

@@ -15,6 +15,7 @@ import { SERVE_NODE_FLAGS } from '../../serve/node-flags.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { RF_FEATURES, writeEnergyCsv } from './fixtures/rf-model.ts';
 import { csv, invoke, scratch, waitReady } from './helpers.ts';
+import { containerProcessArgs } from '../helpers/cli.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -27,7 +28,7 @@ after(async () => cleanup?.());
 
 function container(args: string[], env: NodeJS.ProcessEnv) {
   // started as the Dockerfile's ENTRYPOINT starts it: node with the serving flags
-  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, '--import', 'tsx', join(repoRoot, 'cli/container.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, ...containerProcessArgs(...args)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d.toString()));

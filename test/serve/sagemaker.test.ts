@@ -13,6 +13,7 @@ import { startServer } from '../../serve/index.ts';
 import { repoRoot } from '../helpers/data.ts';
 import { LOAD_DELAY_MS } from './fixtures/slow-loader.ts';
 import { http, invoke, labelFirstRows, scratch, waitReady } from './helpers.ts';
+import { containerProcessArgs } from '../helpers/cli.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -25,7 +26,7 @@ after(async () => cleanup?.());
 
 function container(args: string[], env: NodeJS.ProcessEnv) {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli/container.ts'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, containerProcessArgs(...args), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d.toString()));
