@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../cli/main.ts';
+import { allCommands } from '../cli/main.ts';
 import { loadContainerCommands } from '../cli/container.ts';
 import { dispatch } from '../cli/dispatch.ts';
 import type { Command, CliIO } from '../cli/command.ts';
@@ -22,7 +22,8 @@ async function helpText(list: Command[], argv: string[]): Promise<string> {
 }
 
 /** The complete docs/cli.md text for `list` (default: every command of the binary). */
-export async function renderCliDocs(list: Command[] = commands): Promise<string> {
+export async function renderCliDocs(list?: Command[]): Promise<string> {
+  list ??= await allCommands();
   const parts: string[] = [
     '# The millwright CLI',
     '',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { main, commands } from '../../cli/main.ts';
+import { main, allCommands, commandsByModule, COMMAND_MODULES } from '../../cli/main.ts';
 import { captureIO } from '../helpers/io.ts';
 
 test('no command prints the overview and exits 2 (usage)', async () => {
@@ -15,8 +15,14 @@ test('unknown command is a usage error naming the command', async () => {
   assert.match(io.stderr, /unknown command "frobnicate"/);
 });
 
+test('every command is listed under the module that defines it, so `millwright NAME` loads only that module', async () => {
+  const found: Record<string, string> = {};
+  for (const [module, list] of Object.entries(await commandsByModule())) for (const c of list) found[c.name] = module;
+  assert.deepEqual(found, COMMAND_MODULES);
+});
+
 test('every command answers --help with its usage and exit 0', async () => {
-  for (const c of commands) {
+  for (const c of await allCommands()) {
     const io = captureIO();
     assert.equal(await main([c.name, '--help'], io), 0, c.name);
     assert.ok(io.stdout.includes('millwright'), `${c.name} usage mentions millwright`);
@@ -29,4 +35,12 @@ test('every command answers --help with its usage and exit 0', async () => {
     for (const flag of flags) assert.ok(io.stdout.includes(flag), `${c.name} --help mentions ${flag}`);
     assert.equal(io.stderr, '', `${c.name} --help writes nothing to stderr`);
   }
+});
+
+test('--version prints the package version', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const io = captureIO();
+  assert.equal(await main(['--version'], io), 0);
+  assert.equal(io.stdout, `${pkg.version}\n`);
 });
