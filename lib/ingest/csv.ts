@@ -47,13 +47,19 @@ function two(b: Uint8Array, i: number): number {
   return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : NaN;
 }
 
+/** Where the field read by the last {@link decimalBytes} call ended. */
+let decimalEnd = 0;
+
 /**
- * parseDecimal's exact fast path over bytes (sign, digits, one dot; at most 15 significant and 22
- * fraction digits), so the same double; NaN for anything else (an exponent, more digits, junk),
- * which the string path then reads or rejects.
+ * parseDecimal's exact fast path over the bytes from `start` to the next delimiter (',', CR, LF)
+ * or `limit` (sign, digits, one dot; at most 15 significant and 22 fraction digits), so the same
+ * double, with the field's end in `decimalEnd`; NaN for anything else (an exponent, more digits,
+ * a quote, junk), which the string path then reads or rejects. Finding the field's end while
+ * reading it saves a second pass over its bytes.
  */
-function decimalBytes(b: Uint8Array, start: number, end: number): number {
+function decimalBytes(b: Uint8Array, start: number, limit: number): number {
   let i = start;
+  let end = limit;
   if (i >= end) return NaN;
   let c = b[i]!;
   let neg = false;
@@ -75,8 +81,12 @@ function decimalBytes(b: Uint8Array, start: number, end: number): number {
       mant = mant * 10 + d;
       if (seenDot) fracDigits++;
     } else if (c === 46 && !seenDot) seenDot = true;
-    else return NaN;
+    else if (isDelimiter(c)) {
+      end = i;
+      break;
+    } else return NaN;
   }
+  decimalEnd = end;
   if (digits === 0 || sig > 15 || fracDigits > 22) return NaN;
   const v = fracDigits === 0 ? mant : mant / POW10[fracDigits]!;
   return neg ? -v : v;
@@ -88,10 +98,10 @@ function isDelimiter(c: number): boolean {
 
 /** The end of a 24- or 20-byte timestamp at `s` when a delimiter (or the run's end) follows it; else -1. */
 function isoEnd(b: Uint8Array, s: number, n: number): number {
-  for (const len of [24, 20]) {
-    const g = s + len;
-    if (g === n || (g < n && isDelimiter(b[g]!))) return g;
-  }
+  let g = s + 24;
+  if (g === n || (g < n && isDelimiter(b[g]!))) return g;
+  g = s + 20;
+  if (g === n || (g < n && isDelimiter(b[g]!))) return g;
   return -1;
 }
 
@@ -271,8 +281,6 @@ class CsvRowParser {
   private readonly hourKey = new Uint8Array(13);
   private hourValid = false;
   private hourBase = 0;
-  /** Where the field parsed last by the byte path ended. */
-  private at = 0;
 
   /**
    * Parses lines of `b` from byte `pos` until it ends or the batch fills. Each line that is a
@@ -317,12 +325,23 @@ class CsvRowParser {
     // refuses every delimiter and quote, so a shorter field fails there and goes to the string
     // path), and a name equal to the previous row's (compared where it would be).
     let p = ls;
+    // Bit j set: name column j (0 site, 1 asset, 2 signal) is its previous row's name.
+    let same = 0;
+    let value = NaN;
     for (let k = 0; k < nCols; k++) {
       const s = p;
       let c = 0;
       let e = -1;
       if (k === tc) e = isoEnd(b, s, n);
-      else if (k === ac || k === gc || k === sc) e = this.sameName(k === sc ? 0 : k === ac ? 1 : 2, b, s, n);
+      else if (k === vc) {
+        value = decimalBytes(b, s, n);
+        if (value !== value) return -1;
+        e = decimalEnd;
+      } else if (k === ac || k === gc || k === sc) {
+        const j = k === sc ? 0 : k === ac ? 1 : 2;
+        e = this.sameName(j, b, s, n);
+        if (e >= 0) same |= 1 << j;
+      }
       if (e >= 0) {
         p = e;
         c = p < n ? b[p]! : 0;
@@ -347,10 +366,9 @@ class CsvRowParser {
     else if (b[p] === 10) next = p + 1;
     else if (b[p] === 13 && (p + 1 >= n || b[p + 1] === 10)) next = p + 2;
     else return -1;
+    if (value !== value) return -1; // no value column: the string path says so
     const ts = this.isoBytes(b, starts[tc]!, ends[tc]!);
     if (ts !== ts) return -1;
-    const value = decimalBytes(b, starts[vc]!, ends[vc]!);
-    if (value !== value) return -1;
     let quality = 0;
     if (qc >= 0 && ends[qc]! > starts[qc]!) {
       quality = smallIntBytes(b, starts[qc]!, ends[qc]!);
@@ -359,12 +377,12 @@ class CsvRowParser {
     // Names in the string path's order (site, asset, signal): a new name is interned in the same order there.
     let site = this.defaultSite;
     if (sc >= 0) {
-      site = this.nameBytes(0, b, starts[sc]!, ends[sc]!);
+      site = same & 1 ? this.prevId[0]! : this.nameBytes(0, b, starts[sc]!, ends[sc]!);
       if (site < 0) return -1;
     }
-    const asset = this.nameBytes(1, b, starts[ac]!, ends[ac]!);
+    const asset = same & 2 ? this.prevId[1]! : this.nameBytes(1, b, starts[ac]!, ends[ac]!);
     if (asset < 0) return -1;
-    const signal = this.nameBytes(2, b, starts[gc]!, ends[gc]!);
+    const signal = same & 4 ? this.prevId[2]! : this.nameBytes(2, b, starts[gc]!, ends[gc]!);
     if (signal < 0) return -1;
     this.line++;
     if (quality !== 0) this.builder.hasQuality = true;
