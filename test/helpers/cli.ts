@@ -17,6 +17,18 @@ export function cliArgs(...args: string[]): string[] {
   return [builtEntry('main'), ...args];
 }
 
+/**
+ * The binary from its TypeScript sources under tsx, for commands that import a TypeScript file at
+ * run time (a test fixture passed as `--loader x.ts`): the built package's worker threads run
+ * plain Node, which cannot import `.ts`, whereas from the sources each worker registers tsx.
+ *
+ * @example
+ * spawn(process.execPath, sourceCliArgs('serve', '--model', dir, '--loader', LINEAR_LOADER));
+ */
+export function sourceCliArgs(...args: string[]): string[] {
+  return ['--import', 'tsx', join(repoRoot, 'cli/main.ts'), ...args];
+}
+
 /** Same for the serving container's entry point (`dist/cli/container.js`, as the image runs it). */
 export function containerProcessArgs(...args: string[]): string[] {
   return [builtEntry('container'), ...args];

@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/data.ts';
 import { captureIO } from '../helpers/io.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
 import { http, invoke, LINEAR_LOADER, scratch, waitReady } from './helpers.ts';
-import { cliArgs } from '../helpers/cli.ts';
+import { sourceCliArgs } from '../helpers/cli.ts';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -26,7 +26,7 @@ before(async () => {
 after(async () => cleanup?.());
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null>; url: Promise<string> } {
-  const child = spawn(process.execPath, cliArgs(...args), {
+  const child = spawn(process.execPath, sourceCliArgs(...args), {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

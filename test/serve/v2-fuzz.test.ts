@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../../serve/index.ts';
 import { http, LINEAR_LOADER, scratch, waitReady } from './helpers.ts';
 import { writeLinearModel } from './fixtures/linear-model.ts';
-import { cliArgs } from '../helpers/cli.ts';
+import { sourceCliArgs } from '../helpers/cli.ts';
 
 let srv: RunningServer;
 let cleanup: () => Promise<void>;
@@ -125,7 +125,7 @@ test('300 seeded random mutations of a good request: never a 5xx, always JSON; a
 
 test('`millwright serve --model-repository DIR --version-policy latest:1` serves V2 without a default model; flag errors are usage errors', async () => {
   const run = (args: string[]) => {
-    const child = spawn(process.execPath, cliArgs('serve', ...args), { env: { ...process.env, MILLWRIGHT_ADMIN_TOKEN: 'cli-token-0123456789' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, sourceCliArgs('serve', ...args), { env: { ...process.env, MILLWRIGHT_ADMIN_TOKEN: 'cli-token-0123456789' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d.toString()));
