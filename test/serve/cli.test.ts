@@ -54,7 +54,7 @@ test('serve honours SageMaker env settings, answers, and on SIGTERM finishes in-
   });
   try {
     const url = await Promise.race([p.url, p.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${p.stderr()}`)))]);
-    await waitReady(url);
+    await waitReady(url, p.stderr);
     assert.equal((await http(`${url}/ping`)).status, 200);
     assert.deepEqual((await http(`${url}/execution-parameters`)).json(), { MaxConcurrentTransforms: 2, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: 1 });
     assert.deepEqual((await invoke(url, '1,1\n', 'text/csv')).json(), { predictions: [5] });
@@ -118,7 +118,7 @@ test('serve --ground-truth-dir and --monitoring-store: labels by inference id, l
   ], { MILLWRIGHT_ADMIN_TOKEN: token });
   try {
     const url = await Promise.race([p.url, p.exit.then((c) => Promise.reject(new Error(`exited ${c}: ${p.stderr()}`)))]);
-    await waitReady(url);
+    await waitReady(url, p.stderr);
     const auth = { authorization: `Bearer ${token}` };
     for (let i = 0; i < 4; i++) {
       const r = await http(`${url}/invocations`, { body: `${i},1\n`, headers: { 'content-type': 'text/csv', accept: 'application/json', 'x-amzn-sagemaker-inference-id': `cli-${i}` } });

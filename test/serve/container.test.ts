@@ -68,7 +68,7 @@ test('`train` then `serve` in the SageMaker /opt/ml layout, as the container run
       if (!url) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(url, `server did not start: ${serve.err()}`);
-    await waitReady(url);
+    await waitReady(url, serve.err);
     const rows = data.slice(0, 5).map((r) => r.slice(0, RF_FEATURES.length));
     const r = await invoke(url, csv(rows), 'text/csv');
     assert.equal(r.status, 200, r.text);

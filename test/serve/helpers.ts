@@ -43,14 +43,17 @@ export function csv(rows: number[][]): string {
   return `${rows.map((r) => r.join(',')).join('\n')}\n`;
 }
 
-/** Polls GET /ping until 200 (the listener is up before the model is loaded); bounded to ~60 s. */
-export async function waitReady(base: string): Promise<void> {
+/**
+ * Polls GET /ping until 200 (the listener is up before the model is loaded); bounded to ~60 s.
+ * `stderr` (the server process's, so far) goes into the failure: a rejected model says why there.
+ */
+export async function waitReady(base: string, stderr?: () => string): Promise<void> {
   for (let i = 0; i < 600; i++) {
     const status = await fetch(`${base}/ping`).then((r) => r.status, () => 0);
     if (status === 200) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${base}/ping never answered 200`);
+  throw new Error(`${base}/ping never answered 200${stderr ? `; server stderr: ${stderr().slice(-2000)}` : ''}`);
 }
 
 /**

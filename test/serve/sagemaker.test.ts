@@ -69,7 +69,7 @@ test('BYOC layout: `train` with {} hyperparameters, then `serve`; headerless CSV
     const firstPing = await http(`${url}/ping`);
     assert.ok(firstPing.status === 200 || firstPing.status === 503, String(firstPing.status));
     t.diagnostic(`first /ping answered ${firstPing.status} ${Math.round(performance.now() - serve.started)} ms after spawn`);
-    await waitReady(url);
+    await waitReady(url, serve.err);
 
     const rows = data.slice(0, 30);
     const payload = rows.map((r) => r.x.join(',')).join('\n') + '\n';

@@ -147,7 +147,7 @@ test('`millwright serve --model-repository DIR --version-policy latest:1` serves
       if (!url) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(url, p.err());
-    await waitReady(url);
+    await waitReady(url, p.err);
     const r = await http(`${url}/v2/models/press/infer`, { method: 'POST', body: JSON.stringify(GOOD), headers: { 'content-type': 'application/json' } });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json<{ model_version: string; outputs: { data: number[] }[] }>().model_version, '2');
