@@ -110,6 +110,16 @@ test('complete layout: the WebAssembly walker and the JS walker give the same bi
   assert.ok(cw.layout.kind === 'complete' && cw.layout.wasm !== undefined);
   assert.deepEqual(Array.from(predictCompiled(cw, X, n)), Array.from(predictCompiled(compileForest(clf, { wasm: false }), X, n)), '3 outputs');
   assertSame(predictCompiled(cw, X, n), predictForest(clf, X, n), '3 outputs vs trained trees');
+  // the top two levels are decided in SIMD: trees of depth 2 (no scalar step after them) and 3,
+  // mixed with stumps (too shallow for it), one and several outputs
+  for (const depths of [[2], [3], [1, 2, 3, 2]]) {
+    const trees = depths.flatMap((maxDepth, i) => fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: 3, maxDepth, seed: 40 + i }).trees);
+    const shallow: Forest = { kind: 'regression', nFeatures: F, nOutputs: 1, trees };
+    assert.deepEqual(Array.from(predictCompiled(compileForest(shallow), X, n)), Array.from(predictCompiled(compileForest(shallow, { wasm: false }), X, n)), `depths ${depths}`);
+    assertSame(predictCompiled(compileForest(shallow), X, n), predictForest(shallow, X, n), `depths ${depths} vs trained trees`);
+  }
+  const clf2 = fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 4, maxDepth: 2, minSamplesLeaf: 1, maxFeatures: 4 });
+  assert.deepEqual(Array.from(predictCompiled(compileForest(clf2), X, n)), Array.from(predictCompiled(compileForest(clf2, { wasm: false }), X, n)), '3 outputs, depth 2');
 });
 
 test('sparse layout: the WebAssembly walker and the JS walker give the same bits (unlimited depth, NaN, 2 and 3 outputs, a chain deeper than the complete layout)', () => {
