@@ -435,8 +435,9 @@ function encodeComplete(): Emitter {
 
 /**
  * walkSparse(same parameters): for each tree, for each group, LANES node addresses come out of the
- * SIMD prefix at level 2 and step `o = x <= t ? left(o) : right(o)` until a step moves no lane (leaves link to
- * themselves); then the K leaf values of each lane's node are added, as in {@link encodeComplete}.
+ * SIMD prefix at level 2 and step `o = x <= t ? left(o) : right(o)` until a step moves no lane
+ * (leaves link to themselves); then the K leaf values of each lane's node are added, as in
+ * {@link encodeComplete}.
  */
 function encodeSparse(): Emitter {
   const e = new Emitter(7);
@@ -522,7 +523,7 @@ function encodeSparse(): Emitter {
   return e;
 }
 
-/** Appends instructions to one function body; locals after the parameters are all i32. */
+/** Appends instructions to one function body; its locals after the parameters are i32 unless declared v128. */
 class Emitter {
   readonly code: number[] = [];
   /** Types of the locals after the parameters, in index order. */
