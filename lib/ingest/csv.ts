@@ -92,6 +92,18 @@ function decimalBytes(b: Uint8Array, start: number, limit: number): number {
   return neg ? -v : v;
 }
 
+/**
+ * Whether `len` bytes of `a` from 0 equal those of `b` from `bs`, four at a time: a name or an
+ * hour compared byte by byte was a third of the byte reader's time (profile of a 10M-row parse),
+ * and DataView reads need no alignment.
+ */
+function sameBytes(a: DataView, b: DataView, bs: number, len: number): boolean {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) if (a.getInt32(i, true) !== b.getInt32(bs + i, true)) return false;
+  for (; i < len; i++) if (a.getUint8(i) !== b.getUint8(bs + i)) return false;
+  return true;
+}
+
 function isDelimiter(c: number): boolean {
   return c === 44 || c === 10 || c === 13;
 }
@@ -277,8 +289,12 @@ class CsvRowParser {
   // The byte path's state: each name column's previous bytes (valid when prevLen >= 0), and the
   // date and hour of the previous ISO timestamp with its epoch ms.
   private readonly prevBytes = [new Uint8Array(64), new Uint8Array(64), new Uint8Array(64)];
+  private readonly prevViews = this.prevBytes.map((a) => new DataView(a.buffer));
+  /** The run being parsed, as a DataView for {@link sameBytes}. */
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private readonly prevLen = new Int32Array([-1, -1, -1]);
   private readonly hourKey = new Uint8Array(13);
+  private readonly hourView = new DataView(this.hourKey.buffer);
   private hourValid = false;
   private hourBase = 0;
 
@@ -302,6 +318,7 @@ class CsvRowParser {
     const gc = col[ROLE.signal];
     const starts = this.starts;
     const ends = this.ends;
+    this.view = new DataView(b.buffer, b.byteOffset, b.length);
     while (pos < n && !builder.full) {
       const next = this.plainRow(b, pos, n, nCols, starts, ends, tc, vc, qc, sc, ac, gc);
       if (next >= 0) {
@@ -395,9 +412,7 @@ class CsvRowParser {
     const len = this.prevLen[k]!;
     const g = s + len;
     if (len <= 0 || g > n || (g < n && !isDelimiter(b[g]!))) return -1;
-    const prev = this.prevBytes[k]!;
-    for (let i = 0; i < len; i++) if (prev[i] !== b[s + i]) return -1;
-    return g;
+    return sameBytes(this.prevViews[k]!, this.view, s, len) ? g : -1;
   }
 
   /** The id of the name at b[s, e) in name column k (0 site, 1 asset, 2 signal); -1 when the string path must see it (empty, invalid). */
@@ -420,7 +435,10 @@ class CsvRowParser {
     this.prev[k] = v;
     this.prevId[k] = id;
     this.prevProblem[k] = undefined;
-    if (len > prev.length) this.prevBytes[k] = new Uint8Array(Math.max(len, prev.length * 2));
+    if (len > prev.length) {
+      this.prevBytes[k] = new Uint8Array(Math.max(len, prev.length * 2));
+      this.prevViews[k] = new DataView(this.prevBytes[k]!.buffer);
+    }
     this.prevBytes[k]!.set(b.subarray(s, e));
     this.prevLen[k] = len;
     return id;
@@ -436,10 +454,7 @@ class CsvRowParser {
     const key = this.hourKey;
     let base: number;
     let i = 0;
-    if (this.hourValid) {
-      while (i < 13 && key[i] === b[s + i]) i++;
-    }
-    if (i === 13) base = this.hourBase;
+    if (this.hourValid && sameBytes(this.hourView, this.view, s, 13)) base = this.hourBase;
     else {
       const y = two(b, s) * 100 + two(b, s + 2);
       const mo = two(b, s + 5);

@@ -48,7 +48,9 @@ function field(r: () => number, kind: 'ts' | 'name' | 'value' | 'quality'): stri
     case 'quality':
       return pick(r, ['', '', '0', '3', '255', '256', '3.0', 'x', '007', '-1']);
     case 'name':
-      return pick(r, ['motor-1', 'motor-1', 'motor-2', 'mühle-ä', 'kiln 3', '', ' ', 'a/b', 'a..b', 'x=1', '50%', 'tab\there', 'n'.repeat(201), 'temp', 'flow', '日本語']);
+      return pick(r, ['motor-1', 'motor-1', 'motor-2', 'mühle-ä', 'kiln 3', '', ' ', 'a/b', 'a..b', 'x=1', '50%', 'tab\there', 'n'.repeat(201), 'temp', 'flow', '日本語',
+        // longer than the first copy of a previous name (64 bytes), and names that differ only in a last byte or a middle one
+        'x'.repeat(70) + '1', 'x'.repeat(70) + '2', 'ü'.repeat(75), 'motor-3', 'motoR-1']);
   }
 }
 
