@@ -419,12 +419,9 @@ class CsvRowParser {
   private nameBytes(k: number, b: Buffer, s: number, e: number): number {
     const len = e - s;
     if (len === 0) return -1;
+    // No compare with the previous name: plainRow calls this only after sameName found the field
+    // differs from it (and a repeat would still get its id from the dictionary below).
     const prev = this.prevBytes[k]!;
-    if (this.prevLen[k] === len) {
-      let i = 0;
-      while (i < len && prev[i] === b[s + i]) i++;
-      if (i === len) return this.prevId[k]!;
-    }
     const v = b.toString('utf8', s, e);
     const dict = this.builder.dict;
     let id = dict.get(v);
