@@ -18,8 +18,21 @@ const files = readdirSync(here)
   })
   .sort();
 
+// A section that fails is reported and the others still run: one missing peer or dataset must not
+// throw away the figures of a sweep that takes many minutes. The exit code says that one failed.
+const failed: string[] = [];
 for (const file of files) {
-  console.log(`\n=== ${file.replace('.bench.ts', '')} ===`);
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: () => Promise<void> };
-  await mod.default();
+  const name = file.replace('.bench.ts', '');
+  console.log(`\n=== ${name} ===`);
+  try {
+    const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: () => Promise<void> };
+    await mod.default();
+  } catch (err) {
+    failed.push(name);
+    console.log(`section ${name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+}
+if (failed.length > 0) {
+  console.log(`\n${failed.length} of ${files.length} section(s) failed: ${failed.join(', ')}`);
+  process.exitCode = 1;
 }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import type { ColumnTable } from 'arquero';
 import { loadSteel, STEEL_HOLIDAYS_2018 } from '../datasets/steel.ts';
 import { resolveDataDir } from '../datasets/data-dir.ts';
+import { realDataDir } from '../test/helpers/data.ts';
 import * as energy from '../lib/algorithms/energy-load-curve/train.ts';
 import * as energyPredict from '../lib/algorithms/energy-load-curve/predict.ts';
 import { hourlyTotals } from '../lib/algorithms/energy-load-curve/hourly.ts';
@@ -44,7 +45,8 @@ function hourOfWeek(train: ColumnTable, test: ColumnTable): Float64Array {
 }
 
 export default async function bench(): Promise<void> {
-  const steel = loadSteel(resolveDataDir());
+  // MILLWRIGHT_DATA_DIR, else ../shared/datasets as the other benches and the tests find it; else resolveDataDir's error
+  const steel = loadSteel(realDataDir() ?? resolveDataDir());
   const hourly = hourlyTotals(steel, { value: 'usage_kwh', intervalEnd: true, keep: { week_status: 'first' } });
   const train = hourly.params({ OCT_1 }).filter((d: { ts: number }, $: { OCT_1: number }) => d.ts < $.OCT_1).reify();
   const test = hourly.params({ OCT_1, JAN_1_2019 }).filter((d: { ts: number }, $: { OCT_1: number; JAN_1_2019: number }) => d.ts >= $.OCT_1 && d.ts < $.JAN_1_2019).reify();
