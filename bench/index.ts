@@ -18,23 +18,20 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const self = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 
-/** Runs one section in this process; throws what it throws. */
-async function runSection(file: string): Promise<void> {
-  const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: () => Promise<void> };
-  await mod.default();
+/** Runs one section in this process; false (after printing why) when it throws. */
+async function runSection(file: string): Promise<boolean> {
+  try {
+    const mod = (await import(pathToFileURL(join(here, file)).href)) as { default: () => Promise<void> };
+    await mod.default();
+    return true;
+  } catch (err) {
+    console.log(`section ${file.replace('.bench.ts', '')} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return false;
+  }
 }
 
-if (args[0] === '--section' && args[1] !== undefined) {
-  // a child of the sweep below: one section, then exit (a section may leave handles open)
-  let code = 0;
-  try {
-    await runSection(args[1]);
-  } catch (err) {
-    console.log(`section ${args[1].replace('.bench.ts', '')} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    code = 1;
-  }
-  process.exit(code);
-}
+// a child of the sweep below: one section, then exit (a section may leave handles open)
+if (args[0] === '--section' && args[1] !== undefined) process.exit((await runSection(args[1])) ? 0 : 1);
 
 const files = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
@@ -51,12 +48,7 @@ for (const file of files) {
   const name = file.replace('.bench.ts', '');
   console.log(`\n=== ${name} ===`);
   if (files.length === 1) {
-    try {
-      await runSection(file);
-    } catch (err) {
-      failed.push(name);
-      console.log(`section ${name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    }
+    if (!(await runSection(file))) failed.push(name);
     continue;
   }
   const child = spawnSync(process.execPath, [...process.execArgv, self, '--section', file], { stdio: 'inherit' });
