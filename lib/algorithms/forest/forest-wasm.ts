@@ -474,7 +474,8 @@ function encodeSparse(): Emitter {
       // leaf stays there, so when the second step moves no lane every lane is at its leaf, and
       // the first step needs no moved check (four instructions a lane, for at most one step too
       // many a tree). Measured on the bench's 20-tree unlimited forest, CPU time, alternating
-      // processes: 1.02-1.09x in 8 of 9 pairs (0.97x in one); checking every third or fourth step: no further gain.
+      // processes: 1.02-1.09x in 8 of 9 pairs (0.97x in one); checking every third or fourth
+      // step: no further gain.
       e.op(op.loop, op.void);
       sparseStep(e, L.g, lane);
       e.k32(0);
