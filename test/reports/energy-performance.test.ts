@@ -15,6 +15,7 @@ import { energyPerformanceReport, writeReport, type EnergyPerformanceResult, stu
 import { renderHtml } from '../../reports/render/html.ts';
 import { loadSteel, STEEL_UTC_OFFSET_MINUTES } from '../../datasets/steel.ts';
 import { runCli } from '../helpers/io.ts';
+import { noRealData, realDataDir } from '../helpers/data.ts';
 import { mulberry32 } from '../../lib/algorithms/forest/rng.ts';
 import { writeEvents } from '../../lib/store/index.ts';
 import { checkPage, noChromium } from './browser.ts';
@@ -158,8 +159,8 @@ test('a static-factor adjustment changes the adjusted baseline by exactly its am
   assert.ok(Math.abs(adjusted.savings.savings - plain.savings.savings - perDayEffect - factorEffect) < 1e-6);
 });
 
-test('steel plant (real data): says what drivers are missing, and the report renders in Chromium', { skip: !process.env.MILLWRIGHT_DATA_DIR ? 'MILLWRIGHT_DATA_DIR not set' : noChromium() }, async () => {
-  const t = loadSteel(process.env.MILLWRIGHT_DATA_DIR);
+test('steel plant (real data): says what drivers are missing, and the report renders in Chromium', { skip: noRealData() || noChromium() }, async () => {
+  const t = loadSteel(realDataDir());
   const split = Date.UTC(2018, 9, 1) - STEEL_UTC_OFFSET_MINUTES * 60_000;
   const rep = t.filter(`d => d.ts > ${split}`);
   const base = t.filter(`d => d.ts <= ${split}`);
