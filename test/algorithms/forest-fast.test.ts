@@ -122,6 +122,41 @@ test('complete layout: the WebAssembly walker and the JS walker give the same bi
   assert.deepEqual(Array.from(predictCompiled(compileForest(clf2), X, n)), Array.from(predictCompiled(compileForest(clf2, { wasm: false }), X, n)), '3 outputs, depth 2');
 });
 
+test('complete layout, fewer rows than the lockstep: the WebAssembly row walker and the JS walker give the same bits (eight trees together, trees alone, NaN, float64 input)', () => {
+  // 19 trees: eight of depth 6, a shallower one, a single leaf, eight of depth 6, one more of
+  // depth 6, so the row plan has both kinds of entry (eight trees together, a tree alone)
+  const fit = (n: number, o: { maxDepth: number; minSamplesLeaf?: number; seed: number }) => fitForest(train.X, 3000, F, { kind: 'regression', y: train.y }, { ...base, nEstimators: n, ...o }).trees;
+  const trees = [...fit(8, { maxDepth: 6, seed: 50 }), ...fit(1, { maxDepth: 3, seed: 51 }), ...fit(1, { maxDepth: 6, minSamplesLeaf: 3000, seed: 52 }), ...fit(9, { maxDepth: 6, seed: 53 })];
+  assert.deepEqual(trees.map(treeDepth), [6, 6, 6, 6, 6, 6, 6, 6, 3, 0, 6, 6, 6, 6, 6, 6, 6, 6, 6]);
+  const forest: Forest = { kind: 'regression', nFeatures: F, nOutputs: 1, trees };
+  const wasm = compileForest(forest);
+  const js = compileForest(forest, { wasm: false });
+  const row = wasm.layout.wasm?.row;
+  assert.ok(row !== undefined, 'a one-output complete forest has the row walker');
+  assert.equal(row.entries, 5, 'row plan: 8 together, 1, 1, 8 together, 1');
+  const X = Float32Array.from(Xtest.subarray(0, 200 * F));
+  const rng = mulberry32(23);
+  for (let i = 0; i < X.length; i++) if (rng() < 0.05) X[i] = Number.NaN;
+  const old = predictForest(forest, X, 200);
+  for (const n of [1, 2, 7]) {
+    for (let at = 0; at + n <= 200; at += n) {
+      const part = X.subarray(at * F, (at + n) * F);
+      const w = predictCompiled(wasm, part, n);
+      assert.deepEqual(Array.from(w), Array.from(predictCompiled(js, part, n)), `${n} row(s) at ${at}: wasm and JS walkers`);
+      assertSame(w, old.subarray(at, at + n), `${n} row(s) at ${at} vs trained trees`);
+      const part64 = Float64Array.from(part, (v, i) => v + (i % 3) * 1e-9);
+      assert.deepEqual(Array.from(predictCompiled(wasm, part64, n)), Array.from(predictCompiled(js, part64, n)), `${n} row(s) at ${at}, float64 input`);
+    }
+  }
+  // the single-row walker shares the forest's memory with the batch walker: one does not disturb the other
+  const batch = predictCompiled(wasm, X, 200);
+  assert.deepEqual(Array.from(predictCompiled(wasm, X.subarray(0, F), 1)), [batch[0]]);
+  assert.deepEqual(Array.from(predictCompiled(wasm, X, 200)), Array.from(batch));
+  // several outputs keep the JS walker for few rows
+  const clf = compileForest(fitForest(train.X, 3000, F, { kind: 'classification', y: train.label, nClasses: 3 }, { ...base, nEstimators: 4, maxDepth: 5, minSamplesLeaf: 1, maxFeatures: 4 }));
+  assert.ok(clf.layout.wasm !== undefined && clf.layout.wasm.row === undefined);
+});
+
 test('sparse layout: the WebAssembly walker and the JS walker give the same bits (unlimited depth, NaN, 2 and 3 outputs, a chain deeper than the complete layout)', () => {
   const n = 3000 + 5;
   const X = new Float32Array(n * F);

@@ -82,6 +82,18 @@ export interface WasmForest {
   readonly outBase: number;
   /** Rows per call: {@link WASM_BLOCK} (complete) or up to {@link WASM_SPARSE_BLOCK} (sparse). */
   readonly block: number;
+  /** Complete forests with one output: the single-row walker and its plan (see {@link addRowWasm}). */
+  readonly row?: RowWalker;
+}
+
+/** The single-row walker of a complete one-output forest, with views made once (the memory never grows). */
+export interface RowWalker {
+  readonly walkRow: WasmForest['walk'];
+  readonly planBase: number;
+  readonly entries: number;
+  /** The row's float32 features at stride LANES (lane 0 of a transposed group), and its sum. */
+  readonly x: Float32Array;
+  readonly sum: Float64Array;
 }
 
 /** The complete layout's arrays that the wasm copy is built from (see compiled-forest.ts). */
@@ -109,7 +121,7 @@ let compiled: WasmModule | null | undefined;
 function walkerModule(): WasmModule | null {
   if (compiled === undefined) {
     try {
-      compiled = new WebAssembly.Module(moduleBytes([encodeComplete(), encodeSparse()]));
+      compiled = new WebAssembly.Module(moduleBytes([encodeComplete(), encodeSparse(), encodeRow()]));
     } catch {
       compiled = null;
     }
@@ -146,26 +158,75 @@ export function wasmComplete(L: CompleteArrays, nFeatures: number, nOutputs: num
   const T = L.depth.length;
   const K = nOutputs;
   const { nodeBase, leafBase, xBase, outBase, end } = regions(T, L.feature.length * 8, L.leaf.length, nFeatures, K, WASM_BLOCK);
-  const made = instantiate(end);
+  const groups = K === 1 ? rowGroups(L.depth) : [];
+  const planBase = align(end);
+  const made = instantiate(planBase + groups.length * PLAN_ENTRY_BYTES);
   if (made === undefined) return undefined;
   const { memory } = made;
   const i32 = new Int32Array(memory.buffer);
   const f32 = new Float32Array(memory.buffer);
+  // the walk ends at the node address o of a bottom slot; its leaf values sit at
+  // leafBase + (leafOffset + (o - root) / 8 - (2^d - 1)) * K * 8 = bias + o * K (mod 2^32)
+  const bias = (t: number, root: number) => leafBase + (L.leafOffset[t]! - ((1 << L.depth[t]!) - 1) * K) * 8 - root * K;
+  const rootAt = (t: number) => nodeBase + L.nodeOffset[t]! * 8;
   for (let t = 0; t < T; t++) {
-    const d = L.depth[t]!;
-    const root = nodeBase + L.nodeOffset[t]! * 8;
-    i32[3 * t] = d;
-    i32[3 * t + 1] = root;
-    // the walk ends at the node address o of a bottom slot; its leaf values sit at
-    // leafBase + (leafOffset + (o - root) / 8 - (2^d - 1)) * K * 8 = bias + o * K (mod 2^32)
-    i32[3 * t + 2] = leafBase + (L.leafOffset[t]! - ((1 << d) - 1) * K) * 8 - root * K;
+    i32[3 * t] = L.depth[t]!;
+    i32[3 * t + 1] = rootAt(t);
+    i32[3 * t + 2] = bias(t, rootAt(t));
   }
   for (let i = 0; i < L.feature.length; i++) {
     f32[nodeBase / 4 + 2 * i] = L.threshold[i]!;
     i32[nodeBase / 4 + 2 * i + 1] = L.feature[i]! * LANES * 4;
   }
   new Float64Array(memory.buffer, leafBase, L.leaf.length).set(L.leaf);
-  return { memory, walk: made.exports.walk as WasmForest['walk'], nTrees: T, xBase, outBase, block: WASM_BLOCK };
+  // the row plan: per entry its lane count (1 or LANES), the trees' depth, then LANES roots and LANES biases
+  groups.forEach(([first, lanes], j) => {
+    const at = (planBase + j * PLAN_ENTRY_BYTES) / 4;
+    i32[at] = lanes;
+    i32[at + 1] = L.depth[first]!;
+    for (let k = 0; k < lanes; k++) {
+      i32[at + 2 + k] = rootAt(first + k);
+      i32[at + 2 + LANES + k] = bias(first + k, rootAt(first + k));
+    }
+  });
+  const row: RowWalker | undefined =
+    K === 1
+      ? { walkRow: made.exports.walkRow as WasmForest['walk'], planBase, entries: groups.length, x: new Float32Array(memory.buffer, xBase, nFeatures * LANES), sum: new Float64Array(memory.buffer, outBase, 1) }
+      : undefined;
+  return { memory, walk: made.exports.walk as WasmForest['walk'], nTrees: T, xBase, outBase, block: WASM_BLOCK, ...(row ? { row } : {}) };
+}
+
+/** Bytes of one row-plan entry: lane count, depth, LANES roots, LANES leaf biases (int32 each). */
+const PLAN_ENTRY_BYTES = (2 + 2 * LANES) * 4;
+
+/**
+ * The trees in order as [first tree, lanes]: LANES consecutive trees of one depth walk together
+ * (LANES independent load chains for the one row), any other tree alone. The trees keep their
+ * order, and so do the sums.
+ */
+function rowGroups(depth: Int32Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let t = 0; t < depth.length; ) {
+    let same = t + LANES <= depth.length;
+    for (let k = 1; same && k < LANES; k++) same = depth[t + k] === depth[t];
+    const lanes = same ? LANES : 1;
+    out.push([t, lanes]);
+    t += lanes;
+  }
+  return out;
+}
+
+/**
+ * One row (`X[r * F ...]`, F features) of a complete one-output forest in wasm: the sum of its
+ * trees' leaf values in tree order, from 0, as the JS walker adds them (the same bits). For fewer
+ * rows than the batch walker's lockstep, i.e. single-row serving.
+ */
+export function addRowWasm(row: RowWalker, X: Float32Array | Float64Array, r: number, F: number): number {
+  const x = row.x;
+  const b = r * F;
+  for (let f = 0; f < F; f++) x[f * LANES] = X[b + f]!;
+  row.walkRow(row.planBase, row.entries, x.byteOffset, 0, 0, row.sum.byteOffset, 0);
+  return row.sum[0]!;
 }
 
 /**
@@ -236,11 +297,12 @@ function transpose(X: Float32Array | Float64Array, start: number, rows: number, 
 
 const op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, br: 0x0c, brIf: 0x0d, end: 0x0b, void: 0x40, select: 0x1b,
-  get: 0x20, set: 0x21, tee: 0x22, i32Load: 0x28, f32Load: 0x2a, f64Load: 0x2b, f64Store: 0x39,
+  get: 0x20, set: 0x21, tee: 0x22, i32Load: 0x28, f32Load: 0x2a, f64Load: 0x2b, f64Store: 0x39, f64Const: 0x44,
   i32Const: 0x41, i32Eqz: 0x45, i32Eq: 0x46, i32LtU: 0x49, i32GeU: 0x4f, i32Or: 0x72, i32Xor: 0x73, i32ShrU: 0x76, f32Le: 0x5f, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, f64Add: 0xa0,
 } as const; // prettier-ignore
 const I32 = 0x7f;
 const V128 = 0x7b;
+const F64 = 0x7c;
 /** SIMD opcodes (after the 0xfd prefix). */
 const simd = { load: 0x00, load32Splat: 0x09, const: 0x0c, i32x4Splat: 0x11, i32x4ExtractLane: 0x1b, f32x4Le: 0x45, and: 0x4e, or: 0x50, bitselect: 0x52, i32x4Sub: 0xb1 } as const;
 
@@ -540,6 +602,65 @@ function encodeSparse(): Emitter {
   return e;
 }
 
+/**
+ * walkRow(plan, entries, x, -, -, sum, -): one row (lane 0 of a transposed group at `x`) through
+ * the row plan's entries (see {@link wasmComplete}) in order: LANES trees of one depth take their
+ * d steps together, `o = x <= t ? 2o + C : 2o + C + 8` with each tree's own C = 8 - root, or a
+ * tree alone; each tree's leaf value (at bias + o) is added to one float64 sum in tree order,
+ * stored at `sum`. One output only.
+ */
+function encodeRow(): Emitter {
+  const e = new Emitter(7);
+  const P = { plan: 0, entries: 1, x: 2, sum: 5 };
+  const L = { j: e.local(), p: e.local(), d: e.local(), l: e.local(), a: e.local() };
+  const lane = Array.from({ length: LANES }, () => e.local());
+  const C = Array.from({ length: LANES }, () => e.local());
+  const acc = e.local(F64);
+  const walk = (lanes: number): void => {
+    for (let k = 0; k < lanes; k++) {
+      e.get(L.p); e.mem(op.i32Load, 2, 8 + 4 * k); e.set(lane[k]!); // prettier-ignore
+      e.k32(8); e.get(lane[k]!); e.op(op.i32Sub); e.set(C[k]!); // prettier-ignore
+    }
+    e.get(L.d);
+    e.set(L.l);
+    e.loopWhileNonZero(L.l, () => {
+      for (let k = 0; k < lanes; k++) {
+        const o = lane[k]!;
+        e.get(o); e.get(o); e.op(op.i32Add); e.get(C[k]!); e.op(op.i32Add); e.tee(L.a); // left = 2o + C
+        e.get(L.a); e.k32(8); e.op(op.i32Add); // right = left + 8
+        e.get(P.x); e.get(o); e.mem(op.i32Load, 2, 4); e.op(op.i32Add); e.mem(op.f32Load, 2, 0); // the row's x
+        e.get(o); e.mem(op.f32Load, 2, 0); // threshold
+        e.op(op.f32Le, op.select); // prettier-ignore
+        e.set(o);
+      }
+      e.add(L.l, () => e.k32(-1));
+    });
+    for (let k = 0; k < lanes; k++) {
+      e.get(acc);
+      e.get(L.p); e.mem(op.i32Load, 2, 8 + 4 * (LANES + k)); e.get(lane[k]!); e.op(op.i32Add); e.mem(op.f64Load, 3, 0); // prettier-ignore
+      e.op(op.f64Add);
+      e.set(acc);
+    }
+  };
+  e.op(op.f64Const, 0, 0, 0, 0, 0, 0, 0, 0);
+  e.set(acc);
+  e.k32(0); e.set(L.j); e.get(P.plan); e.set(L.p); // prettier-ignore
+  e.loopWhileBelow(L.j, () => e.get(P.entries), () => {
+    e.get(L.p); e.mem(op.i32Load, 2, 4); e.set(L.d); // prettier-ignore
+    e.get(L.p); e.mem(op.i32Load, 2, 0); e.k32(LANES); e.op(op.i32Eq, op.if, op.void); // prettier-ignore
+    walk(LANES);
+    e.op(op.else);
+    walk(1);
+    e.op(op.end);
+    e.add(L.j, () => e.k32(1));
+    e.add(L.p, () => e.k32(PLAN_ENTRY_BYTES));
+  });
+  e.get(P.sum);
+  e.get(acc);
+  e.mem(op.f64Store, 3, 0);
+  return e;
+}
+
 /** Appends instructions to one function body; its locals after the parameters are i32 unless declared v128. */
 class Emitter {
   readonly code: number[] = [];
@@ -619,7 +740,7 @@ function moduleBytes(functions: Emitter[]): Uint8Array {
     ...section(1, vec([[0x60, ...vec(Array.from({ length: 7 }, () => [I32])), ...vec([])]])), // type 0: (i32 x 7) -> ()
     ...section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, ...uleb(1)]])), // import memory m.memory, min 1 page
     ...section(3, vec(functions.map(() => uleb(0)))), // every function has type 0
-    ...section(7, vec([[...name('walk'), 0x00, ...uleb(0)], [...name('walkSparse'), 0x00, ...uleb(1)]])), // exports
+    ...section(7, vec([[...name('walk'), 0x00, ...uleb(0)], [...name('walkSparse'), 0x00, ...uleb(1)], [...name('walkRow'), 0x00, ...uleb(2)]])), // exports
     ...section(10, vec(bodies)),
   ]); // prettier-ignore
 }
