@@ -188,8 +188,11 @@ export function parseNumericCsv(body: string | Uint8Array, features: readonly Fe
   if (c.i >= n) return undefined;
   // No header (the first record is numbers): every byte must then be part of a number, a
   // separator or a line end, so the rows are read in one pass with no scan for quotes first.
-  if (numericRecordAt(text, c.i, F)) {
-    const batch = headerlessRows(text, c.i, F);
+  // headerlessRows reads the first record with numericRecordAt's grammar, so when it succeeds
+  // the probe would have said yes: the probe runs only when it fails (a header, or a bad body),
+  // and a single-row body is parsed once, not twice.
+  const batch = headerlessRows(text, c.i, F);
+  if (batch !== undefined || numericRecordAt(text, c.i, F)) {
     if (batch === undefined || (features.some((f) => f.type === 'integer') && !wholeIntegers(batch.X, batch.rows, features))) return undefined;
     return batch;
   }

@@ -298,9 +298,14 @@ export function forestPredictions(meta: ForestModelMeta, out: Float64Array, n: n
  * probability records. The request parser's CSV fast path calls this without building a table.
  */
 export function predictForestMatrix(model: LoadedForestModel, X: Float64Array, n: number, params: ForestPredictParams): Float64Array | Prediction[] | Promise<Float64Array | Prediction[]> {
-  const post = (out: Float64Array) => (model.meta.kind === 'regression' ? out : forestPredictions(model.meta, out, n, params));
   const out = forestOutputs(model, X, n);
-  return out instanceof Float64Array ? post(out) : out.then(post);
+  // no closure on the synchronous path: this runs once per single-row request
+  if (out instanceof Float64Array) return matrixPredictions(model, out, n, params);
+  return out.then((o) => matrixPredictions(model, o, n, params));
+}
+
+function matrixPredictions(model: LoadedForestModel, out: Float64Array, n: number, params: ForestPredictParams): Float64Array | Prediction[] {
+  return model.meta.kind === 'regression' ? out : forestPredictions(model.meta, out, n, params);
 }
 
 /**
