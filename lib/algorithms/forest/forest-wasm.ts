@@ -661,7 +661,7 @@ function encodeRow(): Emitter {
   return e;
 }
 
-/** Appends instructions to one function body; its locals after the parameters are i32 unless declared v128. */
+/** Appends instructions to one function body; its locals after the parameters are i32 unless declared otherwise (v128, f64). */
 class Emitter {
   readonly code: number[] = [];
   /** Types of the locals after the parameters, in index order. */
