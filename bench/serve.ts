@@ -178,6 +178,11 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
   console.log(`floor (node:http answering a constant, no model): p50 ${fmt(f.p50, 2)} ms, p99 ${fmt(f.p99, 2)} ms, p99.9 ${fmt(f.p999, 2)} ms, max ${fmt(f.max, 2)} ms; autocannon ${fmt(f.loaderCpu * 100, 0)}% of a core`);
 }
 
+/** The 1-, 5- and 15-minute load averages, printed beside figures of a shared machine. */
+async function uptime(): Promise<string> {
+  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+}
+
 /**
  * `--only single-row`: issue 15's target 3 alone, on the Friedman-style forest (or `--model`):
  * single-row CSV and JSON throughput of `millwright serve` against a bare node:http server and
@@ -187,7 +192,6 @@ async function fixedRateOnly(dir: string, procs: ChildProcess[], o: { model?: st
  * Prints the load average beside each figure (the machine is shared).
  */
 async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: string; trees: number; depth: number; rows?: number; workers: string; seconds: number; conns: number; repeat: number; serveArgs: string[] }): Promise<void> {
-  const uptime = async () => (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
   let modelDir = o.model;
   let rows: number[][];
   if (modelDir === undefined) {
@@ -226,7 +230,7 @@ async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: st
     );
   }
   const sandwich = await floorSandwich({ mwUrl: url, dir, seconds: o.seconds, conns: o.conns, pairs: Math.max(3, o.repeat) });
-  await fixedRateOpenLoop(dir, { mwPort: port, mwPid: mw.pid!, bodyFile: join(dir, 'csv1.body'), seconds: o.seconds, repeat: o.repeat, uptime });
+  await fixedRateOpenLoop(dir, { mwPort: port, mwPid: mw.pid!, bodyFile: join(dir, 'csv1.body'), seconds: o.seconds, repeat: o.repeat });
   // autocannon as before, for continuity with the earlier figures (see bench/rate-client.c for why it is not the measure)
   const c0 = await cpuSeconds(mw.pid!);
   const r = await fixedRate(url, row.join(',') + '\n', 'text/csv', 1000, o.seconds);
@@ -241,7 +245,7 @@ async function singleRowOnly(dir: string, procs: ChildProcess[], o: { model?: st
  * millwright, then the bare node:http and nginx floors measured the same way, `repeat` rounds
  * alternating. Prints the client's own send lag (its error) and CPU beside each figure.
  */
-async function fixedRateOpenLoop(dir: string, o: { mwPort: number; mwPid: number; bodyFile: string; seconds: number; repeat: number; uptime: () => Promise<string> }): Promise<void> {
+async function fixedRateOpenLoop(dir: string, o: { mwPort: number; mwPid: number; bodyFile: string; seconds: number; repeat: number }): Promise<void> {
   const { bin, reason } = await buildRateClient(dir);
   if (!bin) return void console.log(`\nfixed-rate latency: skipped (${reason})`);
   const conns = 20;
@@ -260,12 +264,12 @@ async function fixedRateOpenLoop(dir: string, o: { mwPort: number; mwPid: number
       const c0 = await cpuSeconds(o.mwPid);
       const m = await go(o.mwPort, o.seconds);
       const server = ((await cpuSeconds(o.mwPid)) - c0) / m.seconds;
-      console.log(line('millwright', m, `; server CPU ${fmt(server * 100, 0)}% of a core (${fmt(server * 1000, 0)} µs/req)`, await o.uptime()));
+      console.log(line('millwright', m, `; server CPU ${fmt(server * 100, 0)}% of a core (${fmt(server * 1000, 0)} µs/req)`, await uptime()));
       const n0 = await cpuSeconds(nf.proc.pid!);
       const n = await go(nf.port, o.seconds);
       const nodeCpu = ((await cpuSeconds(nf.proc.pid!)) - n0) / n.seconds;
-      console.log(line('bare node:http', n, `; server CPU ${fmt(nodeCpu * 100, 0)}% (${fmt(nodeCpu * 1000, 0)} µs/req)`, await o.uptime()));
-      if (ng) console.log(line('nginx', await go(ng.port, o.seconds), '', await o.uptime()));
+      console.log(line('bare node:http', n, `; server CPU ${fmt(nodeCpu * 100, 0)}% (${fmt(nodeCpu * 1000, 0)} µs/req)`, await uptime()));
+      if (ng) console.log(line('nginx', await go(ng.port, o.seconds), '', await uptime()));
     }
   } finally {
     await stop(nf.proc);
@@ -320,7 +324,7 @@ single-row vs bare node:http in alternating windows (wrk, ${o.conns} connections
   }
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const out = { csv: med(csv), json: med(json) };
-  console.log(`  median of ${o.pairs}: CSV ${fmt(out.csv, 1)}% and JSON ${fmt(out.json, 1)}% of bare node:http (target >= 50%; load ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})`);
+  console.log(`  median of ${o.pairs}: CSV ${fmt(out.csv, 1)}% and JSON ${fmt(out.json, 1)}% of bare node:http (target >= 50%; load ${await uptime()})`);
   return out;
 }
 
@@ -624,7 +628,7 @@ export default async function benchServe(argv: string[] = []): Promise<void> {
     const batch = await batchesVsEveryReference({ mwUrl, flask: results['1,000-row CSV']!, others: otherRefs, dir, seconds, conns, workers });
     if (batchOnly) {
       await tenThousand();
-      console.log(`load average after: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`);
+      console.log(`load average after: ${await uptime()}`);
       return;
     }
     const floors = await httpFloors(dir, join(dir, 'csv1.body'), seconds, conns);
